@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test demo bench chaos clean
+.PHONY: venv test demo bench chaos clean lab-deps
 
 venv: $(STAMP)
 
@@ -15,8 +15,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: $(STAMP)
+test: $(STAMP) lab-deps
 	$(PY) -m pytest -q
+
+# haproxy, keepalived, ip, nft and curl from Debian's packages, installed only if missing.
+lab-deps:
+	bash lab/install-deps.sh
+
+# A real failover in the lab, narrated; exits non-zero if the IP did not fail over.
+demo: $(STAMP) lab-deps
+	$(PY) -m lab.demo
+
+# Failover times per method in the lab -> bench/results.json and bench/failover.png.
+# TRIALS=N per fault and method (default 10).
+bench: $(STAMP) lab-deps
+	$(PY) -m lab.bench --trials $(or $(TRIALS),10)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -18,7 +18,6 @@ PYTHON = REPO / ".venv" / "bin" / "python"
 
 HTTP_PORT = 80
 HEALTH_PORT = 8404
-METRIC_NAMESPACE = "vip_failover"
 
 
 @dataclass(frozen=True)
@@ -133,6 +132,7 @@ class Cloud:
     function_id: str
     oci_config_file: str
     instance_ids: dict[str, str]
+    vip_private_ip_id: str
     auth: str = "config_file"
 
 
@@ -140,18 +140,21 @@ def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, str | int
     peer = plan.peer(node)
     return {
         "node_name": node.name,
-        "instance_id": cloud.instance_ids.get(node.name, ""),
+        "instance_id": cloud.instance_ids[node.name],
         "peer_name": peer.name,
-        "region": cloud.region,
+        "peer_instance_id": cloud.instance_ids[peer.name],
+        "vip_private_ip_id": cloud.vip_private_ip_id,
         "compartment_id": cloud.compartment_id,
+        "region": cloud.region,
         "auth": cloud.auth,
         "oci_config_file": cloud.oci_config_file if cloud.auth == "config_file" else "",
-        "endpoint": cloud.endpoint,
+        "telemetry_endpoint": cloud.endpoint,
+        "federation_endpoint": f"{cloud.endpoint}/v1/x509",
+        "invoke_endpoint": cloud.endpoint,
         "function_id": cloud.function_id,
-        "metric_namespace": METRIC_NAMESPACE,
         "node_health_url": node.health_url,
         "peer_health_url": peer.health_url,
         "vip_url": f"http://{plan.vip}:{HTTP_PORT}/",
-        "probe_interval_seconds": 1,
+        "probe_interval_seconds": 5,
         "notify_timeout_seconds": 10,
     }

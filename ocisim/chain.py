@@ -1,0 +1,200 @@
+"""The HTTP request chain, written once for every service (LocalStack style).
+
+    request id  ->  error serialisation  ->  authentication  ->  faults/latency  ->  handler
+
+- request id: echo the caller's `opc-request-id` or mint one; log one JSON line per request.
+- error serialisation: any `OciError` (from any later step) becomes OCI's `{"code","message"}`
+  body with its status; unknown paths become 404 NotAuthorizedOrNotFound; a crash becomes 500.
+- authentication: verify the OCI signature (ocisim.auth) and attach the `Principal`; admin
+  routes are unsigned but only answer loopback (and the lab's 198.18.0.0/15) clients.
+- faults: per-operation latency, then an injected delay, dropped connection or error status.
+- handler: sync handlers run under the backend lock and the state is saved if they mutated it.
+
+aiohttp resolves the route before the middlewares run, so every step knows the operation name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import ipaddress
+import json
+import logging
+import time
+import uuid
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from ocisim.auth import ADMIN
+from ocisim.backend import Backend
+from ocisim.errors import InternalServerError, NotAuthenticated, NotAuthorizedOrNotFound, OciError
+from ocisim.faults import DROP_AFTER, DROP_BEFORE
+from ocisim.service import Call, Reply, Route
+
+BACKEND = web.AppKey("backend", Backend)
+ROUTES = web.AppKey("routes", dict)
+REQUEST_ID, PRINCIPAL, BODY = "ocisim.request_id", "ocisim.principal", "ocisim.body"
+ADMIN_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"),
+                  ipaddress.ip_network("198.18.0.0/15"))
+
+RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def route_of(request: web.Request) -> tuple[Route, str] | None:
+    """The (route, service name) aiohttp matched, or None for an unknown path/method."""
+    return request.app[ROUTES].get(request.match_info.route.name)
+
+
+class ConnectionDropped(Exception):
+    """Raised after aborting the transport: the client sees a reset, no response."""
+
+
+def _drop(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
+    raise ConnectionDropped()
+
+
+@web.middleware
+async def request_id(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+    rid = request.headers.get("opc-request-id") or uuid.uuid4().hex.upper()
+    request[REQUEST_ID] = rid
+    started = time.monotonic()
+    matched = route_of(request)
+    status: int | str = "dropped"
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["opc-request-id"] = rid
+        return response
+    finally:
+        principal = request.get(PRINCIPAL)
+        request.app[BACKEND].log(
+            "request", method=request.method, path=request.path,
+            operation=matched[0].operation if matched else None, status=status,
+            principal=principal.id if principal else None, opc_request_id=rid,
+            duration_ms=round((time.monotonic() - started) * 1000, 1))
+
+
+def error_response(error: OciError) -> web.Response:
+    return web.json_response(error.body(), status=error.status)
+
+
+@web.middleware
+async def serialise_errors(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except OciError as error:
+        return error_response(error)
+    except web.HTTPException as exc:
+        if exc.status == 405:
+            return error_response(OciError("Method not allowed", status=405, code="MethodNotAllowed"))
+        return error_response(NotAuthorizedOrNotFound(f"{request.method} {request.path} not found"))
+    except (ConnectionDropped, asyncio.CancelledError):
+        raise
+    except Exception as exc:  # a bug in a handler must still answer like OCI does
+        request.app[BACKEND].log("handler crashed", level=logging.ERROR, error=repr(exc),
+                                 path=request.path)
+        return error_response(InternalServerError("Internal error"))
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+    matched = route_of(request)
+    if matched is None:
+        raise NotAuthorizedOrNotFound(f"{request.method} {request.path} not found")
+    route, _ = matched
+    request[BODY] = await request.read()
+    if route.auth == "admin":
+        peer = request.remote or ""
+        try:
+            allowed = any(ipaddress.ip_address(peer) in net for net in ADMIN_NETWORKS)
+        except ValueError:
+            allowed = False
+        if not allowed:
+            raise NotAuthenticated("The admin endpoint answers local clients only")
+        request[PRINCIPAL] = ADMIN
+    elif route.auth == "signature":
+        backend = request.app[BACKEND]
+        request[PRINCIPAL] = backend.keyring.authenticate(
+            request.method, request.path_qs, request.headers, request[BODY],
+            require_body_headers=route.sign_body)
+    return await handler(request)
+
+
+@web.middleware
+async def inject_faults(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+    route, _ = route_of(request)  # authenticate already refused unknown routes
+    if route.auth == "admin":
+        return await handler(request)
+    faults = request.app[BACKEND].faults
+    latency = faults.latency(route.operation)
+    fault = faults.take(route.operation)
+    if latency:
+        await asyncio.sleep(latency)
+    if fault is not None:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop == DROP_BEFORE:
+            _drop(request)
+        error = fault.error()
+        if error is not None:
+            raise error
+    response = await handler(request)
+    if fault is not None and fault.drop == DROP_AFTER:
+        _drop(request)
+    return response
+
+
+def to_response(reply: Reply) -> web.Response:
+    if isinstance(reply.body, (dict, list)):
+        body: Any = json.dumps(reply.body).encode()
+    elif isinstance(reply.body, str):
+        body = reply.body.encode()
+    else:
+        body = reply.body
+    response = web.Response(body=body, status=reply.status, headers=reply.headers)
+    if body is not None:
+        response.content_type = reply.content_type
+    return response
+
+
+def endpoint(route: Route, service: str) -> RequestHandler:
+    """Adapt a service handler (sync under the lock, or async) to aiohttp."""
+    is_async = inspect.iscoroutinefunction(route.handler)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        backend = request.app[BACKEND]
+        call = Call(backend=backend, service=service, operation=route.operation,
+                    params=dict(request.match_info), query=request.query, headers=request.headers,
+                    body=request[BODY], principal=request.get(PRINCIPAL),
+                    request_id=request[REQUEST_ID])
+        if is_async:
+            reply = await route.handler(call)
+            if call.mutated:
+                backend.save()
+        else:
+            with backend.lock:
+                reply = route.handler(call)
+                if call.mutated:
+                    backend.save()
+        return to_response(reply)  # type: ignore[arg-type]
+
+    return handle
+
+
+def build_app(backend: Backend, extra_routes: list[Route]) -> web.Application:
+    app = web.Application(middlewares=[request_id, serialise_errors, authenticate, inject_faults],
+                          client_max_size=6 * 1024 * 1024)
+    app[BACKEND] = backend
+    table: dict[str, tuple[Route, str]] = {}
+    registered = [(r, s.name) for s in backend.services for r in s.routes]
+    registered += [(r, "admin") for r in extra_routes]
+    for route, service in registered:
+        if route.operation in table:
+            raise ValueError(f"operation {route.operation} is registered twice")
+        table[route.operation] = (route, service)
+        app.router.add_route(route.method, route.path, endpoint(route, service), name=route.operation)
+    app[ROUTES] = table
+    return app

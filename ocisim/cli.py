@@ -1,0 +1,64 @@
+"""`python -m ocisim serve`: the emulator as a process, for the lab, the demo and users.
+
+Contract (ACCEPTANCE.md section 1): exactly one JSON line on stdout once serving (the ready
+line), then JSON log lines on stderr only; SIGTERM or SIGINT stop it within 5 s with the state
+saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from types import FrameType
+
+from ocisim.emulator import DEFAULT_TOPOLOGY, Emulator
+from ocisim.logs import configure_stderr, log
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m ocisim", description="Local OCI emulator")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the emulated OCI APIs on one endpoint")
+    serve.add_argument("--topology", default=str(DEFAULT_TOPOLOGY),
+                       help="topology JSON that seeds a new state (default: two-node)")
+    serve.add_argument("--state", help="state file; resumed if it exists (default: in memory)")
+    serve.add_argument("--port", type=int, default=0, help="TCP port (0: any free port)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--function-dir", help="directory of the function (func.yaml, func.py)")
+    serve.add_argument("--clock-scale", type=float, default=1.0,
+                       help="emulated time runs this many times faster than the wall clock")
+    serve.add_argument("--config-dir", help="where to write the OCI config file and API key")
+    return root
+
+
+def serve(args: argparse.Namespace) -> int:
+    configure_stderr()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log("signal", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    emulator = Emulator.start(topology=args.topology, state=args.state, port=args.port,
+                              host=args.host, function_dir=args.function_dir,
+                              clock_scale=args.clock_scale, config_dir=args.config_dir)
+    try:
+        sys.stdout.write(json.dumps(emulator.ready_line) + "\n")
+        sys.stdout.flush()
+        while not stop.wait(1.0):
+            pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2

@@ -1,0 +1,86 @@
+"""Core Services wire format: parse the request, call the model, shape the reply.
+
+No invariant lives here (see models.py); handlers are sync, so each runs atomically under the
+backend lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocisim.core.models import CoreState
+from ocisim.errors import InvalidParameter, MissingParameter
+from ocisim.service import Call, Reply, paginate
+
+
+def _state(call: Call) -> CoreState:
+    return call.state
+
+
+def _details(call: Call) -> dict[str, Any]:
+    body = call.json()
+    if not isinstance(body, dict):
+        raise InvalidParameter("The request body must be a JSON object")
+    return body
+
+
+def _required(values: dict[str, Any], name: str) -> str:
+    value = values.get(name)
+    if not value:
+        raise MissingParameter(f"Missing required parameter {name}")
+    return str(value)
+
+
+def get_private_ip(call: Call) -> Reply:
+    private_ip_id = call.params["privateIpId"]
+    return Reply.resource(_state(call).private_ip(private_ip_id), _state(call).etag(private_ip_id))
+
+
+def list_private_ips(call: Call) -> Reply:
+    q = call.query
+    return paginate(_state(call).list_private_ips(
+        vnic_id=q.get("vnicId"), subnet_id=q.get("subnetId"), ip_address=q.get("ipAddress"),
+        ip_state=q.get("ipState"), lifetime=q.get("lifetime"), vlan_id=q.get("vlanId")), q)
+
+
+def update_private_ip(call: Call) -> Reply:
+    private_ip_id = call.params["privateIpId"]
+    before, after = _state(call).update_private_ip(private_ip_id, _details(call),
+                                                   call.headers.get("if-match"))
+    call.audit(private_ip_id, before, after)
+    return Reply.resource(after, _state(call).etag(private_ip_id))
+
+
+def get_vnic(call: Call) -> Reply:
+    vnic_id = call.params["vnicId"]
+    return Reply.resource(_state(call).vnic(vnic_id), _state(call).etag(vnic_id))
+
+
+def list_vnic_attachments(call: Call) -> Reply:
+    q = call.query
+    return paginate(_state(call).list_vnic_attachments(
+        compartment_id=_required(dict(q), "compartmentId"), instance_id=q.get("instanceId"),
+        vnic_id=q.get("vnicId"), availability_domain=q.get("availabilityDomain")), q)
+
+
+def get_instance(call: Call) -> Reply:
+    instance_id = call.params["instanceId"]
+    return Reply.resource(_state(call).instance(instance_id), _state(call).etag(instance_id))
+
+
+def _public_ip_reply(call: Call, public_ip: dict[str, Any]) -> Reply:
+    return Reply.resource(public_ip, _state(call).etag(public_ip["id"]))
+
+
+def get_public_ip(call: Call) -> Reply:
+    return _public_ip_reply(call, _state(call).public_ip(call.params["publicIpId"]))
+
+
+def get_public_ip_by_private_ip_id(call: Call) -> Reply:
+    private_ip_id = _required(_details(call), "privateIpId")
+    return _public_ip_reply(call, _state(call).public_ip_by_private_ip_id(private_ip_id))
+
+
+def get_public_ip_by_ip_address(call: Call) -> Reply:
+    ip_address = _required(_details(call), "ipAddress")
+    return _public_ip_reply(call, _state(call).public_ip_by_address(ip_address))

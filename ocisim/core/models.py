@@ -1,0 +1,241 @@
+"""Core Services state and every invariant of it (never in handlers).
+
+Resources are kept in the wire shape of the Core API 20160918 (camelCase dicts), so a handler
+returns them as they are, and the state file reads like API output. Invariants enforced here:
+- a private IP belongs to exactly one VNIC (the `vnicId` field is the only link);
+- a secondary private IP moves only to a VNIC in its own subnet; a primary private IP is never
+  updated through UpdatePrivateIp (OCI: use UpdateVnic);
+- an IP address appears at most once per subnet;
+- a reserved public IP is linked to a private IP, not to a VNIC, so it follows every move;
+- every change gets a fresh etag; `if-match` with a stale one is refused (412).
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ocisim.errors import InvalidParameter, check_etag, not_found
+
+Resource = dict[str, Any]
+MAX_PRIVATE_IPS_PER_VNIC = 33  # the primary plus 32 secondaries, as in OCI
+UPDATABLE_PRIVATE_IP_FIELDS = ("displayName", "hostnameLabel", "freeformTags", "definedTags", "vnicId")
+
+
+def new_etag() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class CoreState:
+    vcns: dict[str, Resource] = field(default_factory=dict)
+    subnets: dict[str, Resource] = field(default_factory=dict)
+    instances: dict[str, Resource] = field(default_factory=dict)
+    vnics: dict[str, Resource] = field(default_factory=dict)
+    vnic_attachments: dict[str, Resource] = field(default_factory=dict)
+    private_ips: dict[str, Resource] = field(default_factory=dict)
+    public_ips: dict[str, Resource] = field(default_factory=dict)
+    etags: dict[str, str] = field(default_factory=dict)
+
+    # --- persistence -------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return copy.deepcopy(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "CoreState":
+        return cls(**copy.deepcopy(dict(data)))
+
+    # --- lookups -------------------------------------------------------------------------------
+    def _get(self, table: dict[str, Resource], kind: str, resource_id: str) -> Resource:
+        try:
+            return table[resource_id]
+        except KeyError:
+            raise not_found(kind, resource_id) from None
+
+    def private_ip(self, private_ip_id: str) -> Resource:
+        return self._get(self.private_ips, "PrivateIp", private_ip_id)
+
+    def public_ip(self, public_ip_id: str) -> Resource:
+        return self._get(self.public_ips, "PublicIp", public_ip_id)
+
+    def instance(self, instance_id: str) -> Resource:
+        return self._get(self.instances, "Instance", instance_id)
+
+    def vnic(self, vnic_id: str) -> Resource:
+        """The Vnic as the API returns it: primary IP and its public IP are derived live."""
+        vnic = dict(self._get(self.vnics, "Vnic", vnic_id))
+        primary = next((p for p in self.private_ips.values()
+                        if p["vnicId"] == vnic_id and p["isPrimary"]), None)
+        vnic["privateIp"] = primary["ipAddress"] if primary else None
+        public = self.public_ip_of(primary["id"]) if primary else None
+        vnic["publicIp"] = public["ipAddress"] if public else None
+        return vnic
+
+    def public_ip_of(self, private_ip_id: str) -> Resource | None:
+        return next((p for p in self.public_ips.values() if p.get("privateIpId") == private_ip_id), None)
+
+    def public_ip_by_private_ip_id(self, private_ip_id: str) -> Resource:
+        public = self.public_ip_of(private_ip_id)
+        if public is None:
+            raise not_found("PublicIp for PrivateIp", private_ip_id)
+        return public
+
+    def public_ip_by_address(self, ip_address: str) -> Resource:
+        public = next((p for p in self.public_ips.values() if p["ipAddress"] == ip_address), None)
+        if public is None:
+            raise not_found("PublicIp with address", ip_address)
+        return public
+
+    def etag(self, resource_id: str) -> str:
+        return self.etags[resource_id]
+
+    # --- lists ---------------------------------------------------------------------------------
+    def list_private_ips(self, *, vnic_id: str | None, subnet_id: str | None, ip_address: str | None,
+                         ip_state: str | None = None, lifetime: str | None = None,
+                         vlan_id: str | None = None) -> list[Resource]:
+        if not (vnic_id or subnet_id or vlan_id):
+            raise InvalidParameter("One of vnicId, subnetId or vlanId must be given")
+        if ip_address is not None and not (subnet_id or vnic_id or vlan_id):
+            raise InvalidParameter("ipAddress needs subnetId")
+        found = []
+        for private_ip in self.private_ips.values():
+            wanted = ((vnic_id is None or private_ip["vnicId"] == vnic_id)
+                      and (subnet_id is None or private_ip["subnetId"] == subnet_id)
+                      and (ip_address is None or private_ip["ipAddress"] == ip_address)
+                      and (ip_state is None or private_ip["ipState"] == ip_state)
+                      and (lifetime is None or private_ip["lifetime"] == lifetime)
+                      and (vlan_id is None or private_ip.get("vlanId") == vlan_id))
+            if wanted:
+                found.append(private_ip)
+        return sorted(found, key=lambda p: ipaddress.ip_address(p["ipAddress"]))
+
+    def list_vnic_attachments(self, *, compartment_id: str, instance_id: str | None,
+                              vnic_id: str | None, availability_domain: str | None) -> list[Resource]:
+        return [a for a in self.vnic_attachments.values()
+                if a["compartmentId"] == compartment_id
+                and (instance_id is None or a["instanceId"] == instance_id)
+                and (vnic_id is None or a["vnicId"] == vnic_id)
+                and (availability_domain is None or a["availabilityDomain"] == availability_domain)]
+
+    # --- the one mutation the controller makes -------------------------------------------------
+    def update_private_ip(self, private_ip_id: str, details: Mapping[str, Any],
+                          if_match: str | None) -> tuple[Resource, Resource]:
+        """Apply UpdatePrivateIpDetails; returns (before, after). Validates before changing."""
+        current = self.private_ip(private_ip_id)
+        check_etag(if_match, self.etags[private_ip_id])
+        unknown = set(details) - set(UPDATABLE_PRIVATE_IP_FIELDS) - {"lifetime", "routeTableId"}
+        if unknown:
+            raise InvalidParameter(f"Unknown fields in UpdatePrivateIpDetails: {sorted(unknown)}")
+        if current["isPrimary"]:
+            raise InvalidParameter("This operation cannot be used with primary private IPs; use UpdateVnic")
+        target = details.get("vnicId")
+        if target is not None and target != current["vnicId"]:
+            self._check_move(current, target)
+        for name in ("freeformTags", "definedTags"):
+            if name in details and not isinstance(details[name], dict):
+                raise InvalidParameter(f"{name} must be an object")
+        before = copy.deepcopy(current)
+        for name in UPDATABLE_PRIVATE_IP_FIELDS:
+            if details.get(name) is not None:
+                current[name] = copy.deepcopy(details[name])
+        if current != before:
+            self.etags[private_ip_id] = new_etag()
+        return before, copy.deepcopy(current)
+
+    def _check_move(self, private_ip: Resource, vnic_id: str) -> None:
+        vnic = self._get(self.vnics, "Vnic", vnic_id)
+        if vnic["subnetId"] != private_ip["subnetId"]:
+            raise InvalidParameter(
+                f"The private IP {private_ip['ipAddress']} is in subnet {private_ip['subnetId']} "
+                f"and cannot be moved to VNIC {vnic_id} in subnet {vnic['subnetId']}")
+        if vnic["lifecycleState"] != "AVAILABLE":
+            raise InvalidParameter(f"VNIC {vnic_id} is {vnic['lifecycleState']}")
+        on_target = sum(1 for p in self.private_ips.values() if p["vnicId"] == vnic_id)
+        if on_target >= MAX_PRIVATE_IPS_PER_VNIC:
+            raise InvalidParameter(f"VNIC {vnic_id} already has {on_target} private IPs")
+
+
+# --- seeding from a topology -----------------------------------------------------------------
+
+def seed(topology: Mapping[str, Any], created: str) -> CoreState:
+    """Build the state from the topology file's sections (see ocisim/topologies/two-node.json)."""
+    state = CoreState()
+    region = topology["region"]
+    ad_default = f"Uocm:{region.upper()}-AD-1"
+    for vcn in topology.get("vcns", []):
+        state.vcns[vcn["id"]] = {"lifecycleState": "AVAILABLE", "timeCreated": created, **vcn}
+    for subnet in topology.get("subnets", []):
+        ipaddress.ip_network(subnet["cidrBlock"])  # refuse a malformed topology early
+        state.subnets[subnet["id"]] = {"lifecycleState": "AVAILABLE", "timeCreated": created, **subnet}
+    for instance in topology.get("instances", []):
+        body = {k: v for k, v in instance.items() if k != "vnics"}
+        body.setdefault("availabilityDomain", ad_default)
+        body.setdefault("lifecycleState", "RUNNING")
+        body.setdefault("timeCreated", created)
+        body.setdefault("region", region)
+        body.setdefault("freeformTags", {})
+        body.setdefault("definedTags", {})
+        state.instances[instance["id"]] = body
+        for index, vnic in enumerate(instance.get("vnics", [])):
+            _seed_vnic(state, body, vnic, index, created)
+    for private_ip in topology.get("privateIps", []):
+        vnic = state.vnics[private_ip["vnicId"]]
+        _add_private_ip(state, vnic, {**private_ip, "isPrimary": False}, created)
+    for public_ip in topology.get("publicIps", []):
+        private_ip = state.private_ips[public_ip["privateIpId"]]
+        state.public_ips[public_ip["id"]] = {
+            "assignedEntityId": private_ip["id"], "assignedEntityType": "PRIVATE_IP",
+            "availabilityDomain": None, "compartmentId": private_ip["compartmentId"],
+            "definedTags": {}, "freeformTags": {}, "lifecycleState": "ASSIGNED",
+            "lifetime": "RESERVED", "scope": "REGION", "timeCreated": created,
+            "publicIpPoolId": None, **public_ip}
+    for resource_id in _all_ids(state):
+        state.etags[resource_id] = new_etag()
+    return state
+
+
+def _seed_vnic(state: CoreState, instance: Resource, vnic: Mapping[str, Any], index: int,
+               created: str) -> None:
+    subnet = state.subnets[vnic["subnetId"]]
+    common = {"availabilityDomain": instance["availabilityDomain"],
+              "compartmentId": instance["compartmentId"], "timeCreated": created}
+    state.vnics[vnic["id"]] = {
+        **common, "id": vnic["id"], "displayName": vnic.get("displayName", instance["displayName"]),
+        "hostnameLabel": vnic.get("hostnameLabel"), "isPrimary": vnic.get("isPrimary", index == 0),
+        "lifecycleState": "AVAILABLE", "macAddress": vnic["macAddress"], "nsgIds": [],
+        "vlanId": None, "skipSourceDestCheck": vnic.get("skipSourceDestCheck", False),
+        "subnetId": subnet["id"], "definedTags": {}, "freeformTags": {}, "systemTags": {},
+        "ipv6Addresses": [], "routeTableId": None, "securityAttributes": {}}
+    state.vnic_attachments[vnic["attachmentId"]] = {
+        **common, "id": vnic["attachmentId"], "displayName": vnic.get("displayName"),
+        "instanceId": instance["id"], "lifecycleState": "ATTACHED", "nicIndex": 0,
+        "subnetId": subnet["id"], "vlanId": None, "vlanTag": 0, "vnicId": vnic["id"]}
+    primary = vnic["privateIp"]
+    _add_private_ip(state, state.vnics[vnic["id"]],
+                    {"hostnameLabel": vnic.get("hostnameLabel"), "displayName": primary["ipAddress"],
+                     **primary, "isPrimary": True}, created)
+
+
+def _add_private_ip(state: CoreState, vnic: Resource, private_ip: Mapping[str, Any], created: str) -> None:
+    subnet = state.subnets[vnic["subnetId"]]
+    address = ipaddress.ip_address(private_ip["ipAddress"])
+    if address not in ipaddress.ip_network(subnet["cidrBlock"]):
+        raise ValueError(f"{address} is outside subnet {subnet['cidrBlock']}")
+    if any(p["ipAddress"] == str(address) and p["subnetId"] == subnet["id"]
+           for p in state.private_ips.values()):
+        raise ValueError(f"{address} appears twice in subnet {subnet['id']}")
+    state.private_ips[private_ip["id"]] = {
+        "availabilityDomain": vnic["availabilityDomain"], "compartmentId": vnic["compartmentId"],
+        "definedTags": {}, "freeformTags": {}, "displayName": None, "hostnameLabel": None,
+        "cidrPrefixLength": None, "vlanId": None, "subnetId": subnet["id"], "timeCreated": created,
+        "vnicId": vnic["id"], "ipState": "ASSIGNED", "lifetime": "EPHEMERAL", "routeTableId": None,
+        "ipv4SubnetCidrAtCreation": None, **private_ip}
+
+
+def _all_ids(state: CoreState) -> Iterable[str]:
+    for table in (state.vcns, state.subnets, state.instances, state.vnics, state.vnic_attachments,
+                  state.private_ips, state.public_ips):
+        yield from table

@@ -1,0 +1,223 @@
+"""`Emulator`: the whole emulator in a background thread, for tests and for `serve`.
+
+Why a thread with its own event loop: tests and the lab drive the emulator with the blocking
+`oci` SDK from the main thread; the server must keep answering meanwhile. `serve` uses the
+same class, so the CLI and the tests run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Mapping
+
+from aiohttp import web
+
+from ocisim import admin
+from ocisim.auth import fingerprint, load_private_pem
+from ocisim.backend import Backend
+from ocisim.chain import build_app
+from ocisim.clock import Clock
+from ocisim.faults import make_fault
+
+DEFAULT_TOPOLOGY = Path(__file__).parent / "topologies" / "two-node.json"
+OCI_PROFILE = "DEFAULT"
+START_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 4.0
+
+
+class Emulator:
+    def __init__(self, backend: Backend, sock: socket.socket, config_dir: Path,
+                 owned_dir: Path | None) -> None:
+        self.backend = backend
+        self._sock = sock
+        self._owned_dir = owned_dir
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._stopped = False
+        host, port = sock.getsockname()[:2]
+        self.host, self.port = host, port
+        self.endpoint = f"http://{host}:{port}"
+        backend.endpoint = self.endpoint
+        self.oci_config_file = str(self._write_oci_config(config_dir))
+        self.oci_profile = OCI_PROFILE
+        self._thread = threading.Thread(target=self._run, name="ocisim-server", daemon=True)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    @classmethod
+    def start(cls, topology: str | os.PathLike | None = DEFAULT_TOPOLOGY,
+              state: str | os.PathLike | None = None, port: int = 0, host: str = "127.0.0.1",
+              function_dir: str | os.PathLike | None = None,
+              function_config: Mapping[str, str] | None = None, clock_scale: float = 1.0,
+              config_dir: str | os.PathLike | None = None) -> "Emulator":
+        """Start serving; returns once every service is up and the endpoint answers.
+
+        `state` None keeps everything in memory. The OCI config file and API key go to
+        `config_dir`, default `<state>.oci/` beside the state file (a temp dir without one).
+        """
+        options = {"function_dir": None if function_dir is None else str(function_dir),
+                   "function_config": dict(function_config or {})}
+        backend = Backend.open(topology_path=topology, state_path=state,
+                               clock=Clock(clock_scale), options=options)
+        owned = None
+        if config_dir is None:
+            if state is None:
+                owned = Path(tempfile.mkdtemp(prefix="ocisim-"))
+                config_dir = owned
+            else:
+                config_dir = Path(f"{state}.oci")
+        sock = socket.create_server((host, port), reuse_port=False)
+        emulator = cls(backend, sock, Path(config_dir), owned)
+        emulator._thread.start()
+        if not emulator._ready.wait(START_TIMEOUT_SECONDS) or emulator._failure is not None:
+            emulator.stop()
+            raise RuntimeError("ocisim failed to start") from emulator._failure
+        return emulator
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve())
+        except BaseException as exc:  # reported to start() through _failure
+            self._failure = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _serve(self) -> None:
+        app = build_app(self.backend, admin.ROUTES)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+        for service in self.backend.services:
+            if service.start is not None:
+                await _maybe_await(service.start(self.backend))
+        self.backend.log("ready", **self.ready_line)
+
+    async def _shutdown(self) -> None:
+        for service in reversed(self.backend.services):
+            if service.stop is not None:
+                try:
+                    await _maybe_await(service.stop(self.backend))
+                except Exception as exc:  # one failing service must not keep state unsaved
+                    self.backend.log("service stop failed", service=service.name, error=repr(exc))
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        """Stop services and server, save the state; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread.is_alive():
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+            try:
+                future.result(STOP_TIMEOUT_SECONDS)
+            finally:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                self._thread.join(STOP_TIMEOUT_SECONDS)
+        self._sock.close()
+        self.backend.save()
+        if self._owned_dir is not None:
+            shutil.rmtree(self._owned_dir, ignore_errors=True)
+        self.backend.log("stopped")
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what a client needs ---------------------------------------------------------------------
+    def _write_oci_config(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        key_file = directory / "api_key.pem"
+        key_file.write_text(self.backend.api_private_key)
+        key_file.chmod(0o600)
+        public = load_private_pem(self.backend.api_private_key).public_key()
+        config = directory / "config"
+        config.write_text(
+            f"[{OCI_PROFILE}]\nuser={self.backend.user_id}\nfingerprint={fingerprint(public)}\n"
+            f"key_file={key_file.resolve()}\ntenancy={self.backend.tenancy_id}\n"
+            f"region={self.backend.region}\n")
+        config.chmod(0o600)
+        return config.resolve()
+
+    @property
+    def region(self) -> str:
+        return self.backend.region
+
+    @property
+    def compartment_id(self) -> str:
+        return self.backend.compartment_id
+
+    @property
+    def tenancy_id(self) -> str:
+        return self.backend.tenancy_id
+
+    @property
+    def functions(self) -> dict[str, str]:
+        return self.backend.functions
+
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
+    @property
+    def ready_line(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "region": self.region,
+                "compartment_id": self.compartment_id, "tenancy_id": self.tenancy_id,
+                "oci_config_file": self.oci_config_file, "oci_profile": self.oci_profile,
+                "functions": self.functions,
+                "state_file": None if self.backend.state_path is None
+                else str(self.backend.state_path.resolve()),
+                "pid": os.getpid()}
+
+    def oci_config(self) -> dict[str, Any]:
+        """The SDK config dict for the emulator's API key (pass `service_endpoint=endpoint`)."""
+        import oci.config  # only tests and tools need the SDK; the server never does
+
+        return oci.config.from_file(self.oci_config_file, self.oci_profile)
+
+    # --- faults, latency, audit, clock, credentials ------------------------------------------------
+    def inject_fault(self, operation: str, *, status: int | None = None, code: str | None = None,
+                     count: int | None = 1, delay: float = 0.0, drop: bool | str = False) -> None:
+        """The next `count` calls of `operation` ("*" for any) fail, wait or lose the connection.
+
+        `drop=True`/"before": the connection is cut before the call runs; "after": the call
+        commits and then the response is lost.
+        """
+        self.backend.faults.inject(make_fault(operation, status=status, code=code, count=count,
+                                              delay=delay, drop=drop))
+
+    def set_latency(self, operation: str, seconds: float) -> None:
+        self.backend.faults.set_latency(operation, seconds)
+
+    def clear_faults(self) -> None:
+        self.backend.faults.clear()
+
+    def audit(self, after: int = 0) -> list[dict[str, Any]]:
+        return self.backend.audit_log.after(after)
+
+    def set_clock_scale(self, scale: float) -> None:
+        self.backend.clock.set_scale(scale)
+
+    def resource_principal_env(self, principal_id: str, directory: str | os.PathLike) -> dict[str, str]:
+        return self.backend.resource_principal_env(principal_id, directory)
+
+    def save(self) -> None:
+        self.backend.save()
+
+
+async def _maybe_await(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result

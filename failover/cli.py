@@ -1,0 +1,65 @@
+"""Operator CLI on the same shell as the function.
+
+    python -m failover [--env FILE] [--config-file PATH] [--profile NAME] [--endpoint URL] status
+    python -m failover ... move --to NODE [--dry-run] [--force]
+    python -m failover ... failback [--dry-run] [--force]
+
+Configuration comes from the same keys as the function's (environment variables), optionally
+read from ``--env FILE``: a JSON object of those keys, e.g. the function's ``config`` map from
+the emulator's topology or ``fn inspect``. Credentials are an API key in ``~/.oci/config`` (or
+``--config-file``); ``--endpoint`` points every OCI call at another endpoint (the emulator).
+The answer is the function's JSON answer; the exit code is 0 when nothing failed or was refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .shell import invoke
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m failover", description="Move or inspect the floating private IP.")
+    parser.add_argument("--env", metavar="FILE", help="JSON object of configuration keys (VIP_PRIVATE_IP_IDS, NODES, ...)")
+    parser.add_argument("--config-file", help="OCI config file (default: OCI_CONFIG_FILE or ~/.oci/config)")
+    parser.add_argument("--profile", help="profile in the OCI config file (default: DEFAULT)")
+    parser.add_argument("--endpoint", help="OCI endpoint override, e.g. the emulator's http://127.0.0.1:PORT")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", help="where the VIP is, node health, last move")
+    move = commands.add_parser("move", help="fail over to a node (default: the best healthy other node)")
+    move.add_argument("--to", metavar="NODE")
+    failback = commands.add_parser("failback", help="move back to the preferred (highest-priority) node")
+    for sub in (move, failback):
+        sub.add_argument("--dry-run", action="store_true", help="decide and report, write nothing")
+        sub.add_argument("--force", action="store_true", help="skip the target's health check and the cooldown")
+    args = parser.parse_args(argv)
+
+    env = dict(os.environ)
+    if args.env:
+        try:
+            with open(args.env, encoding="utf-8") as handle:
+                extra = json.load(handle)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--env {args.env}: {exc}")
+        if not isinstance(extra, dict):
+            parser.error(f"--env {args.env}: must hold a JSON object")
+        env.update({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
+    # A person's API key, even where resource-principal variables linger in the shell.
+    env.pop("OCI_RESOURCE_PRINCIPAL_VERSION", None)
+    for key, value in (("OCI_CONFIG_FILE", args.config_file), ("OCI_CONFIG_PROFILE", args.profile), ("OCI_SERVICE_ENDPOINT", args.endpoint)):
+        if value:
+            env[key] = value
+
+    if args.command == "status":
+        body = {"action": "status"}
+    else:
+        body = {"action": "failover" if args.command == "move" else "failback", "dry_run": args.dry_run, "force": args.force}
+        if args.command == "move" and args.to:
+            body["to"] = args.to
+    answer = invoke(json.dumps(body).encode(), env)
+    json.dump(answer, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0 if answer.get("ok") and answer.get("decision") not in ("refused", "error") else 1

@@ -1,0 +1,163 @@
+"""The function's configuration: environment variables in, one frozen ``Config`` out.
+
+OCI Functions hands configuration to the function as environment variables (``fn config``,
+terraform, the emulator's topology all set the same keys). Everything is validated once, at
+start, so a typo fails loudly with the name of the key instead of surfacing as a wrong move in
+the middle of an outage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+FAILBACK_POLICIES = ("never", "preferred")
+_OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
+_NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; ``key`` names the environment variable."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node that may hold the floating IP."""
+
+    name: str
+    vnic_id: str
+    health_url: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated configuration. ``nodes`` is ordered by priority, highest first."""
+
+    vip_private_ip_ids: tuple[str, ...]
+    nodes: tuple[Node, ...]
+    failback_policy: str = "never"
+    cooldown_seconds: float = 60.0
+    probe_timeout_seconds: float = 2.0
+    dry_run: bool = False
+    retry_deadline_seconds: float = 20.0
+    service_endpoint: str | None = None
+
+    def node(self, name: str) -> Node | None:
+        return next((n for n in self.nodes if n.name == name), None)
+
+    def node_by_vnic(self, vnic_id: str | None) -> Node | None:
+        return next((n for n in self.nodes if n.vnic_id == vnic_id), None)
+
+    @property
+    def preferred(self) -> Node:
+        """The node failback returns to: highest priority, first listed on a tie."""
+        return self.nodes[0]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "Config":
+        """Build from an environment mapping (``os.environ`` or ``ctx.Config()``)."""
+        nodes = _nodes(env.get("NODES"))
+        return cls(
+            vip_private_ip_ids=_vip_ids(env.get("VIP_PRIVATE_IP_IDS")),
+            nodes=nodes,
+            failback_policy=_choice(env, "FAILBACK_POLICY", FAILBACK_POLICIES, "never"),
+            cooldown_seconds=_number(env, "COOLDOWN_SECONDS", 60.0, low=0.0, high=86400.0),
+            probe_timeout_seconds=_number(env, "PROBE_TIMEOUT_SECONDS", 2.0, low=0.1, high=30.0),
+            dry_run=_flag(env, "DRY_RUN"),
+            retry_deadline_seconds=_number(env, "RETRY_DEADLINE_SECONDS", 20.0, low=1.0, high=290.0),
+            service_endpoint=_endpoint(env.get("OCI_SERVICE_ENDPOINT")),
+        )
+
+
+def _vip_ids(raw: str | None) -> tuple[str, ...]:
+    key = "VIP_PRIVATE_IP_IDS"
+    if raw is None or not raw.strip():
+        raise ConfigError(key, "required: comma-separated private IP OCIDs")
+    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for ocid in ids:
+        if not _OCID.match(ocid) or not ocid.startswith("ocid1.privateip."):
+            raise ConfigError(key, f"{ocid!r} is not a private IP OCID (ocid1.privateip....)")
+    if len(set(ids)) != len(ids):
+        raise ConfigError(key, "lists the same private IP twice")
+    return ids
+
+
+def _nodes(raw: str | None) -> tuple[Node, ...]:
+    key = "NODES"
+    if raw is None or not raw.strip():
+        raise ConfigError(key, "required: a JSON list of {name, vnic_id, health_url, priority}")
+    try:
+        items = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(key, f"not valid JSON ({exc})") from None
+    if not isinstance(items, list) or len(items) < 2:
+        raise ConfigError(key, "must be a JSON list of at least two nodes")
+    nodes = [_node(i, item) for i, item in enumerate(items)]
+    for field in ("name", "vnic_id"):
+        values = [getattr(n, field) for n in nodes]
+        if len(set(values)) != len(values):
+            raise ConfigError(key, f"two nodes share the same {field}")
+    # Stable sort: equal priorities keep the order the operator wrote.
+    return tuple(sorted(nodes, key=lambda n: -n.priority))
+
+
+def _node(index: int, item: object) -> Node:
+    key = f"NODES[{index}]"
+    if not isinstance(item, dict):
+        raise ConfigError(key, "must be an object")
+    unknown = set(item) - {"name", "vnic_id", "health_url", "priority"}
+    if unknown:
+        raise ConfigError(key, f"unknown field(s) {sorted(unknown)}")
+    name, vnic_id, url = item.get("name"), item.get("vnic_id"), item.get("health_url")
+    priority = item.get("priority", 100)
+    if not isinstance(name, str) or not _NODE_NAME.match(name):
+        raise ConfigError(f"{key}.name", "must be a short name of letters, digits, . _ -")
+    if not isinstance(vnic_id, str) or not _OCID.match(vnic_id) or not vnic_id.startswith("ocid1.vnic."):
+        raise ConfigError(f"{key}.vnic_id", "must be a VNIC OCID (ocid1.vnic....)")
+    if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+        raise ConfigError(f"{key}.health_url", "must be an http:// or https:// URL")
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise ConfigError(f"{key}.priority", "must be an integer")
+    return Node(name=name, vnic_id=vnic_id, health_url=url, priority=priority)
+
+
+def _choice(env: Mapping[str, str], key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (env.get(key) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigError(key, f"must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _number(env: Mapping[str, str], key: str, default: float, *, low: float, high: float) -> float:
+    raw = env.get(key)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(key, f"must be a number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(key, f"must be between {low:g} and {high:g}, not {value:g}")
+    return value
+
+
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    value = (env.get(key) or "false").strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(key, f"must be true or false, not {value!r}")
+    return value in ("true", "1", "yes")
+
+
+def _endpoint(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    if not re.match(r"^https?://[^/\s]+/?$", raw.strip()):
+        raise ConfigError("OCI_SERVICE_ENDPOINT", f"must be a base URL like http://127.0.0.1:8080, not {raw!r}")
+    return raw.strip().rstrip("/")

@@ -1,0 +1,179 @@
+"""The decision table: what to do with one VIP, given an event and what the shell observed.
+
+Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they apply:
+
+1. ``status`` reports; nothing moves.
+2. An alarm message identical to the one that caused the last move (same dedupeKey and
+   timestamp) is a duplicate delivery: nothing moves.
+3. Manual ``failover``/``failback``: the target is ``to``, the best healthy other node, or the
+   preferred node. It must probe *healthy* and the last move must be older than the cooldown
+   (unless the holder is down); ``force`` skips both checks and is reported as forced.
+4. Automatic events (alarm, keepalived) move the VIP only away from a holder that is *lost*:
+   its probe says *down*, or it could not be verified (*unknown*) **and** the event
+   independently reports it gone (a FIRING stream naming it that is newer than the last move,
+   or a peer's keepalived becoming MASTER). "Could not verify" alone never moves anything,
+   and a holder that probes healthy is never moved away from, whatever the event says.
+   The target must probe healthy (keepalived: the node that became MASTER, since the alias is
+   there; alarm: the highest-priority healthy node not reported down). No healthy target:
+   the VIP stays where it is and the reason says so.
+5. With ``FAILBACK_POLICY=preferred``, an alarm message that does not report the preferred
+   node firing, or the preferred node's own keepalived MASTER notice, moves a VIP held by a
+   healthy lesser node back to the healthy preferred node once the cooldown has passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Mapping
+
+from .config import Config
+from .events import AlarmEvent, Command, Event, KeepalivedNotice
+from .tags import LastMove
+
+
+class Health(str, Enum):
+    HEALTHY = "healthy"
+    DOWN = "down"
+    UNKNOWN = "unknown"  # could not verify: timeout, unreachable network. Never the same as down.
+
+
+class Action(str, Enum):
+    MOVE = "move"  # write: put the VIP on ``target``
+    STAY = "stay"  # nothing to do: already right, or nothing calls for a move
+    REFUSE = "refuse"  # a move was asked for or needed but is not safe or not allowed
+    REPORT = "report"  # status only
+
+
+@dataclass(frozen=True)
+class View:
+    """What the shell observed about one VIP, and the time it observed it."""
+
+    holder: str | None  # the configured node whose VNIC holds the VIP; None: not one of ours
+    health: Mapping[str, Health]
+    last_move: LastMove | None
+    now: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    target: str | None
+    reason: str
+    forced: bool = False
+
+
+def decide(event: Event, view: View, config: Config) -> Decision:
+    if isinstance(event, Command):
+        return _manual(event, view, config)
+    if isinstance(event, AlarmEvent) and view.last_move and view.last_move.event_key == event.key:
+        return Decision(Action.STAY, view.holder, f"duplicate delivery of alarm message {event.key}: already handled")
+    if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
+        return Decision(Action.STAY, view.holder, f"keepalived on {event.node} went {event.state}: only MASTER notices act")
+    return _automatic(event, view, config)
+
+
+def cooldown_left(view: View, config: Config) -> float:
+    """Seconds until another move is allowed (0 when none is recorded or it has passed)."""
+    if view.last_move is None:
+        return 0.0
+    return max(0.0, view.last_move.at + config.cooldown_seconds - view.now)
+
+
+def _health(view: View, node: str | None) -> Health:
+    return view.health.get(node, Health.UNKNOWN) if node else Health.UNKNOWN
+
+
+def _manual(cmd: Command, view: View, config: Config) -> Decision:
+    if cmd.action == "status":
+        return Decision(Action.REPORT, view.holder, "status requested")
+    others = [n.name for n in config.nodes if n.name != view.holder]
+    if cmd.action == "failback":
+        target = config.preferred.name
+    elif cmd.to is not None:
+        target = cmd.to
+    else:
+        healthy = [n for n in others if _health(view, n) is Health.HEALTHY]
+        if not healthy and not cmd.force:
+            return Decision(Action.REFUSE, None, f"no healthy node other than {view.holder} ({_describe(view, others)})")
+        target = (healthy or others)[0]
+    if target == view.holder:
+        return Decision(Action.STAY, target, f"VIP already on {target}")
+    if cmd.force:
+        return Decision(Action.MOVE, target, f"forced {cmd.action} to {target} by operator: health check and cooldown skipped ({_describe(view, [target])})", forced=True)
+    if _health(view, target) is not Health.HEALTHY:
+        return Decision(Action.REFUSE, target, f"target {target} is {_health(view, target).value}: not moving (\"force\": true overrides)")
+    wait = cooldown_left(view, config)
+    if wait > 0 and _health(view, view.holder) is not Health.DOWN:
+        return Decision(Action.REFUSE, target, _cooldown_reason(view, wait))
+    return Decision(Action.MOVE, target, f"operator {cmd.action} to {target} ({_describe(view, [view.holder, target])})")
+
+
+def _reported_down(event: Event, view: View) -> frozenset[str]:
+    """Nodes the event itself says are gone: independent evidence beside our own probes."""
+    if isinstance(event, KeepalivedNotice):
+        # A peer became MASTER: it stopped hearing the holder's VRRP adverts.
+        return frozenset({view.holder} - {event.node, None})
+    assert isinstance(event, AlarmEvent)
+    stale = (
+        view.last_move is not None
+        and event.timestamp_ms is not None
+        and event.timestamp_ms / 1000.0 < view.last_move.at
+    )
+    return frozenset() if stale else event.nodes_with("FIRING")
+
+
+def _automatic(event: AlarmEvent | KeepalivedNotice, view: View, config: Config) -> Decision:
+    holder = view.holder
+    if holder is None:
+        return Decision(Action.REFUSE, None, "VIP is on a VNIC that is not a configured node: automatic events leave it alone")
+    reported = _reported_down(event, view)
+    held = _health(view, holder)
+    source = "keepalived" if isinstance(event, KeepalivedNotice) else f"alarm {event.type}"
+    if held is Health.HEALTHY:
+        return _when_holder_serves(event, view, config, reported, source)
+    if held is Health.UNKNOWN and holder not in reported:
+        return Decision(Action.STAY, holder, f"could not verify holder {holder} (probe unknown) and {source} does not report it down: not moving")
+    why = f"holder {holder} is down" if held is Health.DOWN else f"holder {holder} could not be verified and {source} reports it down"
+    if isinstance(event, KeepalivedNotice):
+        candidates = [event.node]
+    else:
+        candidates = [n.name for n in config.nodes if n.name != holder and n.name not in reported]
+    target = next((n for n in candidates if _health(view, n) is Health.HEALTHY), None)
+    if target is None:
+        return Decision(Action.REFUSE, None, f"{why}, but no healthy node to move to ({_describe(view, candidates)}): VIP stays")
+    return Decision(Action.MOVE, target, f"{why}; {target} is healthy")
+
+
+def _when_holder_serves(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str], source: str
+) -> Decision:
+    holder = view.holder
+    preferred = config.preferred.name
+    failback = (
+        config.failback_policy == "preferred"
+        and holder != preferred
+        and (event.node == preferred if isinstance(event, KeepalivedNotice) else preferred not in reported)
+    )
+    if failback:
+        if _health(view, preferred) is not Health.HEALTHY:
+            return Decision(Action.STAY, holder, f"holder {holder} is healthy; failback waits for {preferred} ({_health(view, preferred).value})")
+        wait = cooldown_left(view, config)
+        if wait > 0:
+            return Decision(Action.REFUSE, preferred, f"failback to {preferred} held: {_cooldown_reason(view, wait)}")
+        return Decision(Action.MOVE, preferred, f"failback policy preferred: {preferred} is healthy again ({source})")
+    if holder in reported:
+        return Decision(Action.STAY, holder, f"{source} reports {holder} down but it probes healthy: not moving")
+    if isinstance(event, KeepalivedNotice) and event.node != holder:
+        return Decision(Action.STAY, holder, f"{event.node} became MASTER but holder {holder} is healthy: VIP stays (split brain arbitration)")
+    return Decision(Action.STAY, holder, f"VIP on {holder}, which is healthy: nothing to do")
+
+
+def _cooldown_reason(view: View, wait: float) -> str:
+    last = view.last_move
+    assert last is not None
+    return f"cooldown: last move {last.from_node or '?'}→{last.to_node} {view.now - last.at:.0f}s ago, {wait:.0f}s left"
+
+
+def _describe(view: View, nodes: list[str | None]) -> str:
+    return ", ".join(f"{n} {_health(view, n).value}" for n in nodes if n) or "no candidates"

@@ -1,0 +1,210 @@
+"""Request bodies → small frozen event objects, or an ``EventError`` that says what was wrong.
+
+Three kinds of caller reach the function, each with its own body:
+
+* OCI Notifications delivering a Monitoring alarm message (OCI's published JSON: ``dedupeKey``,
+  ``type`` such as ``OK_TO_FIRING``, ``timestampEpochMillis``, ``alarmMetaData[]`` whose entries
+  carry a ``status`` and the ``dimensions`` of every metric stream in that status);
+* a person with ``fn invoke``: ``{"action": "status" | "failover" | "failback", "to"?,
+  "dry_run"?, "force"?}``;
+* keepalived's notify script on the node that just became MASTER:
+  ``{"source": "keepalived", "node": "node-b", "state": "MASTER"}``.
+
+Parsing is strict where a typo could move the IP (unknown command keys are refused, so
+``"dryrun": true`` never turns into a real move) and lenient where OCI may add fields (extra
+alarm fields are ignored). Nothing here does I/O, so every malformed body is testable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, Union
+
+MAX_BODY_BYTES = 256 * 1024
+ALARM_TYPES = ("OK_TO_FIRING", "FIRING_TO_OK", "REPEAT", "RESET")
+STREAM_STATUSES = ("FIRING", "OK", "RESET", "SUSPENDED")
+ACTIONS = ("status", "failover", "failback")
+KEEPALIVED_STATES = ("MASTER", "BACKUP", "FAULT", "STOP")
+# Dimensions that may name the node a metric stream is about, in the order they are trusted.
+NODE_DIMENSIONS = ("node", "nodeName", "resourceDisplayName")
+
+
+class EventError(ValueError):
+    """The request body is not an event this function accepts; the message says why."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One metric stream of an alarm message: its status and its dimensions."""
+
+    status: str
+    dimensions: tuple[tuple[str, str], ...]
+
+    def node_name(self) -> str | None:
+        """The node this stream reports on, if one of its dimensions names it."""
+        dims = dict(self.dimensions)
+        return next((dims[k] for k in NODE_DIMENSIONS if k in dims), None)
+
+
+@dataclass(frozen=True)
+class AlarmEvent:
+    """A Monitoring alarm message as delivered by Notifications."""
+
+    type: str
+    dedupe_key: str
+    timestamp_ms: int | None
+    title: str
+    streams: tuple[Stream, ...]
+
+    @property
+    def key(self) -> str:
+        """Identifies this message (dedupeKey names the alarm, the timestamp the evaluation)."""
+        return f"{self.dedupe_key}@{self.timestamp_ms}"
+
+    def nodes_with(self, status: str) -> frozenset[str]:
+        return frozenset(n for s in self.streams if s.status == status and (n := s.node_name()))
+
+
+@dataclass(frozen=True)
+class Command:
+    """A manual request typed by an operator."""
+
+    action: str
+    to: str | None = None
+    dry_run: bool = False
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class KeepalivedNotice:
+    """keepalived's notify on a node that changed VRRP state (the fast path)."""
+
+    node: str
+    state: str
+
+
+Event = Union[AlarmEvent, Command, KeepalivedNotice]
+
+
+def parse_event(body: bytes | str | None) -> Event:
+    """Parse a request body; raise ``EventError`` with a message fit to show the caller."""
+    if body is None or len(body) == 0:
+        raise EventError('empty body: send an alarm message, {"action": "status"}, or a keepalived notice')
+    if len(body) > MAX_BODY_BYTES:
+        raise EventError(f"body too large ({len(body)} bytes, limit {MAX_BODY_BYTES})")
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EventError(f"body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise EventError(f"body is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise EventError(f"body must be a JSON object, not {type(data).__name__}")
+    if "alarmMetaData" in data or "dedupeKey" in data:
+        return _alarm(data)
+    if "source" in data:
+        return _keepalived(data)
+    if "action" in data:
+        return _command(data)
+    raise EventError(
+        'unrecognised body: expected an OCI alarm message (with "dedupeKey" and "alarmMetaData"), '
+        '{"action": "status" | "failover" | "failback"}, or {"source": "keepalived", "node", "state"}'
+    )
+
+
+def unknown_nodes(event: Event, known: Iterable[str]) -> list[str]:
+    """Node names an operator or keepalived named that the configuration does not know.
+
+    Alarm streams are not checked: an alarm may carry streams about other targets (the
+    floating IP itself, other services) that simply do not name a node.
+    """
+    names = set(known)
+    if isinstance(event, Command):
+        return [event.to] if event.to is not None and event.to not in names else []
+    if isinstance(event, KeepalivedNotice):
+        return [event.node] if event.node not in names else []
+    return []
+
+
+def _alarm(data: dict) -> AlarmEvent:
+    kind = data.get("type")
+    if kind not in ALARM_TYPES:
+        raise EventError(f"alarm message: type must be one of {', '.join(ALARM_TYPES)}, not {kind!r}")
+    dedupe = data.get("dedupeKey")
+    if not isinstance(dedupe, str) or not dedupe:
+        raise EventError("alarm message: dedupeKey must be a non-empty string")
+    stamp = data.get("timestampEpochMillis")
+    if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, int) or stamp < 0):
+        raise EventError("alarm message: timestampEpochMillis must be a non-negative integer")
+    title = data.get("title")
+    metadata = data.get("alarmMetaData")
+    if not isinstance(metadata, list) or not metadata:
+        raise EventError("alarm message: alarmMetaData must be a non-empty list")
+    streams: list[Stream] = []
+    for i, entry in enumerate(metadata):
+        streams.extend(_streams(i, entry))
+    return AlarmEvent(
+        type=kind,
+        dedupe_key=dedupe,
+        timestamp_ms=stamp,
+        title=title if isinstance(title, str) else "",
+        streams=tuple(streams),
+    )
+
+
+def _streams(index: int, entry: object) -> list[Stream]:
+    where = f"alarm message: alarmMetaData[{index}]"
+    if not isinstance(entry, dict):
+        raise EventError(f"{where} must be an object")
+    status = entry.get("status")
+    if status not in STREAM_STATUSES:
+        raise EventError(f"{where}.status must be one of {', '.join(STREAM_STATUSES)}, not {status!r}")
+    dimensions = entry.get("dimensions")
+    if dimensions is None or dimensions == []:
+        return [Stream(status=status, dimensions=())]
+    if not isinstance(dimensions, list):
+        raise EventError(f"{where}.dimensions must be a list of objects")
+    streams = []
+    for j, dims in enumerate(dimensions):
+        if not isinstance(dims, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in dims.items()
+        ):
+            raise EventError(f"{where}.dimensions[{j}] must be an object of string values")
+        streams.append(Stream(status=status, dimensions=tuple(sorted(dims.items()))))
+    return streams
+
+
+def _command(data: dict) -> Command:
+    unknown = set(data) - {"action", "to", "dry_run", "force"}
+    if unknown:
+        raise EventError(f"unknown key(s) {sorted(unknown)}; allowed: action, to, dry_run, force")
+    action = data["action"]
+    if action not in ACTIONS:
+        raise EventError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+    to = data.get("to")
+    if to is not None and (not isinstance(to, str) or not to):
+        raise EventError('"to" must be a node name')
+    if to is not None and action != "failover":
+        raise EventError(f'"to" only goes with action "failover", not {action!r}')
+    for flag in ("dry_run", "force"):
+        if not isinstance(data.get(flag, False), bool):
+            raise EventError(f'"{flag}" must be true or false')
+    return Command(action=action, to=to, dry_run=data.get("dry_run", False), force=data.get("force", False))
+
+
+def _keepalived(data: dict) -> KeepalivedNotice:
+    if data.get("source") != "keepalived":
+        raise EventError(f'source must be "keepalived", not {data.get("source")!r}')
+    unknown = set(data) - {"source", "node", "state"}
+    if unknown:
+        raise EventError(f"keepalived notice: unknown key(s) {sorted(unknown)}")
+    node, state = data.get("node"), data.get("state")
+    if not isinstance(node, str) or not node:
+        raise EventError('keepalived notice: "node" must be a node name')
+    if state not in KEEPALIVED_STATES:
+        raise EventError(f"keepalived notice: state must be one of {', '.join(KEEPALIVED_STATES)}, not {state!r}")
+    return KeepalivedNotice(node=node, state=state)

@@ -1,0 +1,160 @@
+"""The OCI adapter: read where a VIP is, move it with if-match, read it back.
+
+Only the SDK submodules used here are imported (``import oci`` pulls in every service and
+costs a second of cold start). ``build_network`` is the one place that builds clients, once
+per container:
+
+* signer: resource principals when ``OCI_RESOURCE_PRINCIPAL_VERSION`` is set (inside OCI
+  Functions, and in the emulator that mints them); otherwise an API key from the config file
+  (``OCI_CONFIG_FILE`` or ``~/.oci/config``, profile ``OCI_CONFIG_PROFILE`` or DEFAULT) for a
+  person running the CLI. The SDK re-reads the RPST/key files itself and retries once on 401.
+* endpoint: ``OCI_SERVICE_ENDPOINT`` overrides the regional one (the emulator).
+* retries: a strategy from ``RetryStrategyBuilder`` built *per call* from what is left of the
+  invocation's budget (``RETRY_DEADLINE_SECONDS``), so all retries of one invocation end
+  inside the function's timeout. It retries what the SDK's own checker retries: timeouts,
+  connection errors, 409 IncorrectState, 429 and 5xx. A 412 is not retried: it means someone
+  else moved the IP and the shell must look again before deciding.
+* circuit breaker: **off**. The SDK's default breaker is per client, i.e. per warm container:
+  after ten transient errors it fails every call for 30 s. Our calls are few and rare, and
+  the one that matters comes right after trouble; a breaker tripped by the previous
+  invocation's throttling would refuse the next failover without even trying. The bounded
+  per-invocation retry budget is what protects the API instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import oci.circuit_breaker
+import oci.config
+import oci.retry
+from oci.core import VirtualNetworkClient
+from oci.core.models import GetPublicIpByPrivateIpIdDetails, UpdatePrivateIpDetails
+from oci.exceptions import ServiceError
+
+# (connect, read) seconds for every OCI call: a hung connection must not eat the budget.
+CALL_TIMEOUT = (3.0, 8.0)
+
+
+class ApiError(Exception):
+    """An OCI call failed after its retries: the shell reports "could not verify / act"."""
+
+    def __init__(self, operation: str, status: int | None, code: str, message: str, opc_request_id: str | None) -> None:
+        super().__init__(f"{operation} failed: {status or ''} {code} {message}".strip())
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.opc_request_id = opc_request_id
+
+
+class EtagMismatch(Exception):
+    """UpdatePrivateIp answered 412: the private IP changed since we read it."""
+
+
+@dataclass(frozen=True)
+class VipState:
+    private_ip_id: str
+    ip_address: str
+    vnic_id: str
+    is_primary: bool
+    etag: str
+    freeform_tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Deadline:
+    """The invocation's budget for OCI calls, on the monotonic clock."""
+
+    seconds: float
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float:
+        return max(0.0, self.started + self.seconds - time.monotonic())
+
+
+class Network:
+    """The few VirtualNetwork calls the controller makes, with errors turned into our types."""
+
+    def __init__(self, client: VirtualNetworkClient) -> None:
+        self.client = client
+
+    def read(self, private_ip_id: str, deadline: Deadline) -> VipState:
+        response = self._call("GetPrivateIp", deadline, self.client.get_private_ip, private_ip_id)
+        ip = response.data
+        return VipState(
+            private_ip_id=ip.id,
+            ip_address=ip.ip_address,
+            vnic_id=ip.vnic_id,
+            is_primary=bool(ip.is_primary),
+            etag=response.headers.get("etag", ""),
+            freeform_tags=dict(ip.freeform_tags or {}),
+        )
+
+    def move(self, state: VipState, vnic_id: str, tags: Mapping[str, str], deadline: Deadline) -> str | None:
+        """UpdatePrivateIp to ``vnic_id`` (and our tags) if the etag still matches; the opc-request-id."""
+        details = UpdatePrivateIpDetails(vnic_id=vnic_id, freeform_tags=dict(tags))
+        try:
+            response = self._call(
+                "UpdatePrivateIp", deadline, self.client.update_private_ip, state.private_ip_id, details, if_match=state.etag
+            )
+        except ApiError as exc:
+            if exc.status == 412:
+                raise EtagMismatch(str(exc)) from None
+            raise
+        return response.request_id
+
+    def public_ip(self, private_ip_id: str, deadline: Deadline) -> str | None:
+        """The public IP riding on this private IP (None when it has none)."""
+        details = GetPublicIpByPrivateIpIdDetails(private_ip_id=private_ip_id)
+        try:
+            response = self._call("GetPublicIpByPrivateIpId", deadline, self.client.get_public_ip_by_private_ip_id, details)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return response.data.ip_address
+
+    def _call(self, operation: str, deadline: Deadline, method: Any, *args: Any, **kwargs: Any) -> Any:
+        left = deadline.remaining()
+        if left <= 0:
+            raise ApiError(operation, None, "DeadlineExceeded", "no time left in RETRY_DEADLINE_SECONDS", None)
+        strategy = oci.retry.RetryStrategyBuilder(
+            max_attempts=10,
+            total_elapsed_time_seconds=left,
+            retry_base_sleep_time_seconds=0.2,
+            retry_exponential_growth_factor=2,
+            retry_max_wait_between_calls_seconds=2,
+            decorrelated_jitter=0.2,
+        ).get_retry_strategy()
+        try:
+            return method(*args, retry_strategy=strategy, **kwargs)
+        except ServiceError as exc:
+            raise ApiError(operation, exc.status, exc.code or "", exc.message or "", exc.request_id) from None
+        except Exception as exc:  # connection errors and timeouts after the retries ran out
+            raise ApiError(operation, None, type(exc).__name__, str(exc)[:200], None) from None
+
+
+def build_network(env: Mapping[str, str], service_endpoint: str | None) -> Network:
+    """Build the VirtualNetwork client for this container (see the module docstring)."""
+    if env.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
+        from oci.auth.signers import get_resource_principals_signer
+
+        signer = get_resource_principals_signer()
+        config: dict[str, Any] = {"region": signer.region}
+        kwargs: dict[str, Any] = {"signer": signer}
+    else:
+        path = env.get("OCI_CONFIG_FILE") or os.path.expanduser(oci.config.DEFAULT_LOCATION)
+        config = oci.config.from_file(path, env.get("OCI_CONFIG_PROFILE") or "DEFAULT")
+        kwargs = {}
+    if service_endpoint:
+        kwargs["service_endpoint"] = service_endpoint
+    client = VirtualNetworkClient(
+        config,
+        timeout=CALL_TIMEOUT,
+        circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+        **kwargs,
+    )
+    return Network(client)

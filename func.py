@@ -1,0 +1,13 @@
+"""fdk entry point: hand the request body and the function's configuration to the shell."""
+
+import io
+import json
+
+from fdk import response
+
+from failover.shell import invoke
+
+
+def handler(ctx, data: io.BytesIO = None):
+    answer = invoke(data.getvalue() if data is not None else b"", ctx.Config(), call_id=ctx.CallID())
+    return response.Response(ctx, response_data=json.dumps(answer), headers={"Content-Type": "application/json"})

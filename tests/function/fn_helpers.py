@@ -1,0 +1,36 @@
+"""Shared builders for the function tests (pure data, no I/O)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from failover.config import Config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VIP = "ocid1.privateip.oc1.iad.abuwcljrvip"
+VNIC_A = "ocid1.vnic.oc1.iad.abuwcljrnodea"
+VNIC_B = "ocid1.vnic.oc1.iad.abuwcljrnodeb"
+
+
+def env(**overrides: str) -> dict[str, str]:
+    """A valid function environment; keyword arguments replace keys (None removes one)."""
+    base = {
+        "VIP_PRIVATE_IP_IDS": VIP,
+        "NODES": json.dumps(
+            [
+                {"name": "node-a", "vnic_id": VNIC_A, "health_url": "http://127.0.0.1:1/healthz", "priority": 100},
+                {"name": "node-b", "vnic_id": VNIC_B, "health_url": "http://127.0.0.1:2/healthz", "priority": 50},
+            ]
+        ),
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def config(**overrides: str) -> Config:
+    return Config.from_env(env(**overrides))
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()

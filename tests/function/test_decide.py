@@ -1,0 +1,192 @@
+"""The decision table, exhaustively and by property. Pure: no I/O, no clock."""
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from failover.decide import Action, Decision, Health, View, cooldown_left, decide
+from failover.events import AlarmEvent, Command, KeepalivedNotice, Stream
+from failover.tags import LastMove
+from fn_helpers import config
+
+H, D, U = Health.HEALTHY, Health.DOWN, Health.UNKNOWN
+NOW = 1_800_000_000.0
+NEVER = config()
+PREFERRED = config(FAILBACK_POLICY="preferred")
+
+
+def alarm(kind="OK_TO_FIRING", firing=("node-a",), ok=(), ts=NOW + 5):
+    streams = tuple(Stream("FIRING", (("node", n),)) for n in firing) + tuple(Stream("OK", (("node", n),)) for n in ok)
+    return AlarmEvent(type=kind, dedupe_key="alarm-1", timestamp_ms=int(ts * 1000), title="t", streams=streams)
+
+
+def view(a=H, b=H, holder="node-a", moved_ago=None, event_key=None):
+    last = None
+    if moved_ago is not None:
+        last = LastMove(at=NOW - moved_ago, from_node="node-b", to_node="node-a", reason="r", event_key=event_key, move_id="m")
+    return View(holder=holder, health={"node-a": a, "node-b": b}, last_move=last, now=NOW)
+
+
+# The table, row by row: event, holder health (node-a holds), peer health, cooldown?, policy → action, target.
+TABLE = [
+    # Alarm FIRING about the holder.
+    (alarm(), H, H, False, NEVER, Action.STAY, "node-a"),       # alarm disagrees with our probe: trust the probe
+    (alarm(), D, H, False, NEVER, Action.MOVE, "node-b"),
+    (alarm(), D, H, True, NEVER, Action.MOVE, "node-b"),        # cooldown never pins the IP to a dead holder
+    (alarm(), U, H, False, NEVER, Action.MOVE, "node-b"),       # unverifiable + independent report: gone
+    (alarm(), D, D, False, NEVER, Action.REFUSE, None),         # nowhere to go: stay, say so
+    (alarm(), D, U, False, NEVER, Action.REFUSE, None),         # target unverifiable: never a destination
+    (alarm(), U, U, False, NEVER, Action.REFUSE, None),
+    # REPEAT after the move already happened (holder node-b): nothing to do.
+    (alarm("REPEAT"), H, H, False, NEVER, Action.STAY, "node-a"),
+    # Alarm about the *other* node, holder unverifiable: "cannot verify" alone never moves.
+    (alarm(firing=("node-b",)), U, H, False, NEVER, Action.STAY, "node-a"),
+    (alarm(firing=("node-b",)), D, H, False, NEVER, Action.REFUSE, None),  # node-b reported down too
+    # FIRING_TO_OK / RESET: repair if the holder is down, otherwise nothing (failback: see below).
+    (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, False, NEVER, Action.STAY, "node-a"),
+    (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), D, H, False, NEVER, Action.MOVE, "node-b"),
+    (alarm("RESET", firing=()), U, H, False, NEVER, Action.STAY, "node-a"),
+    # keepalived: node-b became MASTER.
+    (KeepalivedNotice("node-b", "MASTER"), H, H, False, NEVER, Action.STAY, "node-a"),   # split brain: holder serves
+    (KeepalivedNotice("node-b", "MASTER"), D, H, False, NEVER, Action.MOVE, "node-b"),
+    (KeepalivedNotice("node-b", "MASTER"), U, H, False, NEVER, Action.MOVE, "node-b"),   # peer lost VRRP + we cannot reach
+    (KeepalivedNotice("node-b", "MASTER"), D, D, False, NEVER, Action.REFUSE, None),
+    (KeepalivedNotice("node-b", "MASTER"), D, U, False, NEVER, Action.REFUSE, None),
+    (KeepalivedNotice("node-a", "MASTER"), H, H, False, NEVER, Action.STAY, "node-a"),   # already there
+    (KeepalivedNotice("node-a", "MASTER"), U, H, False, NEVER, Action.STAY, "node-a"),
+    (KeepalivedNotice("node-b", "BACKUP"), D, H, False, NEVER, Action.STAY, "node-a"),   # only MASTER acts
+    # Manual.
+    (Command("status"), D, D, False, NEVER, Action.REPORT, "node-a"),
+    (Command("failover"), H, H, False, NEVER, Action.MOVE, "node-b"),
+    (Command("failover", "node-b"), H, D, False, NEVER, Action.REFUSE, "node-b"),
+    (Command("failover", "node-b"), H, U, False, NEVER, Action.REFUSE, "node-b"),
+    (Command("failover"), H, D, False, NEVER, Action.REFUSE, None),
+    (Command("failover", "node-b"), H, H, True, NEVER, Action.REFUSE, "node-b"),          # cooldown
+    (Command("failover", "node-b"), D, H, True, NEVER, Action.MOVE, "node-b"),            # ...unless holder down
+    (Command("failover", "node-b", force=True), H, D, True, NEVER, Action.MOVE, "node-b"),
+    (Command("failover", "node-a"), H, H, False, NEVER, Action.STAY, "node-a"),
+    (Command("failback"), H, H, False, NEVER, Action.STAY, "node-a"),
+]
+
+
+@pytest.mark.parametrize("event, a, b, cooling, cfg, action, target", TABLE)
+def test_table(event, a, b, cooling, cfg, action, target):
+    decision = decide(event, view(a, b, moved_ago=10 if cooling else None), cfg)
+    assert (decision.action, decision.target) == (action, target), decision.reason
+
+
+# Holder node-b (after a failover); node-a is preferred. Failback rows.
+FAILBACK = [
+    (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, False, PREFERRED, Action.MOVE, "node-a"),
+    (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, True, PREFERRED, Action.REFUSE, "node-a"),
+    (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), U, H, False, PREFERRED, Action.STAY, "node-b"),
+    (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, False, NEVER, Action.STAY, "node-b"),
+    (alarm("RESET", firing=()), H, H, False, PREFERRED, Action.MOVE, "node-a"),
+    (alarm("REPEAT", firing=("node-a",)), H, H, False, PREFERRED, Action.STAY, "node-b"),  # preferred still firing
+    (KeepalivedNotice("node-a", "MASTER"), H, H, False, PREFERRED, Action.MOVE, "node-a"),  # preemption
+    (KeepalivedNotice("node-a", "MASTER"), H, H, False, NEVER, Action.STAY, "node-b"),
+    (KeepalivedNotice("node-a", "MASTER"), H, H, True, PREFERRED, Action.REFUSE, "node-a"),
+    (Command("failback"), H, H, False, NEVER, Action.MOVE, "node-a"),                    # manual works under any policy
+    (Command("failback"), D, H, False, NEVER, Action.REFUSE, "node-a"),
+    (Command("failback", dry_run=True), H, H, False, NEVER, Action.MOVE, "node-a"),     # dry run: shell skips the write
+]
+
+
+@pytest.mark.parametrize("event, a, b, cooling, cfg, action, target", FAILBACK)
+def test_failback_table(event, a, b, cooling, cfg, action, target):
+    decision = decide(event, view(a, b, holder="node-b", moved_ago=10 if cooling else None), cfg)
+    assert (decision.action, decision.target) == (action, target), decision.reason
+
+
+def test_duplicate_alarm_delivery_is_a_no_op():
+    event = alarm()
+    decision = decide(event, view(D, H, moved_ago=5, event_key=event.key), NEVER)
+    assert decision.action is Action.STAY and "duplicate" in decision.reason
+
+
+def test_stale_alarm_is_not_evidence():
+    # Delivered late: evaluated before the last move. It cannot vouch that the holder is gone now.
+    stale = alarm(ts=NOW - 3600)
+    assert decide(stale, view(U, H, moved_ago=60), NEVER).action is Action.STAY
+    assert decide(stale, view(D, H, moved_ago=60), NEVER).action is Action.MOVE  # our own probe still counts
+
+
+def test_vip_on_a_foreign_vnic():
+    assert decide(alarm(), view(D, H, holder=None), NEVER).action is Action.REFUSE
+    assert decide(Command("failover", "node-b"), view(D, H, holder=None), NEVER).action is Action.MOVE
+
+
+def test_forced_move_is_marked_and_says_so():
+    decision = decide(Command("failover", "node-b", force=True), view(H, D), NEVER)
+    assert decision.forced and "forced" in decision.reason
+
+
+def test_reasons_name_what_could_not_be_verified():
+    assert "could not verify" in decide(alarm(firing=("node-b",)), view(U, H), NEVER).reason
+    assert "node-b unknown" in decide(alarm(), view(D, U), NEVER).reason
+
+
+def test_cooldown_left():
+    assert cooldown_left(view(moved_ago=None), NEVER) == 0
+    assert cooldown_left(view(moved_ago=20), NEVER) == pytest.approx(40)
+    assert cooldown_left(view(moved_ago=90), NEVER) == 0
+
+
+# Properties over every combination: the invariants of issue 8 in decision form.
+healths = st.sampled_from([H, D, U])
+events = st.one_of(
+    st.builds(alarm, st.sampled_from(["OK_TO_FIRING", "REPEAT", "FIRING_TO_OK", "RESET"]),
+              st.lists(st.sampled_from(["node-a", "node-b", "other"]), max_size=3).map(tuple),
+              st.lists(st.sampled_from(["node-a", "node-b"]), max_size=2).map(tuple),
+              st.sampled_from([NOW - 7200, NOW - 30, NOW + 5])),
+    st.builds(KeepalivedNotice, st.sampled_from(["node-a", "node-b"]), st.sampled_from(["MASTER", "BACKUP", "FAULT"])),
+    st.builds(Command, st.sampled_from(["status", "failover", "failback"]), st.none(), st.booleans(), st.booleans()),
+    st.builds(Command, st.just("failover"), st.sampled_from(["node-a", "node-b"]), st.booleans(), st.booleans()),
+)
+views = st.builds(
+    lambda a, b, holder, ago: view(a, b, holder=holder, moved_ago=ago),
+    healths, healths, st.sampled_from(["node-a", "node-b", None]), st.sampled_from([None, 1.0, 30.0, 3600.0]),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(events, views, st.sampled_from([NEVER, PREFERRED]))
+def test_invariants(event, v, cfg):
+    d: Decision = decide(event, v, cfg)
+    manual = isinstance(event, Command)
+    holder_health = v.health.get(v.holder, U) if v.holder else U
+    assert isinstance(d.reason, str) and d.reason
+    if d.action is Action.MOVE:
+        assert d.target is not None and d.target != v.holder
+        if not d.forced:
+            assert v.health[d.target] is H, "never moves to a node it could not verify healthy"
+            if cooldown_left(v, cfg) > 0:
+                assert holder_health is not H, "inside the cooldown only a lost holder is moved away from"
+        if not manual:
+            assert not d.forced
+            if holder_health is H:
+                assert cfg.failback_policy == "preferred" and d.target == cfg.preferred.name
+            if holder_health is U and isinstance(event, AlarmEvent):
+                assert v.holder in event.nodes_with("FIRING"), "unknown alone never moves"
+    if d.forced:
+        assert manual and event.force
+    if isinstance(event, Command) and event.action == "status":
+        assert d.action is Action.REPORT
+
+
+@settings(max_examples=300, deadline=None)
+@given(events, views, st.sampled_from([NEVER, PREFERRED]))
+def test_deciding_twice_is_the_same(event, v, cfg):
+    assert decide(event, v, cfg) == decide(event, v, cfg)
+
+
+def test_every_combination_of_the_matrix_decides():
+    combos = itertools.product(
+        [alarm(), alarm("REPEAT"), alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), alarm("RESET", firing=()),
+         KeepalivedNotice("node-b", "MASTER"), Command("failover"), Command("failback"), Command("status")],
+        [H, D, U], [H, D, U], [None, 10.0], [NEVER, PREFERRED], ["node-a", "node-b"],
+    )
+    seen = {decide(e, view(a, b, holder=holder, moved_ago=ago), cfg).action for e, a, b, ago, cfg, holder in combos}
+    assert seen == set(Action)

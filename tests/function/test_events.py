@@ -1,0 +1,162 @@
+"""Event parsing: OCI's alarm messages, manual commands, keepalived notices, and junk."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from failover.events import (
+    AlarmEvent, Command, EventError, KeepalivedNotice, MAX_BODY_BYTES, Stream, parse_event, unknown_nodes,
+)
+from fn_helpers import fixture_bytes
+
+ALARM_FIXTURES = [
+    "alarm_ok_to_firing_split.json", "alarm_repeat_split.json", "alarm_firing_to_ok_split.json",
+    "alarm_reset_split.json", "alarm_ok_to_firing_grouped.json",
+]
+
+
+def test_split_firing_message():
+    event = parse_event(fixture_bytes("alarm_ok_to_firing_split.json"))
+    assert isinstance(event, AlarmEvent)
+    assert event.type == "OK_TO_FIRING"
+    assert event.key == "4a2c1a4f-7d7e-4f0e-9d7a-1d4c9b3f2e01@1764090000000"
+    assert event.nodes_with("FIRING") == {"node-a"}
+    assert dict(event.streams[0].dimensions)["resourceId"] == "ocid1.instance.oc1.iad.aaaaaaaanodea"
+
+
+def test_grouped_message_keeps_every_stream_and_its_status():
+    event = parse_event(fixture_bytes("alarm_ok_to_firing_grouped.json"))
+    assert [(s.status, s.node_name()) for s in event.streams] == [("FIRING", "node-a"), ("FIRING", "bastion"), ("OK", "node-b")]
+    assert event.nodes_with("FIRING") == {"node-a", "bastion"}
+    assert event.nodes_with("OK") == {"node-b"}
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("alarm_repeat_split.json", "REPEAT"), ("alarm_firing_to_ok_split.json", "FIRING_TO_OK"), ("alarm_reset_split.json", "RESET"),
+])
+def test_other_message_types(name, kind):
+    event = parse_event(fixture_bytes(name))
+    assert event.type == kind
+    assert event.nodes_with("FIRING") == (frozenset({"node-a"}) if kind == "REPEAT" else frozenset())
+
+
+def test_reset_without_dimensions_is_one_anonymous_stream():
+    event = parse_event(fixture_bytes("alarm_reset_split.json"))
+    assert event.streams == (Stream(status="RESET", dimensions=()),)
+
+
+def test_same_alarm_later_evaluation_has_another_key():
+    first = parse_event(fixture_bytes("alarm_ok_to_firing_split.json"))
+    repeat = parse_event(fixture_bytes("alarm_repeat_split.json"))
+    assert first.dedupe_key == repeat.dedupe_key and first.key != repeat.key
+
+
+def test_node_dimension_precedence():
+    assert Stream("FIRING", (("node", "node-b"), ("resourceDisplayName", "vm-7"))).node_name() == "node-b"
+    assert Stream("FIRING", (("resourceDisplayName", "node-a"),)).node_name() == "node-a"
+    assert Stream("FIRING", (("resourceId", "ocid1.instance..."),)).node_name() is None
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"action": "status"}, Command("status")),
+    ({"action": "failover"}, Command("failover")),
+    ({"action": "failover", "to": "node-b", "dry_run": True}, Command("failover", "node-b", dry_run=True)),
+    ({"action": "failback", "force": True}, Command("failback", force=True)),
+    ({"source": "keepalived", "node": "node-b", "state": "MASTER"}, KeepalivedNotice("node-b", "MASTER")),
+    ({"source": "keepalived", "node": "node-a", "state": "BACKUP"}, KeepalivedNotice("node-a", "BACKUP")),
+])
+def test_commands_and_notices(body, expected):
+    assert parse_event(json.dumps(body).encode()) == expected
+
+
+@pytest.mark.parametrize("body, fragment", [
+    (b"", "empty body"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"{nope", "not JSON"),
+    (b"[1, 2]", "JSON object, not list"),
+    (b'{"hello": 1}', "unrecognised body"),
+    (b'{"action": "reboot"}', "action must be one of"),
+    (b'{"action": "failover", "dryrun": true}', "unknown key(s) ['dryrun']"),
+    (b'{"action": "failover", "to": 7}', '"to" must be a node name'),
+    (b'{"action": "failback", "to": "node-a"}', '"to" only goes with action "failover"'),
+    (b'{"action": "status", "dry_run": "yes"}', '"dry_run" must be true or false'),
+    (b'{"source": "vrrpd", "node": "a", "state": "MASTER"}', 'source must be "keepalived"'),
+    (b'{"source": "keepalived", "state": "MASTER"}', '"node" must be a node name'),
+    (b'{"source": "keepalived", "node": "a", "state": "master"}', "state must be one of"),
+    (b'{"dedupeKey": "k", "type": "FIRING", "alarmMetaData": [{"status": "FIRING"}]}', "type must be one of"),
+    (b'{"dedupeKey": "", "type": "REPEAT", "alarmMetaData": [{"status": "FIRING"}]}', "dedupeKey must be"),
+    (b'{"dedupeKey": "k", "type": "REPEAT", "alarmMetaData": []}', "alarmMetaData must be a non-empty list"),
+    (b'{"dedupeKey": "k", "type": "REPEAT", "alarmMetaData": [{"status": "ON"}]}', "alarmMetaData[0].status"),
+    (b'{"dedupeKey": "k", "type": "REPEAT", "alarmMetaData": [{"status": "OK", "dimensions": {"a": "b"}}]}', "dimensions must be a list"),
+    (b'{"dedupeKey": "k", "type": "REPEAT", "alarmMetaData": [{"status": "OK", "dimensions": [{"a": 1}]}]}', "dimensions[0]"),
+    (b'{"dedupeKey": "k", "type": "REPEAT", "timestampEpochMillis": "now", "alarmMetaData": [{"status": "OK"}]}', "timestampEpochMillis"),
+])
+def test_bad_bodies_say_what_is_wrong(body, fragment):
+    with pytest.raises(EventError) as err:
+        parse_event(body)
+    assert fragment in str(err.value)
+
+
+def test_oversized_body_refused():
+    with pytest.raises(EventError, match="too large"):
+        parse_event(b" " * (MAX_BODY_BYTES + 1))
+
+
+def test_deeply_nested_json_is_an_error_not_a_crash():
+    with pytest.raises(EventError):
+        parse_event(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_unknown_nodes():
+    names = ["node-a", "node-b"]
+    assert unknown_nodes(Command("failover", "node-c"), names) == ["node-c"]
+    assert unknown_nodes(Command("failover", "node-b"), names) == []
+    assert unknown_nodes(KeepalivedNotice("node-x", "MASTER"), names) == ["node-x"]
+    assert unknown_nodes(parse_event(fixture_bytes("alarm_ok_to_firing_grouped.json")), names) == []
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_parse_or_raise_event_error(body):
+    try:
+        parse_event(body)
+    except EventError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_arbitrary_json_parse_or_raise_event_error(value):
+    try:
+        parse_event(json.dumps(value).encode())
+    except EventError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ALARM_FIXTURES), st.data())
+def test_mutated_alarm_messages_parse_or_raise_event_error(name, data):
+    message = json.loads(fixture_bytes(name))
+    meta = message["alarmMetaData"][0]
+    target = data.draw(st.sampled_from([message, meta]))
+    key = data.draw(st.sampled_from(sorted(target)))
+    if data.draw(st.booleans()):
+        del target[key]
+    else:
+        target[key] = data.draw(json_values)
+    raw = json.dumps(message).encode()
+    cut = data.draw(st.integers(min_value=0, max_value=len(raw)))
+    for body in (raw, raw[:cut]):
+        try:
+            parse_event(body)
+        except EventError:
+            pass

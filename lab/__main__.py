@@ -1,0 +1,42 @@
+"""python -m lab up|fault NODE KIND|heal|down (ACCEPTANCE.md section 4); each prints one JSON line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from lab import control
+from lab.state import METHODS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="build the lab and start everything; returns when ready")
+    up.add_argument("--method", choices=METHODS, default="fast_path", help="what keepalived's notify_master does")
+    up.add_argument("--no-agents", action="store_true", help="do not run the health probe on the nodes")
+    up.add_argument("--clock-scale", type=float, default=1.0, help="the emulator's clock speed (alarm path)")
+    fault = commands.add_parser("fault", help="break a node")
+    fault.add_argument("node")
+    fault.add_argument("kind", choices=control.FAULTS)
+    commands.add_parser("heal", help="undo every fault")
+    commands.add_parser("down", help="remove every namespace, link and process of the lab")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            result = control.up(args.method, agents=not args.no_agents, clock_scale=args.clock_scale)
+        elif args.command == "fault":
+            result = control.fault(args.node, args.kind)
+        elif args.command == "heal":
+            result = control.heal()
+        else:
+            result = control.down()
+    except control.LabError as exc:
+        print(f"lab {args.command}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The lab's control plane: the emulator process (with the function attached) and what the lab
+reads from it. The emulator runs in the root namespace on the lab's control-plane address, so
+the nodes reach it through the fabric and the function reaches the nodes' health ports.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from lab.plan import PYTHON, REPO, Cloud, Plan
+from lab.processes import spawn
+
+TOPOLOGY = REPO / "ocisim" / "topologies" / "two-node.json"
+READY_TIMEOUT_SECONDS = 60.0
+# The lab moves the IP back and forth between trials within seconds; the topology's 60 s
+# cooldown would refuse every second move.
+LAB_FUNCTION_CONFIG = {"COOLDOWN_SECONDS": "2"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The topology's OCIDs the lab needs, by node name."""
+
+    vip_private_ip_id: str
+    vnic_ids: dict[str, str]
+    instance_ids: dict[str, str]
+    function_name: str
+    compartment_id: str
+
+
+def lab_topology(plan: Plan, topology: dict[str, Any]) -> dict[str, Any]:
+    """The two-node topology with the function's health URLs pointing at the lab's nodes."""
+    lab = copy.deepcopy(topology)
+    for function in lab.get("functions", []):
+        config = function["config"]
+        nodes = json.loads(config["NODES"])
+        for node in nodes:
+            node["health_url"] = plan.lab_url(node["health_url"])
+        config["NODES"] = json.dumps(nodes)
+        config.update(LAB_FUNCTION_CONFIG)
+    return lab
+
+
+def facts(topology: dict[str, Any]) -> Facts:
+    function = topology["functions"][0]
+    nodes = json.loads(function["config"]["NODES"])
+    return Facts(
+        vip_private_ip_id=function["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0],
+        vnic_ids={n["name"]: n["vnic_id"] for n in nodes},
+        instance_ids={i["displayName"]: i["id"] for i in topology["instances"]},
+        function_name=function["name"],
+        compartment_id=function["compartmentId"],
+    )
+
+
+def cloud_for_nodes(ready: dict[str, Any], lab_facts: Facts, auth: str = "config_file") -> Cloud:
+    return Cloud(
+        endpoint=ready["endpoint"], region=ready["region"], compartment_id=lab_facts.compartment_id,
+        function_id=ready["functions"][lab_facts.function_name], oci_config_file=ready["oci_config_file"],
+        instance_ids=lab_facts.instance_ids, vip_private_ip_id=lab_facts.vip_private_ip_id, auth=auth,
+    )
+
+
+def start_emulator(plan: Plan, topology_file: Path, clock_scale: float) -> dict[str, Any]:
+    """Start `python -m ocisim serve` with the function attached; return its ready line."""
+    out = plan.path(None, "emulator.out")
+    out.unlink(missing_ok=True)
+    command = [str(PYTHON), "-m", "ocisim", "serve", "--topology", str(topology_file),
+               "--state", str(plan.path(None, "emulator-state.json")), "--host", plan.control_ip,
+               "--port", "0", "--function-dir", str(REPO), "--clock-scale", str(clock_scale)]
+    process = spawn(command, plan.path(None, "emulator.log"), plan.path(None, "emulator.pid"), stdout=out)
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        line = out.read_text().strip()
+        if line:
+            return json.loads(line.splitlines()[0])
+        if process.poll() is not None:
+            raise RuntimeError(f"the emulator exited ({process.returncode}); see {plan.path(None, 'emulator.log')}")
+        time.sleep(0.1)
+    raise RuntimeError(f"the emulator was not ready within {READY_TIMEOUT_SECONDS:.0f} s")
+
+
+def audit(endpoint: str, after: int = 0, wait: float = 0.0) -> list[dict[str, Any]]:
+    """Audit entries after `after`, long-polling up to `wait` seconds for the first one."""
+    reply = requests.get(f"{endpoint}/_admin/audit", params={"after": after, "wait": wait}, timeout=wait + 5)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def set_latency(endpoint: str, latency: dict[str, float]) -> None:
+    for operation, seconds in latency.items():
+        requests.post(f"{endpoint}/_admin/latency", json={"operation": operation, "seconds": seconds},
+                      timeout=5).raise_for_status()

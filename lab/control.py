@@ -1,0 +1,197 @@
+"""`up`, `fault`, `heal` and `down`: the lab's life cycle (ACCEPTANCE.md section 4)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from lab import cloud, network, processes
+from lab.methods import notify_master_command
+from lab.plan import PYTHON, REPO, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
+from lab.render import render_file
+from lab.shell import LabError, in_netns, run
+from lab.state import LabState
+
+RUN_DIR = REPO / "run" / "lab"
+FAULTS = ("haproxy-stop", "keepalived-stop", "keepalived-kill", "link-down", "crash", "partition")
+READY_TIMEOUT_SECONDS = 30.0
+
+
+def default_plan() -> Plan:
+    return Plan(RUN_DIR)
+
+
+# client ------------------------------------------------------------------------------------
+
+def client_get(plan: Plan, timeout: float = 1.0) -> str:
+    """One request from the client namespace to the floating IP: the body, or "" on failure."""
+    done = run(in_netns(plan.client_netns, "curl", "--silent", "--max-time", str(timeout), f"http://{plan.vip}/"),
+               check=False, timeout=timeout + 5)
+    return done.stdout.strip()
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise LabError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+# up ----------------------------------------------------------------------------------------
+
+def _agent_pid_file(plan: Plan, node: Node) -> Path:
+    return plan.path(node, "agent.pid")
+
+
+def _start_agent(state: LabState, node: Node) -> None:
+    plan = state.plan
+    if processes.pid_from(_agent_pid_file(plan, node), "health_probe"):
+        return
+    command = in_netns(node.netns, "/usr/bin/env", f"PYTHONPATH={REPO}", str(PYTHON), "-m", "health_probe",
+                       "--config", str(plan.path(node, "node-agent.yaml")))
+    processes.spawn(command, plan.path(node, "agent.log"), _agent_pid_file(plan, node))
+
+
+def start_node(state: LabState, node: Node) -> None:
+    """Bring every process of a node up (idempotent: what runs is left alone)."""
+    plan = state.plan
+    processes.start_haproxy(plan, node, haproxy_vars(plan, node))
+    processes.start_keepalived(plan, node, keepalived_vars(plan, node, notify_master_command(state, node)))
+    if state.agents:
+        _start_agent(state, node)
+
+
+def _start_watchers(plan: Plan) -> None:
+    """`ip monitor` per node: timestamped alias changes, the demo's "VRRP transition" times."""
+    for node in plan.nodes:
+        processes.spawn(["ip", "-n", node.netns, "-timestamp", "monitor", "address"],
+                        plan.path(node, "addresses.log"), plan.path(node, "monitor.pid"))
+
+
+def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1.0,
+       latency: dict[str, float] | None = None, plan: Plan | None = None) -> dict[str, Any]:
+    """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again."""
+    plan = plan or default_plan()
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (network namespaces, haproxy on :80)")
+    running = network.existing_netns(plan)
+    if running or LabState.file(plan).exists():
+        raise LabError(f"a lab is already running (namespaces: {', '.join(running) or 'none'}; "
+                       f"state {LabState.file(plan)}); stop it first: python -m lab down")
+    missing = [tool for tool in ("haproxy", "keepalived", "curl", "nft") if not shutil.which(tool)]
+    if missing:
+        raise LabError(f"missing {', '.join(missing)}: run `make lab-deps` (apt-get install)")
+    shutil.rmtree(plan.run_dir, ignore_errors=True)
+    for node in (None, *plan.nodes):
+        plan.path(node, "x").parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _up(plan, method, agents, clock_scale, latency or {})
+    except BaseException:
+        down(plan)
+        raise
+
+
+def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict[str, float]) -> dict[str, Any]:
+    network.setup(plan)
+    topology = cloud.lab_topology(plan, json.loads(cloud.TOPOLOGY.read_text()))
+    topology_file = plan.path(None, "topology.json")
+    topology_file.write_text(json.dumps(topology, indent=2))
+    ready = cloud.start_emulator(plan, topology_file, clock_scale)
+    cloud.set_latency(ready["endpoint"], latency)
+    facts = cloud.facts(topology)
+    state = LabState(plan=plan, method=method, agents=agents, emulator=ready, facts=facts)
+    state.save()
+
+    processes.spawn([str(PYTHON), "-m", "lab.fabric", str(plan.run_dir)], plan.path(None, "fabric.log"),
+                    plan.path(None, "fabric.pid"))
+    wait_for(lambda: network.vip_route_holder(plan) is not None, READY_TIMEOUT_SECONDS, "the fabric's first route")
+    _start_watchers(plan)
+
+    cloud_facts = cloud.cloud_for_nodes(ready, facts)
+    for node in plan.nodes:
+        plan.path(node, "node-agent.yaml").write_text(render_file("node-agent.yaml.tftpl", node_agent_vars(plan, node, cloud_facts)))
+    # node-a first, so that it becomes MASTER where the emulator has the IP, as in the topology.
+    first, *others = plan.nodes
+    start_node(state, first)
+    wait_for(lambda: network.alias_holders(plan) == [first.name], READY_TIMEOUT_SECONDS, f"{first.name} to become MASTER")
+    for node in others:
+        start_node(state, node)
+    wait_for(lambda: first.name in client_get(plan, 0.5), READY_TIMEOUT_SECONDS, "the client to reach the floating IP")
+    return {
+        "vip": plan.vip,
+        "client_netns": plan.client_netns,
+        "nodes": {n.name: {"netns": n.netns, "ip": n.ip} for n in plan.nodes},
+        "emulator": ready,
+        "method": method,
+    }
+
+
+# faults ------------------------------------------------------------------------------------
+
+def fault(node_name: str, kind: str, plan: Plan | None = None) -> dict[str, Any]:
+    """Break one node in one of the ways the chaos matrix and the bench use."""
+    plan = plan or default_plan()
+    LabState.load(plan)
+    node = plan.node(node_name)
+    if kind not in FAULTS:
+        raise LabError(f"unknown fault {kind!r}; one of: {', '.join(FAULTS)}")
+    started = time.time()
+    if kind == "haproxy-stop":
+        processes.stop_haproxy(plan, node)
+    elif kind == "keepalived-stop":
+        processes.stop_keepalived(plan, node, signal.SIGTERM)
+    elif kind == "keepalived-kill":
+        processes.stop_keepalived(plan, node, signal.SIGKILL)
+    elif kind == "link-down":
+        network.link(plan, node, up=False)
+    elif kind == "crash":
+        network.link(plan, node, up=False)
+        processes.kill_netns_processes(node.netns)
+    elif kind == "partition":
+        network.block_vrrp(plan, blocked=True)
+    return {"fault": kind, "node": node.name, "time": started}
+
+
+def heal(plan: Plan | None = None) -> dict[str, Any]:
+    """Undo every fault: VRRP unblocked, links up, every process running again."""
+    plan = plan or default_plan()
+    state = LabState.load(plan)
+    network.block_vrrp(plan, blocked=False)
+    for node in plan.nodes:
+        network.link(plan, node, up=True)
+        start_node(state, node)
+    return {"healed": True, "time": time.time(), "alias": network.alias_holders(plan),
+            "route": (network.vip_route_holder(plan) or Node("none", "", "", 0)).name}
+
+
+# down --------------------------------------------------------------------------------------
+
+ROOT_PROCESSES = (("fabric.pid", "lab.fabric"), ("emulator.pid", "ocisim"))
+
+
+def down(plan: Plan | None = None) -> dict[str, Any]:
+    """Remove every namespace, link and process the lab made; works on half-built labs too."""
+    plan = plan or default_plan()
+    killed: list[int] = []
+    for netns in network.existing_netns(plan):
+        killed += processes.kill_netns_processes(netns)
+    for node in plan.nodes:
+        pid = processes.signal_pidfile(plan.path(node, "monitor.pid"), "monitor", signal.SIGKILL)
+        killed += [pid] if pid else []
+    for pid_file, program in ROOT_PROCESSES:
+        pid = processes.signal_pidfile(plan.path(None, pid_file), program, signal.SIGTERM)
+        if pid and not processes.wait_gone([pid], 6.0):
+            os.kill(pid, signal.SIGKILL)
+        killed += [pid] if pid else []
+    network.teardown(plan)
+    LabState.file(plan).unlink(missing_ok=True)
+    left = network.existing_netns(plan)
+    if left:
+        raise LabError(f"could not remove namespaces {', '.join(left)}")
+    return {"down": True, "killed": len(killed)}

@@ -1,0 +1,13 @@
+"""Node agent of the alarm path.
+
+Every node runs it and probes every node's haproxy health endpoint and the floating IP, so a node
+that dies outright is still reported down by its peer. Each probe becomes one datapoint per
+metric (up 0/1, latency) posted to OCI Monitoring; Monitoring's alarm then calls the failover
+function through Notifications.
+
+Modules, one job each: ``names`` (metric and alarm names, shared with terraform and the
+emulator), ``config`` (YAML → frozen config, clear errors), ``probe`` (one HTTP check),
+``points`` (results → datapoints and bounded buffer, pure), ``schedule`` (jittered timing, pure),
+``publish`` (PostMetricData), ``clients`` (signers and OCI clients), ``agent`` (the loop),
+``notify`` (keepalived's notify-master → function), ``logs`` (JSON lines).
+"""

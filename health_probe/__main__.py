@@ -1,0 +1,60 @@
+"""``python -m health_probe --config FILE``: run the node agent until SIGTERM.
+
+Exit status 2 with a one-paragraph error for a bad configuration (systemd shows it and does not
+restart-loop silently); 1 when credentials cannot be obtained at start.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+import requests
+
+from health_probe.agent import Agent, SystemClock
+from health_probe.clients import credentials, monitoring_ingestion_client
+from health_probe.config import AgentConfig, ConfigError, load_config
+from health_probe.logs import JsonLog
+from health_probe.probe import probe
+from health_probe.publish import post_batch
+
+
+def build_agent(config: AgentConfig, log: JsonLog) -> Agent:
+    """Wire the real adapters: requests for probes, MonitoringClient for posts."""
+    creds = credentials(config)
+    client = monitoring_ingestion_client(config, creds)
+    session = requests.Session()
+    return Agent(
+        config=config,
+        prober=lambda target, when: probe(session, target, config.timeout_seconds, when),
+        poster=lambda batch: post_batch(client, batch, config.compartment_id),
+        clock=SystemClock(), log=log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="health_probe", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="node agent YAML file")
+    parser.add_argument("--rounds", type=int, default=None, help="stop after N rounds (default: run until SIGTERM)")
+    args = parser.parse_args(argv)
+    log = JsonLog()
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"health_probe: {exc}", file=sys.stderr)
+        return 2
+    log = log.bind(node=config.node)
+    try:
+        agent = build_agent(config, log)
+    except Exception as exc:  # noqa: BLE001 - any credential failure ends start-up with its reason
+        log("start_failed", level="error", reason=f"{type(exc).__name__}: {exc}", auth=config.auth)
+        return 1
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    agent.run(stop, max_rounds=args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Node agent configuration: YAML file → frozen dataclasses, or a clear error at start.
+
+The file is rendered from templates/node-agent.yaml.tftpl (terraform's cloud-init and the lab).
+Every problem is collected and reported at once, so an operator fixes the file in one pass
+instead of restarting the agent once per typo.
+
+Example::
+
+    node: node-a
+    compartment_id: ocid1.compartment.oc1..example
+    auth: instance_principal          # or config_file (run by hand)
+    interval_seconds: 10
+    function_id: ocid1.fnfunc.oc1.iad.example        # for health_probe.notify
+    invoke_endpoint: https://example.us-ashburn-1.functions.oci.oraclecloud.com
+    targets:
+      - {name: node-a, role: node, url: "http://10.0.0.2:8404/healthz",
+         resource_id: ocid1.instance.oc1.iad.example}
+      - {name: vip, role: vip, url: "http://10.0.0.4/", resource_id: ocid1.privateip.oc1.iad.example}
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+from health_probe.names import NAMES
+
+AUTH_MODES = ("instance_principal", "config_file")
+# PostMetricData accepts at most 50 unique metric streams per call.
+MAX_STREAMS_PER_CALL = 50
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message lists every problem found."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One HTTP health endpoint to probe, and the resource it stands for."""
+
+    name: str
+    role: str
+    url: str
+    resource_id: str
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Everything the agent needs; defaults are the values a node normally runs with."""
+
+    node: str
+    compartment_id: str
+    targets: tuple[Target, ...]
+    auth: str = "instance_principal"
+    oci_config_file: str | None = None
+    oci_profile: str = "DEFAULT"
+    region: str | None = None
+    telemetry_endpoint: str | None = None
+    federation_endpoint: str | None = None
+    interval_seconds: float = 10.0
+    jitter_seconds: float = 2.0
+    timeout_seconds: float = 2.0
+    buffer_max_points: int = 2000
+    batch_max_streams: int = MAX_STREAMS_PER_CALL
+    post_timeout_seconds: float = 10.0
+    function_id: str | None = None
+    invoke_endpoint: str | None = None
+    notify_timeout_seconds: float = 10.0
+
+
+_OPTIONAL = {
+    "auth": str, "oci_config_file": str, "oci_profile": str, "region": str,
+    "telemetry_endpoint": str, "federation_endpoint": str, "interval_seconds": (int, float),
+    "jitter_seconds": (int, float), "timeout_seconds": (int, float), "buffer_max_points": int,
+    "batch_max_streams": int, "post_timeout_seconds": (int, float), "function_id": str,
+    "invoke_endpoint": str, "notify_timeout_seconds": (int, float),
+}
+_REQUIRED = {"node": str, "compartment_id": str, "targets": list}
+_TARGET_KEYS = ("name", "role", "url", "resource_id")
+
+
+def load_config(path: str | Path) -> AgentConfig:
+    """Read and validate the YAML file at ``path``."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: Any, source: str = "config") -> AgentConfig:
+    """Validate an already-parsed document; pure, so every rule is unit-tested without files."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    problems: list[str] = []
+    for key in sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL)):
+        problems.append(f"unknown key {key!r}")
+    for key, kind in {**_REQUIRED, **_OPTIONAL}.items():
+        if key in _REQUIRED and key not in raw:
+            problems.append(f"missing required key {key!r}")
+        elif key in raw and (not isinstance(raw[key], kind) or isinstance(raw[key], bool)):
+            problems.append(f"{key!r} has the wrong type ({type(raw[key]).__name__})")
+    if problems:
+        raise ConfigError(_joined(source, problems))
+
+    targets = tuple(_parse_targets(raw["targets"], problems))
+    # Templates render an unset optional string as "": treat it as absent.
+    options = {key: raw[key] for key in _OPTIONAL if key in raw and raw[key] != ""}
+    # A short interval (the lab's) scales the default timeout and jitter down with it.
+    interval = options.get("interval_seconds", AgentConfig.interval_seconds)
+    options.setdefault("timeout_seconds", min(AgentConfig.timeout_seconds, interval / 2))
+    options.setdefault("jitter_seconds", min(AgentConfig.jitter_seconds, interval / 5))
+    config = AgentConfig(node=raw["node"], compartment_id=raw["compartment_id"], targets=targets, **options)
+    problems.extend(_check_values(config))
+    if problems:
+        raise ConfigError(_joined(source, problems))
+    return config
+
+
+def _parse_targets(items: list[Any], problems: list[str]) -> list[Target]:
+    targets = []
+    for index, item in enumerate(items):
+        where = f"targets[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected a mapping with {', '.join(_TARGET_KEYS)}")
+            continue
+        missing = [key for key in _TARGET_KEYS if not isinstance(item.get(key), str) or not item[key]]
+        extra = sorted(set(item) - set(_TARGET_KEYS))
+        if missing:
+            problems.append(f"{where}: missing or empty {', '.join(missing)}")
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(extra)}")
+        if not missing:
+            targets.append(Target(**{key: item[key] for key in _TARGET_KEYS}))
+    return targets
+
+
+def _check_values(config: AgentConfig) -> list[str]:
+    problems = []
+    if not config.targets:
+        problems.append("'targets' must list at least one target")
+    names = [target.name for target in config.targets]
+    if len(set(names)) != len(names):
+        problems.append("target names must be unique")
+    for target in config.targets:
+        if target.role not in NAMES.roles:
+            problems.append(f"target {target.name!r}: role must be one of {', '.join(NAMES.roles)}")
+        parsed = urlparse(target.url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            problems.append(f"target {target.name!r}: url must be http(s)://host[:port]/path")
+        if not target.resource_id.startswith("ocid1."):
+            problems.append(f"target {target.name!r}: resource_id must be an OCID")
+    if not config.compartment_id.startswith("ocid1."):
+        problems.append("'compartment_id' must be an OCID")
+    if config.auth not in AUTH_MODES:
+        problems.append(f"'auth' must be one of {', '.join(AUTH_MODES)}")
+    if config.auth == "config_file" and not config.oci_config_file:
+        problems.append("auth 'config_file' needs 'oci_config_file'")
+    if config.interval_seconds <= 0 or config.timeout_seconds <= 0 or config.notify_timeout_seconds <= 0:
+        problems.append("'interval_seconds', 'timeout_seconds' and 'notify_timeout_seconds' must be positive")
+    if config.timeout_seconds >= config.interval_seconds:
+        problems.append("'timeout_seconds' must be shorter than 'interval_seconds'")
+    if not 0 <= config.jitter_seconds < config.interval_seconds:
+        problems.append("'jitter_seconds' must be >= 0 and shorter than 'interval_seconds'")
+    if config.buffer_max_points < 2 * len(config.targets):
+        problems.append("'buffer_max_points' must hold at least one probe round")
+    if not 1 <= config.batch_max_streams <= MAX_STREAMS_PER_CALL:
+        problems.append(f"'batch_max_streams' must be between 1 and {MAX_STREAMS_PER_CALL}")
+    return problems
+
+
+def _joined(source: str, problems: list[str]) -> str:
+    return f"{source}: invalid configuration:\n  - " + "\n  - ".join(problems)

@@ -69,3 +69,7 @@ def warning(event: str, **fields: Any) -> None:
 
 def error(event: str, **fields: Any) -> None:
     _logger().error({"event": event, **fields})
+
+
+# Configure on import, before the first probe or SDK call can log through fdk's root handler.
+_logger()

@@ -1,0 +1,16 @@
+"""Functions: runs the attached function directory under fdk, as the Fn runtime does, and
+serves InvokeFunction so `oci.functions.FunctionsInvokeClient` reaches it unmodified."""
+
+from typing import Any, Mapping
+
+from ocisim.functions.routes import ROUTES
+from ocisim.functions.runtime import start, stop
+from ocisim.service import Service
+
+
+def _seed(topology: Mapping[str, Any], backend: Any) -> dict[str, dict[str, Any]]:
+    """The topology's `functions` list, by OCID (name, application, timeout, config map)."""
+    return {f["id"]: dict(f) for f in topology.get("functions", [])}
+
+
+SERVICE = Service(name="functions", routes=ROUTES, seed=_seed, start=start, stop=stop)

@@ -1,0 +1,153 @@
+# The two nodes: different fault domains (and, optionally, availability domains), each with
+# haproxy, keepalived and the node agent installed by cloud-init from the shared templates.
+
+locals {
+  node_names = sort(keys(var.nodes))
+  # The floating IP starts on the highest-priority node; failback "preferred" returns there.
+  preferred_node = [for name in local.node_names : name if var.nodes[name].priority == max([for n in values(var.nodes) : n.priority]...)][0]
+  peer_of        = { for name in local.node_names : name => one([for other in local.node_names : other if other != name]) }
+
+  availability_domains = data.oci_identity_availability_domains.all.availability_domains[*].name
+  placement = {
+    for index, name in local.node_names : name => {
+      fault_domain        = "FAULT-DOMAIN-${index + 1}"
+      availability_domain = local.availability_domains[var.spread_across_availability_domains ? index % length(local.availability_domains) : 0]
+    }
+  }
+  image_id = coalesce(var.image_ocid, try(data.oci_core_images.ubuntu.images[0].id, null))
+}
+
+data "oci_identity_availability_domains" "all" {
+  compartment_id = var.tenancy_ocid
+}
+
+data "oci_core_images" "ubuntu" {
+  compartment_id           = var.compartment_ocid
+  operating_system         = "Canonical Ubuntu"
+  operating_system_version = "24.04"
+  shape                    = var.instance_shape
+  sort_by                  = "TIMECREATED"
+  sort_order               = "DESC"
+}
+
+# Where each node fetches its node-agent.yaml at boot (see modules/node_config).
+data "oci_objectstorage_namespace" "this" {
+  compartment_id = var.compartment_ocid
+}
+
+resource "oci_objectstorage_bucket" "node_config" {
+  # checkov:skip=CKV_OCI_8:Versioning would keep deleted objects, so `terraform destroy` could not delete the bucket; the content is rendered by terraform and reproducible at any time.
+  # checkov:skip=CKV_OCI_9:The objects hold OCIDs and URLs, no secret; Oracle-managed keys encrypt them at rest. A customer-managed key would need a Vault the stack does not otherwise use.
+  compartment_id        = var.compartment_ocid
+  namespace             = data.oci_objectstorage_namespace.this.namespace
+  name                  = "${var.name_prefix}-node-config"
+  access_type           = "NoPublicAccess"
+  object_events_enabled = true
+}
+
+module "node_config" {
+  source   = "./modules/node_config"
+  for_each = var.nodes
+
+  templates_dir   = "${path.module}/../templates"
+  probe_unit_file = "${path.module}/../health_probe/vip-failover-probe.service"
+  node            = { name = each.key, private_ip = each.value.private_ip, priority = each.value.priority }
+  peer            = { name = local.peer_of[each.key], private_ip = var.nodes[local.peer_of[each.key]].private_ip }
+  vrrp = {
+    interface         = var.nic_interface
+    vip               = var.floating_ip
+    vip_prefix_len    = tonumber(split("/", var.nodes_subnet_cidr)[1])
+    virtual_router_id = var.virtual_router_id
+    advert_int        = var.advert_int
+  }
+  health_port       = var.health_port
+  http_port         = local.service_ports.http
+  source_repository = var.source_repository
+  source_ref        = var.source_ref
+  config_object = {
+    namespace = data.oci_objectstorage_namespace.this.namespace
+    bucket    = oci_objectstorage_bucket.node_config.name
+    name      = "node-agent/${each.key}.yaml"
+  }
+  agent = {
+    instance_id            = oci_core_instance.node[each.key].id
+    peer_instance_id       = oci_core_instance.node[local.peer_of[each.key]].id
+    vip_private_ip_id      = oci_core_private_ip.floating.id
+    compartment_id         = var.compartment_ocid
+    region                 = var.region
+    invoke_endpoint        = oci_functions_function.failover.invoke_endpoint
+    function_id            = oci_functions_function.failover.id
+    probe_interval_seconds = var.probe_interval_seconds
+    notify_timeout_seconds = var.notify_timeout_seconds
+  }
+}
+
+resource "oci_core_instance" "node" {
+  # checkov:skip=CKV_OCI_4:In-transit encryption is on (top-level is_pv_encryption_in_transit_enabled below); checkov reads launch_options.is_pv_encryption_in_transit_enabled, which the provider documents as deprecated at create.
+  for_each = var.nodes
+
+  compartment_id      = var.compartment_ocid
+  display_name        = "${var.name_prefix}-${each.key}"
+  availability_domain = local.placement[each.key].availability_domain
+  fault_domain        = local.placement[each.key].fault_domain
+  shape               = var.instance_shape
+
+  shape_config {
+    ocpus         = var.instance_ocpus
+    memory_in_gbs = var.instance_memory_gbs
+  }
+
+  source_details {
+    source_type = "image"
+    source_id   = local.image_id
+  }
+
+  create_vnic_details {
+    subnet_id        = oci_core_subnet.nodes.id
+    private_ip       = each.value.private_ip
+    assign_public_ip = var.assign_node_public_ips
+    hostname_label   = each.key
+    nsg_ids          = [oci_core_network_security_group.nodes.id]
+  }
+
+  metadata = {
+    ssh_authorized_keys = var.ssh_public_key
+    user_data           = base64gzip(module.node_config[each.key].cloud_init)
+  }
+
+  # In-transit encryption of the boot volume, set where the provider documents it for create.
+  is_pv_encryption_in_transit_enabled = true
+
+  instance_options {
+    are_legacy_imds_endpoints_disabled = true
+  }
+
+  agent_config {
+    is_monitoring_disabled = false
+    is_management_disabled = false
+  }
+
+  lifecycle {
+    # A newer Ubuntu image, or an edited cloud-init, must not replace a running node (and take
+    # the floating IP with it) on a later apply: replace nodes deliberately, one at a time.
+    ignore_changes = [source_details[0].source_id, metadata]
+  }
+}
+
+# The primary VNIC of each node: the function's NODES config names VNICs, not instances.
+data "oci_core_vnic_attachments" "node" {
+  for_each = var.nodes
+
+  compartment_id = var.compartment_ocid
+  instance_id    = oci_core_instance.node[each.key].id
+}
+
+resource "oci_objectstorage_object" "node_agent" {
+  for_each = var.nodes
+
+  namespace    = data.oci_objectstorage_namespace.this.namespace
+  bucket       = oci_objectstorage_bucket.node_config.name
+  object       = "node-agent/${each.key}.yaml"
+  content      = module.node_config[each.key].node_agent_yaml
+  content_type = "application/yaml"
+}

@@ -1,0 +1,45 @@
+# The failover function (image built and pushed with `fn build` / `docker push`, see
+# docs/deploy.md) in the private functions subnet. Its configuration is exactly the keys
+# failover/config.py reads; OCI_SERVICE_ENDPOINT stays unset so the SDK uses the region's own.
+
+locals {
+  function_config = {
+    VIP_PRIVATE_IP_IDS = oci_core_private_ip.floating.id
+    NODES = jsonencode([
+      for name in local.node_names : {
+        name       = name
+        vnic_id    = data.oci_core_vnic_attachments.node[name].vnic_attachments[0].vnic_id
+        health_url = "http://${var.nodes[name].private_ip}:${var.health_port}/healthz"
+        priority   = var.nodes[name].priority
+      }
+    ])
+    FAILBACK_POLICY        = var.failback_policy
+    COOLDOWN_SECONDS       = tostring(var.cooldown_seconds)
+    PROBE_TIMEOUT_SECONDS  = tostring(var.probe_timeout_seconds)
+    DRY_RUN                = tostring(var.dry_run)
+    RETRY_DEADLINE_SECONDS = tostring(var.retry_deadline_seconds)
+  }
+}
+
+resource "oci_functions_application" "failover" {
+  compartment_id             = var.compartment_ocid
+  display_name               = "${var.name_prefix}-app"
+  subnet_ids                 = [oci_core_subnet.functions.id]
+  network_security_group_ids = [oci_core_network_security_group.functions.id]
+}
+
+resource "oci_functions_function" "failover" {
+  application_id     = oci_functions_application.failover.id
+  display_name       = "vip-failover"
+  image              = var.function_image
+  memory_in_mbs      = var.function_memory_mb
+  timeout_in_seconds = var.function_timeout_seconds
+  config             = local.function_config
+
+  lifecycle {
+    precondition {
+      condition     = var.retry_deadline_seconds < var.function_timeout_seconds
+      error_message = "retry_deadline_seconds must be below function_timeout_seconds, or OCI kills the function in the middle of its retries."
+    }
+  }
+}

@@ -1,0 +1,85 @@
+# Renders one node's configuration: haproxy.cfg and keepalived.conf from the shared templates
+# (the same files the lab renders), the cloud-init that installs everything, and node-agent.yaml.
+#
+# node-agent.yaml needs the instances' and the function's OCIDs, and the function's NODES needs
+# the instances' VNICs: putting it in user_data would be a dependency cycle. So cloud-init only
+# knows where to fetch it (an Object Storage object written after the function exists) and waits
+# for it, bounded.
+
+locals {
+  app_dir      = "/opt/oci-vip-failover"
+  config_dir   = "/etc/oci-vip-failover"
+  python       = "${local.app_dir}/.venv/bin/python"
+  agent_config = "${local.config_dir}/node-agent.yaml"
+
+  # Variables of templates/haproxy.cfg.tftpl and templates/keepalived.conf.tftpl: static, so
+  # the instance's user_data never depends on resources created after it.
+  node_vars = {
+    node_name         = var.node.name
+    node_ip           = var.node.private_ip
+    peer_ip           = var.peer.private_ip
+    priority          = var.node.priority
+    interface         = var.vrrp.interface
+    vip               = var.vrrp.vip
+    vip_prefix_len    = var.vrrp.vip_prefix_len
+    virtual_router_id = var.vrrp.virtual_router_id
+    advert_int        = var.vrrp.advert_int
+    http_port         = var.http_port
+    health_port       = var.health_port
+    health_url        = "http://127.0.0.1:${var.health_port}/healthz"
+    pid_file          = "/run/haproxy.pid"
+    # Absolute path first (keepalived's script security); notify bounds its own run time.
+    notify_master_command = "${local.python} -m health_probe.notify --config ${local.agent_config} --state MASTER"
+  }
+
+  # Variables of templates/node-agent.yaml.tftpl (on top of node_vars).
+  agent_vars = merge(local.node_vars, {
+    instance_id            = var.agent.instance_id
+    peer_name              = var.peer.name
+    peer_instance_id       = var.agent.peer_instance_id
+    vip_private_ip_id      = var.agent.vip_private_ip_id
+    compartment_id         = var.agent.compartment_id
+    region                 = var.agent.region
+    auth                   = "instance_principal"
+    oci_config_file        = ""
+    telemetry_endpoint     = ""
+    federation_endpoint    = ""
+    invoke_endpoint        = var.agent.invoke_endpoint
+    function_id            = var.agent.function_id
+    node_health_url        = "http://${var.node.private_ip}:${var.health_port}/healthz"
+    peer_health_url        = "http://${var.peer.private_ip}:${var.health_port}/healthz"
+    vip_url                = "http://${var.vrrp.vip}:${var.http_port}/"
+    probe_interval_seconds = var.agent.probe_interval_seconds
+    notify_timeout_seconds = var.agent.notify_timeout_seconds
+  })
+
+  haproxy_cfg     = templatefile("${var.templates_dir}/haproxy.cfg.tftpl", local.node_vars)
+  keepalived_conf = templatefile("${var.templates_dir}/keepalived.conf.tftpl", local.node_vars)
+
+  bootstrap = templatefile("${path.module}/bootstrap.sh.tftpl", {
+    app_dir           = local.app_dir
+    config_dir        = local.config_dir
+    agent_config      = local.agent_config
+    source_repository = var.source_repository
+    source_ref        = var.source_ref
+  })
+
+  fetch_config = templatefile("${path.module}/fetch_config.py.tftpl", {
+    namespace = var.config_object.namespace
+    bucket    = var.config_object.bucket
+    object    = var.config_object.name
+  })
+
+  cloud_init = join("\n", ["#cloud-config", yamlencode({
+    package_update = true
+    packages       = ["haproxy", "keepalived", "curl", "git", "python3-venv"]
+    write_files = [
+      { path = "/etc/haproxy/haproxy.cfg", permissions = "0644", content = local.haproxy_cfg },
+      { path = "/etc/keepalived/keepalived.conf", permissions = "0644", content = local.keepalived_conf },
+      { path = "/etc/systemd/system/vip-failover-probe.service", permissions = "0644", content = file(var.probe_unit_file) },
+      { path = "/usr/local/sbin/vip-failover-fetch-config", permissions = "0755", content = local.fetch_config },
+      { path = "/usr/local/sbin/vip-failover-bootstrap", permissions = "0755", content = local.bootstrap },
+    ]
+    runcmd = [["/usr/local/sbin/vip-failover-bootstrap"]]
+  })])
+}

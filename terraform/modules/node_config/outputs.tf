@@ -1,0 +1,19 @@
+output "cloud_init" {
+  description = "The node's #cloud-config (plain text; the instance gets it gzip+base64)."
+  value       = local.cloud_init
+}
+
+output "haproxy_cfg" {
+  description = "Rendered /etc/haproxy/haproxy.cfg."
+  value       = local.haproxy_cfg
+}
+
+output "keepalived_conf" {
+  description = "Rendered /etc/keepalived/keepalived.conf."
+  value       = local.keepalived_conf
+}
+
+output "node_agent_yaml" {
+  description = "Rendered node-agent.yaml, delivered through Object Storage."
+  value       = templatefile("${var.templates_dir}/node-agent.yaml.tftpl", local.agent_vars)
+}

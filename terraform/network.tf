@@ -1,0 +1,255 @@
+# Network: one VCN, a public regional subnet for the two nodes and the floating IP, a private
+# subnet for the function. Traffic rules live in two NSGs (nodes, function) so that "only the
+# two nodes" and "only the function" can be said exactly: an NSG rule may name another NSG as
+# its source, a security list cannot.
+
+locals {
+  # OCI's IP protocol numbers as the API wants them (strings).
+  protocol = {
+    icmp = "1"
+    tcp  = "6"
+    vrrp = "112"
+  }
+  # Service ports opened to clients; OCI ingress rules filter by source only, so what reaches
+  # the floating IP is what reaches the node that holds it.
+  service_ports = { http = 80, https = 443 }
+}
+
+resource "oci_core_vcn" "main" {
+  compartment_id = var.compartment_ocid
+  cidr_blocks    = [var.vcn_cidr]
+  display_name   = "${var.name_prefix}-vcn"
+  dns_label      = "vipfailover"
+}
+
+# The VCN's default security list allows SSH from anywhere; no subnet uses it, and it is kept
+# empty so that attaching it by mistake opens nothing.
+resource "oci_core_default_security_list" "locked" {
+  manage_default_resource_id = oci_core_vcn.main.default_security_list_id
+  display_name               = "${var.name_prefix}-default-unused"
+}
+
+resource "oci_core_internet_gateway" "main" {
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-igw"
+  enabled        = true
+}
+
+data "oci_core_services" "all" {
+  filter {
+    name   = "name"
+    values = ["All .* Services In Oracle Services Network"]
+    regex  = true
+  }
+}
+
+# The function has no public IP; it reaches the Core, Monitoring and Functions APIs through the
+# service gateway, never the internet.
+resource "oci_core_service_gateway" "main" {
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-sgw"
+
+  services {
+    service_id = data.oci_core_services.all.services[0].id
+  }
+}
+
+resource "oci_core_route_table" "public" {
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-public-rt"
+
+  route_rules {
+    destination       = "0.0.0.0/0"
+    destination_type  = "CIDR_BLOCK"
+    network_entity_id = oci_core_internet_gateway.main.id
+  }
+}
+
+resource "oci_core_route_table" "functions" {
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-functions-rt"
+
+  route_rules {
+    destination       = data.oci_core_services.all.services[0].cidr_block
+    destination_type  = "SERVICE_CIDR_BLOCK"
+    network_entity_id = oci_core_service_gateway.main.id
+  }
+}
+
+# The subnets' own list carries only ICMP "fragmentation needed" (path MTU discovery); every
+# service rule is in an NSG below.
+resource "oci_core_security_list" "baseline" {
+  # checkov:skip=CKV_OCI_19:False positive: the only rule is ICMP type 3 code 4, which has no ports; nothing reaches port 22 through this list.
+  # checkov:skip=CKV_OCI_20:False positive: the only rule is ICMP type 3 code 4, which has no ports; nothing reaches port 3389 through this list.
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-baseline"
+
+  ingress_security_rules {
+    protocol    = local.protocol.icmp
+    source      = "0.0.0.0/0"
+    stateless   = true
+    description = "Path MTU discovery"
+
+    icmp_options {
+      type = 3
+      code = 4
+    }
+  }
+}
+
+resource "oci_core_subnet" "nodes" {
+  compartment_id             = var.compartment_ocid
+  vcn_id                     = oci_core_vcn.main.id
+  cidr_block                 = var.nodes_subnet_cidr
+  display_name               = "${var.name_prefix}-nodes"
+  dns_label                  = "nodes"
+  route_table_id             = oci_core_route_table.public.id
+  security_list_ids          = [oci_core_security_list.baseline.id]
+  prohibit_public_ip_on_vnic = false
+}
+
+resource "oci_core_subnet" "functions" {
+  compartment_id             = var.compartment_ocid
+  vcn_id                     = oci_core_vcn.main.id
+  cidr_block                 = var.functions_subnet_cidr
+  display_name               = "${var.name_prefix}-functions"
+  dns_label                  = "functions"
+  route_table_id             = oci_core_route_table.functions.id
+  security_list_ids          = [oci_core_security_list.baseline.id]
+  prohibit_public_ip_on_vnic = true
+}
+
+resource "oci_core_network_security_group" "nodes" {
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-nodes"
+}
+
+resource "oci_core_network_security_group" "functions" {
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-functions"
+}
+
+# Ingress rules are stateless: replies leave through the stateful "all egress" rule below.
+
+resource "oci_core_network_security_group_security_rule" "nodes_service" {
+  for_each = local.service_ports
+
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "INGRESS"
+  protocol                  = local.protocol.tcp
+  source                    = var.http_ingress_cidr
+  source_type               = "CIDR_BLOCK"
+  stateless                 = true
+  description               = "${upper(each.key)} to the service behind the floating IP"
+
+  tcp_options {
+    destination_port_range {
+      min = each.value
+      max = each.value
+    }
+  }
+}
+
+resource "oci_core_network_security_group_security_rule" "nodes_ssh" {
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "INGRESS"
+  protocol                  = local.protocol.tcp
+  source                    = var.admin_cidr
+  source_type               = "CIDR_BLOCK"
+  stateless                 = true
+  description               = "SSH from the admin network only"
+
+  tcp_options {
+    destination_port_range {
+      min = 22
+      max = 22
+    }
+  }
+}
+
+# VRRP (IP protocol 112): source is the nodes' own NSG, so only the two nodes can send it.
+resource "oci_core_network_security_group_security_rule" "nodes_vrrp" {
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "INGRESS"
+  protocol                  = local.protocol.vrrp
+  source                    = oci_core_network_security_group.nodes.id
+  source_type               = "NETWORK_SECURITY_GROUP"
+  stateless                 = true
+  description               = "Unicast VRRP between the two nodes only"
+}
+
+# The health port: probed by the function before every move and by each node's agent (every
+# agent probes both nodes, so a dead node is still reported by its peer).
+resource "oci_core_network_security_group_security_rule" "nodes_health" {
+  for_each = {
+    function = oci_core_network_security_group.functions.id
+    peers    = oci_core_network_security_group.nodes.id
+  }
+
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "INGRESS"
+  protocol                  = local.protocol.tcp
+  source                    = each.value
+  source_type               = "NETWORK_SECURITY_GROUP"
+  stateless                 = true
+  description               = "Health endpoint ${var.health_port} from the ${each.key}"
+
+  tcp_options {
+    destination_port_range {
+      min = var.health_port
+      max = var.health_port
+    }
+  }
+}
+
+resource "oci_core_network_security_group_security_rule" "nodes_egress" {
+  # checkov:skip=CKV2_OCI_2:False positive: this is an EGRESS rule (the check ignores direction); no ingress rule opens 3389.
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "EGRESS"
+  protocol                  = "all"
+  destination               = "0.0.0.0/0"
+  destination_type          = "CIDR_BLOCK"
+  stateless                 = false
+  description               = "Packages, OCI APIs, VRRP to the peer, and replies"
+}
+
+resource "oci_core_network_security_group_security_rule" "functions_to_oci" {
+  network_security_group_id = oci_core_network_security_group.functions.id
+  direction                 = "EGRESS"
+  protocol                  = local.protocol.tcp
+  destination               = data.oci_core_services.all.services[0].cidr_block
+  destination_type          = "SERVICE_CIDR_BLOCK"
+  stateless                 = false
+  description               = "OCI APIs (UpdatePrivateIp, ...) through the service gateway"
+
+  tcp_options {
+    destination_port_range {
+      min = 443
+      max = 443
+    }
+  }
+}
+
+resource "oci_core_network_security_group_security_rule" "functions_to_health" {
+  network_security_group_id = oci_core_network_security_group.functions.id
+  direction                 = "EGRESS"
+  protocol                  = local.protocol.tcp
+  destination               = oci_core_network_security_group.nodes.id
+  destination_type          = "NETWORK_SECURITY_GROUP"
+  stateless                 = false
+  description               = "Health checks of the nodes before a move"
+
+  tcp_options {
+    destination_port_range {
+      min = var.health_port
+      max = var.health_port
+    }
+  }
+}

@@ -1,0 +1,43 @@
+output "floating_public_ip" {
+  description = "The reserved public IP clients use; it follows the floating private IP."
+  value       = oci_core_public_ip.floating.ip_address
+}
+
+output "floating_private_ip" {
+  description = "The floating secondary private IP and its OCID (the function's VIP_PRIVATE_IP_IDS)."
+  value = {
+    address = oci_core_private_ip.floating.ip_address
+    id      = oci_core_private_ip.floating.id
+  }
+}
+
+output "function_id" {
+  description = "OCID of the failover function."
+  value       = oci_functions_function.failover.id
+}
+
+output "fn_invoke_command" {
+  description = "Ask the function where the floating IP is, by hand (Fn CLI with an OCI context)."
+  value       = "echo -n '{\"action\": \"status\"}' | fn invoke ${oci_functions_application.failover.display_name} ${oci_functions_function.failover.display_name}"
+}
+
+output "oci_invoke_command" {
+  description = "The same with the OCI CLI, no Fn context needed."
+  value       = "oci fn function invoke --function-id ${oci_functions_function.failover.id} --file - --body '{\"action\": \"status\"}'"
+}
+
+output "alarm_console_urls" {
+  description = "The alarms in the OCI console."
+  value       = { for key, alarm in oci_monitoring_alarm.health : key => "https://cloud.oracle.com/monitoring/alarms/${alarm.id}?region=${var.region}" }
+}
+
+output "nodes" {
+  description = "Each node's primary private IP, public IP (if assigned) and SSH command."
+  value = {
+    for name, node in oci_core_instance.node : name => {
+      private_ip = node.private_ip
+      public_ip  = node.public_ip
+      ssh        = node.public_ip == "" ? null : "ssh ubuntu@${node.public_ip}"
+    }
+  }
+}

@@ -1,0 +1,281 @@
+# Inputs. Required ones have no default; terraform.tfvars.example shows a complete set.
+
+# --- Where ------------------------------------------------------------------------------------
+
+variable "tenancy_ocid" {
+  type        = string
+  description = "Tenancy OCID: dynamic groups live in the tenancy (root compartment)."
+}
+
+variable "compartment_ocid" {
+  type        = string
+  description = "Compartment for every resource and the scope of every policy statement. A compartment that holds only this stack keeps the function's network rights narrow."
+}
+
+variable "region" {
+  type        = string
+  description = "Region to deploy into, e.g. us-ashburn-1."
+}
+
+variable "home_region" {
+  type        = string
+  description = "Tenancy home region, where IAM writes must go; null means the same as region."
+  default     = null
+}
+
+variable "oci_profile" {
+  type        = string
+  description = "Profile of ~/.oci/config that terraform authenticates with."
+  default     = "DEFAULT"
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every display name, dynamic group and policy name (unique per tenancy for IAM)."
+  default     = "vip-failover"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix: lower-case letters, digits and '-', starting with a letter, at most 31 characters."
+  }
+}
+
+# --- Network ----------------------------------------------------------------------------------
+
+variable "vcn_cidr" {
+  type        = string
+  description = "CIDR of the VCN."
+  default     = "10.0.0.0/16"
+}
+
+variable "nodes_subnet_cidr" {
+  type        = string
+  description = "CIDR of the public regional subnet that holds both nodes and the floating IP (a private IP moves only within one subnet)."
+  default     = "10.0.0.0/24"
+}
+
+variable "functions_subnet_cidr" {
+  type        = string
+  description = "CIDR of the private subnet the function runs in (reaches OCI APIs through a service gateway)."
+  default     = "10.0.1.0/24"
+}
+
+variable "admin_cidr" {
+  type        = string
+  description = "The only source allowed to SSH to the nodes, e.g. your office's /32."
+
+  validation {
+    condition     = can(cidrhost(var.admin_cidr, 0)) && var.admin_cidr != "0.0.0.0/0"
+    error_message = "admin_cidr must be a CIDR narrower than 0.0.0.0/0."
+  }
+}
+
+variable "http_ingress_cidr" {
+  type        = string
+  description = "Who may reach the service (ports 80 and 443) behind the floating IP."
+  default     = "0.0.0.0/0"
+}
+
+# --- Nodes ------------------------------------------------------------------------------------
+
+variable "nodes" {
+  type = map(object({
+    private_ip = string
+    priority   = number
+  }))
+  description = "The two nodes: name => primary private IP (inside nodes_subnet_cidr) and VRRP/failback priority (higher is preferred)."
+  default = {
+    "node-a" = { private_ip = "10.0.0.2", priority = 100 }
+    "node-b" = { private_ip = "10.0.0.3", priority = 90 }
+  }
+
+  validation {
+    condition     = length(var.nodes) == 2
+    error_message = "Exactly two nodes: keepalived runs unicast VRRP between one node and its one peer."
+  }
+}
+
+variable "floating_ip" {
+  type        = string
+  description = "The floating secondary private IP (inside nodes_subnet_cidr); created on the highest-priority node's VNIC."
+  default     = "10.0.0.4"
+}
+
+variable "spread_across_availability_domains" {
+  type        = bool
+  description = "Put the two nodes in different availability domains (regions with several ADs); they are always in different fault domains. The subnet is regional, so the floating IP can move between them either way."
+  default     = false
+}
+
+variable "instance_shape" {
+  type        = string
+  description = "Compute shape of both nodes."
+  default     = "VM.Standard.E4.Flex"
+}
+
+variable "instance_ocpus" {
+  type        = number
+  description = "OCPUs per node (flexible shapes)."
+  default     = 1
+}
+
+variable "instance_memory_gbs" {
+  type        = number
+  description = "Memory per node in GB (flexible shapes)."
+  default     = 8
+}
+
+variable "image_ocid" {
+  type        = string
+  description = "Boot image of the nodes; null picks the newest Canonical Ubuntu 24.04 image for the shape (cloud-init installs with apt)."
+  default     = null
+}
+
+variable "ssh_public_key" {
+  type        = string
+  description = "SSH public key authorised for the ubuntu user on both nodes."
+}
+
+variable "assign_node_public_ips" {
+  type        = bool
+  description = "Give each node an ephemeral public IP: needed for apt/pip during cloud-init and for SSH from admin_cidr, since the subnet's route is an internet gateway."
+  default     = true
+}
+
+variable "nic_interface" {
+  type        = string
+  description = "Name of the nodes' primary NIC as the image names it (keepalived adds the floating IP alias there)."
+  default     = "ens3"
+}
+
+variable "source_repository" {
+  type        = string
+  description = "Git URL the nodes clone this project from (health_probe runs from the checkout)."
+}
+
+variable "source_ref" {
+  type        = string
+  description = "Branch or tag of source_repository to deploy on the nodes."
+  default     = "main"
+}
+
+# --- VRRP and health --------------------------------------------------------------------------
+
+variable "virtual_router_id" {
+  type        = number
+  description = "VRRP virtual router id shared by both nodes (unique within the subnet)."
+  default     = 51
+
+  validation {
+    condition     = var.virtual_router_id >= 1 && var.virtual_router_id <= 255
+    error_message = "virtual_router_id must be between 1 and 255."
+  }
+}
+
+variable "advert_int" {
+  type        = number
+  description = "VRRP advert interval in seconds (VRRPv3; takeover after about 3 adverts)."
+  default     = 1
+}
+
+variable "health_port" {
+  type        = number
+  description = "Port of haproxy's health endpoint (monitor-uri /healthz) on each node's primary IP."
+  default     = 8404
+}
+
+variable "probe_interval_seconds" {
+  type        = number
+  description = "Seconds between the node agent's probe rounds (metrics are evaluated per minute)."
+  default     = 10
+}
+
+variable "notify_timeout_seconds" {
+  type        = number
+  description = "Upper bound of one keepalived notify (function invoke); keepalived never times it out itself."
+  default     = 10
+}
+
+# --- The function -----------------------------------------------------------------------------
+
+variable "function_image" {
+  type        = string
+  description = "OCIR image of the failover function, as pushed by `fn build`/`docker push`, e.g. iad.ocir.io/<namespace>/vip-failover/vip-failover:0.1.0."
+}
+
+variable "function_memory_mb" {
+  type        = number
+  description = "Function memory in MB."
+  default     = 256
+}
+
+variable "function_timeout_seconds" {
+  type        = number
+  description = "Function timeout in seconds (OCI allows up to 300); RETRY_DEADLINE_SECONDS must stay below it."
+  default     = 30
+}
+
+variable "failback_policy" {
+  type        = string
+  description = "FAILBACK_POLICY: never (stay where the IP is) or preferred (return to the highest-priority node once healthy)."
+  default     = "never"
+
+  validation {
+    condition     = contains(["never", "preferred"], var.failback_policy)
+    error_message = "failback_policy must be never or preferred."
+  }
+}
+
+variable "cooldown_seconds" {
+  type        = number
+  description = "COOLDOWN_SECONDS: a second move within this time is refused unless the holder is down (anti-flapping)."
+  default     = 60
+}
+
+variable "probe_timeout_seconds" {
+  type        = number
+  description = "PROBE_TIMEOUT_SECONDS: the function's HTTP health-check timeout per node."
+  default     = 2
+}
+
+variable "dry_run" {
+  type        = bool
+  description = "DRY_RUN: the function decides and logs but never moves the IP."
+  default     = false
+}
+
+variable "retry_deadline_seconds" {
+  type        = number
+  description = "RETRY_DEADLINE_SECONDS: total time the function retries OCI calls; must be below function_timeout_seconds."
+  default     = 20
+}
+
+# --- Alarms -----------------------------------------------------------------------------------
+
+variable "alarm_pending_duration" {
+  type        = string
+  description = "Pending duration of every alarm (ISO 8601, PT1M..PT1H); null keeps each alarm's own from health_probe/metrics.json."
+  default     = null
+
+  validation {
+    condition     = var.alarm_pending_duration == null || can(regex("^PT([1-9][0-9]?M|1H)$", var.alarm_pending_duration))
+    error_message = "alarm_pending_duration must look like PT1M .. PT59M or PT1H."
+  }
+}
+
+variable "alarm_repeat_notification_duration" {
+  type        = string
+  description = "How often a still-firing alarm notifies again (ISO 8601, PT1M..P30D), so the function re-checks and repairs; null keeps each alarm's own from health_probe/metrics.json."
+  default     = null
+
+  validation {
+    condition     = var.alarm_repeat_notification_duration == null || can(regex("^P(T[0-9]+[MH]|[0-9]+D)$", var.alarm_repeat_notification_duration))
+    error_message = "alarm_repeat_notification_duration must look like PT5M, PT2H or P1D."
+  }
+}
+
+variable "alarm_email" {
+  type        = string
+  description = "Optional e-mail address that also receives the alarms (the subscription must be confirmed from the mail); null for none."
+  default     = null
+}

@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from ocisim.auth import ADMIN
+from ocisim.auth import ADMIN, Principal
 from ocisim.backend import Backend
 from ocisim.errors import InternalServerError, NotAuthenticated, NotAuthorizedOrNotFound, OciError
 from ocisim.faults import DROP_AFTER, DROP_BEFORE
@@ -34,7 +34,9 @@ from ocisim.service import Call, Reply, Route
 
 BACKEND = web.AppKey("backend", Backend)
 ROUTES = web.AppKey("routes", dict)
-REQUEST_ID, PRINCIPAL, BODY = "ocisim.request_id", "ocisim.principal", "ocisim.body"
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL = web.RequestKey("principal", Principal)
+BODY = web.RequestKey("body", bytes)
 ADMIN_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"),
                   ipaddress.ip_network("198.18.0.0/15"))
 

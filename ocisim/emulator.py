@@ -141,7 +141,8 @@ class Emulator:
     def _write_oci_config(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         key_file = directory / "api_key.pem"
-        key_file.write_text(self.backend.api_private_key)
+        # The label OCI appends to console-made keys; the oci CLI warns without it.
+        key_file.write_text(self.backend.api_private_key + "OCI_API_KEY\n")
         key_file.chmod(0o600)
         public = load_private_pem(self.backend.api_private_key).public_key()
         config = directory / "config"

@@ -162,10 +162,10 @@ def _when_holder_serves(
         if wait > 0:
             return Decision(Action.REFUSE, preferred, f"failback to {preferred} held: {_cooldown_reason(view, wait)}")
         return Decision(Action.MOVE, preferred, f"failback policy preferred: {preferred} is healthy again ({source})")
-    if holder in reported:
-        return Decision(Action.STAY, holder, f"{source} reports {holder} down but it probes healthy: not moving")
     if isinstance(event, KeepalivedNotice) and event.node != holder:
         return Decision(Action.STAY, holder, f"{event.node} became MASTER but holder {holder} is healthy: VIP stays (split brain arbitration)")
+    if holder in reported:
+        return Decision(Action.STAY, holder, f"{source} reports {holder} down but it probes healthy: not moving")
     return Decision(Action.STAY, holder, f"VIP on {holder}, which is healthy: nothing to do")
 
 

@@ -48,14 +48,15 @@ def route_of(request: web.Request) -> tuple[Route, str] | None:
     return request.app[ROUTES].get(request.match_info.route.name)
 
 
-class ConnectionDropped(Exception):
-    """Raised after aborting the transport: the client sees a reset, no response."""
-
-
 def _drop(request: web.Request) -> None:
+    """Abort the TCP connection: the client sees a reset and no response.
+
+    Raising CancelledError is how aiohttp itself treats a vanished client (logged at debug),
+    so a deliberate drop leaves no traceback in the logs.
+    """
     if request.transport is not None:
         request.transport.abort()
-    raise ConnectionDropped()
+    raise asyncio.CancelledError()
 
 
 @web.middleware
@@ -93,7 +94,7 @@ async def serialise_errors(request: web.Request, handler: RequestHandler) -> web
         if exc.status == 405:
             return error_response(OciError("Method not allowed", status=405, code="MethodNotAllowed"))
         return error_response(NotAuthorizedOrNotFound(f"{request.method} {request.path} not found"))
-    except (ConnectionDropped, asyncio.CancelledError):
+    except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug in a handler must still answer like OCI does
         request.app[BACKEND].log("handler crashed", level=logging.ERROR, error=repr(exc),

@@ -36,9 +36,12 @@ def log(event: str, *, level: int = logging.INFO, logger: logging.Logger = LOGGE
 
 
 def configure_stderr(level: int = logging.INFO) -> None:
-    """For `python -m ocisim serve`: JSON lines on stderr, nothing on stdout."""
+    """For `python -m ocisim serve`: JSON lines on stderr, nothing on stdout.
+
+    Installed on the root logger so aiohttp's and every service's loggers come out as JSON too.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines())
-    LOGGER.handlers[:] = [handler]
-    LOGGER.setLevel(level)
-    LOGGER.propagate = False
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

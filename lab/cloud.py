@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import oci
 import requests
 
 from lab.plan import PYTHON, REPO, Cloud, Plan
@@ -97,3 +98,11 @@ def set_latency(endpoint: str, latency: dict[str, float]) -> None:
     for operation, seconds in latency.items():
         requests.post(f"{endpoint}/_admin/latency", json={"operation": operation, "seconds": seconds},
                       timeout=5).raise_for_status()
+
+
+def vip_holder(emulator: dict[str, Any], lab_facts: Facts) -> str:
+    """The node whose VNIC holds the floating IP in the emulator, read with GetPrivateIp."""
+    config = oci.config.from_file(emulator["oci_config_file"], emulator["oci_profile"])
+    client = oci.core.VirtualNetworkClient(config, service_endpoint=emulator["endpoint"])
+    vnic = client.get_private_ip(lab_facts.vip_private_ip_id).data.vnic_id
+    return next(name for name, vnic_id in lab_facts.vnic_ids.items() if vnic_id == vnic)

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import oci
 import requests
 
 from lab import cloud, network
@@ -42,13 +41,10 @@ def follow(state: LabState) -> None:
     plan, facts = state.plan, state.facts
     node_of_vnic = {vnic: plan.node(name) for name, vnic in facts.vnic_ids.items()}
     endpoint = state.emulator["endpoint"]
-    config = oci.config.from_file(state.emulator["oci_config_file"], state.emulator["oci_profile"])
-    network_client = oci.core.VirtualNetworkClient(config, service_endpoint=endpoint)
-
     seq = max((entry["seq"] for entry in cloud.audit(endpoint)), default=0)
-    vnic = network_client.get_private_ip(facts.vip_private_ip_id).data.vnic_id
-    network.route_vip(plan, node_of_vnic[vnic])
-    log(event="route", holder=node_of_vnic[vnic].name, reason="GetPrivateIp at start")
+    holder = cloud.vip_holder(state.emulator, facts)
+    network.route_vip(plan, plan.node(holder))
+    log(event="route", holder=holder, reason="GetPrivateIp at start")
 
     errors = 0
     deadline = time.monotonic() + MAX_LIFETIME_SECONDS

@@ -1,0 +1,156 @@
+"""One failover trial in a running lab: fault the serving node, watch the client, measure.
+
+Shared by the test, the demo and the bench, so they all measure the same thing: failover time =
+fault -> the client's first answer from the other node, failed requests = requests in the trial
+that got no answer, API calls = the emulator's requests (other than the lab's admin ones) made
+between the fault and the end of the trial.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab import control, network
+from lab.plan import PYTHON, REPO, Node, Plan
+from lab.shell import LabError, in_netns
+from lab.state import LabState
+
+RATE_PER_SECOND = 50.0
+BASELINE_SECONDS = 0.5
+SETTLE_TIMEOUT_SECONDS = 30.0
+_STATE = re.compile(r"\(VI_1\) Entering (\w+) STATE")
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    fault: str
+    from_node: str
+    to_node: str
+    fault_time: float
+    failover_s: float | None
+    requests: int
+    failed_requests: int
+    api_calls: dict[str, int]
+    answers: list[dict[str, Any]] = field(repr=False)
+    emulator_log: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.failover_s is not None
+
+
+def summarise(answers: list[dict[str, Any]], fault_time: float, to_node: str) -> tuple[float | None, int]:
+    """(failover seconds, failed requests) from the client's answers; pure."""
+    firsts = [a["done"] for a in answers if a["node"] == to_node and a["done"] >= fault_time]
+    failover = min(firsts) - fault_time if firsts else None
+    return failover, sum(1 for a in answers if a["error"])
+
+
+def parse_log(lines: list[str]) -> list[dict[str, Any]]:
+    """The emulator's JSON log lines (anything else skipped)."""
+    entries = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+# The node agents' telemetry is not part of moving the IP.
+NOT_A_MOVE = frozenset({"PostMetricData"})
+
+
+def api_requests(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The emulator's request lines made to move the IP: no lab admin calls, no telemetry; pure."""
+    return [e for e in entries if e.get("event") == "request" and e.get("principal") != "ocisim-admin"
+            and e.get("operation") not in NOT_A_MOVE and e.get("path", "").find("/metrics") < 0]
+
+
+def count_api_calls(entries: list[dict[str, Any]]) -> dict[str, int]:
+    """Emulator requests per operation, as in `api_requests`; pure."""
+    return dict(Counter(str(e.get("operation")) for e in api_requests(entries)))
+
+
+def keepalived_state(plan: Plan, node: Node) -> str:
+    """The last VRRP state keepalived logged for the node ("" if none)."""
+    try:
+        states = _STATE.findall(plan.path(node, "keepalived.log").read_text())
+    except OSError:
+        return ""
+    return states[-1] if states else ""
+
+
+def serving_node(plan: Plan) -> Node:
+    """The node that holds the alias and gets the fabric's route: the one a trial breaks."""
+    holders = network.alias_holders(plan)
+    route = network.vip_route_holder(plan)
+    if route is None or holders != [route.name]:
+        raise LabError(f"the lab is not in a steady state: aliases on {holders}, route to {route and route.name}")
+    return route
+
+
+def wait_steady(plan: Plan, timeout: float = SETTLE_TIMEOUT_SECONDS) -> Node:
+    """Wait until one node serves (alias + route + answers) and the other is a ready BACKUP."""
+
+    def steady() -> bool:
+        try:
+            master = serving_node(plan)
+        except LabError:
+            return False
+        backup = plan.peer(master)
+        return keepalived_state(plan, backup) == "BACKUP" and master.name in control.client_get(plan, 0.5)
+
+    control.wait_for(steady, timeout, "a steady lab (one MASTER serving, one BACKUP)", interval=0.2)
+    return serving_node(plan)
+
+
+def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_PER_SECOND) -> TrialResult:
+    """Break the serving node with `kind`, measure until the other node answers (or `timeout`)."""
+    plan = state.plan
+    victim = wait_steady(plan)
+    survivor = plan.peer(victim)
+    log = plan.path(None, "emulator.log")
+    client = subprocess.Popen(
+        in_netns(plan.client_netns, str(PYTHON), "-m", "lab.client", plan.vip, "--rate", str(rate),
+                 "--duration", str(timeout + BASELINE_SECONDS), "--until", survivor.name),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(BASELINE_SECONDS)
+    log_offset = log.stat().st_size
+    fault_time = control.fault(victim.name, kind, plan)["time"]
+    try:
+        out, _ = client.communicate(timeout=timeout + BASELINE_SECONDS + 10)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        out, _ = client.communicate()
+    answers = [json.loads(line) for line in out.splitlines() if line.strip()]
+    failover, failed = summarise(answers, fault_time, survivor.name)
+    with open(log) as handle:
+        handle.seek(log_offset)
+        entries = parse_log(handle.readlines())
+    return TrialResult(kind, victim.name, survivor.name, fault_time, failover, len(answers), failed,
+                       count_api_calls(entries), answers, entries)
+
+
+def node_events(plan: Plan) -> list[tuple[float, str]]:
+    """Timestamped alias changes on each node, from `ip monitor` (keepalived's VRRP transitions)."""
+    events: list[tuple[float, str]] = []
+    stamp = re.compile(r"Timestamp: (.+) (\d+) usec")
+    for node in plan.nodes:
+        path: Path = plan.path(node, "addresses.log")
+        when = 0.0
+        for line in path.read_text().splitlines() if path.exists() else []:
+            if match := stamp.match(line):
+                when = time.mktime(time.strptime(match.group(1), "%a %b %d %H:%M:%S %Y")) + int(match.group(2)) / 1e6
+            elif f"inet {plan.vip}/" in line:
+                what = "drops" if line.startswith("Deleted") else "takes"
+                events.append((when, f"{node.name} {what} the floating IP as an OS alias (keepalived)"))
+    return events

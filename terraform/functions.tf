@@ -1,24 +1,23 @@
 # The failover function (image built and pushed with `fn build` / `docker push`, see
-# docs/deploy.md) in the private functions subnet. Its configuration is exactly the keys
-# failover/config.py reads; OCI_SERVICE_ENDPOINT stays unset so the SDK uses the region's own.
+# docs/deploy.md) in the private functions subnet, configured by modules/function_config.
 
-locals {
-  function_config = {
-    VIP_PRIVATE_IP_IDS = oci_core_private_ip.floating.id
-    NODES = jsonencode([
-      for name in local.node_names : {
-        name       = name
-        vnic_id    = data.oci_core_vnic_attachments.node[name].vnic_attachments[0].vnic_id
-        health_url = "http://${var.nodes[name].private_ip}:${var.health_port}/healthz"
-        priority   = var.nodes[name].priority
-      }
-    ])
-    FAILBACK_POLICY        = var.failback_policy
-    COOLDOWN_SECONDS       = tostring(var.cooldown_seconds)
-    PROBE_TIMEOUT_SECONDS  = tostring(var.probe_timeout_seconds)
-    DRY_RUN                = tostring(var.dry_run)
-    RETRY_DEADLINE_SECONDS = tostring(var.retry_deadline_seconds)
-  }
+module "function_config" {
+  source = "./modules/function_config"
+
+  vip_private_ip_ids = [oci_core_private_ip.floating.id]
+  nodes = [
+    for name in local.node_names : {
+      name       = name
+      vnic_id    = data.oci_core_vnic_attachments.node[name].vnic_attachments[0].vnic_id
+      health_url = "http://${var.nodes[name].private_ip}:${var.health_port}/healthz"
+      priority   = var.nodes[name].priority
+    }
+  ]
+  failback_policy        = var.failback_policy
+  cooldown_seconds       = var.cooldown_seconds
+  probe_timeout_seconds  = var.probe_timeout_seconds
+  dry_run                = var.dry_run
+  retry_deadline_seconds = var.retry_deadline_seconds
 }
 
 resource "oci_functions_application" "failover" {
@@ -34,7 +33,7 @@ resource "oci_functions_function" "failover" {
   image              = var.function_image
   memory_in_mbs      = var.function_memory_mb
   timeout_in_seconds = var.function_timeout_seconds
-  config             = local.function_config
+  config             = module.function_config.config
 
   lifecycle {
     precondition {

@@ -1,0 +1,14 @@
+# The function's environment: exactly the keys failover/config.py reads (see the conventions).
+# OCI_SERVICE_ENDPOINT is left unset so that the SDK talks to the region's own endpoints.
+output "config" {
+  description = "The oci_functions_function config map."
+  value = {
+    VIP_PRIVATE_IP_IDS     = join(",", var.vip_private_ip_ids)
+    NODES                  = jsonencode(var.nodes)
+    FAILBACK_POLICY        = var.failback_policy
+    COOLDOWN_SECONDS       = tostring(var.cooldown_seconds)
+    PROBE_TIMEOUT_SECONDS  = tostring(var.probe_timeout_seconds)
+    DRY_RUN                = tostring(var.dry_run)
+    RETRY_DEADLINE_SECONDS = tostring(var.retry_deadline_seconds)
+  }
+}

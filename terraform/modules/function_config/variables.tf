@@ -1,0 +1,39 @@
+variable "vip_private_ip_ids" {
+  type        = list(string)
+  description = "OCIDs of the floating private IPs that move together."
+}
+
+variable "nodes" {
+  type = list(object({
+    name       = string
+    vnic_id    = string
+    health_url = string
+    priority   = number
+  }))
+  description = "The nodes the function may move the floating IP to."
+}
+
+variable "failback_policy" {
+  type        = string
+  description = "never | preferred."
+}
+
+variable "cooldown_seconds" {
+  type        = number
+  description = "Minimum seconds between two moves unless the holder is down."
+}
+
+variable "probe_timeout_seconds" {
+  type        = number
+  description = "The function's health-check timeout per node."
+}
+
+variable "dry_run" {
+  type        = bool
+  description = "Decide and log, never move."
+}
+
+variable "retry_deadline_seconds" {
+  type        = number
+  description = "Total time the function retries OCI calls."
+}

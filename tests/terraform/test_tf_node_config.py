@@ -1,0 +1,181 @@
+"""Each node's files, rendered by the real terraform (templatefile() on the shared templates) for
+both nodes, then checked by the programs that will read them: haproxy -c, keepalived -t,
+health_probe's own config parser, bash -n, Python's compiler, a YAML parser for cloud-init."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from health_probe.config import parse_config
+from lab.render import render_file
+from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
+
+pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: templates not rendered")
+
+ROOT = Module.load(TERRAFORM_DIR)
+DEFAULTS = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
+NODES: dict[str, dict[str, Any]] = DEFAULTS["nodes"]
+# OCI user_data and the rest of the instance metadata share 32,000 bytes.
+METADATA_LIMIT = 32_000
+
+
+def node_module(name: str) -> str:
+    peer = next(other for other in NODES if other != name)
+    return f"""
+module "{name}" {{
+  source            = {hcl(str(TERRAFORM_DIR / "modules" / "node_config"))}
+  templates_dir     = {hcl(str(REPO / "templates"))}
+  probe_unit_file   = {hcl(str(REPO / "health_probe" / "vip-failover-probe.service"))}
+  node              = {{ name = {hcl(name)}, private_ip = {hcl(NODES[name]["private_ip"])}, priority = {NODES[name]["priority"]} }}
+  peer              = {{ name = {hcl(peer)}, private_ip = {hcl(NODES[peer]["private_ip"])} }}
+  vrrp = {{
+    interface         = {hcl(DEFAULTS["nic_interface"])}
+    vip               = {hcl(DEFAULTS["floating_ip"])}
+    vip_prefix_len    = {DEFAULTS["nodes_subnet_cidr"].split("/")[1]}
+    virtual_router_id = {DEFAULTS["virtual_router_id"]}
+    advert_int        = {DEFAULTS["advert_int"]}
+  }}
+  health_port       = {DEFAULTS["health_port"]}
+  http_port         = 80
+  source_repository = "https://example.invalid/oci-vip-failover.git"
+  source_ref        = "main"
+  config_object     = {{ namespace = "examplens", bucket = "vip-failover-node-config", name = "node-agent/{name}.yaml" }}
+  agent = {{
+    instance_id            = "ocid1.instance.oc1.iad.{name.replace("-", "")}"
+    peer_instance_id       = "ocid1.instance.oc1.iad.{peer.replace("-", "")}"
+    vip_private_ip_id      = "ocid1.privateip.oc1.iad.floating"
+    compartment_id         = "ocid1.compartment.oc1..example"
+    region                 = "us-ashburn-1"
+    invoke_endpoint        = "https://example.us-ashburn-1.functions.oci.oraclecloud.com"
+    function_id            = "ocid1.fnfunc.oc1.iad.failover"
+    probe_interval_seconds = {DEFAULTS["probe_interval_seconds"]}
+    notify_timeout_seconds = {DEFAULTS["notify_timeout_seconds"]}
+  }}
+}}
+output "{name}" {{
+  value = module.{name}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    return evaluate(tmp_path_factory.mktemp("node_config"), "\n".join(node_module(name) for name in NODES))
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_terraform_renders_the_templates_as_the_lab_does(rendered: dict[str, dict[str, Any]], node: str) -> None:
+    out = rendered[node]
+    assert out["haproxy_cfg"] == render_file("haproxy.cfg.tftpl", out["template_vars"])
+    assert out["keepalived_conf"] == render_file("keepalived.conf.tftpl", out["template_vars"])
+    assert out["node_agent_yaml"] == render_file("node-agent.yaml.tftpl", out["agent_vars"])
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
+@pytest.mark.parametrize("node", NODES)
+def test_haproxy_accepts_the_rendered_config(rendered: dict[str, dict[str, Any]], node: str, tmp_path: Path) -> None:
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(rendered[node]["haproxy_cfg"])
+    check = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f'"Hello from {node}"' in config.read_text()
+
+
+@pytest.fixture(scope="module")
+def nic_namespace() -> Iterator[str]:
+    """A network namespace that has the node's NIC name (keepalived -t refuses a config whose
+    interface does not exist). No traffic: the namespace only holds a veth pair."""
+    if shutil.which("keepalived") is None or shutil.which("ip") is None or os.geteuid() != 0:
+        pytest.skip("keepalived -t needs keepalived, iproute2 and root (for a namespace with the NIC)")
+    name = f"tfcheck-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
+    try:
+        nic = DEFAULTS["nic_interface"]
+        subprocess.run(
+            ["ip", "-n", name, "link", "add", nic, "type", "veth", "peer", "name", f"{nic}-peer"], check=True, timeout=30
+        )
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=True, timeout=30)
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_keepalived_accepts_the_rendered_config(
+    rendered: dict[str, dict[str, Any]], node: str, nic_namespace: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "keepalived.conf"
+    config.write_text(rendered[node]["keepalived_conf"])
+    check = subprocess.run(
+        ["ip", "netns", "exec", nic_namespace, "keepalived", "-t", "-f", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    peer = next(other for other in NODES if other != node)
+    text = config.read_text()
+    assert f"unicast_src_ip {NODES[node]['private_ip']}" in text
+    assert NODES[peer]["private_ip"] in text.split("unicast_peer", 1)[1].split("}", 1)[0]
+    assert f"priority {NODES[node]['priority']}" in text
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_the_node_agent_accepts_its_rendered_config(rendered: dict[str, dict[str, Any]], node: str) -> None:
+    config = parse_config(yaml.safe_load(rendered[node]["node_agent_yaml"]), source=node)
+    assert config.node == node
+    assert config.auth == "instance_principal"
+    assert config.function_id == "ocid1.fnfunc.oc1.iad.failover"
+    probed = {target.name: target for target in config.targets}
+    # Every agent probes both nodes, so a dead node is still reported by its peer.
+    assert set(NODES) <= set(probed)
+    for name, spec in NODES.items():
+        assert probed[name].url == f"http://{spec['private_ip']}:{DEFAULTS['health_port']}/healthz"
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_cloud_init_installs_the_rendered_files(rendered: dict[str, dict[str, Any]], node: str, tmp_path: Path) -> None:
+    out = rendered[node]
+    text = out["cloud_init"]
+    assert text.startswith("#cloud-config\n")
+    document = yaml.safe_load(text)
+    assert {"haproxy", "keepalived"} <= set(document["packages"])
+    files = {entry["path"]: entry["content"] for entry in document["write_files"]}
+    assert files["/etc/haproxy/haproxy.cfg"] == out["haproxy_cfg"]
+    assert files["/etc/keepalived/keepalived.conf"] == out["keepalived_conf"]
+    unit = (REPO / "health_probe" / "vip-failover-probe.service").read_text()
+    assert files["/etc/systemd/system/vip-failover-probe.service"] == unit
+
+    bootstrap = tmp_path / "bootstrap"
+    bootstrap.write_text(files["/usr/local/sbin/vip-failover-bootstrap"])
+    syntax = subprocess.run(["bash", "-n", str(bootstrap)], capture_output=True, text=True, timeout=30)
+    assert syntax.returncode == 0, syntax.stderr
+    fetch = files["/usr/local/sbin/vip-failover-fetch-config"]
+    compile(fetch, "vip-failover-fetch-config", "exec")
+    assert f'OBJECT = "node-agent/{node}.yaml"' in fetch
+    assert document["runcmd"] == [["/usr/local/sbin/vip-failover-bootstrap"]]
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_user_data_fits_in_the_instance_metadata(rendered: dict[str, dict[str, Any]], node: str) -> None:
+    user_data = base64.b64encode(gzip.compress(rendered[node]["cloud_init"].encode()))
+    assert len(user_data) < METADATA_LIMIT // 2, f"{len(user_data)} bytes of user_data"
+
+
+def test_notify_runs_the_node_agent_with_the_deployed_config(rendered: dict[str, dict[str, Any]]) -> None:
+    for out in rendered.values():
+        command = out["template_vars"]["notify_master_command"]
+        assert command.startswith("/"), "keepalived's script security needs an absolute path"
+        assert "-m health_probe.notify --config /etc/oci-vip-failover/node-agent.yaml --state MASTER" in command
+        # The probe's own unit reads the same file from the same checkout.
+        unit = (REPO / "health_probe" / "vip-failover-probe.service").read_text()
+        assert command.split(" -m ")[0] + " -m health_probe --config /etc/oci-vip-failover/node-agent.yaml" in unit

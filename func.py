@@ -9,5 +9,7 @@ from failover.shell import invoke
 
 
 def handler(ctx, data: io.BytesIO = None):
-    answer = invoke(data.getvalue() if data is not None else b"", ctx.Config(), call_id=ctx.CallID())
+    # fdk passes a BytesIO; fdk.fixtures passes the raw bytes.
+    body = data.getvalue() if hasattr(data, "getvalue") else (data or b"")
+    answer = invoke(body, ctx.Config(), call_id=ctx.CallID())
     return response.Response(ctx, response_data=json.dumps(answer), headers={"Content-Type": "application/json"})

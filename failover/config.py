@@ -63,10 +63,9 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Config":
         """Build from an environment mapping (``os.environ`` or ``ctx.Config()``)."""
-        nodes = _nodes(env.get("NODES"))
         return cls(
             vip_private_ip_ids=_vip_ids(env.get("VIP_PRIVATE_IP_IDS")),
-            nodes=nodes,
+            nodes=_nodes(env.get("NODES")),
             failback_policy=_choice(env, "FAILBACK_POLICY", FAILBACK_POLICIES, "never"),
             cooldown_seconds=_number(env, "COOLDOWN_SECONDS", 60.0, low=0.0, high=86400.0),
             probe_timeout_seconds=_number(env, "PROBE_TIMEOUT_SECONDS", 2.0, low=0.1, high=30.0),

@@ -1,0 +1,92 @@
+"""Helpers for the function tests against the emulator: loopback node health endpoints, the
+topology's function, and an invoke helper using the real FunctionsInvokeClient."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from ocisim import Emulator
+from ocisim.emulator import DEFAULT_TOPOLOGY
+
+REPO = Path(__file__).resolve().parents[2]
+PROBE_TIMEOUT = 0.3
+
+
+class NodeHealth:
+    """A node's health endpoint on 127.0.0.1: set ``state`` to up (200), down (503) or hang."""
+
+    def __init__(self) -> None:
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                if node.state == "hang":
+                    time.sleep(PROBE_TIMEOUT * 3)
+                code = 200 if node.state == "up" else 503
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.state = "up"
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/healthz"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def topology_function() -> dict[str, Any]:
+    return json.loads(DEFAULT_TOPOLOGY.read_text())["functions"][0]
+
+
+def nodes_config(nodes: dict[str, NodeHealth]) -> str:
+    """The topology's NODES with each health_url replaced by the loopback endpoint."""
+    items = json.loads(topology_function()["config"]["NODES"])
+    for item in items:
+        item["health_url"] = nodes[item["name"]].url
+    return json.dumps(items)
+
+
+class FunctionEmulator:
+    def __init__(self, emu: Emulator) -> None:
+        import oci.config
+        from oci.functions import FunctionsInvokeClient
+
+        self.emu = emu
+        self.function_id = emu.functions["vip-failover"]
+        config = oci.config.from_file(emu.oci_config_file, emu.oci_profile)
+        self.client = FunctionsInvokeClient(config, service_endpoint=emu.endpoint, timeout=(5, 60))
+
+    def invoke(self, body: Any) -> dict[str, Any]:
+        raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        response = self.client.invoke_function(self.function_id, invoke_function_body=raw)
+        assert response.status == 200
+        return json.loads(response.data.text)
+
+    def writes(self) -> list[dict[str, Any]]:
+        return [e for e in self.emu.audit() if e["operation"] == "UpdatePrivateIp"]
+
+    def holder_vnic(self) -> str:
+        import oci.config
+        from oci.core import VirtualNetworkClient
+
+        config = oci.config.from_file(self.emu.oci_config_file, self.emu.oci_profile)
+        client = VirtualNetworkClient(config, service_endpoint=self.emu.endpoint)
+        return client.get_private_ip(VIP_ID).data.vnic_id
+
+
+FUNCTION = topology_function()
+VIP_ID = FUNCTION["config"]["VIP_PRIVATE_IP_IDS"]
+VNICS = {n["name"]: n["vnic_id"] for n in json.loads(FUNCTION["config"]["NODES"])}

@@ -1,0 +1,33 @@
+"""The operator CLI against the emulator with an API key from the emulator's OCI config file."""
+
+import json
+import subprocess
+import sys
+
+from fn_emulator import REPO, VIP_ID, nodes_config
+
+
+def run_cli(emulator, env_file, *args):
+    result = subprocess.run(
+        [sys.executable, "-m", "failover", "--env", str(env_file), "--config-file", emulator.oci_config_file,
+         "--endpoint", emulator.endpoint, *args],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_status_move_dry_run_and_move(emulator, nodes, tmp_path):
+    env_file = tmp_path / "fn-config.json"
+    env_file.write_text(json.dumps({"VIP_PRIVATE_IP_IDS": VIP_ID, "NODES": json.loads(nodes_config(nodes)),
+                                    "PROBE_TIMEOUT_SECONDS": "0.3"}))
+    code, status = run_cli(emulator, env_file, "status")
+    assert code == 0 and status["from"] == "node-a" and status["public_ip"] == "203.0.113.10"
+    code, dry = run_cli(emulator, env_file, "move", "--to", "node-b", "--dry-run")
+    assert code == 0 and dry["decision"] == "would_move" and emulator.audit() == []
+    code, moved = run_cli(emulator, env_file, "move", "--to", "node-b")
+    assert code == 0 and moved["decision"] == "moved"
+    [write] = emulator.audit()
+    assert write["principal"]["kind"] == "user" and write["opc_request_id"] in moved["opc_request_ids"]
+    nodes["node-a"].state = "down"
+    code, refused = run_cli(emulator, env_file, "failback")
+    assert code == 1 and refused["decision"] == "refused"

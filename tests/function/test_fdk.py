@@ -1,0 +1,121 @@
+"""func.py the way the Fn runtime calls it: fdk on a unix socket (POST /call), and in-process
+with fdk.fixtures. These need no OCI answer for the paths they check, or use the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fdk import fixtures
+
+from fn_emulator import REPO, nodes_config
+from fn_helpers import env
+
+FDK = Path(sys.executable).with_name("fdk")
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over a unix socket, as the Fn agent talks to fdk."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("localhost", timeout=30)
+        self.path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+@pytest.fixture
+def fdk_server(tmp_path, emulator, nodes):
+    """fdk serving ./func.py on tmp_path/lsnr.sock with resource principals from the emulator."""
+    sock = tmp_path / "lsnr.sock"
+    function_id = emulator.functions["vip-failover"]
+    fn_env = {
+        "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO),
+        "FN_LISTENER": f"unix:{sock}", "FN_FORMAT": "http-stream", "FN_FN_ID": function_id,
+        **env(NODES=nodes_config(nodes), PROBE_TIMEOUT_SECONDS="0.3"),
+        "VIP_PRIVATE_IP_IDS": "ocid1.privateip.oc1.iad.aaaaaaaa3bhoiacy5ruy5jhyssp43buteujyxzvud6fggieqm5iyk36agnfq",
+        "OCI_SERVICE_ENDPOINT": emulator.endpoint,
+        **emulator.resource_principal_env(function_id, tmp_path / "rp"),
+    }
+    log = open(tmp_path / "fdk.log", "wb")
+    process = subprocess.Popen([str(FDK), str(REPO / "func.py"), "handler"], env=fn_env, cwd=REPO, stdout=log, stderr=log)
+    deadline = time.monotonic() + 20
+    while not sock.exists():
+        assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "fdk.log").read_text()
+        time.sleep(0.02)
+    yield str(sock), tmp_path / "fdk.log"
+    process.terminate()
+    process.wait(5)
+    log.close()
+
+
+def call(sock: str, body: bytes) -> tuple[int, dict]:
+    connection = UnixHTTPConnection(sock)
+    connection.request("POST", "/call", body=body, headers={
+        "Fn-Call-Id": "01TESTCALL", "Fn-Deadline": "2099-01-01T00:00:00Z", "Content-Type": "application/json"})
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, json.loads(payload)
+
+
+def test_fdk_over_unix_socket(fdk_server, emulator):
+    sock, log_path = fdk_server
+    status, answer = call(sock, b'{"action": "status"}')
+    assert status == 200 and answer["decision"] == "status" and answer["from"] == "node-a"
+    status, answer = call(sock, b'{"action": "failover", "to": "node-b"}')
+    assert status == 200 and answer["decision"] == "moved"
+    assert [e["principal"]["kind"] for e in emulator.audit()] == ["resource"]
+    status, answer = call(sock, b"\x00garbage")  # bad input: a JSON answer with 200, never a 502
+    assert status == 200 and answer["error"] == "bad_request"
+    lines = log_path.read_text().splitlines()
+    ours = [line for line in lines if '"logger":"failover"' in line]
+    assert ours and all(json.loads(line)["call_id"] == "01TESTCALL" for line in ours)
+    # fdk's root handler must not print our lines a second time in its own format
+    assert not [line for line in lines if " - failover - " in line]
+
+
+def run(handler_body: bytes) -> tuple[int, dict]:
+    import func
+
+    async def go():
+        call_coro = await fixtures.setup_fn_call(func.handler, content=handler_body)
+        content, status, headers = await call_coro
+        return status, json.loads(content)
+
+    return asyncio.run(go())
+
+
+def test_in_process_config_error_is_an_answer(monkeypatch):
+    for key in ("VIP_PRIVATE_IP_IDS", "NODES"):
+        monkeypatch.delenv(key, raising=False)
+    status, answer = run(b'{"action": "status"}')
+    assert status == 200 and answer["error"] == "config_error" and "VIP_PRIVATE_IP_IDS" in answer["reason"]
+
+
+def test_in_process_bad_body_is_an_answer(monkeypatch, tmp_path):
+    for key, value in env().items():
+        monkeypatch.setenv(key, value)
+    config = tmp_path / "config"
+    config.write_text("[DEFAULT]\nuser=ocid1.user.oc1..x\nfingerprint=11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff\ntenancy=ocid1.tenancy.oc1..x\n"
+                      f"region=us-ashburn-1\nkey_file={tmp_path / 'key.pem'}\n")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(config))
+    monkeypatch.delenv("OCI_RESOURCE_PRINCIPAL_VERSION", raising=False)
+    status, answer = run(b'{"action": "reboot"}')
+    assert status == 200 and answer["error"] == "bad_request" and "action must be one of" in answer["reason"]

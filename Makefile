@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: venv test demo bench chaos clean lab-deps
 
@@ -15,8 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: $(STAMP) lab-deps
+test: $(STAMP) lab-deps $(CHECKOV_STAMP)
 	$(PY) -m pytest -q
+
+# checkov (tests/terraform/test_tf_lint.py runs it) in its own venv: it pins many packages.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
 
 # haproxy, keepalived, ip, nft and curl from Debian's packages, installed only if missing.
 lab-deps:
@@ -32,4 +40,4 @@ bench: $(STAMP) lab-deps
 	$(PY) -m lab.bench --trials $(or $(TRIALS),10)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

@@ -1,0 +1,90 @@
+"""The function's configuration as terraform deploys it is exactly what failover/config.py reads,
+and failover/config.py accepts it: the map is evaluated by the real terraform and handed to the
+function's own validator."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from failover.config import Config
+from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
+
+ROOT = Module.load(TERRAFORM_DIR)
+# Set only to point the SDK at the emulator; on OCI the region's own endpoints are right.
+EMULATOR_ONLY = {"OCI_SERVICE_ENDPOINT"}
+
+
+def keys_the_function_reads() -> set[str]:
+    """Environment keys named in failover/config.py (upper-case string constants)."""
+    tree = ast.parse((REPO / "failover" / "config.py").read_text())
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"[A-Z][A-Z0-9_]{3,}", node.value)
+    }
+
+
+def test_the_config_module_sets_every_key_the_function_reads_and_no_other() -> None:
+    module = Module.load(TERRAFORM_DIR / "modules" / "function_config")
+    deployed = set(module.labelled("output")["config"]["value"])
+    assert deployed == keys_the_function_reads() - EMULATOR_ONLY
+
+
+def test_the_function_is_configured_by_the_config_module() -> None:
+    function = ROOT.resources()[("oci_functions_function", "failover")]
+    assert function["config"] == "${module.function_config.config}"
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: config map not evaluated")
+@pytest.mark.parametrize("failback, dry_run", [("never", False), ("preferred", True)])
+def test_failover_config_accepts_what_terraform_builds(tmp_path: Path, failback: str, dry_run: bool) -> None:
+    defaults = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
+    nodes = [
+        {
+            "name": name,
+            "vnic_id": f"ocid1.vnic.oc1.iad.{name.replace('-', '')}",
+            "health_url": f"http://{spec['private_ip']}:{defaults['health_port']}/healthz",
+            "priority": spec["priority"],
+        }
+        for name, spec in sorted(defaults["nodes"].items())
+    ]
+    main_tf = f"""
+module "config" {{
+  source                 = {hcl(str(TERRAFORM_DIR / "modules" / "function_config"))}
+  vip_private_ip_ids     = ["ocid1.privateip.oc1.iad.floating"]
+  nodes                  = {hcl(nodes)}
+  failback_policy        = {hcl(failback)}
+  cooldown_seconds       = {defaults["cooldown_seconds"]}
+  probe_timeout_seconds  = {defaults["probe_timeout_seconds"]}
+  dry_run                = {hcl(dry_run)}
+  retry_deadline_seconds = {defaults["retry_deadline_seconds"]}
+}}
+output "config" {{
+  value = module.config.config
+}}
+"""
+    env: dict[str, Any] = evaluate(tmp_path, main_tf)["config"]
+    assert all(isinstance(value, str) for value in env.values()), "function config values are strings"
+    config = Config.from_env(env)
+    assert config.vip_private_ip_ids == ("ocid1.privateip.oc1.iad.floating",)
+    assert [node.name for node in config.nodes] == ["node-a", "node-b"]  # highest priority first
+    assert config.nodes[0].vnic_id == "ocid1.vnic.oc1.iad.nodea"
+    assert config.failback_policy == failback
+    assert config.dry_run is dry_run
+    assert config.cooldown_seconds == defaults["cooldown_seconds"]
+    assert config.retry_deadline_seconds == defaults["retry_deadline_seconds"]
+    assert config.service_endpoint is None
+    assert json.loads(env["NODES"]) == nodes
+
+
+def test_the_retry_deadline_default_fits_inside_the_function_timeout() -> None:
+    defaults = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
+    assert defaults["retry_deadline_seconds"] < defaults["function_timeout_seconds"]
+    preconditions = ROOT.resources()[("oci_functions_function", "failover")]["lifecycle"][0]["precondition"]
+    assert any("var.retry_deadline_seconds < var.function_timeout_seconds" in p["condition"] for p in preconditions)

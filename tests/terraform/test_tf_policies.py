@@ -1,0 +1,151 @@
+"""The IAM policies grant nothing beyond an explicit allow-list.
+
+Each statement is parsed (subject, verb, resource-type, scope, condition) and must match an entry
+below; a broader verb, another resource-type, the tenancy as scope or a missing condition fails.
+The allow-list names, for each principal, the API calls that need the grant (see terraform/iam.tf
+and OCI's "Details for the Core Services" policy reference).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from tf_helpers import TERRAFORM_DIR, Module
+
+ROOT = Module.load(TERRAFORM_DIR)
+LOCALS = ROOT.locals()
+SCOPE = "in compartment id ${var.compartment_ocid}"
+
+# principal -> (verb, resource-type) -> what the condition must restrict the grant to:
+#   a set: request.permission must be limited to (a subset of) these permissions;
+#   a str: this exact condition; None: no condition needed (the verb is already the narrowest).
+ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
+    "function": {
+        # GetPrivateIp; UpdatePrivateIp = PRIVATE_IP_UPDATE + VNIC_UNASSIGN (old) + VNIC_ASSIGN (new).
+        ("use", "private-ips"): {"PRIVATE_IP_READ", "PRIVATE_IP_UPDATE"},
+        ("use", "vnics"): {"VNIC_ASSIGN", "VNIC_UNASSIGN"},
+        # GetPublicIpByPrivateIpId of the reserved public IP: PUBLIC_IP_READ, all that `read` holds.
+        ("read", "public-ips"): None,
+    },
+    "nodes": {
+        # PostMetricData into the probe's namespace only (read from health_probe/metrics.json).
+        ("use", "metrics"): "target.metrics.namespace = '${local.metric_names.namespace}'",
+        # InvokeFunction of this function only (keepalived's notify).
+        ("use", "fn-invocation"): "target.function.id = '${oci_functions_function.failover.id}'",
+        # GetObject of the node configuration, in its bucket only.
+        ("read", "objects"): "target.bucket.name = '${oci_objectstorage_bucket.node_config.name}'",
+    },
+}
+
+STATEMENT = re.compile(
+    r"^Allow dynamic-group id \$\{oci_identity_dynamic_group\.(?P<principal>[a-z_]+)\.id\}"
+    r" to (?P<verb>inspect|read|use|manage) (?P<resource>[a-z-]+) (?P<scope>in .+?)"
+    r"(?: where (?P<condition>.+))?$"
+)
+PERMISSIONS = re.compile(r"^any \{(?P<terms>[^{}]+)\}$")
+PERMISSION_TERM = re.compile(r"^request\.permission = '(?P<name>[A-Z_]+)'$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    principal: str
+    verb: str
+    resource: str
+    scope: str
+    condition: str | None
+
+
+def expand(text: str) -> str:
+    """Substitute ${local.x} with the local's (string) value, as terraform would."""
+    return re.sub(r"\$\{local\.(\w+)\}", lambda m: str(LOCALS[m.group(1)]), text)
+
+
+def parse(text: str) -> Statement:
+    match = STATEMENT.match(expand(text))
+    assert match, f"not a statement of the allowed shape: {text}"
+    return Statement(**match.groupdict())
+
+
+def permissions(condition: str) -> set[str]:
+    match = PERMISSIONS.match(condition)
+    assert match, f"expected any {{request.permission = '...', ...}}, got {condition}"
+    names = set()
+    for term in match.group("terms").split(","):
+        permission = PERMISSION_TERM.match(term.strip())
+        assert permission, f"unexpected term {term!r}"
+        names.add(permission.group("name"))
+    return names
+
+
+def policies() -> dict[str, list[str]]:
+    """policy resource name -> its statements (through the locals they reference)."""
+    out = {}
+    for (rtype, name), body in ROOT.resources().items():
+        if rtype == "oci_identity_policy":
+            local = re.fullmatch(r"\$\{local\.(\w+)\}", body["statements"])
+            out[name] = LOCALS[local.group(1)] if local else body["statements"]
+    return out
+
+
+STATEMENTS = [(policy, parse(text)) for policy, texts in policies().items() for text in texts]
+
+
+def test_there_are_policies_for_the_function_and_the_nodes() -> None:
+    assert {statement.principal for _, statement in STATEMENTS} == set(ALLOWED)
+
+
+@pytest.mark.parametrize("policy, statement", STATEMENTS, ids=lambda x: x if isinstance(x, str) else x.resource)
+def test_each_statement_is_on_the_allow_list(policy: str, statement: Statement) -> None:
+    assert statement.principal == policy, "a policy grants only to the principal it is named for"
+    assert statement.scope == SCOPE, "scoped to the compartment, never the tenancy"
+    allowed = ALLOWED[statement.principal]
+    key = (statement.verb, statement.resource)
+    assert key in allowed, f"{statement.principal} may not {statement.verb} {statement.resource}"
+    rule = allowed[key]
+    if isinstance(rule, set):
+        assert statement.condition, f"{statement.verb} {statement.resource} needs a request.permission condition"
+        granted = permissions(statement.condition)
+        assert granted and granted <= rule, f"{sorted(granted - rule)} are not needed"
+    elif isinstance(rule, str):
+        assert statement.condition == rule
+    else:
+        assert statement.condition is None
+
+
+def test_every_allowed_grant_is_used_once() -> None:
+    granted = [(s.principal, s.verb, s.resource) for _, s in STATEMENTS]
+    assert len(granted) == len(set(granted)), "duplicate grants"
+    assert set(granted) == {(p, v, r) for p, grants in ALLOWED.items() for v, r in grants}
+
+
+def test_the_metrics_namespace_is_the_probes() -> None:
+    assert LOCALS["metric_names"] == '${jsondecode(file("${path.module}/../health_probe/metrics.json"))}'
+
+
+def test_nothing_broad_anywhere() -> None:
+    for _, statement in STATEMENTS:
+        assert statement.verb != "manage"
+        assert not statement.resource.endswith("-family") and statement.resource != "all-resources"
+        assert "tenancy" not in statement.scope
+
+
+def test_policies_live_in_the_compartment_and_the_home_region() -> None:
+    for (rtype, name), body in ROOT.resources().items():
+        if rtype in ("oci_identity_policy", "oci_identity_dynamic_group"):
+            assert body["provider"] == "${oci.home}", f"{rtype}.{name}: IAM writes go to the home region"
+        if rtype == "oci_identity_policy":
+            assert body["compartment_id"] == "${var.compartment_ocid}"
+
+
+def test_dynamic_groups_match_only_this_function_and_these_instances() -> None:
+    groups = {name: body for (rtype, name), body in ROOT.resources().items() if rtype == "oci_identity_dynamic_group"}
+    assert set(groups) == set(ALLOWED)
+    assert groups["function"]["matching_rule"] == (
+        "ALL {resource.type = 'fnfunc', resource.id = '${oci_functions_function.failover.id}'}"
+    )
+    rule = groups["nodes"]["matching_rule"]
+    assert rule.startswith("ANY {") and "instance.id = '${oci_core_instance.node[name].id}'" in rule
+    assert "compartment" not in rule, "match the two instances, not every instance of a compartment"

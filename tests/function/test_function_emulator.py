@@ -4,7 +4,7 @@ socket, resource-principal credentials the emulator issued, real SDK calls back 
 import json
 import threading
 
-from fn_emulator import VIP_ID, VNICS
+from fn_emulator import VNICS
 from fn_helpers import fixture_bytes
 from ocisim.functions.runtime import runtime_for
 

@@ -13,7 +13,8 @@ from fn_helpers import fixture_bytes
 
 ALARM_FIXTURES = [
     "alarm_ok_to_firing_split.json", "alarm_repeat_split.json", "alarm_firing_to_ok_split.json",
-    "alarm_reset_split.json", "alarm_ok_to_firing_grouped.json",
+    "alarm_reset_split.json", "alarm_ok_to_firing_grouped.json", "oci_docs_split_v1.5.json",
+    "oci_captured_grouped_v1.5.json",
 ]
 
 
@@ -24,6 +25,16 @@ def test_split_firing_message():
     assert event.key == "4a2c1a4f-7d7e-4f0e-9d7a-1d4c9b3f2e01@1764090000000"
     assert event.nodes_with("FIRING") == {"node-a"}
     assert dict(event.streams[0].dimensions)["resourceId"] == "ocid1.instance.oc1.iad.aaaaaaaanodea"
+
+
+@pytest.mark.parametrize("name, dedupe, firing", [
+    ("oci_docs_split_v1.5.json", "exampleuniqueID", {"wordpress"}),
+    ("oci_captured_grouped_v1.5.json", "6b28ce05-7021-4407-b9c0-c5d7896b7361", set()),
+])
+def test_published_oci_messages(name, dedupe, firing):
+    event = parse_event(fixture_bytes(name))
+    assert (event.type, event.dedupe_key, event.nodes_with("FIRING")) == ("OK_TO_FIRING", dedupe, firing)
+    assert all(s.status == "FIRING" for s in event.streams)
 
 
 def test_grouped_message_keeps_every_stream_and_its_status():

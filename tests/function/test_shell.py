@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from failover.decide import Health
 from failover.network import ApiError, VipState
 from failover.probe import ProbeResult
@@ -57,3 +60,22 @@ def test_partial_move_says_exactly_which_moved():
     assert answer["moved"] == ["ocid1.privateip.oc1.iad.abuwcljrvip"]
     failed = [v for v in answer["vips"] if v["decision"] == "failed"]
     assert [v["private_ip_id"] for v in failed] == [VIP2] and "boom" in failed[0]["reason"]
+
+
+junk = st.one_of(
+    st.binary(max_size=200),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                     st.sampled_from(["action", "to", "source", "node", "state", "dedupeKey", "type", "alarmMetaData", "x"]),
+                     inner, max_size=4), max_leaves=12).map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(junk)
+def test_bad_input_never_raises_and_never_writes(body):
+    rt, net = runtime()
+    answer = handle(body, rt)
+    assert isinstance(answer["reason"], str) and answer["decision"]
+    if answer.get("error") == "bad_request":
+        assert net.writes == []

@@ -200,19 +200,19 @@ variable "notify_timeout_seconds" {
 
 variable "function_image" {
   type        = string
-  description = "OCIR image of the failover function, as pushed by `fn build`/`docker push`, e.g. iad.ocir.io/<namespace>/vip-failover/vip-failover:0.1.0."
+  description = "OCIR image of the failover function, as pushed by `fn build`/`docker push`, e.g. iad.ocir.io/<namespace>/vip-failover/vip-failover:0.1.0 (func.yaml name and version)."
 }
 
 variable "function_memory_mb" {
   type        = number
-  description = "Function memory in MB."
-  default     = 256
+  description = "Function memory in MB (func.yaml's memory)."
+  default     = 128
 }
 
 variable "function_timeout_seconds" {
   type        = number
-  description = "Function timeout in seconds (OCI allows up to 300); RETRY_DEADLINE_SECONDS must stay below it."
-  default     = 30
+  description = "Function timeout in seconds (func.yaml's timeout; OCI allows up to 300); RETRY_DEADLINE_SECONDS must stay below it."
+  default     = 60
 }
 
 variable "failback_policy" {

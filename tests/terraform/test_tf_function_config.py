@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from failover.config import Config
 from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
@@ -81,6 +82,13 @@ output "config" {{
     assert config.retry_deadline_seconds == defaults["retry_deadline_seconds"]
     assert config.service_endpoint is None
     assert json.loads(env["NODES"]) == nodes
+
+
+def test_memory_and_timeout_default_to_func_yaml() -> None:
+    defaults = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
+    func = yaml.safe_load((REPO / "func.yaml").read_text())
+    assert defaults["function_memory_mb"] == func["memory"]
+    assert defaults["function_timeout_seconds"] == func["timeout"]
 
 
 def test_the_retry_deadline_default_fits_inside_the_function_timeout() -> None:

@@ -25,6 +25,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from typing import Any
 import aiohttp
 
 MAX_CONTAINERS = 4
+# Fn keeps a container's resource-principal token fresh; so do we, well before its 1 h expiry.
+RP_REFRESH_SECONDS = 1800.0
 START_TIMEOUT_SECONDS = 20.0
 _runtimes: dict[int, "Runtime"] = {}
 
@@ -52,6 +55,7 @@ class Container:
     directory: Path
     session: aiohttp.ClientSession
     busy: bool = False
+    minted: float = field(default_factory=time.time)
 
     async def stop(self) -> None:
         await self.session.close()
@@ -81,14 +85,18 @@ class Pool:
     def log_path(self) -> Path:
         return self.workdir / "function.log"
 
+    def _mint(self, directory: Path) -> dict[str, str]:
+        """Write (or rewrite) the container's RPST and session key files; the v2.2 env."""
+        return self.backend.resource_principal_env(self.function["id"], directory / "rp",
+                                                   compartment_id=self.function.get("compartmentId"))
+
     def _env(self, directory: Path) -> dict[str, str]:
         function = self.function
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "SYSTEMROOT")}
         env.update({k: str(v) for k, v in (function.get("config") or {}).items()})
         env.update({k: str(v) for k, v in (self.backend.options.get("function_config") or {}).items()})
         env.setdefault("OCI_SERVICE_ENDPOINT", self.backend.endpoint)
-        env.update(self.backend.resource_principal_env(function["id"], directory / "rp",
-                                                       compartment_id=function.get("compartmentId")))
+        env.update(self._mint(directory))
         env.update({
             "FN_LISTENER": f"unix:{directory / 'lsnr.sock'}",
             "FN_FORMAT": "http-stream",
@@ -165,6 +173,9 @@ class Pool:
             "Content-Type": content_type,
         }
         container = await self._acquire()
+        if time.time() - container.minted > RP_REFRESH_SECONDS:
+            self._mint(container.directory)  # the SDK re-reads both files when its token expires
+            container.minted = time.time()
         try:
             async with container.session.post("http://localhost/call", data=body, headers=headers,
                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:

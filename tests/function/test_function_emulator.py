@@ -169,3 +169,15 @@ def test_logs_are_json_lines_once_and_carry_no_credentials(start_function, nodes
     decisions = [e for e in ours if e["event"] == "decision"]
     assert len(decisions) == 1 and decisions[0]["action"] == "move" and decisions[0]["reason"]
     assert "failover" not in "".join(line for line in log.splitlines() if not line.startswith("{"))
+
+
+def test_resource_principal_files_are_refreshed_for_long_lived_containers(start_function, nodes, monkeypatch):
+    from ocisim.functions import runtime
+
+    fn = start_function()
+    rpst = runtime_for(fn.emu.backend).pools[fn.function_id].containers[0].directory / "rp" / "rpst"
+    first = rpst.read_text()
+    monkeypatch.setattr(runtime, "RP_REFRESH_SECONDS", 0.0)
+    assert fn.invoke({"action": "status"})["decision"] == "status"
+    assert rpst.read_text() != first
+    assert fn.invoke({"action": "failover", "to": "node-b"})["decision"] == "moved"

@@ -69,17 +69,6 @@ module "node_config" {
     bucket    = oci_objectstorage_bucket.node_config.name
     name      = "node-agent/${each.key}.yaml"
   }
-  agent = {
-    instance_id            = oci_core_instance.node[each.key].id
-    peer_instance_id       = oci_core_instance.node[local.peer_of[each.key]].id
-    vip_private_ip_id      = oci_core_private_ip.floating.id
-    compartment_id         = var.compartment_ocid
-    region                 = var.region
-    invoke_endpoint        = oci_functions_function.failover.invoke_endpoint
-    function_id            = oci_functions_function.failover.id
-    probe_interval_seconds = var.probe_interval_seconds
-    notify_timeout_seconds = var.notify_timeout_seconds
-  }
 }
 
 resource "oci_core_instance" "node" {
@@ -142,12 +131,35 @@ data "oci_core_vnic_attachments" "node" {
   instance_id    = oci_core_instance.node[each.key].id
 }
 
+module "node_agent" {
+  source   = "./modules/node_agent"
+  for_each = var.nodes
+
+  templates_dir = "${path.module}/../templates"
+  node          = { name = each.key, private_ip = each.value.private_ip }
+  peer          = { name = local.peer_of[each.key], private_ip = var.nodes[local.peer_of[each.key]].private_ip }
+  vip           = var.floating_ip
+  http_port     = local.service_ports.http
+  health_port   = var.health_port
+  agent = {
+    instance_id            = oci_core_instance.node[each.key].id
+    peer_instance_id       = oci_core_instance.node[local.peer_of[each.key]].id
+    vip_private_ip_id      = oci_core_private_ip.floating.id
+    compartment_id         = var.compartment_ocid
+    region                 = var.region
+    invoke_endpoint        = oci_functions_function.failover.invoke_endpoint
+    function_id            = oci_functions_function.failover.id
+    probe_interval_seconds = var.probe_interval_seconds
+    notify_timeout_seconds = var.notify_timeout_seconds
+  }
+}
+
 resource "oci_objectstorage_object" "node_agent" {
   for_each = var.nodes
 
   namespace    = data.oci_objectstorage_namespace.this.namespace
   bucket       = oci_objectstorage_bucket.node_config.name
   object       = "node-agent/${each.key}.yaml"
-  content      = module.node_config[each.key].node_agent_yaml
+  content      = module.node_agent[each.key].node_agent_yaml
   content_type = "application/yaml"
 }

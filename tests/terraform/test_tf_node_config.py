@@ -29,15 +29,17 @@ NODES: dict[str, dict[str, Any]] = DEFAULTS["nodes"]
 METADATA_LIMIT = 32_000
 
 
-def node_module(name: str) -> str:
+def node_modules(name: str) -> str:
+    """Both per-node modules, called as terraform/compute.tf calls them, with example OCIDs."""
     peer = next(other for other in NODES if other != name)
+    node, other = NODES[name], NODES[peer]
     return f"""
-module "{name}" {{
+module "config_{name}" {{
   source            = {hcl(str(TERRAFORM_DIR / "modules" / "node_config"))}
   templates_dir     = {hcl(str(REPO / "templates"))}
   probe_unit_file   = {hcl(str(REPO / "health_probe" / "vip-failover-probe.service"))}
-  node              = {{ name = {hcl(name)}, private_ip = {hcl(NODES[name]["private_ip"])}, priority = {NODES[name]["priority"]} }}
-  peer              = {{ name = {hcl(peer)}, private_ip = {hcl(NODES[peer]["private_ip"])} }}
+  node              = {{ name = {hcl(name)}, private_ip = {hcl(node["private_ip"])}, priority = {node["priority"]} }}
+  peer              = {{ name = {hcl(peer)}, private_ip = {hcl(other["private_ip"])} }}
   vrrp = {{
     interface         = {hcl(DEFAULTS["nic_interface"])}
     vip               = {hcl(DEFAULTS["floating_ip"])}
@@ -50,6 +52,15 @@ module "{name}" {{
   source_repository = "https://example.invalid/oci-vip-failover.git"
   source_ref        = "main"
   config_object     = {{ namespace = "examplens", bucket = "vip-failover-node-config", name = "node-agent/{name}.yaml" }}
+}}
+module "agent_{name}" {{
+  source        = {hcl(str(TERRAFORM_DIR / "modules" / "node_agent"))}
+  templates_dir = {hcl(str(REPO / "templates"))}
+  node          = {{ name = {hcl(name)}, private_ip = {hcl(node["private_ip"])} }}
+  peer          = {{ name = {hcl(peer)}, private_ip = {hcl(other["private_ip"])} }}
+  vip           = {hcl(DEFAULTS["floating_ip"])}
+  http_port     = 80
+  health_port   = {DEFAULTS["health_port"]}
   agent = {{
     instance_id            = "ocid1.instance.oc1.iad.{name.replace("-", "")}"
     peer_instance_id       = "ocid1.instance.oc1.iad.{peer.replace("-", "")}"
@@ -63,14 +74,14 @@ module "{name}" {{
   }}
 }}
 output "{name}" {{
-  value = module.{name}
+  value = merge(module.config_{name}, module.agent_{name})
 }}
 """
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    return evaluate(tmp_path_factory.mktemp("node_config"), "\n".join(node_module(name) for name in NODES))
+    return evaluate(tmp_path_factory.mktemp("node_config"), "\n".join(node_modules(name) for name in NODES))
 
 
 @pytest.mark.parametrize("node", NODES)

@@ -27,6 +27,10 @@ MODULE_DIRS = (TERRAFORM_DIR, *sorted(p for p in (TERRAFORM_DIR / "modules").ite
 TERRAFORM = shutil.which("terraform")
 
 
+# Markers python-hcl2 adds to its output; not part of the configuration.
+PARSER_KEYS = ("__is_block__", "__comments__", "__inline_comments__")
+
+
 def unquote(value: Any) -> Any:
     """python-hcl2 keeps string literals' quotes ('"x"'); strip them, recursively."""
     if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
@@ -34,7 +38,7 @@ def unquote(value: Any) -> Any:
     if isinstance(value, list):
         return [unquote(v) for v in value]
     if isinstance(value, dict):
-        return {unquote(k): unquote(v) for k, v in value.items() if k != "__is_block__"}
+        return {unquote(k): unquote(v) for k, v in value.items() if k not in PARSER_KEYS}
     return value
 
 

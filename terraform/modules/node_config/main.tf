@@ -1,10 +1,11 @@
-# Renders one node's configuration: haproxy.cfg and keepalived.conf from the shared templates
-# (the same files the lab renders), the cloud-init that installs everything, and node-agent.yaml.
+# Renders one node's boot configuration: haproxy.cfg and keepalived.conf from the shared
+# templates (the same files the lab renders) and the cloud-init that installs everything.
 #
 # node-agent.yaml needs the instances' and the function's OCIDs, and the function's NODES needs
-# the instances' VNICs: putting it in user_data would be a dependency cycle. So cloud-init only
-# knows where to fetch it (an Object Storage object written after the function exists) and waits
-# for it, bounded.
+# the instances' VNICs: inside user_data that would be a dependency cycle. So it is rendered by
+# modules/node_agent once they exist, stored in Object Storage, and cloud-init only knows where to
+# fetch it and waits for it, bounded. (Two modules, because a module's outputs all wait for all
+# of its inputs.)
 
 locals {
   app_dir      = "/opt/oci-vip-failover"
@@ -31,27 +32,6 @@ locals {
     # Absolute path first (keepalived's script security); notify bounds its own run time.
     notify_master_command = "${local.python} -m health_probe.notify --config ${local.agent_config} --state MASTER"
   }
-
-  # Variables of templates/node-agent.yaml.tftpl (on top of node_vars).
-  agent_vars = merge(local.node_vars, {
-    instance_id            = var.agent.instance_id
-    peer_name              = var.peer.name
-    peer_instance_id       = var.agent.peer_instance_id
-    vip_private_ip_id      = var.agent.vip_private_ip_id
-    compartment_id         = var.agent.compartment_id
-    region                 = var.agent.region
-    auth                   = "instance_principal"
-    oci_config_file        = ""
-    telemetry_endpoint     = ""
-    federation_endpoint    = ""
-    invoke_endpoint        = var.agent.invoke_endpoint
-    function_id            = var.agent.function_id
-    node_health_url        = "http://${var.node.private_ip}:${var.health_port}/healthz"
-    peer_health_url        = "http://${var.peer.private_ip}:${var.health_port}/healthz"
-    vip_url                = "http://${var.vrrp.vip}:${var.http_port}/"
-    probe_interval_seconds = var.agent.probe_interval_seconds
-    notify_timeout_seconds = var.agent.notify_timeout_seconds
-  })
 
   haproxy_cfg     = templatefile("${var.templates_dir}/haproxy.cfg.tftpl", local.node_vars)
   keepalived_conf = templatefile("${var.templates_dir}/keepalived.conf.tftpl", local.node_vars)

@@ -13,17 +13,7 @@ output "keepalived_conf" {
   value       = local.keepalived_conf
 }
 
-output "node_agent_yaml" {
-  description = "Rendered node-agent.yaml, delivered through Object Storage."
-  value       = templatefile("${var.templates_dir}/node-agent.yaml.tftpl", local.agent_vars)
-}
-
 output "template_vars" {
   description = "Variables passed to haproxy.cfg.tftpl and keepalived.conf.tftpl (the lab must pass the same names)."
   value       = local.node_vars
-}
-
-output "agent_vars" {
-  description = "Variables passed to node-agent.yaml.tftpl."
-  value       = local.agent_vars
 }

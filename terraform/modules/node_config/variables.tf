@@ -64,18 +64,3 @@ variable "config_object" {
   })
   description = "Object Storage object the node downloads its node-agent.yaml from at boot."
 }
-
-variable "agent" {
-  type = object({
-    instance_id            = string
-    peer_instance_id       = string
-    vip_private_ip_id      = string
-    compartment_id         = string
-    region                 = string
-    invoke_endpoint        = string
-    function_id            = string
-    probe_interval_seconds = number
-    notify_timeout_seconds = number
-  })
-  description = "Values known only after the instances and the function exist; used for node-agent.yaml alone, so cloud-init never waits on them."
-}

@@ -14,7 +14,8 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
    or a peer's keepalived becoming MASTER). "Could not verify" alone never moves anything,
    and a holder that probes healthy is never moved away from, whatever the event says.
    The target must probe healthy (keepalived: the node that became MASTER, since the alias is
-   there; alarm: the highest-priority healthy node not reported down). No healthy target:
+   there; alarm: the highest-priority healthy node, preferring nodes it does not report
+   firing). No healthy target:
    the VIP stays where it is and the reason says so.
 5. With ``FAILBACK_POLICY=preferred``, an alarm message that does not report the preferred
    node firing, or the preferred node's own keepalived MASTER notice, moves a VIP held by a
@@ -138,7 +139,10 @@ def _automatic(event: AlarmEvent | KeepalivedNotice, view: View, config: Config)
     if isinstance(event, KeepalivedNotice):
         candidates = [event.node]
     else:
-        candidates = [n.name for n in config.nodes if n.name != holder and n.name not in reported]
+        # By priority, nodes the alarm also reports firing last: our own probe of a node beats
+        # a peer's report about it, but of two healthy nodes the unreported one is the safer bet.
+        others = [n.name for n in config.nodes if n.name != holder]
+        candidates = [n for n in others if n not in reported] + [n for n in others if n in reported]
     target = next((n for n in candidates if _health(view, n) is Health.HEALTHY), None)
     if target is None:
         return Decision(Action.REFUSE, None, f"{why}, but no healthy node to move to ({_describe(view, candidates)}): VIP stays")

@@ -43,7 +43,8 @@ TABLE = [
     (alarm("REPEAT"), H, H, False, NEVER, Action.STAY, "node-a"),
     # Alarm about the *other* node, holder unverifiable: "cannot verify" alone never moves.
     (alarm(firing=("node-b",)), U, H, False, NEVER, Action.STAY, "node-a"),
-    (alarm(firing=("node-b",)), D, H, False, NEVER, Action.REFUSE, None),  # node-b reported down too
+    (alarm(firing=("node-b",)), D, H, False, NEVER, Action.MOVE, "node-b"),  # our probe of node-b beats the report
+    (alarm(firing=("node-a", "node-b")), U, H, False, NEVER, Action.MOVE, "node-b"),
     # FIRING_TO_OK / RESET: repair if the holder is down, otherwise nothing (failback: see below).
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, False, NEVER, Action.STAY, "node-a"),
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), D, H, False, NEVER, Action.MOVE, "node-b"),
@@ -190,3 +191,15 @@ def test_every_combination_of_the_matrix_decides():
     )
     seen = {decide(e, view(a, b, holder=holder, moved_ago=ago), cfg).action for e, a, b, ago, cfg, holder in combos}
     assert seen == set(Action)
+
+
+def test_three_nodes_prefer_a_healthy_node_the_alarm_does_not_report():
+    import json
+
+    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": "http://127.0.0.1:1/", "priority": p}
+             for n, p in (("node-a", 100), ("node-b", 90), ("node-c", 80))]
+    cfg = config(NODES=json.dumps(nodes))
+    v = View(holder="node-a", health={"node-a": D, "node-b": H, "node-c": H}, last_move=None, now=NOW)
+    assert decide(alarm(firing=("node-a", "node-b")), v, cfg).target == "node-c"
+    assert decide(alarm(firing=("node-a",)), v, cfg).target == "node-b"
+    assert decide(Command("failover"), v, cfg).target == "node-b"

@@ -1,0 +1,73 @@
+"""Monitoring API 20180401 handlers: wire format in, models and pure evaluation out."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ocisim.clock import iso
+from ocisim.errors import InvalidParameter, MissingParameter, not_found
+from ocisim.monitoring.evaluate import summarize
+from ocisim.monitoring.models import MonitoringState
+from ocisim.monitoring.mql import MqlError, duration_seconds, parse
+from ocisim.service import Call, Reply
+
+DEFAULT_RANGE_SECONDS = 3600
+
+
+def post_metric_data(call: Call) -> Reply:
+    """Raw datapoints are data, not control-plane changes: stored without an audit entry."""
+    state: MonitoringState = call.state
+    return Reply(body=state.post(call.json(), call.backend.clock.now()))
+
+
+def summarize_metrics_data(call: Call) -> Reply:
+    compartment_id = call.query.get("compartmentId")
+    if not compartment_id:
+        raise MissingParameter("compartmentId is required")
+    body = call.json()
+    if not isinstance(body, dict) or not body.get("namespace") or not body.get("query"):
+        raise InvalidParameter("namespace and query are required")
+    try:
+        query = parse(body["query"])
+    except MqlError as exc:
+        raise InvalidParameter(str(exc)) from exc
+    end = _time(body.get("endTime")) or call.backend.clock.now()
+    start = _time(body.get("startTime")) or end - DEFAULT_RANGE_SECONDS
+    resolution = body.get("resolution") or f"{query.interval_seconds // 60}m"
+    try:
+        step = duration_seconds(resolution)
+    except (KeyError, ValueError) as exc:
+        raise InvalidParameter(f"Invalid resolution {resolution!r}") from exc
+    if start >= end:
+        raise InvalidParameter("startTime must be before endTime")
+    state: MonitoringState = call.state
+    result = summarize(query, state.streams(compartment_id, body["namespace"]), start, end, step)
+    metadata, resource_group = state.metadata(compartment_id, body["namespace"], query.metric)
+    return Reply(body=[{
+        "namespace": body["namespace"], "resourceGroup": resource_group, "compartmentId": compartment_id,
+        "name": query.metric, "dimensions": dict(key), "metadata": metadata, "resolution": resolution,
+        "aggregatedDatapoints": [{"timestamp": iso(stamp), "value": value} for stamp, value in points],
+    } for key, points in sorted(result.items())])
+
+
+def get_alarm(call: Call) -> Reply:
+    alarm = call.state.alarms.get(call.params["alarmId"])
+    if alarm is None:
+        raise not_found("Alarm", call.params["alarmId"])
+    return Reply(body=alarm.raw)
+
+
+def get_alarm_history(call: Call) -> Reply:
+    alarm = call.state.alarms.get(call.params["alarmId"])
+    if alarm is None:
+        raise not_found("Alarm", call.params["alarmId"])
+    return Reply(body={"alarmId": alarm.spec.id, "isEnabled": alarm.spec.is_enabled,
+                       "entries": list(reversed(alarm.history))})
+
+
+def _time(value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise InvalidParameter(f"Invalid time {value!r}") from exc

@@ -1,0 +1,109 @@
+"""Delivering a message to a topic's subscriptions: ORACLE_FUNCTIONS invokes the function.
+
+As in OCI, Notifications calls the Functions service (InvokeFunction over HTTP, signed with a
+session token the emulator issued to the subscription), so latency and faults injected on
+InvokeFunction apply to alarm deliveries too. Delivery is at least once: a failed invocation
+(5xx, timeout, unreachable) is retried immediately, then after 1, 2, 4 … 32 minutes of emulated
+time, for up to two hours, as OCI documents. Every attempt is logged in the state.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import oci
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ocisim.auth import new_private_key, private_pem
+from ocisim.notifications.models import NotificationsState
+
+RETRY_DELAYS_SECONDS = (0, 60, 120, 240, 480, 960, 1920)
+RETRY_WINDOW_SECONDS = 2 * 3600
+INVOKE_READ_TIMEOUT_SECONDS = 330.0   # past the 300 s maximum function timeout
+_session_keys: dict[int, rsa.RSAPrivateKey] = {}
+_tasks: dict[int, set[asyncio.Task]] = {}
+
+
+def retry_delays() -> list[int]:
+    """Waits before each retry: 0, 1, 2, 4, 8, 16, 32, 32 … minutes, within two hours."""
+    delays, total, index = [], 0, 0
+    while True:
+        delay = RETRY_DELAYS_SECONDS[min(index, len(RETRY_DELAYS_SECONDS) - 1)]
+        if total + delay > RETRY_WINDOW_SECONDS:
+            return delays
+        delays.append(delay)
+        total += delay
+        index += 1
+
+
+def publish(backend: Any, topic_id: str, body: str) -> str:
+    """Queue ``body`` for every active subscription of the topic; returns the message id."""
+    message_id = f"ocid1.onsmessage.oc1.{backend.region}.{uuid.uuid4().hex}"
+    with backend.lock:
+        subscriptions = backend.states["notifications"].active_subscriptions(topic_id)
+    for subscription in subscriptions:
+        task = asyncio.get_running_loop().create_task(_deliver(backend, subscription, message_id, body))
+        pending = _tasks.setdefault(id(backend), set())
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    return message_id
+
+
+async def cancel_deliveries(backend: Any) -> None:
+    """Stop pending retries (emulator shutdown)."""
+    pending = _tasks.pop(id(backend), set())
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    _session_keys.pop(id(backend), None)
+
+
+async def _deliver(backend: Any, subscription: dict[str, Any], message_id: str, body: str) -> None:
+    waits = [None, *retry_delays()]
+    for attempt, wait in enumerate(waits, start=1):
+        if wait:
+            await backend.clock.asleep(wait)
+        status, answer = await asyncio.to_thread(_invoke, backend, subscription, body)
+        state: NotificationsState = backend.states["notifications"]
+        with backend.lock:
+            state.log_delivery({"messageId": message_id, "subscriptionId": subscription["id"],
+                                "topicId": subscription["topicId"], "endpoint": subscription["endpoint"],
+                                "attempt": attempt, "time": backend.clock.iso_now(), "status": status,
+                                "request": _excerpt(body), "response": answer[:2000]})
+        backend.log("notification delivery", message_id=message_id, subscription=subscription["id"],
+                    attempt=attempt, status=status)
+        if status == 200:
+            return
+    backend.log("notification undeliverable", message_id=message_id, subscription=subscription["id"])
+
+
+def _invoke(backend: Any, subscription: dict[str, Any], body: str) -> tuple[int | str, str]:
+    """One InvokeFunction call through the emulator's own endpoint, as the Notifications service."""
+    key = _session_keys.setdefault(id(backend), new_private_key())
+    token = backend.keyring.issue_session_token(
+        subscription["id"], key.public_key(), ptype="service", tenancy_id=backend.tenancy_id,
+        compartment_id=subscription.get("compartmentId", backend.compartment_id), ttl_seconds=600)
+    signer = oci.auth.signers.SecurityTokenSigner(token, oci.signer.load_private_key(private_pem(key)))
+    client = oci.functions.FunctionsInvokeClient(
+        {"region": backend.region}, signer=signer, service_endpoint=backend.endpoint,
+        retry_strategy=oci.retry.NoneRetryStrategy(),
+        circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+        timeout=(5.0, INVOKE_READ_TIMEOUT_SECONDS))
+    try:
+        response = client.invoke_function(subscription["endpoint"], invoke_function_body=body)
+        return response.status, response.data.content.decode("utf-8", "replace")
+    except oci.exceptions.ServiceError as exc:
+        return exc.status, f"{exc.code}: {exc.message}"
+    except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as exc:
+        return "unreachable", type(exc).__name__
+    finally:
+        client.base_client.session.close()
+
+
+def _excerpt(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body[:2000]

@@ -1,0 +1,35 @@
+"""ONS 20181201 handlers: GetTopic, ListSubscriptions, PublishMessage."""
+from __future__ import annotations
+
+from ocisim.errors import InvalidParameter, MissingParameter, not_found
+from ocisim.notifications.delivery import publish
+from ocisim.service import Call, Reply
+
+
+def get_topic(call: Call) -> Reply:
+    topic = call.state.topics.get(call.params["topicId"])
+    if topic is None:
+        raise not_found("Topic", call.params["topicId"])
+    return Reply(body=topic)
+
+
+def list_subscriptions(call: Call) -> Reply:
+    compartment_id = call.query.get("compartmentId")
+    if not compartment_id:
+        raise MissingParameter("compartmentId is required")
+    topic_id = call.query.get("topicId")
+    return Reply(body=[s for s in call.state.subscriptions.values()
+                       if s.get("compartmentId") == compartment_id and topic_id in (None, s["topicId"])])
+
+
+async def publish_message(call: Call) -> Reply:
+    topic_id = call.params["topicId"]
+    with call.backend.lock:
+        known = topic_id in call.state.topics
+    if not known:
+        raise not_found("Topic", topic_id)
+    details = call.json()
+    if not isinstance(details, dict) or not isinstance(details.get("body"), str):
+        raise InvalidParameter("body (a string) is required")
+    message_id = publish(call.backend, topic_id, details["body"])
+    return Reply(body={"messageId": message_id, "timeStamp": call.backend.clock.iso_now()}, status=202)

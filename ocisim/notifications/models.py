@@ -1,0 +1,51 @@
+"""Notifications state: topics, subscriptions (OCI's JSON), and the log of delivery attempts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+MAX_DELIVERY_LOG = 500
+PROTOCOLS = ("ORACLE_FUNCTIONS",)
+
+
+@dataclass
+class NotificationsState:
+    topics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    def active_subscriptions(self, topic_id: str) -> list[dict[str, Any]]:
+        return [s for s in self.subscriptions.values()
+                if s["topicId"] == topic_id and s.get("lifecycleState", "ACTIVE") == "ACTIVE"]
+
+    def log_delivery(self, entry: dict[str, Any]) -> None:
+        self.deliveries.append(entry)
+        del self.deliveries[:-MAX_DELIVERY_LOG]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"topics": list(self.topics.values()), "subscriptions": list(self.subscriptions.values()),
+                "deliveries": self.deliveries}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> "NotificationsState":
+        return cls({t["topicId"]: t for t in raw.get("topics", [])},
+                   {s["id"]: s for s in raw.get("subscriptions", [])}, list(raw.get("deliveries", [])))
+
+
+def seed(topology: Mapping[str, Any], backend: Any) -> NotificationsState:
+    """Topics and subscriptions from the topology; a subscription must name a known topic and,
+    for ORACLE_FUNCTIONS, a function of the topology (its endpoint is the function OCID)."""
+    state = NotificationsState.from_json({"topics": topology.get("topics", []),
+                                          "subscriptions": topology.get("subscriptions", [])})
+    functions = {f["id"] for f in topology.get("functions", [])}
+    for sub in state.subscriptions.values():
+        if sub["topicId"] not in state.topics:
+            raise ValueError(f"subscription {sub['id']}: unknown topic {sub['topicId']}")
+        if sub["protocol"] not in PROTOCOLS:
+            raise ValueError(f"subscription {sub['id']}: protocol {sub['protocol']} is not emulated")
+        if sub["endpoint"] not in functions:
+            raise ValueError(f"subscription {sub['id']}: endpoint {sub['endpoint']} is not a topology function")
+        sub.setdefault("lifecycleState", "ACTIVE")
+    for topic in state.topics.values():
+        topic.setdefault("lifecycleState", "ACTIVE")
+    return state

@@ -100,9 +100,18 @@ def set_latency(endpoint: str, latency: dict[str, float]) -> None:
                       timeout=5).raise_for_status()
 
 
+def _network_client(emulator: dict[str, Any]) -> oci.core.VirtualNetworkClient:
+    config = oci.config.from_file(emulator["oci_config_file"], emulator["oci_profile"])
+    return oci.core.VirtualNetworkClient(config, service_endpoint=emulator["endpoint"])
+
+
 def vip_holder(emulator: dict[str, Any], lab_facts: Facts) -> str:
     """The node whose VNIC holds the floating IP in the emulator, read with GetPrivateIp."""
-    config = oci.config.from_file(emulator["oci_config_file"], emulator["oci_profile"])
-    client = oci.core.VirtualNetworkClient(config, service_endpoint=emulator["endpoint"])
-    vnic = client.get_private_ip(lab_facts.vip_private_ip_id).data.vnic_id
+    vnic = _network_client(emulator).get_private_ip(lab_facts.vip_private_ip_id).data.vnic_id
     return next(name for name, vnic_id in lab_facts.vnic_ids.items() if vnic_id == vnic)
+
+
+def move_vip(emulator: dict[str, Any], lab_facts: Facts, node_name: str) -> None:
+    """Put the floating IP on a node's VNIC as the operator would (bench housekeeping only)."""
+    details = oci.core.models.UpdatePrivateIpDetails(vnic_id=lab_facts.vnic_ids[node_name])
+    _network_client(emulator).update_private_ip(lab_facts.vip_private_ip_id, details)

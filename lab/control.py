@@ -43,6 +43,16 @@ def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.05) 
         time.sleep(interval)
 
 
+NODE_PID_FILES = ("haproxy.pid", "keepalived.pid", "keepalived-vrrp.pid", "keepalived-checkers.pid",
+                  "agent.pid", "monitor.pid")
+
+
+def notify_running(plan: Plan) -> bool:
+    """Whether a notify script (or keepalived's check) is still running on any node."""
+    return any(processes.foreign_pids(node.netns, [plan.path(node, name) for name in NODE_PID_FILES])
+               for node in plan.nodes)
+
+
 # up ----------------------------------------------------------------------------------------
 
 def _agent_pid_file(plan: Plan, node: Node) -> Path:
@@ -123,6 +133,8 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
     for node in others:
         start_node(state, node)
     wait_for(lambda: first.name in client_get(plan, 0.5), READY_TIMEOUT_SECONDS, "the client to reach the floating IP")
+    # node-a's first notify_master (a no-op move) must not land inside someone's measurement.
+    wait_for(lambda: not notify_running(plan), READY_TIMEOUT_SECONDS, "the first notify_master to finish")
     return {
         "vip": plan.vip,
         "client_netns": plan.client_netns,

@@ -84,6 +84,18 @@ def kill_netns_processes(netns: str) -> list[int]:
     return pids
 
 
+def foreign_pids(netns: str, known_pid_files: Sequence[Path]) -> list[int]:
+    """Processes in a namespace that no pid file accounts for: notify scripts still running."""
+    known = set()
+    for path in known_pid_files:
+        try:
+            known.add(int(path.read_text().split()[0]))
+        except (OSError, ValueError, IndexError):
+            pass
+    pids = [int(p) for p in run(["ip", "netns", "pids", netns], check=False).stdout.split()]
+    return [pid for pid in pids if pid not in known and _state(pid) not in ("", "Z")]
+
+
 # haproxy -----------------------------------------------------------------------------------
 
 def haproxy_files(plan: Plan, node: Node) -> tuple[Path, Path]:
@@ -119,6 +131,8 @@ def start_keepalived(plan: Plan, node: Node, variables: dict[str, str | int | fl
     main, vrrp, checkers = keepalived_pid_files(plan, node)
     if pid_from(main, "keepalived"):
         return
+    for stale in (main, vrrp, checkers):  # keepalived refuses to start over a live-looking pid file
+        stale.unlink(missing_ok=True)
     config = plan.path(node, "keepalived.conf")
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(render_file("keepalived.conf.tftpl", variables))
@@ -135,7 +149,8 @@ def start_keepalived(plan: Plan, node: Node, variables: dict[str, str | int | fl
 def stop_keepalived(plan: Plan, node: Node, sig: signal.Signals = signal.SIGTERM) -> None:
     """SIGTERM: keepalived drops the floating IP and tells its peer. SIGKILL (every keepalived
     process at once, as a crash): nothing is cleaned up, the alias stays."""
-    files = keepalived_pid_files(plan, node)
-    targets = files if sig == signal.SIGKILL else files[:1]
+    main, vrrp, checkers = keepalived_pid_files(plan, node)
+    # Children first: a child whose parent dies first is told to stop and would stop gracefully.
+    targets = (vrrp, checkers, main) if sig == signal.SIGKILL else (main,)
     pids = [pid for path in targets if (pid := signal_pidfile(path, "keepalived", sig))]
     wait_gone(pids, 10.0)

@@ -1,0 +1,147 @@
+"""The root module with every OCI resource and data source replaced by terraform's built-in
+`terraform_data`, so the real `terraform validate` can check the parts that need no provider
+schema: the dependency graph (cycles), every reference, count/for_each, function calls, variable
+types and validations, module wiring.
+
+Each `oci_T.N` becomes `terraform_data.oci_T__N` whose input lists every expression of the
+original body, so it depends on exactly what the original depends on; `oci_T.N[k].attr` is read
+as `terraform_data.oci_T__N[k].output.attr` (the output's type is dynamic, so any attribute path
+passes validation: attribute names are what the provider schema would check, and it is absent).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+from tf_helpers import PARSER_KEYS
+
+DROPPED_META = {"provider", "lifecycle", "depends_on"}
+_RESOURCE = re.compile(r"(?<![\w.])(data\.)?(oci_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
+
+
+def _index_end(text: str, start: int) -> int:
+    """End of the `[...]` index starting at text[start] (nested brackets allowed), or start."""
+    if start >= len(text) or text[start] != "[":
+        return start
+    depth = 0
+    for pos in range(start, len(text)):
+        depth += {"[": 1, "]": -1}.get(text[pos], 0)
+        if depth == 0:
+            return pos + 1
+    raise ValueError(f"unbalanced index in {text!r}")
+
+
+def rewrite(expression: str, repeated: dict[str, str]) -> str:
+    """Point references to OCI resources/data sources at their terraform_data stand-ins.
+    `repeated` maps stand-in labels that have for_each/count to which of the two."""
+    out, pos = [], 0
+    for match in _RESOURCE.finditer(expression):
+        if match.start() < pos:
+            continue
+        end = _index_end(expression, match.end())
+        name = f"{'data__' if match.group(1) else ''}{match.group(2)}__{match.group(3)}"
+        if end == match.end() and repeated.get(name) == "for_each":
+            stand = f"{{for key, each_one in terraform_data.{name} : key => each_one.output}}"
+        elif end == match.end() and repeated.get(name) == "count":
+            stand = f"[for each_one in terraform_data.{name} : each_one.output]"
+        else:
+            stand = f"terraform_data.{name}{expression[match.end() : end]}.output"
+        out += [expression[pos : match.start()], stand]
+        pos = end
+    return "".join(out) + expression[pos:]
+
+
+def expr(value: Any, repeated: dict[str, str]) -> str:
+    """A python-hcl2 value back as HCL."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        if value.startswith("${") and value.endswith("}") and not value.startswith('"'):
+            return rewrite(value[2:-1], repeated)
+        return rewrite(value, repeated)  # a quoted template string, kept as written
+    if isinstance(value, list):
+        return "[" + ", ".join(expr(item, repeated) for item in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{key} = {expr(item, repeated)}" for key, item in value.items() if key not in PARSER_KEYS)
+        return "{" + ", ".join(items) + "}"
+    raise TypeError(type(value))
+
+
+def is_block(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) and v.get("__is_block__") for v in value)
+
+
+def body(items: dict[str, Any], repeated: dict[str, str], indent: str = "  ") -> str:
+    lines = []
+    for key, value in items.items():
+        if key in PARSER_KEYS:
+            continue
+        if is_block(value):
+            for block in value:
+                lines += [f"{indent}{key} {{", body(block, repeated, indent + "  "), f"{indent}}}"]
+        else:
+            lines.append(f"{indent}{key} = {expr(value, repeated)}")
+    return "\n".join(lines)
+
+
+def leaves(value: Any) -> list[Any]:
+    """Every expression of a resource body, nested blocks flattened (for the stand-in's input)."""
+    if is_block(value):
+        return [leaf for block in value for leaf in leaves(block)]
+    if isinstance(value, dict):
+        return [leaf for key, item in value.items() if key not in PARSER_KEYS for leaf in leaves(item)]
+    return [value]
+
+
+def label(kind: str, rtype: str, name: str) -> str:
+    return f"{'data__' if kind == 'data' else ''}{rtype.strip(chr(34))}__{name.strip(chr(34))}"
+
+
+def stand_in(name: str, spec: dict[str, Any], repeated: dict[str, str]) -> str:
+    meta = {key: spec[key] for key in ("for_each", "count") if key in spec}
+    rest = {key: value for key, value in spec.items() if key not in meta and key not in DROPPED_META}
+    inner = "\n".join(f"  {key} = {expr(value, repeated)}" for key, value in meta.items())
+    return f'resource "terraform_data" "{name}" {{\n{inner}\n  input = {expr(leaves(rest), repeated)}\n}}\n'
+
+
+def skeleton(module_dir: Path) -> str:
+    """The module as HCL text, OCI resources replaced; provider and terraform blocks left out."""
+    parsed = []
+    for tf in sorted(module_dir.glob("*.tf")):
+        with tf.open() as handle:
+            parsed.append(hcl2.load(handle))
+    resources = {
+        label(kind, rtype, name): spec
+        for document in parsed
+        for kind in ("resource", "data")
+        for item in document.get(kind, [])
+        for rtype, named in item.items()
+        if rtype not in PARSER_KEYS
+        for name, spec in named.items()
+        if name not in PARSER_KEYS
+    }
+    repeated = {name: key for name, spec in resources.items() for key in ("for_each", "count") if key in spec}
+    parts = [stand_in(name, spec, repeated) for name, spec in resources.items()]
+    for document in parsed:
+        for kind, items in document.items():
+            if kind in ("terraform", "provider", "resource", "data") or kind in PARSER_KEYS:
+                continue
+            for item in items:
+                if kind == "locals":
+                    parts.append("locals {\n" + body(item, repeated) + "\n}\n")
+                    continue
+                for name, spec in item.items():
+                    if name in PARSER_KEYS:
+                        continue
+                    if kind == "module":
+                        spec = {**spec, "source": f'"{(module_dir / spec["source"].strip(chr(34))).resolve()}"'}
+                    parts.append(f"{kind} {name} {{\n{body(spec, repeated)}\n}}\n")
+    return "\n".join(parts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import gzip
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -174,6 +175,20 @@ def test_cloud_init_installs_the_rendered_files(rendered: dict[str, dict[str, An
     compile(fetch, "vip-failover-fetch-config", "exec")
     assert f'OBJECT = "node-agent/{node}.yaml"' in fetch
     assert document["runcmd"] == [["/usr/local/sbin/vip-failover-bootstrap"]]
+
+
+def test_the_node_installs_the_pinned_packages_health_probe_imports(rendered: dict[str, dict[str, Any]]) -> None:
+    files = {entry["path"]: entry["content"] for entry in yaml.safe_load(rendered["node-a"]["cloud_init"])["write_files"]}
+    bootstrap = files["/usr/local/sbin/vip-failover-bootstrap"]
+    pattern = re.search(r"grep -hE '(?P<pattern>[^']+)' (?P<files>[^)]+)\)", bootstrap)
+    assert pattern, "the bootstrap installs the pins it greps from the requirement files"
+    pins = [
+        line
+        for name in pattern.group("files").split()
+        for line in (REPO / name).read_text().splitlines()
+        if re.match(pattern.group("pattern"), line)
+    ]
+    assert sorted(pin.split("==")[0] for pin in pins) == ["PyYAML", "oci", "requests"]
 
 
 @pytest.mark.parametrize("node", NODES)

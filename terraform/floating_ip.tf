@@ -12,6 +12,11 @@ resource "oci_core_private_ip" "floating" {
     # After a failover the IP sits on the other node's VNIC, and the function records its last
     # move in the freeform tags: a later `terraform apply` must never move it back or erase that.
     ignore_changes = [vnic_id, freeform_tags]
+
+    precondition {
+      condition     = !contains([for node in values(var.nodes) : node.private_ip], var.floating_ip)
+      error_message = "floating_ip must differ from both nodes' primary IPs."
+    }
   }
 }
 

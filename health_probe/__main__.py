@@ -12,7 +12,7 @@ import threading
 
 import requests
 
-from health_probe.agent import Agent, SystemClock
+from health_probe.agent import Agent, Clock, SystemClock
 from health_probe.clients import credentials, monitoring_ingestion_client
 from health_probe.config import AgentConfig, ConfigError, load_config
 from health_probe.logs import JsonLog
@@ -20,8 +20,9 @@ from health_probe.probe import probe
 from health_probe.publish import post_batch
 
 
-def build_agent(config: AgentConfig, log: JsonLog) -> Agent:
-    """Wire the real adapters: requests for probes, MonitoringClient for posts."""
+def build_agent(config: AgentConfig, log: JsonLog, clock: Clock | None = None) -> Agent:
+    """Wire the real adapters: requests for probes, MonitoringClient for posts, and the system
+    clock (tests hand in the emulator's scaled clock)."""
     creds = credentials(config)
     client = monitoring_ingestion_client(config, creds)
     session = requests.Session()
@@ -29,7 +30,7 @@ def build_agent(config: AgentConfig, log: JsonLog) -> Agent:
         config=config,
         prober=lambda target, when: probe(session, target, config.timeout_seconds, when),
         poster=lambda batch: post_batch(client, batch, config.compartment_id),
-        clock=SystemClock(), log=log)
+        clock=clock or SystemClock(), log=log)
 
 
 def main(argv: list[str] | None = None) -> int:

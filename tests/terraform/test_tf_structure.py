@@ -3,9 +3,12 @@ checked without the provider (which cannot be downloaded here)."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
-from tf_helpers import MODULE_DIRS, REFERENCE, RESOURCE_REFERENCE, Module
+from tf_helpers import MODULE_DIRS, REFERENCE, REPO, RESOURCE_REFERENCE, Module
 
 MODULES = {path.relative_to(MODULE_DIRS[0].parent).as_posix(): Module.load(path) for path in MODULE_DIRS}
 
@@ -122,3 +125,15 @@ def test_ssh_is_accepted_only_from_the_admin_cidr() -> None:
         and any(r.get("destination_port_range", [{}])[0].get("min") == 22 for r in body.get("tcp_options", []))
     ]
     assert [rule["source"] for rule in ssh] == ["${var.admin_cidr}"]
+
+
+def test_the_alarms_read_only_names_that_metrics_json_has() -> None:
+    """monitoring.tf reads health_probe/metrics.json (the alarm path's one place for names)."""
+    names = json.loads((REPO / "health_probe" / "metrics.json").read_text())
+    text = (MODULES["terraform"].path / "monitoring.tf").read_text()
+    top = set(re.findall(r"local\.metric_names\.(\w+)", text))
+    per_alarm = set(re.findall(r"each\.value\.(\w+)", text))
+    assert top and top <= set(names)
+    assert names["alarms"], "at least one alarm"
+    for key, alarm in names["alarms"].items():
+        assert per_alarm <= set(alarm), f"alarm {key} lacks {sorted(per_alarm - set(alarm))}"

@@ -32,12 +32,11 @@ output "alarm_console_urls" {
 }
 
 output "nodes" {
-  description = "Each node's primary private IP, public IP (if assigned) and SSH command."
+  description = "Each node's primary private IP and public IP (if assigned): ssh ubuntu@<public_ip>."
   value = {
     for name, node in oci_core_instance.node : name => {
       private_ip = node.private_ip
       public_ip  = node.public_ip
-      ssh        = node.public_ip == "" ? null : "ssh ubuntu@${node.public_ip}"
     }
   }
 }

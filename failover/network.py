@@ -10,8 +10,9 @@ per container:
   person running the CLI. The SDK re-reads the RPST/key files itself and retries once on 401.
 * endpoint: ``OCI_SERVICE_ENDPOINT`` overrides the regional one (the emulator).
 * retries: a strategy from ``RetryStrategyBuilder`` built *per call* from what is left of the
-  invocation's budget (``RETRY_DEADLINE_SECONDS``), so all retries of one invocation end
-  inside the function's timeout. It retries what the SDK's own checker retries: timeouts,
+  invocation's budget (``RETRY_DEADLINE_SECONDS``) minus one backoff and one full attempt, so
+  every OCI call of one invocation, retries and in-flight attempts included, ends inside the
+  budget and so inside the function's timeout. It retries what the SDK's own checker retries: timeouts,
   connection errors, 409 IncorrectState, 429 and 5xx. A 412 is not retried: it means someone
   else moved the IP and the shell must look again before deciding.
 * circuit breaker: **off**. The SDK's default breaker is per client, i.e. per warm container:
@@ -36,7 +37,8 @@ from oci.core.models import GetPublicIpByPrivateIpIdDetails, UpdatePrivateIpDeta
 from oci.exceptions import ServiceError
 
 # (connect, read) seconds for every OCI call: a hung connection must not eat the budget.
-CALL_TIMEOUT = (3.0, 8.0)
+CALL_TIMEOUT = (2.0, 5.0)
+MAX_WAIT_BETWEEN_CALLS = 2.0
 
 
 class ApiError(Exception):
@@ -121,12 +123,13 @@ class Network:
         left = deadline.remaining()
         if left <= 0:
             raise ApiError(operation, None, "DeadlineExceeded", "no time left in RETRY_DEADLINE_SECONDS", None)
+        # No retry may *start* so late that its sleep and a full attempt overrun the budget.
         strategy = oci.retry.RetryStrategyBuilder(
             max_attempts=10,
-            total_elapsed_time_seconds=left,
+            total_elapsed_time_seconds=max(0.0, left - MAX_WAIT_BETWEEN_CALLS - sum(CALL_TIMEOUT)),
             retry_base_sleep_time_seconds=0.2,
             retry_exponential_growth_factor=2,
-            retry_max_wait_between_calls_seconds=2,
+            retry_max_wait_between_calls_seconds=MAX_WAIT_BETWEEN_CALLS,
             decorrelated_jitter=0.2,
         ).get_retry_strategy()
         try:

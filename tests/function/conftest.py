@@ -26,7 +26,7 @@ def start_function(nodes: dict[str, NodeHealth]) -> Iterator[Callable[..., Funct
 
     def start(**config: str) -> FunctionEmulator:
         function_config = {"NODES": nodes_config(nodes), "COOLDOWN_SECONDS": "60",
-                           "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT), "RETRY_DEADLINE_SECONDS": "10", **config}
+                           "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT), "RETRY_DEADLINE_SECONDS": "20", **config}
         emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config=function_config)
         started.append(emu)
         return FunctionEmulator(emu)

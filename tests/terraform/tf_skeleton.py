@@ -1,12 +1,12 @@
 """The root module with every OCI resource and data source replaced by terraform's built-in
-`terraform_data`, so the real `terraform validate` can check the parts that need no provider
-schema: the dependency graph (cycles), every reference, count/for_each, function calls, variable
-types and validations, module wiring.
+`terraform_data`, so the real `terraform validate` and `terraform plan` can check the parts that
+need no provider schema: the dependency graph (cycles), every reference, count/for_each, function
+calls, variable types, validations and preconditions, module wiring, templates rendered.
 
-Each `oci_T.N` becomes `terraform_data.oci_T__N` whose input lists every expression of the
-original body, so it depends on exactly what the original depends on; `oci_T.N[k].attr` is read
-as `terraform_data.oci_T__N[k].output.attr` (the output's type is dynamic, so any attribute path
-passes validation: attribute names are what the provider schema would check, and it is absent).
+Each `oci_T.N` becomes `terraform_data.oci_T__N` whose triggers_replace lists every expression of
+the original body, so it depends on exactly what the original depends on; `oci_T.N[k].attr` is
+read as `terraform_data.oci_T__N[k].output.attr`, an unknown of unknown type at plan, so any
+attribute path passes (attribute names are what the absent provider schema would check).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import hcl2
 from tf_helpers import PARSER_KEYS
 
 DROPPED_META = {"provider", "lifecycle", "depends_on"}
+UNKNOWN = "known_after_apply"
 _RESOURCE = re.compile(r"(?<![\w.])(data\.)?(oci_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
 
 
@@ -109,7 +110,20 @@ def stand_in(name: str, spec: dict[str, Any], repeated: dict[str, str]) -> str:
     meta = {key: spec[key] for key in ("for_each", "count") if key in spec}
     rest = {key: value for key, value in spec.items() if key not in meta and key not in DROPPED_META}
     inner = "\n".join(f"  {key} = {expr(value, repeated)}" for key, value in meta.items())
-    return f'resource "terraform_data" "{name}" {{\n{inner}\n  input = {expr(leaves(rest), repeated)}\n}}\n'
+    # Preconditions stay (terraform_data has them too); ignore_changes names provider attributes.
+    checks = [
+        {"precondition": lifecycle["precondition"], "__is_block__": True}
+        for lifecycle in spec.get("lifecycle", [])
+        if "precondition" in lifecycle
+    ]
+    lifecycle = body({"lifecycle": checks}, repeated) if checks else ""
+    # Dependencies through triggers_replace; the output is unknown, of unknown type, at plan (as a
+    # real resource's computed attributes are), so any attribute path into it plans.
+    values = ", ".join(expr(leaf, repeated) for leaf in leaves(rest))
+    return (
+        f'resource "terraform_data" "{name}" {{\n{inner}\n  triggers_replace = [{values}]\n'
+        f"  input = jsondecode(terraform_data.{UNKNOWN}.id)\n{lifecycle}\n}}\n"
+    )
 
 
 def skeleton(module_dir: Path) -> str:
@@ -129,7 +143,8 @@ def skeleton(module_dir: Path) -> str:
         if name not in PARSER_KEYS
     }
     repeated = {name: key for name, spec in resources.items() for key in ("for_each", "count") if key in spec}
-    parts = [stand_in(name, spec, repeated) for name, spec in resources.items()]
+    parts = [f'resource "terraform_data" "{UNKNOWN}" {{}}\n']
+    parts += [stand_in(name, spec, repeated) for name, spec in resources.items()]
     for document in parsed:
         for kind, items in document.items():
             if kind in ("terraform", "provider", "resource", "data") or kind in PARSER_KEYS:

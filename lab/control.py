@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import cloud, network, processes
-from lab.methods import notify_master_command
+from lab.methods import node_env, notify_master_command
 from lab.plan import PYTHON, REPO, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
 from lab.render import render_file
 from lab.shell import LabError, in_netns, run
@@ -63,7 +63,7 @@ def _start_agent(state: LabState, node: Node) -> None:
     plan = state.plan
     if processes.pid_from(_agent_pid_file(plan, node), "health_probe"):
         return
-    command = in_netns(node.netns, "/usr/bin/env", f"PYTHONPATH={REPO}", str(PYTHON), "-m", "health_probe",
+    command = in_netns(node.netns, "/usr/bin/env", *node_env(state, node), str(PYTHON), "-m", "health_probe",
                        "--config", str(plan.path(node, "node-agent.yaml")))
     processes.spawn(command, plan.path(node, "agent.log"), _agent_pid_file(plan, node))
 
@@ -123,7 +123,7 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
     wait_for(lambda: network.vip_route_holder(plan) is not None, READY_TIMEOUT_SECONDS, "the fabric's first route")
     _start_watchers(plan)
 
-    cloud_facts = cloud.cloud_for_nodes(ready, facts)
+    cloud_facts = cloud.cloud_for_nodes(ready, facts, auth="instance_principal")
     for node in plan.nodes:
         plan.path(node, "node-agent.yaml").write_text(render_file("node-agent.yaml.tftpl", node_agent_vars(plan, node, cloud_facts)))
     # node-a first, so that it becomes MASTER where the emulator has the IP, as in the topology.

@@ -18,19 +18,26 @@ from lab.state import LabState
 NOTIFY_TIMEOUT_SECONDS = 30
 
 
-def _python(module: str, *args: str) -> str:
-    return " ".join(["/usr/bin/timeout", str(NOTIFY_TIMEOUT_SECONDS), "/usr/bin/env", f"PYTHONPATH={REPO}",
+def node_env(state: LabState, node: Node) -> list[str]:
+    """The environment a node's own Python programs get: the repo importable, and the instance
+    metadata service that the emulator serves for this node (instance principals)."""
+    return [f"PYTHONPATH={REPO}",
+            f"OCI_METADATA_BASE_URL={state.emulator['endpoint']}/imds/{node.name}/opc/v2"]
+
+
+def _python(state: LabState, node: Node, module: str, *args: str) -> str:
+    return " ".join(["/usr/bin/timeout", str(NOTIFY_TIMEOUT_SECONDS), "/usr/bin/env", *node_env(state, node),
                      str(PYTHON), "-m", module, *args])
 
 
 def notify_master_command(state: LabState, node: Node) -> str:
     plan, emulator, facts = state.plan, state.emulator, state.facts
     if state.method == "fast_path":
-        return _python("health_probe.notify", "--config", str(plan.path(node, "node-agent.yaml")), "--state", "MASTER")
+        return _python(state, node, "health_probe.notify", "--config", str(plan.path(node, "node-agent.yaml")), "--state", "MASTER")
     if state.method == "alarm_path":
         return "/bin/true"
     if state.method == "seed_script":
-        return _python("lab.seed_notify", emulator["oci_config_file"], emulator["endpoint"],
+        return _python(state, node, "lab.seed_notify", emulator["oci_config_file"], emulator["endpoint"],
                        facts.vip_private_ip_id, facts.vnic_ids[node.name])
     if state.method == "oci_cli":
         return " ".join([

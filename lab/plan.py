@@ -154,7 +154,8 @@ def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, str | int
         "function_id": cloud.function_id,
         "node_health_url": node.health_url,
         "peer_health_url": peer.health_url,
-        "vip_url": f"http://{plan.vip}:{HTTP_PORT}/",
+        # Through the floating IP to whichever node holds it (the service page itself is a 503).
+        "vip_url": f"http://{plan.vip}:{HEALTH_PORT}/healthz",
         "probe_interval_seconds": 5,
         "notify_timeout_seconds": 10,
     }

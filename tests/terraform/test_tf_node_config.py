@@ -162,6 +162,9 @@ def test_cloud_init_installs_the_rendered_files(rendered: dict[str, dict[str, An
     document = yaml.safe_load(text)
     assert {"haproxy", "keepalived"} <= set(document["packages"])
     files = {entry["path"]: entry["content"] for entry in document["write_files"]}
+    deferred = {entry["path"] for entry in document["write_files"] if entry.get("defer")}
+    # Written after the packages: keepalived must not start before the bootstrap says so.
+    assert {"/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf"} <= deferred
     assert files["/etc/haproxy/haproxy.cfg"] == out["haproxy_cfg"]
     assert files["/etc/keepalived/keepalived.conf"] == out["keepalived_conf"]
     unit = (REPO / "health_probe" / "vip-failover-probe.service").read_text()

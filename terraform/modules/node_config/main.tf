@@ -53,9 +53,11 @@ locals {
   cloud_init = join("\n", ["#cloud-config", yamlencode({
     package_update = true
     packages       = ["haproxy", "keepalived", "curl", "git", "python3-venv"]
+    # defer: written after the packages are installed, so that installing keepalived does not
+    # start it (and let it become MASTER) before notify has its configuration.
     write_files = [
-      { path = "/etc/haproxy/haproxy.cfg", permissions = "0644", content = local.haproxy_cfg },
-      { path = "/etc/keepalived/keepalived.conf", permissions = "0644", content = local.keepalived_conf },
+      { path = "/etc/haproxy/haproxy.cfg", permissions = "0644", content = local.haproxy_cfg, defer = true },
+      { path = "/etc/keepalived/keepalived.conf", permissions = "0644", content = local.keepalived_conf, defer = true },
       { path = "/etc/systemd/system/vip-failover-probe.service", permissions = "0644", content = file(var.probe_unit_file) },
       { path = "/usr/local/sbin/vip-failover-fetch-config", permissions = "0755", content = local.fetch_config },
       { path = "/usr/local/sbin/vip-failover-bootstrap", permissions = "0755", content = local.bootstrap },

@@ -37,6 +37,15 @@ def test_the_config_module_sets_every_key_the_function_reads_and_no_other() -> N
     assert deployed == keys_the_function_reads() - EMULATOR_ONLY
 
 
+def test_the_emulators_topology_configures_the_same_keys() -> None:
+    """Terraform, the emulator's topology and the lab set exactly the same keys (conventions)."""
+    module = Module.load(TERRAFORM_DIR / "modules" / "function_config")
+    deployed = set(module.labelled("output")["config"]["value"])
+    topology = json.loads((REPO / "ocisim" / "topologies" / "two-node.json").read_text())
+    for function in topology["functions"]:
+        assert set(function["config"]) - EMULATOR_ONLY == deployed, function["name"]
+
+
 def test_the_function_is_configured_by_the_config_module() -> None:
     function = ROOT.resources()[("oci_functions_function", "failover")]
     assert function["config"] == "${module.function_config.config}"

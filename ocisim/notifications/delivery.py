@@ -16,7 +16,7 @@ from typing import Any
 import oci
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ocisim.auth import new_private_key, private_pem
+from ocisim.auth import new_private_key
 from ocisim.notifications.models import NotificationsState
 
 RETRY_DELAYS_SECONDS = (0, 60, 120, 240, 480, 960, 1920)
@@ -85,7 +85,7 @@ def _invoke(backend: Any, subscription: dict[str, Any], body: str) -> tuple[int 
     token = backend.keyring.issue_session_token(
         subscription["id"], key.public_key(), ptype="service", tenancy_id=backend.tenancy_id,
         compartment_id=subscription.get("compartmentId", backend.compartment_id), ttl_seconds=600)
-    signer = oci.auth.signers.SecurityTokenSigner(token, oci.signer.load_private_key(private_pem(key)))
+    signer = oci.auth.signers.SecurityTokenSigner(token, key)
     client = oci.functions.FunctionsInvokeClient(
         {"region": backend.region}, signer=signer, service_endpoint=backend.endpoint,
         retry_strategy=oci.retry.NoneRetryStrategy(),

@@ -1,0 +1,76 @@
+"""node-a's health endpoint fails → the probes report it → the alarm fires after its pending
+duration → Notifications invokes the real function under fdk → the floating IP moves to node-b.
+Clock scaled 60x: one emulated minute per wall second."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import oci
+from conftest import AlarmPath
+
+OK_TO_FIRING, FIRING_TO_OK = "OK_TO_FIRING", "FIRING_TO_OK"
+
+
+def emulated(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def fail_node_a(path: AlarmPath) -> tuple[float, float, float]:
+    """Take node-a's health endpoint down; returns (fault, alarm FIRING, IP moved) emulated times."""
+    path.wait_emulated(120)                       # both agents reporting, alarm evaluated OK
+    assert path.holder() == "node-a" and path.deliveries() == []
+    path.servers["node-a"].healthy = False
+    fault = path.emu.clock.now()
+    path.wait_for("the VIP on node-b", lambda: path.holder() == "node-b")
+    (firing,) = path.wait_for("the function's answer", lambda: path.delivered(OK_TO_FIRING, "node-a"))
+    (move,) = path.moves()
+    fired = firing["request"]["timestampEpochMillis"] / 1000
+    detection, to_move = (fired - fault) / 60, (emulated(move["time"]) - fault) / 60
+    print(f"\nalarm path: fault→FIRING {detection:.2f} emulated min, fault→IP moved {to_move:.2f} emulated min")
+    assert 1 <= detection <= 3          # one full minute of failed probes + evaluation (PT1M pending)
+    return fault, fired, emulated(move["time"])
+
+
+def test_node_down_moves_the_ip_and_failback_never_keeps_it(alarm_path) -> None:
+    path = alarm_path(FAILBACK_POLICY="never")
+    fail_node_a(path)
+
+    path.servers["node-a"].healthy = True          # node-a comes back: FIRING_TO_OK
+    path.wait_for("FIRING_TO_OK for node-a", lambda: path.delivered(FIRING_TO_OK, "node-a"))
+    path.wait_emulated(120)
+    assert path.holder() == "node-b" and len(path.moves()) == 1
+
+    # a duplicate of the OK_TO_FIRING message (Notifications is at least once) moves nothing
+    (original,) = path.delivered(OK_TO_FIRING, "node-a")
+    ons = oci.ons.NotificationDataPlaneClient(oci.config.from_file(path.emu.oci_config_file),
+                                              service_endpoint=path.emu.endpoint)
+    topic = original["topicId"]
+    seen = len(path.deliveries())
+    ons.publish_message(topic, oci.ons.models.MessageDetails(body=json.dumps(original["request"])))
+    (duplicate,) = path.wait_for("the duplicate delivered", lambda: path.delivered(OK_TO_FIRING, "node-a", seen))
+    assert path.holder() == "node-b" and len(path.moves()) == 1
+    assert json.loads(duplicate["response"])["decision"] == "no_change"
+
+
+def test_both_nodes_down_the_ip_stays_and_the_function_says_why(alarm_path) -> None:
+    path = alarm_path(FAILBACK_POLICY="never")
+    fail_node_a(path)
+    path.servers["node-b"].healthy = False
+    (answer,) = path.wait_for("node-b's alarm delivered", lambda: path.delivered(OK_TO_FIRING, "node-b"))
+    assert path.holder() == "node-b" and len(path.moves()) == 1
+    reply = json.loads(answer["response"])
+    assert reply["decision"] == "refused" and "no healthy node" in reply["reason"]
+
+
+def test_failback_preferred_moves_back_after_the_cooldown(alarm_path) -> None:
+    path = alarm_path(FAILBACK_POLICY="preferred", COOLDOWN_SECONDS="1")
+    fail_node_a(path)
+    # The function's cooldown runs on wall time (1 s here), the alarm on emulated time: stay
+    # down for 3 emulated minutes (3 wall seconds) so node-a's recovery comes after it.
+    path.wait_emulated(180)
+    path.servers["node-a"].healthy = True
+    path.wait_for("the VIP back on node-a", lambda: path.holder() == "node-a")
+    assert len(path.moves()) == 2
+    (recovered,) = path.delivered(FIRING_TO_OK, "node-a")
+    assert json.loads(recovered["response"])["decision"] == "moved"

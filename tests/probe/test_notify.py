@@ -1,0 +1,74 @@
+"""keepalived's notify on the new MASTER invokes the real function (fast path), bounded in time."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import oci
+import pytest
+import yaml
+from loopback import HealthServer, agent_config
+
+from ocisim import Emulator
+from ocisim.emulator import DEFAULT_TOPOLOGY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_notify(config: dict[str, Any], tmp_path: Path, state: str = "MASTER") -> tuple[int, list[dict], float]:
+    path = tmp_path / "node-agent.yaml"
+    path.write_text(yaml.safe_dump(config))
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), "--state", state],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return done.returncode, lines, time.monotonic() - started
+
+
+@pytest.fixture
+def function_emulator(health_servers: dict[str, HealthServer]) -> Emulator:
+    topology = json.loads(Path(DEFAULT_TOPOLOGY).read_text())
+    nodes = json.loads(topology["functions"][0]["config"]["NODES"])
+    for node in nodes:
+        node["health_url"] = health_servers[node["name"]].url
+    with Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=ROOT,
+                        function_config={"NODES": json.dumps(nodes)}) as emu:
+        yield emu
+
+
+def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, health_servers, tmp_path: Path) -> None:
+    emu = function_emulator
+    health_servers["node-a"].healthy = False       # node-a's haproxy failed: keepalived made node-b MASTER
+    config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
+                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20)
+    status, lines, _ = run_notify(config, tmp_path)
+    assert status == 0
+    (answer,) = [line for line in lines if line["event"] == "notify_answered"]
+    assert (answer["decision"], answer["to"], answer["node"]) == ("moved", "node-b", "node-b")
+    vip = emu.backend.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
+    network = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file), service_endpoint=emu.endpoint)
+    node_b = next(i for i in emu.backend.topology["instances"] if i["displayName"] == "node-b")
+    assert network.get_private_ip(vip).data.vnic_id == node_b["vnics"][0]["id"]
+
+
+def test_notify_gives_up_within_its_timeout_when_the_function_is_unreachable(emulator: Emulator, health_servers,
+                                                                             tmp_path: Path) -> None:
+    with socket.socket() as holder:                 # a loopback port nobody answers on
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(0)
+        endpoint = f"http://127.0.0.1:{holder.getsockname()[1]}"
+        config = agent_config(emulator, health_servers, "node-b", function_id=emulator.functions["vip-failover"],
+                              invoke_endpoint=endpoint, notify_timeout_seconds=2)
+        status, lines, elapsed = run_notify(config, tmp_path)
+    assert status == 1 and elapsed < 2 + 5      # the bound plus interpreter start-up
+    assert [line["event"] for line in lines] == ["notify_failed"] and lines[0]["reason"]
+
+
+def test_notify_without_a_function_is_a_configuration_error(emulator: Emulator, health_servers, tmp_path: Path) -> None:
+    status, _, _ = run_notify(agent_config(emulator, health_servers, "node-b"), tmp_path)
+    assert status == 2

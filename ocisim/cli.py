@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -44,9 +45,13 @@ def serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    emulator = Emulator.start(topology=args.topology, state=args.state, port=args.port,
-                              host=args.host, function_dir=args.function_dir,
-                              clock_scale=args.clock_scale, config_dir=args.config_dir)
+    try:
+        emulator = Emulator.start(topology=args.topology, state=args.state, port=args.port,
+                                  host=args.host, function_dir=args.function_dir,
+                                  clock_scale=args.clock_scale, config_dir=args.config_dir)
+    except (OSError, ValueError, RuntimeError) as exc:
+        log("failed to start", level=logging.ERROR, error=repr(exc), cause=repr(exc.__cause__))
+        return 1
     try:
         sys.stdout.write(json.dumps(emulator.ready_line) + "\n")
         sys.stdout.flush()

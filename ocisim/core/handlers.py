@@ -31,9 +31,13 @@ def _required(values: dict[str, Any], name: str) -> str:
     return str(value)
 
 
+def _reply(call: Call, resource: dict[str, Any]) -> Reply:
+    """A resource with its etag header, as every OCI Get/Update answers."""
+    return Reply.resource(resource, _state(call).etag(resource["id"]))
+
+
 def get_private_ip(call: Call) -> Reply:
-    private_ip_id = call.params["privateIpId"]
-    return Reply.resource(_state(call).private_ip(private_ip_id), _state(call).etag(private_ip_id))
+    return _reply(call, _state(call).private_ip(call.params["privateIpId"]))
 
 
 def list_private_ips(call: Call) -> Reply:
@@ -48,12 +52,11 @@ def update_private_ip(call: Call) -> Reply:
     before, after = _state(call).update_private_ip(private_ip_id, _details(call),
                                                    call.headers.get("if-match"))
     call.audit(private_ip_id, before, after)
-    return Reply.resource(after, _state(call).etag(private_ip_id))
+    return _reply(call, after)
 
 
 def get_vnic(call: Call) -> Reply:
-    vnic_id = call.params["vnicId"]
-    return Reply.resource(_state(call).vnic(vnic_id), _state(call).etag(vnic_id))
+    return _reply(call, _state(call).vnic(call.params["vnicId"]))
 
 
 def list_vnic_attachments(call: Call) -> Reply:
@@ -64,23 +67,18 @@ def list_vnic_attachments(call: Call) -> Reply:
 
 
 def get_instance(call: Call) -> Reply:
-    instance_id = call.params["instanceId"]
-    return Reply.resource(_state(call).instance(instance_id), _state(call).etag(instance_id))
-
-
-def _public_ip_reply(call: Call, public_ip: dict[str, Any]) -> Reply:
-    return Reply.resource(public_ip, _state(call).etag(public_ip["id"]))
+    return _reply(call, _state(call).instance(call.params["instanceId"]))
 
 
 def get_public_ip(call: Call) -> Reply:
-    return _public_ip_reply(call, _state(call).public_ip(call.params["publicIpId"]))
+    return _reply(call, _state(call).public_ip(call.params["publicIpId"]))
 
 
 def get_public_ip_by_private_ip_id(call: Call) -> Reply:
     private_ip_id = _required(_details(call), "privateIpId")
-    return _public_ip_reply(call, _state(call).public_ip_by_private_ip_id(private_ip_id))
+    return _reply(call, _state(call).public_ip_by_private_ip_id(private_ip_id))
 
 
 def get_public_ip_by_ip_address(call: Call) -> Reply:
     ip_address = _required(_details(call), "ipAddress")
-    return _public_ip_reply(call, _state(call).public_ip_by_address(ip_address))
+    return _reply(call, _state(call).public_ip_by_address(ip_address))

@@ -35,7 +35,10 @@ class AuditLog:
             del self._entries[:-MAX_ENTRIES]
             waiters = list(self._waiters)
         for loop, event in waiters:
-            loop.call_soon_threadsafe(event.set)
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # that waiter's loop has already closed (emulator stopping)
+                pass
         return entry
 
     def after(self, seq: int = 0) -> list[dict[str, Any]]:

@@ -171,7 +171,7 @@ class Keyring:
 
     # --- requests ----------------------------------------------------------------------------
 
-    def authenticate(self, method: str, path_qs: str, headers: Mapping[str, str], body: bytes,
+    def authenticate(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes,
                      *, require_body_headers: bool) -> Principal:
         """Verify a request's OCI signature and return who made it (raises NotAuthenticated)."""
         params = parse_authorization(headers.get("authorization"))
@@ -184,7 +184,7 @@ class Keyring:
             raise NotAuthenticated("Unknown keyId")
         signed = params["headers"].lower().split()
         check_signed_headers(method, signed, headers, body, require_body_headers)
-        verify_rsa_signature(public_key, signing_string(method, path_qs, headers, signed),
+        verify_rsa_signature(public_key, signing_string(method, raw_path, headers, signed),
                              params["signature"])
         return principal
 

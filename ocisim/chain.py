@@ -121,7 +121,7 @@ async def authenticate(request: web.Request, handler: RequestHandler) -> web.Str
     elif route.auth == "signature":
         backend = request.app[BACKEND]
         request[PRINCIPAL] = backend.keyring.authenticate(
-            request.method, request.path_qs, request.headers, request[BODY],
+            request.method, request.raw_path, request.headers, request[BODY],
             require_body_headers=route.sign_body)
     return await handler(request)
 

@@ -1,102 +1,23 @@
-"""The alarm path end to end: the emulator with this repo's function under fdk, on a scaled
-clock, and both nodes' agents probing loopback health endpoints (tests/probe/loopback.py)."""
+"""tests/alarm fixtures: the alarm path started with function configuration overrides."""
 from __future__ import annotations
 
-import json
-import sys
-import threading
-import time
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
-import oci
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "probe"))
-from loopback import HealthServer, agent_config, health_servers, make_agent  # noqa: E402,F401
-
-from ocisim import Emulator  # noqa: E402
-from ocisim.emulator import DEFAULT_TOPOLOGY  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[2]
-CLOCK_SCALE = 60.0          # one emulated minute per wall second
-WAIT_SECONDS = 30.0         # wall-clock bound of every wait
-
-
-class AlarmPath:
-    """An emulator with the function attached and both node agents running."""
-
-    def __init__(self, emu: Emulator, servers: dict[str, HealthServer]) -> None:
-        self.emu, self.servers = emu, servers
-        function = emu.backend.topology["functions"][0]
-        self.vip_id = function["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0]
-        self.vnics = {n["name"]: n["vnic_id"] for n in json.loads(function["config"]["NODES"])}
-        self.network = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file),
-                                                     service_endpoint=emu.endpoint)
-        self.stop = threading.Event()
-        self.agents = [make_agent(emu, agent_config(emu, servers, node)) for node in ("node-a", "node-b")]
-        self.threads = [threading.Thread(target=agent.run, args=(self.stop,), daemon=True) for agent in self.agents]
-        for thread in self.threads:
-            thread.start()
-
-    def holder(self) -> str:
-        vnic = self.network.get_private_ip(self.vip_id).data.vnic_id
-        return next(name for name, vnic_id in self.vnics.items() if vnic_id == vnic)
-
-    def moves(self) -> list[dict[str, Any]]:
-        return [e for e in self.emu.audit() if e["operation"] == "UpdatePrivateIp"]
-
-    def deliveries(self) -> list[dict[str, Any]]:
-        with self.emu.backend.lock:
-            return list(self.emu.backend.states["notifications"].deliveries)
-
-    def delivered(self, kind: str, node: str, after: int = 0) -> list[dict[str, Any]]:
-        """Answered deliveries (function reached) of alarm messages of ``kind`` about ``node``."""
-        return [d for d in self.deliveries()[after:] if isinstance(d["request"], dict)
-                and d["request"].get("type") == kind and d["status"] == 200
-                and d["request"]["alarmMetaData"][0]["dimensions"][0].get("node") == node]
-
-    def wait_for(self, what: str, condition: Callable[[], Any]) -> Any:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; deliveries: {self.deliveries()[-4:]}")
-
-    def wait_emulated(self, seconds: float) -> None:
-        target = self.emu.clock.now() + seconds
-        self.wait_for(f"{seconds} emulated seconds", lambda: self.emu.clock.now() >= target)
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=10)
+from alarm_helpers import AlarmPath, start_alarm_path
+from loopback import HealthServer, health_servers  # noqa: F401 - fixture used by alarm_path
 
 
 @pytest.fixture
-def alarm_path(health_servers: dict[str, HealthServer]) -> Iterator[Callable[..., AlarmPath]]:
+def alarm_path(health_servers: dict[str, HealthServer]) -> Iterator[Callable[..., AlarmPath]]:  # noqa: F811
     """Start it with function configuration overrides (FAILBACK_POLICY, ...)."""
     started: list[AlarmPath] = []
 
     def start(**config: str) -> AlarmPath:
-        nodes = [{"name": name, "vnic_id": vnic, "health_url": health_servers[name].url, "priority": priority}
-                 for name, vnic, priority in _topology_nodes()]
-        function_config = {"NODES": json.dumps(nodes), "COOLDOWN_SECONDS": "1", "PROBE_TIMEOUT_SECONDS": "1", **config}
-        emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO,
-                             function_config=function_config, clock_scale=CLOCK_SCALE)
-        path = AlarmPath(emu, health_servers)
-        started.append(path)
-        return path
+        started.append(start_alarm_path(health_servers, **config))
+        return started[-1]
 
     yield start
     for path in started:
         path.close()
         path.emu.stop()
-
-
-def _topology_nodes() -> list[tuple[str, str, int]]:
-    topology = json.loads(Path(DEFAULT_TOPOLOGY).read_text())
-    nodes = json.loads(topology["functions"][0]["config"]["NODES"])
-    return [(n["name"], n["vnic_id"], n["priority"]) for n in nodes]

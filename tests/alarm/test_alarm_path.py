@@ -7,9 +7,12 @@ import json
 from datetime import datetime
 
 import oci
-from conftest import AlarmPath
+from alarm_helpers import AlarmPath
+
+from health_probe.names import NAMES
 
 OK_TO_FIRING, FIRING_TO_OK = "OK_TO_FIRING", "FIRING_TO_OK"
+NODE_DOWN = next(a for a in NAMES.alarms if a.key == "node_down")
 
 
 def emulated(iso: str) -> float:
@@ -35,6 +38,13 @@ def fail_node_a(path: AlarmPath) -> tuple[float, float, float]:
 def test_node_down_moves_the_ip_and_failback_never_keeps_it(alarm_path) -> None:
     path = alarm_path(FAILBACK_POLICY="never")
     fail_node_a(path)
+    # what an operator sees in the Console / SDK: the alarm as deployed and its history
+    monitoring = oci.monitoring.MonitoringClient(oci.config.from_file(path.emu.oci_config_file),
+                                                 service_endpoint=path.emu.endpoint)
+    alarm_id = path.delivered(OK_TO_FIRING, "node-a")[0]["request"]["alarmMetaData"][0]["id"]
+    alarm = monitoring.get_alarm(alarm_id).data
+    assert (alarm.display_name, alarm.query) == (NODE_DOWN.display_name, NODE_DOWN.query)
+    assert any(e.summary.startswith(OK_TO_FIRING) for e in monitoring.get_alarm_history(alarm_id).data.entries)
 
     path.servers["node-a"].healthy = True          # node-a comes back: FIRING_TO_OK
     path.wait_for("FIRING_TO_OK for node-a", lambda: path.delivered(FIRING_TO_OK, "node-a"))
@@ -71,6 +81,6 @@ def test_failback_preferred_moves_back_after_the_cooldown(alarm_path) -> None:
     path.wait_emulated(180)
     path.servers["node-a"].healthy = True
     path.wait_for("the VIP back on node-a", lambda: path.holder() == "node-a")
+    (recovered,) = path.wait_for("the function's answer", lambda: path.delivered(FIRING_TO_OK, "node-a"))
     assert len(path.moves()) == 2
-    (recovered,) = path.delivered(FIRING_TO_OK, "node-a")
     assert json.loads(recovered["response"])["decision"] == "moved"

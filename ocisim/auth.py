@@ -160,13 +160,13 @@ class Keyring:
             claims = jwt.decode(token, self.token_key.public_key(), algorithms=["RS256"],
                                 audience="oci", leeway=MAX_CLOCK_SKEW_SECONDS)
             jwk = jwt.algorithms.RSAAlgorithm.from_jwk(claims["jwk"])
-        except (jwt.PyJWTError, KeyError, ValueError) as exc:
-            raise NotAuthenticated(f"Invalid session token: {exc}") from exc
+            principal = Principal(kind=claims.get("ptype", "resource"), id=claims["sub"],
+                                  tenancy_id=claims["res_tenant"],
+                                  compartment_id=claims.get("res_compartment"), claims=claims)
+        except Exception as exc:  # any defect in a presented token is the caller's, never a 500
+            raise NotAuthenticated(f"Invalid session token: {type(exc).__name__}") from exc
         if not isinstance(jwk, rsa.RSAPublicKey):
             raise NotAuthenticated("Session token jwk is not an RSA public key")
-        principal = Principal(kind=claims.get("ptype", "resource"), id=claims["sub"],
-                              tenancy_id=claims["res_tenant"],
-                              compartment_id=claims.get("res_compartment"), claims=claims)
         return principal, jwk
 
     # --- requests ----------------------------------------------------------------------------

@@ -130,6 +130,8 @@ def paginate(items: Sequence[Any], query: Mapping[str, str], *, default_limit: i
         start = int(base64.urlsafe_b64decode(query["page"]).decode()) if "page" in query else 0
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidParameter("Invalid limit or page") from exc
+    if start < 0:
+        raise InvalidParameter("Invalid page")
     if not 1 <= limit <= max_limit:
         raise InvalidParameter(f"limit must be between 1 and {max_limit}")
     page = list(items[start:start + limit])

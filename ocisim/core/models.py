@@ -131,12 +131,10 @@ class CoreState:
             raise InvalidParameter(f"Unknown fields in UpdatePrivateIpDetails: {sorted(unknown)}")
         if current["isPrimary"]:
             raise InvalidParameter("This operation cannot be used with primary private IPs; use UpdateVnic")
+        _check_types(details)
         target = details.get("vnicId")
         if target is not None and target != current["vnicId"]:
             self._check_move(current, target)
-        for name in ("freeformTags", "definedTags"):
-            if name in details and not isinstance(details[name], dict):
-                raise InvalidParameter(f"{name} must be an object")
         before = copy.deepcopy(current)
         for name in UPDATABLE_PRIVATE_IP_FIELDS:
             if details.get(name) is not None:
@@ -156,6 +154,16 @@ class CoreState:
         on_target = sum(1 for p in self.private_ips.values() if p["vnicId"] == vnic_id)
         if on_target >= MAX_PRIVATE_IPS_PER_VNIC:
             raise InvalidParameter(f"VNIC {vnic_id} already has {on_target} private IPs")
+
+
+def _check_types(details: Mapping[str, Any]) -> None:
+    """UpdatePrivateIpDetails field types, as OCI's request validation refuses them (400)."""
+    for name in ("displayName", "hostnameLabel", "vnicId", "lifetime", "routeTableId"):
+        if details.get(name) is not None and not isinstance(details[name], str):
+            raise InvalidParameter(f"{name} must be a string")
+    for name in ("freeformTags", "definedTags"):
+        if details.get(name) is not None and not isinstance(details[name], dict):
+            raise InvalidParameter(f"{name} must be an object")
 
 
 # --- seeding from a topology -----------------------------------------------------------------

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-from fdk import fixtures
 
 from fn_emulator import REPO, nodes_config
 from fn_helpers import env
@@ -85,8 +84,22 @@ def test_fdk_over_unix_socket(fdk_server, emulator):
     assert not [line for line in lines if " - failover - " in line]
 
 
+@pytest.fixture(autouse=True)
+def root_logger_restored():
+    """Importing fdk (func.py does) reconfigures the root logger for the whole process, as it
+    does in a function container; undo it so the rest of the test session logs as before."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 def run(handler_body: bytes) -> tuple[int, dict]:
     import func
+    from fdk import fixtures
 
     async def go():
         call_coro = await fixtures.setup_fn_call(func.handler, content=handler_body)

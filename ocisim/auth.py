@@ -34,7 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ocisim.errors import NotAuthenticated
 
-MAX_CLOCK_SKEW_SECONDS = 300
+MAX_CLOCK_SKEW_SECONDS = 300   # request date header vs now, as OCI allows
+TOKEN_LEEWAY_SECONDS = 1       # emulator and clients share one host clock: expiry is expiry
 BODY_HEADERS = ("content-length", "content-type", "x-content-sha256")
 _AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -158,7 +159,7 @@ class Keyring:
     def verify_session_token(self, token: str) -> tuple[Principal, rsa.RSAPublicKey]:
         try:
             claims = jwt.decode(token, self.token_key.public_key(), algorithms=["RS256"],
-                                audience="oci", leeway=MAX_CLOCK_SKEW_SECONDS)
+                                audience="oci", leeway=TOKEN_LEEWAY_SECONDS)
             jwk = jwt.algorithms.RSAAlgorithm.from_jwk(claims["jwk"])
             principal = Principal(kind=claims.get("ptype", "resource"), id=claims["sub"],
                                   tenancy_id=claims["res_tenant"],

@@ -46,6 +46,21 @@ def discover_services() -> list[Service]:
     return sorted(services, key=lambda s: (s.name != "core", s.name))
 
 
+def atomic_write(path: Path, text: str) -> None:
+    """Write-then-rename (mode 0600): readers see the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class Backend:
     def __init__(self, *, services: list[Service], topology: Mapping[str, Any], keyring: Keyring,
                  api_private_key: str, states: dict[str, Any], audit: AuditLog, clock: Clock,
@@ -137,19 +152,7 @@ class Backend:
         if self.state_path is None:
             return
         with self.lock:
-            text = json.dumps(self.to_json(), indent=1, sort_keys=True)
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=self.state_path.name + ".", suffix=".tmp",
-                                       dir=self.state_path.parent)
-            try:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.state_path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(self.state_path, json.dumps(self.to_json(), indent=1, sort_keys=True))
 
     # --- audit ---------------------------------------------------------------------------------
     def record(self, *, operation: str, principal: Principal | None, resource_id: str | None,
@@ -177,9 +180,8 @@ class Backend:
             principal_id, session_key.public_key(), ptype="resource", tenancy_id=self.tenancy_id,
             compartment_id=compartment_id or self.compartment_id, ttl_seconds=ttl_seconds)
         rpst, pem = directory / "rpst", directory / "private.pem"
-        rpst.write_text(token)
-        pem.write_text(private_pem(session_key))
-        pem.chmod(0o600)
+        atomic_write(pem, private_pem(session_key))  # key first: a reader never pairs a new
+        atomic_write(rpst, token)                    # token with an old key for long
         return {"OCI_RESOURCE_PRINCIPAL_VERSION": "2.2",
                 "OCI_RESOURCE_PRINCIPAL_RPST": str(rpst.resolve()),
                 "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": str(pem.resolve()),

@@ -212,8 +212,14 @@ class Emulator:
     def set_clock_scale(self, scale: float) -> None:
         self.backend.clock.set_scale(scale)
 
-    def resource_principal_env(self, principal_id: str, directory: str | os.PathLike) -> dict[str, str]:
-        return self.backend.resource_principal_env(principal_id, directory)
+    def resource_principal_env(self, principal_id: str, directory: str | os.PathLike, *,
+                               ttl_seconds: float = 3600.0) -> dict[str, str]:
+        """RPST v2.2 files for `principal_id` in `directory` and the env that points to them.
+
+        Calling it again with the same directory rotates the token in place, as the Functions
+        runtime does; the SDK re-reads the files after a 401.
+        """
+        return self.backend.resource_principal_env(principal_id, directory, ttl_seconds=ttl_seconds)
 
     def save(self) -> None:
         self.backend.save()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import oci
 import pytest
 import requests
@@ -85,3 +87,21 @@ def test_session_token_not_issued_by_the_emulator_is_401(emulator: Emulator, mon
     with pytest.raises(oci.exceptions.ServiceError) as caught:
         net.get_private_ip(topo.vip_id)
     assert (caught.value.status, caught.value.code) == (401, "NotAuthenticated")
+
+
+def test_expired_resource_principal_token_is_401_until_the_files_are_rotated(
+        emulator: Emulator, monkeypatch, tmp_path, topo: Topology) -> None:
+    for name, value in emulator.resource_principal_env(topo.function_id, tmp_path, ttl_seconds=2).items():
+        monkeypatch.setenv(name, value)
+    net = oci.core.VirtualNetworkClient({"region": emulator.region},
+                                        signer=oci.auth.signers.get_resource_principals_signer(),
+                                        service_endpoint=emulator.endpoint)
+    assert net.get_private_ip(topo.vip_id).status == 200
+    time.sleep(3.2)  # expiry plus the verifier's 1 s leeway
+
+    with pytest.raises(oci.exceptions.ServiceError) as caught:
+        net.get_private_ip(topo.vip_id)
+    assert (caught.value.status, caught.value.code) == (401, "NotAuthenticated")
+
+    emulator.resource_principal_env(topo.function_id, tmp_path)  # the runtime rotates the files
+    assert net.get_private_ip(topo.vip_id).status == 200

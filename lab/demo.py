@@ -29,7 +29,9 @@ def _epoch(iso: str) -> float:
 
 
 def _who(principal: Any, function_id: str) -> str:
-    text = json.dumps(principal) if not isinstance(principal, str) else principal
+    text = json.dumps(principal)
+    if principal is None:
+        return "a node, unsigned (its metadata service / federation)"
     if function_id in text or "resource" in text.lower():
         return "the function (resource principal)"
     if "ocid1.instance" in text:
@@ -45,8 +47,9 @@ def timeline(state: LabState, result: trial.TrialResult) -> list[tuple[float, st
     events += [e for e in trial.node_events(state.plan) if start <= e[0] <= end]
     for entry in trial.api_requests(result.emulator_log):
         who = _who(entry.get("principal"), function_id)
-        events.append((_epoch(entry["time"]), f"{entry['operation']} -> HTTP {entry.get('status')} "
-                                                   f"({entry.get('duration_ms', 0):.0f} ms), by {who}"))
+        took = entry.get("duration_ms") or 0.0
+        events.append((_epoch(entry["time"]) - took / 1000,
+                       f"{entry['operation']} (HTTP {entry.get('status')}, took {took:.0f} ms), by {who}"))
     for line in state.plan.path(None, "fabric.log").read_text().splitlines():
         route = json.loads(line)
         if route.get("event") == "route" and start <= route["time"] <= end:

@@ -45,7 +45,8 @@ class Emulator:
         self._stopped = False
         host, port = sock.getsockname()[:2]
         self.host, self.port = host, port
-        self.endpoint = f"http://{host}:{port}"
+        reachable = "127.0.0.1" if host == "0.0.0.0" else host  # IPv4 only, like the lab
+        self.endpoint = f"http://{reachable}:{port}"
         backend.endpoint = self.endpoint
         self.oci_config_file = str(self._write_oci_config(config_dir))
         self.oci_profile = OCI_PROFILE

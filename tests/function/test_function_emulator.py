@@ -181,3 +181,11 @@ def test_resource_principal_files_are_refreshed_for_long_lived_containers(start_
     assert fn.invoke({"action": "status"})["decision"] == "status"
     assert rpst.read_text() != first
     assert fn.invoke({"action": "failover", "to": "node-b"})["decision"] == "moved"
+
+
+def test_refused_answer_names_the_target_and_where_the_vip_stays(start_function, nodes):
+    fn = start_function()
+    nodes["node-b"].state = "hang"
+    answer = fn.invoke({"action": "failover", "to": "node-b"})
+    assert (answer["decision"], answer["from"], answer["to"], answer["target"]) == ("refused", "node-a", "node-a", "node-b")
+    assert answer["unverified"] == ["node-b"] and "node-b is unknown" in answer["reason"]

@@ -2,14 +2,21 @@
 with SummarizeMetricsData through the SDK, as an operator would check the metrics."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import oci
 import pytest
+import yaml
 from loopback import HealthServer, agent_config, make_agent, resource_ids, summarize
 
 from health_probe.names import NAMES
 from ocisim import Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_metrics_arrive_with_the_names_dimensions_and_values(emulator: Emulator,
@@ -86,3 +93,16 @@ def test_post_metric_data_rejects_what_oci_rejects(emulator: Emulator) -> None:
         client.post_metric_data(oci.monitoring.models.PostMetricDataDetails(metric_data=[metric],
                                                                             batch_atomicity="ATOMIC"))
     assert (caught.value.status, caught.value.code) == (400, "InvalidParameter")
+
+
+def test_the_command_runs_rounds_and_logs_json_lines(emulator: Emulator, health_servers: dict[str, HealthServer],
+                                                     tmp_path) -> None:
+    path = tmp_path / "node-agent.yaml"
+    path.write_text(yaml.safe_dump(agent_config(emulator, health_servers, "node-a", interval_seconds=1, timeout_seconds=0.5)))
+    done = subprocess.run([sys.executable, "-m", "health_probe", "--config", str(path), "--rounds", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line)["event"] for line in done.stdout.splitlines()]
+    assert events[0] == "agent_started" and events[-1] == "agent_stopped"
+    counts = summarize(emulator, f"{NAMES.metric_up}[1m].count()")
+    assert sum(p.value for item in counts for p in item.aggregated_datapoints) == 6

@@ -84,3 +84,17 @@ def test_failback_preferred_moves_back_after_the_cooldown(alarm_path) -> None:
     (recovered,) = path.wait_for("the function's answer", lambda: path.delivered(FIRING_TO_OK, "node-a"))
     assert len(path.moves()) == 2
     assert json.loads(recovered["response"])["decision"] == "moved"
+
+
+def test_silent_agents_fire_the_absence_alarm_and_a_healthy_holder_stays(alarm_path) -> None:
+    path = alarm_path()
+    path.wait_emulated(120)
+    path.close()                                   # both agents stop reporting; the nodes stay healthy
+    absent = next(a for a in NAMES.alarms if a.key == "node_absent")
+
+    def absence_messages() -> list[dict]:
+        return [d for d in path.deliveries() if d["status"] == 200 and d["request"]["title"] == absent.display_name]
+
+    delivered = path.wait_for("both nodes reported absent", lambda: len(absence_messages()) >= 2 and absence_messages())
+    assert {d["request"]["alarmMetaData"][0]["dimensions"][0]["node"] for d in delivered} == {"node-a", "node-b"}
+    assert path.holder() == "node-a" and path.moves() == []

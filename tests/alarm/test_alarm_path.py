@@ -31,7 +31,9 @@ def fail_node_a(path: AlarmPath) -> tuple[float, float, float]:
     fired = firing["request"]["timestampEpochMillis"] / 1000
     detection, to_move = (fired - fault) / 60, (emulated(move["time"]) - fault) / 60
     print(f"\nalarm path: fault→FIRING {detection:.2f} emulated min, fault→IP moved {to_move:.2f} emulated min")
-    assert 1 <= detection <= 3          # one full minute of failed probes + evaluation (PT1M pending)
+    # a whole minute of failed probes (the last good one may predate the fault by a probe interval),
+    # evaluated at the next minute boundary with PT1M pending: 1-2 minutes, slack for a busy machine
+    assert 0.75 <= detection <= 4
     return fault, fired, emulated(move["time"])
 
 

@@ -42,7 +42,7 @@ def lab_topology(plan: Plan, topology: dict[str, Any]) -> dict[str, Any]:
         config = function["config"]
         nodes = json.loads(config["NODES"])
         for node in nodes:
-            node["health_url"] = plan.lab_url(node["health_url"])
+            node["health_url"] = plan.node(node["name"]).health_url
         config["NODES"] = json.dumps(nodes)
         config.update(LAB_FUNCTION_CONFIG)
     return lab

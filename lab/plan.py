@@ -73,7 +73,8 @@ class Plan:
         object.__setattr__(self, "netns_names", names)
         lab = ipaddress.ip_network("198.18.0.0/15")
         for address in (self.vip, self.client_ip, self.control_ip, *(n.ip for n in self.nodes)):
-            assert ipaddress.ip_address(address) in lab, address
+            if ipaddress.ip_address(address) not in lab:
+                raise ValueError(f"{address}: the lab uses only addresses in {lab}")
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -86,12 +87,6 @@ class Plan:
 
     def by_cloud_ip(self, cloud_ip: str) -> Node:
         return next(n for n in self.nodes if n.cloud_ip == cloud_ip)
-
-    def lab_url(self, cloud_url: str) -> str:
-        """A URL naming a topology (10.0.0.x) address, rewritten to the lab address it stands for."""
-        for node in self.nodes:
-            cloud_url = cloud_url.replace(f"//{node.cloud_ip}:", f"//{node.ip}:")
-        return cloud_url.replace(f"//{self.cloud_vip}:", f"//{self.vip}:")
 
     def path(self, node: Node | None, name: str) -> Path:
         return self.run_dir / (node.name if node else "lab") / name

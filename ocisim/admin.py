@@ -13,6 +13,7 @@ uses.
     GET    /_admin/clock                  {"now", "epoch", "scale"}
     POST   /_admin/clock                  {"scale"?, "advance"?}
     GET    /_admin/state                  topology and every service's state (no keys)
+    PUT    /_admin/nodes/NAME             {"healthy": bool}: a simulated node's health (ocisim.nodes)
 """
 
 from __future__ import annotations

@@ -207,6 +207,14 @@ class Emulator:
     def clear_faults(self) -> None:
         self.backend.faults.clear()
 
+    def set_node_health(self, name: str, healthy: bool) -> None:
+        """Make a simulated node's health endpoint answer 200 (healthy) or 503 (ocisim.nodes)."""
+        with self.backend.lock:
+            if name not in self.backend.states["nodes"]:
+                raise KeyError(f"no instance named {name!r}")
+            self.backend.states["nodes"][name] = healthy
+        self.backend.save()
+
     def audit(self, after: int = 0) -> list[dict[str, Any]]:
         return self.backend.audit_log.after(after)
 

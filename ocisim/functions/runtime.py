@@ -93,8 +93,10 @@ class Pool:
     def _env(self, directory: Path) -> dict[str, str]:
         function = self.function
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "SYSTEMROOT")}
-        env.update({k: str(v) for k, v in (function.get("config") or {}).items()})
-        env.update({k: str(v) for k, v in (self.backend.options.get("function_config") or {}).items()})
+        config = {**(function.get("config") or {}), **(self.backend.options.get("function_config") or {})}
+        # `${emulator_endpoint}` lets the topology name the emulator's simulated node health
+        # endpoints (ocisim.nodes) before the port is known.
+        env.update({k: str(v).replace("${emulator_endpoint}", self.backend.endpoint) for k, v in config.items()})
         env.setdefault("OCI_SERVICE_ENDPOINT", self.backend.endpoint)
         env.update(self._mint(directory))
         env.update({

@@ -23,7 +23,8 @@ def test_lab_topology_points_the_function_at_the_lab_nodes_only() -> None:
     assert [n["health_url"] for n in nodes] == ["http://198.18.0.2:8404/healthz", "http://198.18.0.3:8404/healthz"]
     # The cloud-side data (10.0.0.x) is unchanged: the emulator still speaks the topology's addresses.
     assert lab["privateIps"] == TOPOLOGY["privateIps"]
-    assert json.loads(TOPOLOGY["functions"][0]["config"]["NODES"])[0]["health_url"].startswith("http://10.0.0.2:")
+    # Outside the lab the function probes the emulator's simulated nodes, never a topology address.
+    assert json.loads(TOPOLOGY["functions"][0]["config"]["NODES"])[0]["health_url"].startswith("${emulator_endpoint}/")
 
 
 def test_facts_map_each_node_to_its_vnic() -> None:

@@ -100,3 +100,13 @@ def test_silent_agents_fire_the_absence_alarm_and_a_healthy_holder_stays(alarm_p
     delivered = path.wait_for("both nodes reported absent", lambda: len(absence_messages()) >= 2 and absence_messages())
     assert {d["request"]["alarmMetaData"][0]["dimensions"][0]["node"] for d in delivered} == {"node-a", "node-b"}
     assert path.holder() == "node-a" and path.moves() == []
+
+
+def test_repeat_while_firing_repairs_a_vip_put_back_on_the_dead_node(alarm_path) -> None:
+    path = alarm_path(FAILBACK_POLICY="never")
+    fail_node_a(path)
+    # someone (a stale script, a console click) puts the VIP back on node-a, which is still down
+    path.network.update_private_ip(path.vip_id, oci.core.models.UpdatePrivateIpDetails(vnic_id=path.vnics["node-a"]))
+    assert path.holder() == "node-a"
+    (repeat,) = path.wait_for("a REPEAT about node-a", lambda: path.delivered("REPEAT", "node-a"))
+    assert json.loads(repeat["response"])["decision"] == "moved" and path.holder() == "node-b"

@@ -18,7 +18,8 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size
                     | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
 FIELDS = st.sampled_from(["vnicId", "displayName", "hostnameLabel", "freeformTags", "definedTags"])
 DETAILS = st.dictionaries(FIELDS, JSON, max_size=3) | JSON
-PRINTABLE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+# HTTP header values: printable ASCII with no leading white space (a client strips or refuses it).
+PRINTABLE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40).map(str.lstrip)
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

@@ -10,7 +10,8 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
    (unless the holder is down); ``force`` skips both checks and is reported as forced.
 4. Automatic events (alarm, keepalived) move the VIP only away from a holder that is *lost*:
    its probe says *down*, or it could not be verified (*unknown*) **and** the event
-   independently reports it gone (a FIRING stream naming it that is newer than the last move,
+   independently reports it gone (a FIRING stream naming it that is newer than the last move and
+   evaluated less than ALARM_EVIDENCE_MAX_AGE_SECONDS ago,
    or a peer's keepalived becoming MASTER). "Could not verify" alone never moves anything,
    and a holder that probes healthy is never moved away from, whatever the event says.
    The target must probe healthy (keepalived: the node that became MASTER, since the alias is
@@ -31,6 +32,12 @@ from typing import Mapping
 from .config import Config
 from .events import AlarmEvent, Command, Event, KeepalivedNotice
 from .tags import LastMove
+
+
+# An alarm evaluated longer ago than this is no evidence that a node is gone *now*: Notifications
+# retries a delivery for two hours, while a firing alarm repeats every 5 minutes (PT5M), so a
+# fresh message always follows a real outage well inside this window.
+ALARM_EVIDENCE_MAX_AGE_SECONDS = 600.0
 
 
 class Health(str, Enum):
@@ -116,10 +123,10 @@ def _reported_down(event: Event, view: View) -> frozenset[str]:
         # A peer became MASTER: it stopped hearing the holder's VRRP adverts.
         return frozenset({view.holder} - {event.node, None})
     assert isinstance(event, AlarmEvent)
-    stale = (
-        view.last_move is not None
-        and event.timestamp_ms is not None
-        and event.timestamp_ms / 1000.0 < view.last_move.at
+    evaluated = None if event.timestamp_ms is None else event.timestamp_ms / 1000.0
+    stale = evaluated is not None and (
+        (view.last_move is not None and evaluated < view.last_move.at)
+        or evaluated < view.now - ALARM_EVIDENCE_MAX_AGE_SECONDS
     )
     return frozenset() if stale else event.nodes_with("FIRING")
 

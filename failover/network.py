@@ -39,6 +39,9 @@ from oci.exceptions import ServiceError
 # (connect, read) seconds for every OCI call: a hung connection must not eat the budget.
 CALL_TIMEOUT = (2.0, 5.0)
 MAX_WAIT_BETWEEN_CALLS = 2.0
+# Backoff before retry n: min(RETRY_BASE_SLEEP * 2**(n-1) + uniform(0, RETRY_JITTER), MAX_WAIT_BETWEEN_CALLS).
+RETRY_BASE_SLEEP = 0.2
+RETRY_JITTER = 0.2
 
 
 class ApiError(Exception):
@@ -127,10 +130,10 @@ class Network:
         strategy = oci.retry.RetryStrategyBuilder(
             max_attempts=10,
             total_elapsed_time_seconds=max(0.0, left - MAX_WAIT_BETWEEN_CALLS - sum(CALL_TIMEOUT)),
-            retry_base_sleep_time_seconds=0.2,
+            retry_base_sleep_time_seconds=RETRY_BASE_SLEEP,
             retry_exponential_growth_factor=2,
             retry_max_wait_between_calls_seconds=MAX_WAIT_BETWEEN_CALLS,
-            decorrelated_jitter=0.2,
+            decorrelated_jitter=RETRY_JITTER,
         ).get_retry_strategy()
         try:
             return method(*args, retry_strategy=strategy, **kwargs)

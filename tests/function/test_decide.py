@@ -114,6 +114,16 @@ def test_stale_alarm_is_not_evidence():
     assert decide(stale, view(D, H, moved_ago=60), NEVER).action is Action.MOVE  # our own probe still counts
 
 
+def test_alarm_delivered_hours_late_is_not_evidence_even_without_a_move_on_record():
+    # Found by the chaos matrix (notifications:2h-late): Notifications retries for two hours, so a
+    # FIRING about a holder the function cannot reach (but which serves) may arrive long after the
+    # fact, with no move since to compare against. Only a recent evaluation vouches for "gone".
+    late = alarm(ts=NOW - 2 * 3600)
+    assert decide(late, view(U, H), NEVER).action is Action.STAY
+    assert decide(late, view(D, H), NEVER).action is Action.MOVE  # our own probe still counts
+    assert decide(alarm(ts=NOW - 60), view(U, H), NEVER).action is Action.MOVE
+
+
 def test_vip_on_a_foreign_vnic():
     assert decide(alarm(), view(D, H, holder=None), NEVER).action is Action.REFUSE
     assert decide(Command("failover", "node-b"), view(D, H, holder=None), NEVER).action is Action.MOVE

@@ -3,50 +3,60 @@ socket, resource-principal credentials the emulator issued, real SDK calls back 
 
 import json
 import threading
+import time
 
 from fn_emulator import VNICS
 from fn_helpers import fixture_bytes
 from ocisim.functions.runtime import runtime_for
 
-FIRING = json.loads(fixture_bytes("alarm_ok_to_firing_split.json"))
-REPEAT = json.loads(fixture_bytes("alarm_repeat_split.json"))
-OK = json.loads(fixture_bytes("alarm_firing_to_ok_split.json"))
+
+
+def fresh(name: str, offset_s: float = 0.0) -> dict:
+    """A fixture message as if evaluated just now: an old evaluation is no evidence (decide.py)."""
+    return {**json.loads(fixture_bytes(name)), "timestampEpochMillis": int((time.time() + offset_s) * 1000)}
+
+
+def firing() -> dict:
+    return fresh("alarm_ok_to_firing_split.json")
 
 
 def test_alarm_firing_moves_the_ip_then_repeat_and_duplicates_are_free(start_function, nodes):
+    fired = firing()
     fn = start_function()
     nodes["node-a"].state = "down"
-    answer = fn.invoke(FIRING)
+    answer = fn.invoke(fired)
     assert (answer["decision"], answer["from"], answer["to"]) == ("moved", "node-a", "node-b")
     assert answer["ip_address"] == "10.0.0.4" and answer["public_ip"] == "203.0.113.10"
     assert fn.holder_vnic() == VNICS["node-b"]
     [write] = fn.writes()
     assert write["principal"] == {**write["principal"], "kind": "resource", "id": fn.function_id}
     assert answer["opc_request_ids"] == [write["opc_request_id"]]
-    assert write["after"]["freeformTags"]["failover-last-event"] == f"{FIRING['dedupeKey']}@{FIRING['timestampEpochMillis']}"
+    assert write["after"]["freeformTags"]["failover-last-event"] == f"{fired['dedupeKey']}@{fired['timestampEpochMillis']}"
 
-    assert fn.invoke(REPEAT)["decision"] == "no_change"
-    duplicate = fn.invoke(FIRING)
+    assert fn.invoke(fresh("alarm_repeat_split.json", 60))["decision"] == "no_change"
+    duplicate = fn.invoke(fired)
     assert duplicate["decision"] == "no_change" and "duplicate" in duplicate["reason"]
     assert len(fn.writes()) == 1
 
 
 def test_alarm_that_our_probe_contradicts_moves_nothing(start_function, nodes):
+    fired = firing()
     fn = start_function()
-    answer = fn.invoke(FIRING)  # node-a probes healthy
+    answer = fn.invoke(fired)  # node-a probes healthy
     assert answer["decision"] == "no_change" and "probes healthy" in answer["reason"]
     nodes["node-a"].state = "hang"  # cannot verify, but this alarm is about node-b only
-    answer = fn.invoke({**FIRING, "alarmMetaData": [{**FIRING["alarmMetaData"][0], "dimensions": [{"node": "node-b"}]}]})
+    answer = fn.invoke({**fired, "alarmMetaData": [{**fired["alarmMetaData"][0], "dimensions": [{"node": "node-b"}]}]})
     assert answer["decision"] == "no_change" and answer["unverified"] == ["node-a"]
     assert fn.writes() == []
 
 
 def test_failback_policy_preferred_returns_after_ok(start_function, nodes):
+    fired = firing()
     fn = start_function(FAILBACK_POLICY="preferred", COOLDOWN_SECONDS="0")
     nodes["node-a"].state = "down"
-    assert fn.invoke(FIRING)["to"] == "node-b"
+    assert fn.invoke(fired)["to"] == "node-b"
     nodes["node-a"].state = "up"
-    answer = fn.invoke(OK)
+    answer = fn.invoke(fresh("alarm_firing_to_ok_split.json", 120))
     assert (answer["decision"], answer["to"]) == ("moved", "node-a")
     assert fn.holder_vnic() == VNICS["node-a"] and len(fn.writes()) == 2
 
@@ -121,16 +131,18 @@ def test_throttling_and_server_errors_are_retried(start_function, nodes):
 
 
 def test_api_down_means_cannot_verify_not_move(start_function, nodes):
+    fired = firing()
     fn = start_function(RETRY_DEADLINE_SECONDS="2")
     nodes["node-a"].state = "down"
     fn.emu.inject_fault("GetPrivateIp", status=503, count=None)
-    answer = fn.invoke(FIRING)
+    answer = fn.invoke(fired)
     assert answer["ok"] is False and answer["error"] == "cannot_verify" and "nothing moved" in answer["reason"]
     fn.emu.clear_faults()
     assert fn.writes() == []
 
 
 def test_bad_requests_are_clear_errors_and_move_nothing(start_function, nodes):
+    fired = firing()
     fn = start_function()
     nodes["node-a"].state = "down"
     for body, fragment in [
@@ -138,7 +150,7 @@ def test_bad_requests_are_clear_errors_and_move_nothing(start_function, nodes):
         ("{\"action\": \"failover\", \"to\": \"node-z\"}", "unknown node 'node-z'"),
         ({"source": "keepalived", "node": "node-q", "state": "MASTER"}, "unknown node 'node-q'"),
         ({"action": "failover", "dryrun": True}, "unknown key(s) ['dryrun']"),
-        ({**FIRING, "alarmMetaData": "x"}, "alarmMetaData must be a non-empty list"),
+        ({**fired, "alarmMetaData": "x"}, "alarmMetaData must be a non-empty list"),
     ]:
         answer = fn.invoke(body)
         assert (answer["ok"], answer["error"]) == (False, "bad_request") and fragment in answer["reason"], answer
@@ -156,9 +168,10 @@ def test_private_ip_not_in_oci_is_a_clear_error(start_function, nodes):
 
 
 def test_logs_are_json_lines_once_and_carry_no_credentials(start_function, nodes):
+    fired = firing()
     fn = start_function()
     nodes["node-a"].state = "down"
-    fn.invoke(FIRING)
+    fn.invoke(fired)
     pool = runtime_for(fn.emu.backend).pools[fn.function_id]
     log = pool.log_path.read_text()
     container = pool.containers[0].directory

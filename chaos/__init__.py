@@ -1,0 +1,12 @@
+"""Chaos: the fault matrix of issue 8, run against the real function, with the invariants measured.
+
+    faults      the matrix as data, and the seeded plan of trials
+    invariants  the six invariants, pure checks on an audit log and the function's answers
+    nodes       loopback health endpoints whose answer (and real state) the harness sets
+    lane        one emulator running the real function under fdk, reached as OCI's callers do
+    scenarios   the emulator driver's trial scripts, one per fault scenario
+    runner      trials on parallel lanes, one record each
+    report      records -> bench/reliability.json and the results table
+
+`python -m chaos --trials N --seed S` (or `make chaos`) runs it; docs/reliability.md explains it.
+"""

@@ -1,0 +1,163 @@
+"""The fault matrix as data, and the seeded plan of trials drawn from it.
+
+A `Fault` names what goes wrong and which driver makes it happen: ``emulator`` (the real
+function under fdk behind the emulator, node health on loopback endpoints) or, later, ``lab``
+(real haproxy/keepalived, through ``python -m lab fault NODE KIND``). The driver looks up
+``scenario`` in its own table of trial scripts and reads ``params``; everything else here (the
+share of trials, the failback policy it needs, what it adds to the convergence budget, and any
+invariant that is documented not to hold for it) is the same for every driver. A lab fault is
+therefore just another entry with ``driver="lab"``.
+
+Budgets: the fast path must put the floating IP on a serving node within
+`FAST_PATH_BUDGET_S` of the failure. A fault that withholds the API (retries with backoff, a
+read timeout) or hides a node (a probe that hangs until its timeout) adds exactly what it
+withholds, computed from the function's own retry and timeout settings, so the budget says
+what the design promises under that fault and nothing looser.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from failover.network import CALL_TIMEOUT, MAX_WAIT_BETWEEN_CALLS, RETRY_BASE_SLEEP, RETRY_JITTER
+
+FAST_PATH_BUDGET_S = 2.0
+# The function's configuration in every chaos lane (what terraform deploys, but a loopback
+# probe timeout: a hung node costs PROBE_TIMEOUT_S of every invocation that probes it).
+FUNCTION_CONFIG = {"COOLDOWN_SECONDS": "60", "PROBE_TIMEOUT_SECONDS": "0.5", "RETRY_DEADLINE_SECONDS": "20"}
+PROBE_TIMEOUT_S = float(FUNCTION_CONFIG["PROBE_TIMEOUT_SECONDS"])
+RETRY_DEADLINE_S = float(FUNCTION_CONFIG["RETRY_DEADLINE_SECONDS"])
+COOLDOWN_S = float(FUNCTION_CONFIG["COOLDOWN_SECONDS"])
+# Seconds the emulator waits before answering: OCI's order of magnitude seen from inside a region
+# (reads ~0.1 s, UpdatePrivateIp about a second, a hot function's invoke ~0.1 s).
+REALISTIC_LATENCY = MappingProxyType({
+    "GetPrivateIp": 0.1, "GetPublicIpByPrivateIpId": 0.1, "UpdatePrivateIp": 0.8, "InvokeFunction": 0.1,
+})
+FAST_LATENCY = MappingProxyType({"UpdatePrivateIp": 0.05})
+FUNCTION_OPERATIONS = ("GetPrivateIp", "UpdatePrivateIp", "GetPublicIpByPrivateIpId")
+TIMEOUT_DELAY_S = CALL_TIMEOUT[1] + 0.5  # past the SDK read timeout the function sets
+
+
+def backoff_bound(retries: int) -> float:
+    """The longest the SDK can sleep over ``retries`` retries with the function's settings."""
+    return sum(min(RETRY_BASE_SLEEP * 2 ** i + RETRY_JITTER, MAX_WAIT_BETWEEN_CALLS) for i in range(retries))
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    scenario: str                      # the driver's trial script
+    description: str
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    driver: str = "emulator"
+    weight: float = 1.0                # share of the trials, relative to the other entries
+    policy: str = "never"              # FAILBACK_POLICY of the function it runs against
+    extra_budget_s: float = 0.0        # what the fault itself withholds (see the module doc)
+    relaxed: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))  # invariant -> why
+
+
+@dataclass(frozen=True)
+class Trial:
+    fault: Fault
+    index: int      # n-th trial of this fault
+    seed: int       # the trial's own random choices
+
+
+def _api_faults() -> list[Fault]:
+    faults = []
+    for op in FUNCTION_OPERATIONS:
+        for kind, status, code in (("429", 429, "TooManyRequests"), ("500", 500, "InternalServerError"),
+                                   ("503", 503, "ServiceUnavailable"), ("409", 409, "IncorrectState")):
+            faults.append(Fault(
+                f"{op}:{kind}-burst", "api", f"{op} answers {status} {code} 1-3 times in a row",
+                MappingProxyType({"operation": op, "status": status, "code": code, "burst": 3}),
+                extra_budget_s=backoff_bound(3) + 3 * REALISTIC_LATENCY.get(op, 0.0)))
+        faults.append(Fault(
+            f"{op}:timeout", "api", f"{op} answers {TIMEOUT_DELAY_S:g} s late, past the SDK read timeout",
+            MappingProxyType({"operation": op, "delay": TIMEOUT_DELAY_S, "burst": 1}),
+            weight=0.5, extra_budget_s=CALL_TIMEOUT[1] + backoff_bound(1) + REALISTIC_LATENCY.get(op, 0.0)))
+        for when in ("before", "after"):
+            faults.append(Fault(
+                f"{op}:drop-{when}", "api",
+                f"{op}'s connection is cut {'before the call runs' if when == 'before' else 'after it committed'}",
+                MappingProxyType({"operation": op, "drop": when, "burst": 1}),
+                extra_budget_s=backoff_bound(1) + REALISTIC_LATENCY.get(op, 0.0)))
+    return faults
+
+
+_OUTAGE_BUDGET = RETRY_DEADLINE_S + FAST_PATH_BUDGET_S
+MATRIX: tuple[Fault, ...] = (
+    Fault("baseline", "api", "no fault: a node fails and the fast path or the alarm path reports it"),
+    *_api_faults(),
+    Fault("api-outage:503", "outage", "GetPrivateIp answers 503 for longer than the retry deadline, then recovers",
+          MappingProxyType({"status": 503, "code": "ServiceUnavailable"}), weight=0.25, extra_budget_s=_OUTAGE_BUDGET),
+    Fault("api-outage:timeout", "outage", "GetPrivateIp hangs for longer than the retry deadline, then recovers",
+          MappingProxyType({"delay": TIMEOUT_DELAY_S}), weight=0.25, extra_budget_s=_OUTAGE_BUDGET),
+    Fault("rp-token:expires-mid-run", "token", "the function's resource-principal token expires between calls; "
+          "the next call gets 401, the SDK re-reads the rotated files and retries", weight=0.5,
+          extra_budget_s=REALISTIC_LATENCY["GetPrivateIp"]),
+    Fault("rp-token:expired-not-rotated", "token", "the token expired and the files were not rotated yet: 401 on "
+          "every call until the runtime rotates them", MappingProxyType({"rotate": False}), weight=0.5,
+          extra_budget_s=FAST_PATH_BUDGET_S),
+    Fault("notifications:duplicate", "notifications", "Notifications delivers the same alarm message 2-3 times at once",
+          MappingProxyType({"mode": "duplicate"})),
+    Fault("notifications:out-of-order", "notifications", "a newer REPEAT is delivered before the OK_TO_FIRING it follows",
+          MappingProxyType({"mode": "out-of-order"})),
+    Fault("notifications:2h-late", "notifications", "an alarm message evaluated 2 hours ago arrives now, naming the "
+          "holder, while the function cannot reach the holder's health endpoint (it serves)",
+          MappingProxyType({"mode": "late"}), extra_budget_s=PROBE_TIMEOUT_S),
+    Fault("race:412-concurrent", "race", "two or three invocations about the same failure read the same etag and race"),
+    Fault("together:fast+alarm+manual", "together", "the fast path, the alarm path and an operator's failover arrive at once"),
+    Fault("split-brain", "split_brain", "both keepalived instances send MASTER notices, repeatedly, both nodes healthy"),
+    Fault("split-brain:preferred", "split_brain", "split brain with FAILBACK_POLICY=preferred while node-b holds",
+          policy="preferred"),
+    Fault("flapping-vs-cooldown", "flapping", "the holder flaps down/up every few hundred ms, each edge reported by keepalived",
+          policy="preferred", extra_budget_s=PROBE_TIMEOUT_S),
+    Fault("probe-unknown", "probe_unknown", "the function cannot reach one node's health endpoint while the node serves",
+          extra_budget_s=PROBE_TIMEOUT_S),
+    Fault("probe-unknown+split-brain", "probe_unknown", "double fault: the holder's health endpoint unreachable from "
+          "the function while it serves, and the peer's keepalived becomes MASTER",
+          MappingProxyType({"peer_master": True}), extra_budget_s=PROBE_TIMEOUT_S,
+          relaxed=MappingProxyType({2: "the function sees exactly what a dead holder looks like (probe unknown, peer "
+                                       "MASTER) and moves to the peer, which is healthy and holds the alias: a needless "
+                                       "move, never to a node that cannot serve"})),
+    Fault("bad-input", "bad_input", "junk, truncated and mutated alarm messages, wrong types, huge and non-UTF-8 bodies"),
+)
+
+
+def by_name(names: list[str] | None = None) -> tuple[Fault, ...]:
+    """The matrix, or the named entries of it (unknown names are an error, not a silent skip)."""
+    if not names:
+        return MATRIX
+    table = {f.name: f for f in MATRIX}
+    missing = [n for n in names if n not in table]
+    if missing:
+        raise KeyError(f"unknown fault(s): {', '.join(missing)}")
+    return tuple(table[n] for n in names)
+
+
+def trial_counts(faults: tuple[Fault, ...], total: int) -> dict[str, int]:
+    """``total`` trials shared by weight, at least one per fault (largest remainder, so they sum to total)."""
+    if total < len(faults):
+        raise ValueError(f"{total} trials cannot cover {len(faults)} faults")
+    weights = sum(f.weight for f in faults)
+    exact = {f.name: total * f.weight / weights for f in faults}
+    counts = {name: max(1, int(value)) for name, value in exact.items()}
+    by_remainder = sorted(exact, key=lambda n: (exact[n] - int(exact[n]), n), reverse=True)
+    for name in by_remainder:
+        if sum(counts.values()) >= total:
+            break
+        counts[name] += 1
+    return counts
+
+
+def plan(faults: tuple[Fault, ...], total: int, seed: int) -> list[Trial]:
+    """Every trial, in a seeded random order; the same seed gives the same plan."""
+    rng = random.Random(seed)
+    counts = trial_counts(faults, total)
+    trials = [Trial(f, i, rng.randrange(2**32)) for f in faults for i in range(counts[f.name])]
+    rng.shuffle(trials)
+    return trials

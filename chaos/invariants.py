@@ -1,0 +1,259 @@
+"""The six invariants of issue 8, checked on what one trial left behind. Pure: no I/O.
+
+Inputs are what an outside observer has: the emulator's audit log (every UpdatePrivateIp, who
+made it, the private IP before and after), the function's answers as its callers received
+them, the VNICs that list the floating IP at the end, and the harness's own record of what was
+true about the nodes and when (`Change`: a node's probe answer and whether it really served).
+
+1. One holder: exactly one VNIC lists the IP at the end, and the audit log is one unbroken
+   chain of moves (each write starts where the previous one left the IP).
+2. No wrong move: every write by the function puts the IP on a node that was serving; an
+   automatic one never moves it away from a holder that served throughout the decision window,
+   except a failback to the preferred node under FAILBACK_POLICY=preferred once the cooldown
+   has passed. A forced manual move is exempt and must say so.
+3. Convergence: when some node serves at the end, the holder serves, and it got there within
+   the trial's budget of the failure's onset.
+4. At most one write per failure: the function's writes never exceed what the trial allows
+   (its failures plus a failback the policy allows); duplicates and stale events add none.
+5. "Cannot verify" is not "down": an answer that could not read OCI moved nothing and says so;
+   a move away from a holder the function could not verify needs independent evidence from
+   the event; an API or credentials fault with no real failure makes no write.
+6. Bad input never crashes or writes: every invocation answered 200 with a JSON answer, never
+   an internal error; a body that is not a valid event moves nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+INVARIANTS = (1, 2, 3, 4, 5, 6)
+
+
+@dataclass(frozen=True)
+class Change:
+    """From ``at`` on, ``node``'s health endpoint answered ``probe`` and it did (not) serve."""
+
+    at: float
+    node: str
+    probe: str
+    serving: bool
+
+
+@dataclass(frozen=True)
+class Write:
+    """One UpdatePrivateIp of the floating IP, from the audit log."""
+
+    at: float
+    from_node: str | None
+    to_node: str | None
+    by_function: bool
+    reason: str = ""                   # the move record the function wrote with it
+    previous_move_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one invoker got back. ``body`` None: no whole JSON answer came back."""
+
+    kind: str                          # "automatic" | "manual" | "forced" | "bad_input"
+    status: int | None
+    body: Mapping[str, Any] | None
+    evidence: frozenset[str] = frozenset()   # nodes the event itself reports gone
+
+
+@dataclass(frozen=True)
+class Observation:
+    fault: str
+    policy: str
+    preferred: str
+    cooldown_s: float
+    window_s: float                    # how far back a decision may look (probe + API time)
+    onset: float                       # start of the (last) failure; convergence counts from here
+    initial_holder: str | None
+    final_holder: str | None
+    listed_on: int                     # VNICs that list the IP at the end
+    writes: tuple[Write, ...]
+    answers: tuple[Answer, ...]
+    timeline: tuple[Change, ...]
+    failures: int
+    allowed_writes: int
+    budget_s: float
+    api_fault: bool = False            # the fault is in OCI's API or credentials, not in a node
+    function_errors: tuple[str, ...] = ()   # internal_error events in the function's log
+
+
+@dataclass(frozen=True)
+class Verdict:
+    held: Mapping[int, bool]
+    writes: int
+    failures: int
+    convergence_s: float | None
+    needless_moves: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return all(self.held.values())
+
+
+def serving_at(timeline: Iterable[Change], node: str | None, at: float) -> bool:
+    """Whether ``node`` served at ``at`` (nodes serve until the timeline says otherwise)."""
+    state = True
+    for change in sorted(timeline, key=lambda c: c.at):
+        if change.at > at:
+            break
+        if change.node == node:
+            state = change.serving
+    return node is not None and state
+
+
+def served_throughout(timeline: Iterable[Change], node: str | None, start: float, end: float) -> bool:
+    changes = sorted(timeline, key=lambda c: c.at)
+    return serving_at(changes, node, start) and all(
+        c.serving for c in changes if c.node == node and start < c.at <= end)
+
+
+def served_within(timeline: Iterable[Change], node: str | None, start: float, end: float) -> bool:
+    changes = sorted(timeline, key=lambda c: c.at)
+    return serving_at(changes, node, end) or serving_at(changes, node, start) or any(
+        c.serving for c in changes if c.node == node and start < c.at <= end)
+
+
+def _moves(obs: Observation) -> list[Write]:
+    return [w for w in obs.writes if w.by_function and w.from_node != w.to_node]
+
+
+def _forced(obs: Observation) -> bool:
+    return any(a.kind == "forced" for a in obs.answers)
+
+
+def _manual_sent(obs: Observation) -> bool:
+    return any(a.kind in ("manual", "forced") for a in obs.answers)
+
+
+def _is_manual(write: Write, obs: Observation) -> bool:
+    """Believe the move record's "operator"/"forced" only if the trial really sent a command."""
+    return _manual_sent(obs) and write.reason.startswith(("operator ", "forced "))
+
+
+def check_one_holder(obs: Observation) -> list[str]:
+    notes = [] if obs.listed_on == 1 else [f"1: {obs.listed_on} VNICs list the floating IP"]
+    holder = obs.initial_holder
+    for write in obs.writes:
+        if write.from_node != holder:
+            notes.append(f"1: a write moved the IP from {write.from_node} while the chain had it on {holder}")
+        holder = write.to_node
+    if holder != obs.final_holder:
+        notes.append(f"1: the audit chain ends on {holder}, the IP is on {obs.final_holder}")
+    return notes
+
+
+def _failback_allowed(write: Write, obs: Observation) -> bool:
+    cooled = write.previous_move_at is None or write.at - write.previous_move_at >= obs.cooldown_s
+    return obs.policy == "preferred" and write.to_node == obs.preferred and cooled
+
+
+def check_no_wrong_move(obs: Observation) -> tuple[list[str], int]:
+    """Violations, and moves away from a serving holder that the fault's relaxation excuses."""
+    notes, needless = [], 0
+    for write in _moves(obs):
+        start = write.at - obs.window_s
+        if write.reason.startswith("forced "):
+            if not _forced(obs):
+                notes.append(f"2: a forced move to {write.to_node} nobody asked for")
+            continue
+        if not served_within(obs.timeline, write.to_node, start, write.at):
+            notes.append(f"2: moved to {write.to_node}, which was not serving")
+        if _is_manual(write, obs) or _failback_allowed(write, obs):
+            continue
+        if served_throughout(obs.timeline, write.from_node, start, write.at):
+            needless += 1
+            notes.append(f"2: moved away from {write.from_node}, which was serving")
+    return notes, needless
+
+
+def convergence(obs: Observation) -> float | None:
+    """Seconds from the onset to the IP's last arrival on a serving node; None: it never did."""
+    end = max([obs.onset] + [w.at for w in obs.writes])
+    if not serving_at(obs.timeline, obs.final_holder, end):
+        return None
+    moves = [w for w in obs.writes if w.from_node != w.to_node]
+    return max(0.0, moves[-1].at - obs.onset) if moves else 0.0
+
+
+def check_convergence(obs: Observation) -> tuple[list[str], float | None]:
+    end = max([obs.onset] + [w.at for w in obs.writes])
+    nodes = {c.node for c in obs.timeline}
+    if not any(serving_at(obs.timeline, n, end) for n in nodes):
+        return [], None  # nothing can serve: nowhere to converge to
+    took = convergence(obs)
+    if took is None:
+        return [f"3: the IP ends on {obs.final_holder}, which does not serve"], None
+    if took > obs.budget_s:
+        return [f"3: converged in {took:.2f}s, budget {obs.budget_s:.2f}s"], took
+    return [], took
+
+
+def check_writes(obs: Observation) -> list[str]:
+    writes = sum(1 for w in obs.writes if w.by_function)
+    if writes > obs.allowed_writes:
+        return [f"4: {writes} writes, at most {obs.allowed_writes} allowed ({obs.failures} failure(s))"]
+    return []
+
+
+def check_cannot_verify(obs: Observation) -> list[str]:
+    notes = []
+    for answer in obs.answers:
+        body = answer.body
+        if body is None:
+            continue
+        if body.get("error") == "cannot_verify" and (body.get("moved") or not body.get("reason")):
+            notes.append("5: an answer that could not verify OCI moved something or gave no reason")
+        health = body.get("health") or {}
+        unknown = sorted(n for n, h in health.items() if isinstance(h, dict) and h.get("health") == "unknown")
+        if health and sorted(body.get("unverified") or []) != unknown:
+            notes.append(f"5: answer lists unverified {body.get('unverified')}, probes unknown {unknown}")
+        holder = body.get("from")
+        if (answer.kind == "automatic" and body.get("decision") == "moved" and holder in unknown
+                and holder not in answer.evidence):
+            notes.append(f"5: moved away from {holder} (probe unknown) with no evidence from the event")
+    if obs.api_fault and obs.failures == 0 and any(w.by_function for w in obs.writes):
+        notes.append("5: an API/credentials fault alone caused a write")
+    return notes
+
+
+def check_bad_input(obs: Observation) -> list[str]:
+    notes = [f"6: the function logged {e}" for e in obs.function_errors]
+    for answer in obs.answers:
+        if answer.status is not None and answer.status != 200:
+            notes.append(f"6: an invocation answered HTTP {answer.status}")
+        body = answer.body
+        if body is not None and body.get("error") == "internal_error":
+            notes.append(f"6: internal error: {body.get('reason')}")
+        if answer.kind == "bad_input" and body is not None and body.get("moved"):
+            notes.append("6: a bad request moved the IP")
+    if obs.answers and all(a.kind == "bad_input" for a in obs.answers) and any(w.by_function for w in obs.writes):
+        notes.append("6: bad input led to a write")
+    return notes
+
+
+def check(obs: Observation, relaxed: Iterable[int] = ()) -> Verdict:
+    """Every invariant on one trial.
+
+    ``relaxed`` may name invariant 2 for a fault documented not to allow its full form: then a
+    move away from a serving holder is counted in ``needless_moves`` and kept in ``notes``, and
+    only a move *to* a node that does not serve is a violation.
+    """
+    relaxed = set(relaxed)
+    if relaxed - {2}:
+        raise ValueError("only invariant 2 has a documented narrower form")
+    wrong, needless = check_no_wrong_move(obs)
+    late, took = check_convergence(obs)
+    found = {1: check_one_holder(obs), 2: wrong, 3: late, 4: check_writes(obs),
+             5: check_cannot_verify(obs), 6: check_bad_input(obs)}
+    notes = tuple(note for n in INVARIANTS for note in found[n])
+    if 2 in relaxed:
+        found[2] = [n for n in wrong if not n.endswith("which was serving")]
+    return Verdict(held={n: not found[n] for n in INVARIANTS}, writes=sum(1 for w in obs.writes if w.by_function),
+                   failures=obs.failures, convergence_s=took, needless_moves=needless, notes=notes)

@@ -1,0 +1,212 @@
+"""One lane of the emulator driver: an emulator running the real function, and its nodes.
+
+The function runs exactly as in the other tests and the demo: this repository's func.py under
+fdk in the emulator's Functions service, resource-principal credentials the emulator issued,
+its SDK calls coming back to the emulator over HTTP. The harness reaches it only the way OCI's
+callers do: `FunctionsInvokeClient.invoke_function` (keepalived's notify, an operator) and
+Notifications `PublishMessage` to the alarm topic, which delivers through InvokeFunction.
+It observes only what an outside observer can: the audit log, the function's answers, the
+function's log, and the private IP read back at the end. Its own SDK clients never retry and
+have no circuit breaker, so an injected fault reaches the function, not the harness.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import oci
+from oci.circuit_breaker import NoCircuitBreakerStrategy
+from oci.core.models import UpdatePrivateIpDetails
+
+from chaos.faults import FUNCTION_CONFIG, PROBE_TIMEOUT_S
+from chaos.invariants import Answer, Observation, Write
+from chaos.nodes import Nodes
+from failover.config import Config
+from failover.tags import LastMove, last_move, with_move
+from ocisim import Emulator
+from ocisim.emulator import DEFAULT_TOPOLOGY
+from ocisim.functions.runtime import runtime_for
+from ocisim.monitoring.alarms import Notice
+from ocisim.monitoring.messages import build_message
+
+REPO = Path(__file__).resolve().parents[1]
+NODE_DOWN_ALARM = "vip-failover-node-down"
+DELIVERY_WAIT_S = 60.0     # bound on waiting for one Notifications delivery
+INVOKE_TIMEOUT = (5.0, 90.0)
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _json(raw: bytes | str | None) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw or b"")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class Lane:
+    """Start with `Lane(policy, latency)`; `close()` stops everything it started."""
+
+    def __init__(self, policy: str, latency: Mapping[str, float]) -> None:
+        topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+        function = topology["functions"][0]
+        nodes = json.loads(function["config"]["NODES"])
+        self.nodes = Nodes(tuple(n["name"] for n in nodes), hang_seconds=PROBE_TIMEOUT_S * 4)
+        for node in nodes:
+            node["health_url"] = self.nodes.endpoints[node["name"]].url
+        config = {**FUNCTION_CONFIG, "NODES": json.dumps(nodes), "FAILBACK_POLICY": policy}
+        self.config = Config.from_env({**function["config"], **config})
+        self.policy = policy
+        self.latency = dict(latency)
+        self.vip_id = self.config.vip_private_ip_ids[0]
+        self.vnics = {n.name: n.vnic_id for n in self.config.nodes}
+        self.instances = {i["displayName"]: i["id"] for i in topology["instances"]}
+        self.topic = topology["topics"][0]["topicId"]
+        self.emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config=config)
+        self.function_id = self.emu.functions[function["name"]]
+        self.pool = runtime_for(self.emu.backend).pools[self.function_id]
+        monitoring = self.emu.backend.states["monitoring"]
+        self.alarm_spec = next(a.spec for a in monitoring.alarms.values() if a.spec.display_name == NODE_DOWN_ALARM)
+        self._sdk = self.emu.oci_config()
+        self._client_options = {"service_endpoint": self.emu.endpoint, "retry_strategy": oci.retry.NoneRetryStrategy(),
+                                "circuit_breaker_strategy": NoCircuitBreakerStrategy()}
+        self.network = oci.core.VirtualNetworkClient(self._sdk, timeout=(5.0, 30.0), **self._client_options)
+        self.ons = oci.ons.NotificationDataPlaneClient(self._sdk, timeout=(5.0, 30.0), **self._client_options)
+        self._local = threading.local()
+
+    def close(self) -> None:
+        self.emu.stop()
+        self.nodes.close()
+
+    # --- trial start and end ---------------------------------------------------------------------
+    def reset(self, holder: str = "node-a", last_move_age: float | None = None) -> tuple[int, int]:
+        """Faults cleared, nodes up, the IP on ``holder`` with or without a last-move record.
+
+        Returns (audit mark, function-log offset): what the trial will be judged after.
+        """
+        self.emu.clear_faults()
+        self.nodes.reset()
+        tags: dict[str, str] = {}
+        if last_move_age is not None:
+            other = next(n for n in self.vnics if n != holder)
+            tags = with_move({}, LastMove(at=time.time() - last_move_age, from_node=other, to_node=holder,
+                                          reason="chaos: initial state", event_key=None, move_id="chaos-initial"))
+        self.network.update_private_ip(self.vip_id, UpdatePrivateIpDetails(vnic_id=self.vnics[holder], freeform_tags=tags))
+        for operation, seconds in self.latency.items():
+            self.emu.set_latency(operation, seconds)
+        audit = self.emu.audit()
+        log = self.pool.log_path
+        return (audit[-1]["seq"] if audit else 0), (log.stat().st_size if log.exists() else 0)
+
+    def observe(self, *, fault: str, mark: tuple[int, int], initial_holder: str, onset: float,
+                answers: list[Answer], failures: int, allowed_writes: int, budget_s: float,
+                api_fault: bool = False) -> Observation:
+        """Clear the faults and read back everything the invariants need."""
+        self.emu.clear_faults()
+        seq, offset = mark
+        names = {vnic: name for name, vnic in self.vnics.items()}
+        writes = []
+        for entry in self.emu.audit(after=seq):
+            if entry["operation"] != "UpdatePrivateIp" or entry["resource_id"] != self.vip_id:
+                continue
+            before, after = last_move(entry["before"].get("freeformTags")), last_move(entry["after"].get("freeformTags"))
+            fresh = after is not None and (before is None or after.move_id != before.move_id)
+            writes.append(Write(at=_epoch(entry["time"]), from_node=names.get(entry["before"]["vnicId"]),
+                                to_node=names.get(entry["after"]["vnicId"]),
+                                by_function=(entry["principal"] or {}).get("id") == self.function_id,
+                                reason=after.reason if fresh and after else "",
+                                previous_move_at=before.at if before else None))
+        final = self.network.get_private_ip(self.vip_id).data.vnic_id
+        listed = sum(any(ip.id == self.vip_id for ip in self.network.list_private_ips(vnic_id=vnic).data)
+                     for vnic in self.vnics.values())
+        return Observation(
+            fault=fault, policy=self.policy, preferred=self.config.preferred.name,
+            cooldown_s=self.config.cooldown_seconds, window_s=self.config.probe_timeout_seconds + 2.0,
+            onset=onset, initial_holder=initial_holder, final_holder=names.get(final), listed_on=listed,
+            writes=tuple(writes), answers=tuple(answers), timeline=tuple(self.nodes.timeline), failures=failures,
+            allowed_writes=allowed_writes, budget_s=budget_s, api_fault=api_fault,
+            function_errors=self._function_errors(offset))
+
+    def _function_errors(self, offset: int) -> tuple[str, ...]:
+        with open(self.pool.log_path, "rb") as log:
+            log.seek(offset)
+            lines = log.read().decode("utf-8", "replace").splitlines()
+        errors = []
+        for line in lines:
+            entry = _json(line)
+            if entry is not None and entry.get("event") == "internal_error":
+                errors.append(f"internal_error: {entry.get('reason')}")
+            elif entry is None and "Traceback" in line:
+                errors.append("a traceback")
+        return tuple(errors)
+
+    # --- callers ---------------------------------------------------------------------------------
+    def _invoker(self) -> oci.functions.FunctionsInvokeClient:
+        """One client per thread: concurrent invocations must not share an HTTP session."""
+        client = getattr(self._local, "invoker", None)
+        if client is None:
+            client = oci.functions.FunctionsInvokeClient(self._sdk, timeout=INVOKE_TIMEOUT, **self._client_options)
+            self._local.invoker = client
+        return client
+
+    def invoke(self, body: Any, kind: str, evidence: frozenset[str] = frozenset()) -> Answer:
+        """Invoke the function directly (keepalived's notify, an operator)."""
+        raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        try:
+            response = self._invoker().invoke_function(self.function_id, invoke_function_body=raw)
+        except oci.exceptions.ServiceError as exc:
+            return Answer(kind, exc.status, None, evidence)
+        except Exception:  # the connection itself failed: no status to judge
+            return Answer(kind, None, None, evidence)
+        return Answer(kind, response.status, _json(response.data.content), evidence)
+
+    def publish(self, message: Any) -> str:
+        """Publish to the alarm topic; Notifications delivers it to the function."""
+        body = message if isinstance(message, str) else json.dumps(message)
+        details = oci.ons.models.MessageDetails(body=body, title="chaos")
+        return self.ons.publish_message(self.topic, details).data.message_id
+
+    def delivered(self, message_id: str, kind: str, evidence: frozenset[str] = frozenset()) -> Answer:
+        """The first delivery attempt of ``message_id``, waited for (bounded)."""
+        deadline = time.monotonic() + DELIVERY_WAIT_S
+        while time.monotonic() < deadline:
+            with self.emu.backend.lock:
+                found = [d for d in self.emu.backend.states["notifications"].deliveries if d["messageId"] == message_id]
+            if found:
+                status = found[0]["status"]
+                return Answer(kind, status if isinstance(status, int) else None, _json(found[0]["response"]), evidence)
+            time.sleep(0.01)
+        raise TimeoutError(f"Notifications did not deliver {message_id} within {DELIVERY_WAIT_S:g}s")
+
+    def alarm(self, node: str, kind: str = "OK_TO_FIRING", *, at: float | None = None) -> dict[str, Any]:
+        """The node-down alarm's message about ``node``, built by the emulator's own Monitoring."""
+        status = "OK" if kind in ("FIRING_TO_OK", "RESET") else "FIRING"
+        stream = (("node", node), ("resourceId", self.instances[node]))
+        notice = Notice(type=kind, status=status, time=time.time() if at is None else at,
+                        streams=((stream, 0.0 if status == "FIRING" else 1.0),), total_firing=int(status == "FIRING"))
+        return build_message(self.alarm_spec, notice, self.emu.region)
+
+
+def together(calls: list[Callable[[], Answer]]) -> list[Answer]:
+    """Run the calls at the same instant on their own threads; their answers in call order."""
+    answers: list[Answer | None] = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(index: int) -> None:
+        start.wait()
+        answers[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(INVOKE_TIMEOUT[1] + DELIVERY_WAIT_S)
+    return [a if a is not None else Answer("automatic", None, None) for a in answers]

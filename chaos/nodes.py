@@ -1,0 +1,75 @@
+"""Loopback stand-ins for the nodes' health endpoints, whose answer the harness sets.
+
+Each node is an HTTP server on 127.0.0.1 that answers what the trial says the function's
+probe should see: ``up`` (200), ``down`` (503: haproxy says no), ``hang`` (no answer within
+the probe timeout: the function cannot tell, its probe is *unknown*). Whether the node really
+serves clients is the trial's ground truth, kept apart in ``serving``: a node can be fine while
+the function cannot reach it (``hang`` and serving), or crashed (``hang`` and not serving).
+Every change is stamped on a timeline, so the invariant checks can ask what was true when.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from chaos.invariants import Change
+
+PROBE_STATES = ("up", "down", "hang")
+
+
+class HealthEndpoint:
+    """One node's /healthz; ``hang_seconds`` must exceed the function's probe timeout."""
+
+    def __init__(self, name: str, hang_seconds: float) -> None:
+        self.name = name
+        self.probe = "up"
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                if endpoint.probe == "hang":
+                    time.sleep(hang_seconds)
+                self.send_response(200 if endpoint.probe == "up" else 503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/healthz"
+        self._thread = threading.Thread(target=self.server.serve_forever, name=f"health-{name}", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Nodes:
+    """The nodes of one lane and the timeline of what the harness made them do."""
+
+    def __init__(self, names: tuple[str, ...], hang_seconds: float) -> None:
+        self.endpoints = {name: HealthEndpoint(name, hang_seconds) for name in names}
+        self.timeline: list[Change] = []
+
+    def set(self, node: str, probe: str, serving: bool | None = None) -> None:
+        """Make ``node``'s endpoint answer ``probe``; ``serving`` defaults to probe == up."""
+        if probe not in PROBE_STATES:
+            raise ValueError(f"probe must be one of {PROBE_STATES}")
+        self.endpoints[node].probe = probe
+        self.timeline.append(Change(time.time(), node, probe, probe == "up" if serving is None else serving))
+
+    def reset(self) -> None:
+        """Every node up and serving; the timeline starts again."""
+        self.timeline = []
+        for name in self.endpoints:
+            self.set(name, "up")
+
+    def close(self) -> None:
+        for endpoint in self.endpoints.values():
+            endpoint.close()

@@ -1,0 +1,326 @@
+"""The emulator driver's trial scripts: one per `Fault.scenario`, each returning an Observation.
+
+Every script starts from `Lane.reset`, makes a node fail (or not) the way the harness records on
+the node timeline, sends the events that a real deployment would send for that failure (the
+peer's keepalived MASTER notice, the node-down alarm through Notifications, an operator's
+command), injects its fault at the moment that makes it bite, and states what the trial allows:
+how many failures happened and how many writes they justify.
+
+Failure modes used under API faults (one drawn per trial):
+  fast-down      the holder's haproxy says 503; the peer's keepalived becomes MASTER
+  alarm-down     the holder says 503; the node-down alarm fires (via Notifications)
+  fast-crash     the holder stops answering at all (probe unknown) and does not serve; peer MASTER
+  spurious-master  both healthy; the peer sends a MASTER notice anyway (a one-sided split)
+  spurious-alarm   both healthy; an alarm about the holder arrives anyway
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any, Callable
+
+from chaos.faults import FAST_PATH_BUDGET_S, PROBE_TIMEOUT_S, Fault
+from chaos.invariants import Answer, Observation
+from chaos.lane import Lane, together
+
+A, B = "node-a", "node-b"
+MODES = ("fast-down", "alarm-down", "fast-crash", "spurious-master", "spurious-alarm")
+TWO_HOURS = 2 * 3600.0
+
+
+def master(node: str) -> dict[str, str]:
+    return {"source": "keepalived", "node": node, "state": "MASTER"}
+
+
+def _budget(fault: Fault, *extra: float) -> float:
+    return FAST_PATH_BUDGET_S + fault.extra_budget_s + sum(extra)
+
+
+class _Failure:
+    """A failure mode applied to a lane: `trigger()` sends its event and returns the answer."""
+
+    def __init__(self, lane: Lane, mode: str) -> None:
+        self.lane, self.mode = lane, mode
+        self.failures = 0 if mode.startswith("spurious") else 1
+        self.probe_cost = PROBE_TIMEOUT_S if mode == "fast-crash" else 0.0
+
+    def break_node(self) -> float:
+        if self.mode == "fast-crash":
+            self.lane.nodes.set(A, "hang", serving=False)
+        elif self.failures:
+            self.lane.nodes.set(A, "down")
+        return time.time()
+
+    def trigger(self) -> Answer:
+        if "alarm" in self.mode:
+            return self.lane.delivered(self.lane.publish(self.lane.alarm(A)), "automatic", frozenset({A}))
+        return self.lane.invoke(master(B), "automatic", frozenset({A}))
+
+
+def api(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """A failure mode (or none) while one operation the function calls misbehaves."""
+    mark = lane.reset()
+    failure = _Failure(lane, rng.choice(MODES))
+    onset = failure.break_node()
+    p = fault.params
+    if p:
+        lane.emu.inject_fault(p["operation"], status=p.get("status"), code=p.get("code"),
+                              count=rng.randint(1, p["burst"]), delay=p.get("delay", 0.0), drop=p.get("drop", False))
+    answers = [failure.trigger()]
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=failure.failures, allowed_writes=failure.failures,
+                        budget_s=_budget(fault, failure.probe_cost), api_fault=bool(p))
+
+
+def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """GetPrivateIp fails for longer than the retry budget: the function must answer "cannot
+    verify" and move nothing; when the API is back, the alarm's next REPEAT repairs."""
+    mark = lane.reset()
+    failure = _Failure(lane, rng.choice(("fast-down", "fast-crash", "spurious-master")))
+    onset = failure.break_node()
+    p = fault.params
+    lane.emu.inject_fault("GetPrivateIp", status=p.get("status"), code=p.get("code"), count=None, delay=p.get("delay", 0.0))
+    answers = [failure.trigger()]
+    lane.emu.clear_faults()
+    for operation, seconds in lane.latency.items():
+        lane.emu.set_latency(operation, seconds)
+    if failure.failures:
+        answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=failure.failures, allowed_writes=failure.failures,
+                        budget_s=_budget(fault, failure.probe_cost), api_fault=True)
+
+
+def _rewrite_tokens(lane: Lane, ttl_seconds: float) -> None:
+    """Write new RPST/key files into every container, as the Functions runtime does."""
+    for container in lane.pool.containers:
+        lane.emu.backend.resource_principal_env(lane.function_id, container.directory / "rp",
+                                                compartment_id=lane.pool.function.get("compartmentId"),
+                                                ttl_seconds=ttl_seconds)
+        container.minted = time.time()
+
+
+def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """The function's cached resource-principal token really expires before the next failure.
+
+    A short-lived token is planted (a 401 makes the SDK re-read the files and pick it up), it
+    expires, then a node fails. With ``rotate`` (the runtime refreshed the files in time) the
+    SDK's 401-refresh-retry recovers inside the invocation; without, every call is 401 until the
+    runtime rotates, and the next alarm REPEAT repairs.
+    """
+    mark = lane.reset()
+    _rewrite_tokens(lane, ttl_seconds=1.0)
+    lane.emu.inject_fault("GetPrivateIp", status=401, code="NotAuthenticated", count=1)
+    answers = [lane.invoke({"action": "status"}, "manual")]
+    expiry = json.loads(_claims(lane))["exp"]
+    time.sleep(max(0.0, expiry + 1.2 - time.time()))  # past exp and the emulator's 1 s leeway
+    rotate = fault.params.get("rotate", True)
+    if rotate:
+        _rewrite_tokens(lane, ttl_seconds=3600.0)
+    failure = _Failure(lane, rng.choice(("fast-down", "spurious-master")))
+    onset = failure.break_node()
+    answers.append(failure.trigger())
+    if not rotate:
+        _rewrite_tokens(lane, ttl_seconds=3600.0)
+        if failure.failures:
+            answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=failure.failures, allowed_writes=failure.failures, budget_s=_budget(fault),
+                        api_fault=True)
+
+
+def _claims(lane: Lane) -> str:
+    """The claims of the first container's current token (to know when it expires)."""
+    import base64
+
+    token = (lane.pool.containers[0].directory / "rp" / "rpst").read_text().strip()
+    payload = token.split(".")[1]
+    return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+
+
+def notifications(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    mode = fault.params["mode"]
+    mark = lane.reset()
+    if mode == "late":
+        return _late(lane, fault, rng, mark)
+    onset = time.time()
+    lane.nodes.set(A, "down")
+    if mode == "duplicate":
+        message = lane.alarm(A)
+        ids = [lane.publish(message) for _ in range(rng.randint(2, 3))]
+        answers = [lane.delivered(i, "automatic", frozenset({A})) for i in ids]
+    else:  # out of order: the REPEAT evaluated a minute after the OK_TO_FIRING is delivered first
+        now = time.time()
+        newer, older = lane.alarm(A, "REPEAT", at=now), lane.alarm(A, "OK_TO_FIRING", at=now - 60)
+        answers = [lane.delivered(lane.publish(newer), "automatic", frozenset({A}))]
+        answers.append(lane.delivered(lane.publish(older), "automatic", frozenset({A})))
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=1, allowed_writes=1, budget_s=_budget(fault))
+
+
+def _late(lane: Lane, fault: Fault, rng: random.Random, mark: tuple[int, int]) -> Observation:
+    """An alarm evaluated two hours ago names the holder, whose health endpoint the function
+    cannot reach while it serves. Half the trials first fail over (so a move is on record)."""
+    answers, failures, onset = [], 0, time.time()
+    holder, evaluated = A, time.time() - TWO_HOURS
+    if rng.random() < 0.5:
+        lane.nodes.set(A, "down")
+        answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
+        lane.nodes.set(A, "up")
+        holder, failures = B, 1
+    lane.nodes.set(holder, "hang", serving=True)
+    answers.append(lane.delivered(lane.publish(lane.alarm(holder, at=evaluated)), "automatic"))
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=failures, allowed_writes=failures, budget_s=_budget(fault))
+
+
+def race(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """Two or three invocations about one failure read the same etag (GetPrivateIp slowed so
+    their reads overlap): exactly one may write, the others must lose the 412 and stand down."""
+    mark = lane.reset()
+    failure = _Failure(lane, rng.choice(("fast-down", "fast-crash")))
+    onset = failure.break_node()
+    lane.emu.set_latency("GetPrivateIp", 0.4)
+    calls: list[Callable[[], Answer]] = [
+        lambda: lane.invoke(master(B), "automatic", frozenset({A})),
+        lambda: lane.invoke(lane.alarm(A), "automatic", frozenset({A})),
+        lambda: lane.invoke(master(B), "automatic", frozenset({A})),
+    ]
+    answers = together(calls[: rng.randint(2, 3)])
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=1, allowed_writes=1, budget_s=_budget(fault, failure.probe_cost, 0.4 * 3))
+
+
+def together_paths(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """The fast path, the alarm path (through Notifications) and an operator, all at once."""
+    mark = lane.reset()
+    onset = time.time()
+    lane.nodes.set(A, "down")
+    command: dict[str, Any] = rng.choice([{"action": "failover"}, {"action": "failover", "to": B}])
+    answers = together([
+        lambda: lane.invoke(master(B), "automatic", frozenset({A})),
+        lambda: lane.delivered(lane.publish(lane.alarm(A)), "automatic", frozenset({A})),
+        lambda: lane.invoke(command, "manual"),
+    ])
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=1, allowed_writes=1, budget_s=_budget(fault, 1.0))
+
+
+def split_brain(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """Both keepalived instances MASTER, both nodes healthy, notices arriving in pairs. Under
+    ``preferred`` node-b holds at the start; a failback is allowed once, and only after the
+    cooldown."""
+    holder, age = A, None
+    if lane.policy == "preferred":
+        holder, age = B, rng.choice((10.0, 120.0))
+    mark = lane.reset(holder=holder, last_move_age=age)
+    onset = time.time()
+    answers: list[Answer] = []
+    for _ in range(rng.randint(2, 4)):
+        answers += together([lambda: lane.invoke(master(A), "automatic"), lambda: lane.invoke(master(B), "automatic")])
+    allowed = 1 if holder != lane.config.preferred.name else 0
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=holder, onset=onset, answers=answers,
+                        failures=0, allowed_writes=allowed, budget_s=_budget(fault))
+
+
+def flapping(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """The holder flaps: each down edge sends the peer's MASTER notice, each up edge the
+    holder's own (a preempting keepalived). One failure, so one write; the cooldown must stop
+    the failback from ping-ponging."""
+    mark = lane.reset()
+    onset = time.time()
+    answers = []
+    for _ in range(rng.randint(3, 5)):
+        lane.nodes.set(A, "down")
+        answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
+        time.sleep(rng.uniform(0.05, 0.4))
+        lane.nodes.set(A, "up")
+        answers.append(lane.invoke(master(A), "automatic"))
+        time.sleep(rng.uniform(0.05, 0.4))
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=1, allowed_writes=1, budget_s=_budget(fault))
+
+
+def probe_unknown(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """The function cannot reach one node's health endpoint while that node serves. Events that
+    really arrive then (the holder's own MASTER, the peer's BACKUP, an operator's status or a
+    move to the unreachable node, an OK alarm) must move nothing. With ``peer_master`` the
+    holder is the unreachable one and the peer's keepalived also becomes MASTER (double fault)."""
+    mark = lane.reset()
+    onset = time.time()
+    if fault.params.get("peer_master"):
+        lane.nodes.set(A, "hang", serving=True)
+        answers = [lane.invoke(master(B), "automatic", frozenset({A}))]
+        return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                            failures=0, allowed_writes=1, budget_s=_budget(fault))
+    hidden = rng.choice((A, B))
+    other = B if hidden == A else A
+    lane.nodes.set(hidden, "hang", serving=True)
+    events: list[Callable[[], Answer]] = [
+        lambda: lane.invoke(master(A), "automatic"),
+        lambda: lane.invoke({"source": "keepalived", "node": B, "state": "BACKUP"}, "automatic"),
+        lambda: lane.invoke({"action": "status"}, "manual"),
+        lambda: lane.delivered(lane.publish(lane.alarm(other, "FIRING_TO_OK")), "automatic"),
+    ]
+    if hidden == B:
+        events.append(lambda: lane.invoke({"action": "failover", "to": B}, "manual"))
+        events.append(lambda: lane.invoke(master(B), "automatic"))
+    answers = [event() for event in rng.sample(events, rng.randint(2, 3))]
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=0, allowed_writes=0, budget_s=_budget(fault))
+
+
+def _mutated_alarm(lane: Lane, rng: random.Random) -> bytes:
+    message = lane.alarm(rng.choice((A, B)), rng.choice(("OK_TO_FIRING", "REPEAT", "FIRING_TO_OK")))
+    target = rng.choice((message, message["alarmMetaData"][0]))
+    key = rng.choice(sorted(target))
+    junk: list[Any] = [None, 7, -1, 3.5, True, "", "FIRING", [], {}, [{"node": 5}], "x" * 300]
+    if rng.random() < 0.4:
+        del target[key]
+    else:
+        target[key] = rng.choice(junk)
+    raw = json.dumps(message).encode()
+    return raw[: rng.randint(0, len(raw))] if rng.random() < 0.3 else raw
+
+
+def bad_bodies(lane: Lane, rng: random.Random) -> list[bytes]:
+    """Bodies no caller should send: each kind of wrongness the function must shrug off."""
+    makers: list[Callable[[], bytes]] = [
+        lambda: bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))),
+        lambda: b"\xff\xfe" + json.dumps(master(B)).encode("utf-16-le"),
+        lambda: json.dumps(rng.choice([[], 1, "MASTER", None, [master(B)]])).encode(),
+        lambda: json.dumps({"source": "keepalived", "node": rng.choice([5, None, ["node-b"], "node-z"]), "state": "MASTER"}).encode(),
+        lambda: json.dumps({"action": rng.choice(["reboot", 1, None, "FAILOVER"]), "to": B}).encode(),
+        lambda: json.dumps({"action": "failover", "to": B, "dryrun": True}).encode(),
+        lambda: b'{"action": "status", "pad": "' + b"x" * rng.randint(300_000, 400_000) + b'"}',
+        lambda: b"[" * 50_000 + b"]" * 50_000,
+        lambda: _mutated_alarm(lane, rng),
+    ]
+    return [rng.choice(makers)() for _ in range(rng.randint(3, 5))]
+
+
+def bad_input(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """Bad bodies straight to InvokeFunction, and (when they are text) through Notifications,
+    while both nodes are healthy: whatever a body says, nothing may move or crash."""
+    mark = lane.reset()
+    onset = time.time()
+    answers = []
+    for body in bad_bodies(lane, rng):
+        answers.append(lane.invoke(body, "bad_input"))
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if len(text) < 60_000 and rng.random() < 0.5:  # ONS's message size limit is 64 KB
+            answers.append(lane.delivered(lane.publish(text), "bad_input"))
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=0, allowed_writes=0, budget_s=_budget(fault))
+
+
+SCENARIOS: dict[str, Callable[[Lane, Fault, random.Random], Observation]] = {
+    "api": api, "outage": outage, "token": token, "notifications": notifications, "race": race,
+    "together": together_paths, "split_brain": split_brain, "flapping": flapping,
+    "probe_unknown": probe_unknown, "bad_input": bad_input,
+}

@@ -1,12 +1,15 @@
 """The HTTP request chain, written once for every service (LocalStack style).
 
-    request id  ->  error serialisation  ->  authentication  ->  faults/latency  ->  handler
+    request id  ->  error serialisation  ->  authentication  ->  authorisation  ->  faults/latency  ->  handler
 
 - request id: echo the caller's `opc-request-id` or mint one; log one JSON line per request.
 - error serialisation: any `OciError` (from any later step) becomes OCI's `{"code","message"}`
   body with its status; unknown paths become 404 NotAuthorizedOrNotFound; a crash becomes 500.
 - authentication: verify the OCI signature (ocisim.auth) and attach the `Principal`; admin
   routes are unsigned but only answer loopback (and the lab's 198.18.0.0/15) clients.
+- authorisation: when the topology configures IAM (ocisim.iam), a resource or instance
+  principal's call needs every permission it asks for granted by the deployed policies, else
+  404 NotAuthorizedOrNotFound (logged with the principal, operation and missing permission).
 - faults: per-operation latency, then an injected delay, dropped connection or error status.
 - handler: sync handlers run under the backend lock and the state is saved if they mutated it.
 
@@ -26,6 +29,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from ocisim import iam
 from ocisim.auth import ADMIN, Principal
 from ocisim.backend import Backend
 from ocisim.errors import InternalServerError, NotAuthenticated, NotAuthorizedOrNotFound, OciError
@@ -34,6 +38,7 @@ from ocisim.service import Call, Reply, Route
 
 BACKEND = web.AppKey("backend", Backend)
 ROUTES = web.AppKey("routes", dict)
+AUTHORIZER = web.AppKey("authorizer", object)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
 BODY = web.RequestKey("body", bytes)
@@ -127,6 +132,27 @@ async def authenticate(request: web.Request, handler: RequestHandler) -> web.Str
 
 
 @web.middleware
+async def authorize(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
+    authorizer: iam.Authorizer | None = request.app[AUTHORIZER]
+    principal = request.get(PRINCIPAL)
+    if authorizer is None or principal is None or principal is ADMIN:
+        return await handler(request)
+    route, _ = route_of(request)  # authenticate already refused unknown routes
+    backend = request.app[BACKEND]
+    with backend.lock:
+        denial = authorizer.check(principal, route.operation, request.match_info, request.query,
+                                  request[BODY], backend.states)
+    if denial is not None:
+        backend.log("authorization denied", level=logging.WARNING, principal=principal.id,
+                    principal_kind=principal.kind, operation=route.operation,
+                    permission=denial.permission, compartment_id=denial.compartment_id,
+                    resource_id=denial.resource_id, policies=authorizer.source,
+                    opc_request_id=request[REQUEST_ID])
+        raise iam.denied()
+    return await handler(request)
+
+
+@web.middleware
 async def inject_faults(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     route, _ = route_of(request)  # authenticate already refused unknown routes
     if route.auth == "admin":
@@ -188,9 +214,10 @@ def endpoint(route: Route, service: str) -> RequestHandler:
 
 
 def build_app(backend: Backend, extra_routes: list[Route]) -> web.Application:
-    app = web.Application(middlewares=[request_id, serialise_errors, authenticate, inject_faults],
-                          client_max_size=6 * 1024 * 1024)
+    app = web.Application(middlewares=[request_id, serialise_errors, authenticate, authorize,
+                                       inject_faults], client_max_size=6 * 1024 * 1024)
     app[BACKEND] = backend
+    app[AUTHORIZER] = iam.authorizer_for(backend.topology)
     table: dict[str, tuple[Route, str]] = {}
     registered = [(r, s.name) for s in backend.services for r in s.routes]
     registered += [(r, "admin") for r in extra_routes]

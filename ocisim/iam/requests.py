@@ -1,0 +1,157 @@
+"""What an API call asks for: each permission it needs, on which compartment, with which
+`target.*` variables, per OCI's "Permissions Required for Each API Operation" tables.
+
+OCI authorises against the *target* resource: GetPrivateIp needs PRIVATE_IP_READ in the
+compartment that holds that private IP, UpdatePrivateIp moving it also needs VNIC_UNASSIGN on
+the VNIC it leaves and VNIC_ASSIGN on the VNIC it joins (each in its own compartment), and
+PostMetricData needs METRIC_WRITE for every (compartment, namespace) in the batch. So the
+requirements are computed from the request and the current state (read under the backend lock).
+
+A target that does not exist yields no requirement: the handler then answers 404
+NotAuthorizedOrNotFound, the same answer OCI gives, so nothing leaks. A malformed body yields
+only what can be read from the path: the handler refuses the body with its own 400.
+An operation missing from OPERATIONS is refused for every restricted principal (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+Resource = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    permission: str
+    compartment_id: str
+    resource_id: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)  # target.* for conditions
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of a call that name its targets, and read-only views of the state."""
+
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    core: Any                         # ocisim.core.models.CoreState
+    functions: Mapping[str, Resource]  # function OCID -> function (topology shape)
+
+    def json_object(self) -> Mapping[str, Any]:
+        try:
+            value = json.loads(self.body or b"null")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def _on(permissions: tuple[str, ...], resource: Resource | None,
+        variables: Mapping[str, str] | None = None) -> list[Requirement]:
+    if resource is None:
+        return []
+    return [Requirement(p, resource["compartmentId"], resource.get("id"), dict(variables or {}))
+            for p in permissions]
+
+
+def _public_ip(public: Resource | None) -> list[Requirement]:
+    """Reserved public IPs are public-ips; ephemeral ones are governed by private-ips."""
+    if public is None:
+        return []
+    permission = "PUBLIC_IP_READ" if public.get("lifetime") == "RESERVED" else "PRIVATE_IP_READ"
+    return _on((permission,), public)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def get_private_ip(r: Request) -> list[Requirement]:
+    return _on(("PRIVATE_IP_READ",), r.core.private_ips.get(r.params["privateIpId"]))
+
+
+def list_private_ips(r: Request) -> list[Requirement]:
+    scope = r.core.vnics.get(r.query.get("vnicId", "")) or r.core.subnets.get(r.query.get("subnetId", ""))
+    return _on(("PRIVATE_IP_READ",), scope)
+
+
+def update_private_ip(r: Request) -> list[Requirement]:
+    private_ip = r.core.private_ips.get(r.params["privateIpId"])
+    if private_ip is None:
+        return []
+    needed = _on(("PRIVATE_IP_UPDATE",), private_ip)
+    target = _text(r.json_object().get("vnicId"))
+    if target is not None and target != private_ip["vnicId"]:
+        needed += _on(("VNIC_UNASSIGN",), r.core.vnics.get(private_ip["vnicId"]))
+        needed += _on(("VNIC_ASSIGN",), r.core.vnics.get(target))
+    return needed
+
+
+def get_vnic(r: Request) -> list[Requirement]:
+    return _on(("VNIC_READ",), r.core.vnics.get(r.params["vnicId"]))
+
+
+def list_vnic_attachments(r: Request) -> list[Requirement]:
+    compartment_id = r.query.get("compartmentId")
+    if not compartment_id:
+        return []
+    return [Requirement("VNIC_ATTACHMENT_READ", compartment_id), Requirement("INSTANCE_INSPECT", compartment_id)]
+
+
+def get_instance(r: Request) -> list[Requirement]:
+    return _on(("INSTANCE_READ",), r.core.instances.get(r.params["instanceId"]))
+
+
+def get_public_ip(r: Request) -> list[Requirement]:
+    return _public_ip(r.core.public_ips.get(r.params["publicIpId"]))
+
+
+def get_public_ip_by_private_ip_id(r: Request) -> list[Requirement]:
+    private_ip_id = _text(r.json_object().get("privateIpId"))
+    return _public_ip(r.core.public_ip_of(private_ip_id) if private_ip_id else None)
+
+
+def get_public_ip_by_ip_address(r: Request) -> list[Requirement]:
+    address = _text(r.json_object().get("ipAddress"))
+    return _public_ip(next((p for p in r.core.public_ips.values() if p["ipAddress"] == address), None))
+
+
+def post_metric_data(r: Request) -> list[Requirement]:
+    data = r.json_object().get("metricData")
+    targets = {(d["compartmentId"], d["namespace"]) for d in (data if isinstance(data, list) else [])
+               if isinstance(d, dict)
+               and isinstance(d.get("compartmentId"), str) and isinstance(d.get("namespace"), str)}
+    return [Requirement("METRIC_WRITE", compartment, variables={"target.metrics.namespace": namespace})
+            for compartment, namespace in sorted(targets)]
+
+
+def summarize_metrics_data(r: Request) -> list[Requirement]:
+    compartment_id, namespace = r.query.get("compartmentId"), _text(r.json_object().get("namespace"))
+    if not compartment_id or namespace is None:
+        return []
+    variables = {"target.metrics.namespace": namespace}
+    return [Requirement("METRIC_INSPECT", compartment_id, variables=variables),
+            Requirement("METRIC_READ", compartment_id, variables=variables)]
+
+
+def invoke_function(r: Request) -> list[Requirement]:
+    function_id = r.params["functionId"]
+    return _on(("FN_INVOCATION",), r.functions.get(function_id), {"target.function.id": function_id})
+
+
+OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
+    "GetPrivateIp": get_private_ip,
+    "ListPrivateIps": list_private_ips,
+    "UpdatePrivateIp": update_private_ip,
+    "GetVnic": get_vnic,
+    "ListVnicAttachments": list_vnic_attachments,
+    "GetInstance": get_instance,
+    "GetPublicIp": get_public_ip,
+    "GetPublicIpByPrivateIpId": get_public_ip_by_private_ip_id,
+    "GetPublicIpByIpAddress": get_public_ip_by_ip_address,
+    "PostMetricData": post_metric_data,
+    "SummarizeMetricsData": summarize_metrics_data,
+    "InvokeFunction": invoke_function,
+}

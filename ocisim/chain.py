@@ -217,7 +217,11 @@ def build_app(backend: Backend, extra_routes: list[Route]) -> web.Application:
     app = web.Application(middlewares=[request_id, serialise_errors, authenticate, authorize,
                                        inject_faults], client_max_size=6 * 1024 * 1024)
     app[BACKEND] = backend
-    app[AUTHORIZER] = iam.authorizer_for(backend.topology)
+    app[AUTHORIZER] = authorizer = iam.authorizer_for(backend.topology)
+    if authorizer is not None:
+        backend.log("iam enforced", policies=authorizer.source,
+                    statements=len(authorizer.policy.statements),
+                    dynamic_groups=len(authorizer.policy.groups))
     table: dict[str, tuple[Route, str]] = {}
     registered = [(r, s.name) for s in backend.services for r in s.routes]
     registered += [(r, "admin") for r in extra_routes]

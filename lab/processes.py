@@ -60,14 +60,13 @@ def _state(pid: int) -> str:
         return ""
 
 
-def spawn(command: Sequence[str], log: Path, pid_file: Path, *, stdout: Path | None = None,
-          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(command: Sequence[str], log: Path, pid_file: Path, *, stdout: Path | None = None) -> subprocess.Popen[bytes]:
     """Start a background process that outlives the CLI (own session); stderr to `log`, stdout
     there too unless `stdout` names its own file."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as err, open(stdout or log, "ab") as out:
         process = subprocess.Popen(list(command), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                   start_new_session=True, env=env, cwd=REPO)
+                                   start_new_session=True, cwd=REPO)
     pid_file.write_text(f"{process.pid}\n")
     return process
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from lab.cloud import Facts
 from lab.plan import Plan
+from lab.shell import LabError
 
 METHODS = ("fast_path", "alarm_path", "seed_script", "oci_cli", "floor")
 
@@ -35,6 +36,6 @@ class LabState:
         try:
             data = json.loads(cls.file(plan).read_text())
         except FileNotFoundError:
-            raise SystemExit("no lab is running (start one with: python -m lab up)") from None
+            raise LabError("no lab is running (start one with: python -m lab up)") from None
         return cls(plan=plan, method=data["method"], agents=data["agents"], emulator=data["emulator"],
                    facts=Facts(**data["facts"]))

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=int(os.environ.get("CHAOS_TRIALS", 1000)),
                         help="total trials, shared over the faults by weight (default 1000)")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", 8)))
-    parser.add_argument("--lanes", type=int, default=4, help="parallel emulator lanes (processes)")
+    parser.add_argument("--lanes", type=int, default=8, help="parallel emulator lanes (processes)")
     parser.add_argument("--latency", choices=sorted(LATENCIES), default="realistic",
                         help="emulator answer latency per operation")
     parser.add_argument("--fault", action="append", dest="faults", metavar="NAME",

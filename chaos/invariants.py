@@ -7,7 +7,8 @@ true about the nodes and when (`Change`: a node's probe answer and whether it re
 
 1. One holder: exactly one VNIC lists the IP at the end, and the audit log is one unbroken
    chain of moves (each write starts where the previous one left the IP).
-2. No wrong move: every write by the function puts the IP on a node that was serving; an
+2. No wrong move: every write by the function puts the IP on a node that was serving (and
+   that the function's own probe found healthy, as its answer reports); an
    automatic one never moves it away from a holder that served throughout the decision window,
    except a failback to the preferred node under FAILBACK_POLICY=preferred once the cooldown
    has passed. A forced manual move is exempt and must say so.
@@ -81,6 +82,7 @@ class Observation:
     budget_s: float
     api_fault: bool = False            # the fault is in OCI's API or credentials, not in a node
     function_errors: tuple[str, ...] = ()   # internal_error events in the function's log
+    exercised: bool = True             # the injected fault really bit (not an invariant: a coverage count)
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,13 @@ def check_no_wrong_move(obs: Observation) -> tuple[list[str], int]:
         if served_throughout(obs.timeline, write.from_node, start, write.at):
             needless += 1
             notes.append(f"2: moved away from {write.from_node}, which was serving")
+    for answer in obs.answers:
+        body = answer.body or {}
+        target = body.get("to")
+        if body.get("decision") == "moved" and not body.get("forced"):
+            seen = ((body.get("health") or {}).get(target) or {}).get("health")
+            if seen != "healthy":
+                notes.append(f"2: moved to {target}, which its own probe found {seen}")
     return notes, needless
 
 

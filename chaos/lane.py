@@ -13,6 +13,7 @@ have no circuit breaker, so an injected fault reaches the function, not the harn
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import datetime
@@ -38,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 NODE_DOWN_ALARM = "vip-failover-node-down"
 DELIVERY_WAIT_S = 60.0     # bound on waiting for one Notifications delivery
 INVOKE_TIMEOUT = (5.0, 90.0)
+WARM_CALLS = 3
 
 
 def _epoch(stamp: str) -> float:
@@ -50,6 +52,19 @@ def _json(raw: bytes | str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+class RequestLog(logging.Handler):
+    """(operation, status) of every request the emulator answered, from its JSON log events."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seen: list[tuple[str | None, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, "fields", {})
+        if record.getMessage() == "request":
+            self.seen.append((fields.get("operation"), fields.get("status")))
 
 
 class Lane:
@@ -81,16 +96,25 @@ class Lane:
         self.network = oci.core.VirtualNetworkClient(self._sdk, timeout=(5.0, 30.0), **self._client_options)
         self.ons = oci.ons.NotificationDataPlaneClient(self._sdk, timeout=(5.0, 30.0), **self._client_options)
         self._local = threading.local()
+        self.requests = RequestLog()
+        emulator_log = logging.getLogger("ocisim")
+        self._log_level = emulator_log.level
+        emulator_log.setLevel(logging.INFO)
+        emulator_log.addHandler(self.requests)
+        for _ in range(WARM_CALLS):  # the container builds its clients and signer on its first calls
+            self.invoke({"action": "status"}, "manual")
 
     def close(self) -> None:
+        logging.getLogger("ocisim").removeHandler(self.requests)
+        logging.getLogger("ocisim").setLevel(self._log_level)
         self.emu.stop()
         self.nodes.close()
 
     # --- trial start and end ---------------------------------------------------------------------
-    def reset(self, holder: str = "node-a", last_move_age: float | None = None) -> tuple[int, int]:
+    def reset(self, holder: str = "node-a", last_move_age: float | None = None) -> tuple[int, int, int]:
         """Faults cleared, nodes up, the IP on ``holder`` with or without a last-move record.
 
-        Returns (audit mark, function-log offset): what the trial will be judged after.
+        Returns (audit seq, function-log offset, request count): what the trial is judged after.
         """
         self.emu.clear_faults()
         self.nodes.reset()
@@ -104,14 +128,23 @@ class Lane:
             self.emu.set_latency(operation, seconds)
         audit = self.emu.audit()
         log = self.pool.log_path
-        return (audit[-1]["seq"] if audit else 0), (log.stat().st_size if log.exists() else 0)
+        return (audit[-1]["seq"] if audit else 0), (log.stat().st_size if log.exists() else 0), len(self.requests.seen)
 
-    def observe(self, *, fault: str, mark: tuple[int, int], initial_holder: str, onset: float,
+    def statuses(self, mark: tuple[int, int, int], operation: str) -> list[Any]:
+        """Statuses the emulator answered ``operation`` with since ``mark`` ("dropped": cut off)."""
+        return [status for op, status in self.requests.seen[mark[2]:] if op == operation]
+
+    def pending(self, operation: str) -> int | None:
+        """How many more calls the fault injected on ``operation`` will hit (None: until cleared, 0: none)."""
+        left = [f["count"] for f in self.emu.backend.faults.to_json()["faults"] if f["operation"] == operation]
+        return left[0] if left else 0
+
+    def observe(self, *, fault: str, mark: tuple[int, int, int], initial_holder: str, onset: float,
                 answers: list[Answer], failures: int, allowed_writes: int, budget_s: float,
-                api_fault: bool = False) -> Observation:
+                api_fault: bool = False, exercised: bool = True) -> Observation:
         """Clear the faults and read back everything the invariants need."""
         self.emu.clear_faults()
-        seq, offset = mark
+        seq, offset, _ = mark
         names = {vnic: name for name, vnic in self.vnics.items()}
         writes = []
         for entry in self.emu.audit(after=seq):
@@ -129,11 +162,11 @@ class Lane:
                      for vnic in self.vnics.values())
         return Observation(
             fault=fault, policy=self.policy, preferred=self.config.preferred.name,
-            cooldown_s=self.config.cooldown_seconds, window_s=self.config.probe_timeout_seconds + 2.0,
+            cooldown_s=self.config.cooldown_seconds, window_s=self.config.probe_timeout_seconds + 1.0,
             onset=onset, initial_holder=initial_holder, final_holder=names.get(final), listed_on=listed,
             writes=tuple(writes), answers=tuple(answers), timeline=tuple(self.nodes.timeline), failures=failures,
             allowed_writes=allowed_writes, budget_s=budget_s, api_fault=api_fault,
-            function_errors=self._function_errors(offset))
+            function_errors=self._function_errors(offset), exercised=exercised)
 
     def _function_errors(self, offset: int) -> tuple[str, ...]:
         with open(self.pool.log_path, "rb") as log:

@@ -34,6 +34,7 @@ def summarise(fault: Fault, records: list[Mapping[str, Any]]) -> dict[str, Any]:
                           for name, p in (("p50", 50), ("p95", 95), ("max", 100))},
         "harness_errors": len(records) - len(judged),
         "needless_moves": sum(r["needless_moves"] for r in judged),
+        "exercised": sum(1 for r in judged if r.get("exercised", True)),
         "driver": fault.driver,
         "description": fault.description,
     }

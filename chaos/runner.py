@@ -50,7 +50,8 @@ def run_lane(lane_no: int, share: list[tuple[str, int, int]], latency: dict[str,
                 verdict = check(observation, fault.relaxed)
                 record.update(held={str(n): ok for n, ok in verdict.held.items()}, writes=verdict.writes,
                               failures=verdict.failures, convergence_s=verdict.convergence_s,
-                              needless_moves=verdict.needless_moves, notes=list(verdict.notes))
+                              needless_moves=verdict.needless_moves, exercised=observation.exercised,
+                              notes=list(verdict.notes))
             except Exception:
                 record["error"] = traceback.format_exc(limit=8)
             record["duration_s"] = round(time.monotonic() - started, 3)

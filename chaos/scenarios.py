@@ -65,13 +65,15 @@ def api(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     failure = _Failure(lane, rng.choice(MODES))
     onset = failure.break_node()
     p = fault.params
+    burst = rng.randint(1, p["burst"]) if p else 0
     if p:
         lane.emu.inject_fault(p["operation"], status=p.get("status"), code=p.get("code"),
-                              count=rng.randint(1, p["burst"]), delay=p.get("delay", 0.0), drop=p.get("drop", False))
+                              count=burst, delay=p.get("delay", 0.0), drop=p.get("drop", False))
     answers = [failure.trigger()]
+    exercised = not p or lane.pending(p["operation"]) < burst
     return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
                         failures=failure.failures, allowed_writes=failure.failures,
-                        budget_s=_budget(fault, failure.probe_cost), api_fault=bool(p))
+                        budget_s=_budget(fault, failure.probe_cost), api_fault=bool(p), exercised=exercised)
 
 
 def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -83,6 +85,7 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     p = fault.params
     lane.emu.inject_fault("GetPrivateIp", status=p.get("status"), code=p.get("code"), count=None, delay=p.get("delay", 0.0))
     answers = [failure.trigger()]
+    exercised = (answers[0].body or {}).get("error") == "cannot_verify"
     lane.emu.clear_faults()
     for operation, seconds in lane.latency.items():
         lane.emu.set_latency(operation, seconds)
@@ -90,7 +93,7 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
     return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
                         failures=failure.failures, allowed_writes=failure.failures,
-                        budget_s=_budget(fault, failure.probe_cost), api_fault=True)
+                        budget_s=_budget(fault, failure.probe_cost), api_fault=True, exercised=exercised)
 
 
 def _rewrite_tokens(lane: Lane, ttl_seconds: float) -> None:
@@ -126,9 +129,11 @@ def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         _rewrite_tokens(lane, ttl_seconds=3600.0)
         if failure.failures:
             answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
+    # The planted 401, then at least one 401 for the really expired token.
+    exercised = lane.statuses(mark, "GetPrivateIp").count(401) >= 2
     return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
                         failures=failure.failures, allowed_writes=failure.failures, budget_s=_budget(fault),
-                        api_fault=True)
+                        api_fault=True, exercised=exercised)
 
 
 def _claims(lane: Lane) -> str:
@@ -160,7 +165,7 @@ def notifications(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
                         failures=1, allowed_writes=1, budget_s=_budget(fault))
 
 
-def _late(lane: Lane, fault: Fault, rng: random.Random, mark: tuple[int, int]) -> Observation:
+def _late(lane: Lane, fault: Fault, rng: random.Random, mark: tuple[int, int, int]) -> Observation:
     """An alarm evaluated two hours ago names the holder, whose health endpoint the function
     cannot reach while it serves. Half the trials first fail over (so a move is on record)."""
     answers, failures, onset = [], 0, time.time()

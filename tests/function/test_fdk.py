@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fn_emulator import REPO, nodes_config
-from fn_helpers import env
+from fn_helpers import env, fixture_bytes
 
 FDK = Path(sys.executable).with_name("fdk")
 
@@ -132,3 +134,49 @@ def test_in_process_bad_body_is_an_answer(monkeypatch, tmp_path):
     monkeypatch.delenv("OCI_RESOURCE_PRINCIPAL_VERSION", raising=False)
     status, answer = run(b'{"action": "reboot"}')
     assert status == 200 and answer["error"] == "bad_request" and "action must be one of" in answer["reason"]
+
+
+@st.composite
+def mutated_alarms(draw) -> bytes:
+    """A real alarm message fixture with one key deleted or replaced, then truncated."""
+    message = json.loads(fixture_bytes(draw(st.sampled_from(ALARM_FIXTURES))))
+    target = draw(st.sampled_from([message, message["alarmMetaData"][0]]))
+    key = draw(st.sampled_from(sorted(target)))
+    if draw(st.booleans()):
+        del target[key]
+    else:
+        target[key] = draw(JSON_VALUES)
+    raw = json.dumps(message).encode()
+    return raw[: draw(st.integers(0, len(raw)))]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=20,
+)
+ALARM_FIXTURES = ["alarm_ok_to_firing_split.json", "alarm_repeat_split.json", "alarm_firing_to_ok_split.json",
+                  "alarm_ok_to_firing_grouped.json", "oci_docs_split_v1.5.json"]
+WRONG_TYPES = st.one_of(
+    st.fixed_dictionaries({"source": st.just("keepalived"), "node": JSON_VALUES, "state": JSON_VALUES}),
+    st.fixed_dictionaries({"action": JSON_VALUES.filter(lambda v: v not in ("failover", "failback")), "to": JSON_VALUES}),
+    st.fixed_dictionaries({"action": st.just("failover"), "to": st.sampled_from(["node-b"]), "dry_run": st.text(max_size=4)}),
+).map(lambda v: json.dumps(v).encode())
+HUGE = st.integers(256 * 1024, 1_200_000).map(lambda n: b'{"action": "status", "pad": "' + b"x" * n + b'"}')
+NOT_UTF8 = st.binary(max_size=200).map(lambda b: b"\xff\xfe\xc3" + b)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_bad_input_through_fdk_never_crashes_and_never_writes(fdk_server, emulator, data):
+    """Invariant 6 through the real fdk server on its unix socket: arbitrary JSON, truncated and
+    mutated real alarm messages, wrong types, huge and non-UTF-8 bodies all get a 200 JSON answer
+    that moves nothing; no internal error, and the emulator records no write."""
+    sock, _ = fdk_server
+    body = data.draw(st.one_of(
+        st.binary(max_size=300), JSON_VALUES.filter(lambda v: not (isinstance(v, dict) and "action" in v)).map(
+            lambda v: json.dumps(v).encode()), WRONG_TYPES, HUGE, NOT_UTF8, mutated_alarms()))
+    status, answer = call(sock, body)
+    assert status == 200 and isinstance(answer, dict)
+    assert answer.get("error") != "internal_error" and answer.get("moved", []) == []
+    assert [e for e in emulator.audit() if e["operation"] == "UpdatePrivateIp"] == []

@@ -1,0 +1,119 @@
+"""The invariant checks on hand-made trial records (pure: no emulator, no clock)."""
+
+from dataclasses import replace
+
+import pytest
+
+from chaos.invariants import Answer, Change, Observation, Write, check, serving_at, served_throughout
+
+T0 = 1_000.0
+A, B = "node-a", "node-b"
+
+
+def moved_answer(health_a="down", kind="automatic", evidence=frozenset({A}), **extra):
+    body = {"ok": True, "decision": "moved", "from": A, "to": B, "moved": ["vip"],
+            "health": {A: {"health": health_a}, B: {"health": "healthy"}},
+            "unverified": [A] if health_a == "unknown" else [], **extra}
+    return Answer(kind, 200, body, evidence)
+
+
+def failover(**overrides) -> Observation:
+    """node-a fails at T0 and the function moves the IP to node-b 1 s later: every invariant holds."""
+    base = Observation(
+        fault="test", policy="never", preferred=A, cooldown_s=60.0, window_s=2.5, onset=T0,
+        initial_holder=A, final_holder=B, listed_on=1,
+        writes=(Write(T0 + 1.0, A, B, True, reason="holder node-a is down; node-b is healthy"),),
+        answers=(moved_answer(),), timeline=(Change(T0 - 5, A, "up", True), Change(T0 - 5, B, "up", True),
+                                             Change(T0, A, "down", False)),
+        failures=1, allowed_writes=1, budget_s=2.0)
+    return replace(base, **overrides)
+
+
+def broken(verdict) -> list[int]:
+    return [n for n, ok in verdict.held.items() if not ok]
+
+
+def test_a_clean_failover_holds_everything_and_measures_convergence():
+    verdict = check(failover())
+    assert verdict.ok and verdict.writes == 1 and verdict.convergence_s == pytest.approx(1.0)
+
+
+def test_timeline_lookups():
+    timeline = failover().timeline
+    assert serving_at(timeline, A, T0 - 1) and not serving_at(timeline, A, T0 + 1)
+    assert serving_at(timeline, B, T0 + 100) and not serving_at(timeline, None, T0)
+    assert served_throughout(timeline, B, T0 - 1, T0 + 1) and not served_throughout(timeline, A, T0 - 1, T0 + 1)
+
+
+def test_one_holder_counts_vnics_and_follows_the_chain():
+    assert broken(check(failover(listed_on=2))) == [1]
+    lost_update = (Write(T0 + 1, A, B, True), Write(T0 + 1.1, A, B, False))
+    assert 1 in broken(check(failover(writes=lost_update, allowed_writes=2)))
+    assert 1 in broken(check(failover(final_holder=A)))
+
+
+def test_moving_to_a_node_that_does_not_serve_is_wrong():
+    timeline = failover().timeline + (Change(T0 - 3, B, "down", False),)
+    assert 2 in broken(check(failover(timeline=timeline)))
+    unchecked = moved_answer(health_a="down")
+    unchecked.body["health"][B] = {"health": "unknown"}
+    assert 2 in broken(check(failover(answers=(unchecked,))))
+
+
+def test_automatic_move_away_from_a_serving_holder_is_wrong_but_relaxable():
+    healthy = (Change(T0 - 5, A, "up", True), Change(T0 - 5, B, "up", True))
+    verdict = check(failover(timeline=healthy, failures=0))
+    assert 2 in broken(verdict) and verdict.needless_moves == 1
+    relaxed = check(failover(timeline=healthy, failures=0, allowed_writes=1), relaxed=[2])
+    assert relaxed.ok and relaxed.needless_moves == 1 and any("which was serving" in n for n in relaxed.notes)
+    with pytest.raises(ValueError):
+        check(failover(), relaxed=[3])
+
+
+def test_operator_and_failback_moves_away_from_a_serving_holder():
+    healthy = (Change(T0 - 5, A, "up", True), Change(T0 - 5, B, "up", True))
+    operator = Write(T0 + 1, A, B, True, reason="operator failover to node-b (node-a healthy, node-b healthy)")
+    assert check(failover(timeline=healthy, writes=(operator,), answers=(moved_answer("healthy", "manual"),))).held[2]
+    # The same record without a command in the trial is not believed.
+    assert not check(failover(timeline=healthy, writes=(operator,), answers=(moved_answer("healthy"),))).held[2]
+    back = Write(T0 + 1, B, A, True, reason="failback", previous_move_at=T0 - 120)
+    preferred = failover(policy="preferred", timeline=healthy, initial_holder=B, final_holder=A, writes=(back,))
+    assert check(preferred).held[2]
+    assert not check(replace(preferred, writes=(replace(back, previous_move_at=T0 - 10),))).held[2]  # inside the cooldown
+    forced = Write(T0 + 1, A, B, True, reason="forced failover to node-b by operator")
+    assert not check(failover(writes=(forced,))).held[2]
+    assert check(failover(writes=(forced,), answers=(moved_answer(kind="forced"),))).held[2]
+
+
+def test_convergence_needs_a_serving_holder_within_budget():
+    assert 3 in broken(check(failover(writes=(), final_holder=A, answers=())))
+    assert 3 in broken(check(failover(budget_s=0.5)))
+    nothing_serves = failover().timeline + (Change(T0 - 3, B, "down", False),)
+    verdict = check(failover(writes=(), final_holder=A, answers=(), timeline=nothing_serves))
+    assert verdict.held[3] and verdict.convergence_s is None
+
+
+def test_no_more_writes_than_failures():
+    again = (Write(T0 + 1, A, B, True), Write(T0 + 1.5, B, A, True), Write(T0 + 2, A, B, True))
+    assert 4 in broken(check(failover(writes=again)))
+
+
+def test_cannot_verify_never_moves_and_says_so():
+    assert 5 in broken(check(failover(answers=(moved_answer("unknown", evidence=frozenset()),))))
+    assert check(failover(answers=(moved_answer("unknown"),))).held[5]  # the peer's MASTER vouched
+    silent = Answer("automatic", 200, {"ok": False, "error": "cannot_verify", "moved": ["vip"], "reason": "x"})
+    assert 5 in broken(check(failover(answers=(silent,))))
+    mismatch = moved_answer(unverified=[B])
+    assert 5 in broken(check(failover(answers=(mismatch,))))
+    healthy = (Change(T0 - 5, A, "up", True), Change(T0 - 5, B, "up", True))
+    assert 5 in broken(check(failover(api_fault=True, failures=0, timeline=healthy)))
+
+
+def test_bad_input_never_crashes_or_writes():
+    assert 6 in broken(check(failover(answers=(Answer("automatic", 502, None),))))
+    crash = Answer("automatic", 200, {"ok": False, "error": "internal_error", "reason": "KeyError"})
+    assert 6 in broken(check(failover(answers=(crash,))))
+    assert 6 in broken(check(failover(function_errors=("a traceback",))))
+    junk = Answer("bad_input", 200, {"ok": False, "error": "bad_request", "moved": []})
+    assert 6 in broken(check(failover(answers=(junk,))))  # the write came with nothing but junk
+    assert check(failover(answers=(junk, moved_answer()))).held[6]

@@ -1,0 +1,35 @@
+"""bench/reliability.json's shape (ACCEPTANCE.md section 3) and the table, from made-up records."""
+
+from chaos.faults import by_name
+from chaos.report import build, markdown, percentile
+
+
+def record(fault, writes=1, failures=1, took=1.0, broken=(), error=None):
+    if error:
+        return {"fault": fault, "index": 0, "error": error}
+    return {"fault": fault, "index": 0, "held": {str(n): n not in broken for n in range(1, 7)}, "writes": writes,
+            "failures": failures, "convergence_s": took, "needless_moves": 0, "notes": []}
+
+
+def test_percentiles_are_nearest_rank():
+    values = [float(v) for v in range(1, 21)]
+    assert (percentile(values, 50), percentile(values, 95), percentile(values, 100)) == (10.0, 19.0, 20.0)
+    assert percentile([], 50) is None
+
+
+def test_reliability_json_has_the_accepted_shape():
+    faults = by_name(["baseline", "split-brain", "probe-unknown+split-brain"])
+    records = [record("baseline", took=0.5), record("baseline", took=1.5, broken=(3,)),
+               record("split-brain", writes=0, failures=0, took=0.0), record("split-brain", error="Traceback")]
+    result = build(faults, records, {"seed": 8})
+    assert result["seed"] == 8 and result["totals"] == {"trials": 4, "violations": 1, "harness_errors": 1}
+    baseline = result["faults"]["baseline"]
+    assert {"trials", "violations", "max_writes_per_failure", "convergence_s"} <= set(baseline)
+    assert baseline["trials"] == 2 and baseline["violations"] == {"1": 0, "2": 0, "3": 1, "4": 0, "5": 0, "6": 0}
+    assert baseline["max_writes_per_failure"] == 1 and baseline["convergence_s"] == {"p50": 0.5, "p95": 1.5, "max": 1.5}
+    assert result["faults"]["split-brain"]["harness_errors"] == 1
+    empty = result["faults"]["probe-unknown+split-brain"]
+    assert empty["trials"] == 0 and empty["convergence_s"]["p50"] is None and "2" in empty["relaxed"]
+    table = markdown(result)
+    assert "| baseline | 2 | 0 0 1 0 0 0 | 1.00 | 0.50 / 1.50 / 1.50 |" in table
+    assert "probe-unknown+split-brain*" in table

@@ -32,8 +32,12 @@ def test_signer_gets_an_instance_token_and_signed_calls_are_accepted(emulator: E
     claims = jwt.decode(signer.federation_client.get_security_token(), options={"verify_signature": False})
     node_a = next(i for i in emulator.backend.topology["instances"] if i["displayName"] == "node-a")
     assert (claims["sub"], claims["ptype"], claims["res_tenant"]) == (node_a["id"], "instance", emulator.tenancy_id)
+    # The token signs calls the emulator accepts: a call outside the nodes' policy is refused by
+    # IAM (404, as OCI answers), not by authentication (401).
     compute = oci.core.ComputeClient({"region": signer.region}, signer=signer, service_endpoint=emulator.endpoint)
-    assert compute.get_instance(node_a["id"]).data.display_name == "node-a"
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        compute.get_instance(node_a["id"])
+    assert (refused.value.status, refused.value.code) == (404, "NotAuthorizedOrNotFound")
 
 
 def test_agent_posts_with_instance_principals(emulator: Emulator, node_a_metadata: str,

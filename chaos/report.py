@@ -60,12 +60,12 @@ def _cell(value: float | None) -> str:
 
 def markdown(report: Mapping[str, Any]) -> str:
     """The results table as Markdown, one row per fault."""
-    head = "| fault | trials | violations (1-6) | max writes/failure | convergence p50 / p95 / max (s) |"
-    lines = [head, "| --- | ---: | --- | ---: | --- |"]
+    head = "| fault | trials | fault bit | violations (1-6) | max writes/failure | convergence p50 / p95 / max (s) |"
+    lines = [head, "| --- | ---: | ---: | --- | ---: | --- |"]
     for name, s in report["faults"].items():
         violations = " ".join(str(s["violations"][str(n)]) for n in INVARIANTS)
         extra = f" ({s['harness_errors']} harness errors)" if s["harness_errors"] else ""
         conv = " / ".join(_cell(s["convergence_s"][k]) for k in ("p50", "p95", "max"))
-        lines.append(f"| {name}{'*' if s.get('relaxed') else ''} | {s['trials']}{extra} | {violations} | "
+        lines.append(f"| {name}{'*' if s.get('relaxed') else ''} | {s['trials']}{extra} | {s['exercised']} | {violations} | "
                      f"{_cell(s['max_writes_per_failure'])} | {conv} |")
     return "\n".join(lines)

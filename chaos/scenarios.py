@@ -61,10 +61,11 @@ class _Failure:
 
 def api(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     """A failure mode (or none) while one operation the function calls misbehaves."""
-    mark = lane.reset()
-    failure = _Failure(lane, rng.choice(MODES))
-    onset = failure.break_node()
     p = fault.params
+    mark = lane.reset()
+    # A write only happens after a real failure: a fault on it is drawn with failure modes only.
+    failure = _Failure(lane, rng.choice(MODES[:3] if p.get("operation") == "UpdatePrivateIp" else MODES))
+    onset = failure.break_node()
     burst = rng.randint(1, p["burst"]) if p else 0
     if p:
         lane.emu.inject_fault(p["operation"], status=p.get("status"), code=p.get("code"),

@@ -37,5 +37,5 @@ def test_python_m_chaos_writes_reliability_json(tmp_path):
     result = json.loads(out.read_text())
     assert result["seed"] == 1 and result["totals"] == {"trials": 3, "violations": 0, "harness_errors": 0}
     assert set(result["faults"]) == {"baseline", "split-brain", "bad-input"}
-    assert "| split-brain | 1 | 0 0 0 0 0 0 |" in done.stdout
+    assert "| split-brain | 1 | 1 | 0 0 0 0 0 0 |" in done.stdout
     assert len((tmp_path / "reliability-trials.jsonl").read_text().splitlines()) == 3

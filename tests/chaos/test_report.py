@@ -31,5 +31,5 @@ def test_reliability_json_has_the_accepted_shape():
     empty = result["faults"]["probe-unknown+split-brain"]
     assert empty["trials"] == 0 and empty["convergence_s"]["p50"] is None and "2" in empty["relaxed"]
     table = markdown(result)
-    assert "| baseline | 2 | 0 0 1 0 0 0 | 1.00 | 0.50 / 1.50 / 1.50 |" in table
+    assert "| baseline | 2 | 2 | 0 0 1 0 0 0 | 1.00 | 0.50 / 1.50 / 1.50 |" in table
     assert "probe-unknown+split-brain*" in table

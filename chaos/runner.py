@@ -23,6 +23,9 @@ from chaos.invariants import check
 
 def run_trials(trials: list[Trial], lanes: int, latency: Mapping[str, float]) -> list[dict[str, Any]]:
     """Every trial's record, in plan order."""
+    drivers = {t.fault.driver for t in trials} - {"emulator"}
+    if drivers:  # the lab driver is the next one to plug in here
+        raise ValueError(f"no driver for {sorted(drivers)} yet; run those faults with their own driver")
     shares = [[(t.fault.name, t.index, t.seed) for t in trials[i::lanes]] for i in range(lanes)]
     with ProcessPoolExecutor(max_workers=lanes, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_lane, lane, share, dict(latency)) for lane, share in enumerate(shares) if share]

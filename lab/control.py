@@ -177,8 +177,9 @@ def heal(plan: Plan | None = None) -> dict[str, Any]:
     for node in plan.nodes:
         network.link(plan, node, up=True)
         start_node(state, node)
+    route = network.vip_route_holder(plan)
     return {"healed": True, "time": time.time(), "alias": network.alias_holders(plan),
-            "route": (network.vip_route_holder(plan) or Node("none", "", "", 0)).name}
+            "route": route.name if route else None}
 
 
 # down --------------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ class Node:
 
     name: str
     ip: str
-    cloud_ip: str
     priority: int
 
     @property
@@ -49,8 +48,8 @@ class Plan:
 
     run_dir: Path
     nodes: tuple[Node, ...] = (
-        Node("node-a", "198.18.0.2", "10.0.0.2", 150),
-        Node("node-b", "198.18.0.3", "10.0.0.3", 100),
+        Node("node-a", "198.18.0.2", 150),
+        Node("node-b", "198.18.0.3", 100),
     )
     vip: str = "198.18.0.4"
     cloud_vip: str = "10.0.0.4"
@@ -84,9 +83,6 @@ class Plan:
 
     def peer(self, node: Node) -> Node:
         return next(n for n in self.nodes if n != node)
-
-    def by_cloud_ip(self, cloud_ip: str) -> Node:
-        return next(n for n in self.nodes if n.cloud_ip == cloud_ip)
 
     def path(self, node: Node | None, name: str) -> Path:
         return self.run_dir / (node.name if node else "lab") / name

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from lab import control
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("heal", help="undo every fault")
     commands.add_parser("down", help="remove every namespace, link and process of the lab")
     args = parser.parse_args(argv)
+    # SIGTERM, like Ctrl-C, unwinds through `up`, which then tears down what it built.
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         if args.command == "up":
             result = control.up(args.method, agents=not args.no_agents, clock_scale=args.clock_scale)

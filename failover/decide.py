@@ -11,13 +11,21 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
 4. Automatic events (alarm, keepalived) move the VIP only away from a holder that is *lost*:
    its probe says *down*, or it could not be verified (*unknown*) **and** the event
    independently reports it gone (a FIRING stream naming it that is newer than the last move and
-   evaluated less than ALARM_EVIDENCE_MAX_AGE_SECONDS ago,
-   or a peer's keepalived becoming MASTER). "Could not verify" alone never moves anything,
+   evaluated less than ALARM_EVIDENCE_MAX_AGE_SECONDS ago, a peer's keepalived becoming MASTER,
+   or the holder's own keepalived leaving MASTER). "Could not verify" alone never moves anything,
    and a holder that probes healthy is never moved away from, whatever the event says.
-   The target must probe healthy (keepalived: the node that became MASTER, since the alias is
-   there; alarm: the highest-priority healthy node, preferring nodes it does not report
-   firing). No healthy target:
+   The target must probe healthy (keepalived MASTER: the node that became MASTER, since the
+   alias is there; alarm, or the holder leaving MASTER: the highest-priority healthy node,
+   preferring nodes the event does not report gone). No healthy target:
    the VIP stays where it is and the reason says so.
+   A node's health endpoint answers healthy only while the node can serve the floating IP
+   (haproxy up *and* the OS alias present: health_probe/serving.py), so "healthy" here means
+   "serving", not merely "haproxy answers".
+4a. keepalived BACKUP/FAULT/STOP from the holder is a request to repair: keepalived dropped
+   (or is about to drop) the alias there, and no peer may ever notify again (after a SIGKILL
+   the peer has been MASTER all along). It is evaluated as rule 4 with the holder reporting
+   itself gone, so its own probe decides: not serving and another node serving → move there;
+   still serving (alias kept) → stay. The same notice from any other node changes nothing.
 5. With ``FAILBACK_POLICY=preferred``, an alarm message that does not report the preferred
    node firing, or the preferred node's own keepalived MASTER notice, moves a VIP held by a
    healthy lesser node back to the healthy preferred node once the cooldown has passed.
@@ -76,8 +84,8 @@ def decide(event: Event, view: View, config: Config) -> Decision:
         return _manual(event, view, config)
     if isinstance(event, AlarmEvent) and view.last_move and view.last_move.event_key == event.key:
         return Decision(Action.STAY, view.holder, f"duplicate delivery of alarm message {event.key}: already handled")
-    if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
-        return Decision(Action.STAY, view.holder, f"keepalived on {event.node} went {event.state}: only MASTER notices act")
+    if isinstance(event, KeepalivedNotice) and event.state != "MASTER" and event.node != view.holder:
+        return Decision(Action.STAY, view.holder, f"keepalived on {event.node} went {event.state}, but {event.node} does not hold the VIP: nothing to repair")
     return _automatic(event, view, config)
 
 
@@ -119,9 +127,12 @@ def _manual(cmd: Command, view: View, config: Config) -> Decision:
 
 def _reported_down(event: Event, view: View) -> frozenset[str]:
     """Nodes the event itself says are gone: independent evidence beside our own probes."""
-    if isinstance(event, KeepalivedNotice):
+    if isinstance(event, KeepalivedNotice) and event.state == "MASTER":
         # A peer became MASTER: it stopped hearing the holder's VRRP adverts.
         return frozenset({view.holder} - {event.node, None})
+    if isinstance(event, KeepalivedNotice):
+        # The holder's own keepalived left MASTER (decide() lets no other node's notice here).
+        return frozenset({event.node})
     assert isinstance(event, AlarmEvent)
     evaluated = None if event.timestamp_ms is None else event.timestamp_ms / 1000.0
     stale = evaluated is not None and (
@@ -137,16 +148,18 @@ def _automatic(event: AlarmEvent | KeepalivedNotice, view: View, config: Config)
         return Decision(Action.REFUSE, None, "VIP is on a VNIC that is not a configured node: automatic events leave it alone")
     reported = _reported_down(event, view)
     held = _health(view, holder)
-    source = "keepalived" if isinstance(event, KeepalivedNotice) else f"alarm {event.type}"
+    source = f"keepalived {event.state} from {event.node}" if isinstance(event, KeepalivedNotice) else f"alarm {event.type}"
     if held is Health.HEALTHY:
         return _when_holder_serves(event, view, config, reported, source)
     if held is Health.UNKNOWN and holder not in reported:
         return Decision(Action.STAY, holder, f"could not verify holder {holder} (probe unknown) and {source} does not report it down: not moving")
     why = f"holder {holder} is down" if held is Health.DOWN else f"holder {holder} could not be verified and {source} reports it down"
-    if isinstance(event, KeepalivedNotice):
+    if held is Health.DOWN and isinstance(event, KeepalivedNotice) and event.state != "MASTER":
+        why += f" after {source}"
+    if isinstance(event, KeepalivedNotice) and event.state == "MASTER":
         candidates = [event.node]
     else:
-        # By priority, nodes the alarm also reports firing last: our own probe of a node beats
+        # By priority, nodes the event also reports gone last: our own probe of a node beats
         # a peer's report about it, but of two healthy nodes the unreported one is the safer bet.
         others = [n.name for n in config.nodes if n.name != holder]
         candidates = [n for n in others if n not in reported] + [n for n in others if n in reported]
@@ -175,6 +188,8 @@ def _when_holder_serves(
         return Decision(Action.MOVE, preferred, f"failback policy preferred: {preferred} is healthy again ({source})")
     if isinstance(event, KeepalivedNotice) and event.node != holder:
         return Decision(Action.STAY, holder, f"{event.node} became MASTER but holder {holder} is healthy: VIP stays (split brain arbitration)")
+    if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
+        return Decision(Action.STAY, holder, f"keepalived on holder {holder} went {event.state}, but {holder} still serves the floating IP: VIP stays")
     if holder in reported:
         return Decision(Action.STAY, holder, f"{source} reports {holder} down but it probes healthy: not moving")
     return Decision(Action.STAY, holder, f"VIP on {holder}, which is healthy: nothing to do")

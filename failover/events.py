@@ -7,8 +7,10 @@ Three kinds of caller reach the function, each with its own body:
   carry a ``status`` and the ``dimensions`` of every metric stream in that status);
 * a person with ``fn invoke``: ``{"action": "status" | "failover" | "failback", "to"?,
   "dry_run"?, "force"?}``;
-* keepalived's notify script on the node that just became MASTER:
-  ``{"source": "keepalived", "node": "node-b", "state": "MASTER"}``.
+* keepalived's notify script on a node that changed VRRP state:
+  ``{"source": "keepalived", "node": "node-b", "state": "MASTER"}`` (the fast path), or
+  ``"BACKUP"``, ``"FAULT"``, ``"STOP"`` when a node leaves MASTER (a repair request when it is
+  the holder, see decide.py).
 
 Parsing is strict where a typo could move the IP (unknown command keys are refused, so
 ``"dryrun": true`` never turns into a real move) and lenient where OCI may add fields (extra

@@ -57,7 +57,18 @@ TABLE = [
     (KeepalivedNotice("node-b", "MASTER"), D, U, False, NEVER, Action.REFUSE, None),
     (KeepalivedNotice("node-a", "MASTER"), H, H, False, NEVER, Action.STAY, "node-a"),   # already there
     (KeepalivedNotice("node-a", "MASTER"), U, H, False, NEVER, Action.STAY, "node-a"),
-    (KeepalivedNotice("node-b", "BACKUP"), D, H, False, NEVER, Action.STAY, "node-a"),   # only MASTER acts
+    # keepalived left MASTER. From a node that does not hold the VIP: nothing to repair.
+    (KeepalivedNotice("node-b", "BACKUP"), D, H, False, NEVER, Action.STAY, "node-a"),
+    (KeepalivedNotice("node-b", "STOP"), U, H, False, NEVER, Action.STAY, "node-a"),
+    # From the holder: a repair request; the holder's own probe ("serving") decides.
+    (KeepalivedNotice("node-a", "STOP"), D, H, False, NEVER, Action.MOVE, "node-b"),     # stopped: alias dropped
+    (KeepalivedNotice("node-a", "BACKUP"), D, H, True, NEVER, Action.MOVE, "node-b"),    # restarted as BACKUP
+    (KeepalivedNotice("node-a", "FAULT"), D, H, False, NEVER, Action.MOVE, "node-b"),
+    (KeepalivedNotice("node-a", "STOP"), H, H, False, NEVER, Action.STAY, "node-a"),     # alias kept: still serves
+    (KeepalivedNotice("node-a", "BACKUP"), U, H, False, NEVER, Action.MOVE, "node-b"),   # unreachable, says it left
+    (KeepalivedNotice("node-a", "BACKUP"), D, D, False, NEVER, Action.REFUSE, None),     # nobody serves: stay
+    (KeepalivedNotice("node-a", "FAULT"), D, U, False, NEVER, Action.REFUSE, None),      # target unverifiable
+    (KeepalivedNotice("node-a", "STOP"), U, U, False, NEVER, Action.REFUSE, None),
     # Manual.
     (Command("status"), D, D, False, NEVER, Action.REPORT, "node-a"),
     (Command("failover"), H, H, False, NEVER, Action.MOVE, "node-b"),
@@ -124,6 +135,31 @@ def test_alarm_delivered_hours_late_is_not_evidence_even_without_a_move_on_recor
     assert decide(alarm(ts=NOW - 60), view(U, H), NEVER).action is Action.MOVE
 
 
+def test_a_release_notice_from_the_holder_names_what_happened():
+    moved = decide(KeepalivedNotice("node-a", "STOP"), view(D, H), NEVER)
+    assert "keepalived STOP from node-a" in moved.reason and "node-b is healthy" in moved.reason
+    kept = decide(KeepalivedNotice("node-a", "BACKUP"), view(H, H), NEVER)
+    assert "still serves" in kept.reason
+    ignored = decide(KeepalivedNotice("node-b", "FAULT"), view(D, H), NEVER)
+    assert "does not hold the VIP" in ignored.reason
+
+
+def test_a_release_notice_from_a_lesser_holder_is_no_failback():
+    # node-b holds and still serves; its BACKUP notice must not send the VIP to preferred node-a.
+    assert decide(KeepalivedNotice("node-b", "BACKUP"), view(H, H, holder="node-b"), PREFERRED).action is Action.STAY
+    assert decide(KeepalivedNotice("node-b", "BACKUP"), view(H, D, holder="node-b"), PREFERRED).target == "node-a"
+
+
+def test_three_nodes_a_release_notice_moves_to_the_best_serving_node():
+    import json
+
+    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": "http://127.0.0.1:1/", "priority": p}
+             for n, p in (("node-a", 100), ("node-b", 90), ("node-c", 80))]
+    cfg = config(NODES=json.dumps(nodes))
+    v = View(holder="node-a", health={"node-a": D, "node-b": D, "node-c": H}, last_move=None, now=NOW)
+    assert decide(KeepalivedNotice("node-a", "STOP"), v, cfg).target == "node-c"
+
+
 def test_vip_on_a_foreign_vnic():
     assert decide(alarm(), view(D, H, holder=None), NEVER).action is Action.REFUSE
     assert decide(Command("failover", "node-b"), view(D, H, holder=None), NEVER).action is Action.MOVE
@@ -152,7 +188,7 @@ events = st.one_of(
               st.lists(st.sampled_from(["node-a", "node-b", "other"]), max_size=3).map(tuple),
               st.lists(st.sampled_from(["node-a", "node-b"]), max_size=2).map(tuple),
               st.sampled_from([NOW - 7200, NOW - 30, NOW + 5])),
-    st.builds(KeepalivedNotice, st.sampled_from(["node-a", "node-b"]), st.sampled_from(["MASTER", "BACKUP", "FAULT"])),
+    st.builds(KeepalivedNotice, st.sampled_from(["node-a", "node-b"]), st.sampled_from(["MASTER", "BACKUP", "FAULT", "STOP"])),
     st.builds(Command, st.sampled_from(["status", "failover", "failback"]), st.none(), st.booleans(), st.booleans()),
     st.builds(Command, st.just("failover"), st.sampled_from(["node-a", "node-b"]), st.booleans(), st.booleans()),
 )
@@ -181,6 +217,9 @@ def test_invariants(event, v, cfg):
                 assert cfg.failback_policy == "preferred" and d.target == cfg.preferred.name
             if holder_health is U and isinstance(event, AlarmEvent):
                 assert v.holder in event.nodes_with("FIRING"), "unknown alone never moves"
+            if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
+                assert event.node == v.holder, "only the holder's own release asks for a repair"
+                assert holder_health is not H, "a holder that still serves is never left"
     if d.forced:
         assert manual and event.force
     if isinstance(event, Command) and event.action == "status":
@@ -193,10 +232,35 @@ def test_deciding_twice_is_the_same(event, v, cfg):
     assert decide(event, v, cfg) == decide(event, v, cfg)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["BACKUP", "FAULT", "STOP"]), views, st.sampled_from([NEVER, PREFERRED]))
+def test_a_release_notice_from_a_non_holder_changes_nothing(state, v, cfg):
+    for node in ("node-a", "node-b"):
+        if node != v.holder:
+            d = decide(KeepalivedNotice(node, state), v, cfg)
+            assert (d.action, d.target) == (Action.STAY, v.holder)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(["BACKUP", "FAULT", "STOP"]), healths, healths, st.sampled_from([NEVER, PREFERRED]),
+       st.sampled_from([None, 1.0, 3600.0]))
+def test_a_release_notice_from_the_holder_repairs_exactly_when_it_no_longer_serves(state, a, b, cfg, ago):
+    d = decide(KeepalivedNotice("node-a", state), view(a, b, moved_ago=ago), cfg)
+    repair_needed = a is not H and b is H
+    assert (d.action is Action.MOVE) == repair_needed, d.reason
+    if repair_needed:
+        assert d.target == "node-b"  # the cooldown never pins the VIP to a node that stopped serving
+    elif a is H:
+        assert (d.action, d.target) == (Action.STAY, "node-a")
+    else:
+        assert (d.action, d.target) == (Action.REFUSE, None)
+
+
 def test_every_combination_of_the_matrix_decides():
     combos = itertools.product(
         [alarm(), alarm("REPEAT"), alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), alarm("RESET", firing=()),
-         KeepalivedNotice("node-b", "MASTER"), Command("failover"), Command("failback"), Command("status")],
+         KeepalivedNotice("node-b", "MASTER"), KeepalivedNotice("node-a", "STOP"), Command("failover"),
+         Command("failback"), Command("status")],
         [H, D, U], [H, D, U], [None, 10.0], [NEVER, PREFERRED], ["node-a", "node-b"],
     )
     seen = {decide(e, view(a, b, holder=holder, moved_ago=ago), cfg).action for e, a, b, ago, cfg, holder in combos}

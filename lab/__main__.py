@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--method", choices=METHODS, default="fast_path", help="what keepalived's notify_master does")
     up.add_argument("--no-agents", action="store_true", help="do not run the health probe on the nodes")
     up.add_argument("--clock-scale", type=float, default=1.0, help="the emulator's clock speed (alarm path)")
+    up.add_argument("--failback-policy", choices=("never", "preferred"), default="never",
+                    help="the function's FAILBACK_POLICY")
     fault = commands.add_parser("fault", help="break a node")
     fault.add_argument("node")
     fault.add_argument("kind", choices=control.FAULTS)
@@ -27,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         if args.command == "up":
-            result = control.up(args.method, agents=not args.no_agents, clock_scale=args.clock_scale)
+            result = control.up(args.method, agents=not args.no_agents, clock_scale=args.clock_scale,
+                                failback_policy=args.failback_policy)
         elif args.command == "fault":
             result = control.fault(args.node, args.kind)
         elif args.command == "heal":

@@ -35,7 +35,7 @@ class Facts:
     compartment_id: str
 
 
-def lab_topology(plan: Plan, topology: dict[str, Any]) -> dict[str, Any]:
+def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "never") -> dict[str, Any]:
     """The two-node topology with the function's health URLs pointing at the lab's nodes."""
     lab = copy.deepcopy(topology)
     for function in lab.get("functions", []):
@@ -44,7 +44,7 @@ def lab_topology(plan: Plan, topology: dict[str, Any]) -> dict[str, Any]:
         for node in nodes:
             node["health_url"] = plan.node(node["name"]).health_url
         config["NODES"] = json.dumps(nodes)
-        config.update(LAB_FUNCTION_CONFIG)
+        config.update(LAB_FUNCTION_CONFIG, FAILBACK_POLICY=failback_policy)
     return lab
 
 
@@ -109,6 +109,13 @@ def vip_holder(emulator: dict[str, Any], lab_facts: Facts) -> str:
     """The node whose VNIC holds the floating IP in the emulator, read with GetPrivateIp."""
     vnic = _network_client(emulator).get_private_ip(lab_facts.vip_private_ip_id).data.vnic_id
     return next(name for name, vnic_id in lab_facts.vnic_ids.items() if vnic_id == vnic)
+
+
+def nodes_listing_vip(emulator: dict[str, Any], lab_facts: Facts) -> list[str]:
+    """Nodes whose VNIC lists the floating IP (ListPrivateIps): exactly one, or OCI is broken."""
+    client = _network_client(emulator)
+    return [name for name, vnic_id in lab_facts.vnic_ids.items()
+            if any(ip.id == lab_facts.vip_private_ip_id for ip in client.list_private_ips(vnic_id=vnic_id).data)]
 
 
 def move_vip(emulator: dict[str, Any], lab_facts: Facts, node_name: str) -> None:

@@ -8,16 +8,17 @@ import signal
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lab import cloud, network, processes
 from lab.methods import node_env, notify_master_command
-from lab.plan import PYTHON, REPO, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
+from lab.plan import HEALTH_PORT, PYTHON, REPO, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
 from lab.render import render_file
 from lab.shell import LabError, in_netns, run
 from lab.state import LabState
 
 RUN_DIR = REPO / "run" / "lab"
-FAULTS = ("haproxy-stop", "keepalived-stop", "keepalived-kill", "link-down", "crash", "partition")
+FAULTS = ("haproxy-stop", "keepalived-stop", "keepalived-kill", "link-down", "crash", "partition", "health-blocked")
 READY_TIMEOUT_SECONDS = 30.0
 
 
@@ -84,7 +85,8 @@ def _start_watchers(plan: Plan) -> None:
 
 
 def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1.0,
-       latency: dict[str, float] | None = None, plan: Plan | None = None) -> dict[str, Any]:
+       latency: dict[str, float] | None = None, plan: Plan | None = None,
+       failback_policy: str = "never") -> dict[str, Any]:
     """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again."""
     plan = plan or default_plan()
     if os.geteuid() != 0:
@@ -100,15 +102,16 @@ def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1
     for node in (None, *plan.nodes):
         plan.path(node, "x").parent.mkdir(parents=True, exist_ok=True)
     try:
-        return _up(plan, method, agents, clock_scale, latency or {})
+        return _up(plan, method, agents, clock_scale, latency or {}, failback_policy)
     except BaseException:
         down(plan)
         raise
 
 
-def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict[str, float]) -> dict[str, Any]:
+def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict[str, float],
+        failback_policy: str) -> dict[str, Any]:
     network.setup(plan)
-    topology = cloud.lab_topology(plan, json.loads(cloud.TOPOLOGY.read_text()))
+    topology = cloud.lab_topology(plan, json.loads(cloud.TOPOLOGY.read_text()), failback_policy)
     topology_file = plan.path(None, "topology.json")
     topology_file.write_text(json.dumps(topology, indent=2))
     ready = cloud.start_emulator(plan, topology_file, clock_scale)
@@ -165,7 +168,9 @@ def fault(node_name: str, kind: str, plan: Plan | None = None) -> dict[str, Any]
         network.link(plan, node, up=False)
         processes.kill_netns_processes(node.netns)
     elif kind == "partition":
-        network.block_vrrp(plan, blocked=True)
+        network.block_vrrp(plan)
+    elif kind == "health-blocked":  # only the function's probes of this node's health port
+        network.block_health(plan, node, urlsplit(node.health_url).port or HEALTH_PORT)
     return {"fault": kind, "node": node.name, "time": started}
 
 
@@ -173,7 +178,7 @@ def heal(plan: Plan | None = None) -> dict[str, Any]:
     """Undo every fault: VRRP unblocked, links up, every process running again."""
     plan = plan or default_plan()
     state = LabState.load(plan)
-    network.block_vrrp(plan, blocked=False)
+    network.clear_fault_rules(plan)
     for node in plan.nodes:
         network.link(plan, node, up=True)
         start_node(state, node)

@@ -96,12 +96,26 @@ def link(plan: Plan, node: Node, up: bool) -> None:
         run(["ip", "-n", node.netns, "route", "replace", "default", "via", plan.node_gateway])
 
 
-def block_vrrp(plan: Plan, blocked: bool) -> None:
-    """Split brain on demand: the fabric drops VRRP (IP protocol 112) between the nodes."""
+def clear_fault_rules(plan: Plan) -> None:
+    """Remove every packet-dropping fault (VRRP, health port) from the fabric."""
     run(in_netns(plan.fabric_netns, "nft", "delete", "table", "inet", FAULT_TABLE), check=False)
-    if blocked:
-        table = ["inet", FAULT_TABLE]
-        for command in (["add", "table", *table],
-                        ["add", "chain", *table, "forward", "{ type filter hook forward priority 0 ; }"],
-                        ["add", "rule", *table, "forward", "ip", "protocol", "vrrp", "drop"]):
-            run(in_netns(plan.fabric_netns, "nft", *command))
+
+
+def _drop_in_fabric(plan: Plan, *match: str) -> None:
+    """Add one drop rule to the fabric's forward chain (table and chain made on first use)."""
+    table = ["inet", FAULT_TABLE]
+    for command in (["add", "table", *table],
+                    ["add", "chain", *table, "forward", "{ type filter hook forward priority 0 ; }"],
+                    ["add", "rule", *table, "forward", *match, "drop"]):
+        run(in_netns(plan.fabric_netns, "nft", *command))
+
+
+def block_vrrp(plan: Plan) -> None:
+    """Split brain on demand: the fabric drops VRRP (IP protocol 112) between the nodes."""
+    _drop_in_fabric(plan, "ip", "protocol", "vrrp")
+
+
+def block_health(plan: Plan, node: Node, port: int) -> None:
+    """The control plane (root namespace: the function's probes) cannot reach `node`'s health
+    port, while the client and the peer still can: the fabric drops only those packets."""
+    _drop_in_fabric(plan, "ip", "saddr", plan.control_ip, "ip", "daddr", node.ip, "tcp", "dport", str(port))

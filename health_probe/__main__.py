@@ -1,7 +1,11 @@
 """``python -m health_probe --config FILE``: run the node agent until SIGTERM.
 
+The agent serves the node's health endpoint (``endpoint_address``: GET /healthz on :8405, what
+the function probes) and runs the probe loop that posts metrics to Monitoring.
+``--no-metrics`` serves the endpoint only (the lab without the alarm path).
+
 Exit status 2 with a one-paragraph error for a bad configuration (systemd shows it and does not
-restart-loop silently); 1 when credentials cannot be obtained at start.
+restart-loop silently); 1 when credentials cannot be obtained or the endpoint cannot listen.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import requests
 from health_probe.agent import Agent, Clock, SystemClock
 from health_probe.clients import credentials, monitoring_ingestion_client
 from health_probe.config import AgentConfig, ConfigError, load_config
+from health_probe.endpoint import HealthEndpoint
 from health_probe.logs import JsonLog
 from health_probe.probe import probe
 from health_probe.publish import post_batch
@@ -37,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="health_probe", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="node agent YAML file")
     parser.add_argument("--rounds", type=int, default=None, help="stop after N rounds (default: run until SIGTERM)")
+    parser.add_argument("--no-metrics", action="store_true", help="serve the health endpoint only; post no metrics")
     args = parser.parse_args(argv)
     log = JsonLog()
     try:
@@ -44,17 +50,36 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"health_probe: {exc}", file=sys.stderr)
         return 2
+    if args.no_metrics and config.endpoint_address is None:
+        print(f"health_probe: {args.config}: --no-metrics needs 'endpoint_address'", file=sys.stderr)
+        return 2
     log = log.bind(node=config.node)
-    try:
-        agent = build_agent(config, log)
-    except Exception as exc:  # noqa: BLE001 - any credential failure ends start-up with its reason
-        log("start_failed", level="error", reason=f"{type(exc).__name__}: {exc}", auth=config.auth)
-        return 1
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    agent.run(stop, max_rounds=args.rounds)
-    return 0
+    try:
+        # First, and apart from Monitoring: the function's view of this node must not wait for
+        # (or depend on) metric credentials.
+        endpoint = HealthEndpoint(config, log.bind(component="endpoint")).start() if config.endpoint_address else None
+    except OSError as exc:
+        log("start_failed", level="error", reason=f"health endpoint cannot listen on "
+            f"{config.endpoint_address}:{config.endpoint_port}: {exc.strerror}")
+        return 1
+    try:
+        if args.no_metrics:
+            while not stop.wait(1.0):
+                pass
+            return 0
+        try:
+            agent = build_agent(config, log)
+        except Exception as exc:  # noqa: BLE001 - any credential failure ends start-up with its reason
+            log("start_failed", level="error", reason=f"{type(exc).__name__}: {exc}", auth=config.auth)
+            return 1
+        agent.run(stop, max_rounds=args.rounds)
+        return 0
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
 
 
 if __name__ == "__main__":

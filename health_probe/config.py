@@ -16,9 +16,15 @@ Example::
       - {name: node-a, role: node, url: "http://10.0.0.2:8404/healthz",
          resource_id: ocid1.instance.oc1.iad.example}
       - {name: vip, role: vip, url: "http://10.0.0.4/", resource_id: ocid1.privateip.oc1.iad.example}
+    # The node's own health endpoint, probed by the function (health_probe/endpoint.py):
+    endpoint_address: 10.0.0.2                        # this node's primary IP; absent: not served
+    endpoint_port: 8405
+    haproxy_url: "http://127.0.0.1:8404/healthz"
+    floating_ips: ["10.0.0.4"]
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +75,10 @@ class AgentConfig:
     function_id: str | None = None
     invoke_endpoint: str | None = None
     notify_timeout_seconds: float = 10.0
+    endpoint_address: str | None = None
+    endpoint_port: int = 8405
+    haproxy_url: str = "http://127.0.0.1:8404/healthz"
+    floating_ips: tuple[str, ...] = ()
 
 
 _OPTIONAL = {
@@ -76,7 +86,8 @@ _OPTIONAL = {
     "telemetry_endpoint": str, "federation_endpoint": str, "interval_seconds": (int, float),
     "jitter_seconds": (int, float), "timeout_seconds": (int, float), "buffer_max_points": int,
     "batch_max_streams": int, "post_timeout_seconds": (int, float), "function_id": str,
-    "invoke_endpoint": str, "notify_timeout_seconds": (int, float),
+    "invoke_endpoint": str, "notify_timeout_seconds": (int, float), "endpoint_address": str,
+    "endpoint_port": int, "haproxy_url": str, "floating_ips": list,
 }
 _REQUIRED = {"node": str, "compartment_id": str, "targets": list}
 _TARGET_KEYS = ("name", "role", "url", "resource_id")
@@ -117,6 +128,7 @@ def parse_config(raw: Any, source: str = "config") -> AgentConfig:
     interval = options.get("interval_seconds", AgentConfig.interval_seconds)
     options.setdefault("timeout_seconds", min(AgentConfig.timeout_seconds, interval / 2))
     options.setdefault("jitter_seconds", min(AgentConfig.jitter_seconds, interval / 5))
+    options["floating_ips"] = tuple(options.get("floating_ips", ()))
     config = AgentConfig(node=raw["node"], compartment_id=raw["compartment_id"], targets=targets, **options)
     problems.extend(_check_values(config))
     if problems:
@@ -173,7 +185,34 @@ def _check_values(config: AgentConfig) -> list[str]:
         problems.append("'buffer_max_points' must hold at least one probe round")
     if not 1 <= config.batch_max_streams <= MAX_STREAMS_PER_CALL:
         problems.append(f"'batch_max_streams' must be between 1 and {MAX_STREAMS_PER_CALL}")
+    return problems + _check_endpoint(config)
+
+
+def _check_endpoint(config: AgentConfig) -> list[str]:
+    """The node health endpoint's keys; the floating IPs are IPv4 (what serving.py checks)."""
+    if config.endpoint_address is None:
+        return ["'floating_ips' needs 'endpoint_address'"] if config.floating_ips else []
+    problems = []
+    if not _is_ip(config.endpoint_address):
+        problems.append("'endpoint_address' must be this node's IP address")
+    if not 1 <= config.endpoint_port <= 65535:
+        problems.append("'endpoint_port' must be between 1 and 65535")
+    parsed = urlparse(config.haproxy_url)
+    if parsed.scheme != "http" or not parsed.hostname:
+        problems.append("'haproxy_url' must be http://host[:port]/path")
+    if not config.floating_ips:
+        problems.append("'endpoint_address' needs 'floating_ips' (the addresses this node must hold to serve)")
+    if not all(isinstance(ip, str) and _is_ip(ip, version=4) for ip in config.floating_ips):
+        problems.append("'floating_ips' must be a list of IPv4 addresses")
     return problems
+
+
+def _is_ip(text: str, version: int | None = None) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return version is None or address.version == version
 
 
 def _joined(source: str, problems: list[str]) -> str:

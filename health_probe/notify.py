@@ -1,8 +1,10 @@
-"""``python -m health_probe.notify --config FILE --state MASTER``: keepalived's notify → function.
+"""``python -m health_probe.notify --config FILE --state STATE``: keepalived's notify → function.
 
 The fast path: the node that just became VRRP MASTER asks the failover function to move the
-floating IP to it (``{"source": "keepalived", "node": ..., "state": ...}``), with the same
-credentials as the agent (instance principals on OCI, the config file by hand or in the lab).
+floating IP to it (``{"source": "keepalived", "node": ..., "state": "MASTER"}``); a node that
+leaves MASTER or starts as BACKUP (``BACKUP``, ``FAULT``, ``STOP``) tells it too, so that a
+holder which let the alias go is repaired even when no peer notifies. Same credentials as the
+agent (instance principals on OCI, the config file by hand or in the lab).
 keepalived never times out a notify script, so the whole run is bounded by
 ``notify_timeout_seconds``: SDK retries stop at that deadline and a hard alarm ends the process.
 

@@ -56,6 +56,19 @@ def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, h
     assert network.get_private_ip(vip).data.vnic_id == node_b["vnics"][0]["id"]
 
 
+def test_notify_stop_from_the_holder_that_no_longer_serves_moves_the_vip_away(function_emulator: Emulator,
+                                                                              health_servers, tmp_path: Path) -> None:
+    emu = function_emulator
+    health_servers["node-a"].healthy = False       # keepalived stopped on node-a: alias gone, endpoint 503
+    config = agent_config(emu, health_servers, "node-a", function_id=emu.functions["vip-failover"],
+                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20)
+    status, lines, _ = run_notify(config, tmp_path, state="STOP")
+    assert status == 0
+    (answer,) = [line for line in lines if line["event"] == "notify_answered"]
+    assert (answer["state"], answer["decision"], answer["to"]) == ("STOP", "moved", "node-b")
+    assert "after keepalived STOP from node-a" in answer["reason"]
+
+
 def test_notify_gives_up_within_its_timeout_when_the_function_is_unreachable(emulator: Emulator, health_servers,
                                                                              tmp_path: Path) -> None:
     with socket.socket() as holder:                 # a loopback port nobody answers on

@@ -31,6 +31,13 @@ def test_template_rendering_with_empty_optionals_is_accepted() -> None:
     assert [t.name for t in config.targets] == ["node-a", "node-b", "vip"]
 
 
+def test_the_health_endpoint_keys_and_their_defaults() -> None:
+    config = parse_config({**valid(), "endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"]})
+    assert (config.endpoint_address, config.endpoint_port, config.floating_ips) == ("10.0.0.2", 8405, ("10.0.0.4",))
+    assert config.haproxy_url == "http://127.0.0.1:8404/healthz"
+    assert parse_config({**valid(), "endpoint_address": ""}).endpoint_address is None  # template's empty optional
+
+
 def test_short_interval_scales_default_timeout_and_jitter() -> None:
     config = parse_config({**valid(), "interval_seconds": 1})
     assert config.timeout_seconds == 0.5 and config.jitter_seconds == 0.2
@@ -43,6 +50,12 @@ def test_short_interval_scales_default_timeout_and_jitter() -> None:
     ({"timeout_seconds": 20}, "'timeout_seconds' must be shorter than 'interval_seconds'"),
     ({"compartment_id": "compartment"}, "'compartment_id' must be an OCID"),
     ({"targets": []}, "at least one target"),
+    ({"endpoint_address": "10.0.0.2"}, "'endpoint_address' needs 'floating_ips'"),
+    ({"endpoint_address": "node-a", "floating_ips": ["10.0.0.4"]}, "'endpoint_address' must be this node's IP address"),
+    ({"endpoint_address": "10.0.0.2", "floating_ips": ["fd00::4"]}, "'floating_ips' must be a list of IPv4 addresses"),
+    ({"endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"], "endpoint_port": 0}, "'endpoint_port' must be between"),
+    ({"endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"], "haproxy_url": "127.0.0.1:8404"}, "'haproxy_url' must be"),
+    ({"floating_ips": ["10.0.0.4"]}, "'floating_ips' needs 'endpoint_address'"),
 ])
 def test_each_mistake_is_named(change: dict, message: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -1,0 +1,196 @@
+"""The node's health endpoint for real: HTTP on loopback, haproxy stood in by a loopback server,
+the alias check against addresses that are and are not local (also inside a network namespace),
+and ``python -m health_probe --no-metrics`` as a process."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from loopback import HealthServer
+
+from health_probe.config import parse_config
+from health_probe.endpoint import HealthEndpoint, is_local_address, nonlocal_bind_enabled
+from health_probe.logs import JsonLog
+
+ROOT = Path(__file__).resolve().parents[2]
+# In 198.18.0.0/15 (benchmarking) and used by nothing on this machine: the lab uses 198.18.0-2.x.
+NOT_LOCAL = "198.19.254.254"
+
+
+def config(haproxy: HealthServer, floating_ips: list[str], port: int | None = None) -> dict[str, Any]:
+    return {"node": "node-a", "compartment_id": "ocid1.compartment.oc1..c", "auth": "config_file",
+            "oci_config_file": "/nonexistent", "targets": [{"name": "node-a", "role": "node", "url": haproxy.url,
+                                                            "resource_id": "ocid1.instance.oc1.iad.a"}],
+            "endpoint_address": "127.0.0.1", "endpoint_port": port or free_port(), "haproxy_url": haproxy.url,
+            "floating_ips": floating_ips}
+
+
+@pytest.fixture
+def haproxy() -> Iterator[HealthServer]:
+    server = HealthServer()
+    yield server
+    server.close()
+
+
+def run_endpoint(raw: dict[str, Any], entries: list[dict[str, Any]]) -> HealthEndpoint:
+    return HealthEndpoint(parse_config(raw), JsonLog(entries.append)).start()
+
+
+def get(url: str) -> tuple[int, dict[str, Any]]:
+    response = requests.get(url, timeout=5)
+    return response.status_code, response.json()
+
+
+def test_the_machine_does_not_bind_nonlocal_addresses() -> None:
+    # What the alias check relies on; the deployment needs it too (docs/alarm-path.md).
+    assert not nonlocal_bind_enabled(), "net.ipv4.ip_nonlocal_bind=1 here: the alias check cannot work"
+
+
+def test_nonlocal_bind_is_read_from_proc_and_unreadable_counts_as_on(tmp_path: Path) -> None:
+    (tmp_path / "off").write_text("0\n")
+    (tmp_path / "on").write_text("1\n")
+    assert not nonlocal_bind_enabled(tmp_path / "off")
+    assert nonlocal_bind_enabled(tmp_path / "on") and nonlocal_bind_enabled(tmp_path / "missing")
+
+
+def test_the_alias_check_tells_local_from_not_local() -> None:
+    assert is_local_address("127.0.0.1")
+    assert not is_local_address(NOT_LOCAL)
+
+
+def test_serving_node_answers_200_with_why(haproxy: HealthServer) -> None:
+    entries: list[dict[str, Any]] = []
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]), entries)
+    try:
+        status, body = get(endpoint.url)
+    finally:
+        endpoint.stop()
+    assert status == 200
+    assert body == {"node": "node-a", "serving": True, "haproxy": "up", "vip_alias": {"127.0.0.1": True},
+                    "reason": "haproxy answers and 127.0.0.1 is an address of this node"}
+    assert haproxy.hits == 1
+    assert [e["event"] for e in entries] == ["endpoint_started", "serving"]
+
+
+def test_haproxy_up_but_the_floating_ip_not_local_is_503(haproxy: HealthServer) -> None:
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1", NOT_LOCAL]), [])
+    try:
+        status, body = get(endpoint.url)
+    finally:
+        endpoint.stop()
+    assert status == 503
+    assert (body["serving"], body["haproxy"], body["vip_alias"]) == (False, "up", {"127.0.0.1": True, NOT_LOCAL: False})
+    assert "not an address of this node" in body["reason"]
+
+
+def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: HealthServer) -> None:
+    entries: list[dict[str, Any]] = []
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]), entries)
+    try:
+        haproxy.healthy = False
+        answers = [get(endpoint.url) for _ in range(2)]
+        haproxy.close()
+        answers.append(get(endpoint.url))
+        missing = requests.get(endpoint.url.replace("/healthz", "/other"), timeout=5).status_code
+    finally:
+        endpoint.stop()
+    assert [status for status, _ in answers] == [503, 503, 503]
+    assert answers[0][1]["reason"] == "haproxy does not answer (HTTP 503)"
+    assert answers[2][1]["reason"] == "haproxy does not answer (ConnectionError)"
+    assert all(body["haproxy"] == "down" and body["vip_alias"] == {"127.0.0.1": True} for _, body in answers)
+    assert missing == 404
+    assert [e["event"] for e in entries] == ["endpoint_started", "not_serving"]
+
+
+def test_a_slow_client_cannot_hold_the_endpoint(haproxy: HealthServer) -> None:
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]), [])
+    try:
+        host, port = endpoint.url.split("/")[2].split(":")
+        with socket.create_connection((host, int(port)), timeout=5):  # opens, never sends a request
+            started = time.monotonic()
+            status, _ = get(endpoint.url)
+            waited = time.monotonic() - started
+    finally:
+        endpoint.stop()
+    assert status == 200 and waited < 4.0
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    """A network namespace of this test's own (no traffic leaves it): an interface with a
+    198.19.77.x address, like a node's NIC."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to create a network namespace")
+    name = f"hp-endpoint-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
+    try:
+        for command in (["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
+                        ["link", "set", "eth0", "up"], ["addr", "add", "198.19.77.2/24", "dev", "eth0"]):
+            subprocess.run(["ip", "-n", name, *command], check=True, timeout=10)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=True, timeout=10)
+
+
+def local_in(netns: str, *addresses: str) -> list[bool]:
+    code = ("import json, sys; from health_probe.endpoint import is_local_address, nonlocal_bind_enabled; "
+            "print(json.dumps([nonlocal_bind_enabled(), *[is_local_address(a) for a in sys.argv[1:]]]))")
+    done = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", code, *addresses], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=True)
+    nonlocal_bind, *local = json.loads(done.stdout)
+    assert nonlocal_bind is False, "a fresh namespace has its own net.ipv4.ip_nonlocal_bind=0"
+    return local
+
+
+def test_inside_a_namespace_the_alias_check_follows_keepalived_adding_and_removing_the_alias(netns: str) -> None:
+    vip = "198.19.77.4"
+    assert local_in(netns, "198.19.77.2", vip) == [True, False]
+    subprocess.run(["ip", "-n", netns, "addr", "add", f"{vip}/24", "dev", "eth0"], check=True, timeout=10)
+    assert local_in(netns, vip) == [True]
+    # Per namespace: the root namespace (another "host") does not have it.
+    assert not is_local_address(vip)
+    subprocess.run(["ip", "-n", netns, "addr", "del", f"{vip}/24", "dev", "eth0"], check=True, timeout=10)
+    assert local_in(netns, vip) == [False]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_agent_process_serves_the_endpoint_without_metrics_and_stops_on_sigterm(haproxy: HealthServer,
+                                                                                   tmp_path: Path) -> None:
+    port = free_port()
+    path = tmp_path / "node-agent.yaml"
+    path.write_text(yaml.safe_dump(config(haproxy, ["127.0.0.1"], port)))
+    process = subprocess.Popen([sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+                time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    assert (status, body["serving"]) == (200, True)
+    assert process.returncode == 0
+    events = [json.loads(line)["event"] for line in out.splitlines()]
+    assert events == ["endpoint_started", "serving"]

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from lab import cloud, network, processes
 from lab.methods import node_env, notify_master_command
 from lab.plan import HEALTH_PORT, PYTHON, REPO, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
@@ -60,21 +62,46 @@ def _agent_pid_file(plan: Plan, node: Node) -> Path:
 
 
 def _start_agent(state: LabState, node: Node) -> None:
+    """The node agent: always, since it serves the health endpoint the function probes; it posts
+    metrics only when the lab runs with agents (the alarm path)."""
     plan = state.plan
     if processes.pid_from(_agent_pid_file(plan, node), "health_probe"):
         return
     command = in_netns(node.netns, "/usr/bin/env", *node_env(state, node), str(PYTHON), "-m", "health_probe",
-                       "--config", str(plan.path(node, "node-agent.yaml")))
+                       "--config", str(plan.path(node, "node-agent.yaml")), *([] if state.agents else ["--no-metrics"]))
     processes.spawn(command, plan.path(node, "agent.log"), _agent_pid_file(plan, node))
 
 
+def endpoint_answers(node: Node) -> bool:
+    """Whether the node's health endpoint answers the control plane at all (200 or 503)."""
+    with requests.Session() as session:
+        session.trust_env = False  # straight to the node, never through a proxy from the environment
+        try:
+            session.get(node.health_url, timeout=0.5).close()
+        except requests.RequestException:
+            return False
+    return True
+
+
+def notify_release_command(state: LabState, node: Node) -> str:
+    """What keepalived runs, with " --state BACKUP|FAULT|STOP" appended, when the node leaves
+    MASTER: the fast path's notify without its state; the other methods have no such step."""
+    if state.method != "fast_path":
+        return "/bin/true"
+    master = notify_master_command(state, node)
+    assert master.endswith(" --state MASTER"), master
+    return master.removesuffix(" --state MASTER")
+
+
 def start_node(state: LabState, node: Node) -> None:
-    """Bring every process of a node up (idempotent: what runs is left alone)."""
+    """Bring every process of a node up (idempotent: what runs is left alone). The agent first:
+    keepalived's first notify makes the function probe this node's endpoint."""
     plan = state.plan
     processes.start_haproxy(plan, node, haproxy_vars(plan, node))
-    processes.start_keepalived(plan, node, keepalived_vars(plan, node, notify_master_command(state, node)))
-    if state.agents:
-        _start_agent(state, node)
+    _start_agent(state, node)
+    wait_for(lambda: endpoint_answers(node), READY_TIMEOUT_SECONDS, f"{node.name}'s health endpoint", interval=0.1)
+    processes.start_keepalived(plan, node, keepalived_vars(plan, node, notify_master_command(state, node),
+                                                           notify_release_command(state, node)))
 
 
 def _start_watchers(plan: Plan) -> None:

@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
 
 HTTP_PORT = 80
-HEALTH_PORT = 8404
+HEALTH_PORT = 8404  # haproxy's monitor-uri: keepalived's check and the agents' metrics
+ENDPOINT_PORT = 8405  # the node agent's GET /healthz: "can serve the floating IP now"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ class Node:
 
     @property
     def health_url(self) -> str:
+        """What the function probes (NODES health_url): the node agent's endpoint, which answers
+        200 only while this node can serve the floating IP (haproxy up and the alias held)."""
+        return f"http://{self.ip}:{ENDPOINT_PORT}/healthz"
+
+    @property
+    def haproxy_url(self) -> str:
+        """haproxy's monitor-uri on this node: what the agents' probes report as metrics."""
         return f"http://{self.ip}:{HEALTH_PORT}/healthz"
 
 
@@ -97,7 +105,8 @@ def haproxy_vars(plan: Plan, node: Node) -> dict[str, str | int]:
     }
 
 
-def keepalived_vars(plan: Plan, node: Node, notify_master_command: str) -> dict[str, str | int | float]:
+def keepalived_vars(plan: Plan, node: Node, notify_master_command: str,
+                    notify_release_command: str) -> dict[str, str | int | float]:
     return {
         "node_name": node.name,
         "interface": "eth0",
@@ -110,6 +119,7 @@ def keepalived_vars(plan: Plan, node: Node, notify_master_command: str) -> dict[
         "advert_int": plan.advert_int,
         "health_url": f"http://127.0.0.1:{HEALTH_PORT}/healthz",
         "notify_master_command": notify_master_command,
+        "notify_release_command": notify_release_command,
     }
 
 
@@ -143,10 +153,14 @@ def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, str | int
         "federation_endpoint": f"{cloud.endpoint}/v1/x509",
         "invoke_endpoint": cloud.endpoint,
         "function_id": cloud.function_id,
-        "node_health_url": node.health_url,
-        "peer_health_url": peer.health_url,
+        "node_health_url": node.haproxy_url,
+        "peer_health_url": peer.haproxy_url,
         # Through the floating IP to whichever node holds it (the service page itself is a 503).
         "vip_url": f"http://{plan.vip}:{HEALTH_PORT}/healthz",
         "probe_interval_seconds": 5,
         "notify_timeout_seconds": 10,
+        "node_ip": node.ip,
+        "endpoint_port": ENDPOINT_PORT,
+        "haproxy_url": f"http://127.0.0.1:{HEALTH_PORT}/healthz",
+        "vip": plan.vip,
     }

@@ -139,8 +139,8 @@ module "node_agent" {
   node          = { name = each.key, private_ip = each.value.private_ip }
   peer          = { name = local.peer_of[each.key], private_ip = var.nodes[local.peer_of[each.key]].private_ip }
   vip           = var.floating_ip
-  http_port     = local.service_ports.http
   health_port   = var.health_port
+  endpoint_port = var.node_health_port
   agent = {
     instance_id            = oci_core_instance.node[each.key].id
     peer_instance_id       = oci_core_instance.node[local.peer_of[each.key]].id

@@ -5,11 +5,13 @@ module "function_config" {
   source = "./modules/function_config"
 
   vip_private_ip_ids = [oci_core_private_ip.floating.id]
+  # health_url: the node agent's endpoint, 200 only while the node can serve the floating IP
+  # (haproxy up and the alias held); haproxy's own :8404 cannot tell a node that dropped the alias.
   nodes = [
     for name in local.node_names : {
       name       = name
       vnic_id    = data.oci_core_vnic_attachments.node[name].vnic_attachments[0].vnic_id
-      health_url = "http://${var.nodes[name].private_ip}:${var.health_port}/healthz"
+      health_url = "http://${var.nodes[name].private_ip}:${var.node_health_port}/healthz"
       priority   = var.nodes[name].priority
     }
   ]

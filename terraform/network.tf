@@ -185,26 +185,27 @@ resource "oci_core_network_security_group_security_rule" "nodes_vrrp" {
   description               = "Unicast VRRP between the two nodes only"
 }
 
-# The health port: probed by the function before every move and by each node's agent (every
-# agent probes both nodes, so a dead node is still reported by its peer).
+# Health ports. The function probes each node's agent endpoint (node_health_port: "can serve
+# the floating IP") before every move; each node's agent probes both nodes' haproxy (health_port)
+# for the metrics, so a dead node is still reported by its peer.
 resource "oci_core_network_security_group_security_rule" "nodes_health" {
   for_each = {
-    function = oci_core_network_security_group.functions.id
-    peers    = oci_core_network_security_group.nodes.id
+    function = { source = oci_core_network_security_group.functions.id, port = var.node_health_port }
+    peers    = { source = oci_core_network_security_group.nodes.id, port = var.health_port }
   }
 
   network_security_group_id = oci_core_network_security_group.nodes.id
   direction                 = "INGRESS"
   protocol                  = local.protocol.tcp
-  source                    = each.value
+  source                    = each.value.source
   source_type               = "NETWORK_SECURITY_GROUP"
   stateless                 = true
-  description               = "Health endpoint ${var.health_port} from the ${each.key}"
+  description               = "Health endpoint ${each.value.port} from the ${each.key}"
 
   tcp_options {
     destination_port_range {
-      min = var.health_port
-      max = var.health_port
+      min = each.value.port
+      max = each.value.port
     }
   }
 }
@@ -248,8 +249,8 @@ resource "oci_core_network_security_group_security_rule" "functions_to_health" {
 
   tcp_options {
     destination_port_range {
-      min = var.health_port
-      max = var.health_port
+      min = var.node_health_port
+      max = var.node_health_port
     }
   }
 }

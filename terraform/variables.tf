@@ -180,8 +180,19 @@ variable "advert_int" {
 
 variable "health_port" {
   type        = number
-  description = "Port of haproxy's health endpoint (monitor-uri /healthz) on each node's primary IP."
+  description = "Port of haproxy's health endpoint (monitor-uri /healthz) on each node's primary IP: keepalived's check and the agents' metrics."
   default     = 8404
+}
+
+variable "node_health_port" {
+  type        = number
+  description = "Port of the node agent's /healthz on each node's primary IP (200 only while the node can serve the floating IP): what the function probes."
+  default     = 8405
+
+  validation {
+    condition     = var.node_health_port != var.health_port
+    error_message = "node_health_port must differ from health_port (haproxy listens there)."
+  }
 }
 
 variable "probe_interval_seconds" {

@@ -1,28 +1,115 @@
-"""The real lab: one short fast-path failover, and a teardown that leaves nothing behind."""
+"""The real lab: short fast-path failovers (one trial each), and a teardown that leaves nothing
+behind."""
 from __future__ import annotations
 
+import json
 import subprocess
+import time
+from datetime import datetime
+from typing import Any
 
 import pytest
 
 from lab import cloud, control, network, trial
-from lab.plan import Plan
+from lab.plan import PYTHON, REPO, Plan
+from lab.shell import in_netns
 from lab.state import LabState
 
 pytestmark = pytest.mark.lab
+
+# Issue 8's target for the fast path: fault (or heal) -> the client answered by the right node.
+FAST_PATH_BUDGET_S = 2.0
+
+
+def writes(state: LabState, after: int) -> list[dict[str, Any]]:
+    """UpdatePrivateIp calls the emulator applied (audited) after audit entry `after`: a 412
+    that lost a race between two notices is a request, not a write."""
+    return [e for e in cloud.audit(state.emulator["endpoint"], after=after) if e["operation"] == "UpdatePrivateIp"]
+
+
+def last_audit_seq(state: LabState) -> int:
+    return max((e["seq"] for e in cloud.audit(state.emulator["endpoint"])), default=0)
+
+
+def epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def test_haproxy_stopped_fails_over_through_the_function(fast_path_lab: LabState) -> None:
     plan = fast_path_lab.plan
     assert "Hello from node-a" in control.client_get(plan)
 
+    seq = last_audit_seq(fast_path_lab)
     result = trial.run_trial(fast_path_lab, "haproxy-stop", timeout=20)
 
     assert result.from_node == "node-a"
     assert result.failover_s is not None, "the client never got an answer from node-b"
     assert cloud.vip_holder(fast_path_lab.emulator, fast_path_lab.facts) == "node-b"
     assert result.api_calls.get("InvokeFunction", 0) >= 1
-    assert result.api_calls.get("UpdatePrivateIp") == 1
+    # node-a's FAULT notice and node-b's MASTER notice may both ask; one write.
+    assert len(writes(fast_path_lab, seq)) == 1
+
+
+def test_keepalived_stopped_on_the_holder_fails_over_within_the_fast_path_budget(fast_path_lab: LabState) -> None:
+    """haproxy keeps answering on the holder, but keepalived dropped the alias: the node's endpoint
+    says it no longer serves, so the function moves the IP (it used to keep it there)."""
+    plan = fast_path_lab.plan
+    control.heal(plan)
+    trial.wait_steady(plan)
+    seq = last_audit_seq(fast_path_lab)
+
+    result = trial.run_trial(fast_path_lab, "keepalived-stop", timeout=10)
+
+    assert result.failover_s is not None, f"the client never got an answer from {result.to_node}"
+    assert result.failover_s < FAST_PATH_BUDGET_S
+    (write,) = writes(fast_path_lab, seq)
+    assert write["after"]["vnicId"] == fast_path_lab.facts.vnic_ids[result.to_node]
+    assert epoch(write["time"]) - result.fault_time < FAST_PATH_BUDGET_S
+    assert cloud.vip_holder(fast_path_lab.emulator, fast_path_lab.facts) == result.to_node
+    assert network.alias_holders(plan) == [result.to_node]
+    print(f"\nkeepalived-stop: client answered by {result.to_node} after {result.failover_s:.3f} s, "
+          f"IP moved after {epoch(write['time']) - result.fault_time:.3f} s, {result.failed_requests} failed requests")
+
+
+def test_keepalived_killed_then_healed_ends_on_the_alias_holder_and_the_client_stays_served(
+        fast_path_lab: LabState) -> None:
+    """SIGKILL leaves the holder's alias (it keeps serving; the peer's MASTER notice moves nothing).
+    The heal restarts keepalived there as BACKUP, which drops the alias; its BACKUP notice makes the
+    function move the IP to the peer, which has been MASTER since the kill."""
+    plan = fast_path_lab.plan
+    control.heal(plan)
+    victim = trial.wait_steady(plan)
+    peer = plan.peer(victim)
+    control.fault(victim.name, "keepalived-kill", plan)
+    control.wait_for(lambda: sorted(network.alias_holders(plan)) == sorted(n.name for n in plan.nodes), 10,
+                     f"{peer.name} to become MASTER beside {victim.name}'s stale alias")
+    control.wait_for(lambda: not control.notify_running(plan), 30, f"{peer.name}'s notify_master to finish")
+    assert cloud.vip_holder(fast_path_lab.emulator, fast_path_lab.facts) == victim.name
+    assert victim.name in control.client_get(plan)
+    seq = last_audit_seq(fast_path_lab)
+    client = subprocess.Popen(
+        in_netns(plan.client_netns, str(PYTHON), "-m", "lab.client", plan.vip, "--rate", "50", "--duration", "8",
+                 "--until", peer.name), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(trial.BASELINE_SECONDS)
+
+    healed_at = time.time()
+    control.heal(plan)
+    out, _ = client.communicate(timeout=30)
+
+    answers = sorted((json.loads(line) for line in out.splitlines() if line.strip()), key=lambda a: a["sent"])
+    served = [a["done"] for a in answers if a["node"]]
+    first_peer = min(a["done"] for a in answers if a["node"] == peer.name)
+    longest_gap = max(later - earlier for earlier, later in zip(served, served[1:]))
+    failed = sum(1 for a in answers if a["error"])
+    assert first_peer - healed_at < FAST_PATH_BUDGET_S
+    assert longest_gap < FAST_PATH_BUDGET_S, f"the client went {longest_gap:.2f} s without an answer"
+    (write,) = writes(fast_path_lab, seq)
+    assert write["after"]["vnicId"] == fast_path_lab.facts.vnic_ids[peer.name]
+    assert network.alias_holders(plan) == [peer.name]
+    assert cloud.vip_holder(fast_path_lab.emulator, fast_path_lab.facts) == peer.name
+    assert network.vip_route_holder(plan) == peer
+    print(f"\nkeepalived-kill + heal: {peer.name} answered {first_peer - healed_at:.3f} s after the heal began; "
+          f"longest time without an answer {longest_gap:.3f} s; {failed} of {len(answers)} requests failed")
 
 
 def test_a_second_up_is_refused(fast_path_lab: LabState) -> None:

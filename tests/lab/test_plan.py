@@ -20,7 +20,8 @@ TOPOLOGY = json.loads(cloud.TOPOLOGY.read_text())
 def test_lab_topology_points_the_function_at_the_lab_nodes_only() -> None:
     lab = cloud.lab_topology(PLAN, TOPOLOGY)
     nodes = json.loads(lab["functions"][0]["config"]["NODES"])
-    assert [n["health_url"] for n in nodes] == ["http://198.18.0.2:8404/healthz", "http://198.18.0.3:8404/healthz"]
+    # The node agent's endpoint (can serve the floating IP), not haproxy's monitor-uri on 8404.
+    assert [n["health_url"] for n in nodes] == ["http://198.18.0.2:8405/healthz", "http://198.18.0.3:8405/healthz"]
     # The cloud-side data (10.0.0.x) is unchanged: the emulator still speaks the topology's addresses.
     assert lab["privateIps"] == TOPOLOGY["privateIps"]
     # Outside the lab the function probes the emulator's simulated nodes, never a topology address.

@@ -10,8 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from lab.plan import Plan, haproxy_vars, keepalived_vars
+from health_probe.config import parse_config
+from lab.plan import Cloud, Plan, haproxy_vars, keepalived_vars, node_agent_vars
 from lab.render import TEMPLATES, TemplateError, render, render_file, template_variables
 
 NAMES = ("haproxy.cfg.tftpl", "keepalived.conf.tftpl", "node-agent.yaml.tftpl")
@@ -67,7 +69,23 @@ def test_haproxy_accepts_the_rendered_config(tmp_path: Path) -> None:
 def test_keepalived_accepts_the_rendered_config(tmp_path: Path) -> None:
     plan = Plan(tmp_path)
     config = tmp_path / "keepalived.conf"
-    config.write_text(render_file("keepalived.conf.tftpl", keepalived_vars(plan, plan.nodes[0], "/bin/true")))
+    config.write_text(render_file("keepalived.conf.tftpl", keepalived_vars(plan, plan.nodes[0], "/bin/true", "/bin/true")))
     done = subprocess.run(["keepalived", "-t", "-f", str(config)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "script_user root" in config.read_text()
+    text = config.read_text()
+    assert "script_user root" in text
+    for state in ("BACKUP", "FAULT", "STOP"):
+        assert f'notify_{state.lower()} "/bin/true --state {state}"' in text
+
+
+def test_the_lab_node_agent_serves_the_endpoint_the_function_probes(tmp_path: Path) -> None:
+    plan = Plan(tmp_path)
+    node = plan.nodes[0]
+    cloud = Cloud(endpoint="http://198.18.2.2:1", region="us-ashburn-1", compartment_id="ocid1.compartment.oc1..c",
+                  function_id="ocid1.fnfunc.oc1.iad.f", oci_config_file="/x", vip_private_ip_id="ocid1.privateip.oc1.iad.v",
+                  instance_ids={n.name: f"ocid1.instance.oc1.iad.{n.name}" for n in plan.nodes})
+    config = parse_config(yaml.safe_load(render_file("node-agent.yaml.tftpl", node_agent_vars(plan, node, cloud))))
+    assert f"http://{config.endpoint_address}:{config.endpoint_port}/healthz" == node.health_url
+    assert config.floating_ips == (plan.vip,) and config.haproxy_url == "http://127.0.0.1:8404/healthz"
+    # The agents' metrics still report haproxy (a BACKUP without the alias is not "down").
+    assert {t.url for t in config.targets if t.role == "node"} == {n.haproxy_url for n in plan.nodes}

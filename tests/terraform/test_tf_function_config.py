@@ -51,6 +51,15 @@ def test_the_function_is_configured_by_the_config_module() -> None:
     assert function["config"] == "${module.function_config.config}"
 
 
+def test_the_function_probes_each_nodes_agent_endpoint_not_haproxy() -> None:
+    """health_url is the node agent's /healthz (200 only while the node can serve the floating
+    IP), never haproxy's monitor-uri, which answers while the alias is gone."""
+    nodes = ROOT.labelled("module")["function_config"]["nodes"]
+    assert 'health_url = "http://${var.nodes[name].private_ip}:${var.node_health_port}/healthz"' in nodes
+    defaults = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
+    assert (defaults["node_health_port"], defaults["health_port"]) == (8405, 8404)
+
+
 @pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: config map not evaluated")
 @pytest.mark.parametrize("failback, dry_run", [("never", False), ("preferred", True)])
 def test_failover_config_accepts_what_terraform_builds(tmp_path: Path, failback: str, dry_run: bool) -> None:
@@ -59,7 +68,7 @@ def test_failover_config_accepts_what_terraform_builds(tmp_path: Path, failback:
         {
             "name": name,
             "vnic_id": f"ocid1.vnic.oc1.iad.{name.replace('-', '')}",
-            "health_url": f"http://{spec['private_ip']}:{defaults['health_port']}/healthz",
+            "health_url": f"http://{spec['private_ip']}:{defaults['node_health_port']}/healthz",
             "priority": spec["priority"],
         }
         for name, spec in sorted(defaults["nodes"].items())

@@ -62,6 +62,7 @@ module "agent_{name}" {{
   vip           = {hcl(DEFAULTS["floating_ip"])}
   http_port     = 80
   health_port   = {DEFAULTS["health_port"]}
+  endpoint_port = {DEFAULTS["node_health_port"]}
   agent = {{
     instance_id            = "ocid1.instance.oc1.iad.{name.replace("-", "")}"
     peer_instance_id       = "ocid1.instance.oc1.iad.{peer.replace("-", "")}"
@@ -152,6 +153,10 @@ def test_the_node_agent_accepts_its_rendered_config(rendered: dict[str, dict[str
     assert set(NODES) <= set(probed)
     for name, spec in NODES.items():
         assert probed[name].url == f"http://{spec['private_ip']}:{DEFAULTS['health_port']}/healthz"
+    # Its own endpoint, where the function's NODES health_url points (terraform/functions.tf).
+    assert (config.endpoint_address, config.endpoint_port) == (NODES[node]["private_ip"], DEFAULTS["node_health_port"])
+    assert config.floating_ips == (DEFAULTS["floating_ip"],)
+    assert config.haproxy_url == f"http://127.0.0.1:{DEFAULTS['health_port']}/healthz"
 
 
 @pytest.mark.parametrize("node", NODES)
@@ -205,6 +210,11 @@ def test_notify_runs_the_node_agent_with_the_deployed_config(rendered: dict[str,
         command = out["template_vars"]["notify_master_command"]
         assert command.startswith("/"), "keepalived's script security needs an absolute path"
         assert "-m health_probe.notify --config /etc/oci-vip-failover/node-agent.yaml --state MASTER" in command
+        # Leaving MASTER tells the function too (a holder that dropped the alias is repaired).
+        release = out["template_vars"]["notify_release_command"]
+        assert command == f"{release} --state MASTER"
+        for state in ("BACKUP", "FAULT", "STOP"):
+            assert f'notify_{state.lower()} "{release} --state {state}"' in out["keepalived_conf"]
         # The probe's own unit reads the same file from the same checkout.
         unit = (REPO / "health_probe" / "vip-failover-probe.service").read_text()
         assert command.split(" -m ")[0] + " -m health_probe --config /etc/oci-vip-failover/node-agent.yaml" in unit

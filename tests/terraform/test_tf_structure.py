@@ -115,6 +115,19 @@ def test_vrrp_is_accepted_only_from_the_nodes_own_group() -> None:
     assert rule["source"] == "${oci_core_network_security_group.nodes.id}"
 
 
+def test_the_function_reaches_only_the_node_agents_endpoint_and_peers_only_haproxy() -> None:
+    resources = MODULES["terraform"].resources()
+    ingress = resources[("oci_core_network_security_group_security_rule", "nodes_health")]
+    assert ingress["for_each"] == {
+        "function": {"source": "${oci_core_network_security_group.functions.id}", "port": "${var.node_health_port}"},
+        "peers": {"source": "${oci_core_network_security_group.nodes.id}", "port": "${var.health_port}"},
+    }
+    assert ingress["tcp_options"][0]["destination_port_range"][0] == {"min": "${each.value.port}", "max": "${each.value.port}"}
+    egress = resources[("oci_core_network_security_group_security_rule", "functions_to_health")]
+    assert egress["destination"] == "${oci_core_network_security_group.nodes.id}"
+    assert egress["tcp_options"][0]["destination_port_range"][0] == {"min": "${var.node_health_port}", "max": "${var.node_health_port}"}
+
+
 def test_ssh_is_accepted_only_from_the_admin_cidr() -> None:
     rules = MODULES["terraform"].resources()
     ssh = [

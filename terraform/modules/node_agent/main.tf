@@ -18,8 +18,12 @@ locals {
     function_id            = var.agent.function_id
     node_health_url        = "http://${var.node.private_ip}:${var.health_port}/healthz"
     peer_health_url        = "http://${var.peer.private_ip}:${var.health_port}/healthz"
-    vip_url                = "http://${var.vip}:${var.http_port}/"
+    vip_url                = "http://${var.vip}:${var.health_port}/healthz" # :80 is the 503 "Hello" page by design
     probe_interval_seconds = var.agent.probe_interval_seconds
     notify_timeout_seconds = var.agent.notify_timeout_seconds
+    node_ip                = var.node.private_ip
+    endpoint_port          = var.endpoint_port
+    haproxy_url            = "http://127.0.0.1:${var.health_port}/healthz"
+    vip                    = var.vip
   }
 }

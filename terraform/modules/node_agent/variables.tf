@@ -24,14 +24,14 @@ variable "vip" {
   description = "The floating private IP (the agent also probes the service through it)."
 }
 
-variable "http_port" {
-  type        = number
-  description = "Port of the service behind the floating IP."
-}
-
 variable "health_port" {
   type        = number
   description = "Port of haproxy's /healthz endpoint on each node."
+}
+
+variable "endpoint_port" {
+  type        = number
+  description = "Port of this node's own health endpoint (the agent's /healthz, what the function probes)."
 }
 
 variable "agent" {

@@ -31,6 +31,8 @@ locals {
     pid_file          = "/run/haproxy.pid"
     # Absolute path first (keepalived's script security); notify bounds its own run time.
     notify_master_command = "${local.python} -m health_probe.notify --config ${local.agent_config} --state MASTER"
+    # keepalived appends " --state BACKUP|FAULT|STOP": the holder leaving MASTER asks for a repair.
+    notify_release_command = "${local.python} -m health_probe.notify --config ${local.agent_config}"
   }
 
   haproxy_cfg     = templatefile("${var.templates_dir}/haproxy.cfg.tftpl", local.node_vars)

@@ -60,7 +60,6 @@ module "agent_{name}" {{
   node          = {{ name = {hcl(name)}, private_ip = {hcl(node["private_ip"])} }}
   peer          = {{ name = {hcl(peer)}, private_ip = {hcl(other["private_ip"])} }}
   vip           = {hcl(DEFAULTS["floating_ip"])}
-  http_port     = 80
   health_port   = {DEFAULTS["health_port"]}
   endpoint_port = {DEFAULTS["node_health_port"]}
   agent = {{

@@ -16,7 +16,6 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -25,10 +24,11 @@ from oci.circuit_breaker import NoCircuitBreakerStrategy
 from oci.core.models import UpdatePrivateIpDetails
 
 from chaos.faults import FUNCTION_CONFIG, PROBE_TIMEOUT_S
-from chaos.invariants import Answer, Observation, Write
+from chaos.invariants import Answer, Observation
+from chaos.records import function_errors, json_object, writes_from_audit
 from chaos.nodes import Nodes
 from failover.config import Config
-from failover.tags import LastMove, last_move, with_move
+from failover.tags import LastMove, with_move
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.functions.runtime import runtime_for
@@ -40,18 +40,6 @@ NODE_DOWN_ALARM = "vip-failover-node-down"
 DELIVERY_WAIT_S = 60.0     # bound on waiting for one Notifications delivery
 INVOKE_TIMEOUT = (5.0, 90.0)
 WARM_CALLS = 3
-
-
-def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
-def _json(raw: bytes | str | None) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw or b"")
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 class RequestLog(logging.Handler):
@@ -146,17 +134,7 @@ class Lane:
         self.emu.clear_faults()
         seq, offset, _ = mark
         names = {vnic: name for name, vnic in self.vnics.items()}
-        writes = []
-        for entry in self.emu.audit(after=seq):
-            if entry["operation"] != "UpdatePrivateIp" or entry["resource_id"] != self.vip_id:
-                continue
-            before, after = last_move(entry["before"].get("freeformTags")), last_move(entry["after"].get("freeformTags"))
-            fresh = after is not None and (before is None or after.move_id != before.move_id)
-            writes.append(Write(at=_epoch(entry["time"]), from_node=names.get(entry["before"]["vnicId"]),
-                                to_node=names.get(entry["after"]["vnicId"]),
-                                by_function=(entry["principal"] or {}).get("id") == self.function_id,
-                                reason=after.reason if fresh and after else "",
-                                previous_move_at=before.at if before else None))
+        writes = writes_from_audit(self.emu.audit(after=seq), self.vip_id, names, self.function_id)
         final = self.network.get_private_ip(self.vip_id).data.vnic_id
         listed = sum(any(ip.id == self.vip_id for ip in self.network.list_private_ips(vnic_id=vnic).data)
                      for vnic in self.vnics.values())
@@ -164,7 +142,7 @@ class Lane:
             fault=fault, policy=self.policy, preferred=self.config.preferred.name,
             cooldown_s=self.config.cooldown_seconds, window_s=self.config.probe_timeout_seconds + 1.0,
             onset=onset, initial_holder=initial_holder, final_holder=names.get(final), listed_on=listed,
-            writes=tuple(writes), answers=tuple(answers), timeline=tuple(self.nodes.timeline), failures=failures,
+            writes=writes, answers=tuple(answers), timeline=tuple(self.nodes.timeline), failures=failures,
             allowed_writes=allowed_writes, budget_s=budget_s, api_fault=api_fault,
             function_errors=self._function_errors(offset), exercised=exercised)
 
@@ -172,14 +150,7 @@ class Lane:
         with open(self.pool.log_path, "rb") as log:
             log.seek(offset)
             lines = log.read().decode("utf-8", "replace").splitlines()
-        errors = []
-        for line in lines:
-            entry = _json(line)
-            if entry is not None and entry.get("event") == "internal_error":
-                errors.append(f"internal_error: {entry.get('reason')}")
-            elif entry is None and "Traceback" in line:
-                errors.append("a traceback")
-        return tuple(errors)
+        return function_errors(lines)
 
     # --- callers ---------------------------------------------------------------------------------
     def _invoker(self) -> oci.functions.FunctionsInvokeClient:
@@ -199,7 +170,7 @@ class Lane:
             return Answer(kind, exc.status, None, evidence)
         except Exception:  # the connection itself failed: no status to judge
             return Answer(kind, None, None, evidence)
-        return Answer(kind, response.status, _json(response.data.content), evidence)
+        return Answer(kind, response.status, json_object(response.data.content), evidence)
 
     def publish(self, message: Any) -> str:
         """Publish to the alarm topic; Notifications delivers it to the function."""
@@ -215,7 +186,7 @@ class Lane:
                 found = [d for d in self.emu.backend.states["notifications"].deliveries if d["messageId"] == message_id]
             if found:
                 status = found[0]["status"]
-                return Answer(kind, status if isinstance(status, int) else None, _json(found[0]["response"]), evidence)
+                return Answer(kind, status if isinstance(status, int) else None, json_object(found[0]["response"]), evidence)
             time.sleep(0.01)
         raise TimeoutError(f"Notifications did not deliver {message_id} within {DELIVERY_WAIT_S:g}s")
 

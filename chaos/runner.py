@@ -17,21 +17,38 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, Mapping
 
-from chaos.faults import Trial, by_name
-from chaos.invariants import check
+from chaos.faults import Fault, Trial, by_name
+from chaos.invariants import Observation, check
 
 
 def run_trials(trials: list[Trial], lanes: int, latency: Mapping[str, float]) -> list[dict[str, Any]]:
-    """Every trial's record, in plan order."""
-    drivers = {t.fault.driver for t in trials} - {"emulator"}
-    if drivers:  # the lab driver is the next one to plug in here
-        raise ValueError(f"no driver for {sorted(drivers)} yet; run those faults with their own driver")
-    shares = [[(t.fault.name, t.index, t.seed) for t in trials[i::lanes]] for i in range(lanes)]
-    with ProcessPoolExecutor(max_workers=lanes, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_lane, lane, share, dict(latency)) for lane, share in enumerate(shares) if share]
-        records = [record for future in futures for record in future.result()]
+    """Every trial's record, in plan order. The emulator's trials run first, on parallel lanes;
+    then the lab's, one at a time in the one lab this machine can hold (chaos.lab_driver)."""
+    drivers = {t.fault.driver for t in trials} - {"emulator", "lab"}
+    if drivers:
+        raise ValueError(f"no driver for {sorted(drivers)}")
+    emulator = [t for t in trials if t.fault.driver == "emulator"]
+    shares = [[(t.fault.name, t.index, t.seed) for t in emulator[i::lanes]] for i in range(lanes)]
+    records = []
+    if emulator:
+        with ProcessPoolExecutor(max_workers=lanes, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(run_lane, lane, share, dict(latency)) for lane, share in enumerate(shares) if share]
+            records = [record for future in futures for record in future.result()]
+    lab = [t for t in trials if t.fault.driver == "lab"]
+    if lab:
+        from chaos.lab_driver import run_lab_trials
+        records += run_lab_trials(lab, latency)
     order = {(t.fault.name, t.index): n for n, t in enumerate(trials)}
     return sorted(records, key=lambda r: order[(r["fault"], r["index"])])
+
+
+def judged(fault: Fault, observation: Observation) -> dict[str, Any]:
+    """A trial record's verdict fields: which invariants held, writes, failures, convergence."""
+    verdict = check(observation, fault.relaxed)
+    return {"held": {str(n): ok for n, ok in verdict.held.items()}, "writes": verdict.writes,
+            "failures": verdict.failures, "convergence_s": verdict.convergence_s,
+            "needless_moves": verdict.needless_moves, "exercised": observation.exercised,
+            "notes": list(verdict.notes)}
 
 
 def run_lane(lane_no: int, share: list[tuple[str, int, int]], latency: dict[str, float]) -> list[dict[str, Any]]:
@@ -50,11 +67,7 @@ def run_lane(lane_no: int, share: list[tuple[str, int, int]], latency: dict[str,
                 if fault.policy not in lanes:
                     lanes[fault.policy] = Lane(fault.policy, latency)
                 observation = SCENARIOS[fault.scenario](lanes[fault.policy], fault, random.Random(seed))
-                verdict = check(observation, fault.relaxed)
-                record.update(held={str(n): ok for n, ok in verdict.held.items()}, writes=verdict.writes,
-                              failures=verdict.failures, convergence_s=verdict.convergence_s,
-                              needless_moves=verdict.needless_moves, exercised=observation.exercised,
-                              notes=list(verdict.notes))
+                record.update(judged(fault, observation))
             except Exception:
                 record["error"] = traceback.format_exc(limit=8)
             record["duration_s"] = round(time.monotonic() - started, 3)

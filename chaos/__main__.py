@@ -1,7 +1,14 @@
 """`python -m chaos`: run the fault matrix, write bench/reliability.json, print the table.
 
+Two levels: the emulator's (the real function, node health on loopback endpoints; --trials,
+CHAOS_TRIALS, default 1000) and the lab's (real haproxy/keepalived in network namespaces;
+--lab-trials, CHAOS_LAB_TRIALS, default 100, 0 skips it). The lab level is skipped, saying why,
+where network namespaces cannot be created; it refuses to start while another lab is running.
+A level that does not run keeps its earlier numbers in the output file.
+
 Exits 1 when any invariant was violated or a trial broke the harness, so `make chaos` fails
-loudly. CHAOS_TRIALS / CHAOS_SEED in the environment set the defaults of --trials / --seed.
+loudly; 2 when the lab level cannot start because a lab is already running.
+CHAOS_SEED sets the default of --seed.
 """
 
 from __future__ import annotations
@@ -12,50 +19,85 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, Mapping
 
-from chaos import faults, report
+from chaos import faults, lab_driver, report
 from chaos.runner import run_trials
 
 REPO = Path(__file__).resolve().parents[1]
 LATENCIES = {"realistic": faults.REALISTIC_LATENCY, "fast": faults.FAST_LATENCY}
+DRIVER = {f.name: f.driver for f in faults.MATRIX + faults.LAB_MATRIX}
+
+
+def _level(selected: tuple[faults.Fault, ...], trials: list[faults.Trial], total: int, seed: int,
+           latency: Mapping[str, float], lanes: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run one level's trials; its records and the run data written beside the table."""
+    started = time.monotonic()
+    records = run_trials(trials, lanes, latency)
+    return records, {
+        "seed": seed, "trials_requested": total, "trial_counts": faults.trial_counts(selected, total),
+        "budgets_s": {"fast_path": faults.FAST_PATH_BUDGET_S,
+                      "per_fault": {f.name: round(faults.FAST_PATH_BUDGET_S + f.extra_budget_s, 3) for f in selected}},
+        "emulator_latency_s": dict(latency),
+        "duration_s": round(time.monotonic() - started, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=int(os.environ.get("CHAOS_TRIALS", 1000)),
-                        help="total trials, shared over the faults by weight (default 1000)")
+                        help="emulator-level trials in total, shared over the faults by weight (default 1000)")
+    parser.add_argument("--lab-trials", type=int, default=int(os.environ.get("CHAOS_LAB_TRIALS", 100)),
+                        help="lab-level trials in total (real haproxy/keepalived; default 100, 0 skips)")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", 8)))
     parser.add_argument("--lanes", type=int, default=8, help="parallel emulator lanes (processes)")
     parser.add_argument("--latency", choices=sorted(LATENCIES), default="realistic",
-                        help="emulator answer latency per operation")
+                        help="emulator answer latency per operation (both levels)")
     parser.add_argument("--fault", action="append", dest="faults", metavar="NAME",
-                        help="run only these faults (repeatable)")
+                        help="run only these faults (repeatable; lab faults are named lab:KIND)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "reliability.json")
     args = parser.parse_args(argv)
 
-    selected = faults.by_name(args.faults)
-    trials = faults.plan(selected, args.trials, args.seed)
-    started = time.monotonic()
-    records = run_trials(trials, args.lanes, LATENCIES[args.latency])
-    metadata = {
-        "seed": args.seed, "trials_requested": args.trials, "lanes": args.lanes,
-        "trial_counts": faults.trial_counts(selected, args.trials),
-        "budgets_s": {"fast_path": faults.FAST_PATH_BUDGET_S,
-                      "per_fault": {f.name: round(faults.FAST_PATH_BUDGET_S + f.extra_budget_s, 3) for f in selected}},
-        "emulator_latency_s": dict(LATENCIES[args.latency]),
-        "function_config": faults.FUNCTION_CONFIG,
-        "duration_s": round(time.monotonic() - started, 1),
-    }
-    result = report.build(selected, records, metadata)
+    selected = faults.by_name(args.faults) if args.faults else faults.MATRIX + faults.LAB_MATRIX
+    emulator = tuple(f for f in selected if f.driver == "emulator")
+    lab = tuple(f for f in selected if f.driver == "lab")
+    latency = LATENCIES[args.latency]
+    metadata: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
+    lab_trials = args.lab_trials if lab else 0
+    if lab_trials:
+        skipped = lab_driver.unavailable()
+        if skipped:
+            print(f"chaos: the lab level is skipped: {skipped}", file=sys.stderr, flush=True)
+            metadata["lab_skipped"] = skipped
+            lab_trials = 0
+        elif busy := lab_driver.busy():
+            print(f"chaos: {busy}", file=sys.stderr)
+            return 2
+    if emulator and args.trials:
+        level_records, level = _level(emulator, faults.plan(emulator, args.trials, args.seed), args.trials,
+                                      args.seed, latency, args.lanes)
+        records += level_records
+        metadata.update(level, lanes=args.lanes, function_config=faults.FUNCTION_CONFIG)
+    if lab_trials:
+        level_records, level = _level(lab, faults.plan(lab, lab_trials, args.seed), lab_trials, args.seed, latency, 1)
+        records += level_records
+        metadata["lab"] = {**level, "client_rate_per_s": lab_driver.CLIENT_RATE}
+    ran = {driver for driver, did in (("emulator", emulator and args.trials), ("lab", lab_trials)) if did}
+    kept = {"emulator", "lab"} - ran
+    this_run = report.build(tuple(f for f in selected if f.driver in ran), records, metadata)
+    previous = json.loads(args.out.read_text()) if args.out.exists() else None
+    result = report.merge(previous, this_run, kept)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
-    with open(args.out.with_name(args.out.stem + "-trials.jsonl"), "w") as log:
-        for record in records:
-            log.write(json.dumps(record) + "\n")
+    trials_log = args.out.with_name(args.out.stem + "-trials.jsonl")
+    earlier = trials_log.read_text().splitlines() if trials_log.exists() else []
+    kept_lines = [line for line in earlier if DRIVER.get(json.loads(line).get("fault")) in kept]
+    trials_log.write_text("".join(line + "\n" for line in kept_lines + [json.dumps(r) for r in records]))
     print(report.markdown(result))
-    totals = result["totals"]
-    print(f"\n{totals['trials']} trials in {metadata['duration_s']}s: {totals['violations']} violations, "
-          f"{totals['harness_errors']} harness errors -> {args.out}", file=sys.stderr)
+    totals = this_run["totals"]
+    print(f"\n{totals['trials']} trials run ({result['totals']['trials']} in the table): {totals['violations']} "
+          f"violations, {totals['harness_errors']} harness errors -> {args.out}", file=sys.stderr)
     return 0 if totals["violations"] == 0 and totals["harness_errors"] == 0 else 1
 
 

@@ -128,11 +128,57 @@ MATRIX: tuple[Fault, ...] = (
 )
 
 
+# The lab level: real haproxy/keepalived in network namespaces (lab/), the real function behind
+# the emulator as the control plane. Its budgets count from the fault itself, so they add what
+# the node side takes to notice before the fast path can start, from the lab's own settings:
+# keepalived's haproxy check (templates/keepalived.conf.tftpl: interval 1, fall 1), VRRP's
+# master-down interval (3 adverts plus skew, advert_int from lab/plan.py), and the function's
+# probe timeout for a node that does not answer (the lab keeps the default, 2 s).
+LAB_CHECK_INTERVAL_S = 1.0
+LAB_ADVERT_INT_S = 0.2
+LAB_LOWEST_VRRP_PRIORITY = 100
+LAB_MASTER_DOWN_S = 3 * LAB_ADVERT_INT_S + (256 - LAB_LOWEST_VRRP_PRIORITY) * LAB_ADVERT_INT_S / 256
+LAB_PROBE_TIMEOUT_S = 2.0
+
+
+def _lab(name: str, scenario: str, description: str, extra_budget_s: float = 0.0, **params: Any) -> Fault:
+    policy = params.pop("policy", "never")
+    return Fault(f"lab:{name}", scenario, description, MappingProxyType(params), driver="lab", policy=policy,
+                 extra_budget_s=round(extra_budget_s, 3))
+
+
+LAB_MATRIX: tuple[Fault, ...] = (
+    _lab("haproxy-stop", "fault", "the holder's haproxy stops; its keepalived check fails, the peer becomes MASTER",
+         LAB_CHECK_INTERVAL_S, kind="haproxy-stop"),
+    _lab("keepalived-stop", "fault", "the holder's keepalived gets SIGTERM: it drops the alias and tells the peer",
+         kind="keepalived-stop"),
+    _lab("keepalived-kill", "fault", "the holder's keepalived gets SIGKILL: the alias stays, the peer becomes MASTER",
+         LAB_MASTER_DOWN_S, kind="keepalived-kill"),
+    _lab("keepalived-kill+restart", "restart", "the holder's keepalived is SIGKILLed, then started again (it starts "
+         "as BACKUP and drops the stale alias); timed from the restart", kind="keepalived-kill"),
+    _lab("link-down", "fault", "the holder's link goes down", LAB_MASTER_DOWN_S + LAB_PROBE_TIMEOUT_S, kind="link-down"),
+    _lab("crash", "fault", "the holder crashes: every process killed, link down",
+         LAB_MASTER_DOWN_S + LAB_PROBE_TIMEOUT_S, kind="crash"),
+    _lab("partition", "partition", "VRRP dropped between the nodes for a few seconds while both stay healthy "
+         "(split brain: both MASTER, both notify), then the partition heals"),
+    _lab("health-blocked", "health_blocked", "the function cannot reach one node's health port (the holder's or "
+         "the peer's) while the client can; then the holder's haproxy stops",
+         LAB_CHECK_INTERVAL_S + LAB_PROBE_TIMEOUT_S),
+    _lab("flapping", "flapping", "the holder's haproxy stops and starts again every 2-4 s, 3 times",
+         LAB_CHECK_INTERVAL_S),
+    _lab("heal:never", "heal", "node-a fails (haproxy, link or crash), the IP moves, then node-a comes back; "
+         "timed from its return"),
+    _lab("heal:preferred", "heal", "the same under FAILBACK_POLICY=preferred (node-a is the preferred node)",
+         policy="preferred"),
+)
+
+
 def by_name(names: list[str] | None = None) -> tuple[Fault, ...]:
-    """The matrix, or the named entries of it (unknown names are an error, not a silent skip)."""
+    """The emulator matrix, or the named entries of either matrix (unknown names are an error,
+    not a silent skip)."""
     if not names:
         return MATRIX
-    table = {f.name: f for f in MATRIX}
+    table = {f.name: f for f in MATRIX + LAB_MATRIX}
     missing = [n for n in names if n not in table]
     if missing:
         raise KeyError(f"unknown fault(s): {', '.join(missing)}")

@@ -13,12 +13,14 @@ true about the nodes and when (`Change`: a node's probe answer and whether it re
    except a failback to the preferred node under FAILBACK_POLICY=preferred once the cooldown
    has passed. A forced manual move is exempt and must say so.
 3. Convergence: when some node serves at the end, the holder serves, and it got there within
-   the trial's budget of the failure's onset.
+   the trial's budget of the failure's onset. In the lab "serves" also needs the OS alias, and
+   the client's own answers (`ClientView`) must have resumed from the holder within the budget.
 4. At most one write per failure: the function's writes never exceed what the trial allows
    (its failures plus a failback the policy allows); duplicates and stale events add none.
 5. "Cannot verify" is not "down": an answer that could not read OCI moved nothing and says so;
    a move away from a holder the function could not verify needs independent evidence from
-   the event; an API or credentials fault with no real failure makes no write.
+   the event; an API or credentials fault with no real failure makes no write. (The answer's
+   ``unverified`` list is compared only where the answer itself was seen, not rebuilt from logs.)
 6. Bad input never crashes or writes: every invocation answered 200 with a JSON answer, never
    an internal error; a body that is not a valid event moves nothing.
 """
@@ -64,6 +66,16 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class ClientView:
+    """What a client sending requests to the floating IP saw (the lab driver measures this)."""
+
+    steady_from: float | None          # first answer of the unbroken run from the final holder that
+                                       # lasts to the end; None: not answered by it at the end
+    requests: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
 class Observation:
     fault: str
     policy: str
@@ -83,6 +95,8 @@ class Observation:
     api_fault: bool = False            # the fault is in OCI's API or credentials, not in a node
     function_errors: tuple[str, ...] = ()   # internal_error events in the function's log
     exercised: bool = True             # the injected fault really bit (not an invariant: a coverage count)
+    observed_until: float | None = None     # when watching stopped (lab); convergence is judged then
+    client: ClientView | None = None        # the client's view (lab): part of convergence
 
 
 @dataclass(frozen=True)
@@ -182,23 +196,33 @@ def check_no_wrong_move(obs: Observation) -> tuple[list[str], int]:
     return notes, needless
 
 
+def _end(obs: Observation) -> float:
+    """The instant the end state is judged at: the last write, or when watching stopped."""
+    return max([obs.onset, obs.observed_until or obs.onset] + [w.at for w in obs.writes])
+
+
 def convergence(obs: Observation) -> float | None:
     """Seconds from the onset to the IP's last arrival on a serving node; None: it never did."""
-    end = max([obs.onset] + [w.at for w in obs.writes])
-    if not serving_at(obs.timeline, obs.final_holder, end):
+    if not serving_at(obs.timeline, obs.final_holder, _end(obs)):
         return None
     moves = [w for w in obs.writes if w.from_node != w.to_node]
     return max(0.0, moves[-1].at - obs.onset) if moves else 0.0
 
 
 def check_convergence(obs: Observation) -> tuple[list[str], float | None]:
-    end = max([obs.onset] + [w.at for w in obs.writes])
+    """With a client view, converged also means the client is answered by the holder, and the
+    time counts until its answers resumed for good."""
+    end = _end(obs)
     nodes = {c.node for c in obs.timeline}
     if not any(serving_at(obs.timeline, n, end) for n in nodes):
         return [], None  # nothing can serve: nowhere to converge to
     took = convergence(obs)
     if took is None:
         return [f"3: the IP ends on {obs.final_holder}, which does not serve"], None
+    if obs.client is not None:
+        if obs.client.steady_from is None:
+            return [f"3: the client is not answered by {obs.final_holder} at the end"], None
+        took = max(took, obs.client.steady_from - obs.onset)
     if took > obs.budget_s:
         return [f"3: converged in {took:.2f}s, budget {obs.budget_s:.2f}s"], took
     return [], took
@@ -221,7 +245,7 @@ def check_cannot_verify(obs: Observation) -> list[str]:
             notes.append("5: an answer that could not verify OCI moved something or gave no reason")
         health = body.get("health") or {}
         unknown = sorted(n for n, h in health.items() if isinstance(h, dict) and h.get("health") == "unknown")
-        if health and sorted(body.get("unverified") or []) != unknown:
+        if health and "unverified" in body and sorted(body["unverified"] or []) != unknown:
             notes.append(f"5: answer lists unverified {body.get('unverified')}, probes unknown {unknown}")
         holder = body.get("from")
         if (answer.kind == "automatic" and body.get("decision") == "moved" and holder in unknown

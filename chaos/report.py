@@ -48,10 +48,32 @@ def build(faults: Iterable[Fault], records: list[Mapping[str, Any]], metadata: M
     for record in records:
         by_fault.setdefault(record["fault"], []).append(record)
     table = {f.name: summarise(f, by_fault.get(f.name, [])) for f in faults}
-    totals = {"trials": sum(s["trials"] for s in table.values()),
-              "violations": sum(sum(s["violations"].values()) for s in table.values()),
-              "harness_errors": sum(s["harness_errors"] for s in table.values())}
-    return {**metadata, "totals": totals, "faults": table}
+    return {**metadata, "totals": totals(table), "faults": table}
+
+
+def totals(table: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    return {"trials": sum(s["trials"] for s in table.values()),
+            "violations": sum(sum(s["violations"].values()) for s in table.values()),
+            "harness_errors": sum(s["harness_errors"] for s in table.values())}
+
+
+def merge(previous: Mapping[str, Any] | None, result: Mapping[str, Any], kept: Iterable[str]) -> dict[str, Any]:
+    """``result`` plus what ``previous`` (an earlier reliability.json) holds for the levels in
+    ``kept`` that did not run this time ("emulator": the top-level run data and its rows; "lab":
+    the ``lab`` run data and the lab rows), so running one level never erases the other's numbers."""
+    kept = set(kept)
+    if not previous or not kept:
+        return dict(result)
+    merged: dict[str, Any] = {}
+    if "emulator" in kept:
+        merged.update({k: v for k, v in previous.items() if k not in ("faults", "totals", "lab")})
+    if "lab" in kept and "lab" in previous:
+        merged["lab"] = previous["lab"]
+    merged.update({k: v for k, v in result.items() if k not in ("faults", "totals")})
+    old_rows = {n: s for n, s in previous.get("faults", {}).items() if s.get("driver", "emulator") in kept}
+    rows = {**old_rows, **result["faults"]}
+    table = {n: s for driver in ("emulator", "lab") for n, s in rows.items() if s.get("driver", "emulator") == driver}
+    return {**merged, "totals": totals(table), "faults": table}
 
 
 def _cell(value: float | None) -> str:

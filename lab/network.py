@@ -8,6 +8,10 @@ the cloud move (UpdatePrivateIp).
 """
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
+
 from lab.plan import Node, Plan
 from lab.shell import in_netns, run
 
@@ -56,6 +60,21 @@ def setup_commands(plan: Plan) -> list[list[str]]:
 def setup(plan: Plan) -> None:
     for command in setup_commands(plan):
         run(command)
+
+
+def netns_unavailable() -> str | None:
+    """Why network namespaces cannot be created here (not root, no iproute2, a sandbox
+    without CAP_SYS_ADMIN), or None when they can: a throwaway namespace is made and removed."""
+    if os.geteuid() != 0:
+        return "the lab needs root to create network namespaces"
+    if shutil.which("ip") is None:
+        return "iproute2 is not installed (make lab-deps)"
+    probe = f"lab-probe-{uuid.uuid4().hex[:8]}"
+    done = run(["ip", "netns", "add", probe], check=False)
+    if done.returncode != 0:
+        return f"network namespaces cannot be created here: {done.stderr.strip()}"
+    run(["ip", "netns", "del", probe], check=False)
+    return None
 
 
 def existing_netns(plan: Plan) -> list[str]:

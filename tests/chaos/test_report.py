@@ -1,7 +1,7 @@
 """bench/reliability.json's shape (ACCEPTANCE.md section 3) and the table, from made-up records."""
 
 from chaos.faults import by_name
-from chaos.report import build, markdown, percentile
+from chaos.report import build, markdown, merge, percentile
 
 
 def record(fault, writes=1, failures=1, took=1.0, broken=(), error=None):
@@ -33,3 +33,16 @@ def test_reliability_json_has_the_accepted_shape():
     table = markdown(result)
     assert "| baseline | 2 | 2 | 0 0 1 0 0 0 | 1.00 | 0.50 / 1.50 / 1.50 |" in table
     assert "probe-unknown+split-brain*" in table
+
+
+def test_a_level_that_did_not_run_keeps_its_earlier_rows_and_run_data():
+    emulator_run = build(by_name(["baseline"]), [record("baseline")], {"seed": 8, "duration_s": 300})
+    lab_run = build(by_name(["lab:crash"]), [record("lab:crash", broken=(3,))],
+                    {"lab": {"seed": 3, "trials_requested": 1}})
+    merged = merge(emulator_run, lab_run, kept={"emulator"})
+    assert list(merged["faults"]) == ["baseline", "lab:crash"] and merged["seed"] == 8
+    assert merged["lab"] == {"seed": 3, "trials_requested": 1}
+    assert merged["totals"] == {"trials": 2, "violations": 1, "harness_errors": 0}
+    rerun = merge(merged, build(by_name(["split-brain"]), [record("split-brain")], {"seed": 9}), kept={"lab"})
+    assert list(rerun["faults"]) == ["split-brain", "lab:crash"] and rerun["seed"] == 9 and rerun["lab"]["seed"] == 3
+    assert merge(None, lab_run, kept={"emulator"}) == lab_run and merge(merged, lab_run, kept=set()) == lab_run

@@ -24,6 +24,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -123,7 +124,7 @@ class HealthEndpoint:
                 verdict = endpoint.verdict()
                 self._answer(verdict.status, verdict.body())
 
-            def _answer(self, status: int, body: dict) -> None:
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -45,6 +45,7 @@ class Config:
     failback_policy: str = "never"
     cooldown_seconds: float = 60.0
     probe_timeout_seconds: float = 2.0
+    probe_connect_timeout_seconds: float = 0.5
     dry_run: bool = False
     retry_deadline_seconds: float = 20.0
     service_endpoint: str | None = None
@@ -63,12 +64,16 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Config":
         """Build from an environment mapping (``os.environ`` or ``ctx.Config()``)."""
+        probe_timeout = _number(env, "PROBE_TIMEOUT_SECONDS", 2.0, low=0.1, high=30.0)
         return cls(
             vip_private_ip_ids=_vip_ids(env.get("VIP_PRIVATE_IP_IDS")),
             nodes=_nodes(env.get("NODES")),
             failback_policy=_choice(env, "FAILBACK_POLICY", FAILBACK_POLICIES, "never"),
             cooldown_seconds=_number(env, "COOLDOWN_SECONDS", 60.0, low=0.0, high=86400.0),
-            probe_timeout_seconds=_number(env, "PROBE_TIMEOUT_SECONDS", 2.0, low=0.1, high=30.0),
+            probe_timeout_seconds=probe_timeout,
+            # Default 0.5 s, never longer than the read timeout it used to share.
+            probe_connect_timeout_seconds=_number(env, "PROBE_CONNECT_TIMEOUT_SECONDS", min(0.5, probe_timeout),
+                                                  low=0.05, high=probe_timeout),
             dry_run=_flag(env, "DRY_RUN"),
             retry_deadline_seconds=_number(env, "RETRY_DEADLINE_SECONDS", 20.0, low=1.0, high=290.0),
             service_endpoint=_endpoint(env.get("OCI_SERVICE_ENDPOINT")),

@@ -8,6 +8,11 @@ ClusterLabs resource-agents #2020):
 * down: the node answered and said no, i.e. a non-2xx status, or the connection was actively
   refused (the host is up and nothing listens: haproxy is gone);
 * unknown: anything that proves nothing about the node: timeouts, unreachable networks, DNS.
+
+Two timeouts: a short *connect* timeout (``PROBE_CONNECT_TIMEOUT_SECONDS``; the nodes share the
+function's VCN, a live node accepts in milliseconds) and the longer *read* timeout
+(``PROBE_TIMEOUT_SECONDS``) for a node that accepted but is slow to answer. A dead link costs
+the connect timeout, not the read timeout, and still reads as *unknown*, never *down*.
 """
 
 from __future__ import annotations
@@ -34,12 +39,17 @@ def _session() -> requests.Session:
     return session
 
 
-def probe(url: str, timeout: float, session: requests.Session | None = None) -> ProbeResult:
-    """GET ``url`` once with ``timeout`` seconds for connect and read; classify the outcome."""
+def probe(url: str, timeout: float, session: requests.Session | None = None,
+          connect_timeout: float | None = None) -> ProbeResult:
+    """GET ``url`` once (``connect_timeout`` to connect, default ``timeout``; ``timeout`` to
+    read); classify the outcome."""
     session = session or _session()
+    connect = timeout if connect_timeout is None else connect_timeout
     try:
-        response = session.get(url, timeout=timeout, allow_redirects=False)
+        response = session.get(url, timeout=(connect, timeout), allow_redirects=False)
         response.close()
+    except requests.ConnectTimeout:
+        return ProbeResult(Health.UNKNOWN, f"no connection within {connect:g}s")
     except requests.Timeout:
         return ProbeResult(Health.UNKNOWN, f"timed out after {timeout:g}s")
     except requests.ConnectionError as exc:
@@ -53,10 +63,10 @@ def probe(url: str, timeout: float, session: requests.Session | None = None) -> 
     return ProbeResult(Health.DOWN, f"HTTP {response.status_code}")
 
 
-def probe_nodes(nodes: Sequence[Node], timeout: float) -> Mapping[str, ProbeResult]:
+def probe_nodes(nodes: Sequence[Node], timeout: float, connect_timeout: float) -> Mapping[str, ProbeResult]:
     """Probe every node at once, so one invocation waits at most one timeout for all of them."""
     with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-        results = pool.map(lambda n: probe(n.health_url, timeout, _session()), nodes)
+        results = pool.map(lambda n: probe(n.health_url, timeout, _session(), connect_timeout), nodes)
         return {node.name: result for node, result in zip(nodes, results)}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -25,7 +26,8 @@ from .tags import LastMove, last_move, with_move
 # decide again. Two concurrent writers settle in one round; three rounds bound pathological cases.
 MAX_ROUNDS = 3
 
-Prober = Callable[[Sequence[Node], float], Mapping[str, ProbeResult]]
+# (nodes, read timeout, connect timeout) -> result per node name.
+Prober = Callable[[Sequence[Node], float, float], Mapping[str, ProbeResult]]
 
 
 @dataclass
@@ -40,7 +42,8 @@ class Runtime:
 
 _cache: dict[tuple, Runtime] = {}
 _ENV_KEYS = (
-    "VIP_PRIVATE_IP_IDS", "NODES", "FAILBACK_POLICY", "COOLDOWN_SECONDS", "PROBE_TIMEOUT_SECONDS", "DRY_RUN",
+    "VIP_PRIVATE_IP_IDS", "NODES", "FAILBACK_POLICY", "COOLDOWN_SECONDS", "PROBE_TIMEOUT_SECONDS",
+    "PROBE_CONNECT_TIMEOUT_SECONDS", "DRY_RUN",
     "RETRY_DEADLINE_SECONDS", "OCI_SERVICE_ENDPOINT", "OCI_RESOURCE_PRINCIPAL_VERSION", "OCI_CONFIG_FILE",
     "OCI_CONFIG_PROFILE",
 )
@@ -90,6 +93,11 @@ def handle(body: bytes | None, rt: Runtime, started: float | None = None) -> dic
         return _failure("bad_request", str(exc), started)
     dry_run = config.dry_run or (isinstance(event, Command) and event.dry_run)
     deadline = Deadline(config.retry_deadline_seconds)
+    # The probes and the VIP reads are independent reads: run them at once, so an invocation
+    # waits for the slower of the two, not their sum. Nothing is decided before both are in.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probes")
+    probing = pool.submit(rt.prober, config.nodes, config.probe_timeout_seconds, config.probe_connect_timeout_seconds)
+    pool.shutdown(wait=False)  # the probes are bounded by their timeouts; never wait on them to fail fast
     try:
         states = [rt.network.read(vip, deadline) for vip in config.vip_private_ip_ids]
     except ApiError as exc:
@@ -101,7 +109,7 @@ def handle(body: bytes | None, rt: Runtime, started: float | None = None) -> dic
     primary = [s.private_ip_id for s in states if s.is_primary]
     if primary:
         return _failure("config_error", f"VIP_PRIVATE_IP_IDS: {primary[0]} is a VNIC's primary private IP and cannot move", started)
-    probes = rt.prober(config.nodes, config.probe_timeout_seconds)
+    probes = probing.result()
     health = {name: result.health for name, result in probes.items()}
     results = [_one(event, state, health, rt, dry_run, deadline) for state in states]
     for result in results:

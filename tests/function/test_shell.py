@@ -42,7 +42,7 @@ def runtime(failing=frozenset()):
               for i, vip in enumerate(cfg.vip_private_ip_ids)}
     net = MemoryNetwork(states, set(failing))
     probes = {"node-a": ProbeResult(Health.DOWN, "HTTP 503"), "node-b": ProbeResult(Health.HEALTHY, "HTTP 200")}
-    return Runtime(config=cfg, network=net, prober=lambda nodes, timeout: probes, clock=lambda: 1000.0), net
+    return Runtime(config=cfg, network=net, prober=lambda nodes, timeout, connect_timeout: probes, clock=lambda: 1000.0), net
 
 
 def test_several_vips_move_together():

@@ -15,11 +15,12 @@ module "function_config" {
       priority   = var.nodes[name].priority
     }
   ]
-  failback_policy        = var.failback_policy
-  cooldown_seconds       = var.cooldown_seconds
-  probe_timeout_seconds  = var.probe_timeout_seconds
-  dry_run                = var.dry_run
-  retry_deadline_seconds = var.retry_deadline_seconds
+  failback_policy               = var.failback_policy
+  cooldown_seconds              = var.cooldown_seconds
+  probe_timeout_seconds         = var.probe_timeout_seconds
+  probe_connect_timeout_seconds = var.probe_connect_timeout_seconds
+  dry_run                       = var.dry_run
+  retry_deadline_seconds        = var.retry_deadline_seconds
 }
 
 resource "oci_functions_application" "failover" {

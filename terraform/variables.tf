@@ -249,6 +249,17 @@ variable "probe_timeout_seconds" {
   default     = 2
 }
 
+variable "probe_connect_timeout_seconds" {
+  type        = number
+  description = "PROBE_CONNECT_TIMEOUT_SECONDS: the function's health-check connect timeout per node; the nodes share the VCN, so a live node connects in milliseconds and a dead link costs this, not probe_timeout_seconds (a timeout is 'unknown', never 'down')."
+  default     = 0.5
+
+  validation {
+    condition     = var.probe_connect_timeout_seconds >= 0.05 && var.probe_connect_timeout_seconds <= 30
+    error_message = "probe_connect_timeout_seconds must be between 0.05 and 30 (and at most probe_timeout_seconds: the function refuses more)."
+  }
+}
+
 variable "dry_run" {
   type        = bool
   description = "DRY_RUN: the function decides and logs but never moves the IP."

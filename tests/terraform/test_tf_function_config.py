@@ -81,6 +81,7 @@ module "config" {{
   failback_policy        = {hcl(failback)}
   cooldown_seconds       = {defaults["cooldown_seconds"]}
   probe_timeout_seconds  = {defaults["probe_timeout_seconds"]}
+  probe_connect_timeout_seconds = {defaults["probe_connect_timeout_seconds"]}
   dry_run                = {hcl(dry_run)}
   retry_deadline_seconds = {defaults["retry_deadline_seconds"]}
 }}
@@ -98,6 +99,8 @@ output "config" {{
     assert config.dry_run is dry_run
     assert config.cooldown_seconds == defaults["cooldown_seconds"]
     assert config.retry_deadline_seconds == defaults["retry_deadline_seconds"]
+    assert (config.probe_timeout_seconds, config.probe_connect_timeout_seconds) == (
+        defaults["probe_timeout_seconds"], defaults["probe_connect_timeout_seconds"])
     assert config.service_endpoint is None
     assert json.loads(env["NODES"]) == nodes
 

@@ -3,12 +3,13 @@
 output "config" {
   description = "The oci_functions_function config map."
   value = {
-    VIP_PRIVATE_IP_IDS     = join(",", var.vip_private_ip_ids)
-    NODES                  = jsonencode(var.nodes)
-    FAILBACK_POLICY        = var.failback_policy
-    COOLDOWN_SECONDS       = tostring(var.cooldown_seconds)
-    PROBE_TIMEOUT_SECONDS  = tostring(var.probe_timeout_seconds)
-    DRY_RUN                = tostring(var.dry_run)
-    RETRY_DEADLINE_SECONDS = tostring(var.retry_deadline_seconds)
+    VIP_PRIVATE_IP_IDS            = join(",", var.vip_private_ip_ids)
+    NODES                         = jsonencode(var.nodes)
+    FAILBACK_POLICY               = var.failback_policy
+    COOLDOWN_SECONDS              = tostring(var.cooldown_seconds)
+    PROBE_TIMEOUT_SECONDS         = tostring(var.probe_timeout_seconds)
+    PROBE_CONNECT_TIMEOUT_SECONDS = tostring(var.probe_connect_timeout_seconds)
+    DRY_RUN                       = tostring(var.dry_run)
+    RETRY_DEADLINE_SECONDS        = tostring(var.retry_deadline_seconds)
   }
 }

@@ -28,6 +28,11 @@ variable "probe_timeout_seconds" {
   description = "The function's health-check timeout per node."
 }
 
+variable "probe_connect_timeout_seconds" {
+  type        = number
+  description = "The function's health-check connect timeout per node (at most probe_timeout_seconds)."
+}
+
 variable "dry_run" {
   type        = bool
   description = "Decide and log, never move."

@@ -1,8 +1,10 @@
 """``python -m health_probe --config FILE``: run the node agent until SIGTERM.
 
 The agent serves the node's health endpoint (``endpoint_address``: GET /healthz on :8405, what
-the function probes) and runs the probe loop that posts metrics to Monitoring.
-``--no-metrics`` serves the endpoint only (the lab without the alarm path).
+the function probes), keepalived's warm relay to the function when ``function_id`` and
+``invoke_endpoint`` are set (127.0.0.1:8406, health_probe/relay.py), and runs the probe loop
+that posts metrics to Monitoring. ``--no-metrics`` serves the endpoint and the relay only (the
+lab without the alarm path).
 
 Exit status 2 with a one-paragraph error for a bad configuration (systemd shows it and does not
 restart-loop silently); 1 when credentials cannot be obtained or the endpoint cannot listen.
@@ -20,9 +22,11 @@ from health_probe.agent import Agent, Clock, SystemClock
 from health_probe.clients import credentials, monitoring_ingestion_client
 from health_probe.config import AgentConfig, ConfigError, load_config
 from health_probe.endpoint import HealthEndpoint
+from health_probe.invoke import warm
 from health_probe.logs import JsonLog
 from health_probe.probe import probe
 from health_probe.publish import post_batch
+from health_probe.relay import Invoker, Relay
 
 
 def build_agent(config: AgentConfig, log: JsonLog, clock: Clock | None = None) -> Agent:
@@ -42,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="health_probe", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="node agent YAML file")
     parser.add_argument("--rounds", type=int, default=None, help="stop after N rounds (default: run until SIGTERM)")
-    parser.add_argument("--no-metrics", action="store_true", help="serve the health endpoint only; post no metrics")
+    parser.add_argument("--no-metrics", action="store_true", help="serve the health endpoint (and the relay) only; post no metrics")
     args = parser.parse_args(argv)
     log = JsonLog()
     try:
@@ -65,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         log("start_failed", level="error", reason=f"health endpoint cannot listen on "
             f"{config.endpoint_address}:{config.endpoint_port}: {exc.strerror}")
         return 1
+    relay = None
+    try:
+        # The relay's credentials are built in the background: nothing here waits for them.
+        relay = start_relay(config, log) if config.function_id and config.invoke_endpoint else None
+    except OSError as exc:
+        # Not fatal: the health endpoint matters more, and notify invokes directly without a relay.
+        log("relay_failed", level="error", reason=f"relay cannot listen on {config.relay_address}:"
+            f"{config.relay_port}: {exc.strerror}", decision="run without it; notify invokes the function directly")
     try:
         if args.no_metrics:
             while not stop.wait(1.0):
@@ -78,8 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         agent.run(stop, max_rounds=args.rounds)
         return 0
     finally:
-        if endpoint is not None:
-            endpoint.stop()
+        for server in (relay, endpoint):
+            if server is not None:
+                server.stop()
+
+
+def start_relay(config: AgentConfig, log: JsonLog) -> Relay:
+    """keepalived's notices → the function through a warm client (health_probe/relay.py)."""
+    relay_log = log.bind(component="relay")
+    invoker = Invoker(lambda: warm(config), relay_log, config.notify_timeout_seconds)
+    return Relay(config, invoker, relay_log).start()
 
 
 if __name__ == "__main__":

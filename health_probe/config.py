@@ -21,6 +21,9 @@ Example::
     endpoint_port: 8405
     haproxy_url: "http://127.0.0.1:8404/healthz"
     floating_ips: ["10.0.0.4"]
+    # keepalived's notify posts to the agent's warm relay here (health_probe/relay.py):
+    relay_address: 127.0.0.1                          # loopback only
+    relay_port: 8406
 """
 from __future__ import annotations
 
@@ -79,6 +82,8 @@ class AgentConfig:
     endpoint_port: int = 8405
     haproxy_url: str = "http://127.0.0.1:8404/healthz"
     floating_ips: tuple[str, ...] = ()
+    relay_address: str = "127.0.0.1"
+    relay_port: int = 8406
 
 
 _OPTIONAL = {
@@ -87,7 +92,7 @@ _OPTIONAL = {
     "jitter_seconds": (int, float), "timeout_seconds": (int, float), "buffer_max_points": int,
     "batch_max_streams": int, "post_timeout_seconds": (int, float), "function_id": str,
     "invoke_endpoint": str, "notify_timeout_seconds": (int, float), "endpoint_address": str,
-    "endpoint_port": int, "haproxy_url": str, "floating_ips": list,
+    "endpoint_port": int, "haproxy_url": str, "floating_ips": list, "relay_address": str, "relay_port": int,
 }
 _REQUIRED = {"node": str, "compartment_id": str, "targets": list}
 _TARGET_KEYS = ("name", "role", "url", "resource_id")
@@ -185,6 +190,10 @@ def _check_values(config: AgentConfig) -> list[str]:
         problems.append("'buffer_max_points' must hold at least one probe round")
     if not 1 <= config.batch_max_streams <= MAX_STREAMS_PER_CALL:
         problems.append(f"'batch_max_streams' must be between 1 and {MAX_STREAMS_PER_CALL}")
+    if not (_is_ip(config.relay_address) and ipaddress.ip_address(config.relay_address).is_loopback):
+        problems.append("'relay_address' must be a loopback address (the relay takes this node's own notices)")
+    if not 1 <= config.relay_port <= 65535:
+        problems.append("'relay_port' must be between 1 and 65535")
     return problems + _check_endpoint(config)
 
 

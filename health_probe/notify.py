@@ -3,10 +3,21 @@
 The fast path: the node that just became VRRP MASTER asks the failover function to move the
 floating IP to it (``{"source": "keepalived", "node": ..., "state": "MASTER"}``); a node that
 leaves MASTER or starts as BACKUP (``BACKUP``, ``FAULT``, ``STOP``) tells it too, so that a
-holder which let the alias go is repaired even when no peer notifies. Same credentials as the
-agent (instance principals on OCI, the config file by hand or in the lab).
+holder which let the alias go is repaired even when no peer notifies.
+
+First through the node agent's warm relay (health_probe/relay.py, ``relay_address:relay_port``,
+127.0.0.1:8406): the agent holds the credentials and the client, so no ``import oci`` and no
+token fetch here; this module imports only the standard library and the agent's config. When
+the relay does not acknowledge within ``RELAY_ACK_SECONDS`` (agent down, no credentials yet,
+busy) or acknowledges but delivers no outcome, it invokes the function directly with the same
+credentials as the agent (instance principals on OCI, the config file by hand), importing
+``oci`` only then. A second invoke is safe: the function re-reads and writes with if-match.
 keepalived never times out a notify script, so the whole run is bounded by
 ``notify_timeout_seconds``: SDK retries stop at that deadline and a hard alarm ends the process.
+
+Logs one JSON line per outcome: ``notify_answered`` (the function's decision) or
+``notify_failed``, each with ``path`` ``relay`` or ``direct``; ``relay_unavailable`` before a
+fallback says why.
 
 Exit status: 0 the function answered (its decision is logged), 1 it could not be reached or
 failed in time, 2 bad configuration.
@@ -14,63 +25,84 @@ failed in time, 2 bad configuration.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import math
 import signal
 import sys
-from typing import Any
+import time
 
-import oci
-
-from health_probe.clients import CONNECT_TIMEOUT_SECONDS, credentials
 from health_probe.config import AgentConfig, ConfigError, load_config
 from health_probe.logs import JsonLog
+from health_probe.notice import STATES, Outcome
 
-STATES = ("MASTER", "BACKUP", "FAULT", "STOP")
+# The relay acknowledges as soon as it has read the notice (loopback: milliseconds); longer
+# means it is stuck, and the direct invoke still has the rest of the budget.
+RELAY_ACK_SECONDS = 0.5
 
 
 class NotifyTimeout(Exception):
     """The notify ran past ``notify_timeout_seconds``."""
 
 
-def notice(node: str, state: str) -> dict[str, str]:
-    """The keepalived event body the function expects."""
-    return {"source": "keepalived", "node": node, "state": state}
+def via_relay(config: AgentConfig, state: str, deadline: float, log: JsonLog) -> Outcome | None:
+    """The function's outcome through the agent's relay, or None when the relay cannot deliver
+    one (then the caller invokes directly)."""
+    connection = http.client.HTTPConnection(config.relay_address, config.relay_port, timeout=RELAY_ACK_SECONDS)
+    try:
+        connection.request("POST", "/notify", body=json.dumps({"state": state}),
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        if response.status != 200:
+            log("relay_unavailable", level="warning", state=state,
+                reason=f"HTTP {response.status}: {Outcome.from_wire(_json(response.read())).reason}")
+            return None
+        # Acknowledged: the relay is invoking; wait for its outcome inside our own budget.
+        if connection.sock is not None:
+            connection.sock.settimeout(max(0.1, deadline - time.monotonic()))
+        outcome = Outcome.from_wire(_json(response.read()))
+    except (OSError, http.client.HTTPException) as exc:
+        log("relay_unavailable", level="warning", state=state, reason=f"{type(exc).__name__}: {exc}")
+        return None
+    finally:
+        connection.close()
+    if not outcome.answered:
+        log("relay_unavailable", level="warning", state=state, reason=f"the relay got no answer: {outcome.reason}")
+        return None
+    return outcome
 
 
-def invoke_client(config: AgentConfig) -> oci.functions.FunctionsInvokeClient:
-    """FunctionsInvokeClient on the function's invoke endpoint, retrying only inside the deadline."""
-    creds = credentials(config)
-    retry = oci.retry.RetryStrategyBuilder(
-        max_attempts_check=True, max_attempts=3, total_elapsed_time_check=True,
-        total_elapsed_time_seconds=config.notify_timeout_seconds, retry_max_wait_between_calls_seconds=1,
-        retry_base_sleep_time_seconds=0.2, service_error_check=True,
-        service_error_retry_on_any_5xx=True).get_retry_strategy()
-    return oci.functions.FunctionsInvokeClient(
-        creds.config, signer=creds.signer, service_endpoint=config.invoke_endpoint, retry_strategy=retry,
-        circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
-        timeout=(CONNECT_TIMEOUT_SECONDS, config.notify_timeout_seconds))
+def _json(data: bytes) -> object:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def direct(config: AgentConfig, state: str) -> Outcome:
+    """The cold path: build credentials and a client here, then invoke (imports oci)."""
+    from health_probe.invoke import invoke, invoke_client
+
+    return invoke(invoke_client(config), config, state)
 
 
 def notify(config: AgentConfig, state: str, log: JsonLog) -> int:
-    """Invoke the function once (with bounded retries); log its decision; return the exit status."""
-    assert config.function_id is not None and config.invoke_endpoint is not None
-    body = json.dumps(notice(config.node, state))
+    """Relay first, else direct; log the outcome; return the exit status."""
+    deadline = time.monotonic() + config.notify_timeout_seconds
+    path = "relay"
     try:
-        response = invoke_client(config).invoke_function(config.function_id, invoke_function_body=body)
-        answer: Any = json.loads(response.data.content or b"null")
-    except oci.exceptions.ServiceError as exc:
-        log("notify_failed", level="error", reason=f"{exc.status} {exc.code}: {exc.message}", state=state)
+        outcome = via_relay(config, state, deadline, log)
+        if outcome is None:
+            path = "direct"
+            outcome = direct(config, state)
+    except NotifyTimeout:
+        outcome = Outcome(False, reason=f"no answer within {config.notify_timeout_seconds} s")
+    if not outcome.answered:
+        log("notify_failed", level="error", path=path, reason=outcome.reason, state=state)
         return 1
-    except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout, NotifyTimeout) as exc:
-        log("notify_failed", level="error", reason=f"function unreachable: {type(exc).__name__}", state=state)
-        return 1
-    except ValueError:
-        log("notify_failed", level="error", reason="the function's answer is not JSON", state=state)
-        return 1
-    fields = answer if isinstance(answer, dict) else {"answer": answer}
-    log("notify_answered", state=state, decision=fields.get("decision"), reason=fields.get("reason"),
-        to=fields.get("to"))
+    answer = outcome.answer
+    log("notify_answered", path=path, state=state, decision=answer.get("decision"), reason=answer.get("reason"),
+        to=answer.get("to"))
     return 0
 
 

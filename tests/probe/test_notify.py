@@ -1,4 +1,7 @@
-"""keepalived's notify on the new MASTER invokes the real function (fast path), bounded in time."""
+"""keepalived's notify on the new MASTER invokes the real function (fast path), bounded in time.
+
+Here no node agent runs, so its relay's port is closed and notify invokes the function directly
+(the fallback); tests/probe/test_relay.py covers the relay."""
 from __future__ import annotations
 
 import json
@@ -20,9 +23,16 @@ from ocisim.emulator import DEFAULT_TOPOLOGY
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def run_notify(config: dict[str, Any], tmp_path: Path, state: str = "MASTER") -> tuple[int, list[dict], float]:
+    """Run notify as keepalived does; without a ``relay_port`` in ``config``, a closed one."""
     path = tmp_path / "node-agent.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump({"relay_port": free_port(), **config}))
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), "--state", state],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -49,7 +59,7 @@ def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, h
     status, lines, _ = run_notify(config, tmp_path)
     assert status == 0
     (answer,) = [line for line in lines if line["event"] == "notify_answered"]
-    assert (answer["decision"], answer["to"], answer["node"]) == ("moved", "node-b", "node-b")
+    assert (answer["decision"], answer["to"], answer["node"], answer["path"]) == ("moved", "node-b", "node-b", "direct")
     vip = emu.backend.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
     network = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file), service_endpoint=emu.endpoint)
     node_b = next(i for i in emu.backend.topology["instances"] if i["displayName"] == "node-b")
@@ -79,7 +89,8 @@ def test_notify_gives_up_within_its_timeout_when_the_function_is_unreachable(emu
                               invoke_endpoint=endpoint, notify_timeout_seconds=2)
         status, lines, elapsed = run_notify(config, tmp_path)
     assert status == 1 and elapsed < 2 + 5      # the bound plus interpreter start-up
-    assert [line["event"] for line in lines] == ["notify_failed"] and lines[0]["reason"]
+    assert [line["event"] for line in lines] == ["relay_unavailable", "notify_failed"] and lines[1]["reason"]
+    assert "ConnectionRefused" in lines[0]["reason"] and lines[1]["path"] == "direct"
 
 
 def test_notify_without_a_function_is_a_configuration_error(emulator: Emulator, health_servers, tmp_path: Path) -> None:

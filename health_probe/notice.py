@@ -1,0 +1,42 @@
+"""What a keepalived notice is and what came of it: the vocabulary notify and the relay share.
+
+Standard library only: ``python -m health_probe.notify`` imports this on every VRRP transition,
+and its fast path must not pay for ``import oci`` (about a second on a small node).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STATES = ("MASTER", "BACKUP", "FAULT", "STOP")
+
+
+def notice(node: str, state: str) -> dict[str, str]:
+    """The keepalived event body the function expects."""
+    return {"source": "keepalived", "node": node, "state": state}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One invoke of the function: its answer, or why there is none."""
+
+    answered: bool
+    answer: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    def wire(self) -> dict[str, Any]:
+        """The relay's answer body."""
+        return {"answered": self.answered, "answer": self.answer, "reason": self.reason}
+
+    @classmethod
+    def from_wire(cls, body: Any) -> "Outcome":
+        """Read the relay's answer body; anything malformed is "no answer"."""
+        if not isinstance(body, dict) or not isinstance(body.get("answered"), bool):
+            return cls(False, reason="the relay's answer is malformed")
+        answer = body.get("answer")
+        return cls(body["answered"], answer if isinstance(answer, dict) else {}, str(body.get("reason") or ""))
+
+
+def answered(answer: Any) -> Outcome:
+    """The function answered: keep its JSON object (or wrap anything else)."""
+    return Outcome(True, answer if isinstance(answer, dict) else {"answer": answer})

@@ -1,0 +1,198 @@
+"""The node agent's warm relay: keepalived's notify → agent (loopback) → the real function.
+
+Real processes and sockets: ``python -m health_probe`` (the agent, with its relay on a free
+127.0.0.1 port), ``python -m health_probe.notify`` as keepalived runs it, and the emulator with
+the real function under fdk standing in for OCI Functions.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+import yaml
+from loopback import HealthServer, agent_config
+from test_notify import ROOT, free_port, function_emulator, run_notify  # noqa: F401 - a fixture
+
+from health_probe.config import ConfigError, parse_config
+from health_probe.relay import MAX_BODY_BYTES, is_loopback, parse_notice
+from ocisim import Emulator
+
+READY_SECONDS = 30.0
+
+
+def test_only_loopback_peers_and_well_formed_notices_pass() -> None:
+    assert [is_loopback(a) for a in ("127.0.0.1", "127.3.4.5", "::1", "::ffff:127.0.0.1")] == [True] * 4
+    assert [is_loopback(a) for a in ("198.18.0.2", "0.0.0.0", "::ffff:198.18.0.2", "node-a")] == [False] * 4
+    assert parse_notice(b'{"state": "MASTER"}') == "MASTER"
+    for bad in (b"MASTER", b'{"state": "master"}', b'{"state": "MASTER", "node": "node-a"}', b"[]"):
+        with pytest.raises(ValueError):
+            parse_notice(bad)
+
+
+def test_the_relay_may_listen_on_loopback_only(emulator: Emulator, health_servers) -> None:
+    base = agent_config(emulator, health_servers, "node-b")
+    assert (parse_config(base).relay_address, parse_config(base).relay_port) == ("127.0.0.1", 8406)
+    for address in ("0.0.0.0", "198.18.0.3", "localhost"):
+        with pytest.raises(ConfigError, match="'relay_address' must be a loopback address"):
+            parse_config({**base, "relay_address": address})
+
+
+def wait_for_event(log: Path, event: str, process: subprocess.Popen) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + READY_SECONDS
+    while True:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        if any(line["event"] == event for line in lines):
+            return lines
+        assert process.poll() is None and time.monotonic() < deadline, f"no {event}: {log.read_text()[-2000:]}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def relay_agent(function_emulator: Emulator, health_servers: dict[str, HealthServer],
+                tmp_path: Path) -> Iterator[tuple[dict[str, Any], Path, subprocess.Popen]]:
+    """node-b's agent (endpoint + relay, no metrics) on free loopback ports; (config, log, process)."""
+    emu = function_emulator
+    config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
+                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20, relay_port=free_port(),
+                          endpoint_address="127.0.0.1", endpoint_port=free_port(),
+                          haproxy_url=health_servers["node-b"].url, floating_ips=["127.0.0.1"])
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump(config))
+    log = tmp_path / "agent.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
+                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_event(log, "relay_ready", process)
+        yield config, log, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0
+
+
+def update_private_ip_writes(emu: Emulator) -> int:
+    return sum(1 for entry in emu.audit() if entry["operation"] == "UpdatePrivateIp")
+
+
+def test_notify_goes_through_the_warm_relay(relay_agent, function_emulator: Emulator, health_servers,
+                                            tmp_path: Path) -> None:
+    config, log, agent = relay_agent
+    health_servers["node-a"].healthy = False       # node-a's haproxy failed: keepalived made node-b MASTER
+    status, lines, _ = run_notify(config, tmp_path)
+    assert status == 0
+    assert [line["event"] for line in lines] == ["notify_answered"]
+    assert (lines[0]["path"], lines[0]["decision"], lines[0]["to"]) == ("relay", "moved", "node-b")
+    relayed = [line for line in wait_for_event(log, "relay_answered", agent)
+               if line["event"] == "relay_answered"]
+    assert [(r["state"], r["decision"]) for r in relayed] == [("MASTER", "moved")]
+    assert update_private_ip_writes(function_emulator) == 1
+    # A second MASTER notice (keepalived's notify_master_rx_lower_pri): answered, nothing written.
+    status, lines, _ = run_notify(config, tmp_path)
+    assert (status, lines[0]["path"], lines[0]["decision"]) == (0, "relay", "no_change")
+    assert update_private_ip_writes(function_emulator) == 1
+
+
+def test_the_relay_refuses_malformed_notices(relay_agent) -> None:
+    config, _, _ = relay_agent
+    url = f"http://127.0.0.1:{config['relay_port']}"
+    with requests.Session() as session:
+        session.trust_env = False
+        answers = [
+            session.post(f"{url}/notify", data=b'{"state": "' + b"M" * MAX_BODY_BYTES + b'"}', timeout=5),
+            session.post(f"{url}/notify", data=b'{"state": "PRIMARY"}', timeout=5),
+            session.post(f"{url}/elsewhere", data=b'{"state": "MASTER"}', timeout=5),
+        ]
+    assert [a.status_code for a in answers] == [413, 400, 404]
+    assert all(a.json()["answered"] is False and a.json()["reason"] for a in answers)
+
+
+def test_notify_invokes_directly_when_the_relay_does_not_acknowledge(function_emulator: Emulator, health_servers,
+                                                                      tmp_path: Path) -> None:
+    emu = function_emulator
+    health_servers["node-a"].healthy = False
+    with socket.socket() as stuck:                  # a relay that accepts connections and never answers
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(8)
+        config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
+                              invoke_endpoint=emu.endpoint, notify_timeout_seconds=20,
+                              relay_port=stuck.getsockname()[1])
+        status, lines, _ = run_notify(config, tmp_path)
+    assert status == 0
+    assert [line["event"] for line in lines] == ["relay_unavailable", "notify_answered"]
+    assert "timed out" in lines[0]["reason"]
+    assert (lines[1]["path"], lines[1]["decision"], lines[1]["to"]) == ("direct", "moved", "node-b")
+    assert update_private_ip_writes(emu) == 1
+
+
+def test_notify_invokes_directly_when_no_agent_runs(function_emulator: Emulator, health_servers,
+                                                    tmp_path: Path) -> None:
+    emu = function_emulator
+    health_servers["node-a"].healthy = False
+    config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
+                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20, relay_port=free_port())
+    status, lines, _ = run_notify(config, tmp_path)
+    assert status == 0
+    assert [line["event"] for line in lines] == ["relay_unavailable", "notify_answered"]
+    assert "ConnectionRefused" in lines[0]["reason"] and lines[1]["path"] == "direct"
+    assert update_private_ip_writes(emu) == 1
+
+
+# A relay bound to every address of a namespace of this test's own (198.18.254.1 on a veth pair
+# inside it; nothing leaves it): a peer that is not loopback is answered 403, a loopback peer is
+# served (503 here: this relay never gets a function client).
+NON_LOOPBACK_SCRIPT = """
+import dataclasses, json, socket, sys
+from health_probe.config import parse_config
+from health_probe.logs import JsonLog
+from health_probe.relay import Invoker, Relay
+
+def no_client():
+    raise RuntimeError("no function client in this test")
+
+raw = json.loads(sys.argv[1])
+config = dataclasses.replace(parse_config(raw), relay_address="0.0.0.0")
+log = JsonLog(lambda entry: None)
+relay = Relay(config, Invoker(no_client, log, 5.0), log).start()
+statuses = {}
+for source in ("198.18.254.1", "127.0.0.1"):
+    with socket.create_connection((source, config.relay_port), timeout=5, source_address=(source, 0)) as sock:
+        sock.sendall(b'POST /notify HTTP/1.0\\r\\nContent-Length: 19\\r\\n\\r\\n{"state": "MASTER"}')
+        statuses[source] = sock.makefile("rb").readline().split()[1].decode()
+relay.stop()
+print(json.dumps(statuses))
+"""
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to create a network namespace")
+    name = f"hp-relay-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
+    try:
+        for command in (["link", "set", "lo", "up"], ["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
+                        ["link", "set", "eth0", "up"], ["addr", "add", "198.18.254.1/24", "dev", "eth0"]):
+            subprocess.run(["ip", "-n", name, *command], check=True, timeout=10)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=True, timeout=10)
+
+
+def test_a_peer_that_is_not_loopback_is_refused(netns: str, emulator: Emulator, health_servers) -> None:
+    raw = agent_config(emulator, health_servers, "node-b", function_id="ocid1.fnfunc.oc1.iad.x",
+                       invoke_endpoint="http://127.0.0.1:1", relay_port=8406)
+    done = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", NON_LOOPBACK_SCRIPT, json.dumps(raw)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout) == {"198.18.254.1": "403", "127.0.0.1": "503"}

@@ -256,7 +256,7 @@ variable "probe_connect_timeout_seconds" {
 
   validation {
     condition     = var.probe_connect_timeout_seconds >= 0.05 && var.probe_connect_timeout_seconds <= 30
-    error_message = "probe_connect_timeout_seconds must be between 0.05 and 30 (and at most probe_timeout_seconds: the function refuses more)."
+    error_message = "probe_connect_timeout_seconds must be between 0.05 and 30 (the function caps it at probe_timeout_seconds)."
   }
 }
 

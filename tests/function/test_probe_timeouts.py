@@ -33,7 +33,8 @@ def test_connect_timeout_defaults_to_half_a_second_and_never_exceeds_the_read_ti
     assert Config.from_env(env()).probe_connect_timeout_seconds == 0.5
     assert Config.from_env(env(PROBE_TIMEOUT_SECONDS="0.3")).probe_connect_timeout_seconds == 0.3
     assert Config.from_env(env(PROBE_CONNECT_TIMEOUT_SECONDS="0.2")).probe_connect_timeout_seconds == 0.2
-    for bad in ("3", "0", "soon"):
+    assert Config.from_env(env(PROBE_CONNECT_TIMEOUT_SECONDS="3")).probe_connect_timeout_seconds == 2.0
+    for bad in ("31", "0", "soon"):
         with pytest.raises(ConfigError) as err:
             Config.from_env(env(PROBE_CONNECT_TIMEOUT_SECONDS=bad))
         assert err.value.key == "PROBE_CONNECT_TIMEOUT_SECONDS"

@@ -50,6 +50,10 @@ def via_relay(config: AgentConfig, state: str, deadline: float, log: JsonLog) ->
     one (then the caller invokes directly)."""
     connection = http.client.HTTPConnection(config.relay_address, config.relay_port, timeout=RELAY_ACK_SECONDS)
     try:
+        connection.connect()
+        # Kept here: getresponse() drops the connection's reference to a socket the relay will
+        # close, while the response still reads from it.
+        sock = connection.sock
         connection.request("POST", "/notify", body=json.dumps({"state": state}),
                            headers={"Content-Type": "application/json"})
         response = connection.getresponse()
@@ -58,8 +62,7 @@ def via_relay(config: AgentConfig, state: str, deadline: float, log: JsonLog) ->
                 reason=f"HTTP {response.status}: {Outcome.from_wire(_json(response.read())).reason}")
             return None
         # Acknowledged: the relay is invoking; wait for its outcome inside our own budget.
-        if connection.sock is not None:
-            connection.sock.settimeout(max(0.1, deadline - time.monotonic()))
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
         outcome = Outcome.from_wire(_json(response.read()))
     except (OSError, http.client.HTTPException) as exc:
         log("relay_unavailable", level="warning", state=state, reason=f"{type(exc).__name__}: {exc}")

@@ -88,6 +88,8 @@ def update_private_ip_writes(emu: Emulator) -> int:
 def test_notify_goes_through_the_warm_relay(relay_agent, function_emulator: Emulator, health_servers,
                                             tmp_path: Path) -> None:
     config, log, agent = relay_agent
+    # The outcome comes long after the relay's acknowledgement: notify must wait for it, not fall back.
+    function_emulator.set_latency("UpdatePrivateIp", 1.0)
     health_servers["node-a"].healthy = False       # node-a's haproxy failed: keepalived made node-b MASTER
     status, lines, _ = run_notify(config, tmp_path)
     assert status == 0

@@ -164,9 +164,22 @@ def _automatic(event: AlarmEvent | KeepalivedNotice, view: View, config: Config)
         others = [n.name for n in config.nodes if n.name != holder]
         candidates = [n for n in others if n not in reported] + [n for n in others if n in reported]
     target = next((n for n in candidates if _health(view, n) is Health.HEALTHY), None)
+    if target is None and _self_reported_master(event, view, held):
+        assert isinstance(event, KeepalivedNotice)
+        return Decision(Action.MOVE, event.node, f"{why}; {event.node} could not be verified from here but became "
+                        "MASTER itself (keepalived takes the alias only while its own haproxy check passes)")
     if target is None:
         return Decision(Action.REFUSE, None, f"{why}, but no healthy node to move to ({_describe(view, candidates)}): VIP stays")
     return Decision(Action.MOVE, target, f"{why}; {target} is healthy")
+
+
+def _self_reported_master(event: Event, view: View, held: Health) -> bool:
+    """A MASTER notice is the target's own word that it holds the alias and haproxy passed its
+    check. It stands in for our probe only when that probe could not tell (unknown, e.g. the
+    path from the function to its health port is cut) and the holder is verified down: moving
+    away from a dead holder cannot make things worse, and staying is a certain outage."""
+    return (isinstance(event, KeepalivedNotice) and event.state == "MASTER"
+            and held is Health.DOWN and _health(view, event.node) is Health.UNKNOWN)
 
 
 def _when_holder_serves(

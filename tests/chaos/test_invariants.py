@@ -60,6 +60,16 @@ def test_moving_to_a_node_that_does_not_serve_is_wrong():
     assert 2 in broken(check(failover(answers=(unchecked,))))
 
 
+def test_an_unverified_target_is_right_only_on_its_own_master_notice():
+    """The function may move to a peer it cannot probe when that peer's MASTER notice asked for
+    it (the holder probed down); the same move for any other caller is a wrong move."""
+    for source, wrong in (("keepalived node-b MASTER", False), ("alarm OK_TO_FIRING", True),
+                          ("keepalived node-a MASTER", True)):
+        answer = moved_answer(health_a="down", source=source)
+        answer.body["health"][B] = {"health": "unknown"}
+        assert (2 in broken(check(failover(answers=(answer,))))) is wrong, source
+
+
 def test_automatic_move_away_from_a_serving_holder_is_wrong_but_relaxable():
     healthy = (Change(T0 - 5, A, "up", True), Change(T0 - 5, B, "up", True))
     verdict = check(failover(timeline=healthy, failures=0))

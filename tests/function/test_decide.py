@@ -54,7 +54,7 @@ TABLE = [
     (KeepalivedNotice("node-b", "MASTER"), D, H, False, NEVER, Action.MOVE, "node-b"),
     (KeepalivedNotice("node-b", "MASTER"), U, H, False, NEVER, Action.MOVE, "node-b"),   # peer lost VRRP + we cannot reach
     (KeepalivedNotice("node-b", "MASTER"), D, D, False, NEVER, Action.REFUSE, None),
-    (KeepalivedNotice("node-b", "MASTER"), D, U, False, NEVER, Action.REFUSE, None),
+    (KeepalivedNotice("node-b", "MASTER"), D, U, False, NEVER, Action.MOVE, "node-b"),  # its own word: holds the alias
     (KeepalivedNotice("node-a", "MASTER"), H, H, False, NEVER, Action.STAY, "node-a"),   # already there
     (KeepalivedNotice("node-a", "MASTER"), U, H, False, NEVER, Action.STAY, "node-a"),
     # keepalived left MASTER. From a node that does not hold the VIP: nothing to repair.
@@ -208,7 +208,10 @@ def test_invariants(event, v, cfg):
     if d.action is Action.MOVE:
         assert d.target is not None and d.target != v.holder
         if not d.forced:
-            assert v.health[d.target] is H, "never moves to a node it could not verify healthy"
+            self_reported = (isinstance(event, KeepalivedNotice) and event.state == "MASTER"
+                             and event.node == d.target and holder_health is D)
+            assert v.health[d.target] is H or (self_reported and v.health[d.target] is U), \
+                "moves only to a node verified healthy, or one that took the alias itself from a dead holder"
             if cooldown_left(v, cfg) > 0:
                 assert holder_health is not H, "inside the cooldown only a lost holder is moved away from"
         if not manual:
@@ -277,3 +280,16 @@ def test_three_nodes_prefer_a_healthy_node_the_alarm_does_not_report():
     assert decide(alarm(firing=("node-a", "node-b")), v, cfg).target == "node-c"
     assert decide(alarm(firing=("node-a",)), v, cfg).target == "node-b"
     assert decide(Command("failover"), v, cfg).target == "node-b"
+
+
+def test_master_notice_from_an_unverifiable_peer_moves_off_a_dead_holder():
+    """The lab's health-blocked fault: the function cannot reach node-b's health port, node-a's
+    haproxy dies, node-b becomes MASTER. Staying is a certain outage; node-b's own notice counts."""
+    d = decide(KeepalivedNotice("node-b", "MASTER"), view(D, U), NEVER)
+    assert (d.action, d.target) == (Action.MOVE, "node-b") and "became MASTER itself" in d.reason
+
+
+@pytest.mark.parametrize("holder, peer", [(U, U), (H, U), (D, D)])
+def test_master_notice_is_no_substitute_when_the_holder_is_not_verified_down(holder, peer):
+    d = decide(KeepalivedNotice("node-b", "MASTER"), view(holder, peer), NEVER)
+    assert d.action is not Action.MOVE or peer is H

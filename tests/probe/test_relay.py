@@ -105,6 +105,23 @@ def test_notify_goes_through_the_warm_relay(relay_agent, function_emulator: Emul
     assert update_private_ip_writes(function_emulator) == 1
 
 
+def test_simultaneous_notices_are_all_relayed_and_move_once(relay_agent, function_emulator: Emulator,
+                                                                      health_servers, tmp_path: Path) -> None:
+    config, log, agent = relay_agent
+    health_servers["node-a"].healthy = False
+    path = tmp_path / "notify.yaml"
+    path.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "health_probe.notify", "--config", str(path), "--state"]
+    runs = [subprocess.Popen([*command, state], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+            for state in ("MASTER", "MASTER", "BACKUP")]
+    outputs = [run.communicate(timeout=60)[0] for run in runs]
+    answers = [json.loads(out.splitlines()[-1]) for out in outputs]
+    assert [run.returncode for run in runs] == [0, 0, 0]
+    assert all(a["event"] == "notify_answered" and a["path"] == "relay" for a in answers)
+    assert sorted(a["decision"] for a in answers) == ["moved", "no_change", "no_change"]
+    assert update_private_ip_writes(function_emulator) == 1
+
+
 def test_the_relay_refuses_malformed_notices(relay_agent) -> None:
     config, _, _ = relay_agent
     url = f"http://127.0.0.1:{config['relay_port']}"

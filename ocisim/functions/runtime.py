@@ -56,6 +56,7 @@ class Container:
     session: aiohttp.ClientSession
     busy: bool = False
     minted: float = field(default_factory=time.time)
+    calls: int = 0
 
     async def stop(self) -> None:
         await self.session.close()
@@ -116,11 +117,12 @@ class Pool:
     async def _start_container(self) -> Container:
         directory = Path(tempfile.mkdtemp(prefix="fn-", dir=self.workdir))
         socket_path = directory / "lsnr.sock"
+        loop = asyncio.get_running_loop()
+        launched = loop.time()
         with open(self.log_path, "ab") as log:
             process = await asyncio.create_subprocess_exec(
                 *_fdk_command(self.function_dir), cwd=str(self.function_dir), env=self._env(directory),
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        loop = asyncio.get_running_loop()
         give_up = loop.time() + START_TIMEOUT_SECONDS
         while not socket_path.exists():
             if process.returncode is not None or loop.time() > give_up:
@@ -130,7 +132,9 @@ class Pool:
                 raise RuntimeError(f"fdk did not start for {self.function_dir} (see {self.log_path})")
             await asyncio.sleep(0.02)
         session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(socket_path)))
-        self.backend.log("function container started", function=self.function["id"], pid=process.pid)
+        # startup_s: process start to a listening socket, the cold-start cost a caller waits for.
+        self.backend.log("function container started", function=self.function["id"], pid=process.pid,
+                         startup_s=round(loop.time() - launched, 3))
         return Container(process=process, directory=directory, session=session)
 
     async def _acquire(self) -> Container:
@@ -178,6 +182,7 @@ class Pool:
         if time.time() - container.minted > RP_REFRESH_SECONDS:
             self._mint(container.directory)  # the SDK re-reads both files when its token expires
             container.minted = time.time()
+        started = time.monotonic()
         try:
             async with container.session.post("http://localhost/call", data=body, headers=headers,
                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
@@ -185,6 +190,12 @@ class Pool:
         except asyncio.TimeoutError:
             return 504, b"timed out", None
         finally:
+            if container.calls == 0:
+                # The first call pays the function's imports and client setup: with startup_s,
+                # the cold start a caller sees.
+                self.backend.log("function container first call", function=self.function["id"],
+                                 pid=container.process.pid, seconds=round(time.monotonic() - started, 3))
+            container.calls += 1
             await self._release(container)
 
     async def stop(self) -> None:

@@ -107,7 +107,7 @@ def answers_from_log(lines: Iterable[str], nodes: Sequence[str]) -> tuple[Answer
         elif entry.get("event") == "answer":
             decision = decisions.get(call, {})
             source = str(decision.get("source", ""))
-            body = {"decision": entry.get("decision"), "from": entry.get("from"), "to": entry.get("to"),
+            body = {"decision": entry.get("decision"), "source": source, "from": entry.get("from"), "to": entry.get("to"),
                     "target": decision.get("target"), "forced": bool(decision.get("forced")),
                     "health": {n: {"health": h} for n, h in (decision.get("health") or {}).items()}}
             kind = "manual" if source.startswith("manual") else "automatic"

@@ -81,7 +81,9 @@ def test_answers_from_the_functions_log():
     ]
     first, second = answers_from_log(lines, NODES)
     assert first.kind == "automatic" and first.status is None and first.evidence == {A}
-    assert first.body == {"decision": "moved", "from": A, "to": B, "target": B, "forced": False,
+    # The source travels with the answer: the no-wrong-move check needs it for a MASTER notice.
+    assert first.body == {"decision": "moved", "source": "keepalived node-b MASTER", "from": A, "to": B,
+                          "target": B, "forced": False,
                           "health": {A: {"health": "unhealthy"}, B: {"health": "healthy"}}}
     assert second.evidence == {A} and second.body["health"][A] == {"health": "unknown"}
 

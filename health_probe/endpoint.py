@@ -125,15 +125,21 @@ class HealthEndpoint:
                 self._answer(verdict.status, verdict.body())
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body, {"Cache-Control": "no-store"})
 
             def log_message(self, *args: object) -> None:
                 """Silent per request: the verdict's changes are logged instead."""
 
         return Handler
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+    """One whole JSON answer with its length, for the agent's two small HTTP servers."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(data)

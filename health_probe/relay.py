@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from health_probe.config import AgentConfig
+from health_probe.endpoint import send_json
 from health_probe.logs import JsonLog
 from health_probe.notice import STATES, Outcome
 
@@ -225,13 +226,7 @@ class Relay:
                 self.wfile.flush()
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body, {"Connection": "close"})
 
             def log_message(self, *args: object) -> None:
                 """Silent per request: notices and outcomes are logged as JSON lines instead."""

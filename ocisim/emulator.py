@@ -58,13 +58,17 @@ class Emulator:
               state: str | os.PathLike | None = None, port: int = 0, host: str = "127.0.0.1",
               function_dir: str | os.PathLike | None = None,
               function_config: Mapping[str, str] | None = None, clock_scale: float = 1.0,
-              config_dir: str | os.PathLike | None = None) -> "Emulator":
+              config_dir: str | os.PathLike | None = None,
+              function_python: str | os.PathLike | None = None) -> "Emulator":
         """Start serving; returns once every service is up and the endpoint answers.
 
         `state` None keeps everything in memory. The OCI config file and API key go to
         `config_dir`, default `<state>.oci/` beside the state file (a temp dir without one).
+        `function_python` runs the function as its image does: func.yaml's entrypoint with the
+        image's /python (the build stage's `pip install --target`) mapped onto that directory.
         """
         options = {"function_dir": None if function_dir is None else str(function_dir),
+                   "function_python": None if function_python is None else str(function_python),
                    "function_config": dict(function_config or {})}
         backend = Backend.open(topology_path=topology, state_path=state,
                                clock=Clock(clock_scale), options=options)

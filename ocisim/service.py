@@ -22,7 +22,7 @@ Handlers receive a `Call` and return a `Reply` (or raise an `ocisim.errors.OciEr
   Background work (an alarm evaluator) uses `backend.record(...)` and `backend.save()`.
 - `call.state` is this service's state section; `call.backend` gives the rest: `clock`
   (ocisim.clock.Clock, all emulated time), `keyring.issue_session_token(...)`,
-  `resource_principal_env(...)`, `options` (function_dir, function_config), `endpoint`,
+  `resource_principal_env(...)`, `options` (function_dir, function_python, function_config), `endpoint`,
   `region`, `tenancy_id`, `compartment_id`, `topology`, `states[other_service]`, `log(...)`.
 
 Routes authenticate with the OCI request signature by default (`auth="signature"`); a route

@@ -10,6 +10,12 @@ Each container is `fdk <dir>/func.py handler` with
 * FN_APP_ID / FN_FN_ID / names / memory, PYTHONPATH=<dir> (the python runtime image sets
   PYTHONPATH=/function) and cwd <dir>.
 
+With the `function_python` option (a directory laid out as the function image's /python, what
+the Dockerfile's `pip install --target /python` makes) the container runs func.yaml's
+`entrypoint` with /python and /function mapped onto that directory and <dir>, and
+PYTHONPATH=<dir>:<function_python> as the image sets it: the function sees only what its image
+holds. Without it, fdk is this interpreter's and the function sees this interpreter's packages.
+
 Like Fn, a container serves one call at a time; a call that finds every container busy
 starts another (a cold start), up to MAX_CONTAINERS. One container is started with the
 emulator so the first call is warm. Function logs (fdk's stderr) go to `function.log`.
@@ -43,7 +49,23 @@ def runtime_for(backend: Any) -> "Runtime | None":
     return _runtimes.get(id(backend))
 
 
-def _fdk_command(function_dir: Path) -> list[str]:
+def _func_yaml(function_dir: Path, key: str) -> str | None:
+    """A top-level scalar of func.yaml (the file is flat `key: value` lines)."""
+    with contextlib.suppress(OSError):
+        for line in (function_dir / "func.yaml").read_text().splitlines():
+            if line.startswith(f"{key}:"):
+                return line.split(":", 1)[1].strip()
+    return None
+
+
+def _fdk_command(function_dir: Path, python_dir: Path | None) -> list[str]:
+    if python_dir is not None:
+        entrypoint = _func_yaml(function_dir, "entrypoint")
+        if not entrypoint:
+            raise RuntimeError(f"{function_dir}/func.yaml names no entrypoint")
+        image_paths = (("/python/", f"{python_dir}/"), ("/function/", f"{function_dir}/"))
+        return [next((word.replace(a, b, 1) for a, b in image_paths if word.startswith(a)), word)
+                for word in entrypoint.split()]
     script = Path(sys.executable).with_name("fdk")
     entry = [str(script)] if script.exists() else [sys.executable, "-c", "from fdk.scripts.fdk import main; main()"]
     return entry + [str(function_dir / "func.py"), "handler"]
@@ -78,6 +100,7 @@ class Pool:
     function: dict[str, Any]
     function_dir: Path
     workdir: Path
+    python_dir: Path | None = None
     containers: list[Container] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     starting: int = 0
@@ -109,7 +132,7 @@ class Pool:
             "FN_FN_NAME": function.get("name", ""),
             "FN_MEMORY": str(function.get("memoryInMBs", 128)),
             "FN_TYPE": "sync",
-            "PYTHONPATH": str(self.function_dir),
+            "PYTHONPATH": ":".join(str(p) for p in (self.function_dir, self.python_dir) if p is not None),
             "PYTHONUNBUFFERED": "1",
         })
         return env
@@ -121,7 +144,7 @@ class Pool:
         launched = loop.time()
         with open(self.log_path, "ab") as log:
             process = await asyncio.create_subprocess_exec(
-                *_fdk_command(self.function_dir), cwd=str(self.function_dir), env=self._env(directory),
+                *_fdk_command(self.function_dir, self.python_dir), cwd=str(self.function_dir), env=self._env(directory),
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         give_up = loop.time() + START_TIMEOUT_SECONDS
         while not socket_path.exists():
@@ -213,11 +236,7 @@ class Runtime:
 def _attached_function(backend: Any, function_dir: Path) -> dict[str, Any] | None:
     """The topology function whose name func.yaml declares, else the first one."""
     functions = list(backend.states["functions"].values())
-    name = None
-    with contextlib.suppress(OSError):
-        for line in (function_dir / "func.yaml").read_text().splitlines():
-            if line.startswith("name:"):
-                name = line.split(":", 1)[1].strip()
+    name = _func_yaml(function_dir, "name")
     return next((f for f in functions if f.get("name") == name), functions[0] if functions else None)
 
 
@@ -232,7 +251,9 @@ async def start(backend: Any) -> None:
     if function is None:
         raise RuntimeError("--function-dir given but the topology defines no function")
     runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")))
-    pool = Pool(backend=backend, function=function, function_dir=function_dir, workdir=runtime.workdir)
+    python_dir = backend.options.get("function_python")
+    pool = Pool(backend=backend, function=function, function_dir=function_dir, workdir=runtime.workdir,
+                python_dir=None if python_dir is None else Path(python_dir).resolve())
     runtime.pools[function["id"]] = pool
     _runtimes[id(backend)] = runtime
     await pool.warm()

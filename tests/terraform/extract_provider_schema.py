@@ -118,7 +118,8 @@ func pick(all map[string]*tfprotov5.Schema, names []string) map[string]typeSchem
 func main() {{
 {registrations}
 	provider := &schema.Provider{{ResourcesMap: globalvar.OciResources, DataSourcesMap: globalvar.OciDatasources}}
-	answer, err := provider.GRPCProvider().GetProviderSchema(context.Background(), &tfprotov5.GetProviderSchemaRequest{{}})
+	request := &tfprotov5.GetProviderSchemaRequest{{}}
+	answer, err := provider.GRPCProvider().GetProviderSchema(context.Background(), request)
 	if err != nil {{
 		panic(err)
 	}}

@@ -1,0 +1,225 @@
+"""terraform/ checked against the oracle/oci provider's own schema, as `terraform validate` would.
+
+The schema is the fixture extract_provider_schema.py wrote from the provider's source at the
+pinned version (the JSON shape of `terraform providers schema -json`). Every resource and data
+block of every .tf file is checked: each argument and nested block exists, every required
+argument and block is there, no computed-only attribute is set, blocks respect min/max items;
+and every `oci_T.N.attr` / `data.oci_T.N.attr` reference names an attribute the type has
+(walking nested blocks and object types as far as the path is literal).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+HERE = Path(__file__).resolve().parent
+FIXTURE = HERE / "fixtures" / "oci_provider_schema.json"
+PROVIDER = "registry.terraform.io/oracle/oci"
+
+# Arguments terraform itself handles on every resource / data block; not the provider's.
+META_ARGUMENTS = {"count", "for_each", "provider", "depends_on"}
+META_BLOCKS = {"lifecycle", "provisioner", "connection"}
+PARSER_KEYS = {"__is_block__", "__comments__", "__inline_comments__"}
+REFERENCE = re.compile(
+    r"(?<![\w.])(?:(data)\.)?(oci_[a-z0-9_]+)\.([A-Za-z_][\w-]*)((?:\[[^\[\]]*\]|\.[A-Za-z_][\w-]*)*)"
+)
+SEGMENT = re.compile(r"\[[^\[\]]*\]|\.([A-Za-z_][\w-]*)")
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """The provider's resource and data source schemas, by type name."""
+
+    resources: dict[str, Any]
+    data_sources: dict[str, Any]
+    provenance: dict[str, str]
+
+    @classmethod
+    def load(cls, path: Path = FIXTURE) -> Schemas:
+        fixture = json.loads(path.read_text())
+        provider = fixture["provider_schemas"][PROVIDER]
+        return cls(provider["resource_schemas"], provider["data_source_schemas"], fixture["provenance"])
+
+    def of(self, kind: str, rtype: str) -> dict[str, Any] | None:
+        table = self.resources if kind == "resource" else self.data_sources
+        entry = table.get(rtype)
+        return None if entry is None else entry["block"]
+
+
+def _name(key: str) -> str:
+    return key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key
+
+
+def _is_block(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) and v.get("__is_block__") for v in value)
+
+
+def check_block(schema: dict[str, Any], body: dict[str, Any], where: str, top: bool = False) -> list[str]:
+    """Problems of one block body against its schema block (recursively)."""
+    problems: list[str] = []
+    attributes: dict[str, Any] = schema.get("attributes", {})
+    block_types: dict[str, Any] = schema.get("block_types", {})
+    seen_blocks: dict[str, int | None] = {}  # None: a dynamic block, count known only at plan
+    for key, value in body.items():
+        name = _name(key)
+        if name in PARSER_KEYS or (top and name in META_ARGUMENTS):
+            continue
+        if name == "dynamic" and isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            for item in value:
+                for label, dynamic in item.items():
+                    if _name(label) in PARSER_KEYS:
+                        continue
+                    block_name = _name(label)
+                    content = [c for c in dynamic.get("content", []) if isinstance(c, dict)]
+                    if block_name not in block_types:
+                        problems.append(f"{where}: dynamic block {block_name!r} is no block of this type")
+                        continue
+                    seen_blocks[block_name] = None
+                    for inner in content:
+                        problems += check_block(block_types[block_name]["block"], inner, f"{where}.{block_name}")
+            continue
+        if _is_block(value):
+            if top and name in META_BLOCKS:
+                continue
+            if name not in block_types:
+                hint = " (an argument: write `=`)" if name in attributes else ""
+                problems.append(f"{where}: unsupported block {name!r}{hint}")
+                continue
+            if seen_blocks.get(name, 0) is not None:
+                seen_blocks[name] = (seen_blocks.get(name) or 0) + len(value)
+            for index, item in enumerate(value):
+                problems += check_block(block_types[name]["block"], item, f"{where}.{name}[{index}]")
+            continue
+        if name not in attributes:
+            hint = " (a block: write it without `=`)" if name in block_types else ""
+            problems.append(f"{where}: unsupported argument {name!r}{hint}")
+            continue
+        spec = attributes[name]
+        if spec.get("computed") and not spec.get("optional") and not spec.get("required"):
+            problems.append(f"{where}: {name!r} is computed by the provider and cannot be set")
+    present = {_name(k) for k in body}
+    for name, spec in attributes.items():
+        if spec.get("required") and name not in present:
+            problems.append(f"{where}: required argument {name!r} is missing")
+    for name, nested in block_types.items():
+        count = seen_blocks.get(name, 0)
+        if count is None:
+            continue
+        if count < nested.get("min_items", 0):
+            problems.append(f"{where}: block {name!r} needs at least {nested['min_items']}, has {count}")
+        if nested.get("max_items") and count > nested["max_items"]:
+            problems.append(f"{where}: block {name!r} allows at most {nested['max_items']}, has {count}")
+    return problems
+
+
+def _interpolations(text: str) -> Iterator[str]:
+    """The expressions of one python-hcl2 string: the `${...}` spans (bare expressions come
+    wrapped in one too); literal text around them names nothing."""
+    start = text.find("${")
+    while start != -1:
+        depth, index = 0, start + 1
+        while index < len(text):
+            if text[index] == "{":
+                depth += 1
+            elif text[index] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            index += 1
+        yield text[start + 2 : index]
+        start = text.find("${", index)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in PARSER_KEYS:
+                yield from _strings(key)
+                yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _walk_type(cty: Any, names: list[str]) -> str | None:
+    """Follow attribute names through a cty type; the first name it lacks, else None."""
+    for name in names:
+        while isinstance(cty, list) and cty[0] in ("list", "set", "map"):
+            cty = cty[1]
+        if isinstance(cty, list) and cty[0] == "object":
+            if name not in cty[1]:
+                return name
+            cty = cty[1][name]
+        else:
+            return None  # a dynamic or primitive value: nothing more to check
+    return None
+
+
+def missing_attribute(schema: dict[str, Any], names: list[str]) -> str | None:
+    """The first name of the path `names` that the schema block does not have, else None."""
+    block = schema
+    for position, name in enumerate(names):
+        if name in block.get("attributes", {}):
+            return _walk_type(block["attributes"][name]["type"], names[position + 1 :])
+        if name in block.get("block_types", {}):
+            block = block["block_types"][name]["block"]
+            continue
+        return name
+    return None
+
+
+def check_references(texts: list[str], schemas: Schemas, where: str) -> list[str]:
+    problems = []
+    for text in texts:
+        for expression in _interpolations(text):
+            for match in REFERENCE.finditer(expression):
+                kind = "data" if match.group(1) else "resource"
+                rtype, trailer = match.group(2), match.group(4)
+                schema = schemas.of(kind, rtype)
+                address = f"{'data.' if kind == 'data' else ''}{rtype}.{match.group(3)}"
+                if schema is None:
+                    problems.append(f"{where}: {address}: no schema for {kind} type {rtype!r}")
+                    continue
+                names = [m.group(1) for m in SEGMENT.finditer(trailer) if m.group(1)]
+                missing = missing_attribute(schema, names)
+                if missing is not None:
+                    problems.append(f"{where}: {address}{trailer}: {rtype} has no attribute {missing!r}")
+    return problems
+
+
+def check_source(text: str, schemas: Schemas, where: str) -> list[str]:
+    """Every problem of one .tf file's text (`where` names it in the messages)."""
+    parsed = hcl2.loads(text)
+    problems: list[str] = []
+    for kind in ("resource", "data"):
+        for item in parsed.get(kind, []):
+            for rtype_key, named in item.items():
+                rtype = _name(rtype_key)
+                schema = schemas.of(kind, rtype)
+                for name_key, body in named.items():
+                    address = f"{where}: {'data.' if kind == 'data' else ''}{rtype}.{_name(name_key)}"
+                    if schema is None:
+                        problems.append(f"{address}: no schema for {kind} type {rtype!r} (extract it)")
+                        continue
+                    problems += check_block(schema, body, address, top=True)
+    problems += check_references(list(_strings(parsed)), schemas, where)
+    return problems
+
+
+def check_tree(root: Path, schemas: Schemas) -> list[str]:
+    """Every .tf file under root, modules included."""
+    problems = []
+    for tf in sorted(root.rglob("*.tf")):
+        if ".terraform" in tf.parts:
+            continue
+        problems += check_source(tf.read_text(), schemas, tf.relative_to(root.parent).as_posix())
+    return problems

@@ -44,8 +44,9 @@ data "oci_core_services" "all" {
   }
 }
 
-# The function has no public IP; it reaches the Core, Monitoring and Functions APIs through the
-# service gateway, never the internet.
+# The function has no public IP. It reaches the OCI APIs through the service gateway where that
+# carries them, and through the NAT gateway below otherwise (docs/deploy.md: no source we could
+# read lists the Core API behind "All Services in Oracle Services Network").
 resource "oci_core_service_gateway" "main" {
   compartment_id = var.compartment_ocid
   vcn_id         = oci_core_vcn.main.id
@@ -54,6 +55,13 @@ resource "oci_core_service_gateway" "main" {
   services {
     service_id = data.oci_core_services.all.services[0].id
   }
+}
+
+# Outbound only: nothing can open a connection to the function through a NAT gateway.
+resource "oci_core_nat_gateway" "functions" {
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-natgw"
 }
 
 resource "oci_core_route_table" "public" {
@@ -77,6 +85,14 @@ resource "oci_core_route_table" "functions" {
     destination       = data.oci_core_services.all.services[0].cidr_block
     destination_type  = "SERVICE_CIDR_BLOCK"
     network_entity_id = oci_core_service_gateway.main.id
+  }
+
+  # The VCN wizard's private-subnet layout: Oracle services through the service gateway, the
+  # rest (the Core API endpoint, if it is not among them) through the NAT gateway.
+  route_rules {
+    destination       = "0.0.0.0/0"
+    destination_type  = "CIDR_BLOCK"
+    network_entity_id = oci_core_nat_gateway.functions.id
   }
 }
 
@@ -225,10 +241,10 @@ resource "oci_core_network_security_group_security_rule" "functions_to_oci" {
   network_security_group_id = oci_core_network_security_group.functions.id
   direction                 = "EGRESS"
   protocol                  = local.protocol.tcp
-  destination               = data.oci_core_services.all.services[0].cidr_block
-  destination_type          = "SERVICE_CIDR_BLOCK"
+  destination               = "0.0.0.0/0"
+  destination_type          = "CIDR_BLOCK"
   stateless                 = false
-  description               = "OCI APIs (UpdatePrivateIp, ...) through the service gateway"
+  description               = "OCI APIs (UpdatePrivateIp, ...) over HTTPS, through the service or NAT gateway"
 
   tcp_options {
     destination_port_range {

@@ -28,6 +28,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "oci-vip-failover" / "function-image"
 BUILD_TIMEOUT_SECONDS = 600
+LEAKY_ENV = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONUSERBASE",
+    "PYTHONSTARTUP",
+    "VIRTUAL_ENV",
+    "PIP_TARGET",
+    "PIP_PREFIX",
+    "PIP_USER",
+)
 
 
 class DockerfileError(ValueError):
@@ -288,12 +298,10 @@ def _build_stage_output(build: Stage, context: Path) -> Path:
         lay_out(copied_files(build, context), context, roots)
         # A fresh venv from this interpreter's base: nothing of the test venv leaks in.
         subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True, timeout=120)
-        env = {
-            "PATH": f"{work / 'venv' / 'bin'}:/usr/bin:/bin",
-            "HOME": str(work),
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-            "PIP_NO_INPUT": "1",
-        }
+        # The machine's pip settings and proxies pass (docker build passes proxies too); nothing
+        # that would put other Python packages on the path does.
+        env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV}
+        env.update({"PATH": f"{work / 'venv' / 'bin'}:/usr/bin:/bin", "PIP_NO_INPUT": "1"})
         for command in build.all("RUN"):
             subprocess.run(
                 ["/bin/sh", "-c", mapped_command(command, roots)],

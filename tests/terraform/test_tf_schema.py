@@ -170,3 +170,50 @@ def test_a_type_without_schema_is_reported() -> None:
     assert problems('resource "oci_core_vnc" "x" {\n  compartment_id = "c"\n}\n') == [
         "snippet.tf: oci_core_vnc.x: no schema for resource type 'oci_core_vnc' (extract it)"
     ]
+
+
+def test_literal_values_must_fit_the_argument_type() -> None:
+    """The real `terraform validate` (against the provider built from source, run once) refused
+    exactly these four and accepted the rest: strings convert to bools and numbers only when they
+    spell one, numbers to strings always."""
+    found = problems("""
+resource "oci_core_subnet" "s" {
+  compartment_id             = var.compartment_ocid
+  vcn_id                     = oci_core_vcn.v.id
+  cidr_block                 = "198.18.0.0/24"
+  prohibit_public_ip_on_vnic = "yes"
+  security_list_ids          = "sl"
+  freeform_tags              = { a = "b", c = 1 }
+}
+resource "oci_core_subnet" "ok" {
+  compartment_id             = var.compartment_ocid
+  vcn_id                     = oci_core_vcn.v.id
+  cidr_block                 = "198.18.1.0/24"
+  prohibit_public_ip_on_vnic = "true"
+  dns_label                  = 5
+}
+resource "oci_core_network_security_group_security_rule" "r" {
+  network_security_group_id = "ocid1.networksecuritygroup.oc1..x"
+  direction                 = "INGRESS"
+  protocol                  = "6"
+  tcp_options {
+    destination_port_range {
+      min = "eighty"
+      max = "80"
+    }
+  }
+}
+resource "oci_core_instance" "i" {
+  availability_domain = "AD-1"
+  compartment_id      = var.compartment_ocid
+  shape               = "VM.Standard.E4.Flex"
+  metadata            = ["a"]
+}
+""")
+    assert found == [
+        "snippet.tf: oci_core_subnet.s: 'prohibit_public_ip_on_vnic': a bool is required, not '\"yes\"'",
+        "snippet.tf: oci_core_subnet.s: 'security_list_ids': a set is required, not '\"sl\"'",
+        "snippet.tf: oci_core_network_security_group_security_rule.r.tcp_options[0].destination_port_range[0]: "
+        "'min': a number is required, not '\"eighty\"'",
+        "snippet.tf: oci_core_instance.i: 'metadata': a map is required, not ['\"a\"']",
+    ]

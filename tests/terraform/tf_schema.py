@@ -3,7 +3,8 @@
 The schema is the fixture extract_provider_schema.py wrote from the provider's source at the
 pinned version (the JSON shape of `terraform providers schema -json`). Every resource and data
 block of every .tf file is checked: each argument and nested block exists, every required
-argument and block is there, no computed-only attribute is set, blocks respect min/max items;
+argument and block is there, no computed-only attribute is set, literal values fit the
+argument's type, blocks respect min/max items;
 and every `oci_T.N.attr` / `data.oci_T.N.attr` reference names an attribute the type has
 (walking nested blocks and object types as far as the path is literal).
 """
@@ -61,6 +62,54 @@ def _is_block(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) and v.get("__is_block__") for v in value)
 
 
+def _literal(value: str) -> str | None:
+    """The text of a plain string literal; None for an expression or a template."""
+    if len(value) >= 2 and value[0] == value[-1] == '"' and "${" not in value and "%{" not in value:
+        return value[1:-1]
+    return None
+
+
+def literal_mismatch(cty: Any, value: Any) -> str | None:
+    """Why a literal value cannot convert to the attribute's type, as terraform would refuse it;
+    None when it can, or when the value is an expression only known at plan."""
+    if isinstance(value, str) and _literal(value) is None:
+        return None
+    if cty == "dynamic":
+        return None
+    if cty in ("string", "number", "bool"):
+        if isinstance(value, (list, dict)):
+            return f"a {cty} is required, not a {'list' if isinstance(value, list) else 'map or object'}"
+        text = _literal(value) if isinstance(value, str) else None
+        if cty == "number" and (isinstance(value, bool) or (text is not None and not _is_number(text))):
+            return f"a number is required, not {value!r}"
+        if cty == "bool" and (
+            (text is not None and text not in ("true", "false")) or (text is None and not isinstance(value, bool))
+        ):
+            return f"a bool is required, not {value!r}"
+        return None
+    kind, inner = cty[0], cty[1]
+    if kind in ("list", "set"):
+        if not isinstance(value, list):
+            return f"a {kind} is required, not {value!r}"
+        return next((m for m in (literal_mismatch(inner, v) for v in value) if m), None)
+    if kind == "map" or kind == "object":
+        if not isinstance(value, dict):
+            return f"a {kind} is required, not {value!r}"
+        items = {_name(k): v for k, v in value.items() if k not in PARSER_KEYS}
+        if kind == "map":
+            return next((m for m in (literal_mismatch(inner, v) for v in items.values()) if m), None)
+        return next((m for k, v in items.items() if k in inner for m in [literal_mismatch(inner[k], v)] if m), None)
+    return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def check_block(schema: dict[str, Any], body: dict[str, Any], where: str, top: bool = False) -> list[str]:
     """Problems of one block body against its schema block (recursively)."""
     problems: list[str] = []
@@ -104,6 +153,8 @@ def check_block(schema: dict[str, Any], body: dict[str, Any], where: str, top: b
         spec = attributes[name]
         if spec.get("computed") and not spec.get("optional") and not spec.get("required"):
             problems.append(f"{where}: {name!r} is computed by the provider and cannot be set")
+        elif (mismatch := literal_mismatch(spec["type"], value)) is not None:
+            problems.append(f"{where}: {name!r}: {mismatch}")
     present = {_name(k) for k in body}
     for name, spec in attributes.items():
         if spec.get("required") and name not in present:

@@ -21,6 +21,7 @@ from function_image import (
     Image,
     assemble,
     build_context,
+    env_of,
     ignored,
     interpreter,
     parse_dockerfile,
@@ -32,7 +33,6 @@ from ocisim import Emulator
 
 FUNC_YAML = yaml.safe_load((REPO / "func.yaml").read_text())
 STAGES = parse_dockerfile((REPO / "Dockerfile").read_text())
-CONTEXT_FILES = ("Dockerfile", ".dockerignore", "func.py", "func.yaml", "requirements.txt", "failover")
 
 
 def invoke(emu: Emulator, body: dict) -> oci.response.Response:
@@ -43,14 +43,10 @@ def invoke(emu: Emulator, body: dict) -> oci.response.Response:
 
 
 def copy_context(into: Path) -> Path:
-    """The function's build context (as git holds it: no caches) in a scratch directory."""
-    into.mkdir(parents=True)
-    for name in CONTEXT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, into / name)
+    """What docker would send as the build context, with the Dockerfile, in a scratch directory."""
+    for relative in [*build_context(REPO), "Dockerfile", ".dockerignore"]:
+        (into / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / relative, into / relative)
     return into
 
 
@@ -64,7 +60,7 @@ def test_dockerfile_is_the_one_func_yaml_describes() -> None:
     assert (build.base, run.base) == (FUNC_YAML["build_image"], FUNC_YAML["run_image"])
     assert json.loads(run.all("ENTRYPOINT")[-1]) == FUNC_YAML["entrypoint"].split()
     # The emulator runs an image's function with PYTHONPATH=<function>:<python>: the same layout.
-    assert "ENV PYTHONPATH=/function:/python" in [f"ENV {a}" for a in run.all("ENV")]
+    assert env_of(run)["PYTHONPATH"] == "/function:/python"
 
 
 def test_the_image_runs_the_python_this_test_runs() -> None:

@@ -6,8 +6,8 @@ matching rules) decide which files of the build context land where; the build st
 run as written, with the image paths (/python, /function) mapped onto directories here and a
 fresh venv's pip first on PATH; the run stage's `COPY --from` is the mapping of /python onto
 that build output. The build output depends only on the interpreter, requirements.txt and the
-build stage's lines, so it is cached outside the repository under that key (the first build downloads the
-pinned packages from the package index: about a minute).
+build stage's lines, so it is cached outside the repository under that key (the first build
+downloads the pinned packages from the package index: about a minute).
 """
 
 from __future__ import annotations
@@ -130,6 +130,7 @@ def env_of(stage: Stage) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class IgnoreRule:
+    source: str
     pattern: re.Pattern[str]
     exclude: bool
 
@@ -169,7 +170,7 @@ def parse_dockerignore(text: str) -> list[IgnoreRule]:
             continue
         exclude = not line.startswith("!")
         pattern = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
-        rules.append(IgnoreRule(_pattern_regex(pattern), exclude))
+        rules.append(IgnoreRule(pattern, _pattern_regex(pattern), exclude))
     return rules
 
 
@@ -184,13 +185,28 @@ def ignored(path: str, rules: list[IgnoreRule]) -> bool:
     return verdict
 
 
+def _may_reinclude(directory: str, rules: list[IgnoreRule]) -> bool:
+    """Whether a `!` rule could let back in something under an excluded directory."""
+    for rule in rules:
+        first = rule.source.split("/")[0]
+        if not rule.exclude and (
+            rule.source == directory or rule.source.startswith(f"{directory}/") or any(c in first for c in "*?[")
+        ):
+            return True
+    return False
+
+
 def build_context(context: Path) -> list[str]:
-    """Every file of the build context that `.dockerignore` lets through (relative paths)."""
+    """Every file of the build context that `.dockerignore` lets through (relative paths).
+    Excluded directories nothing can re-include are not walked (a checkout's venvs, .git)."""
     ignore = context / ".dockerignore"
     rules = parse_dockerignore(ignore.read_text()) if ignore.exists() else []
     files = []
     for directory, dirs, names in os.walk(context):
-        dirs.sort()
+        here = Path(directory).relative_to(context)
+        dirs[:] = sorted(
+            d for d in dirs if not ignored((here / d).as_posix(), rules) or _may_reinclude((here / d).as_posix(), rules)
+        )
         for name in sorted(names):
             relative = (Path(directory) / name).relative_to(context).as_posix()
             if not ignored(relative, rules):

@@ -101,6 +101,14 @@ def test_dockerignore_last_match_wins_and_parents_count() -> None:
     assert ignored("x/y/z.tmp", rules) and ignored("z.tmp", rules) and not ignored("z.tmpx", rules)
 
 
+def test_build_context_walks_into_an_excluded_directory_only_for_a_negation(tmp_path: Path) -> None:
+    for name in ("docs/keep.md", "docs/drop.md", "cache/x/y.bin", "top.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    (tmp_path / ".dockerignore").write_text("*\n!docs/keep.md\n!top.txt\n")
+    assert build_context(tmp_path) == ["top.txt", "docs/keep.md"]
+
+
 def test_image_has_only_the_function_and_its_requirements(image: Image) -> None:
     laid_out = {p.relative_to(image.function).as_posix() for p in image.function.rglob("*") if p.is_file()}
     assert laid_out == {"func.py", "func.yaml", *(f"failover/{p.name}" for p in (REPO / "failover").glob("*.py"))}

@@ -290,6 +290,23 @@ class Image:
         return {"/python": self.python, "/function": self.function}
 
 
+def run_lines(stage: Stage, roots: dict[str, Path], bin_dir: Path) -> None:
+    """The stage's RUN lines, as written, with the image paths mapped and bin_dir first on PATH.
+    The machine's pip settings and proxies pass (docker build passes proxies too); nothing that
+    would put other Python packages on the path does."""
+    env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV}
+    env.update({"PATH": f"{bin_dir}:/usr/bin:/bin", "PIP_NO_INPUT": "1"})
+    for command in stage.all("RUN"):
+        subprocess.run(
+            ["/bin/sh", "-c", mapped_command(command, roots)],
+            cwd=map_path(stage.workdir, roots),
+            env=env,
+            check=True,
+            timeout=BUILD_TIMEOUT_SECONDS,
+            stdout=subprocess.DEVNULL,
+        )
+
+
 def _build_stage_output(build: Stage, context: Path) -> Path:
     """Run the build stage once per requirements/build-lines key; returns its /python."""
     key_source = json.dumps(
@@ -314,19 +331,7 @@ def _build_stage_output(build: Stage, context: Path) -> Path:
         lay_out(copied_files(build, context), context, roots)
         # A fresh venv from this interpreter's base: nothing of the test venv leaks in.
         subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True, timeout=120)
-        # The machine's pip settings and proxies pass (docker build passes proxies too); nothing
-        # that would put other Python packages on the path does.
-        env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV}
-        env.update({"PATH": f"{work / 'venv' / 'bin'}:/usr/bin:/bin", "PIP_NO_INPUT": "1"})
-        for command in build.all("RUN"):
-            subprocess.run(
-                ["/bin/sh", "-c", mapped_command(command, roots)],
-                cwd=map_path(build.workdir, roots),
-                env=env,
-                check=True,
-                timeout=BUILD_TIMEOUT_SECONDS,
-                stdout=subprocess.DEVNULL,
-            )
+        run_lines(build, roots, work / "venv" / "bin")
         (work / "complete").write_text(key_source)
     return work / "python"
 
@@ -346,6 +351,9 @@ def assemble(context: Path, into: Path) -> Image:
     lay_out(copied_files(run, context), context, {"/python": into / "python-extra", "/function": function})
     if (into / "python-extra").exists():
         raise DockerfileError("the run stage copies context files into /python")
+    if any("/python" in command for command in run.all("RUN")):
+        raise DockerfileError("a run stage RUN line touches /python, which this reproduction shares between runs")
+    run_lines(run, {"/python": python, "/function": function}, python.parent / "venv" / "bin")
     entrypoint = exec_form(run.all("ENTRYPOINT")[-1])
     return Image(function=function, python=python, entrypoint=entrypoint, env=env_of(run), stages=stages)
 

@@ -217,3 +217,21 @@ resource "oci_core_instance" "i" {
         "'min': a number is required, not '\"eighty\"'",
         "snippet.tf: oci_core_instance.i: 'metadata': a map is required, not ['\"a\"']",
     ]
+
+
+def test_ignore_changes_names_attributes_of_the_type() -> None:
+    found = problems("""
+resource "oci_core_instance" "i" {
+  availability_domain = "AD-1"
+  compartment_id      = var.compartment_ocid
+  shape               = "VM.Standard.E4.Flex"
+  lifecycle {
+    ignore_changes = [source_details[0].source_id, metadata, source_details[0].source_idz, metadatas]
+  }
+}
+""")
+    assert found == [
+        "snippet.tf: oci_core_instance.i: ignore_changes names 'source_details[0].source_idz', "
+        "but the type has no attribute 'source_idz'",
+        "snippet.tf: oci_core_instance.i: ignore_changes names 'metadatas', but the type has no attribute 'metadatas'",
+    ]

@@ -4,7 +4,7 @@ The schema is the fixture extract_provider_schema.py wrote from the provider's s
 pinned version (the JSON shape of `terraform providers schema -json`). Every resource and data
 block of every .tf file is checked: each argument and nested block exists, every required
 argument and block is there, no computed-only attribute is set, literal values fit the
-argument's type, blocks respect min/max items;
+argument's type, blocks respect min/max items, `ignore_changes` names the type's attributes;
 and every `oci_T.N.attr` / `data.oci_T.N.attr` reference names an attribute the type has
 (walking nested blocks and object types as far as the path is literal).
 """
@@ -32,6 +32,7 @@ REFERENCE = re.compile(
     r"(?<![\w.])(?:(data)\.)?(oci_[a-z0-9_]+)\.([A-Za-z_][\w-]*)((?:\[[^\[\]]*\]|\.[A-Za-z_][\w-]*)*)"
 )
 SEGMENT = re.compile(r"\[[^\[\]]*\]|\.([A-Za-z_][\w-]*)")
+IGNORE_PATH = re.compile(r"([A-Za-z_][\w-]*)((?:\[[^\[\]]*\]|\.[A-Za-z_][\w-]*)*)")
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ def check_block(schema: dict[str, Any], body: dict[str, Any], where: str, top: b
                         problems += check_block(block_types[block_name]["block"], inner, f"{where}.{block_name}")
             continue
         if _is_block(value):
+            if top and name == "lifecycle":
+                problems += _check_ignore_changes(schema, value, where)
             if top and name in META_BLOCKS:
                 continue
             if name not in block_types:
@@ -167,6 +170,24 @@ def check_block(schema: dict[str, Any], body: dict[str, Any], where: str, top: b
             problems.append(f"{where}: block {name!r} needs at least {nested['min_items']}, has {count}")
         if nested.get("max_items") and count > nested["max_items"]:
             problems.append(f"{where}: block {name!r} allows at most {nested['max_items']}, has {count}")
+    return problems
+
+
+def _check_ignore_changes(schema: dict[str, Any], lifecycle: list[dict[str, Any]], where: str) -> list[str]:
+    """`lifecycle { ignore_changes = [...] }` names attributes of the resource's own type."""
+    problems = []
+    for block in lifecycle:
+        entries = block.get("ignore_changes", [])
+        for entry in entries if isinstance(entries, list) else []:
+            path = entry[2:-1] if entry.startswith("${") and entry.endswith("}") else entry
+            match = IGNORE_PATH.fullmatch(path)
+            if match is None:
+                problems.append(f"{where}: ignore_changes entry {entry!r} is no attribute path")
+                continue
+            names = [match.group(1)] + [m.group(1) for m in SEGMENT.finditer(match.group(2)) if m.group(1)]
+            missing = missing_attribute(schema, names)
+            if missing is not None:
+                problems.append(f"{where}: ignore_changes names {path!r}, but the type has no attribute {missing!r}")
     return problems
 
 

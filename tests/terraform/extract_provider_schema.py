@@ -180,11 +180,15 @@ def program(resources: list[str], data_sources: list[str], packages: set[str]) -
     )
 
 
-def provider_version() -> str:
+def provider_version(src: Path) -> str:
+    """The version terraform/versions.tf pins, checked against the checkout's own version."""
     pin = (REPO / "terraform" / "versions.tf").read_text()
     match = re.search(r'source\s*=\s*"oracle/oci"\s*version\s*=\s*"=\s*([0-9.]+)"', pin)
     if not match:
         sys.exit("terraform/versions.tf pins no exact oracle/oci version")
+    source = re.search(r'const Version = "([^"]+)"', (src / "internal/globalvar/version.go").read_text())
+    if source is None or source.group(1) != match.group(1):
+        sys.exit(f"{src} is version {source and source.group(1)}, terraform/versions.tf pins {match.group(1)}")
     return match.group(1)
 
 
@@ -205,6 +209,7 @@ def main() -> None:
     args = parser.parse_args()
     src: Path = args.provider_src.resolve()
 
+    version = provider_version(src)
     resources, data_sources = used_types()
     packages = registering_packages(src, set(resources) | set(data_sources))
     program_dir = src / PROGRAM_DIR
@@ -221,7 +226,7 @@ def main() -> None:
     fixture = {
         "provenance": {
             "provider": PROVIDER_SOURCE,
-            "version": provider_version(),
+            "version": version,
             "commit": source_commit(src, args.commit),
             "extracted_with": f"tests/terraform/extract_provider_schema.py, {go_version}, "
             "schema.Provider.GRPCProvider().GetProviderSchema",

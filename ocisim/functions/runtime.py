@@ -144,8 +144,9 @@ class Pool:
         launched = loop.time()
         with open(self.log_path, "ab") as log:
             process = await asyncio.create_subprocess_exec(
-                *_fdk_command(self.function_dir, self.python_dir), cwd=str(self.function_dir), env=self._env(directory),
-                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+                *_fdk_command(self.function_dir, self.python_dir), cwd=str(self.function_dir),
+                env=self._env(directory), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True)
         give_up = loop.time() + START_TIMEOUT_SECONDS
         while not socket_path.exists():
             if process.returncode is not None or loop.time() > give_up:

@@ -116,26 +116,14 @@ def check_block(schema: dict[str, Any], body: dict[str, Any], where: str, top: b
     problems: list[str] = []
     attributes: dict[str, Any] = schema.get("attributes", {})
     block_types: dict[str, Any] = schema.get("block_types", {})
-    seen_blocks: dict[str, int | None] = {}  # None: a dynamic block, count known only at plan
+    counts: dict[str, int | None] = {}  # blocks written, per type; None: a dynamic block (known at plan)
     for key, value in body.items():
         name = _name(key)
         if name in PARSER_KEYS or (top and name in META_ARGUMENTS):
             continue
         if name == "dynamic" and isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            for item in value:
-                for label, dynamic in item.items():
-                    if _name(label) in PARSER_KEYS:
-                        continue
-                    block_name = _name(label)
-                    content = [c for c in dynamic.get("content", []) if isinstance(c, dict)]
-                    if block_name not in block_types:
-                        problems.append(f"{where}: dynamic block {block_name!r} is no block of this type")
-                        continue
-                    seen_blocks[block_name] = None
-                    for inner in content:
-                        problems += check_block(block_types[block_name]["block"], inner, f"{where}.{block_name}")
-            continue
-        if _is_block(value):
+            problems += _check_dynamic(block_types, value, where, counts)
+        elif _is_block(value):
             if top and name == "lifecycle":
                 problems += _check_ignore_changes(schema, value, where)
             if top and name in META_BLOCKS:
@@ -144,26 +132,53 @@ def check_block(schema: dict[str, Any], body: dict[str, Any], where: str, top: b
                 hint = " (an argument: write `=`)" if name in attributes else ""
                 problems.append(f"{where}: unsupported block {name!r}{hint}")
                 continue
-            if seen_blocks.get(name, 0) is not None:
-                seen_blocks[name] = (seen_blocks.get(name) or 0) + len(value)
+            if counts.get(name, 0) is not None:
+                counts[name] = (counts.get(name) or 0) + len(value)
             for index, item in enumerate(value):
                 problems += check_block(block_types[name]["block"], item, f"{where}.{name}[{index}]")
-            continue
-        if name not in attributes:
+        elif name not in attributes:
             hint = " (a block: write it without `=`)" if name in block_types else ""
             problems.append(f"{where}: unsupported argument {name!r}{hint}")
-            continue
-        spec = attributes[name]
-        if spec.get("computed") and not spec.get("optional") and not spec.get("required"):
+        elif _computed_only(attributes[name]):
             problems.append(f"{where}: {name!r} is computed by the provider and cannot be set")
-        elif (mismatch := literal_mismatch(spec["type"], value)) is not None:
+        elif (mismatch := literal_mismatch(attributes[name]["type"], value)) is not None:
             problems.append(f"{where}: {name!r}: {mismatch}")
     present = {_name(k) for k in body}
-    for name, spec in attributes.items():
-        if spec.get("required") and name not in present:
-            problems.append(f"{where}: required argument {name!r} is missing")
+    problems += [
+        f"{where}: required argument {name!r} is missing"
+        for name, spec in attributes.items()
+        if spec.get("required") and name not in present
+    ]
+    return problems + _check_counts(block_types, counts, where)
+
+
+def _computed_only(spec: dict[str, Any]) -> bool:
+    return bool(spec.get("computed")) and not spec.get("optional") and not spec.get("required")
+
+
+def _check_dynamic(
+    block_types: dict[str, Any], dynamic: list[dict[str, Any]], where: str, counts: dict[str, int | None]
+) -> list[str]:
+    """`dynamic "T" { content { ... } }`: T is a block type, its content a body of T."""
+    problems = []
+    for item in dynamic:
+        for label, body in item.items():
+            block_name = _name(label)
+            if block_name in PARSER_KEYS:
+                continue
+            if block_name not in block_types:
+                problems.append(f"{where}: dynamic block {block_name!r} is no block of this type")
+                continue
+            counts[block_name] = None
+            for inner in body.get("content", []):
+                problems += check_block(block_types[block_name]["block"], inner, f"{where}.{block_name}")
+    return problems
+
+
+def _check_counts(block_types: dict[str, Any], counts: dict[str, int | None], where: str) -> list[str]:
+    problems = []
     for name, nested in block_types.items():
-        count = seen_blocks.get(name, 0)
+        count = counts.get(name, 0)
         if count is None:
             continue
         if count < nested.get("min_items", 0):

@@ -393,7 +393,9 @@ def unresolved_imports(image: Image) -> list[str]:
         "print(json.dumps(missing))\n"
     )
     run = subprocess.run(
-        [str(interpreter(image)), "-c", check, json.dumps(sorted(imported_modules(image.function)))],
+        # -P: nothing but PYTHONPATH and the interpreter's own paths, as when fdk runs as a script
+        # (its sys.path[0] is /python/bin, never the working directory /function).
+        [str(interpreter(image)), "-P", "-c", check, json.dumps(sorted(imported_modules(image.function)))],
         cwd=image.function,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": pythonpath},
         capture_output=True,

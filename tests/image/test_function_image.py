@@ -160,3 +160,24 @@ def test_a_stray_import_fails_the_image(tmp_path: Path, stray: str) -> None:
         with pytest.raises(oci.exceptions.ServiceError) as failed:
             invoke(emu, {"action": "status"})
         assert failed.value.status == 502
+
+
+@pytest.mark.parametrize(
+    ("edit", "missing"),
+    [
+        (("COPY failover/ /function/failover/\n", ""), ["failover.shell"]),
+        (("ENV PYTHONPATH=/function:/python", "ENV PYTHONPATH=/python"), ["failover.cli", "failover.shell"]),
+    ],
+    ids=["package-not-copied", "function-not-on-path"],
+)
+def test_a_dockerfile_that_leaves_out_the_package_fails(
+    tmp_path: Path, edit: tuple[str, str], missing: list[str]
+) -> None:
+    """fdk loads func.py by path: without failover/ in the image, or /function on PYTHONPATH,
+    `from failover.shell import invoke` cannot resolve."""
+    context = copy_context(tmp_path / "context")
+    dockerfile = context / "Dockerfile"
+    assert edit[0] in dockerfile.read_text()
+    dockerfile.write_text(dockerfile.read_text().replace(*edit))
+    image = assemble(context, tmp_path / "image")
+    assert unresolved_imports(image) == missing

@@ -5,7 +5,9 @@ The provider cannot be downloaded where the tests run, but its source (which ven
 module it needs) can be read. This links a small Go program against the provider's own service
 packages, registers their resources the way the provider's `init` does, and asks the SDK's gRPC
 provider server for `GetProviderSchema`: the same answer `terraform providers schema -json`
-prints, converted to that command's JSON shape. Offline (`-mod=vendor`, `GOPROXY=off`).
+prints, converted to that command's JSON shape, plus the provider's cross-argument rules
+(ConflictsWith, ExactlyOneOf, AtLeastOneOf, RequiredWith), which terraform validate enforces
+through the SDK but the schema does not carry. Offline (`-mod=vendor`, `GOPROXY=off`).
 
 A developer's step, not a test's: run it when terraform/ starts using a new resource type or the
 provider pin in terraform/versions.tf moves, then commit the fixture:
@@ -115,6 +117,38 @@ func pick(all map[string]*tfprotov5.Schema, names []string) map[string]typeSchem
 	return out
 }}
 
+// The provider's cross-argument rules: terraform validate enforces them through the SDK, but
+// GetProviderSchema does not carry them. Paths as the SDK writes them ("block.0.argument").
+type rules struct {{
+	ConflictsWith []string `json:"conflicts_with,omitempty"`
+	ExactlyOneOf  []string `json:"exactly_one_of,omitempty"`
+	AtLeastOneOf  []string `json:"at_least_one_of,omitempty"`
+	RequiredWith  []string `json:"required_with,omitempty"`
+}}
+
+func collect(prefix string, attributes map[string]*schema.Schema, out map[string]rules) {{
+	for name, s := range attributes {{
+		if len(s.ConflictsWith)+len(s.ExactlyOneOf)+len(s.AtLeastOneOf)+len(s.RequiredWith) > 0 {{
+			out[prefix+name] = rules{{s.ConflictsWith, s.ExactlyOneOf, s.AtLeastOneOf, s.RequiredWith}}
+		}}
+		if nested, ok := s.Elem.(*schema.Resource); ok {{
+			collect(prefix+name+".0.", nested.Schema, out)
+		}}
+	}}
+}}
+
+func ruleSets(all map[string]*schema.Resource, names []string) map[string]map[string]rules {{
+	out := map[string]map[string]rules{{}}
+	for _, name := range names {{
+		found := map[string]rules{{}}
+		collect("", all[name].Schema, found)
+		if len(found) > 0 {{
+			out[name] = found
+		}}
+	}}
+	return out
+}}
+
 func main() {{
 {registrations}
 	provider := &schema.Provider{{ResourcesMap: globalvar.OciResources, DataSourcesMap: globalvar.OciDatasources}}
@@ -131,6 +165,10 @@ func main() {{
 	out := map[string]any{{
 		"resource_schemas":    pick(answer.ResourceSchemas, resources),
 		"data_source_schemas": pick(answer.DataSourceSchemas, dataSources),
+		"argument_rules": map[string]any{{
+			"resource_schemas":    ruleSets(globalvar.OciResources, resources),
+			"data_source_schemas": ruleSets(globalvar.OciDatasources, dataSources),
+		}},
 	}}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {{
 		panic(err)
@@ -231,6 +269,7 @@ def main() -> None:
             "extracted_with": f"tests/terraform/extract_provider_schema.py, {go_version}, "
             "schema.Provider.GRPCProvider().GetProviderSchema",
         },
+        "argument_rules": dumped.pop("argument_rules"),
         "provider_schemas": {PROVIDER_SOURCE: dumped},
     }
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)

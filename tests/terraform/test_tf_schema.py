@@ -8,9 +8,10 @@ import re
 import shutil
 from pathlib import Path
 
+import hcl2
 import pytest
 from tf_helpers import TERRAFORM_DIR
-from tf_schema import Schemas, check_source, check_tree
+from tf_schema import Schemas, check_argument_rules, check_source, check_tree
 
 SCHEMAS = Schemas.load()
 
@@ -235,3 +236,61 @@ resource "oci_core_instance" "i" {
         "but the type has no attribute 'source_idz'",
         "snippet.tf: oci_core_instance.i: ignore_changes names 'metadatas', but the type has no attribute 'metadatas'",
     ]
+
+
+def test_conflicting_arguments_are_caught_once_known() -> None:
+    """As the real terraform validate answered (run once): both written and known is refused,
+    either of them unknown until plan is not."""
+    found = problems("""
+variable "body" {
+  type = string
+}
+resource "oci_objectstorage_object" "both" {
+  namespace = "n"
+  bucket    = "b"
+  object    = "o"
+  content   = "x"
+  source    = "/tmp/x"
+}
+resource "oci_objectstorage_object" "unknown" {
+  namespace = "n"
+  bucket    = "b"
+  object    = "o2"
+  content   = "x"
+  source    = var.body
+}
+""")
+    assert found == [
+        "snippet.tf: oci_objectstorage_object.both: 'content' conflicts with 'source'",
+        "snippet.tf: oci_objectstorage_object.both: 'source' conflicts with 'content'",
+    ]
+
+
+def body(text: str) -> dict:
+    return hcl2.loads(f'resource "t" "n" {{\n{text}\n}}\n')["resource"][0]['"t"']['"n"']
+
+
+RULES = {
+    "a": {"exactly_one_of": ["a", "b"]},
+    "c": {"required_with": ["d"], "at_least_one_of": ["c", "e"]},
+    "blk.0.x": {"exactly_one_of": ["blk.0.x", "blk.0.y"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a = 1\nc = 2\nd = 3\nblk {\n x = 1\n}", []),
+        ("c = 2\nd = 3", ["one of a, b must be specified"]),
+        ("a = 1\nb = 2\nc = 2\nd = 3", ["only one of a, b can be specified, not a, b"]),
+        ("a = var.v\nb = 2\nc = 2\nd = 3", []),
+        ("a = 1\nc = 2", ["'c': all of c, d must be specified"]),
+        ("a = 1", ["one of c, e must be specified"]),
+        ("a = 1\ne = 1\nblk {\n z = 1\n}", ["one of blk.0.x, blk.0.y must be specified"]),
+    ],
+)
+def test_argument_rules_are_evaluated_as_the_sdk_does(text: str, expected: list[str]) -> None:
+    """Rules of the SDK's schemaMap.validate (helper/schema): ExactlyOneOf and AtLeastOneOf count
+    known values and wait for unknown ones; RequiredWith needs every key written; a rule inside a
+    block applies only where the block is written."""
+    assert [p.split(": ", 1)[1] for p in check_argument_rules(RULES, body(text), "x")] == expected

@@ -4,7 +4,8 @@ The schema is the fixture extract_provider_schema.py wrote from the provider's s
 pinned version (the JSON shape of `terraform providers schema -json`). Every resource and data
 block of every .tf file is checked: each argument and nested block exists, every required
 argument and block is there, no computed-only attribute is set, literal values fit the
-argument's type, blocks respect min/max items, `ignore_changes` names the type's attributes;
+argument's type, blocks respect min/max items, `ignore_changes` names the type's attributes, the
+provider's cross-argument rules (ConflictsWith and the like, extracted beside the schema) hold;
 and every `oci_T.N.attr` / `data.oci_T.N.attr` reference names an attribute the type has
 (walking nested blocks and object types as far as the path is literal).
 """
@@ -41,18 +42,27 @@ class Schemas:
 
     resources: dict[str, Any]
     data_sources: dict[str, Any]
+    rules: dict[str, dict[str, Any]]  # "resource_schemas" / "data_source_schemas" -> type -> path -> rules
     provenance: dict[str, str]
 
     @classmethod
     def load(cls, path: Path = FIXTURE) -> Schemas:
         fixture = json.loads(path.read_text())
         provider = fixture["provider_schemas"][PROVIDER]
-        return cls(provider["resource_schemas"], provider["data_source_schemas"], fixture["provenance"])
+        return cls(
+            provider["resource_schemas"],
+            provider["data_source_schemas"],
+            fixture["argument_rules"],
+            fixture["provenance"],
+        )
 
     def of(self, kind: str, rtype: str) -> dict[str, Any] | None:
         table = self.resources if kind == "resource" else self.data_sources
         entry = table.get(rtype)
         return None if entry is None else entry["block"]
+
+    def rules_of(self, kind: str, rtype: str) -> dict[str, Any]:
+        return self.rules["resource_schemas" if kind == "resource" else "data_source_schemas"].get(rtype, {})
 
 
 def _name(key: str) -> str:
@@ -206,6 +216,74 @@ def _check_ignore_changes(schema: dict[str, Any], lifecycle: list[dict[str, Any]
     return problems
 
 
+UNKNOWN = "${unknown}"  # what a dynamic block's contents are before plan
+
+
+def _lookup(body: dict[str, Any], path: str) -> tuple[bool, Any]:
+    """(written, value) of `path` ("block.0.argument") in a body, as the SDK's config sees it;
+    inside a dynamic block the value is unknown."""
+    value: Any = body
+    for segment in path.split("."):
+        if segment.isdigit():
+            if not isinstance(value, list) or int(segment) >= len(value):
+                return False, None
+            value = value[int(segment)]
+            continue
+        if not isinstance(value, dict):
+            return False, None
+        names = {_name(k): k for k in value}
+        if segment not in names:
+            return ("dynamic" in names), UNKNOWN
+        value = value[names[segment]]
+    return True, value
+
+
+def _unknown(value: Any) -> bool:
+    return isinstance(value, str) and _literal(value) is None
+
+
+def _wholly_known(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_wholly_known(v) for v in value)
+    if isinstance(value, dict):
+        return all(_wholly_known(v) for k, v in value.items() if k not in PARSER_KEYS)
+    return not _unknown(value)
+
+
+def check_argument_rules(rules: dict[str, Any], body: dict[str, Any], where: str) -> list[str]:
+    """The provider's ConflictsWith / RequiredWith / ExactlyOneOf / AtLeastOneOf, evaluated as
+    the SDK's schemaMap.validate does: a rule of an argument inside a block applies only where
+    that block is written, and unknown values defer the judgement to plan."""
+    problems = []
+    for path, rule in sorted(rules.items()):
+        if "." in path and not _lookup(body, path.rsplit(".", 2)[0])[0]:
+            continue
+        for kind, at_most_one in (("exactly_one_of", True), ("at_least_one_of", False)):
+            if not rule.get(kind):
+                continue
+            keys = sorted({*rule[kind], path})
+            found = [_lookup(body, key) for key in keys]
+            unknown = any(written and not _wholly_known(value) for written, value in found)
+            given = [key for key, (written, value) in zip(keys, found, strict=True) if written and _wholly_known(value)]
+            if not given and not unknown:
+                problems.append(f"{where}: one of {', '.join(keys)} must be specified")
+            if at_most_one and len(given) > 1:
+                problems.append(f"{where}: only one of {', '.join(keys)} can be specified, not {', '.join(given)}")
+        written, value = _lookup(body, path)
+        if not written:
+            continue
+        if rule.get("required_with"):
+            together = sorted({*rule["required_with"], path})
+            if not all(_lookup(body, key)[0] for key in together):
+                problems.append(f"{where}: {path!r}: all of {', '.join(together)} must be specified")
+        if _wholly_known(value):
+            for other in rule.get("conflicts_with", []):
+                other_written, other_value = _lookup(body, other)
+                if other_written and not _unknown(other_value):
+                    problems.append(f"{where}: {path!r} conflicts with {other!r}")
+    return problems
+
+
 def _interpolations(text: str) -> Iterator[str]:
     """The expressions of one python-hcl2 string: the `${...}` spans (bare expressions come
     wrapped in one too); literal text around them names nothing."""
@@ -298,6 +376,7 @@ def check_source(text: str, schemas: Schemas, where: str) -> list[str]:
                         problems.append(f"{address}: no schema for {kind} type {rtype!r} (extract it)")
                         continue
                     problems += check_block(schema, body, address, top=True)
+                    problems += check_argument_rules(schemas.rules_of(kind, rtype), body, address)
     problems += check_references(list(_strings(parsed)), schemas, where)
     return problems
 

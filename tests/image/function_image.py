@@ -56,12 +56,13 @@ class Stage:
     name: str | None
     instructions: tuple[Instruction, ...]
 
-    def all(self, keyword: str) -> list[str]:
+    def arguments(self, keyword: str) -> list[str]:
+        """What follows each `keyword` instruction of the stage, in order."""
         return [i.arguments for i in self.instructions if i.keyword == keyword]
 
     @property
     def workdir(self) -> str:
-        dirs = self.all("WORKDIR")
+        dirs = self.arguments("WORKDIR")
         return dirs[-1] if dirs else "/"
 
 
@@ -116,7 +117,7 @@ def exec_form(arguments: str) -> list[str]:
 def env_of(stage: Stage) -> dict[str, str]:
     """ENV KEY=VALUE lines (the only form this Dockerfile uses)."""
     env: dict[str, str] = {}
-    for arguments in stage.all("ENV"):
+    for arguments in stage.arguments("ENV"):
         for word in shlex.split(arguments):
             key, sep, value = word.partition("=")
             if not sep:
@@ -221,7 +222,7 @@ def copy_sources(stage: Stage) -> list[tuple[list[str], str]]:
     """(sources, destination) of each COPY/ADD of the build context (not `--from`)."""
     copies = []
     for keyword in ("COPY", "ADD"):
-        for arguments in stage.all(keyword):
+        for arguments in stage.arguments(keyword):
             words = shlex.split(arguments)
             if any(w.startswith("--from") for w in words):
                 continue
@@ -296,7 +297,7 @@ def run_lines(stage: Stage, roots: dict[str, Path], bin_dir: Path) -> None:
     would put other Python packages on the path does."""
     env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV}
     env.update({"PATH": f"{bin_dir}:/usr/bin:/bin", "PIP_NO_INPUT": "1"})
-    for command in stage.all("RUN"):
+    for command in stage.arguments("RUN"):
         subprocess.run(
             ["/bin/sh", "-c", mapped_command(command, roots)],
             cwd=map_path(stage.workdir, roots),
@@ -342,7 +343,7 @@ def assemble(context: Path, into: Path) -> Image:
     if len(stages) != 2 or stages[0].name is None:
         raise DockerfileError("expected a build stage and a run stage")
     build, run = stages
-    from_build = [shlex.split(a) for a in run.all("COPY") if f"--from={build.name}" in a]
+    from_build = [shlex.split(a) for a in run.arguments("COPY") if f"--from={build.name}" in a]
     if from_build != [[f"--from={build.name}", "/python", "/python"]]:
         raise DockerfileError(f"the run stage must take exactly /python from {build.name}: {from_build}")
     python = _build_stage_output(build, context)
@@ -351,10 +352,10 @@ def assemble(context: Path, into: Path) -> Image:
     lay_out(copied_files(run, context), context, {"/python": into / "python-extra", "/function": function})
     if (into / "python-extra").exists():
         raise DockerfileError("the run stage copies context files into /python")
-    if any("/python" in command for command in run.all("RUN")):
+    if any("/python" in command for command in run.arguments("RUN")):
         raise DockerfileError("a run stage RUN line touches /python, which this reproduction shares between runs")
     run_lines(run, {"/python": python, "/function": function}, python.parent / "venv" / "bin")
-    entrypoint = exec_form(run.all("ENTRYPOINT")[-1])
+    entrypoint = exec_form(run.arguments("ENTRYPOINT")[-1])
     return Image(function=function, python=python, entrypoint=entrypoint, env=env_of(run), stages=stages)
 
 

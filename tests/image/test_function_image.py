@@ -58,7 +58,7 @@ def image(tmp_path: Path) -> Image:
 def test_dockerfile_is_the_one_func_yaml_describes() -> None:
     build, run = STAGES
     assert (build.base, run.base) == (FUNC_YAML["build_image"], FUNC_YAML["run_image"])
-    assert json.loads(run.all("ENTRYPOINT")[-1]) == FUNC_YAML["entrypoint"].split()
+    assert json.loads(run.arguments("ENTRYPOINT")[-1]) == FUNC_YAML["entrypoint"].split()
     # The emulator runs an image's function with PYTHONPATH=<function>:<python>: the same layout.
     assert env_of(run)["PYTHONPATH"] == "/function:/python"
 

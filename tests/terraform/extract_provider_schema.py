@@ -31,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import hcl2
+from tf_schema import used_types
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -177,19 +177,6 @@ func main() {{
 """
 
 
-def used_types() -> tuple[list[str], list[str]]:
-    """Every resource and data source type in every .tf file under terraform/, modules included."""
-    resources: set[str] = set()
-    data: set[str] = set()
-    for tf in sorted((REPO / "terraform").rglob("*.tf")):
-        with tf.open() as handle:
-            parsed = hcl2.load(handle)
-        for kind, into in (("resource", resources), ("data", data)):
-            for item in parsed.get(kind, []):
-                into.update(name.strip('"') for name in item)
-    return sorted(resources), sorted(data)
-
-
 def registering_packages(src: Path, names: set[str]) -> dict[str, str]:
     """type name -> the internal/service package whose register_*.go registers it."""
     found: dict[str, str] = {}
@@ -248,7 +235,8 @@ def main() -> None:
     src: Path = args.provider_src.resolve()
 
     version = provider_version(src)
-    resources, data_sources = used_types()
+    used = used_types(REPO / "terraform")
+    resources, data_sources = used["resource"], used["data"]
     packages = registering_packages(src, set(resources) | set(data_sources))
     program_dir = src / PROGRAM_DIR
     program_dir.mkdir(parents=True, exist_ok=True)

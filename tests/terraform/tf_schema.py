@@ -381,11 +381,24 @@ def check_source(text: str, schemas: Schemas, where: str) -> list[str]:
     return problems
 
 
+def tf_files(root: Path) -> list[Path]:
+    """Every .tf file under root, modules included (not terraform init's downloads)."""
+    return [tf for tf in sorted(root.rglob("*.tf")) if ".terraform" not in tf.parts]
+
+
+def used_types(root: Path) -> dict[str, list[str]]:
+    """ "resource" / "data" -> every type the .tf files under root declare."""
+    found: dict[str, set[str]] = {"resource": set(), "data": set()}
+    for tf in tf_files(root):
+        parsed = hcl2.loads(tf.read_text())
+        for kind, types in found.items():
+            types.update(_name(rtype) for item in parsed.get(kind, []) for rtype in item)
+    return {kind: sorted(types) for kind, types in found.items()}
+
+
 def check_tree(root: Path, schemas: Schemas) -> list[str]:
     """Every .tf file under root, modules included."""
     problems = []
-    for tf in sorted(root.rglob("*.tf")):
-        if ".terraform" in tf.parts:
-            continue
+    for tf in tf_files(root):
         problems += check_source(tf.read_text(), schemas, tf.relative_to(root.parent).as_posix())
     return problems

@@ -12,5 +12,12 @@ from ocisim.healthchecks.routes import ROUTES
 from ocisim.healthchecks.runner import start, stop
 from ocisim.service import Service
 
-SERVICE = Service(name="healthchecks", routes=ROUTES, seed=seed, load=HealthChecksState.from_json,
-                  dump=HealthChecksState.to_json, start=start, stop=stop)
+SERVICE = Service(
+    name="healthchecks",
+    routes=ROUTES,
+    seed=seed,
+    load=HealthChecksState.from_json,
+    dump=HealthChecksState.to_json,
+    start=start,
+    stop=stop,
+)

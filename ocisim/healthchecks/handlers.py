@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ocisim.errors import InvalidParameter, MissingParameter, not_found
-from ocisim.healthchecks.models import (VANTAGE_POINTS, HealthChecksState, new_monitor, new_monitor_id, present,
-                                        summary)
+from ocisim.healthchecks.models import VANTAGE_POINTS, HealthChecksState, new_monitor, new_monitor_id, present, summary
 from ocisim.service import Call, Reply, paginate
 
 
@@ -39,8 +38,9 @@ def create_http_monitor(call: Call) -> Reply:
     compartments = {c["id"] for c in call.backend.topology["compartments"]}
     if isinstance(details, dict) and details.get("compartmentId") not in (None, *compartments):
         raise not_found("Compartment", str(details["compartmentId"]))
-    monitor = new_monitor(details, monitor_id=new_monitor_id(), time_created=call.backend.clock.iso_now(),
-                          region=call.backend.region)
+    monitor = new_monitor(
+        details, monitor_id=new_monitor_id(), time_created=call.backend.clock.iso_now(), region=call.backend.region
+    )
     state = _state(call)
     state.add(monitor)
     call.audit(monitor["id"], None, monitor)
@@ -56,8 +56,11 @@ def list_http_monitors(call: Call) -> Reply:
     compartment_id = call.query.get("compartmentId")
     if not compartment_id:
         raise MissingParameter("compartmentId is required")
-    items = [summary(m, call.backend.endpoint) for m in _state(call).monitors.values()
-             if m["compartmentId"] == compartment_id]
+    items = [
+        summary(m, call.backend.endpoint)
+        for m in _state(call).monitors.values()
+        if m["compartmentId"] == compartment_id
+    ]
     items = _filtered(items, call, ("displayName", "homeRegion"))
     return paginate(_sorted(items, call, ("id", "displayName", "timeCreated"), "timeCreated"), call.query)
 
@@ -86,8 +89,10 @@ def list_http_probe_results(call: Call) -> Reply:
     high = _millis(call, "startTimeLessThanOrEqualTo")
     target = call.query.get("target")
     keep: Callable[[dict[str, Any]], bool] = lambda r: (  # noqa: E731
-        (low is None or r["startTime"] >= low) and (high is None or r["startTime"] <= high)
-        and target in (None, r["target"]))
+        (low is None or r["startTime"] >= low)
+        and (high is None or r["startTime"] <= high)
+        and target in (None, r["target"])
+    )
     results = [dict(r) for r in state.results.get(monitor_id, []) if keep(r)]
     order = call.query.get("sortOrder", "DESC")
     if order not in ("ASC", "DESC"):

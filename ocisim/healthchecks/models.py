@@ -15,8 +15,9 @@ from __future__ import annotations
 import copy
 import ipaddress
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ocisim.errors import InvalidParameter, MissingParameter
 
@@ -27,29 +28,62 @@ INTERVALS_SECONDS = (10, 30, 60)
 TIMEOUTS_SECONDS = (10, 20, 30, 60)
 DEFAULT_PORTS = {"HTTP": 80, "HTTPS": 443}
 MAX_TARGETS = 10
+MAX_VANTAGE_POINTS = 10
 MAX_HEADERS = 20
 MAX_MONITORS = 50
 MAX_RESULTS_PER_MONITOR = 500
-PROBED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"),
-                   ipaddress.ip_network("198.18.0.0/15"))
+PROBED_NETWORKS = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+    ipaddress.ip_network("198.18.0.0/15"),
+)
 
 # A few of the vantage points OCI lists (names and providers as in its sample list); each stands
 # for "the internet, seen from that cloud". Three providers, so the recommended spread is possible.
 VANTAGE_POINTS: tuple[Resource, ...] = tuple(
-    {"name": name, "displayName": display, "providerName": provider,
-     "geo": {"geoKey": f"ocisim-{name}", "adminDivCode": division, "cityName": city,
-             "countryCode": country, "countryName": country_name, "latitude": lat, "longitude": lon},
-     "routing": []}
+    {
+        "name": name,
+        "displayName": display,
+        "providerName": provider,
+        "geo": {
+            "geoKey": f"ocisim-{name}",
+            "adminDivCode": division,
+            "cityName": city,
+            "countryCode": country,
+            "countryName": country_name,
+            "latitude": lat,
+            "longitude": lon,
+        },
+        "routing": [],
+    }
     for name, display, provider, division, city, country, country_name, lat, lon in (
         ("aws-iad", "AWS Ashburn, VA, United States", "AWS", "VA", "Ashburn", "US", "United States", 39.04, -77.49),
-        ("aws-sfo", "AWS San Francisco, CA, United States", "AWS", "CA", "San Francisco", "US", "United States",
-         37.77, -122.42),
+        (
+            "aws-sfo",
+            "AWS San Francisco, CA, United States",
+            "AWS",
+            "CA",
+            "San Francisco",
+            "US",
+            "United States",
+            37.77,
+            -122.42,
+        ),
         ("aws-fra", "AWS Frankfurt, Germany", "AWS", None, "Frankfurt", "DE", "Germany", 50.11, 8.68),
-        ("azr-ord", "Azure Chicago, IL, United States", "Azure", "IL", "Chicago", "US", "United States",
-         41.88, -87.63),
-        ("goo-chs", "Google Charleston, SC, United States", "Google", "SC", "Charleston", "US", "United States",
-         32.78, -79.93),
-    ))
+        ("azr-ord", "Azure Chicago, IL, United States", "Azure", "IL", "Chicago", "US", "United States", 41.88, -87.63),
+        (
+            "goo-chs",
+            "Google Charleston, SC, United States",
+            "Google",
+            "SC",
+            "Charleston",
+            "US",
+            "United States",
+            32.78,
+            -79.93,
+        ),
+    )
+)
 DEFAULT_VANTAGE_POINTS = ("aws-iad", "azr-ord", "goo-chs")
 
 
@@ -66,8 +100,10 @@ def check_target(target: Any) -> str:
     except ValueError:
         raise TargetRefused(f"ocisim probes IP addresses only (it resolves no names): {target!r}") from None
     if not any(address in network for network in PROBED_NETWORKS):
-        raise TargetRefused(f"ocisim probes only loopback and lab (198.18.0.0/15) targets, never {target}; "
-                            "a real monitor's public target stays a value of the emulated cloud")
+        raise TargetRefused(
+            f"ocisim probes only loopback and lab (198.18.0.0/15) targets, never {target}; "
+            "a real monitor's public target stays a value of the emulated cloud"
+        )
     return target
 
 
@@ -97,6 +133,8 @@ def _vantage_points(details: Mapping[str, Any]) -> list[str]:
     names = details.get("vantagePointNames") or list(DEFAULT_VANTAGE_POINTS)
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise InvalidParameter("vantagePointNames must be a list of vantage point names")
+    if len(names) > MAX_VANTAGE_POINTS:
+        raise InvalidParameter(f"At most {MAX_VANTAGE_POINTS} vantage points per monitor, got {len(names)}")
     unknown = [n for n in names if vantage_point(n) is None]
     if unknown:
         known = ", ".join(vp["name"] for vp in VANTAGE_POINTS)
@@ -122,9 +160,14 @@ def _path(details: Mapping[str, Any]) -> str:
 
 def _headers(details: Mapping[str, Any]) -> dict[str, str]:
     headers = details.get("headers") or {}
-    if not isinstance(headers, dict) or len(headers) > MAX_HEADERS or not all(
+    if (
+        not isinstance(headers, dict)
+        or len(headers) > MAX_HEADERS
+        or not all(
             isinstance(k, str) and k and isinstance(v, str) and not any(c in k + v for c in "\r\n")
-            for k, v in headers.items()):
+            for k, v in headers.items()
+        )
+    ):
         raise InvalidParameter(f"headers must map at most {MAX_HEADERS} names to single-line strings")
     if any(k.lower() == "authorization" for k in headers):
         raise InvalidParameter("Monitors do not support the Authorization header")
@@ -155,24 +198,48 @@ def new_monitor(details: Any, *, monitor_id: str, time_created: str, region: str
     if not isinstance(enabled, bool):
         raise InvalidParameter("isEnabled must be true or false")
     return {
-        "id": monitor_id, "homeRegion": region, "timeCreated": time_created, "compartmentId": details["compartmentId"],
-        "targets": _targets(details), "vantagePointNames": _vantage_points(details),
-        "port": _port(details, protocol), "timeoutInSeconds": timeout, "protocol": protocol,
-        "method": _choice(details, "method", METHODS, "GET"), "path": _path(details),
-        "headers": _headers(details), "displayName": details["displayName"], "intervalInSeconds": interval,
-        "isEnabled": enabled, "freeformTags": _tags(details, "freeformTags"),
+        "id": monitor_id,
+        "homeRegion": region,
+        "timeCreated": time_created,
+        "compartmentId": details["compartmentId"],
+        "targets": _targets(details),
+        "vantagePointNames": _vantage_points(details),
+        "port": _port(details, protocol),
+        "timeoutInSeconds": timeout,
+        "protocol": protocol,
+        "method": _choice(details, "method", METHODS, "GET"),
+        "path": _path(details),
+        "headers": _headers(details),
+        "displayName": details["displayName"],
+        "intervalInSeconds": interval,
+        "isEnabled": enabled,
+        "freeformTags": _tags(details, "freeformTags"),
         "definedTags": _tags(details, "definedTags"),
     }
 
 
-SUMMARY_FIELDS = ("id", "resultsUrl", "homeRegion", "timeCreated", "compartmentId", "displayName",
-                  "intervalInSeconds", "isEnabled", "freeformTags", "definedTags", "protocol")
+SUMMARY_FIELDS = (
+    "id",
+    "resultsUrl",
+    "homeRegion",
+    "timeCreated",
+    "compartmentId",
+    "displayName",
+    "intervalInSeconds",
+    "isEnabled",
+    "freeformTags",
+    "definedTags",
+    "protocol",
+)
 
 
 def present(monitor: Resource, endpoint: str) -> Resource:
     """The HttpMonitor as GetHttpMonitor answers it."""
-    return {"id": monitor["id"], "resultsUrl": f"{endpoint}/20180501/httpProbeResults/{monitor['id']}",
-            **{key: value for key, value in monitor.items() if key != "id"}}
+    return {
+        "id": monitor["id"],
+        "resultsUrl": f"{endpoint}/20180501/httpProbeResults/{monitor['id']}",
+        **{key: value for key, value in monitor.items() if key != "id"},
+    }
 
 
 def summary(monitor: Resource, endpoint: str) -> Resource:
@@ -209,14 +276,24 @@ class HealthChecksState:
             del kept[:-MAX_RESULTS_PER_MONITOR]
 
     def to_json(self) -> dict[str, Any]:
-        return copy.deepcopy({"monitors": list(self.monitors.values()), "etags": self.etags,
-                              "results": self.results, "lastKey": self.last_key})
+        return copy.deepcopy(
+            {
+                "monitors": list(self.monitors.values()),
+                "etags": self.etags,
+                "results": self.results,
+                "lastKey": self.last_key,
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> HealthChecksState:
         raw = copy.deepcopy(dict(raw))
-        return cls({m["id"]: m for m in raw.get("monitors", [])}, raw.get("etags", {}),
-                   raw.get("results", {}), raw.get("lastKey", 0))
+        return cls(
+            {m["id"]: m for m in raw.get("monitors", [])},
+            raw.get("etags", {}),
+            raw.get("results", {}),
+            raw.get("lastKey", 0),
+        )
 
 
 def seed(topology: Mapping[str, Any], backend: Any) -> HealthChecksState:
@@ -227,8 +304,9 @@ def seed(topology: Mapping[str, Any], backend: Any) -> HealthChecksState:
         details = dict(raw)
         monitor_id = details.pop("id", None) or new_monitor_id()
         try:
-            monitor = new_monitor(details, monitor_id=monitor_id, time_created=backend.clock.iso_now(),
-                                  region=backend.region)
+            monitor = new_monitor(
+                details, monitor_id=monitor_id, time_created=backend.clock.iso_now(), region=backend.region
+            )
         except (InvalidParameter, MissingParameter) as exc:
             raise ValueError(f"topology http monitor {raw.get('displayName', monitor_id)!r}: {exc.message}") from exc
         state.add(monitor)

@@ -40,8 +40,9 @@ async def http_probe(session: aiohttp.ClientSession, request: ProbeRequest) -> P
 
     try:
         async with asyncio.timeout(request.timeout):
-            async with session.request(request.method, request.url, headers=dict(request.headers),
-                                       allow_redirects=False) as response:
+            async with session.request(
+                request.method, request.url, headers=dict(request.headers), allow_redirects=False
+            ) as response:
                 headers_ms = elapsed_ms()
                 size = 0
                 while size < MAX_BODY_BYTES:
@@ -49,11 +50,21 @@ async def http_probe(session: aiohttp.ClientSession, request: ProbeRequest) -> P
                     if not chunk:
                         break
                     size += len(chunk)
-                return ProbeOutcome(status_code=response.status, response_ms=headers_ms,
-                                    duration_ms=elapsed_ms(), body_bytes=size)
+                return ProbeOutcome(
+                    status_code=response.status, response_ms=headers_ms, duration_ms=elapsed_ms(), body_bytes=size
+                )
     except TimeoutError:
-        return ProbeOutcome(status_code=None, error_category=NETWORK, timed_out=True, duration_ms=elapsed_ms(),
-                            error_message=f"No complete answer within {request.timeout:g} s")
+        return ProbeOutcome(
+            status_code=None,
+            error_category=NETWORK,
+            timed_out=True,
+            duration_ms=elapsed_ms(),
+            error_message=f"No complete answer within {request.timeout:g} s",
+        )
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        return ProbeOutcome(status_code=None, error_category=TRANSPORT, duration_ms=elapsed_ms(),
-                            error_message=f"{type(exc).__name__}: {exc}"[:500])
+        return ProbeOutcome(
+            status_code=None,
+            error_category=TRANSPORT,
+            duration_ms=elapsed_ms(),
+            error_message=f"{type(exc).__name__}: {exc}"[:500],
+        )

@@ -58,38 +58,65 @@ def probe_url(monitor: dict[str, Any], target: str) -> str:
     return f"{monitor['protocol'].lower()}://{host}:{monitor['port']}{monitor['path']}"
 
 
-def result_summary(monitor: dict[str, Any], target: str, vantage_point: str, started: float,
-                   outcome: ProbeOutcome) -> dict[str, Any]:
+def result_summary(
+    monitor: dict[str, Any], target: str, vantage_point: str, started: float, outcome: ProbeOutcome
+) -> dict[str, Any]:
     """HttpProbeResultSummary (without `key`, which the state assigns); times as OCI gives them:
     epoch milliseconds for `startTime`, milliseconds relative to it for the timings."""
     start_ms = round(started * 1000, 3)
     return {
-        "probeConfigurationId": monitor["id"], "startTime": start_ms, "target": target,
-        "vantagePointName": vantage_point, "isTimedOut": outcome.timed_out, "isHealthy": outcome.healthy,
-        "errorCategory": outcome.error_category, "errorMessage": outcome.error_message,
+        "probeConfigurationId": monitor["id"],
+        "startTime": start_ms,
+        "target": target,
+        "vantagePointName": vantage_point,
+        "isTimedOut": outcome.timed_out,
+        "isHealthy": outcome.healthy,
+        "errorCategory": outcome.error_category,
+        "errorMessage": outcome.error_message,
         "protocol": monitor["protocol"],
-        "connection": {"address": target, "port": monitor["port"],
-                       "connectDuration": None, "secureConnectDuration": None},
+        "connection": {
+            "address": target,
+            "port": monitor["port"],
+            "connectDuration": None,
+            "secureConnectDuration": None,
+        },
         "dns": {"domainLookupDuration": 0.0, "addresses": [target]},
         "statusCode": outcome.status_code,
-        "domainLookupStart": start_ms, "domainLookupEnd": start_ms,
-        "connectStart": None, "secureConnectionStart": None, "connectEnd": None,
-        "fetchStart": start_ms, "requestStart": start_ms,
+        "domainLookupStart": start_ms,
+        "domainLookupEnd": start_ms,
+        "connectStart": None,
+        "secureConnectionStart": None,
+        "connectEnd": None,
+        "fetchStart": start_ms,
+        "requestStart": start_ms,
         "responseStart": None if outcome.response_ms is None else round(start_ms + outcome.response_ms, 3),
         "responseEnd": round(start_ms + outcome.duration_ms, 3),
-        "duration": round(outcome.duration_ms, 3), "encodedBodySize": outcome.body_bytes,
+        "duration": round(outcome.duration_ms, 3),
+        "encodedBodySize": outcome.body_bytes,
     }
 
 
 def metric_items(monitor: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
     """The datapoints one probe result adds to Monitoring, in PostMetricData's item shape."""
-    dimensions = {"resourceId": monitor["id"], "resourceDisplayName": monitor["displayName"],
-                  "target": result["target"], "vantagePoint": result["vantagePointName"],
-                  "protocol": monitor["protocol"]}
+    dimensions = {
+        "resourceId": monitor["id"],
+        "resourceDisplayName": monitor["displayName"],
+        "target": result["target"],
+        "vantagePoint": result["vantagePointName"],
+        "protocol": monitor["protocol"],
+    }
     stamp = iso(result["startTime"] / 1000)
     items = [(IS_HEALTHY, 1.0 if result["isHealthy"] else 0.0)]
     if result["statusCode"] is not None:
         items.append((REQUEST_TIME, float(result["duration"])))
-    return [{"compartmentId": monitor["compartmentId"], "namespace": NAMESPACE, "name": name,
-             "dimensions": dict(dimensions), "datapoints": [{"timestamp": stamp, "value": value}],
-             "metadata": {}} for name, value in items]
+    return [
+        {
+            "compartmentId": monitor["compartmentId"],
+            "namespace": NAMESPACE,
+            "name": name,
+            "dimensions": dict(dimensions),
+            "datapoints": [{"timestamp": stamp, "value": value}],
+            "metadata": {},
+        }
+        for name, value in items
+    ]

@@ -10,6 +10,7 @@ ROUTES = [
     Route("GET", f"{BASE}/httpMonitors", "ListHttpMonitors", h.list_http_monitors),
     Route("GET", f"{BASE}/httpMonitors/{{monitorId}}", "GetHttpMonitor", h.get_http_monitor),
     Route("GET", f"{BASE}/vantagePoints", "ListHealthChecksVantagePoints", h.list_vantage_points),
-    Route("GET", f"{BASE}/httpProbeResults/{{probeConfigurationId}}", "ListHttpProbeResults",
-          h.list_http_probe_results),
+    Route(
+        "GET", f"{BASE}/httpProbeResults/{{probeConfigurationId}}", "ListHttpProbeResults", h.list_http_probe_results
+    ),
 ]

@@ -69,30 +69,41 @@ class Runner:
         timeout = max(MIN_WALL_TIMEOUT_SECONDS, self.backend.clock.real_seconds(monitor["timeoutInSeconds"]))
         probes = [(target, vp) for target in monitor["targets"] for vp in monitor["vantagePointNames"]]
         outcomes = await asyncio.gather(*(self._one(monitor, target, timeout) for target, _ in probes))
-        results = [result_summary(monitor, target, vp, started, outcome)
-                   for (target, vp), outcome in zip(probes, outcomes)]
+        results = [
+            result_summary(monitor, target, vp, started, outcome)
+            for (target, vp), outcome in zip(probes, outcomes, strict=True)
+        ]
         with self.backend.lock:
             state: HealthChecksState = self.backend.states["healthchecks"]
             if monitor["id"] not in state.monitors:
                 return
             state.record(results)
             self.backend.states["monitoring"].record_service_metrics(
-                [item for result in results for item in metric_items(monitor, result)])
+                [item for result in results for item in metric_items(monitor, result)]
+            )
         healthy = sum(result["isHealthy"] for result in results)
         if self._healthy.get(monitor["id"]) != healthy:
             self._healthy[monitor["id"]] = healthy
             failing = next((r for r in results if not r["isHealthy"]), None)
-            self.backend.log("health check monitor changed", monitor=monitor["id"], healthy=healthy,
-                             probes=len(results), reason=None if failing is None else failing["errorMessage"]
-                             or f"HTTP {failing['statusCode']}")
+            self.backend.log(
+                "health check monitor changed",
+                monitor=monitor["id"],
+                healthy=healthy,
+                probes=len(results),
+                reason=None if failing is None else failing["errorMessage"] or f"HTTP {failing['statusCode']}",
+            )
 
     async def _one(self, monitor: dict[str, Any], target: str, timeout: float) -> ProbeOutcome:
         try:
             check_target(target)
         except TargetRefused as refused:
             return ProbeOutcome(status_code=None, error_category=SYSTEM, error_message=refused.message)
-        request = ProbeRequest(url=probe_url(monitor, target), method=monitor["method"],
-                               headers=tuple(sorted(monitor["headers"].items())), timeout=timeout)
+        request = ProbeRequest(
+            url=probe_url(monitor, target),
+            method=monitor["method"],
+            headers=tuple(sorted(monitor["headers"].items())),
+            timeout=timeout,
+        )
         return await self.probe(request)
 
     async def cancel(self) -> None:

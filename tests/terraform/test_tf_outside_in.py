@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_tf_graph import stand_in_root, terraform  # noqa: F401 - the planned skeleton fixture
+import test_tf_graph
 from test_tf_lint import CHECKOV
 from tf_helpers import TERRAFORM, TERRAFORM_DIR, Module
 
@@ -17,6 +17,7 @@ from ocisim.monitoring.mql import parse
 
 ROOT = Module.load(TERRAFORM_DIR)
 RESOURCES = ROOT.resources()
+stand_in_root = test_tf_graph.stand_in_root  # the root module stood in and initialised, once per module
 MONITOR = "terraform_data.oci_health_checks_http_monitor__outside_in[0]"
 ALARM = "terraform_data.oci_monitoring_alarm__outside_in[0]"
 RULE = "terraform_data.oci_core_network_security_group_security_rule__nodes_outside_in"
@@ -24,39 +25,46 @@ needs_terraform = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not
 
 
 def plan(workdir: Path, *overrides: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    return terraform(workdir, "plan", "-input=false", "-var-file=example.tfvars",
-                     *(f"-var={o}" for o in overrides), ok=ok)
+    return test_tf_graph.terraform(
+        workdir, "plan", "-input=false", "-var-file=example.tfvars", *(f"-var={o}" for o in overrides), ok=ok
+    )
 
 
 @needs_terraform
-def test_off_by_default_nothing_outside_in_is_planned(stand_in_root: Path) -> None:  # noqa: F811
+def test_off_by_default_nothing_outside_in_is_planned(stand_in_root: Path) -> None:
     out = plan(stand_in_root).stdout
     assert "oci_health_checks_http_monitor" not in out and "__outside_in" not in out
 
 
 @needs_terraform
 def test_on_the_monitor_and_its_alarm_are_planned_and_no_extra_rule_when_clients_are_everyone(
-        stand_in_root: Path) -> None:  # noqa: F811
+    stand_in_root: Path,
+) -> None:
     out = plan(stand_in_root, "outside_in_monitor=true").stdout
     assert f"{MONITOR} will be created" in out and f"{ALARM} will be created" in out
     assert RULE not in out  # http_ingress_cidr 0.0.0.0/0 already admits the vantage points
 
 
 @needs_terraform
-def test_narrowed_clients_get_one_rule_for_the_vantage_points(stand_in_root: Path) -> None:  # noqa: F811
+def test_narrowed_clients_get_one_rule_for_the_vantage_points(stand_in_root: Path) -> None:
     out = plan(stand_in_root, "outside_in_monitor=true", "http_ingress_cidr=192.0.2.0/24").stdout
     assert f'{RULE}["0.0.0.0/0"] will be created' in out
 
 
 @needs_terraform
-@pytest.mark.parametrize("overrides, message", [
-    (("outside_in_port=8080",), "outside_in_port must be a service port: 80 or 443"),
-    (("outside_in_interval_seconds=15",), "outside_in_interval_seconds must be 10, 30 or 60"),
-    (('outside_in_vantage_points=["aws-iad","aws-sfo","goo-chs"]',), "from at least three providers"),
-    (("outside_in_monitor=true", "outside_in_port=443"), "outside_in_host_header is required with outside_in_port 443"),
-])
-def test_unsafe_outside_in_variables_are_refused(stand_in_root: Path, overrides: tuple[str, ...],  # noqa: F811
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (("outside_in_port=8080",), "outside_in_port must be a service port: 80 or 443"),
+        (("outside_in_interval_seconds=15",), "outside_in_interval_seconds must be 10, 30 or 60"),
+        (('outside_in_vantage_points=["aws-iad","aws-sfo","goo-chs"]',), "from at least three providers"),
+        (
+            ("outside_in_monitor=true", "outside_in_port=443"),
+            "outside_in_host_header is required with outside_in_port 443",
+        ),
+    ],
+)
+def test_unsafe_outside_in_variables_are_refused(stand_in_root: Path, overrides: tuple[str, ...], message: str) -> None:
     run = plan(stand_in_root, *overrides, ok=False)
     assert run.returncode != 0
     assert message in " ".join(run.stderr.split()), run.stderr
@@ -92,7 +100,9 @@ def test_vantage_points_are_admitted_on_the_monitored_port_only() -> None:
     assert rule["direction"] == "INGRESS" and rule["protocol"] == "${local.protocol.tcp}"
     assert rule["network_security_group_id"] == "${oci_core_network_security_group.nodes.id}"
     assert rule["tcp_options"][0]["destination_port_range"][0] == {
-        "min": "${var.outside_in_port}", "max": "${var.outside_in_port}"}
+        "min": "${var.outside_in_port}",
+        "max": "${var.outside_in_port}",
+    }
 
 
 def test_nothing_new_is_granted_to_the_nodes_or_the_function() -> None:
@@ -106,13 +116,28 @@ def test_checkov_finds_no_failed_check_with_the_option_on(tmp_path: Path) -> Non
         pytest.skip("checkov is not installed: run `make .venv-checkov/.installed` (make test does)")
     var_file = tmp_path / "on.tfvars"
     var_file.write_text('outside_in_monitor = true\nhttp_ingress_cidr = "192.0.2.0/24"\n')
-    run = subprocess.run([str(CHECKOV), "--directory", str(TERRAFORM_DIR), "--framework", "terraform",
-                          "--skip-download", "--output", "json", "--var-file", str(var_file)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            str(CHECKOV),
+            "--directory",
+            str(TERRAFORM_DIR),
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--output",
+            "json",
+            "--var-file",
+            str(var_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode in (0, 1), run.stderr
     report = json.loads(run.stdout)
     report = report[0] if isinstance(report, list) else report
     assert report["summary"]["parsing_errors"] == 0
     assert "oci_core_network_security_group_security_rule.nodes_outside_in" in {
-        check["resource"] for check in report["results"]["passed_checks"]}
+        check["resource"] for check in report["results"]["passed_checks"]
+    }
     assert not report["results"]["failed_checks"], [c["check_id"] for c in report["results"]["failed_checks"]]

@@ -5,6 +5,7 @@ Monitoring, and the outside-in alarm (terraform's own query) firing through Noti
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -18,9 +19,12 @@ from typing import Any
 
 import oci
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
+from ocisim.healthchecks.models import PROBED_NETWORKS, TargetRefused, check_target
 from ocisim.healthchecks.prober import MAX_BODY_BYTES
 from tests.terraform.tf_helpers import TERRAFORM_DIR, Module
 
@@ -190,6 +194,25 @@ def test_only_loopback_and_lab_targets_are_ever_probed(emulator: Emulator, targe
     assert "loopback" in refused.value.message or "resolves no names" in refused.value.message
     assert hc.list_http_monitors(emulator.compartment_id).data == []
     assert hc.create_http_monitor(details(emulator, targets=["198.18.0.4", "127.0.0.1", "::1"])).data.id
+
+
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)))
+def test_the_guard_admits_exactly_loopback_and_the_lab(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    inside = any(address in network for network in PROBED_NETWORKS)
+    if inside:
+        assert check_target(str(address)) == str(address)
+    else:
+        with pytest.raises(TargetRefused):
+            check_target(str(address))
+
+
+def test_a_topology_monitor_on_a_public_address_stops_the_start(tmp_path: Path) -> None:
+    topology = outside_in_topology(80)
+    topology["healthChecks"]["httpMonitors"][0]["targets"] = ["203.0.113.10"]
+    path = tmp_path / "public-target.json"
+    path.write_text(json.dumps(topology))
+    with pytest.raises(ValueError, match="never 203.0.113.10"):
+        Emulator.start(topology=path, state=None)
 
 
 def test_a_target_slipped_into_the_state_is_still_never_probed(peers: Callable[[str], Peer]) -> None:

@@ -25,6 +25,7 @@ from ocisim.healthchecks.results import SYSTEM, ProbeOutcome, ProbeRequest, metr
 
 MIN_WALL_TIMEOUT_SECONDS = 0.2
 MAX_WALL_NAP_SECONDS = 0.25
+MIN_WALL_NAP_SECONDS = 0.01
 Probe = Callable[[ProbeRequest], Awaitable[ProbeOutcome]]
 
 
@@ -40,8 +41,12 @@ class Runner:
         clock = self.backend.clock
         while True:
             self.tick(clock.now())
-            upcoming = min(self._due.values(), default=clock.now() + 1.0)
-            await asyncio.sleep(min(MAX_WALL_NAP_SECONDS, max(0.0, clock.real_seconds(upcoming - clock.now()))))
+            # A monitor whose round is still in flight is not waited for: it starts again only
+            # once that round ends, so its past due time must not spin this loop.
+            waiting = [due for monitor_id, due in self._due.items() if monitor_id not in self._rounds]
+            upcoming = min(waiting, default=clock.now() + 1.0)
+            nap = clock.real_seconds(upcoming - clock.now())
+            await asyncio.sleep(min(MAX_WALL_NAP_SECONDS, max(MIN_WALL_NAP_SECONDS, nap)))
 
     def tick(self, now: float) -> None:
         """Start the round of every monitor that is due and has none in flight."""

@@ -11,8 +11,11 @@ and no redirect is followed: the answer of the target itself is what counts.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -23,12 +26,15 @@ READ_CHUNK = 8192
 MAX_CONNECTIONS = 32
 
 
-def new_session() -> aiohttp.ClientSession:
-    """Lab targets have no certificate a CA signed: HTTPS is probed without verification."""
+def new_session(socket_factory: Callable[[tuple[Any, ...]], socket.socket] | None = None) -> aiohttp.ClientSession:
+    """Lab targets have no certificate a CA signed: HTTPS is probed without verification.
+    `socket_factory` makes the sockets elsewhere (ocisim.healthchecks.vantage)."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=context, force_close=True)
+    connector = aiohttp.TCPConnector(
+        limit=MAX_CONNECTIONS, ssl=context, force_close=True, socket_factory=socket_factory
+    )
     return aiohttp.ClientSession(connector=connector, trust_env=False, auto_decompress=False)
 
 

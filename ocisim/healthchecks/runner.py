@@ -22,6 +22,7 @@ from typing import Any
 from ocisim.healthchecks.models import HealthChecksState, TargetRefused, check_target
 from ocisim.healthchecks.prober import http_probe, new_session
 from ocisim.healthchecks.results import SYSTEM, ProbeOutcome, ProbeRequest, metric_items, probe_url, result_summary
+from ocisim.healthchecks.vantage import NetnsSockets
 
 MIN_WALL_TIMEOUT_SECONDS = 0.2
 MAX_WALL_NAP_SECONDS = 0.25
@@ -119,19 +120,25 @@ class Runner:
 
 
 async def start(backend: Any) -> None:
-    session = new_session()
+    netns = (backend.topology.get("healthChecks") or {}).get("vantageNetns")
+    sockets = None if netns is None else NetnsSockets(netns)
+    session = new_session(sockets)
     runner = Runner(backend, functools.partial(http_probe, session))
     state: HealthChecksState = backend.states["healthchecks"]
-    state.runner = (runner, asyncio.get_running_loop().create_task(runner.run()), session)
+    state.runner = (runner, asyncio.get_running_loop().create_task(runner.run()), session, sockets)
+    if sockets is not None:
+        backend.log("health checks probe from network namespace", netns=netns)
 
 
 async def stop(backend: Any) -> None:
     state: HealthChecksState = backend.states["healthchecks"]
     if state.runner is None:
         return
-    (runner, task, session), state.runner = state.runner, None
+    (runner, task, session, sockets), state.runner = state.runner, None
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await runner.cancel()
     await session.close()
+    if sockets is not None:
+        sockets.close()

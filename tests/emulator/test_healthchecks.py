@@ -8,8 +8,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -410,3 +413,61 @@ def test_the_outside_in_alarm_fires_through_notifications_as_recorded(
     assert shape(recorded) == shape(message)
     assert recorded["alarmMetaData"][0]["dimensions"] == meta["dimensions"]
     assert recorded["alarmMetaData"][0]["query"] == meta["query"] and recorded["body"] == message["body"]
+
+
+# --- probing from another network namespace (the lab's client namespace) ------------------------
+@pytest.fixture
+def vantage_netns() -> Iterator[str]:
+    """A namespace of this test's own with only loopback: what answers there is not what answers here."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 to create a network namespace")
+    name = f"ocisim-vp-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, timeout=10)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=True, timeout=10)
+
+
+def test_probes_leave_from_the_vantage_namespace(vantage_netns: str, tmp_path: Path) -> None:
+    here = socket.socket()  # bound, never listening: this port refuses in the emulator's namespace
+    here.bind(("127.0.0.1", 0))
+    port = here.getsockname()[1]
+    there = subprocess.Popen(
+        ["ip", "netns", "exec", vantage_netns, sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        seen: dict[str, list[Any]] = {}
+        for netns in (None, vantage_netns):
+            topology = outside_in_topology(port)
+            if netns:
+                topology["healthChecks"]["vantageNetns"] = netns
+            path = tmp_path / f"topology-{netns}.json"
+            path.write_text(json.dumps(topology))
+            with Emulator.start(topology=path, state=None, clock_scale=20) as emu:
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    seen[str(netns)] = found = results(emu, MONITOR_ID, 3)
+                    if netns is None or all(r.is_healthy for r in found):
+                        break
+                    time.sleep(0.2)  # the server in the namespace may still be starting
+    finally:
+        there.kill()
+        there.wait(10)
+        here.close()
+    assert all(r.error_category == "TRANSPORT" for r in seen["None"])
+    assert all(r.is_healthy and r.status_code == 200 for r in seen[vantage_netns])
+
+
+def test_an_unknown_vantage_namespace_stops_the_start(tmp_path: Path) -> None:
+    topology = outside_in_topology(80)
+    topology["healthChecks"]["vantageNetns"] = "no-such-namespace"
+    path = tmp_path / "topology.json"
+    path.write_text(json.dumps(topology))
+    with pytest.raises(RuntimeError) as failed:
+        Emulator.start(topology=path, state=None)
+    assert "no network namespace 'no-such-namespace'" in str(failed.value.__cause__)

@@ -3,8 +3,8 @@ publish `oci_healthchecks` metrics into the emulator's Monitoring.
 
 Pure parts: ``models`` (monitors, the rules of CreateHttpMonitor, the guard on targets, vantage
 points), ``results`` (a probe's outcome as a result summary and as metric datapoints). Shell:
-``prober`` (the HTTP client), ``vantage`` (probing from another network namespace), ``runner`` (the loop that probes at each monitor's interval),
-``handlers``/``routes`` (wire format).
+``prober`` (the HTTP client), ``vantage`` (probing from another network namespace), ``runner``
+(the loop that probes at each monitor's interval), ``handlers``/``routes`` (wire format).
 """
 
 from ocisim.healthchecks.models import HealthChecksState, seed

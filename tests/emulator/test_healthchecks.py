@@ -29,6 +29,7 @@ from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.healthchecks.models import PROBED_NETWORKS, TargetRefused, check_target
 from ocisim.healthchecks.prober import MAX_BODY_BYTES
+from ocisim.healthchecks.results import NETWORK, ProbeOutcome, metric_items, probe_url, result_summary
 from tests.terraform.tf_helpers import TERRAFORM_DIR, Module
 
 FIXTURE = Path(__file__).resolve().parents[1] / "alarm" / "fixtures" / "ocisim-outside-in-split-v1.5.json"
@@ -227,6 +228,51 @@ def test_a_target_slipped_into_the_state_is_still_never_probed(peers: Callable[[
         later = [r for r in results(emu, monitor.id, 6) if r.target == "8.8.8.8"]
     assert later and all(r.error_category == "SYSTEM" and not r.is_healthy for r in later)
     assert "never 8.8.8.8" in later[0].error_message
+
+
+# --- pure: one outcome as OCI shows it ----------------------------------------------------------
+MONITOR = {
+    "id": MONITOR_ID,
+    "displayName": "vip-failover-outside-in",
+    "compartmentId": "ocid1.compartment.oc1..c",
+    "protocol": "HTTP",
+    "port": 80,
+    "path": "/healthz?x=1",
+}
+
+
+@pytest.mark.parametrize(
+    "outcome, healthy, names",
+    [
+        (
+            ProbeOutcome(status_code=200, response_ms=3.0, duration_ms=4.0, body_bytes=5),
+            1.0,
+            ["HTTP.isHealthy", "HTTP.RequestTime"],
+        ),
+        (ProbeOutcome(status_code=404, response_ms=3.0, duration_ms=4.0), 0.0, ["HTTP.isHealthy", "HTTP.RequestTime"]),
+        (
+            ProbeOutcome(status_code=None, error_category=NETWORK, timed_out=True, duration_ms=10_000.0),
+            0.0,
+            ["HTTP.isHealthy"],
+        ),
+    ],
+)
+def test_an_outcome_becomes_a_result_and_oci_healthchecks_datapoints(
+    outcome: ProbeOutcome, healthy: float, names: list[str]
+) -> None:
+    result = result_summary(MONITOR, "198.18.0.4", "goo-chs", 1796180640.5, outcome)
+    items = metric_items(MONITOR, result)
+    assert result["startTime"] == 1796180640500.0 and result["isHealthy"] is bool(healthy)
+    assert [i["name"] for i in items] == names and {i["namespace"] for i in items} == {"oci_healthchecks"}
+    assert items[0]["datapoints"] == [{"timestamp": "2026-12-02T03:04:00.500Z", "value": healthy}]
+    assert items[0]["dimensions"] == {
+        "resourceId": MONITOR_ID,
+        "resourceDisplayName": "vip-failover-outside-in",
+        "target": "198.18.0.4",
+        "vantagePoint": "goo-chs",
+        "protocol": "HTTP",
+    }
+    assert probe_url(MONITOR, "::1") == "http://[::1]:80/healthz?x=1"
 
 
 # --- the runner --------------------------------------------------------------------------------------

@@ -27,7 +27,15 @@ from hypothesis import strategies as st
 
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
-from ocisim.healthchecks.models import PROBED_NETWORKS, TargetRefused, check_target
+from ocisim.healthchecks.models import (
+    PROBED_NETWORKS,
+    VANTAGE_POINTS,
+    TargetRefused,
+    check_target,
+    new_monitor,
+    present,
+    summary,
+)
 from ocisim.healthchecks.prober import MAX_BODY_BYTES
 from ocisim.healthchecks.results import NETWORK, ProbeOutcome, metric_items, probe_url, result_summary
 from tests.terraform.tf_helpers import TERRAFORM_DIR, Module
@@ -273,6 +281,35 @@ def test_an_outcome_becomes_a_result_and_oci_healthchecks_datapoints(
         "protocol": "HTTP",
     }
     assert probe_url(MONITOR, "::1") == "http://[::1]:80/healthz?x=1"
+
+
+def wire_names(model: type) -> set[str]:
+    return set(model().attribute_map.values())
+
+
+def test_every_field_the_emulator_sends_is_one_the_sdk_models_read() -> None:
+    """The SDK drops a field it does not know without a word: compare the names themselves."""
+    monitor = new_monitor(
+        {
+            "compartmentId": "c",
+            "displayName": "d",
+            "targets": ["127.0.0.1"],
+            "protocol": "HTTP",
+            "intervalInSeconds": 30,
+        },
+        monitor_id=MONITOR_ID,
+        time_created="t",
+        region="r",
+    )
+    assert set(present(monitor, "http://e")) == wire_names(Models.HttpMonitor)
+    assert set(summary(monitor, "http://e")) == wire_names(Models.HttpMonitorSummary)
+    result = result_summary(MONITOR, "127.0.0.1", "aws-iad", 1.0, ProbeOutcome(status_code=200))
+    assert {"key", *result} == wire_names(Models.HttpProbeResultSummary)
+    assert set(result["connection"]) == wire_names(Models.TcpConnection)
+    assert set(result["dns"]) == wire_names(Models.DNS)
+    for point in VANTAGE_POINTS:
+        assert set(point) == wire_names(Models.HealthChecksVantagePointSummary)
+        assert set(point["geo"]) == wire_names(Models.Geolocation)
 
 
 # --- the runner --------------------------------------------------------------------------------------

@@ -301,3 +301,72 @@ variable "alarm_email" {
   description = "Optional e-mail address that also receives the alarms (the subscription must be confirmed from the mail); null for none."
   default     = null
 }
+
+# --- Outside-in probe (OCI Health Checks) --------------------------------------------------------
+
+variable "outside_in_monitor" {
+  type        = bool
+  description = "Watch the reserved public IP from outside with an OCI Health Checks HTTP monitor, and alarm to the node alarms' topic when clients cannot reach it (outside_in.tf)."
+  default     = false
+}
+
+variable "outside_in_port" {
+  type        = number
+  description = "Service port the monitor probes on the reserved public IP: 80 (HTTP) or 443 (HTTPS)."
+  default     = 80
+
+  validation {
+    condition     = contains([80, 443], var.outside_in_port)
+    error_message = "outside_in_port must be a service port: 80 or 443."
+  }
+}
+
+variable "outside_in_path" {
+  type        = string
+  description = "Path the monitor requests; any answer below 400 counts as reachable."
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/[^ ]*$", var.outside_in_path))
+    error_message = "outside_in_path must start with / and hold no spaces."
+  }
+}
+
+variable "outside_in_host_header" {
+  type        = string
+  description = "Host header of the probes (required with port 443: the name on the service's certificate); null for none."
+  default     = null
+}
+
+variable "outside_in_interval_seconds" {
+  type        = number
+  description = "How often each vantage point probes: 10 (OCI bills it as premium), 30 or 60 seconds."
+  default     = 30
+
+  validation {
+    condition     = contains([10, 30, 60], var.outside_in_interval_seconds)
+    error_message = "outside_in_interval_seconds must be 10, 30 or 60."
+  }
+}
+
+variable "outside_in_vantage_points" {
+  type        = list(string)
+  description = "Health Checks vantage points (`oci health-checks vantage-point list`); Oracle recommends three or more across three providers (the name's prefix: aws, azr, goo)."
+  default     = ["aws-iad", "azr-ord", "goo-chs"]
+
+  validation {
+    condition     = length(var.outside_in_vantage_points) <= 10 && length(distinct([for name in var.outside_in_vantage_points : split("-", name)[0]])) >= 3
+    error_message = "outside_in_vantage_points must name at most ten vantage points from at least three providers (e.g. aws-iad, azr-ord, goo-chs)."
+  }
+}
+
+variable "outside_in_source_cidrs" {
+  type        = list(string)
+  description = "Where the vantage points' probes come from (OCI lists their routing in ListHealthChecksVantagePoints); admitted on outside_in_port only, when http_ingress_cidr does not already admit them."
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.outside_in_source_cidrs) > 0 && alltrue([for cidr in var.outside_in_source_cidrs : can(cidrnetmask(cidr))])
+    error_message = "outside_in_source_cidrs must be a non-empty list of IPv4 CIDR blocks."
+  }
+}

@@ -71,6 +71,12 @@ class MonitoringState:
         stored.points.extend((_epoch(p["timestamp"]), float(p["value"])) for p in item["datapoints"])
         stored.points.sort()
 
+    def record_service_metrics(self, items: list[Mapping[str, Any]]) -> None:
+        """Datapoints an emulated OCI service emits into its own `oci_*` namespace (Health Checks):
+        PostMetricData's rules are for custom metrics, a service's own are stored as they come."""
+        for item in items:
+            self._store(item)
+
     def prune(self, now: float) -> None:
         for key in list(self.series):
             stored = self.series[key]

@@ -55,6 +55,23 @@ def update_private_ip(call: Call) -> Reply:
     return _reply(call, after)
 
 
+def create_private_ip(call: Call) -> Reply:
+    created = _state(call).create_private_ip(_details(call), call.backend.clock.iso_now())
+    call.audit(created["id"], None, created)
+    return _reply(call, created)
+
+
+def delete_private_ip(call: Call) -> Reply:
+    private_ip_id = call.params["privateIpId"]
+    before = _state(call).delete_private_ip(private_ip_id, call.headers.get("if-match"))
+    call.audit(private_ip_id, before, None)
+    return Reply(status=204)
+
+
+def get_vnic_attachment(call: Call) -> Reply:
+    return _reply(call, _state(call).vnic_attachment(call.params["vnicAttachmentId"]))
+
+
 def get_vnic(call: Call) -> Reply:
     return _reply(call, _state(call).vnic(call.params["vnicId"]))
 

@@ -28,11 +28,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Coroutine, Mapping
 
 import aiohttp
 
+from ocisim.errors import OciError
+
 MAX_CONTAINERS = 4
+MAX_DETACHED = 16  # detached invocations running at once; more are refused (429)
 # Fn keeps a container's resource-principal token fresh; so do we, well before its 1 h expiry.
 RP_REFRESH_SECONDS = 1800.0
 START_TIMEOUT_SECONDS = 20.0
@@ -47,6 +50,16 @@ def _fdk_command(function_dir: Path) -> list[str]:
     script = Path(sys.executable).with_name("fdk")
     entry = [str(script)] if script.exists() else [sys.executable, "-c", "from fdk.scripts.fdk import main; main()"]
     return entry + [str(function_dir / "func.py"), "handler"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a container answered: fdk's status, body, content type and headers."""
+
+    status: int
+    body: bytes
+    content_type: str | None
+    headers: Mapping[str, str]
 
 
 @dataclass
@@ -167,9 +180,11 @@ class Pool:
         container = await self._acquire()
         await self._release(container)
 
-    async def invoke(self, body: bytes, content_type: str, call_id: str) -> tuple[int, bytes, str | None]:
-        """POST /call to an idle container as the Fn agent does; (status, body, content type)."""
-        timeout = float(self.function.get("timeoutInSeconds", 30))
+    async def invoke(self, body: bytes, content_type: str, call_id: str, *,
+                     timeout: float | None = None) -> "Answer":
+        """POST /call to an idle container as the Fn agent does, within `timeout` (default: the
+        function's own timeout)."""
+        timeout = float(timeout or self.function.get("timeoutInSeconds", 30))
         deadline = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=timeout)
         headers = {
             "Fn-Call-Id": call_id,
@@ -186,9 +201,10 @@ class Pool:
         try:
             async with container.session.post("http://localhost/call", data=body, headers=headers,
                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-                return response.status, await response.read(), response.headers.get("Content-Type")
+                return Answer(response.status, await response.read(), response.headers.get("Content-Type"),
+                              dict(response.headers))
         except asyncio.TimeoutError:
-            return 504, b"timed out", None
+            return Answer(504, b"timed out", None, {})
         finally:
             if container.calls == 0:
                 # The first call pays the function's imports and client setup: with startup_s,
@@ -207,7 +223,32 @@ class Pool:
 @dataclass
 class Runtime:
     workdir: Path
+    backend: Any
     pools: dict[str, Pool] = field(default_factory=dict)
+    detached: set[asyncio.Task] = field(default_factory=set)
+
+    def detach(self, invocation: Coroutine[Any, Any, Answer], call_id: str) -> None:
+        """Run a detached invocation in the background (its own timeout bounds it); at most
+        MAX_DETACHED at once, as OCI throttles: beyond that the call is refused with 429."""
+        if len(self.detached) >= MAX_DETACHED:
+            invocation.close()
+            raise OciError("Too many detached invocations in progress", status=429, code="TooManyRequests")
+
+        async def run() -> None:
+            answer = await invocation
+            self.backend.log("detached invocation finished", fn_call_id=call_id, status=answer.status)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self.detached.add(task)
+        task.add_done_callback(self.detached.discard)
+
+    async def stop(self) -> None:
+        for task in list(self.detached):
+            task.cancel()
+        await asyncio.gather(*self.detached, return_exceptions=True)
+        for pool in self.pools.values():
+            await pool.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _attached_function(backend: Any, function_dir: Path) -> dict[str, Any] | None:
@@ -231,7 +272,7 @@ async def start(backend: Any) -> None:
     function = _attached_function(backend, function_dir)
     if function is None:
         raise RuntimeError("--function-dir given but the topology defines no function")
-    runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")))
+    runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")), backend=backend)
     pool = Pool(backend=backend, function=function, function_dir=function_dir, workdir=runtime.workdir)
     runtime.pools[function["id"]] = pool
     _runtimes[id(backend)] = runtime
@@ -242,8 +283,5 @@ async def start(backend: Any) -> None:
 
 async def stop(backend: Any) -> None:
     runtime = _runtimes.pop(id(backend), None)
-    if runtime is None:
-        return
-    for pool in runtime.pools.values():
-        await pool.stop()
-    shutil.rmtree(runtime.workdir, ignore_errors=True)
+    if runtime is not None:
+        await runtime.stop()

@@ -310,7 +310,7 @@ def _instance_defaults(instance: Mapping[str, Any]) -> Resource:
         "imageId": image_id, "launchMode": "PARAVIRTUALIZED", "ipxeScript": None,
         "capacityReservationId": None, "dedicatedVmHostId": None, "clusterPlacementGroupId": None,
         "instanceConfigurationId": None, "timeMaintenanceRebootDue": None, "isCrossNumaNode": False,
-        "isAiEnterpriseEnabled": False, "placementConstraintDetails": None,
+        "isAIEnterpriseEnabled": False, "placementConstraintDetails": None,
         "preemptibleInstanceConfig": None, "platformConfig": None, "licensingConfigs": [],
         "launchOptions": {"bootVolumeType": "PARAVIRTUALIZED", "firmware": "UEFI_64",
                           "networkType": "PARAVIRTUALIZED", "remoteDataVolumeType": "PARAVIRTUALIZED",

@@ -91,7 +91,7 @@ async def invoke_function(call: Call) -> Reply:
         return Reply(status=202, headers=call_headers)
     answer = await pool.invoke(call.body, content_type, call.request_id)
     if answer.status == 200:
-        relayed = {name: answer.headers[name] for name in RELAYED_HEADERS if name in answer.headers}
+        relayed = {name: answer.headers[name.lower()] for name in RELAYED_HEADERS if name.lower() in answer.headers}
         return Reply(body=answer.body, content_type=answer.content_type or "application/octet-stream",
                      headers={**call_headers, **relayed})
     if answer.status == 504:

@@ -54,7 +54,7 @@ def _fdk_command(function_dir: Path) -> list[str]:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a container answered: fdk's status, body, content type and headers."""
+    """What a container answered: fdk's status, body, content type and headers (lower-case names)."""
 
     status: int
     body: bytes
@@ -202,7 +202,7 @@ class Pool:
             async with container.session.post("http://localhost/call", data=body, headers=headers,
                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
                 return Answer(response.status, await response.read(), response.headers.get("Content-Type"),
-                              dict(response.headers))
+                              {k.lower(): v for k, v in response.headers.items()})
         except asyncio.TimeoutError:
             return Answer(504, b"timed out", None, {})
         finally:

@@ -43,6 +43,7 @@ AUTHORIZER = web.AppKey("authorizer", object)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
 BODY = web.RequestKey("body", bytes)
+SLASH = ".slash"  # route name suffix of a path's trailing-slash twin
 ADMIN_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"),
                   ipaddress.ip_network("198.18.0.0/15"))
 
@@ -233,6 +234,11 @@ def build_app(backend: Backend, extra_routes: list[Route]) -> web.Application:
         if route.operation in table:
             raise ValueError(f"operation {route.operation} is registered twice")
         table[route.operation] = (route, service)
-        app.router.add_route(route.method, route.path, endpoint(route, service), name=route.operation)
+        handler = endpoint(route, service)
+        app.router.add_route(route.method, route.path, handler, name=route.operation)
+        if not route.path.endswith(("/", "*}")) and not route.path.endswith(".*}"):
+            # OCI accepts a trailing slash (older oci CLIs send `POST /instances/`)
+            table[route.operation + SLASH] = (route, service)
+            app.router.add_route(route.method, route.path + "/", handler, name=route.operation + SLASH)
     app[ROUTES] = table
     return app

@@ -123,8 +123,12 @@ class Reply:
 
 
 def paginate(items: Sequence[Any], query: Mapping[str, str], *, default_limit: int = 100,
-             max_limit: int = 1000) -> Reply:
-    """OCI list pagination: `limit` + opaque `page` in, `opc-next-page` header out."""
+             max_limit: int = 1000, next_after_every_page: bool = False) -> Reply:
+    """OCI list pagination: `limit` + opaque `page` in, `opc-next-page` header out.
+
+    `next_after_every_page`: some OCI lists (ListPrivateIps, in a recorded session) hand out a
+    next-page token after every non-empty page, even the last, and answer the token with [].
+    """
     try:
         limit = int(query.get("limit", default_limit))
         start = int(base64.urlsafe_b64decode(query["page"]).decode()) if "page" in query else 0
@@ -136,6 +140,6 @@ def paginate(items: Sequence[Any], query: Mapping[str, str], *, default_limit: i
         raise InvalidParameter(f"limit must be between 1 and {max_limit}")
     page = list(items[start:start + limit])
     headers = {}
-    if start + limit < len(items):
+    if start + limit < len(items) or (next_after_every_page and page):
         headers["opc-next-page"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
     return Reply(body=page, headers=headers)

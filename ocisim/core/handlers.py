@@ -44,7 +44,8 @@ def list_private_ips(call: Call) -> Reply:
     q = call.query
     return paginate(_state(call).list_private_ips(
         vnic_id=q.get("vnicId"), subnet_id=q.get("subnetId"), ip_address=q.get("ipAddress"),
-        ip_state=q.get("ipState"), lifetime=q.get("lifetime"), vlan_id=q.get("vlanId")), q)
+        ip_state=q.get("ipState"), lifetime=q.get("lifetime"), vlan_id=q.get("vlanId")), q,
+        next_after_every_page=True)
 
 
 def update_private_ip(call: Call) -> Reply:

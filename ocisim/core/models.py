@@ -29,6 +29,7 @@ from ocisim.errors import (Conflict, InvalidParameter, LimitExceeded, MissingPar
 
 Resource = dict[str, Any]
 MAX_PRIVATE_IPS_PER_VNIC = 33  # the primary plus 32 secondaries, as in OCI
+MAX_RELEASED = 256  # freed addresses remembered per subnet (kept out of automatic assignment)
 UPDATABLE_PRIVATE_IP_FIELDS = ("displayName", "hostnameLabel", "freeformTags", "definedTags", "vnicId")
 CREATE_PRIVATE_IP_FIELDS = ("definedTags", "displayName", "freeformTags", "hostnameLabel", "ipAddress",
                             "cidrPrefixLength", "vnicId", "vlanId", "subnetId", "ipv4SubnetCidrAtCreation",
@@ -49,6 +50,7 @@ class CoreState:
     private_ips: dict[str, Resource] = field(default_factory=dict)
     public_ips: dict[str, Resource] = field(default_factory=dict)
     etags: dict[str, str] = field(default_factory=dict)
+    released: dict[str, list[str]] = field(default_factory=dict)  # subnet -> addresses freed, oldest first
 
     # --- persistence -------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -113,6 +115,10 @@ class CoreState:
             raise InvalidParameter("One of vnicId, subnetId or vlanId must be given")
         if ip_address is not None and not (subnet_id or vnic_id or vlan_id):
             raise InvalidParameter("ipAddress needs subnetId")
+        if vnic_id is not None and vnic_id not in self.vnics:
+            raise not_found("Vnic", vnic_id)
+        if subnet_id is not None and subnet_id not in self.subnets:
+            raise not_found("Subnet", subnet_id)
         found = []
         for private_ip in self.private_ips.values():
             wanted = ((vnic_id is None or private_ip["vnicId"] == vnic_id)
@@ -225,9 +231,15 @@ class CoreState:
             if str(address) in taken:
                 raise Conflict(f"ipAddress {address} is already assigned in subnet {subnet['id']}")
             return str(address)
+        # OCI does not hand a just-freed address to the next CreatePrivateIp without one (a
+        # recorded session got the next address instead): freed ones come last, oldest first.
+        freed = self.released.get(subnet["id"], [])
         for host in network.hosts():
-            if str(host) not in taken | reserved:
+            if str(host) not in taken | reserved | set(freed):
                 return str(host)
+        for address in freed:
+            if address not in taken:
+                return address
         raise LimitExceeded(f"Subnet {subnet['id']} has no free address")
 
     def delete_private_ip(self, private_ip_id: str, if_match: str | None) -> Resource:
@@ -247,6 +259,8 @@ class CoreState:
                 del self.etags[public["id"]]
         del self.private_ips[private_ip_id]
         del self.etags[private_ip_id]
+        freed = self.released.setdefault(current["subnetId"], [])
+        freed[:] = [a for a in freed if a != current["ipAddress"]][-(MAX_RELEASED - 1):] + [current["ipAddress"]]
         return current
 
 
@@ -343,7 +357,7 @@ def _seed_vnic(state: CoreState, instance: Resource, vnic: Mapping[str, Any], in
         "subnetId": subnet["id"], "definedTags": {}, "freeformTags": {}, "systemTags": {},
         "ipv6Addresses": [], "routeTableId": None, "securityAttributes": {}}
     state.vnic_attachments[vnic["attachmentId"]] = {
-        **common, "id": vnic["attachmentId"], "displayName": vnic.get("displayName"),
+        **common, "id": vnic["attachmentId"], "displayName": vnic.get("attachmentDisplayName"),
         "instanceId": instance["id"], "lifecycleState": "ATTACHED", "nicIndex": 0,
         "subnetId": subnet["id"], "vlanId": None, "vlanTag": 0, "vnicId": vnic["id"]}
     primary = vnic["privateIp"]

@@ -77,6 +77,7 @@ class Backend:
         self.state_path = state_path
         self.options = dict(options)
         self.endpoint = ""  # set once the server listens
+        self.ca_bundle: str | None = None  # the CA file clients trust when serving HTTPS
 
     # --- identity of the emulated tenancy ------------------------------------------------------
     @property

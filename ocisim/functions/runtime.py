@@ -112,6 +112,8 @@ class Pool:
         # endpoints (ocisim.nodes) before the port is known.
         env.update({k: str(v).replace("${emulator_endpoint}", self.backend.endpoint) for k, v in config.items()})
         env.setdefault("OCI_SERVICE_ENDPOINT", self.backend.endpoint)
+        if self.backend.ca_bundle:  # serving HTTPS: the function's SDK and probes trust our CA
+            env["REQUESTS_CA_BUNDLE"] = self.backend.ca_bundle
         env.update(self._mint(directory))
         env.update({
             "FN_LISTENER": f"unix:{directory / 'lsnr.sock'}",

@@ -91,6 +91,9 @@ def _invoke(backend: Any, subscription: dict[str, Any], body: str) -> tuple[int 
         retry_strategy=oci.retry.NoneRetryStrategy(),
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
         timeout=(5.0, INVOKE_READ_TIMEOUT_SECONDS))
+    if backend.ca_bundle:  # serving HTTPS; trust_env off, or REQUESTS_CA_BUNDLE would win over verify
+        client.base_client.session.trust_env = False
+        client.base_client.session.verify = backend.ca_bundle
     try:
         response = client.invoke_function(subscription["endpoint"], invoke_function_body=body)
         return response.status, response.data.content.decode("utf-8", "replace")

@@ -10,6 +10,7 @@ discovers every such subpackage at start; nothing else needs editing to add one.
         seed=seed_from_topology,                 # (topology: dict, backend) -> state (new state file)
         load=State.from_json, dump=State.to_json,  # persistence (defaults: plain JSON dicts)
         start=start_evaluator, stop=stop_evaluator,  # optional lifecycle hooks (sync or async)
+        depends_on=("notifications",),           # started after these, stopped before them
     )
 
 Handlers receive a `Call` and return a `Reply` (or raise an `ocisim.errors.OciError`):
@@ -33,7 +34,10 @@ whose SDK call does not sign the body (FunctionsInvokeClient.invoke_function) se
 latency are injected by these names.
 
 Lifecycle hooks run on the server's event loop after the socket listens (so `backend.endpoint`
-is known) and before the ready line; `stop` hooks run before the state is saved at shutdown.
+is known) and before the ready line, in dependency order (`depends_on`); `stop` hooks run in the
+reverse order before the state is saved at shutdown. What a service keeps running between the
+two (function containers, the alarm loop, pending deliveries) is one object it puts in
+`backend.runtime[<its name>]` at start and takes out at stop, never module state.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class Service:
     dump: Callable[[Any], Any] = _identity
     start: Hook | None = None
     stop: Hook | None = None
+    depends_on: tuple[str, ...] = ()  # services whose runtime this one's uses
 
 
 @dataclass

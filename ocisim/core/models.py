@@ -24,8 +24,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ocisim.errors import (Conflict, InvalidParameter, LimitExceeded, MissingParameter, check_etag, not_found,
-                           related_not_found)
+from ocisim.errors import (
+    Conflict,
+    InvalidParameter,
+    LimitExceeded,
+    MissingParameter,
+    check_etag,
+    not_found,
+    related_not_found,
+)
 
 Resource = dict[str, Any]
 MAX_PRIVATE_IPS_PER_VNIC = 33  # the primary plus 32 secondaries, as in OCI

@@ -14,8 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from ocisim.errors import InvalidParameter, MissingParameter, NotAuthorizedOrNotFound, OciError, not_found
-from ocisim.functions.models import (application_summary, applications, detached_timeout, function_resource,
-                                     function_summary)
+from ocisim.functions.models import (
+    application_summary,
+    applications,
+    detached_timeout,
+    function_resource,
+    function_summary,
+)
 from ocisim.functions.runtime import runtime_for
 from ocisim.service import Call, Reply, paginate
 

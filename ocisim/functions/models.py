@@ -7,7 +7,8 @@ oci CLI's `fn function invoke` does) invokes here and never leaves the machine.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 DEFAULT_APPLICATION_NAME = "vip-failover-app"
 DEFAULT_CREATED = "2026-01-01T00:00:00.000Z"
@@ -24,18 +25,27 @@ def detached_timeout(function: Mapping[str, Any]) -> int:
 def function_resource(function: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
     """GetFunction's Function (no `config` values beyond what the topology holds)."""
     return {
-        "id": function["id"], "displayName": function.get("name", ""), "lifecycleState": "ACTIVE",
-        "applicationId": function.get("applicationId"), "compartmentId": function.get("compartmentId"),
-        "sourceDetails": {"sourceType": "CONTAINER_IMAGE",
-                          "image": function.get("image", f"ocisim.local/{function.get('name', 'function')}:local"),
-                          "imageDigest": function.get("imageDigest")},
-        "shape": function.get("shape", "GENERIC_X86"), "memoryInMBs": int(function.get("memoryInMBs", 128)),
+        "id": function["id"],
+        "displayName": function.get("name", ""),
+        "lifecycleState": "ACTIVE",
+        "applicationId": function.get("applicationId"),
+        "compartmentId": function.get("compartmentId"),
+        "sourceDetails": {
+            "sourceType": "CONTAINER_IMAGE",
+            "image": function.get("image", f"ocisim.local/{function.get('name', 'function')}:local"),
+            "imageDigest": function.get("imageDigest"),
+        },
+        "shape": function.get("shape", "GENERIC_X86"),
+        "memoryInMBs": int(function.get("memoryInMBs", 128)),
         "config": dict(function.get("config") or {}),
         "timeoutInSeconds": int(function.get("timeoutInSeconds", 30)),
         "provisionedConcurrencyConfig": function.get("provisionedConcurrencyConfig", {"strategy": "NONE"}),
         "detachedModeTimeoutInSeconds": detached_timeout(function),
-        "failureDestination": None, "successDestination": None,
-        "traceConfig": {"isEnabled": False}, "freeformTags": {}, "definedTags": {},
+        "failureDestination": None,
+        "successDestination": None,
+        "traceConfig": {"isEnabled": False},
+        "freeformTags": {},
+        "definedTags": {},
         "invokeEndpoint": endpoint,
         "timeCreated": function.get("timeCreated", DEFAULT_CREATED),
         "timeUpdated": function.get("timeCreated", DEFAULT_CREATED),
@@ -54,15 +64,24 @@ def applications(functions: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[s
         app_id = function.get("applicationId")
         if app_id and app_id not in found:
             found[app_id] = {
-                "id": app_id, "compartmentId": function.get("compartmentId"),
+                "id": app_id,
+                "compartmentId": function.get("compartmentId"),
                 "displayName": function.get("applicationName", DEFAULT_APPLICATION_NAME),
-                "lifecycleState": "ACTIVE", "config": {}, "subnetIds": list(function.get("subnetIds", [])),
-                "shape": function.get("shape", "GENERIC_X86"), "networkSecurityGroupIds": [],
-                "syslogUrl": None, "traceConfig": {"isEnabled": False, "domainId": None},
+                "lifecycleState": "ACTIVE",
+                "config": {},
+                "subnetIds": list(function.get("subnetIds", [])),
+                "shape": function.get("shape", "GENERIC_X86"),
+                "networkSecurityGroupIds": [],
+                "syslogUrl": None,
+                "traceConfig": {"isEnabled": False, "domainId": None},
                 "logging": None,
-                "freeformTags": {}, "definedTags": {}, "timeCreated": function.get("timeCreated", DEFAULT_CREATED),
-                "timeUpdated": function.get("timeCreated", DEFAULT_CREATED), "imagePolicyConfig": None,
-                "securityAttributes": {}}
+                "freeformTags": {},
+                "definedTags": {},
+                "timeCreated": function.get("timeCreated", DEFAULT_CREATED),
+                "timeUpdated": function.get("timeCreated", DEFAULT_CREATED),
+                "imagePolicyConfig": None,
+                "securityAttributes": {},
+            }
     return found
 
 

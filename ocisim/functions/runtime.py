@@ -26,24 +26,26 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Coroutine, Mapping
+from typing import Any
 
 import aiohttp
 
-from ocisim.errors import OciError
+from ocisim.errors import error_for_status
 
 MAX_CONTAINERS = 4
 MAX_DETACHED = 16  # detached invocations running at once; more are refused (429)
 # Fn keeps a container's resource-principal token fresh; so do we, well before its 1 h expiry.
 RP_REFRESH_SECONDS = 1800.0
 START_TIMEOUT_SECONDS = 20.0
-_runtimes: dict[int, "Runtime"] = {}
+SERVICE_NAME = "functions"
 
 
 def runtime_for(backend: Any) -> "Runtime | None":
-    return _runtimes.get(id(backend))
+    """The running containers of this emulator's functions (None without --function-dir)."""
+    return backend.runtime.get(SERVICE_NAME)
 
 
 def _fdk_command(function_dir: Path) -> list[str]:
@@ -234,7 +236,7 @@ class Runtime:
         MAX_DETACHED at once, as OCI throttles: beyond that the call is refused with 429."""
         if len(self.detached) >= MAX_DETACHED:
             invocation.close()
-            raise OciError("Too many detached invocations in progress", status=429, code="TooManyRequests")
+            raise error_for_status(429, "Too many detached invocations in progress")
 
         async def run() -> None:
             answer = await invocation
@@ -277,13 +279,13 @@ async def start(backend: Any) -> None:
     runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")), backend=backend)
     pool = Pool(backend=backend, function=function, function_dir=function_dir, workdir=runtime.workdir)
     runtime.pools[function["id"]] = pool
-    _runtimes[id(backend)] = runtime
+    backend.runtime[SERVICE_NAME] = runtime
     await pool.warm()
     backend.log("function attached", function=function["id"], name=function.get("name"),
                 directory=str(function_dir), log=str(pool.log_path))
 
 
 async def stop(backend: Any) -> None:
-    runtime = _runtimes.pop(id(backend), None)
+    runtime = backend.runtime.pop(SERVICE_NAME, None)
     if runtime is not None:
         await runtime.stop()

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.hashes import SHA1
 
 from ocisim.auth import parse_authorization, signing_string, verify_rsa_signature
 from ocisim.errors import InvalidParameter, NotAuthenticated, NotFound, not_found
-from ocisim.identity.models import Instance, IdentityState
+from ocisim.identity.models import IdentityState, Instance
 from ocisim.service import Call, Reply
 
 FEDERATION_PATH = "/v1/x509"

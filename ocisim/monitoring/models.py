@@ -50,7 +50,8 @@ ALARM_SUMMARY_FIELDS = ("id", "displayName", "compartmentId", "metricCompartment
                         "isNotificationsPerMetricDimensionEnabled", "freeformTags", "definedTags",
                         "lifecycleState", "overrides", "ruleName", "notificationVersion", "notificationTitle",
                         "evaluationSlackDuration", "alarmSummary", "resourceGroup")
-BASE_RULE = "BASE"   # OCI's name of an alarm's own rule (overrides carry their own names)
+BASE_RULE = "BASE"
+DEFAULT_CREATED = "2026-01-01T00:00:00.000Z"  # topology alarms say no creation time of their own   # OCI's name of an alarm's own rule (overrides carry their own names)
 
 
 def alarm_resource(alarm: Alarm) -> dict[str, Any]:
@@ -153,9 +154,8 @@ def seed(topology: Mapping[str, Any], backend: Any) -> MonitoringState:
     """Alarms from the topology's ``alarms`` list (OCI Alarm JSON); a bad one stops the start."""
     state = MonitoringState()
     for raw in topology.get("alarms", []):
-        created = backend.clock.iso_now()
-        alarm = {"lifecycleState": "ACTIVE", "isEnabled": True, "resolution": "1m", "timeCreated": created,
-                 "timeUpdated": created, **raw}
+        alarm = {"lifecycleState": "ACTIVE", "isEnabled": True, "resolution": "1m", "timeCreated": DEFAULT_CREATED,
+                 "timeUpdated": DEFAULT_CREATED, **raw}
         try:
             state.alarms[alarm["id"]] = Alarm(alarm, AlarmSpec.from_oci(alarm))
         except (KeyError, MqlError) as exc:

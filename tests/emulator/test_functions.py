@@ -38,7 +38,9 @@ def test_sync_invoke_relays_the_fdk_headers_and_the_call_id(marker_emulator: Emu
     function_id = next(iter(marker_emulator.functions.values()))
     marker = tmp_path / "ran"
 
-    answer = invoker(marker_emulator).invoke_function(function_id, invoke_function_body=json.dumps({"marker": str(marker)}))
+    answer = invoker(marker_emulator).invoke_function(
+        function_id, invoke_function_body=json.dumps({"marker": str(marker)})
+    )
 
     assert answer.status == 200 and json.loads(answer.data.content) == {"ran": True}
     assert answer.headers["Fn-Fdk-Version"].startswith("fdk-python/")
@@ -46,14 +48,15 @@ def test_sync_invoke_relays_the_fdk_headers_and_the_call_id(marker_emulator: Emu
     assert answer.headers["Fn-Call-Id"] == answer.headers["opc-request-id"] == marker.read_text()
 
 
-def test_detached_invoke_answers_202_at_once_and_runs_in_the_background(marker_emulator: Emulator,
-                                                                       tmp_path: Path) -> None:
+def test_detached_invoke_answers_202_at_once_and_runs_in_the_background(
+    marker_emulator: Emulator, tmp_path: Path
+) -> None:
     function_id = next(iter(marker_emulator.functions.values()))
     marker = tmp_path / "ran"
 
     answer = invoker(marker_emulator).invoke_function(
-        function_id, invoke_function_body=json.dumps({"marker": str(marker), "sleep": 1.5}),
-        fn_invoke_type="detached")
+        function_id, invoke_function_body=json.dumps({"marker": str(marker), "sleep": 1.5}), fn_invoke_type="detached"
+    )
 
     assert answer.status == 202
     assert not marker.exists(), "the answer came before the function finished"

@@ -10,8 +10,9 @@ from tests.emulator.conftest import Topology
 ORACLE = {"Authorization": "Bearer Oracle"}
 
 
-def imds(emulator: Emulator, node: str, path: str, headers: dict[str, str] | None = ORACLE,
-         version: str = "v2") -> requests.Response:
+def imds(
+    emulator: Emulator, node: str, path: str, headers: dict[str, str] | None = ORACLE, version: str = "v2"
+) -> requests.Response:
     return requests.get(f"{emulator.endpoint}/imds/{node}/opc/{version}/{path}", headers=headers, timeout=5)
 
 
@@ -20,8 +21,15 @@ def test_vnics_lists_the_primary_vnic_as_ocivip_reads_it(emulator: Emulator, top
 
     assert answer.status_code == 200
     [vnic] = answer.json()
-    assert vnic == {"vnicId": topo.vnic_b, "privateIp": "10.0.0.3", "vlanTag": 0, "macAddr": "02:00:17:00:00:03",
-                    "virtualRouterIp": "10.0.0.1", "subnetCidrBlock": "10.0.0.0/25", "nicIndex": 0}
+    assert vnic == {
+        "vnicId": topo.vnic_b,
+        "privateIp": "10.0.0.3",
+        "vlanTag": 0,
+        "macAddr": "02:00:17:00:00:03",
+        "virtualRouterIp": "10.0.0.1",
+        "subnetCidrBlock": "10.0.0.0/25",
+        "nicIndex": 0,
+    }
 
 
 def test_single_keys_answer_text_and_objects_json(emulator: Emulator, topo: Topology) -> None:
@@ -31,7 +39,10 @@ def test_single_keys_answer_text_and_objects_json(emulator: Emulator, topo: Topo
     assert imds(emulator, "node-a", "instance/shapeConfig").json()["ocpus"] == 1.0
     document = imds(emulator, "node-a", "instance/").json()
     assert (document["id"], document["displayName"], document["canonicalRegionName"]) == (
-        topo.instance_a, "node-a", "us-ashburn-1")
+        topo.instance_a,
+        "node-a",
+        "us-ashburn-1",
+    )
     assert imds(emulator, "node-a", "instance/noSuchKey").status_code == 404
 
 

@@ -29,16 +29,20 @@ def test_without_an_address_the_lowest_free_one_is_taken(net, topo: Topology) ->
     assert net.get_private_ip(first.id).data.ip_address == "10.0.0.5"
 
 
-@pytest.mark.parametrize(("address", "status", "code"), [
-    ("10.0.0.200", 400, "InvalidParameter"),   # outside 10.0.0.0/25
-    ("10.0.0.0", 400, "InvalidParameter"),     # the network address
-    ("10.0.0.1", 400, "InvalidParameter"),     # the virtual router
-    ("10.0.0.127", 400, "InvalidParameter"),   # the broadcast address
-    ("not-an-ip", 400, "InvalidParameter"),
-    ("10.0.0.4", 409, "Conflict"),             # the VIP, already assigned
-])
-def test_an_address_outside_the_subnet_reserved_or_taken_is_refused(emulator: Emulator, net, topo: Topology,
-                                                                     address: str, status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("address", "status", "code"),
+    [
+        ("10.0.0.200", 400, "InvalidParameter"),  # outside 10.0.0.0/25
+        ("10.0.0.0", 400, "InvalidParameter"),  # the network address
+        ("10.0.0.1", 400, "InvalidParameter"),  # the virtual router
+        ("10.0.0.127", 400, "InvalidParameter"),  # the broadcast address
+        ("not-an-ip", 400, "InvalidParameter"),
+        ("10.0.0.4", 409, "Conflict"),  # the VIP, already assigned
+    ],
+)
+def test_an_address_outside_the_subnet_reserved_or_taken_is_refused(
+    emulator: Emulator, net, topo: Topology, address: str, status: int, code: str
+) -> None:
     error = refused(create, net, topo.vnic_b, address)
 
     assert (error.status, error.code) == (status, code)
@@ -63,8 +67,9 @@ def test_a_vnic_holds_at_most_32_secondary_ips(net, topo: Topology) -> None:
     assert (error.status, error.code) == (400, "LimitExceeded")
 
 
-def test_delete_frees_the_address_and_leaves_the_reserved_public_ip_available(emulator: Emulator, net,
-                                                                              topo: Topology) -> None:
+def test_delete_frees_the_address_and_leaves_the_reserved_public_ip_available(
+    emulator: Emulator, net, topo: Topology
+) -> None:
     etag = net.get_private_ip(topo.vip_id).headers["etag"]
 
     net.delete_private_ip(topo.vip_id, if_match=etag)
@@ -74,8 +79,11 @@ def test_delete_frees_the_address_and_leaves_the_reserved_public_ip_available(em
     assert (public.lifecycle_state, public.private_ip_id, public.assigned_entity_id) == ("AVAILABLE", None, None)
     assert create(net, topo.vnic_b, topo.vip_address).ip_address == topo.vip_address
     [deleted, created] = emulator.audit()
-    assert (deleted["operation"], deleted["after"], deleted["before"]["ipAddress"]) == ("DeletePrivateIp", None,
-                                                                                       topo.vip_address)
+    assert (deleted["operation"], deleted["after"], deleted["before"]["ipAddress"]) == (
+        "DeletePrivateIp",
+        None,
+        topo.vip_address,
+    )
     assert created["operation"] == "CreatePrivateIp"
 
 
@@ -91,8 +99,9 @@ def test_delete_refuses_a_primary_ip_and_a_stale_etag(emulator: Emulator, net, t
 
 
 def test_get_vnic_attachment_and_the_full_instance(compute, topo: Topology) -> None:
-    [attachment] = compute.list_vnic_attachments(compartment_id=compute.get_instance(topo.instance_a).data
-                                                 .compartment_id, instance_id=topo.instance_a).data
+    [attachment] = compute.list_vnic_attachments(
+        compartment_id=compute.get_instance(topo.instance_a).data.compartment_id, instance_id=topo.instance_a
+    ).data
 
     got = compute.get_vnic_attachment(attachment.id)
 

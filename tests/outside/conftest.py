@@ -36,14 +36,14 @@ class SignedSession:
     def __init__(self, emulator: Emulator) -> None:
         config = oci.config.from_file(emulator.oci_config_file, emulator.oci_profile)
         self.endpoint = emulator.endpoint
-        self.auth = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"],
-                                      config["key_file"])
+        self.auth = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
 
     def request(self, method: str, path: str, *, body: Any = None, **params: str) -> requests.Response:
         data = None if body is None else json.dumps(body)
         headers = {"content-type": "application/json"} if data is not None else {}
-        return requests.request(method, self.endpoint + path, params=params or None, data=data,
-                                headers=headers, auth=self.auth, timeout=10)
+        return requests.request(
+            method, self.endpoint + path, params=params or None, data=data, headers=headers, auth=self.auth, timeout=10
+        )
 
 
 OCI_CLI = Path(sys.executable).parent / "oci"
@@ -55,8 +55,13 @@ def oci_cli(emulator: Emulator, *args: str, home: Path, expect_ok: bool = True) 
     `home` keeps the CLI's own files (its invoke-endpoint cache) inside the test's directory.
     """
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True"}
-    done = subprocess.run([str(OCI_CLI), "--config-file", emulator.oci_config_file, "--endpoint", emulator.endpoint,
-                           *args], capture_output=True, text=True, timeout=90, env=env)
+    done = subprocess.run(
+        [str(OCI_CLI), "--config-file", emulator.oci_config_file, "--endpoint", emulator.endpoint, *args],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+    )
     if expect_ok:
         assert done.returncode == 0, done.stderr
     return done

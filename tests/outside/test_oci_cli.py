@@ -21,15 +21,35 @@ def _json(done: Any) -> Any:
 def test_assign_and_unassign_a_new_secondary_ip(emulator: Emulator, topology: dict[str, Any], tmp_path: Path) -> None:
     vnic_b = topology["instances"][1]["vnics"][0]["id"]
 
-    assigned = _json(oci_cli(emulator, "network", "vnic", "assign-private-ip", "--vnic-id", vnic_b,
-                             "--ip-address", "10.0.0.20", home=tmp_path))
+    assigned = _json(
+        oci_cli(
+            emulator,
+            "network",
+            "vnic",
+            "assign-private-ip",
+            "--vnic-id",
+            vnic_b,
+            "--ip-address",
+            "10.0.0.20",
+            home=tmp_path,
+        )
+    )
 
     assert (assigned["data"]["ip-address"], assigned["data"]["vnic-id"]) == ("10.0.0.20", vnic_b)
     listed = _json(oci_cli(emulator, "network", "private-ip", "list", "--vnic-id", vnic_b, home=tmp_path))
     assert sorted(p["ip-address"] for p in listed["data"]) == ["10.0.0.20", "10.0.0.3"]
 
-    done = oci_cli(emulator, "network", "vnic", "unassign-private-ip", "--vnic-id", vnic_b,
-                   "--ip-address", "10.0.0.20", home=tmp_path)
+    done = oci_cli(
+        emulator,
+        "network",
+        "vnic",
+        "unassign-private-ip",
+        "--vnic-id",
+        vnic_b,
+        "--ip-address",
+        "10.0.0.20",
+        home=tmp_path,
+    )
 
     assert "Unassigned IP address 10.0.0.20" in done.stderr
     listed = _json(oci_cli(emulator, "network", "private-ip", "list", "--vnic-id", vnic_b, home=tmp_path))
@@ -38,12 +58,22 @@ def test_assign_and_unassign_a_new_secondary_ip(emulator: Emulator, topology: di
 
 
 def test_unassigning_the_vip_leaves_its_reserved_public_ip_unassigned_not_deleted(
-        emulator: Emulator, topology: dict[str, Any], tmp_path: Path) -> None:
+    emulator: Emulator, topology: dict[str, Any], tmp_path: Path
+) -> None:
     vnic_a = topology["instances"][0]["vnics"][0]["id"]
     public_id = topology["publicIps"][0]["id"]
 
-    oci_cli(emulator, "network", "vnic", "unassign-private-ip", "--vnic-id", vnic_a, "--ip-address", "10.0.0.4",
-            home=tmp_path)
+    oci_cli(
+        emulator,
+        "network",
+        "vnic",
+        "unassign-private-ip",
+        "--vnic-id",
+        vnic_a,
+        "--ip-address",
+        "10.0.0.4",
+        home=tmp_path,
+    )
 
     public = _json(oci_cli(emulator, "network", "public-ip", "get", "--public-ip-id", public_id, home=tmp_path))
     assert (public["data"]["lifecycle-state"], public["data"]["private-ip-id"]) == ("AVAILABLE", None)
@@ -53,22 +83,36 @@ def test_unassigning_the_vip_leaves_its_reserved_public_ip_unassigned_not_delete
 def test_monitoring_alarm_list_and_status(emulator: Emulator, topology: dict[str, Any], tmp_path: Path) -> None:
     compartment = topology["compartments"][0]["id"]
 
-    alarms = _json(oci_cli(emulator, "monitoring", "alarm", "list", "--compartment-id", compartment, "--all",
-                           home=tmp_path))
-    statuses = _json(oci_cli(emulator, "monitoring", "alarm-status", "list-alarms-status", "--compartment-id",
-                             compartment, "--all", home=tmp_path))
+    alarms = _json(
+        oci_cli(emulator, "monitoring", "alarm", "list", "--compartment-id", compartment, "--all", home=tmp_path)
+    )
+    statuses = _json(
+        oci_cli(
+            emulator,
+            "monitoring",
+            "alarm-status",
+            "list-alarms-status",
+            "--compartment-id",
+            compartment,
+            "--all",
+            home=tmp_path,
+        )
+    )
 
     assert sorted(a["id"] for a in alarms["data"]) == sorted(a["id"] for a in topology["alarms"])
     assert {s["status"] for s in statuses["data"]} == {"OK"}
-    alarm = _json(oci_cli(emulator, "monitoring", "alarm", "get", "--alarm-id", topology["alarms"][0]["id"],
-                          home=tmp_path))
+    alarm = _json(
+        oci_cli(emulator, "monitoring", "alarm", "get", "--alarm-id", topology["alarms"][0]["id"], home=tmp_path)
+    )
     assert alarm["etag"] and alarm["data"]["time-created"] and alarm["data"]["time-updated"]
 
 
-def test_notification_topic_points_at_the_emulator(emulator: Emulator, topology: dict[str, Any],
-                                                   tmp_path: Path) -> None:
-    topic = _json(oci_cli(emulator, "ons", "topic", "get", "--topic-id", topology["topics"][0]["topicId"],
-                          home=tmp_path))
+def test_notification_topic_points_at_the_emulator(
+    emulator: Emulator, topology: dict[str, Any], tmp_path: Path
+) -> None:
+    topic = _json(
+        oci_cli(emulator, "ons", "topic", "get", "--topic-id", topology["topics"][0]["topicId"], home=tmp_path)
+    )
 
     assert topic["data"]["api-endpoint"] == emulator.endpoint
     assert topic["etag"] == topic["data"]["etag"]
@@ -81,13 +125,23 @@ def test_errors_follow_the_api_error_table(emulator: Emulator, topology: dict[st
     config = oci.config.from_file(emulator.oci_config_file)
     net = oci.core.VirtualNetworkClient(config, service_endpoint=emulator.endpoint)
     client = oci.base_client.BaseClient(
-        "core", config, oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"],
-                                          config["key_file"]), {}, service_endpoint=emulator.endpoint)
-    cases = [(lambda: net.update_private_ip(vip, oci.core.models.UpdatePrivateIpDetails(
-                  vnic_id="ocid1.vnic.oc1.iad.aaaaaaaanotavnic")), 400, "RelatedResourceNotAuthorizedOrNotFound"),
-             (lambda: client.call_api(resource_path="/20160918/nothingHere", method="GET"), 404, "NotFound"),
-             (lambda: client.call_api(resource_path=f"/20160918/privateIps/{vip}", method="PATCH"), 405,
-              "MethodNotAllowed")]
+        "core",
+        config,
+        oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"]),
+        {},
+        service_endpoint=emulator.endpoint,
+    )
+    cases = [
+        (
+            lambda: net.update_private_ip(
+                vip, oci.core.models.UpdatePrivateIpDetails(vnic_id="ocid1.vnic.oc1.iad.aaaaaaaanotavnic")
+            ),
+            400,
+            "RelatedResourceNotAuthorizedOrNotFound",
+        ),
+        (lambda: client.call_api(resource_path="/20160918/nothingHere", method="GET"), 404, "NotFound"),
+        (lambda: client.call_api(resource_path=f"/20160918/privateIps/{vip}", method="PATCH"), 405, "MethodNotAllowed"),
+    ]
     for call, status, code in cases:
         try:
             call()
@@ -105,8 +159,19 @@ def test_fn_function_invoke_reads_the_invoke_endpoint_then_invokes(tmp_path: Pat
         assert got["data"]["invoke-endpoint"] == emu.endpoint
 
         out = tmp_path / "answer.json"
-        oci_cli(emu, "fn", "function", "invoke", "--function-id", function_id, "--file", str(out), "--body",
-                json.dumps({"action": "status"}), home=tmp_path)
+        oci_cli(
+            emu,
+            "fn",
+            "function",
+            "invoke",
+            "--function-id",
+            function_id,
+            "--file",
+            str(out),
+            "--body",
+            json.dumps({"action": "status"}),
+            home=tmp_path,
+        )
 
         answer = json.loads(out.read_text())
     assert answer["decision"] == "status"

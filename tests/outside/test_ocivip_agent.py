@@ -23,7 +23,6 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import oci
 import pytest
@@ -88,9 +87,14 @@ def _topology(tmp_path: Path, terraform_dir: Path | None) -> Path:
     """two-node.json, with the IAM ocivip documents instead of the project's (unless None)."""
     data = json.loads(DEFAULT_TOPOLOGY.read_text())
     if terraform_dir is not None:
-        data["iam"] = {"enabled": True, "terraform_dir": str(terraform_dir),
-                       "bindings": {"var.compartment_ocid": data["compartments"][0]["id"],
-                                    "var.tenancy_ocid": data["tenancy"]["id"]}}
+        data["iam"] = {
+            "enabled": True,
+            "terraform_dir": str(terraform_dir),
+            "bindings": {
+                "var.compartment_ocid": data["compartments"][0]["id"],
+                "var.tenancy_ocid": data["tenancy"]["id"],
+            },
+        }
     path = tmp_path / "topology.json"
     path.write_text(json.dumps(data))
     return path
@@ -103,19 +107,28 @@ def ocivip_emulator(tmp_path: Path) -> Iterator[Emulator]:
 
 
 def agent(emu: Emulator, nodes: dict[str, str], node: str, action: str, home: Path) -> subprocess.CompletedProcess:
-    env = {"PATH": f"{SHIMS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(home),
-           "OCF_ROOT": str(OCF_ROOT), "OCF_RESOURCE_INSTANCE": "vip",
-           "OCF_RESKEY_secondary_private_ip": VIP, "OCF_RESKEY_cidr_netmask": str(PREFIX),
-           "OCF_RESKEY_ocicli": str(Path(sys.executable).parent / "oci"), "OCF_RESKEY_api_delay": "0",
-           "OCI_METADATA_BASE_URL": f"{emu.endpoint}/imds/{node}/opc/v2",
-           "OCI_CLI_ENDPOINT": emu.endpoint, "OCI_CLI_FEDERATION_ENDPOINT": f"{emu.endpoint}/v1/x509",
-           "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True", "OCIVIP_NETNS": nodes[node]}
+    env = {
+        "PATH": f"{SHIMS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": str(home),
+        "OCF_ROOT": str(OCF_ROOT),
+        "OCF_RESOURCE_INSTANCE": "vip",
+        "OCF_RESKEY_secondary_private_ip": VIP,
+        "OCF_RESKEY_cidr_netmask": str(PREFIX),
+        "OCF_RESKEY_ocicli": str(Path(sys.executable).parent / "oci"),
+        "OCF_RESKEY_api_delay": "0",
+        "OCI_METADATA_BASE_URL": f"{emu.endpoint}/imds/{node}/opc/v2",
+        "OCI_CLI_ENDPOINT": emu.endpoint,
+        "OCI_CLI_FEDERATION_ENDPOINT": f"{emu.endpoint}/v1/x509",
+        "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True",
+        "OCIVIP_NETNS": nodes[node],
+    }
     return subprocess.run(["/bin/sh", str(AGENT), action], env=env, capture_output=True, text=True, timeout=120)
 
 
 def addresses(netns: str) -> list[str]:
-    shown = subprocess.run(["ip", "-n", netns, "-j", "addr", "show", "dev", "eth0"], capture_output=True,
-                           text=True, check=True, timeout=10)
+    shown = subprocess.run(
+        ["ip", "-n", netns, "-j", "addr", "show", "dev", "eth0"], capture_output=True, text=True, check=True, timeout=10
+    )
     return sorted(a["local"] for link in json.loads(shown.stdout) for a in link["addr_info"] if a["family"] == "inet")
 
 
@@ -125,8 +138,9 @@ def vip_holder(emu: Emulator, subnet_id: str) -> str | None:
     return found[0].vnic_id if found else None
 
 
-def test_start_monitor_stop_from_each_node_follow_the_ocf_contract(ocivip_emulator: Emulator, nodes: dict[str, str],
-                                                                   tmp_path: Path) -> None:
+def test_start_monitor_stop_from_each_node_follow_the_ocf_contract(
+    ocivip_emulator: Emulator, nodes: dict[str, str], tmp_path: Path
+) -> None:
     emu = ocivip_emulator
     data = json.loads(DEFAULT_TOPOLOGY.read_text())
     subnet_id = data["subnets"][0]["id"]
@@ -144,7 +158,7 @@ def test_start_monitor_stop_from_each_node_follow_the_ocf_contract(ocivip_emulat
     assert addresses(nodes["node-b"]) == ["10.0.0.3", VIP]
     assert (run("node-a", "monitor"), run("node-b", "monitor")) == (OCF_NOT_RUNNING, OCF_SUCCESS)
     assert run("node-b", "start") == OCF_SUCCESS  # already running: nothing to do
-    assert run("node-a", "stop") == OCF_SUCCESS   # not running there: nothing to do
+    assert run("node-a", "stop") == OCF_SUCCESS  # not running there: nothing to do
 
     stopped = agent(emu, nodes, "node-b", "stop", tmp_path)
 
@@ -157,8 +171,11 @@ def test_start_monitor_stop_from_each_node_follow_the_ocf_contract(ocivip_emulat
     assert run("node-a", "start") == OCF_SUCCESS
     assert vip_holder(emu, subnet_id) == vnic["node-a"] and addresses(nodes["node-a"]) == ["10.0.0.2", VIP]
     operations = [(e["operation"], e["principal"]["kind"]) for e in emu.audit()]
-    assert operations == [("UpdatePrivateIp", "instance"), ("DeletePrivateIp", "instance"),
-                          ("CreatePrivateIp", "instance")]
+    assert operations == [
+        ("UpdatePrivateIp", "instance"),
+        ("DeletePrivateIp", "instance"),
+        ("CreatePrivateIp", "instance"),
+    ]
 
 
 def test_with_the_projects_own_policies_the_agent_cannot_move_the_ip(tmp_path: Path, nodes: dict[str, str]) -> None:

@@ -7,9 +7,9 @@ SDK's deserialiser would hide unknown fields.
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -37,31 +37,52 @@ NOT_MODELLED = {
 
 def _ids(topology: dict[str, Any]) -> dict[str, str]:
     a, _b = topology["instances"]
-    return {"compartment": topology["compartments"][0]["id"], "vip": topology["privateIps"][0]["id"],
-            "vnic": a["vnics"][0]["id"], "attachment": a["vnics"][0]["attachmentId"], "instance": a["id"],
-            "subnet": topology["subnets"][0]["id"], "public": topology["publicIps"][0]["id"],
-            "address": topology["publicIps"][0]["ipAddress"], "alarm": topology["alarms"][0]["id"],
-            "topic": topology["topics"][0]["topicId"], "function": topology["functions"][0]["id"],
-            "application": topology["functions"][0]["applicationId"]}
+    return {
+        "compartment": topology["compartments"][0]["id"],
+        "vip": topology["privateIps"][0]["id"],
+        "vnic": a["vnics"][0]["id"],
+        "attachment": a["vnics"][0]["attachmentId"],
+        "instance": a["id"],
+        "subnet": topology["subnets"][0]["id"],
+        "public": topology["publicIps"][0]["id"],
+        "address": topology["publicIps"][0]["ipAddress"],
+        "alarm": topology["alarms"][0]["id"],
+        "topic": topology["topics"][0]["topicId"],
+        "function": topology["functions"][0]["id"],
+        "application": topology["functions"][0]["applicationId"],
+    }
 
 
 def _metric(compartment: str) -> Callable[[Emulator], dict[str, Any]]:
     """PostMetricData's body, stamped when it is sent (the emulator refuses old datapoints)."""
-    return lambda emulator: {"metricData": [{"namespace": "vip_failover", "compartmentId": compartment, "name": "target_up",
-                            "dimensions": {"node": "node-a", "role": "node", "resourceId": "r"},
-                            "datapoints": [{"timestamp": emulator.clock.iso_now(), "value": 1}]}]}
+    return lambda emulator: {
+        "metricData": [
+            {
+                "namespace": "vip_failover",
+                "compartmentId": compartment,
+                "name": "target_up",
+                "dimensions": {"node": "node-a", "role": "node", "resourceId": "r"},
+                "datapoints": [{"timestamp": emulator.clock.iso_now(), "value": 1}],
+            }
+        ]
+    }
 
 
 # operation -> (method, path, query, body, SDK package, SDK response type)
 def cases(topology: dict[str, Any]) -> dict[str, tuple]:
     i = _ids(topology)
+
     def summarize(emulator: Emulator) -> dict[str, Any]:
         """A datapoint is written first, so the summary has something to show."""
         posted = SignedSession(emulator).request("POST", f"{MON}/metrics", body=_metric(i["compartment"])(emulator))
         assert posted.json()["failedMetricsCount"] == 0
         end = emulator.clock.now() + 120
-        return {"namespace": "vip_failover", "query": "target_up[1m].max()", "startTime": iso(end - 600),
-                "endTime": iso(end)}
+        return {
+            "namespace": "vip_failover",
+            "query": "target_up[1m].max()",
+            "startTime": iso(end - 600),
+            "endTime": iso(end),
+        }
 
     return {
         "ListPrivateIps": ("GET", f"{V1}/privateIps", {"vnicId": i["vnic"]}, None, "core", "list[PrivateIp]"),
@@ -69,37 +90,109 @@ def cases(topology: dict[str, Any]) -> dict[str, tuple]:
         "UpdatePrivateIp": ("PUT", f"{V1}/privateIps/{i['vip']}", {}, {"displayName": "vip"}, "core", "PrivateIp"),
         "CreatePrivateIp": ("POST", f"{V1}/privateIps", {}, {"vnicId": i["vnic"]}, "core", "PrivateIp"),
         "GetVnic": ("GET", f"{V1}/vnics/{i['vnic']}", {}, None, "core", "Vnic"),
-        "ListVnicAttachments": ("GET", f"{V1}/vnicAttachments", {"compartmentId": i["compartment"]}, None, "core",
-                                "list[VnicAttachment]"),
+        "ListVnicAttachments": (
+            "GET",
+            f"{V1}/vnicAttachments",
+            {"compartmentId": i["compartment"]},
+            None,
+            "core",
+            "list[VnicAttachment]",
+        ),
         "GetVnicAttachment": ("GET", f"{V1}/vnicAttachments/{i['attachment']}", {}, None, "core", "VnicAttachment"),
         "GetInstance": ("GET", f"{V1}/instances/{i['instance']}", {}, None, "core", "Instance"),
         "GetPublicIp": ("GET", f"{V1}/publicIps/{i['public']}", {}, None, "core", "PublicIp"),
-        "GetPublicIpByPrivateIpId": ("POST", f"{V1}/publicIps/actions/getByPrivateIpId", {},
-                                     {"privateIpId": i["vip"]}, "core", "PublicIp"),
-        "GetPublicIpByIpAddress": ("POST", f"{V1}/publicIps/actions/getByIpAddress", {},
-                                   {"ipAddress": i["address"]}, "core", "PublicIp"),
-        "PostMetricData": ("POST", f"{MON}/metrics", {}, _metric(i["compartment"]), "monitoring",
-                           "PostMetricDataResponseDetails"),
-        "SummarizeMetricsData": ("POST", f"{MON}/metrics/actions/summarizeMetricsData",
-                                 {"compartmentId": i["compartment"]}, summarize, "monitoring", "list[MetricData]"),
+        "GetPublicIpByPrivateIpId": (
+            "POST",
+            f"{V1}/publicIps/actions/getByPrivateIpId",
+            {},
+            {"privateIpId": i["vip"]},
+            "core",
+            "PublicIp",
+        ),
+        "GetPublicIpByIpAddress": (
+            "POST",
+            f"{V1}/publicIps/actions/getByIpAddress",
+            {},
+            {"ipAddress": i["address"]},
+            "core",
+            "PublicIp",
+        ),
+        "PostMetricData": (
+            "POST",
+            f"{MON}/metrics",
+            {},
+            _metric(i["compartment"]),
+            "monitoring",
+            "PostMetricDataResponseDetails",
+        ),
+        "SummarizeMetricsData": (
+            "POST",
+            f"{MON}/metrics/actions/summarizeMetricsData",
+            {"compartmentId": i["compartment"]},
+            summarize,
+            "monitoring",
+            "list[MetricData]",
+        ),
         "GetAlarm": ("GET", f"{MON}/alarms/{i['alarm']}", {}, None, "monitoring", "Alarm"),
-        "ListAlarms": ("GET", f"{MON}/alarms", {"compartmentId": i["compartment"]}, None, "monitoring",
-                       "list[AlarmSummary]"),
-        "ListAlarmsStatus": ("GET", f"{MON}/alarms/status", {"compartmentId": i["compartment"]}, None,
-                             "monitoring", "list[AlarmStatusSummary]"),
-        "GetAlarmHistory": ("GET", f"{MON}/alarms/{i['alarm']}/history", {}, None, "monitoring",
-                            "AlarmHistoryCollection"),
+        "ListAlarms": (
+            "GET",
+            f"{MON}/alarms",
+            {"compartmentId": i["compartment"]},
+            None,
+            "monitoring",
+            "list[AlarmSummary]",
+        ),
+        "ListAlarmsStatus": (
+            "GET",
+            f"{MON}/alarms/status",
+            {"compartmentId": i["compartment"]},
+            None,
+            "monitoring",
+            "list[AlarmStatusSummary]",
+        ),
+        "GetAlarmHistory": (
+            "GET",
+            f"{MON}/alarms/{i['alarm']}/history",
+            {},
+            None,
+            "monitoring",
+            "AlarmHistoryCollection",
+        ),
         "GetTopic": ("GET", f"{ONS}/topics/{i['topic']}", {}, None, "ons", "NotificationTopic"),
-        "ListSubscriptions": ("GET", f"{ONS}/subscriptions", {"compartmentId": i["compartment"]}, None, "ons",
-                              "list[SubscriptionSummary]"),
-        "PublishMessage": ("POST", f"{ONS}/topics/{i['topic']}/messages", {}, {"body": "hello"}, "ons",
-                           "PublishResult"),
+        "ListSubscriptions": (
+            "GET",
+            f"{ONS}/subscriptions",
+            {"compartmentId": i["compartment"]},
+            None,
+            "ons",
+            "list[SubscriptionSummary]",
+        ),
+        "PublishMessage": (
+            "POST",
+            f"{ONS}/topics/{i['topic']}/messages",
+            {},
+            {"body": "hello"},
+            "ons",
+            "PublishResult",
+        ),
         "GetFunction": ("GET", f"{FN}/functions/{i['function']}", {}, None, "functions", "Function"),
-        "ListFunctions": ("GET", f"{FN}/functions", {"applicationId": i["application"]}, None, "functions",
-                          "list[FunctionSummary]"),
+        "ListFunctions": (
+            "GET",
+            f"{FN}/functions",
+            {"applicationId": i["application"]},
+            None,
+            "functions",
+            "list[FunctionSummary]",
+        ),
         "GetApplication": ("GET", f"{FN}/applications/{i['application']}", {}, None, "functions", "Application"),
-        "ListApplications": ("GET", f"{FN}/applications", {"compartmentId": i["compartment"]}, None, "functions",
-                             "list[ApplicationSummary]"),
+        "ListApplications": (
+            "GET",
+            f"{FN}/applications",
+            {"compartmentId": i["compartment"]},
+            None,
+            "functions",
+            "list[ApplicationSummary]",
+        ),
     }
 
 
@@ -108,8 +201,6 @@ def test_every_signed_route_is_checked(shared_emulator: Emulator, topology: dict
     checked = set(cases(topology)) | set(NOT_MODELLED)
     assert signed - checked == set(), "routes without an SDK model check"
     assert checked - signed - {"X509Federation"} == set(), "checks of routes that are not served"
-
-
 
 
 @pytest.mark.parametrize("operation", sorted(cases(json.loads(DEFAULT_TOPOLOGY.read_text()))))
@@ -145,6 +236,6 @@ def test_the_checker_catches_what_it_is_for() -> None:
     assert "$.colour: not a field of Vnic" in found
     assert "$.compartmentId: required by Vnic but missing" in found
     assert "$.lifecycleState: 'SLEEPING' is not an allowed value of Vnic.lifecycle_state" in found
-    assert problems([{"sourceDetails": {"sourceType": "CONTAINER_IMAGE", "image": 1}}], "list[FunctionSummary]",
-                    "functions") == ["$[0].id: required by FunctionSummary but missing",
-                                     "$[0].sourceDetails.image: expected str, got int 1"]
+    assert problems(
+        [{"sourceDetails": {"sourceType": "CONTAINER_IMAGE", "image": 1}}], "list[FunctionSummary]", "functions"
+    ) == ["$[0].id: required by FunctionSummary but missing", "$[0].sourceDetails.image: expected str, got int 1"]

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,34 @@ def test_serve_tls_prints_an_https_ready_line_and_the_function_runs_over_it(
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_notifications_delivers_to_the_function_over_https(
+    topology: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PublishMessage -> Notifications invokes the subscribed function through the HTTPS endpoint.
+
+    No CA variable in this process: Notifications (in the emulator's process) must trust the CA
+    by itself; this test's own client is given it as `verify`.
+    """
+    topic = topology["topics"][0]["topicId"]
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    with Emulator.start(tls=True, function_dir=REPO) as emu:
+        ons = oci.ons.NotificationDataPlaneClient(emu.oci_config(), service_endpoint=emu.endpoint)
+        ons.base_client.session.verify = emu.ready_line["cert_bundle"]
+
+        published = ons.publish_message(topic, oci.ons.models.MessageDetails(body=json.dumps({"action": "status"})))
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with emu.backend.lock:
+                attempts = [
+                    d
+                    for d in emu.backend.states["notifications"].deliveries
+                    if d["messageId"] == published.data.message_id
+                ]
+            if attempts:
+                break
+            time.sleep(0.1)
+        assert [a["status"] for a in attempts] == [200]

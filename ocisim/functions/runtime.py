@@ -96,6 +96,9 @@ class Pool:
     containers: list[Container] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     starting: int = 0
+    # Every fdk process launched, from launch on: a call cancelled at shutdown between launch
+    # and joining `containers` must not leave its process behind.
+    launched: set[asyncio.subprocess.Process] = field(default_factory=set)
 
     @property
     def log_path(self) -> Path:
@@ -140,14 +143,19 @@ class Pool:
             process = await asyncio.create_subprocess_exec(
                 *_fdk_command(self.function_dir), cwd=str(self.function_dir), env=self._env(directory),
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        self.launched.add(process)
         give_up = loop.time() + START_TIMEOUT_SECONDS
-        while not socket_path.exists():
-            if process.returncode is not None or loop.time() > give_up:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-                raise RuntimeError(f"fdk did not start for {self.function_dir} (see {self.log_path})")
-            await asyncio.sleep(0.02)
+        try:
+            while not socket_path.exists():
+                if process.returncode is not None or loop.time() > give_up:
+                    raise RuntimeError(f"fdk did not start for {self.function_dir} (see {self.log_path})")
+                await asyncio.sleep(0.02)
+        except BaseException:  # failed, or cancelled (shutdown): never leave a half-started fdk behind
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await asyncio.shield(process.wait())
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
         session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(socket_path)))
         # startup_s: process start to a listening socket, the cold-start cost a caller waits for.
         self.backend.log("function container started", function=self.function["id"], pid=process.pid,
@@ -219,9 +227,16 @@ class Pool:
             await self._release(container)
 
     async def stop(self) -> None:
-        for container in self.containers:
-            await container.stop()
+        """All containers at once (shutdown takes one grace period, not the sum), then any
+        process launched for a call that was cancelled before it got its container."""
+        await asyncio.gather(*(container.stop() for container in self.containers))
         self.containers.clear()
+        for process in self.launched:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        self.launched.clear()
 
 
 @dataclass

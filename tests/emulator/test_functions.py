@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import oci
 import pytest
 
 from ocisim import Emulator
+from ocisim.functions.runtime import MAX_DETACHED, runtime_for
 
 MARKER_FN = Path(__file__).parent / "fixtures" / "marker_fn"
 
@@ -82,3 +84,32 @@ def test_management_client_reads_functions_and_applications(emulator: Emulator) 
     assert (function.invoke_endpoint, function.lifecycle_state) == (emulator.endpoint, "ACTIVE")
     assert function.application_id == application.id == client.get_application(application.id).data.id
     assert summary.id == function_id and function.config["FAILBACK_POLICY"] == "never"
+
+
+def test_detached_invocations_in_flight_are_bounded_and_end_with_the_emulator(tmp_path: Path) -> None:
+    """A caller that floods detached invokes gets 429 beyond MAX_DETACHED; stopping the emulator
+    mid-flight leaves no function process behind."""
+    with Emulator.start(function_dir=MARKER_FN) as emu:
+        function_id = next(iter(emu.functions.values()))
+        client = invoker(emu)
+        body = json.dumps({"marker": str(tmp_path / "ran"), "sleep": 5})
+
+        accepted = [
+            client.invoke_function(function_id, invoke_function_body=body, fn_invoke_type="detached").status
+            for _ in range(MAX_DETACHED)
+        ]
+        with pytest.raises(oci.exceptions.ServiceError) as caught:
+            client.invoke_function(function_id, invoke_function_body=body, fn_invoke_type="detached")
+        launched = [p.pid for p in runtime_for(emu.backend).pools[function_id].launched]
+
+    assert accepted == [202] * MAX_DETACHED
+    assert (caught.value.status, caught.value.code) == (429, "TooManyRequests")
+    assert launched and [pid for pid in launched if _alive(pid)] == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

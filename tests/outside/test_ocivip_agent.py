@@ -54,7 +54,8 @@ def _why_not() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_why_not() is not None, reason=_why_not() or "")
+_CANNOT_RUN = _why_not()
+pytestmark = pytest.mark.skipif(_CANNOT_RUN is not None, reason=_CANNOT_RUN or "")
 
 
 def _ip(*args: str) -> None:

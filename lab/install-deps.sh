@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the lab runs for real (haproxy, keepalived, ip, nft, curl) and what the outside
-# checks run unmodified (the ClusterLabs ocivip agent and its OCF shell library from Debian's
-# resource-agents, and jq, which ocivip needs) from Debian's packages, and only what is missing, so `make test` and `make demo` work on a fresh machine and cost
+# Installs what the lab runs for real (haproxy, keepalived, ip, nft, curl) from Debian's packages,
+# and only what is missing, so `make test` and `make demo` work on a fresh machine and cost
 # nothing on the second run.
 set -euo pipefail
 
@@ -11,22 +10,12 @@ declare -A wanted=(
     [ip]=iproute2
     [nft]=nftables
     [curl]=curl
-    [jq]=jq
-)
-# Packages that bring files rather than commands.
-declare -A wanted_files=(
-    [/usr/lib/ocf/resource.d/heartbeat/ocivip]=resource-agents
 )
 
 missing=()
 for command in "${!wanted[@]}"; do
     if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$command" >/dev/null 2>&1; then
         missing+=("${wanted[$command]}")
-    fi
-done
-for file in "${!wanted_files[@]}"; do
-    if [ ! -e "$file" ]; then
-        missing+=("${wanted_files[$file]}")
     fi
 done
 

@@ -1,7 +1,7 @@
 """The ClusterLabs `ocivip` resource agent, run unmodified, against the emulator.
 
 The agent and its OCF shell library are Debian's `resource-agents` package (`make test`
-installs it through lab/install-deps.sh). It calls the oci CLI with instance-principal auth;
+installs it through tests/outside/install-deps.sh). It calls the oci CLI with instance-principal auth;
 the CLI reaches the emulator through its own environment variables (OCI_CLI_ENDPOINT,
 OCI_CLI_FEDERATION_ENDPOINT) and the SDK's OCI_METADATA_BASE_URL. Two commands are wrapped
 (tests/outside/fixtures/ocivip-shims): `curl`, because the agent hard-codes the metadata

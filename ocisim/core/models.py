@@ -241,8 +241,9 @@ class CoreState:
         # OCI does not hand a just-freed address to the next CreatePrivateIp without one (a
         # recorded session got the next address instead): freed ones come last, oldest first.
         freed = self.released.get(subnet["id"], [])
+        unavailable = taken | reserved | set(freed)
         for host in network.hosts():
-            if str(host) not in taken | reserved | set(freed):
+            if str(host) not in unavailable:
                 return str(host)
         for address in freed:
             if address not in taken:

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: venv test demo bench chaos clean lab-deps
+.PHONY: venv test demo bench chaos clean lab-deps outside-deps
 
 venv: $(STAMP)
 
@@ -17,8 +17,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: $(STAMP) lab-deps $(CHECKOV_STAMP)
+test: $(STAMP) lab-deps outside-deps $(CHECKOV_STAMP)
 	$(PY) -m pytest -q
+
+# resource-agents (the ClusterLabs ocivip agent tests/outside runs) and jq, installed only if missing.
+outside-deps:
+	bash tests/outside/install-deps.sh
 
 # checkov (tests/terraform/test_tf_lint.py runs it) in its own venv: it pins many packages.
 $(CHECKOV_STAMP): requirements-checkov.txt

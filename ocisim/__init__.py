@@ -1,4 +1,4 @@
-"""ocisim: a local OCI emulator that the unmodified `oci` SDK and CLI talk to over HTTP.
+"""ocisim: a local OCI emulator that the unmodified `oci` SDK and CLI talk to over HTTP(S).
 
 Start it (tests, tools):
 
@@ -20,11 +20,12 @@ Layout (moto's per-service packages, LocalStack's request chain):
     ocisim/audit.py     the audit log (+ long-poll)
     ocisim/admin.py     unsigned /_admin/ endpoint (loopback)
     ocisim/emulator.py  Emulator: the server in a background thread, the Python API
+    ocisim/tls.py       the CA and server certificate of `serve --tls`
     ocisim/core/        Core Services 20160918: private/public IPs, VNICs, attachments, instances
 
 Plug-in summary (details in ocisim/service.py):
 - Add `ocisim/<pkg>/__init__.py` exposing `SERVICE = Service(name, routes, seed, load, dump,
-  start, stop)`; it is discovered automatically. `seed(topology, backend)` builds the state
+  start, stop, depends_on)`; it is discovered automatically. `seed(topology, backend)` builds the state
   section from the topology dict (your own topology keys: e.g. "alarms", "topics"); `load`/
   `dump` convert it to/from JSON for the state file.
 - Routes: `Route(method, "/<apiversion>/...", "OciOperationName", handler, auth="signature",
@@ -37,9 +38,11 @@ Plug-in summary (details in ocisim/service.py):
   the RPST v2.2 files a function needs.
 - Audit: `call.audit(resource_id, before, after)` inside a handler; `backend.record(...)` +
   `backend.save()` from background work.
-- Lifecycle: `start(backend)` / `stop(backend)` (sync or async) run on the server loop; the
-  function directory is `backend.options["function_dir"]`, extra function config
-  `backend.options["function_config"]`, the endpoint `backend.endpoint`.
+- Lifecycle: `start(backend)` / `stop(backend)` (sync or async) run on the server loop, in
+  `depends_on` order (stop in reverse); what a service keeps running lives in
+  `backend.runtime[<its name>]`. The function directory is `backend.options["function_dir"]`,
+  extra function config `backend.options["function_config"]`, the endpoint `backend.endpoint`
+  (https with `tls`, its CA file `backend.ca_bundle`).
 """
 
 from ocisim.emulator import Emulator

@@ -173,8 +173,11 @@ class Keyring:
     # --- requests ----------------------------------------------------------------------------
 
     def authenticate(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes,
-                     *, require_body_headers: bool) -> Principal:
-        """Verify a request's OCI signature and return who made it (raises NotAuthenticated)."""
+                     *, require_body_headers: bool, now: float | None = None) -> Principal:
+        """Verify a request's OCI signature and return who made it (raises NotAuthenticated).
+
+        `now` (default: the wall clock) is what the date header is held against.
+        """
         params = parse_authorization(headers.get("authorization"))
         key_id = params["keyId"]
         if key_id.startswith("ST$"):
@@ -184,7 +187,7 @@ class Keyring:
         else:
             raise NotAuthenticated("Unknown keyId")
         signed = params["headers"].lower().split()
-        check_signed_headers(method, signed, headers, body, require_body_headers)
+        check_signed_headers(method, signed, headers, body, require_body_headers, now)
         verify_rsa_signature(public_key, signing_string(method, raw_path, headers, signed),
                              params["signature"])
         return principal
@@ -231,12 +234,12 @@ def verify_rsa_signature(public_key: rsa.RSAPublicKey, text: str, signature_b64:
 
 
 def check_signed_headers(method: str, signed: list[str], headers: Mapping[str, str], body: bytes,
-                         require_body_headers: bool) -> None:
+                         require_body_headers: bool, now: float | None = None) -> None:
     """The headers OCI insists on being signed, and the body headers matching the body."""
     for name in ("date", "(request-target)", "host"):
         if name not in signed and not (name == "date" and "x-date" in signed):
             raise NotAuthenticated(f"Header {name} must be signed")
-    _check_date(headers.get("x-date") or headers.get("date"))
+    _check_date(headers.get("x-date") or headers.get("date"), time.time() if now is None else now)
     if require_body_headers and method.upper() in ("PUT", "POST", "PATCH"):
         for name in BODY_HEADERS:
             if name not in signed:
@@ -249,12 +252,12 @@ def check_signed_headers(method: str, signed: list[str], headers: Mapping[str, s
         raise NotAuthenticated("content-length does not match the body")
 
 
-def _check_date(value: str | None) -> None:
+def _check_date(value: str | None, now: float) -> None:
     if value is None:
         raise NotAuthenticated("Missing date header")
     try:
         stamp = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError) as exc:
         raise NotAuthenticated("Unparseable date header") from exc
-    if abs(time.time() - stamp) > MAX_CLOCK_SKEW_SECONDS:
+    if abs(now - stamp) > MAX_CLOCK_SKEW_SECONDS:
         raise NotAuthenticated("Date header is outside the allowed clock skew")

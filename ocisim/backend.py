@@ -32,7 +32,8 @@ DEFAULT_LATENCY = {"UpdatePrivateIp": 0.05}
 
 
 def discover_services() -> list[Service]:
-    """Every `ocisim.<pkg>` exposing `SERVICE`, core first, then by name."""
+    """Every `ocisim.<pkg>` exposing `SERVICE`: core first, then by name, each after the
+    services it depends on (the order their runtimes start in; they stop in reverse)."""
     import ocisim
 
     services = []
@@ -43,7 +44,30 @@ def discover_services() -> list[Service]:
         service = getattr(module, "SERVICE", None)
         if isinstance(service, Service):
             services.append(service)
-    return sorted(services, key=lambda s: (s.name != "core", s.name))
+    return start_order(sorted(services, key=lambda s: (s.name != "core", s.name)))
+
+
+def start_order(services: list[Service]) -> list[Service]:
+    """`services` reordered so each comes after its `depends_on` (stable otherwise)."""
+    by_name = {s.name: s for s in services}
+    ordered: list[Service] = []
+    visiting: set[str] = set()
+
+    def place(service: Service) -> None:
+        if service in ordered:
+            return
+        if service.name in visiting:
+            raise ValueError(f"services depend on each other in a cycle through {service.name}")
+        visiting.add(service.name)
+        for name in service.depends_on:
+            if name in by_name:
+                place(by_name[name])
+        visiting.discard(service.name)
+        ordered.append(service)
+
+    for service in services:
+        place(service)
+    return ordered
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -77,6 +101,10 @@ class Backend:
         self.state_path = state_path
         self.options = dict(options)
         self.endpoint = ""  # set once the server listens
+        # Live objects of the services, by service name, created by their start hooks and ended
+        # by their stop hooks (function containers, the alarm loop, pending deliveries).
+        self.runtime: dict[str, Any] = {}
+        self.ca_bundle: str | None = None  # the CA file clients trust when serving HTTPS
 
     # --- identity of the emulated tenancy ------------------------------------------------------
     @property

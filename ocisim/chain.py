@@ -4,7 +4,8 @@
 
 - request id: echo the caller's `opc-request-id` or mint one; log one JSON line per request.
 - error serialisation: any `OciError` (from any later step) becomes OCI's `{"code","message"}`
-  body with its status; unknown paths become 404 NotAuthorizedOrNotFound; a crash becomes 500.
+  body with its status; an unknown path becomes 404 NotFound and a known path with another method 405
+  MethodNotAllowed (OCI's error table); a crash becomes 500.
 - authentication: verify the OCI signature (ocisim.auth) and attach the `Principal`; admin
   routes are unsigned but only answer loopback (and the lab's 198.18.0.0/15) clients.
 - authorisation: when the topology configures IAM (ocisim.iam), a resource or instance
@@ -32,7 +33,7 @@ from aiohttp import web
 from ocisim import iam
 from ocisim.auth import ADMIN, Principal
 from ocisim.backend import Backend
-from ocisim.errors import InternalServerError, NotAuthenticated, NotAuthorizedOrNotFound, OciError
+from ocisim.errors import InternalServerError, MethodNotAllowed, NotAuthenticated, NotFound, OciError
 from ocisim.faults import DROP_AFTER, DROP_BEFORE
 from ocisim.service import Call, Reply, Route
 
@@ -42,6 +43,7 @@ AUTHORIZER = web.AppKey("authorizer", object)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
 BODY = web.RequestKey("body", bytes)
+SLASH = ".slash"  # route name suffix of a path's trailing-slash twin
 ADMIN_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"),
                   ipaddress.ip_network("198.18.0.0/15"))
 
@@ -97,8 +99,8 @@ async def serialise_errors(request: web.Request, handler: RequestHandler) -> web
         return error_response(error)
     except web.HTTPException as exc:
         if exc.status == 405:
-            return error_response(OciError("Method not allowed", status=405, code="MethodNotAllowed"))
-        return error_response(NotAuthorizedOrNotFound(f"{request.method} {request.path} not found"))
+            return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.path}"))
+        return error_response(NotFound(f"No operation serves {request.method} {request.path}"))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug in a handler must still answer like OCI does
@@ -111,7 +113,10 @@ async def serialise_errors(request: web.Request, handler: RequestHandler) -> web
 async def authenticate(request: web.Request, handler: RequestHandler) -> web.StreamResponse:
     matched = route_of(request)
     if matched is None:
-        raise NotAuthorizedOrNotFound(f"{request.method} {request.path} not found")
+        unmatched = getattr(request.match_info, "http_exception", None)
+        if unmatched is not None and unmatched.status == 405:
+            raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
+        raise NotFound(f"No operation serves {request.method} {request.path}")
     route, _ = matched
     request[BODY] = await request.read()
     if route.auth == "admin":
@@ -229,6 +234,11 @@ def build_app(backend: Backend, extra_routes: list[Route]) -> web.Application:
         if route.operation in table:
             raise ValueError(f"operation {route.operation} is registered twice")
         table[route.operation] = (route, service)
-        app.router.add_route(route.method, route.path, endpoint(route, service), name=route.operation)
+        handler = endpoint(route, service)
+        app.router.add_route(route.method, route.path, handler, name=route.operation)
+        if not route.path.endswith(("/", "*}")) and not route.path.endswith(".*}"):
+            # OCI accepts a trailing slash (older oci CLIs send `POST /instances/`)
+            table[route.operation + SLASH] = (route, service)
+            app.router.add_route(route.method, route.path + "/", handler, name=route.operation + SLASH)
     app[ROUTES] = table
     return app

@@ -32,6 +32,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock-scale", type=float, default=1.0,
                        help="emulated time runs this many times faster than the wall clock")
     serve.add_argument("--config-dir", help="where to write the OCI config file and API key")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve HTTPS with a CA made for this run (the ready line's cert_bundle)")
     return root
 
 
@@ -48,7 +50,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         emulator = Emulator.start(topology=args.topology, state=args.state, port=args.port,
                                   host=args.host, function_dir=args.function_dir,
-                                  clock_scale=args.clock_scale, config_dir=args.config_dir)
+                                  clock_scale=args.clock_scale, config_dir=args.config_dir,
+                                  tls=args.tls)
     except (OSError, ValueError, RuntimeError) as exc:
         log("failed to start", level=logging.ERROR, error=repr(exc), cause=repr(exc.__cause__))
         return 1

@@ -25,6 +25,7 @@ from ocisim.backend import Backend
 from ocisim.chain import build_app
 from ocisim.clock import Clock
 from ocisim.faults import make_fault
+from ocisim.tls import make_tls_files
 
 DEFAULT_TOPOLOGY = Path(__file__).parent / "topologies" / "two-node.json"
 OCI_PROFILE = "DEFAULT"
@@ -34,7 +35,7 @@ STOP_TIMEOUT_SECONDS = 4.0
 
 class Emulator:
     def __init__(self, backend: Backend, sock: socket.socket, config_dir: Path,
-                 owned_dir: Path | None) -> None:
+                 owned_dir: Path | None, tls: bool = False) -> None:
         self.backend = backend
         self._sock = sock
         self._owned_dir = owned_dir
@@ -46,8 +47,10 @@ class Emulator:
         host, port = sock.getsockname()[:2]
         self.host, self.port = host, port
         reachable = "127.0.0.1" if host == "0.0.0.0" else host  # IPv4 only, like the lab
-        self.endpoint = f"http://{reachable}:{port}"
+        self.tls = make_tls_files(config_dir / "tls", [reachable, "localhost"]) if tls else None
+        self.endpoint = f"{'https' if tls else 'http'}://{reachable}:{port}"
         backend.endpoint = self.endpoint
+        backend.ca_bundle = str(self.tls.ca_bundle.resolve()) if self.tls else None
         self.oci_config_file = str(self._write_oci_config(config_dir))
         self.oci_profile = OCI_PROFILE
         self._thread = threading.Thread(target=self._run, name="ocisim-server", daemon=True)
@@ -59,13 +62,14 @@ class Emulator:
               function_dir: str | os.PathLike | None = None,
               function_config: Mapping[str, str] | None = None, clock_scale: float = 1.0,
               config_dir: str | os.PathLike | None = None,
-              function_python: str | os.PathLike | None = None) -> "Emulator":
+              function_python: str | os.PathLike | None = None, tls: bool = False) -> "Emulator":
         """Start serving; returns once every service is up and the endpoint answers.
 
         `state` None keeps everything in memory. The OCI config file and API key go to
         `config_dir`, default `<state>.oci/` beside the state file (a temp dir without one).
         `function_python` runs the function as its image does: func.yaml's entrypoint with the
         image's /python (the build stage's `pip install --target`) mapped onto that directory.
+        `tls` serves HTTPS with a CA made for this run (ocisim.tls); its file is `cert_bundle`.
         """
         options = {"function_dir": None if function_dir is None else str(function_dir),
                    "function_python": None if function_python is None else str(function_python),
@@ -80,7 +84,7 @@ class Emulator:
             else:
                 config_dir = Path(f"{state}.oci")
         sock = socket.create_server((host, port), reuse_port=False)
-        emulator = cls(backend, sock, Path(config_dir), owned)
+        emulator = cls(backend, sock, Path(config_dir), owned, tls=tls)
         emulator._thread.start()
         if not emulator._ready.wait(START_TIMEOUT_SECONDS) or emulator._failure is not None:
             emulator.stop()
@@ -102,7 +106,8 @@ class Emulator:
         app = build_app(self.backend, admin.ROUTES)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.SockSite(self._runner, self._sock).start()
+        await web.SockSite(self._runner, self._sock,
+                           ssl_context=self.tls.server_context() if self.tls else None).start()
         for service in self.backend.services:
             if service.start is not None:
                 await _maybe_await(service.start(self.backend))
@@ -184,6 +189,7 @@ class Emulator:
                 "compartment_id": self.compartment_id, "tenancy_id": self.tenancy_id,
                 "oci_config_file": self.oci_config_file, "oci_profile": self.oci_profile,
                 "functions": self.functions,
+                **({"cert_bundle": self.backend.ca_bundle} if self.tls else {}),
                 "state_file": None if self.backend.state_path is None
                 else str(self.backend.state_path.resolve()),
                 "pid": os.getpid()}

@@ -2,20 +2,32 @@
 
 Why one hierarchy: the SDK turns `{"code", "message"}` plus the HTTP status into
 `oci.exceptions.ServiceError(status, code)`, and callers branch on exactly those two values.
+The codes are those of OCI's published API error table ("API Errors", common to all services).
 
     OciError(status, code, message)
-      ├── InvalidParameter          400
-      ├── MissingParameter          400
-      ├── NotAuthenticated          401
-      ├── NotAuthorizedOrNotFound   404
-      ├── Conflict                  409
-      ├── IncorrectState            409   (the SDK retries this one)
-      ├── NoEtagMatch               412
-      ├── TooManyRequests           429
-      └── InternalServerError       500
+      ├── InvalidParameter                         400
+      ├── MissingParameter                         400
+      ├── LimitExceeded                            400
+      ├── RelatedResourceNotAuthorizedOrNotFound   400   (a resource named in the body)
+      ├── NotAuthenticated                         401
+      ├── NotAuthorizedOrNotFound                  404   (a resource named in the path or query)
+      ├── NotFound                                 404   (no operation at this path and method)
+      ├── MethodNotAllowed                         405
+      ├── Conflict                                 409
+      ├── NoEtagMatch                              412
+      └── InternalServerError                      500
+
+`CODES` is the one status-to-code table: an error raised by status alone (an injected fault)
+gets the code OCI's table gives that status.
 """
 
 from __future__ import annotations
+
+CODES = {400: "InvalidParameter", 401: "NotAuthenticated", 403: "NotAuthorized",
+         404: "NotAuthorizedOrNotFound", 405: "MethodNotAllowed", 409: "IncorrectState",
+         412: "NoEtagMatch", 413: "RequestEntityTooLarge", 429: "TooManyRequests",
+         500: "InternalServerError", 501: "MethodNotImplemented", 502: "BadGateway",
+         503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
 
 class OciError(Exception):
@@ -42,6 +54,14 @@ class MissingParameter(OciError):
     status, code = 400, "MissingParameter"
 
 
+class LimitExceeded(OciError):
+    status, code = 400, "LimitExceeded"
+
+
+class RelatedResourceNotAuthorizedOrNotFound(OciError):
+    status, code = 400, "RelatedResourceNotAuthorizedOrNotFound"
+
+
 class NotAuthenticated(OciError):
     status, code = 401, "NotAuthenticated"
 
@@ -53,12 +73,16 @@ class NotAuthorizedOrNotFound(OciError):
     status, code = 404, "NotAuthorizedOrNotFound"
 
 
+class NotFound(OciError):
+    status, code = 404, "NotFound"
+
+
+class MethodNotAllowed(OciError):
+    status, code = 405, "MethodNotAllowed"
+
+
 class Conflict(OciError):
     status, code = 409, "Conflict"
-
-
-class IncorrectState(OciError):
-    status, code = 409, "IncorrectState"
 
 
 class NoEtagMatch(OciError):
@@ -68,16 +92,22 @@ class NoEtagMatch(OciError):
         super().__init__(message)
 
 
-class TooManyRequests(OciError):
-    status, code = 429, "TooManyRequests"
-
-
 class InternalServerError(OciError):
     status, code = 500, "InternalServerError"
 
 
 def not_found(kind: str, resource_id: str) -> NotAuthorizedOrNotFound:
     return NotAuthorizedOrNotFound(f"Authorization failed or requested resource not found: {kind} {resource_id}")
+
+
+def related_not_found(kind: str, resource_id: str) -> RelatedResourceNotAuthorizedOrNotFound:
+    return RelatedResourceNotAuthorizedOrNotFound(
+        f"Authorization failed or related resource not found: {kind} {resource_id}")
+
+
+def error_for_status(status: int, message: str, code: str | None = None) -> OciError:
+    """An error by status alone, with the code OCI's table gives it (unless `code` is said)."""
+    return OciError(message, status=status, code=code or CODES.get(status, "InternalServerError"))
 
 
 def check_etag(if_match: str | None, etag: str) -> None:

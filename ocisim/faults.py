@@ -11,14 +11,9 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ocisim.errors import OciError
+from ocisim.errors import OciError, error_for_status
 
 ANY_OPERATION = "*"
-
-_CODES = {400: "InvalidParameter", 401: "NotAuthenticated", 404: "NotAuthorizedOrNotFound",
-          409: "IncorrectState", 412: "NoEtagMatch", 429: "TooManyRequests",
-          500: "InternalServerError", 501: "MethodNotImplemented", 502: "BadGateway",
-          503: "ServiceUnavailable", 504: "GatewayTimeout"}
 
 DROP_BEFORE = "before"  # connection closed before the operation runs: nothing changed
 DROP_AFTER = "after"    # the operation runs and commits, then the response is lost
@@ -38,8 +33,7 @@ class Fault:
     def error(self) -> OciError | None:
         if self.status is None:
             return None
-        code = self.code or _CODES.get(self.status, "InternalServerError")
-        return OciError(f"Injected fault for {self.operation}", status=self.status, code=code)
+        return error_for_status(self.status, f"Injected fault for {self.operation}", self.code)
 
     def to_json(self) -> dict[str, Any]:
         return {"operation": self.operation, "status": self.status, "code": self.code,

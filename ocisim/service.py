@@ -10,6 +10,7 @@ discovers every such subpackage at start; nothing else needs editing to add one.
         seed=seed_from_topology,                 # (topology: dict, backend) -> state (new state file)
         load=State.from_json, dump=State.to_json,  # persistence (defaults: plain JSON dicts)
         start=start_evaluator, stop=stop_evaluator,  # optional lifecycle hooks (sync or async)
+        depends_on=("notifications",),           # started after these, stopped before them
     )
 
 Handlers receive a `Call` and return a `Reply` (or raise an `ocisim.errors.OciError`):
@@ -33,7 +34,10 @@ whose SDK call does not sign the body (FunctionsInvokeClient.invoke_function) se
 latency are injected by these names.
 
 Lifecycle hooks run on the server's event loop after the socket listens (so `backend.endpoint`
-is known) and before the ready line; `stop` hooks run before the state is saved at shutdown.
+is known) and before the ready line, in dependency order (`depends_on`); `stop` hooks run in the
+reverse order before the state is saved at shutdown. What a service keeps running between the
+two (function containers, the alarm loop, pending deliveries) is one object it puts in
+`backend.runtime[<its name>]` at start and takes out at stop, never module state.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class Service:
     dump: Callable[[Any], Any] = _identity
     start: Hook | None = None
     stop: Hook | None = None
+    depends_on: tuple[str, ...] = ()  # services whose runtime this one's uses
 
 
 @dataclass
@@ -123,8 +128,12 @@ class Reply:
 
 
 def paginate(items: Sequence[Any], query: Mapping[str, str], *, default_limit: int = 100,
-             max_limit: int = 1000) -> Reply:
-    """OCI list pagination: `limit` + opaque `page` in, `opc-next-page` header out."""
+             max_limit: int = 1000, next_after_every_page: bool = False) -> Reply:
+    """OCI list pagination: `limit` + opaque `page` in, `opc-next-page` header out.
+
+    `next_after_every_page`: some OCI lists (ListPrivateIps, in a recorded session) hand out a
+    next-page token after every non-empty page, even the last, and answer the token with [].
+    """
     try:
         limit = int(query.get("limit", default_limit))
         start = int(base64.urlsafe_b64decode(query["page"]).decode()) if "page" in query else 0
@@ -136,6 +145,6 @@ def paginate(items: Sequence[Any], query: Mapping[str, str], *, default_limit: i
         raise InvalidParameter(f"limit must be between 1 and {max_limit}")
     page = list(items[start:start + limit])
     headers = {}
-    if start + limit < len(items):
+    if start + limit < len(items) or (next_after_every_page and page):
         headers["opc-next-page"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
     return Reply(body=page, headers=headers)

@@ -44,7 +44,8 @@ def list_private_ips(call: Call) -> Reply:
     q = call.query
     return paginate(_state(call).list_private_ips(
         vnic_id=q.get("vnicId"), subnet_id=q.get("subnetId"), ip_address=q.get("ipAddress"),
-        ip_state=q.get("ipState"), lifetime=q.get("lifetime"), vlan_id=q.get("vlanId")), q)
+        ip_state=q.get("ipState"), lifetime=q.get("lifetime"), vlan_id=q.get("vlanId")), q,
+        next_after_every_page=True)
 
 
 def update_private_ip(call: Call) -> Reply:
@@ -53,6 +54,23 @@ def update_private_ip(call: Call) -> Reply:
                                                    call.headers.get("if-match"))
     call.audit(private_ip_id, before, after)
     return _reply(call, after)
+
+
+def create_private_ip(call: Call) -> Reply:
+    created = _state(call).create_private_ip(_details(call), call.backend.clock.iso_now())
+    call.audit(created["id"], None, created)
+    return _reply(call, created)
+
+
+def delete_private_ip(call: Call) -> Reply:
+    private_ip_id = call.params["privateIpId"]
+    before = _state(call).delete_private_ip(private_ip_id, call.headers.get("if-match"))
+    call.audit(private_ip_id, before, None)
+    return Reply(status=204)
+
+
+def get_vnic_attachment(call: Call) -> Reply:
+    return _reply(call, _state(call).vnic_attachment(call.params["vnicAttachmentId"]))
 
 
 def get_vnic(call: Call) -> Reply:

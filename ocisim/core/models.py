@@ -6,23 +6,41 @@ returns them as they are, and the state file reads like API output. Invariants e
 - a secondary private IP moves only to a VNIC in its own subnet; a primary private IP is never
   updated through UpdatePrivateIp (OCI: use UpdateVnic);
 - an IP address appears at most once per subnet;
-- a reserved public IP is linked to a private IP, not to a VNIC, so it follows every move;
+- a reserved public IP is linked to a private IP, not to a VNIC, so it follows every move; when
+  its private IP is deleted it is unassigned (AVAILABLE), never deleted;
+- a new private IP takes a free address of its VNIC's subnet (not the network address, the
+  virtual router's or the broadcast address) and a VNIC holds at most 32 secondary IPs;
+- a resource named in a request body that does not exist is 400
+  RelatedResourceNotAuthorizedOrNotFound, one named in the path 404 NotAuthorizedOrNotFound;
 - every change gets a fresh etag; `if-match` with a stale one is refused (412).
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import ipaddress
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ocisim.errors import InvalidParameter, check_etag, not_found
+from ocisim.errors import (
+    Conflict,
+    InvalidParameter,
+    LimitExceeded,
+    MissingParameter,
+    check_etag,
+    not_found,
+    related_not_found,
+)
 
 Resource = dict[str, Any]
 MAX_PRIVATE_IPS_PER_VNIC = 33  # the primary plus 32 secondaries, as in OCI
+MAX_RELEASED = 256  # freed addresses remembered per subnet (kept out of automatic assignment)
 UPDATABLE_PRIVATE_IP_FIELDS = ("displayName", "hostnameLabel", "freeformTags", "definedTags", "vnicId")
+CREATE_PRIVATE_IP_FIELDS = ("definedTags", "displayName", "freeformTags", "hostnameLabel", "ipAddress",
+                            "cidrPrefixLength", "vnicId", "vlanId", "subnetId", "ipv4SubnetCidrAtCreation",
+                            "lifetime", "routeTableId")
 
 
 def new_etag() -> str:
@@ -39,6 +57,7 @@ class CoreState:
     private_ips: dict[str, Resource] = field(default_factory=dict)
     public_ips: dict[str, Resource] = field(default_factory=dict)
     etags: dict[str, str] = field(default_factory=dict)
+    released: dict[str, list[str]] = field(default_factory=dict)  # subnet -> addresses freed, oldest first
 
     # --- persistence -------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -63,6 +82,9 @@ class CoreState:
 
     def instance(self, instance_id: str) -> Resource:
         return self._get(self.instances, "Instance", instance_id)
+
+    def vnic_attachment(self, attachment_id: str) -> Resource:
+        return self._get(self.vnic_attachments, "VnicAttachment", attachment_id)
 
     def vnic(self, vnic_id: str) -> Resource:
         """The Vnic as the API returns it: primary IP and its public IP are derived live."""
@@ -100,6 +122,10 @@ class CoreState:
             raise InvalidParameter("One of vnicId, subnetId or vlanId must be given")
         if ip_address is not None and not (subnet_id or vnic_id or vlan_id):
             raise InvalidParameter("ipAddress needs subnetId")
+        if vnic_id is not None and vnic_id not in self.vnics:
+            raise not_found("Vnic", vnic_id)
+        if subnet_id is not None and subnet_id not in self.subnets:
+            raise not_found("Subnet", subnet_id)
         found = []
         for private_ip in self.private_ips.values():
             wanted = ((vnic_id is None or private_ip["vnicId"] == vnic_id)
@@ -144,16 +170,106 @@ class CoreState:
         return before, copy.deepcopy(current)
 
     def _check_move(self, private_ip: Resource, vnic_id: str) -> None:
-        vnic = self._get(self.vnics, "Vnic", vnic_id)
+        vnic = self._related_vnic(vnic_id)
         if vnic["subnetId"] != private_ip["subnetId"]:
             raise InvalidParameter(
                 f"The private IP {private_ip['ipAddress']} is in subnet {private_ip['subnetId']} "
                 f"and cannot be moved to VNIC {vnic_id} in subnet {vnic['subnetId']}")
         if vnic["lifecycleState"] != "AVAILABLE":
             raise InvalidParameter(f"VNIC {vnic_id} is {vnic['lifecycleState']}")
+        self._check_room(vnic_id)
+
+    def _related_vnic(self, vnic_id: str) -> Resource:
+        """A VNIC named in a request body: unknown is 400, as OCI's error table says."""
+        vnic = self.vnics.get(vnic_id)
+        if vnic is None:
+            raise related_not_found("Vnic", vnic_id)
+        return vnic
+
+    def _check_room(self, vnic_id: str) -> None:
         on_target = sum(1 for p in self.private_ips.values() if p["vnicId"] == vnic_id)
         if on_target >= MAX_PRIVATE_IPS_PER_VNIC:
-            raise InvalidParameter(f"VNIC {vnic_id} already has {on_target} private IPs")
+            raise LimitExceeded(f"VNIC {vnic_id} already has {on_target - 1} secondary private IPs "
+                                f"(at most {MAX_PRIVATE_IPS_PER_VNIC - 1})")
+
+    # --- assigning and unassigning secondary IPs -------------------------------------------------
+    def create_private_ip(self, details: Mapping[str, Any], created: str) -> Resource:
+        """CreatePrivateIp on a VNIC: a given address must be in the subnet and free, else the
+        lowest free one is taken. Validates everything before changing anything."""
+        unknown = set(details) - set(CREATE_PRIVATE_IP_FIELDS)
+        if unknown:
+            raise InvalidParameter(f"Unknown fields in CreatePrivateIpDetails: {sorted(unknown)}")
+        _check_types(details)
+        if details.get("vlanId") is not None:
+            raise InvalidParameter("vlanId: VLANs are not emulated; give vnicId")
+        if not details.get("vnicId"):
+            raise MissingParameter("vnicId is required")
+        if details.get("lifetime") not in (None, "EPHEMERAL"):
+            raise InvalidParameter("lifetime: only EPHEMERAL private IPs are emulated")
+        vnic = self._related_vnic(details["vnicId"])
+        if vnic["lifecycleState"] != "AVAILABLE":
+            raise InvalidParameter(f"VNIC {vnic['id']} is {vnic['lifecycleState']}")
+        subnet = self.subnets[vnic["subnetId"]]
+        if details.get("subnetId") not in (None, subnet["id"]):
+            raise InvalidParameter(f"subnetId {details['subnetId']} is not the subnet of VNIC {vnic['id']}")
+        self._check_room(vnic["id"])
+        address = self._free_address(subnet, details.get("ipAddress"))
+        private_ip_id = f"ocid1.privateip.oc1.{_region_key(vnic['id'])}.{_random_suffix()}"
+        fields = {k: copy.deepcopy(details[k]) for k in ("displayName", "hostnameLabel", "freeformTags",
+                                                         "definedTags") if details.get(k) is not None}
+        _add_private_ip(self, vnic, {"id": private_ip_id, "ipAddress": address, "isPrimary": False,
+                                     "displayName": address, **fields}, created)
+        self.etags[private_ip_id] = new_etag()
+        return copy.deepcopy(self.private_ips[private_ip_id])
+
+    def _free_address(self, subnet: Resource, wanted: Any) -> str:
+        network = ipaddress.ip_network(subnet["cidrBlock"])
+        taken = {p["ipAddress"] for p in self.private_ips.values() if p["subnetId"] == subnet["id"]}
+        reserved = {str(network.network_address), str(network.broadcast_address),
+                    subnet.get("virtualRouterIp") or str(network.network_address + 1)}
+        if wanted is not None:
+            try:
+                address = ipaddress.ip_address(wanted)
+            except ValueError as exc:
+                raise InvalidParameter(f"ipAddress {wanted!r} is not an IP address") from exc
+            if address not in network or str(address) in reserved:
+                raise InvalidParameter(f"ipAddress {address} is not an assignable address of subnet "
+                                       f"{subnet['id']} ({network})")
+            if str(address) in taken:
+                raise Conflict(f"ipAddress {address} is already assigned in subnet {subnet['id']}")
+            return str(address)
+        # OCI does not hand a just-freed address to the next CreatePrivateIp without one (a
+        # recorded session got the next address instead): freed ones come last, oldest first.
+        freed = self.released.get(subnet["id"], [])
+        unavailable = taken | reserved | set(freed)
+        for host in network.hosts():
+            if str(host) not in unavailable:
+                return str(host)
+        for address in freed:
+            if address not in taken:
+                return address
+        raise LimitExceeded(f"Subnet {subnet['id']} has no free address")
+
+    def delete_private_ip(self, private_ip_id: str, if_match: str | None) -> Resource:
+        """DeletePrivateIp: a secondary IP only; its reserved public IP stays, unassigned."""
+        current = self.private_ip(private_ip_id)
+        check_etag(if_match, self.etags[private_ip_id])
+        if current["isPrimary"]:
+            raise InvalidParameter("A primary private IP cannot be deleted; terminate its VNIC instead")
+        public = self.public_ip_of(private_ip_id)
+        if public is not None:
+            if public.get("lifetime") == "RESERVED":
+                public.update(privateIpId=None, assignedEntityId=None, assignedEntityType=None,
+                              lifecycleState="AVAILABLE")
+                self.etags[public["id"]] = new_etag()
+            else:  # an ephemeral public IP lives and dies with its private IP
+                del self.public_ips[public["id"]]
+                del self.etags[public["id"]]
+        del self.private_ips[private_ip_id]
+        del self.etags[private_ip_id]
+        freed = self.released.setdefault(current["subnetId"], [])
+        freed[:] = [a for a in freed if a != current["ipAddress"]][-(MAX_RELEASED - 1):] + [current["ipAddress"]]
+        return current
 
 
 def _check_types(details: Mapping[str, Any]) -> None:
@@ -184,8 +300,7 @@ def seed(topology: Mapping[str, Any], created: str) -> CoreState:
         body.setdefault("lifecycleState", "RUNNING")
         body.setdefault("timeCreated", created)
         body.setdefault("region", region)
-        body.setdefault("freeformTags", {})
-        body.setdefault("definedTags", {})
+        body = {**_instance_defaults(body), **body}
         state.instances[instance["id"]] = body
         for index, vnic in enumerate(instance.get("vnics", [])):
             _seed_vnic(state, body, vnic, index, created)
@@ -205,6 +320,38 @@ def seed(topology: Mapping[str, Any], created: str) -> CoreState:
     return state
 
 
+def _instance_defaults(instance: Mapping[str, Any]) -> Resource:
+    """What GetInstance returns beyond the topology's fields, shaped like a Flex VM from an image.
+
+    The image OCID is made up (no image is emulated); the topology may override any field.
+    """
+    image_id = f"ocid1.image.oc1.{_region_key(instance['id'])}.aaaaaaaaocisimdebian12imagenotarealimage"
+    return {
+        "freeformTags": {}, "definedTags": {}, "systemTags": {}, "securityAttributes": {},
+        "securityAttributesState": "STABLE", "extendedMetadata": {}, "metadata": {},
+        "imageId": image_id, "launchMode": "PARAVIRTUALIZED", "ipxeScript": None,
+        "capacityReservationId": None, "dedicatedVmHostId": None, "clusterPlacementGroupId": None,
+        "instanceConfigurationId": None, "timeMaintenanceRebootDue": None, "isCrossNumaNode": False,
+        "isAIEnterpriseEnabled": False, "placementConstraintDetails": None,
+        "preemptibleInstanceConfig": None, "platformConfig": None, "licensingConfigs": [],
+        "launchOptions": {"bootVolumeType": "PARAVIRTUALIZED", "firmware": "UEFI_64",
+                          "networkType": "PARAVIRTUALIZED", "remoteDataVolumeType": "PARAVIRTUALIZED",
+                          "isPvEncryptionInTransitEnabled": False, "isConsistentVolumeNamingEnabled": True},
+        "instanceOptions": {"areLegacyImdsEndpointsDisabled": True},
+        "availabilityConfig": {"isLiveMigrationPreferred": None, "recoveryAction": "RESTORE_INSTANCE"},
+        "agentConfig": {"isMonitoringDisabled": False, "isManagementDisabled": False,
+                        "areAllPluginsDisabled": False, "pluginsConfig": None},
+        "shapeConfig": {"ocpus": 1.0, "memoryInGBs": 16.0, "baselineOcpuUtilization": None,
+                        "processorDescription": "2.55 GHz AMD EPYC 7J13 (Milan)",
+                        "networkingBandwidthInGbps": 1.0, "maxVnicAttachments": 2, "gpus": 0,
+                        "gpuDescription": None, "localDisks": 0, "localDisksTotalSizeInGBs": None,
+                        "localDiskDescription": None, "vcpus": 2, "resourceManagement": None},
+        "sourceDetails": {"sourceType": "image", "imageId": image_id, "bootVolumeSizeInGBs": None,
+                          "bootVolumeVpusPerGB": None, "kmsKeyId": None,
+                          "instanceSourceImageFilterDetails": None},
+    }
+
+
 def _seed_vnic(state: CoreState, instance: Resource, vnic: Mapping[str, Any], index: int,
                created: str) -> None:
     subnet = state.subnets[vnic["subnetId"]]
@@ -218,7 +365,7 @@ def _seed_vnic(state: CoreState, instance: Resource, vnic: Mapping[str, Any], in
         "subnetId": subnet["id"], "definedTags": {}, "freeformTags": {}, "systemTags": {},
         "ipv6Addresses": [], "routeTableId": None, "securityAttributes": {}}
     state.vnic_attachments[vnic["attachmentId"]] = {
-        **common, "id": vnic["attachmentId"], "displayName": vnic.get("displayName"),
+        **common, "id": vnic["attachmentId"], "displayName": vnic.get("attachmentDisplayName"),
         "instanceId": instance["id"], "lifecycleState": "ATTACHED", "nicIndex": 0,
         "subnetId": subnet["id"], "vlanId": None, "vlanTag": 0, "vnicId": vnic["id"]}
     primary = vnic["privateIp"]
@@ -241,6 +388,17 @@ def _add_private_ip(state: CoreState, vnic: Resource, private_ip: Mapping[str, A
         "cidrPrefixLength": None, "vlanId": None, "subnetId": subnet["id"], "timeCreated": created,
         "vnicId": vnic["id"], "ipState": "ASSIGNED", "lifetime": "EPHEMERAL", "routeTableId": None,
         "ipv4SubnetCidrAtCreation": None, **private_ip}
+
+
+def _region_key(ocid: str) -> str:
+    """The region part of a regional OCID (ocid1.<type>.oc1.<region>.<unique>)."""
+    parts = ocid.split(".")
+    return parts[3] if len(parts) > 4 else ""
+
+
+def _random_suffix() -> str:
+    """An OCID's unique part: 'aaaaaaaa' and 52 base32 characters, like OCI's."""
+    return "aaaaaaaa" + base64.b32encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode().lower()[:52]
 
 
 def _all_ids(state: CoreState) -> Iterable[str]:

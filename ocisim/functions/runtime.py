@@ -32,21 +32,26 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from ocisim.errors import error_for_status
+
 MAX_CONTAINERS = 4
+MAX_DETACHED = 16  # detached invocations running at once; more are refused (429)
 # Fn keeps a container's resource-principal token fresh; so do we, well before its 1 h expiry.
 RP_REFRESH_SECONDS = 1800.0
 START_TIMEOUT_SECONDS = 20.0
-_runtimes: dict[int, "Runtime"] = {}
+SERVICE_NAME = "functions"
 
 
 def runtime_for(backend: Any) -> "Runtime | None":
-    return _runtimes.get(id(backend))
+    """The running containers of this emulator's functions (None without --function-dir)."""
+    return backend.runtime.get(SERVICE_NAME)
 
 
 def _func_yaml(function_dir: Path, key: str) -> str | None:
@@ -69,6 +74,16 @@ def _fdk_command(function_dir: Path, python_dir: Path | None) -> list[str]:
     script = Path(sys.executable).with_name("fdk")
     entry = [str(script)] if script.exists() else [sys.executable, "-c", "from fdk.scripts.fdk import main; main()"]
     return entry + [str(function_dir / "func.py"), "handler"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a container answered: fdk's status, body, content type and headers (lower-case names)."""
+
+    status: int
+    body: bytes
+    content_type: str | None
+    headers: Mapping[str, str]
 
 
 @dataclass
@@ -104,6 +119,9 @@ class Pool:
     containers: list[Container] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     starting: int = 0
+    # Every fdk process launched, from launch on: a call cancelled at shutdown between launch
+    # and joining `containers` must not leave its process behind.
+    launched: set[asyncio.subprocess.Process] = field(default_factory=set)
 
     @property
     def log_path(self) -> Path:
@@ -122,6 +140,8 @@ class Pool:
         # endpoints (ocisim.nodes) before the port is known.
         env.update({k: str(v).replace("${emulator_endpoint}", self.backend.endpoint) for k, v in config.items()})
         env.setdefault("OCI_SERVICE_ENDPOINT", self.backend.endpoint)
+        if self.backend.ca_bundle:  # serving HTTPS: the function's SDK and probes trust our CA
+            env["REQUESTS_CA_BUNDLE"] = self.backend.ca_bundle
         env.update(self._mint(directory))
         env.update({
             "FN_LISTENER": f"unix:{directory / 'lsnr.sock'}",
@@ -147,14 +167,19 @@ class Pool:
                 *_fdk_command(self.function_dir, self.python_dir), cwd=str(self.function_dir),
                 env=self._env(directory), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True)
+        self.launched.add(process)
         give_up = loop.time() + START_TIMEOUT_SECONDS
-        while not socket_path.exists():
-            if process.returncode is not None or loop.time() > give_up:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-                raise RuntimeError(f"fdk did not start for {self.function_dir} (see {self.log_path})")
-            await asyncio.sleep(0.02)
+        try:
+            while not socket_path.exists():
+                if process.returncode is not None or loop.time() > give_up:
+                    raise RuntimeError(f"fdk did not start for {self.function_dir} (see {self.log_path})")
+                await asyncio.sleep(0.02)
+        except BaseException:  # failed, or cancelled (shutdown): never leave a half-started fdk behind
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await asyncio.shield(process.wait())
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
         session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(socket_path)))
         # startup_s: process start to a listening socket, the cold-start cost a caller waits for.
         self.backend.log("function container started", function=self.function["id"], pid=process.pid,
@@ -191,9 +216,11 @@ class Pool:
         container = await self._acquire()
         await self._release(container)
 
-    async def invoke(self, body: bytes, content_type: str, call_id: str) -> tuple[int, bytes, str | None]:
-        """POST /call to an idle container as the Fn agent does; (status, body, content type)."""
-        timeout = float(self.function.get("timeoutInSeconds", 30))
+    async def invoke(self, body: bytes, content_type: str, call_id: str, *,
+                     timeout: float | None = None) -> "Answer":
+        """POST /call to an idle container as the Fn agent does, within `timeout` (default: the
+        function's own timeout)."""
+        timeout = float(timeout or self.function.get("timeoutInSeconds", 30))
         deadline = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=timeout)
         headers = {
             "Fn-Call-Id": call_id,
@@ -210,9 +237,10 @@ class Pool:
         try:
             async with container.session.post("http://localhost/call", data=body, headers=headers,
                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
-                return response.status, await response.read(), response.headers.get("Content-Type")
+                return Answer(response.status, await response.read(), response.headers.get("Content-Type"),
+                              {k.lower(): v for k, v in response.headers.items()})
         except asyncio.TimeoutError:
-            return 504, b"timed out", None
+            return Answer(504, b"timed out", None, {})
         finally:
             if container.calls == 0:
                 # The first call pays the function's imports and client setup: with startup_s,
@@ -223,15 +251,47 @@ class Pool:
             await self._release(container)
 
     async def stop(self) -> None:
-        for container in self.containers:
-            await container.stop()
+        """All containers at once (shutdown takes one grace period, not the sum), then any
+        process launched for a call that was cancelled before it got its container."""
+        await asyncio.gather(*(container.stop() for container in self.containers))
         self.containers.clear()
+        for process in self.launched:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        self.launched.clear()
 
 
 @dataclass
 class Runtime:
     workdir: Path
+    backend: Any
     pools: dict[str, Pool] = field(default_factory=dict)
+    detached: set[asyncio.Task] = field(default_factory=set)
+
+    def detach(self, invocation: Coroutine[Any, Any, Answer], call_id: str) -> None:
+        """Run a detached invocation in the background (its own timeout bounds it); at most
+        MAX_DETACHED at once, as OCI throttles: beyond that the call is refused with 429."""
+        if len(self.detached) >= MAX_DETACHED:
+            invocation.close()
+            raise error_for_status(429, "Too many detached invocations in progress")
+
+        async def run() -> None:
+            answer = await invocation
+            self.backend.log("detached invocation finished", fn_call_id=call_id, status=answer.status)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self.detached.add(task)
+        task.add_done_callback(self.detached.discard)
+
+    async def stop(self) -> None:
+        for task in list(self.detached):
+            task.cancel()
+        await asyncio.gather(*self.detached, return_exceptions=True)
+        for pool in self.pools.values():
+            await pool.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _attached_function(backend: Any, function_dir: Path) -> dict[str, Any] | None:
@@ -251,21 +311,18 @@ async def start(backend: Any) -> None:
     function = _attached_function(backend, function_dir)
     if function is None:
         raise RuntimeError("--function-dir given but the topology defines no function")
-    runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")))
+    runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")), backend=backend)
     python_dir = backend.options.get("function_python")
     pool = Pool(backend=backend, function=function, function_dir=function_dir, workdir=runtime.workdir,
                 python_dir=None if python_dir is None else Path(python_dir).resolve())
     runtime.pools[function["id"]] = pool
-    _runtimes[id(backend)] = runtime
+    backend.runtime[SERVICE_NAME] = runtime
     await pool.warm()
     backend.log("function attached", function=function["id"], name=function.get("name"),
                 directory=str(function_dir), log=str(pool.log_path))
 
 
 async def stop(backend: Any) -> None:
-    runtime = _runtimes.pop(id(backend), None)
-    if runtime is None:
-        return
-    for pool in runtime.pools.values():
-        await pool.stop()
-    shutil.rmtree(runtime.workdir, ignore_errors=True)
+    runtime = backend.runtime.pop(SERVICE_NAME, None)
+    if runtime is not None:
+        await runtime.stop()

@@ -20,4 +20,5 @@ SERVICE = Service(
     dump=HealthChecksState.to_json,
     start=start,
     stop=stop,
+    depends_on=("monitoring",),
 )

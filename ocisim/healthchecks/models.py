@@ -257,8 +257,6 @@ class HealthChecksState:
     etags: dict[str, str] = field(default_factory=dict)
     results: dict[str, list[Resource]] = field(default_factory=dict)  # monitor id -> oldest first
     last_key: int = 0
-    # The running prober (ocisim.healthchecks.runner) while the emulator serves; never saved.
-    runner: Any = field(default=None, repr=False, compare=False)
 
     def add(self, monitor: Resource) -> None:
         if len(self.monitors) >= MAX_MONITORS:

@@ -124,17 +124,16 @@ async def start(backend: Any) -> None:
     sockets = None if netns is None else NetnsSockets(netns)
     session = new_session(sockets)
     runner = Runner(backend, functools.partial(http_probe, session))
-    state: HealthChecksState = backend.states["healthchecks"]
-    state.runner = (runner, asyncio.get_running_loop().create_task(runner.run()), session, sockets)
+    backend.runtime["healthchecks"] = (runner, asyncio.get_running_loop().create_task(runner.run()), session, sockets)
     if sockets is not None:
         backend.log("health checks probe from network namespace", netns=netns)
 
 
 async def stop(backend: Any) -> None:
-    state: HealthChecksState = backend.states["healthchecks"]
-    if state.runner is None:
+    running = backend.runtime.pop("healthchecks", None)
+    if running is None:
         return
-    (runner, task, session, sockets), state.runner = state.runner, None
+    runner, task, session, sockets = running
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

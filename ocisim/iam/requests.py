@@ -89,6 +89,27 @@ def update_private_ip(r: Request) -> list[Requirement]:
     return needed
 
 
+def create_private_ip(r: Request) -> list[Requirement]:
+    vnic = r.core.vnics.get(_text(r.json_object().get("vnicId")) or "")
+    if vnic is None:
+        return []
+    return (_on(("PRIVATE_IP_CREATE", "PRIVATE_IP_ASSIGN"), r.core.subnets.get(vnic["subnetId"]))
+            + _on(("VNIC_ASSIGN",), vnic) + _on(("SUBNET_ATTACH",), r.core.subnets.get(vnic["subnetId"])))
+
+
+def delete_private_ip(r: Request) -> list[Requirement]:
+    private_ip = r.core.private_ips.get(r.params["privateIpId"])
+    if private_ip is None:
+        return []
+    return (_on(("PRIVATE_IP_DELETE", "PRIVATE_IP_UNASSIGN"), private_ip)
+            + _on(("VNIC_UNASSIGN",), r.core.vnics.get(private_ip["vnicId"]))
+            + _on(("SUBNET_DETACH",), r.core.subnets.get(private_ip["subnetId"])))
+
+
+def get_vnic_attachment(r: Request) -> list[Requirement]:
+    return _on(("VNIC_ATTACHMENT_READ",), r.core.vnic_attachments.get(r.params["vnicAttachmentId"]))
+
+
 def get_vnic(r: Request) -> list[Requirement]:
     return _on(("VNIC_READ",), r.core.vnics.get(r.params["vnicId"]))
 
@@ -145,6 +166,9 @@ OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "GetPrivateIp": get_private_ip,
     "ListPrivateIps": list_private_ips,
     "UpdatePrivateIp": update_private_ip,
+    "CreatePrivateIp": create_private_ip,
+    "DeletePrivateIp": delete_private_ip,
+    "GetVnicAttachment": get_vnic_attachment,
     "GetVnic": get_vnic,
     "ListVnicAttachments": list_vnic_attachments,
     "GetInstance": get_instance,

@@ -8,12 +8,17 @@ then X509FederationClient POSTs ``{"certificate", "publicKey", "intermediateCert
 key under keyId ``<tenancy>/fed-x509/<SHA1 fingerprint>``, and expects ``{"token": JWT}``.
 
 One emulator serves every instance, so the metadata base carries the instance:
-``OCI_METADATA_BASE_URL=<endpoint>/imds/<instance name or OCID>/opc/v2``.
+``OCI_METADATA_BASE_URL=<endpoint>/imds/<instance name or OCID>/opc/v2``. Besides the identity
+documents it serves what tools read from IMDS v2: ``/instance/`` (the instance document),
+``/instance/<key>`` (one key of it), and ``/vnics/`` (the instance's VNICs, which the
+ClusterLabs ``ocivip`` agent reads). The legacy v1 paths answer 404, as on an instance with
+legacy endpoints disabled (the default for new instances).
 """
 from __future__ import annotations
 
 import base64
 import hashlib
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -21,8 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.hashes import SHA1
 
 from ocisim.auth import parse_authorization, signing_string, verify_rsa_signature
-from ocisim.errors import InvalidParameter, NotAuthenticated, not_found
-from ocisim.identity.models import Instance, IdentityState
+from ocisim.errors import InvalidParameter, NotAuthenticated, NotFound, not_found
+from ocisim.identity.models import IdentityState, Instance
 from ocisim.service import Call, Reply
 
 FEDERATION_PATH = "/v1/x509"
@@ -49,13 +54,53 @@ def get_region(call: Call) -> Reply:
     return _text(call.state.region)
 
 
-def get_instance(call: Call) -> Reply:
-    instance = _instance(call)
+def _document(call: Call, instance: Instance) -> dict[str, Any]:
+    """The IMDS v2 instance document, from the instance as Core holds it."""
     region = call.state.region
-    return Reply(body={"id": instance.id, "displayName": instance.name, "compartmentId": instance.compartment_id,
-                       "availabilityDomain": instance.availability_domain, "faultDomain": instance.fault_domain,
-                       "shape": instance.shape, "region": region, "canonicalRegionName": region,
-                       "tenantId": call.state.tenancy_id})
+    core = call.backend.states["core"].instances.get(instance.id, {})
+    return {"id": instance.id, "displayName": instance.name, "hostname": instance.name,
+            "compartmentId": instance.compartment_id, "availabilityDomain": instance.availability_domain,
+            "faultDomain": instance.fault_domain, "shape": instance.shape, "region": region,
+            "canonicalRegionName": region, "ociAdName": instance.availability_domain.split(":")[-1].lower(),
+            "tenantId": call.state.tenancy_id, "image": core.get("imageId"),
+            "state": core.get("lifecycleState", "Running").title(), "timeCreated": core.get("timeCreated"),
+            "shapeConfig": core.get("shapeConfig"), "metadata": core.get("metadata", {}),
+            "freeformTags": core.get("freeformTags", {}), "definedTags": core.get("definedTags", {})}
+
+
+def get_instance(call: Call) -> Reply:
+    return Reply(body=_document(call, _instance(call)))
+
+
+def get_instance_key(call: Call) -> Reply:
+    """One key of the instance document: a string as text, anything else as JSON."""
+    document = _document(call, _instance(call))
+    key = call.params["key"]
+    if key not in document:
+        raise NotFound(f"No instance metadata key {key!r}")
+    value = document[key]
+    return _text(value) if isinstance(value, str) else Reply(body=value)
+
+
+def get_vnics(call: Call) -> Reply:
+    """The instance's VNICs as IMDS lists them: primary first, then by NIC index."""
+    instance = _instance(call)
+    core = call.backend.states["core"]
+    attachments = sorted((a for a in core.vnic_attachments.values()
+                          if a["instanceId"] == instance.id and a["lifecycleState"] == "ATTACHED"),
+                         key=lambda a: (not core.vnics[a["vnicId"]]["isPrimary"], a["nicIndex"]))
+    listed = []
+    for attachment in attachments:
+        vnic = core.vnic(attachment["vnicId"])
+        subnet = core.subnets[vnic["subnetId"]]
+        listed.append({"vnicId": vnic["id"], "privateIp": vnic["privateIp"], "vlanTag": attachment["vlanTag"],
+                       "macAddr": vnic["macAddress"], "virtualRouterIp": subnet.get("virtualRouterIp"),
+                       "subnetCidrBlock": subnet["cidrBlock"], "nicIndex": attachment["nicIndex"]})
+    return Reply(body=listed)
+
+
+def legacy_v1(call: Call) -> Reply:
+    raise NotFound("IMDS v1 endpoints are disabled on this instance; use /opc/v2 with 'Authorization: Bearer Oracle'")
 
 
 def get_certificate(call: Call) -> Reply:

@@ -12,4 +12,4 @@ from ocisim.monitoring.routes import ROUTES
 from ocisim.service import Service
 
 SERVICE = Service(name="monitoring", routes=ROUTES, seed=seed, load=MonitoringState.from_json,
-                  dump=MonitoringState.to_json, start=start, stop=stop)
+                  dump=MonitoringState.to_json, start=start, stop=stop, depends_on=("notifications",))

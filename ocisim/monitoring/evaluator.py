@@ -18,12 +18,12 @@ from ocisim.monitoring.alarms import EVALUATION_SECONDS, step
 from ocisim.monitoring.evaluate import window_values
 from ocisim.monitoring.messages import build_message
 from ocisim.monitoring.models import MAX_HISTORY, MonitoringState
-from ocisim.notifications.delivery import cancel_deliveries, publish
+from ocisim.notifications.delivery import publish
 
 EVALUATION_DELAY_SECONDS = 5.0
 MAX_CATCH_UP = 10
 MAX_WALL_NAP_SECONDS = 0.25     # wake often enough to follow clock scale changes and jumps
-_tasks: dict[int, asyncio.Task] = {}
+SERVICE_NAME = "monitoring"
 
 
 def evaluate_minute(backend: Any, minute: float) -> list[tuple[str, dict[str, Any]]]:
@@ -71,14 +71,13 @@ async def _run(backend: Any) -> None:
 
 
 async def start(backend: Any) -> None:
-    _tasks[id(backend)] = asyncio.get_running_loop().create_task(_run(backend))
+    """The minute loop is Monitoring's runtime; Notifications (which it publishes to) starts first."""
+    backend.runtime[SERVICE_NAME] = asyncio.get_running_loop().create_task(_run(backend))
 
 
 async def stop(backend: Any) -> None:
-    task = _tasks.pop(id(backend), None)
+    task = backend.runtime.pop(SERVICE_NAME, None)
     if task is not None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    # Notifications stops before Monitoring (reverse name order): drop what this loop queued since.
-    await cancel_deliveries(backend)

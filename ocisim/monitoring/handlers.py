@@ -6,9 +6,9 @@ from datetime import datetime
 from ocisim.clock import iso
 from ocisim.errors import InvalidParameter, MissingParameter, not_found
 from ocisim.monitoring.evaluate import summarize
-from ocisim.monitoring.models import MonitoringState
+from ocisim.monitoring.models import Alarm, MonitoringState, alarm_etag, alarm_resource, alarm_status, alarm_summary
 from ocisim.monitoring.mql import MqlError, duration_seconds, parse
-from ocisim.service import Call, Reply
+from ocisim.service import Call, Reply, paginate
 
 DEFAULT_RANGE_SECONDS = 3600
 
@@ -53,7 +53,29 @@ def get_alarm(call: Call) -> Reply:
     alarm = call.state.alarms.get(call.params["alarmId"])
     if alarm is None:
         raise not_found("Alarm", call.params["alarmId"])
-    return Reply(body=alarm.raw)
+    return Reply.resource(alarm_resource(alarm), alarm_etag(alarm))
+
+
+def _alarms_in(call: Call) -> list[Alarm]:
+    """The alarms of `compartmentId` (required), filtered as ListAlarms and ListAlarmsStatus do."""
+    compartment_id = call.query.get("compartmentId")
+    if not compartment_id:
+        raise MissingParameter("compartmentId is required")
+    name = call.query.get("displayName")
+    state: MonitoringState = call.state
+    return sorted((a for a in state.alarms.values() if a.spec.compartment_id == compartment_id
+                   and name in (None, a.spec.display_name)), key=lambda a: a.spec.display_name)
+
+
+def list_alarms(call: Call) -> Reply:
+    lifecycle = call.query.get("lifecycleState")
+    return paginate([alarm_summary(a) for a in _alarms_in(call)
+                     if lifecycle in (None, a.raw.get("lifecycleState"))], call.query)
+
+
+def list_alarms_status(call: Call) -> Reply:
+    wanted = call.query.get("status")
+    return paginate([alarm_status(a) for a in _alarms_in(call) if wanted in (None, a.state.status)], call.query)
 
 
 def get_alarm_history(call: Call) -> Reply:

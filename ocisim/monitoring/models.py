@@ -6,6 +6,8 @@ kept for three hours, enough for the default two-hour absence detection period.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +43,43 @@ class Alarm:
     spec: AlarmSpec
     state: AlarmState = field(default_factory=AlarmState)
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+ALARM_SUMMARY_FIELDS = ("id", "displayName", "compartmentId", "metricCompartmentId", "namespace", "query",
+                        "severity", "destinations", "suppression", "isEnabled",
+                        "isNotificationsPerMetricDimensionEnabled", "freeformTags", "definedTags",
+                        "lifecycleState", "overrides", "ruleName", "notificationVersion", "notificationTitle",
+                        "evaluationSlackDuration", "alarmSummary", "resourceGroup")
+BASE_RULE = "BASE"
+DEFAULT_CREATED = "2026-01-01T00:00:00.000Z"  # topology alarms say no creation time of their own   # OCI's name of an alarm's own rule (overrides carry their own names)
+
+
+def alarm_resource(alarm: Alarm) -> dict[str, Any]:
+    """GetAlarm's Alarm: the stored definition with the fields OCI always fills in."""
+    return {"freeformTags": {}, "definedTags": {}, "overrides": [], "ruleName": BASE_RULE,
+            "notificationVersion": "1.X", "evaluationSlackDuration": "PT3M",
+            "timeCreated": alarm.raw.get("timeCreated"), "timeUpdated": alarm.raw.get("timeCreated"),
+            **alarm.raw}
+
+
+def alarm_etag(alarm: Alarm) -> str:
+    """The etag changes whenever the definition does (the emulator has no UpdateAlarm yet)."""
+    return hashlib.sha256(json.dumps(alarm.raw, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def alarm_summary(alarm: Alarm) -> dict[str, Any]:
+    resource = alarm_resource(alarm)
+    return {name: resource.get(name) for name in ALARM_SUMMARY_FIELDS}
+
+
+def alarm_status(alarm: Alarm) -> dict[str, Any]:
+    """ListAlarmsStatus' AlarmStatusSummary: the alarm's status and when it last changed."""
+    resource = alarm_resource(alarm)
+    triggered = alarm.history[-1]["timestampTriggered"] if alarm.history else resource["timeCreated"]
+    return {"id": alarm.spec.id, "displayName": alarm.spec.display_name, "severity": alarm.spec.severity,
+            "ruleName": resource["ruleName"], "timestampTriggered": triggered,
+            "alarmSummary": resource.get("alarmSummary") or resource.get("body") or alarm.spec.display_name,
+            "status": alarm.state.status, "suppression": resource.get("suppression")}
 
 
 @dataclass
@@ -121,7 +160,8 @@ def seed(topology: Mapping[str, Any], backend: Any) -> MonitoringState:
     """Alarms from the topology's ``alarms`` list (OCI Alarm JSON); a bad one stops the start."""
     state = MonitoringState()
     for raw in topology.get("alarms", []):
-        alarm = {"lifecycleState": "ACTIVE", "isEnabled": True, "resolution": "1m", **raw}
+        alarm = {"lifecycleState": "ACTIVE", "isEnabled": True, "resolution": "1m", "timeCreated": DEFAULT_CREATED,
+                 "timeUpdated": DEFAULT_CREATED, **raw}
         try:
             state.alarms[alarm["id"]] = Alarm(alarm, AlarmSpec.from_oci(alarm))
         except (KeyError, MqlError) as exc:

@@ -8,6 +8,8 @@ BASE = "/20180401"
 ROUTES = [
     Route("POST", f"{BASE}/metrics", "PostMetricData", h.post_metric_data),
     Route("POST", f"{BASE}/metrics/actions/summarizeMetricsData", "SummarizeMetricsData", h.summarize_metrics_data),
+    Route("GET", f"{BASE}/alarms", "ListAlarms", h.list_alarms),
+    Route("GET", f"{BASE}/alarms/status", "ListAlarmsStatus", h.list_alarms_status),
     Route("GET", f"{BASE}/alarms/{{alarmId}}", "GetAlarm", h.get_alarm),
     Route("GET", f"{BASE}/alarms/{{alarmId}}/history", "GetAlarmHistory", h.get_alarm_history),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import oci
@@ -22,8 +23,30 @@ from ocisim.notifications.models import NotificationsState
 RETRY_DELAYS_SECONDS = (0, 60, 120, 240, 480, 960, 1920)
 RETRY_WINDOW_SECONDS = 2 * 3600
 INVOKE_READ_TIMEOUT_SECONDS = 330.0   # past the 300 s maximum function timeout
-_session_keys: dict[int, rsa.RSAPrivateKey] = {}
-_tasks: dict[int, set[asyncio.Task]] = {}
+SERVICE_NAME = "notifications"
+
+
+@dataclass
+class Deliveries:
+    """Notifications' runtime: its session key (it signs InvokeFunction as a service principal)
+    and the deliveries in flight, retries included."""
+
+    session_key: rsa.RSAPrivateKey = field(default_factory=new_private_key)
+    pending: set[asyncio.Task] = field(default_factory=set)
+
+
+async def start_deliveries(backend: Any) -> None:
+    backend.runtime[SERVICE_NAME] = Deliveries()
+
+
+async def cancel_deliveries(backend: Any) -> None:
+    """Stop pending retries (emulator shutdown; Monitoring, which publishes, has stopped)."""
+    deliveries: Deliveries | None = backend.runtime.pop(SERVICE_NAME, None)
+    if deliveries is None:
+        return
+    for task in deliveries.pending:
+        task.cancel()
+    await asyncio.gather(*deliveries.pending, return_exceptions=True)
 
 
 def retry_delays() -> list[int]:
@@ -43,21 +66,12 @@ def publish(backend: Any, topic_id: str, body: str) -> str:
     message_id = f"ocid1.onsmessage.oc1.{backend.region}.{uuid.uuid4().hex}"
     with backend.lock:
         subscriptions = backend.states["notifications"].active_subscriptions(topic_id)
+    deliveries: Deliveries = backend.runtime[SERVICE_NAME]
     for subscription in subscriptions:
         task = asyncio.get_running_loop().create_task(_deliver(backend, subscription, message_id, body))
-        pending = _tasks.setdefault(id(backend), set())
-        pending.add(task)
-        task.add_done_callback(pending.discard)
+        deliveries.pending.add(task)
+        task.add_done_callback(deliveries.pending.discard)
     return message_id
-
-
-async def cancel_deliveries(backend: Any) -> None:
-    """Stop pending retries (emulator shutdown)."""
-    pending = _tasks.pop(id(backend), set())
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    _session_keys.pop(id(backend), None)
 
 
 async def _deliver(backend: Any, subscription: dict[str, Any], message_id: str, body: str) -> None:
@@ -81,7 +95,7 @@ async def _deliver(backend: Any, subscription: dict[str, Any], message_id: str, 
 
 def _invoke(backend: Any, subscription: dict[str, Any], body: str) -> tuple[int | str, str]:
     """One InvokeFunction call through the emulator's own endpoint, as the Notifications service."""
-    key = _session_keys.setdefault(id(backend), new_private_key())
+    key = backend.runtime[SERVICE_NAME].session_key
     token = backend.keyring.issue_session_token(
         subscription["id"], key.public_key(), ptype="service", tenancy_id=backend.tenancy_id,
         compartment_id=subscription.get("compartmentId", backend.compartment_id), ttl_seconds=600)
@@ -91,6 +105,9 @@ def _invoke(backend: Any, subscription: dict[str, Any], body: str) -> tuple[int 
         retry_strategy=oci.retry.NoneRetryStrategy(),
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
         timeout=(5.0, INVOKE_READ_TIMEOUT_SECONDS))
+    if backend.ca_bundle:  # serving HTTPS; trust_env off, or REQUESTS_CA_BUNDLE would win over verify
+        client.base_client.session.trust_env = False
+        client.base_client.session.verify = backend.ca_bundle
     try:
         response = client.invoke_function(subscription["endpoint"], invoke_function_body=body)
         return response.status, response.data.content.decode("utf-8", "replace")

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from ocisim.errors import InvalidParameter, MissingParameter, not_found
 from ocisim.notifications.delivery import publish
-from ocisim.service import Call, Reply
+from ocisim.notifications.models import subscription_summary, topic_resource
+from ocisim.service import Call, Reply, paginate
 
 
 def get_topic(call: Call) -> Reply:
     topic = call.state.topics.get(call.params["topicId"])
     if topic is None:
         raise not_found("Topic", call.params["topicId"])
-    return Reply(body=topic)
+    body = topic_resource(topic, call.backend.endpoint)
+    return Reply.resource(body, body["etag"])
 
 
 def list_subscriptions(call: Call) -> Reply:
@@ -18,8 +20,8 @@ def list_subscriptions(call: Call) -> Reply:
     if not compartment_id:
         raise MissingParameter("compartmentId is required")
     topic_id = call.query.get("topicId")
-    return Reply(body=[s for s in call.state.subscriptions.values()
-                       if s.get("compartmentId") == compartment_id and topic_id in (None, s["topicId"])])
+    return paginate([subscription_summary(s) for s in call.state.subscriptions.values()
+                     if s.get("compartmentId") == compartment_id and topic_id in (None, s["topicId"])], call.query)
 
 
 async def publish_message(call: Call) -> Reply:

@@ -1,11 +1,35 @@
 """Notifications state: topics, subscriptions (OCI's JSON), and the log of delivery attempts."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 MAX_DELIVERY_LOG = 500
 PROTOCOLS = ("ORACLE_FUNCTIONS",)
+DEFAULT_CREATED = "2026-01-01T00:00:00.000Z"
+# OCI's retry policy for deliveries: two hours, exponential (ocisim.notifications.delivery).
+DELIVERY_POLICY = {"backoffRetryPolicy": {"maxRetryDuration": 7_200_000, "policyType": "EXPONENTIAL"}}
+
+
+def _etag(resource: Mapping[str, Any]) -> str:
+    """An etag that changes whenever the stored resource does."""
+    return hashlib.sha256(json.dumps(resource, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def topic_resource(topic: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
+    """GetTopic's NotificationTopic. `apiEndpoint` is the emulator's own: a client that
+    publishes to the topic's endpoint stays on this machine."""
+    return {"shortTopicId": topic["topicId"].rsplit(".", 1)[-1][:10], "description": None,
+            "timeCreated": DEFAULT_CREATED, "freeformTags": {}, "definedTags": {}, **topic,
+            "apiEndpoint": endpoint, "etag": _etag(topic)}
+
+
+def subscription_summary(subscription: Mapping[str, Any]) -> dict[str, Any]:
+    """ListSubscriptions' SubscriptionSummary."""
+    return {"createdTime": 1767225600000, "deliveryPolicy": DELIVERY_POLICY, "freeformTags": {},
+            "definedTags": {}, **subscription, "etag": _etag(subscription)}
 
 
 @dataclass

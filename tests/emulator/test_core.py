@@ -72,11 +72,15 @@ def test_primary_private_ip_cannot_be_moved(net, topo: Topology) -> None:
     assert net.get_private_ip(topo.primary_a).data.vnic_id == topo.vnic_a
 
 
-def test_unknown_ids_are_404_not_authorized_or_not_found(net, topo: Topology) -> None:
+def test_unknown_ids_in_the_path_are_404_and_in_the_body_400_as_in_oci_error_table(net, topo: Topology) -> None:
     missing = topo.vip_id[:-4] + "zzzz"
-    for error in (service_error(net.get_private_ip, missing),
-                  service_error(move, net, topo.vip_id, topo.vnic_b[:-4] + "zzzz")):
-        assert (error.status, error.code) == (404, "NotAuthorizedOrNotFound")
+    error = service_error(net.get_private_ip, missing)
+    assert (error.status, error.code) == (404, "NotAuthorizedOrNotFound")
+
+    error = service_error(move, net, topo.vip_id, topo.vnic_b[:-4] + "zzzz")
+
+    assert (error.status, error.code) == (400, "RelatedResourceNotAuthorizedOrNotFound")
+    assert net.get_private_ip(topo.vip_id).data.vnic_id == topo.vnic_a
 
 
 def test_reserved_public_ip_follows_its_private_ip(net, topo: Topology) -> None:

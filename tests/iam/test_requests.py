@@ -36,6 +36,18 @@ def test_renaming_the_vip_in_place_needs_only_the_update() -> None:
     assert [n.permission for n in renamed] == ["PRIVATE_IP_UPDATE"]
 
 
+def test_assigning_and_unassigning_a_secondary_ip_needs_what_oci_lists() -> None:
+    """CreatePrivateIp / DeletePrivateIp per OCI's API-permission table (ocivip's start and stop)."""
+    created = needs("CreatePrivateIp", body={"vnicId": VNICS["node-a"], "ipAddress": "10.0.0.20"})
+    deleted = needs("DeletePrivateIp", {"privateIpId": VIP})
+
+    assert sorted(n.permission for n in created) == ["PRIVATE_IP_ASSIGN", "PRIVATE_IP_CREATE", "SUBNET_ATTACH",
+                                                     "VNIC_ASSIGN"]
+    assert sorted(n.permission for n in deleted) == ["PRIVATE_IP_DELETE", "PRIVATE_IP_UNASSIGN", "SUBNET_DETACH",
+                                                     "VNIC_UNASSIGN"]
+    assert needs("CreatePrivateIp", body={"vnicId": "ocid1.vnic.oc1.iad.nosuch"}) == []
+
+
 def test_a_reserved_public_ip_is_read_with_public_ip_read() -> None:
     [need] = needs("GetPublicIpByPrivateIpId", body={"privateIpId": VIP})
     assert (need.permission, need.compartment_id) == ("PUBLIC_IP_READ", COMPARTMENT)
@@ -64,6 +76,8 @@ def test_a_missing_target_needs_nothing_so_the_handler_answers_404() -> None:
                  max_leaves=8).map(lambda v: json.dumps(v).encode())))
 def test_any_body_gives_requirements_never_an_exception(operation: str, body: bytes) -> None:
     params = {"privateIpId": VIP, "vnicId": VNICS["node-a"], "instanceId": TOPOLOGY["instances"][0]["id"],
-              "publicIpId": TOPOLOGY["publicIps"][0]["id"], "functionId": TOPOLOGY["functions"][0]["id"]}
+              "publicIpId": TOPOLOGY["publicIps"][0]["id"], "functionId": TOPOLOGY["functions"][0]["id"],
+              "vnicAttachmentId": TOPOLOGY["instances"][0]["vnics"][0]["attachmentId"]}
     for need in needs(operation, params, {"compartmentId": COMPARTMENT, "vnicId": VNICS["node-a"]}, body):
         assert need.permission.isupper() and isinstance(need.compartment_id, str)
+

@@ -10,6 +10,7 @@ Every change is stamped on a timeline, so the invariant checks can ask what was 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,9 +33,13 @@ class HealthEndpoint:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 if endpoint.probe == "hang":
                     time.sleep(hang_seconds)
-                self.send_response(200 if endpoint.probe == "up" else 503)
-                self.send_header("Content-Length", "0")
+                up = endpoint.probe == "up"
+                body = json.dumps({"node": endpoint.name, "serving": up}).encode()  # as the node agent answers
+                self.send_response(200 if up else 503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -210,15 +210,16 @@ class Runtime:
     pools: dict[str, Pool] = field(default_factory=dict)
 
 
-def _attached_function(backend: Any, function_dir: Path) -> dict[str, Any] | None:
-    """The topology function whose name func.yaml declares, else the first one."""
+def _attached_functions(backend: Any, function_dir: Path) -> list[dict[str, Any]]:
+    """Every topology function runs the one image in DIR (deployed once per role, each with its
+    own configuration); the one whose name func.yaml declares comes first and is warmed."""
     functions = list(backend.states["functions"].values())
     name = None
     with contextlib.suppress(OSError):
         for line in (function_dir / "func.yaml").read_text().splitlines():
             if line.startswith("name:"):
                 name = line.split(":", 1)[1].strip()
-    return next((f for f in functions if f.get("name") == name), functions[0] if functions else None)
+    return sorted(functions, key=lambda f: f.get("name") != name)
 
 
 async def start(backend: Any) -> None:
@@ -228,16 +229,20 @@ async def start(backend: Any) -> None:
     function_dir = Path(function_dir).resolve()
     if not (function_dir / "func.py").exists():
         raise RuntimeError(f"--function-dir {function_dir}: no func.py there")
-    function = _attached_function(backend, function_dir)
-    if function is None:
+    functions = _attached_functions(backend, function_dir)
+    if not functions:
         raise RuntimeError("--function-dir given but the topology defines no function")
     runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")))
-    pool = Pool(backend=backend, function=function, function_dir=function_dir, workdir=runtime.workdir)
-    runtime.pools[function["id"]] = pool
+    for function in functions:
+        runtime.pools[function["id"]] = Pool(backend=backend, function=function, function_dir=function_dir,
+                                             workdir=runtime.workdir / function["id"][-12:])
+        runtime.pools[function["id"]].workdir.mkdir()
     _runtimes[id(backend)] = runtime
-    await pool.warm()
-    backend.log("function attached", function=function["id"], name=function.get("name"),
-                directory=str(function_dir), log=str(pool.log_path))
+    # Only the first is warm at start (the others start on their first call, a cold start).
+    await runtime.pools[functions[0]["id"]].warm()
+    for function in functions:
+        backend.log("function attached", function=function["id"], name=function.get("name"), directory=str(function_dir),
+                    log=str(runtime.pools[function["id"]].log_path))
 
 
 async def stop(backend: Any) -> None:

@@ -20,7 +20,7 @@ def main() -> None:
     started = time.monotonic()
     bare = probe(DEAD_URL, READ, connect_timeout=CONNECT)
     bare_s = time.monotonic() - started
-    node_b = NodeHealth()
+    node_b = NodeHealth("node-b")
     nodes = json.loads(nodes_config({"node-a": node_b, "node-b": node_b}))
     for node in nodes:
         if node["name"] == "node-a":

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from failover.decide import Action, Decision, Health, View, cooldown_left, decide
 from failover.events import AlarmEvent, Command, KeepalivedNotice, Stream
 from failover.tags import LastMove
-from fn_helpers import config
+from fn_helpers import ALARM_ID, config
 
 H, D, U = Health.HEALTHY, Health.DOWN, Health.UNKNOWN
 NOW = 1_800_000_000.0
@@ -18,7 +18,8 @@ PREFERRED = config(FAILBACK_POLICY="preferred")
 
 
 def alarm(kind="OK_TO_FIRING", firing=("node-a",), ok=(), ts=NOW + 5):
-    streams = tuple(Stream("FIRING", (("node", n),)) for n in firing) + tuple(Stream("OK", (("node", n),)) for n in ok)
+    streams = tuple(Stream("FIRING", (("node", n),), ALARM_ID) for n in firing)
+    streams += tuple(Stream("OK", (("node", n),), ALARM_ID) for n in ok)
     return AlarmEvent(type=kind, dedupe_key="alarm-1", timestamp_ms=int(ts * 1000), title="t", streams=streams)
 
 
@@ -95,7 +96,7 @@ FAILBACK = [
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, True, PREFERRED, Action.REFUSE, "node-a"),
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), U, H, False, PREFERRED, Action.STAY, "node-b"),
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, False, NEVER, Action.STAY, "node-b"),
-    (alarm("RESET", firing=()), H, H, False, PREFERRED, Action.MOVE, "node-a"),
+    (alarm("RESET", firing=(), ok=("node-a",)), H, H, False, PREFERRED, Action.MOVE, "node-a"),
     (alarm("REPEAT", firing=("node-a",)), H, H, False, PREFERRED, Action.STAY, "node-b"),  # preferred still firing
     (KeepalivedNotice("node-a", "MASTER"), H, H, False, PREFERRED, Action.MOVE, "node-a"),  # preemption
     (KeepalivedNotice("node-a", "MASTER"), H, H, False, NEVER, Action.STAY, "node-b"),
@@ -153,7 +154,7 @@ def test_a_release_notice_from_a_lesser_holder_is_no_failback():
 def test_three_nodes_a_release_notice_moves_to_the_best_serving_node():
     import json
 
-    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": "http://127.0.0.1:1/", "priority": p}
+    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": f"http://127.0.0.1:1/{n}", "priority": p}
              for n, p in (("node-a", 100), ("node-b", 90), ("node-c", 80))]
     cfg = config(NODES=json.dumps(nodes))
     v = View(holder="node-a", health={"node-a": D, "node-b": D, "node-c": H}, last_move=None, now=NOW)
@@ -219,7 +220,7 @@ def test_invariants(event, v, cfg):
             if holder_health is H:
                 assert cfg.failback_policy == "preferred" and d.target == cfg.preferred.name
             if holder_health is U and isinstance(event, AlarmEvent):
-                assert v.holder in event.nodes_with("FIRING"), "unknown alone never moves"
+                assert v.holder in event.nodes_with("FIRING", cfg.alarm_ids), "unknown alone never moves"
             if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
                 assert event.node == v.holder, "only the holder's own release asks for a repair"
                 assert holder_health is not H, "a holder that still serves is never left"
@@ -273,7 +274,7 @@ def test_every_combination_of_the_matrix_decides():
 def test_three_nodes_prefer_a_healthy_node_the_alarm_does_not_report():
     import json
 
-    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": "http://127.0.0.1:1/", "priority": p}
+    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": f"http://127.0.0.1:1/{n}", "priority": p}
              for n, p in (("node-a", 100), ("node-b", 90), ("node-c", 80))]
     cfg = config(NODES=json.dumps(nodes))
     v = View(holder="node-a", health={"node-a": D, "node-b": H, "node-c": H}, last_move=None, now=NOW)

@@ -37,13 +37,14 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 @pytest.fixture
 def fdk_server(tmp_path, emulator, nodes):
-    """fdk serving ./func.py on tmp_path/lsnr.sock with resource principals from the emulator."""
+    """fdk serving ./func.py on tmp_path/lsnr.sock with resource principals from the emulator,
+    as the operators' function (it takes manual moves too)."""
     sock = tmp_path / "lsnr.sock"
-    function_id = emulator.functions["vip-failover"]
+    function_id = emulator.functions["vip-failover-operator"]
     fn_env = {
         "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO),
         "FN_LISTENER": f"unix:{sock}", "FN_FORMAT": "http-stream", "FN_FN_ID": function_id,
-        **env(NODES=nodes_config(nodes), PROBE_TIMEOUT_SECONDS="0.3"),
+        **env(NODES=nodes_config(nodes), PROBE_TIMEOUT_SECONDS="0.3", ROLE="operator"),
         "VIP_PRIVATE_IP_IDS": "ocid1.privateip.oc1.iad.aaaaaaaa3bhoiacy5ruy5jhyssp43buteujyxzvud6fggieqm5iyk36agnfq",
         "OCI_SERVICE_ENDPOINT": emulator.endpoint,
         **emulator.resource_principal_env(function_id, tmp_path / "rp"),

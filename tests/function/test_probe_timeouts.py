@@ -128,6 +128,9 @@ def test_a_dead_node_costs_the_connect_timeout_and_stays_unknown(dead_address_ne
     assert (bare["health"], bare["detail"]) == ("unknown", "no connection within 0.3s")
     assert bare["seconds"] < 1.5  # connect timeout 0.3 s; the read timeout is 5 s
     answer = result["answer"]
-    assert answer["health"]["node-a"] == {"health": "unknown", "detail": "no connection within 0.3s"}
+    # Unknown either way: the connect timeout, or at once once the namespace's neighbour entry
+    # for the dead address has failed (EHOSTUNREACH) after the earlier probes.
+    assert answer["health"]["node-a"]["health"] == "unknown"
+    assert answer["health"]["node-a"]["detail"] in ("no connection within 0.3s", "unreachable (OSError)")
     assert (answer["decision"], answer["to"], result["writes"]) == ("moved", "node-b", 1)
     assert result["invoke_s"] < 2.5  # well under the 5 s read timeout the dead node used to cost

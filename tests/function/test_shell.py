@@ -37,7 +37,7 @@ class MemoryNetwork:
 
 
 def runtime(failing=frozenset()):
-    cfg = config(VIP_PRIVATE_IP_IDS=f"ocid1.privateip.oc1.iad.abuwcljrvip,{VIP2}")
+    cfg = config(VIP_PRIVATE_IP_IDS=f"ocid1.privateip.oc1.iad.abuwcljrvip,{VIP2}", ROLE="operator")
     states = {vip: VipState(vip, f"10.0.0.{4 + i}", VNIC_A, False, "e1", {"owner": "ops"})
               for i, vip in enumerate(cfg.vip_private_ip_ids)}
     net = MemoryNetwork(states, set(failing))

@@ -32,10 +32,12 @@ def iam_emulator(tmp_path: Path) -> Iterator[Emulator]:
 
 @pytest.fixture
 def iam_function_emulator(tmp_path: Path) -> Iterator[Emulator]:
-    """With this repository's function attached under fdk (its own resource principal)."""
+    """With this repository's function attached under fdk (its own resource principal); node-a's
+    health port refuses (down), node-b is the emulator's simulated node (healthy)."""
     nodes = json.loads(iam_topology()["functions"][0]["config"]["NODES"])
     for node in nodes:
-        node["health_url"] = REFUSED_HEALTH_URL
+        if node["name"] == "node-a":
+            node["health_url"] = REFUSED_HEALTH_URL
     config = {"NODES": json.dumps(nodes), "PROBE_TIMEOUT_SECONDS": "0.3"}
     with start(tmp_path, function_dir=REPO, function_config=config) as emu:
         yield emu

@@ -42,7 +42,9 @@ def test_the_function_can_read_and_move_the_vip_and_read_its_public_ip(
     net, _ = clients(iam_emulator, function_signer)
     etag = net.get_private_ip(ids.vip).headers["etag"]
 
-    assert move(net, ids.vip, ids.vnic_b, etag).data.vnic_id == ids.vnic_b
+    moved = move(net, ids.vip, ids.vnic_b, etag)
+    assert moved.data.vnic_id is None  # a move's answer is not the final object (see test_update_response)
+    assert net.get_private_ip(ids.vip).data.vnic_id == ids.vnic_b
     public = net.get_public_ip_by_private_ip_id(
         oci.core.models.GetPublicIpByPrivateIpIdDetails(private_ip_id=ids.vip)).data
     assert public.private_ip_id == ids.vip
@@ -114,16 +116,17 @@ def test_an_instance_outside_the_dynamic_group_can_post_nothing(
 def test_a_node_invokes_the_function_which_moves_the_vip_under_the_deployed_policies(
         iam_function_emulator: Emulator, ids: Ids, monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole fast path with IAM on: node-a's instance principal -> InvokeFunction ->
-    the function's resource principal -> GetPrivateIp, UpdatePrivateIp, GetPublicIpByPrivateIpId."""
+    the function's resource principal -> GetPrivateIp, UpdatePrivateIp, GetPublicIpByPrivateIpId.
+    node-a's health port refuses (down), node-b serves: node-b's MASTER notice moves the VIP."""
     signer = node_signer(iam_function_emulator, "node-a", monkeypatch)
     invoke = oci.functions.FunctionsInvokeClient({"region": iam_function_emulator.region}, signer=signer,
                                                  service_endpoint=iam_function_emulator.endpoint,
                                                  timeout=(5, 60))
-    body = json.dumps({"action": "failover", "to": "node-b", "force": True})
+    body = json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER"})
 
     answer = json.loads(invoke.invoke_function(ids.function, invoke_function_body=body).data.text)
 
-    assert (answer["to"], answer["forced"]) == ("node-b", True), answer
+    assert (answer["decision"], answer["to"], answer["forced"]) == ("moved", "node-b", False), answer
     [write] = [e for e in iam_function_emulator.audit() if e["operation"] == "UpdatePrivateIp"]
     assert (write["principal"]["kind"], write["principal"]["id"]) == ("resource", ids.function)
 

@@ -13,6 +13,7 @@ from ocisim.iam.terraform import UnboundReference, group_ocid, policy_from_terra
 
 TOPOLOGY = iam_topology()
 BINDINGS = TOPOLOGY["iam"]["bindings"]
+OPERATORS = BINDINGS["var.operators_group_ocid"]
 
 
 def test_every_statement_and_group_comes_from_iam_tf_with_the_topology_ids() -> None:
@@ -21,7 +22,9 @@ def test_every_statement_and_group_comes_from_iam_tf_with_the_topology_ids() -> 
     assert grants == {
         (group_ocid("function"), "use", "private-ips"), (group_ocid("function"), "use", "vnics"),
         (group_ocid("function"), "read", "public-ips"), (group_ocid("nodes"), "use", "metrics"),
-        (group_ocid("nodes"), "use", "fn-invocation"), (group_ocid("nodes"), "read", "objects")}
+        (group_ocid("nodes"), "use", "fn-invocation"), (group_ocid("nodes"), "read", "objects"),
+        (OPERATORS, "use", "fn-invocation"), (OPERATORS, "use", "private-ips"), (OPERATORS, "use", "vnics"),
+        (OPERATORS, "read", "public-ips")}
     assert {s.compartment_id for s in policy.statements} == {TOPOLOGY["compartments"][0]["id"]}
     instances = [i["id"] for i in TOPOLOGY["instances"] if i["displayName"] in ("node-a", "node-b")]
     assert policy.groups[group_ocid("nodes")].terms == tuple(Comparison("instance.id", "=", i) for i in instances)

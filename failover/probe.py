@@ -27,7 +27,6 @@ import json
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -177,27 +176,28 @@ def _classify(status: int, body: bytes, node: str | None) -> ProbeResult:
 
 def probe_nodes(nodes: Sequence[Node], timeout: float, connect_timeout: float) -> Mapping[str, ProbeResult]:
     """Probe every node at once; return within ``timeout`` (plus a short grace to cut off the
-    laggards), with every probe thread ended."""
+    laggards), with every probe thread ended (joined, not merely abandoned)."""
     adapters = {node.name: _AbortableAdapter() for node in nodes}
+    results: dict[str, ProbeResult] = {}
+
+    def run(node: Node) -> None:
+        results[node.name] = probe(node.health_url, timeout, _session(adapters[node.name]), connect_timeout, node.name)
+
+    threads = {node.name: threading.Thread(target=run, args=(node,), name=f"probe-{node.name}", daemon=True)
+               for node in nodes}
     deadline = time.monotonic() + timeout
-    pool = ThreadPoolExecutor(max_workers=max(1, len(nodes)), thread_name_prefix="probe")
-    try:
-        futures = {node.name: pool.submit(probe, node.health_url, timeout, _session(adapters[node.name]),
-                                          connect_timeout, node.name) for node in nodes}
-        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
-        late = {name for name, future in futures.items() if not future.done()}
-        for name in late:
-            adapters[name].abort()
-        wait(futures.values(), timeout=ABORT_GRACE_SECONDS)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    results = {}
-    for name, future in futures.items():
-        if name in late or not future.done():
-            results[name] = ProbeResult(Health.UNKNOWN, f"no complete answer within {timeout:g}s")
-        else:
-            results[name] = future.result()
-    return results
+    for thread in threads.values():
+        thread.start()
+    for thread in threads.values():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    late = {name for name, thread in threads.items() if thread.is_alive()}
+    for name in late:
+        adapters[name].abort()
+    grace = time.monotonic() + ABORT_GRACE_SECONDS
+    for name in late:
+        threads[name].join(max(0.0, grace - time.monotonic()))
+    return {node.name: ProbeResult(Health.UNKNOWN, f"no complete answer within {timeout:g}s")
+            if node.name in late else results[node.name] for node in nodes}
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -125,6 +125,19 @@ MATRIX: tuple[Fault, ...] = (
                                        "MASTER) and moves to the peer, which is healthy and holds the alias: a needless "
                                        "move, never to a node that cannot serve"})),
     Fault("bad-input", "bad_input", "junk, truncated and mutated alarm messages, wrong types, huge and non-UTF-8 bodies"),
+    *(Fault(f"hostile:{mode}", "hostile", description, MappingProxyType({"mode": mode}), weight=0.25,
+            extra_budget_s=extra)
+      for mode, description, extra in (
+          ("node-forced-move", "a node's credentials ask the events function for a forced move onto a dead node", 0.0),
+          ("probe-trickle", "the only other node's health endpoint answers 200 and then trickles its body", PROBE_TIMEOUT_S),
+          ("impostor", "the other node's health URL is answered by another node's agent", 0.0),
+          ("stale-target", "the target dies while slow GetPrivateIp reads hold the decision", 2 * 0.8 + backoff_bound(2)),
+          ("foreign-alarm", "another team's alarm names the holder, whose probe is unknown", PROBE_TIMEOUT_S),
+          ("timestampless", "our alarm without a timestamp names the holder, whose probe is unknown", PROBE_TIMEOUT_S),
+          ("holder-master", "the holder is down and its own keepalived sends MASTER", 0.0),
+          ("etag-storm", "a real failure while UpdatePrivateIp answers 412 three times in a row",
+           3 * (2 * REALISTIC_LATENCY["GetPrivateIp"] + REALISTIC_LATENCY["UpdatePrivateIp"]) + FAST_PATH_BUDGET_S),
+      )),
 )
 
 

@@ -3,8 +3,9 @@
 The function runs exactly as in the other tests and the demo: this repository's func.py under
 fdk in the emulator's Functions service, resource-principal credentials the emulator issued,
 its SDK calls coming back to the emulator over HTTP. The harness reaches it only the way OCI's
-callers do: `FunctionsInvokeClient.invoke_function` (keepalived's notify, an operator) and
-Notifications `PublishMessage` to the alarm topic, which delivers through InvokeFunction.
+callers do: `FunctionsInvokeClient.invoke_function` (keepalived's notify on the events
+function, an operator on the operators' function) and Notifications `PublishMessage` to the
+alarm topic, which delivers through InvokeFunction to the events function.
 It observes only what an outside observer can: the audit log, the function's answers, the
 function's log, and the private IP read back at the end. Its own SDK clients never retry and
 have no circuit breaker, so an injected fault reaches the function, not the harness.
@@ -37,6 +38,9 @@ from ocisim.monitoring.messages import build_message
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_DOWN_ALARM = "vip-failover-node-down"
+OPERATOR_FUNCTION = "vip-failover-operator"
+# Where a trial starts: (audit seq, function-log sizes (events, operators'), request count).
+Mark = tuple[int, tuple[int, int], int]
 DELIVERY_WAIT_S = 60.0     # bound on waiting for one Notifications delivery
 INVOKE_TIMEOUT = (5.0, 90.0)
 WARM_CALLS = 3
@@ -75,7 +79,9 @@ class Lane:
         self.topic = topology["topics"][0]["topicId"]
         self.emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config=config)
         self.function_id = self.emu.functions[function["name"]]
+        self.operator_id = self.emu.functions[OPERATOR_FUNCTION]
         self.pool = runtime_for(self.emu.backend).pools[self.function_id]
+        self.operator_pool = runtime_for(self.emu.backend).pools[self.operator_id]
         monitoring = self.emu.backend.states["monitoring"]
         self.alarm_spec = next(a.spec for a in monitoring.alarms.values() if a.spec.display_name == NODE_DOWN_ALARM)
         self._sdk = self.emu.oci_config()
@@ -89,7 +95,8 @@ class Lane:
         self._log_level = emulator_log.level
         emulator_log.setLevel(logging.INFO)
         emulator_log.addHandler(self.requests)
-        for _ in range(WARM_CALLS):  # the container builds its clients and signer on its first calls
+        for _ in range(WARM_CALLS):  # each container builds its clients and signer on its first calls
+            self.invoke({"action": "status"}, "automatic")
             self.invoke({"action": "status"}, "manual")
 
     def close(self) -> None:
@@ -99,7 +106,7 @@ class Lane:
         self.nodes.close()
 
     # --- trial start and end ---------------------------------------------------------------------
-    def reset(self, holder: str = "node-a", last_move_age: float | None = None) -> tuple[int, int, int]:
+    def reset(self, holder: str = "node-a", last_move_age: float | None = None) -> Mark:
         """Faults cleared, nodes up, the IP on ``holder`` with or without a last-move record.
 
         Returns (audit seq, function-log offset, request count): what the trial is judged after.
@@ -115,10 +122,13 @@ class Lane:
         for operation, seconds in self.latency.items():
             self.emu.set_latency(operation, seconds)
         audit = self.emu.audit()
-        log = self.pool.log_path
-        return (audit[-1]["seq"] if audit else 0), (log.stat().st_size if log.exists() else 0), len(self.requests.seen)
+        return (audit[-1]["seq"] if audit else 0), self._log_sizes(), len(self.requests.seen)
 
-    def statuses(self, mark: tuple[int, int, int], operation: str) -> list[Any]:
+    def _log_sizes(self) -> tuple[int, int]:
+        return tuple(p.log_path.stat().st_size if p.log_path.exists() else 0  # type: ignore[return-value]
+                     for p in (self.pool, self.operator_pool))
+
+    def statuses(self, mark: Mark, operation: str) -> list[Any]:
         """Statuses the emulator answered ``operation`` with since ``mark`` ("dropped": cut off)."""
         return [status for op, status in self.requests.seen[mark[2]:] if op == operation]
 
@@ -127,14 +137,14 @@ class Lane:
         left = [f["count"] for f in self.emu.backend.faults.to_json()["faults"] if f["operation"] == operation]
         return left[0] if left else 0
 
-    def observe(self, *, fault: str, mark: tuple[int, int, int], initial_holder: str, onset: float,
+    def observe(self, *, fault: str, mark: Mark, initial_holder: str, onset: float,
                 answers: list[Answer], failures: int, allowed_writes: int, budget_s: float,
                 api_fault: bool = False, exercised: bool = True) -> Observation:
         """Clear the faults and read back everything the invariants need."""
         self.emu.clear_faults()
         seq, offset, _ = mark
         names = {vnic: name for name, vnic in self.vnics.items()}
-        writes = writes_from_audit(self.emu.audit(after=seq), self.vip_id, names, self.function_id)
+        writes = writes_from_audit(self.emu.audit(after=seq), self.vip_id, names, {self.function_id, self.operator_id})
         final = self.network.get_private_ip(self.vip_id).data.vnic_id
         listed = sum(any(ip.id == self.vip_id for ip in self.network.list_private_ips(vnic_id=vnic).data)
                      for vnic in self.vnics.values())
@@ -146,10 +156,14 @@ class Lane:
             allowed_writes=allowed_writes, budget_s=budget_s, api_fault=api_fault,
             function_errors=self._function_errors(offset), exercised=exercised)
 
-    def _function_errors(self, offset: int) -> tuple[str, ...]:
-        with open(self.pool.log_path, "rb") as log:
-            log.seek(offset)
-            lines = log.read().decode("utf-8", "replace").splitlines()
+    def _function_errors(self, offsets: tuple[int, int]) -> tuple[str, ...]:
+        lines: list[str] = []
+        for pool, offset in zip((self.pool, self.operator_pool), offsets):
+            if not pool.log_path.exists():
+                continue
+            with open(pool.log_path, "rb") as log:
+                log.seek(offset)
+                lines += log.read().decode("utf-8", "replace").splitlines()
         return function_errors(lines)
 
     # --- callers ---------------------------------------------------------------------------------
@@ -161,11 +175,14 @@ class Lane:
             self._local.invoker = client
         return client
 
-    def invoke(self, body: Any, kind: str, evidence: frozenset[str] = frozenset()) -> Answer:
-        """Invoke the function directly (keepalived's notify, an operator)."""
+    def invoke(self, body: Any, kind: str, evidence: frozenset[str] = frozenset(), *,
+               function_id: str | None = None) -> Answer:
+        """Invoke a function directly: an operator's ("manual", "forced") reaches the operators'
+        function, everything else (keepalived's notify, a node's own call) the events function."""
         raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        target = function_id or (self.operator_id if kind in ("manual", "forced") else self.function_id)
         try:
-            response = self._invoker().invoke_function(self.function_id, invoke_function_body=raw)
+            response = self._invoker().invoke_function(target, invoke_function_body=raw)
         except oci.exceptions.ServiceError as exc:
             return Answer(kind, exc.status, None, evidence)
         except Exception:  # the connection itself failed: no status to judge

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from typing import Any, Callable
 
 from chaos.faults import FAST_PATH_BUDGET_S, PROBE_TIMEOUT_S, Fault
 from chaos.invariants import Answer, Observation
-from chaos.lane import Lane, together
+from chaos.lane import Lane, Mark, together
 
 A, B = "node-a", "node-b"
 MODES = ("fast-down", "alarm-down", "fast-crash", "spurious-master", "spurious-alarm")
@@ -148,6 +149,7 @@ def _claims(lane: Lane) -> str:
 
 def notifications(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     mode = fault.params["mode"]
+    # ``failures`` counts failures a write can repair: where no node serves, none can.
     mark = lane.reset()
     if mode == "late":
         return _late(lane, fault, rng, mark)
@@ -166,7 +168,7 @@ def notifications(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
                         failures=1, allowed_writes=1, budget_s=_budget(fault))
 
 
-def _late(lane: Lane, fault: Fault, rng: random.Random, mark: tuple[int, int, int]) -> Observation:
+def _late(lane: Lane, fault: Fault, rng: random.Random, mark: Mark) -> Observation:
     """An alarm evaluated two hours ago names the holder, whose health endpoint the function
     cannot reach while it serves. Half the trials first fail over (so a move is on record)."""
     answers, failures, onset = [], 0, time.time()
@@ -325,8 +327,80 @@ def bad_input(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
                         failures=0, allowed_writes=0, budget_s=_budget(fault))
 
 
+FOREIGN_ALARM = "ocid1.alarm.oc1.iad.aaaaaaaaacpualarmofanotherteamnotthisdeployments0000000000"
+
+
+def hostile(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """The function under hostile conditions (one ``mode`` per fault):
+
+    node-forced-move   a process with a node's credentials asks the events function for a forced
+                       move onto a dead node-b: refused, nothing moves
+    probe-trickle      node-a is down; node-b's endpoint sends 200 headers then trickles (node-b
+                       does not serve); the alarm fires: no move, and the answer comes back
+    impostor           the same with node-b's URL answered by another node's agent
+    stale-target       node-a down, GetPrivateIp slow (503s), node-b dies while the function
+                       reads: it must re-verify and not move onto node-b
+    foreign-alarm      the holder's probe is unknown (it serves) and a CPU alarm of another team
+                       names it: no evidence, no move
+    timestampless      the same with our own alarm but no timestamp: stale, no move
+    holder-master      node-a is down and its own keepalived sends MASTER: a repair to node-b
+    etag-storm         a real failure while UpdatePrivateIp answers 412 three times: the first
+                       answer says nothing was done, the next notice repairs
+    """
+    mode = fault.params["mode"]
+    # ``failures`` counts failures a write can repair: where no node serves, none can.
+    mark = lane.reset()
+    onset = time.time()
+    answers: list[Answer] = []
+    failures = allowed = 0
+    if mode == "node-forced-move":
+        lane.nodes.set(B, "down")
+        body = rng.choice([{"action": "failover", "to": B, "force": True}, {"action": "failover", "force": True},
+                           {"action": "failback", "force": True}])
+        answers.append(lane.invoke(body, "automatic"))
+        refused = (answers[-1].body or {}).get("error") == "not_permitted"
+        return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                            failures=0, allowed_writes=0, budget_s=_budget(fault), exercised=refused)
+    if mode in ("probe-trickle", "impostor"):
+        lane.nodes.set(A, "down")
+        lane.nodes.set(B, "trickle" if mode == "probe-trickle" else "impostor", serving=False)
+        answers.append(lane.delivered(lane.publish(lane.alarm(A)), "automatic", frozenset({A})))
+    elif mode == "stale-target":
+        lane.nodes.set(A, "down")
+        lane.emu.inject_fault("GetPrivateIp", status=503, code="ServiceUnavailable", delay=0.8, count=2)
+        killer = threading.Timer(0.5, lambda: lane.nodes.set(B, "down"))
+        killer.start()
+        try:
+            answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
+        finally:
+            killer.join()
+    elif mode in ("foreign-alarm", "timestampless"):
+        lane.nodes.set(A, "hang", serving=True)
+        message = lane.alarm(A)
+        if mode == "foreign-alarm":
+            for entry in message["alarmMetaData"]:
+                entry["id"] = FOREIGN_ALARM
+        else:
+            message.pop("timestampEpochMillis", None)
+        answers.append(lane.delivered(lane.publish(message), "automatic", frozenset()))
+    elif mode == "holder-master":
+        lane.nodes.set(A, "down")
+        answers.append(lane.invoke(master(A), "automatic", frozenset({A})))
+        failures = allowed = 1
+    elif mode == "etag-storm":
+        lane.nodes.set(A, "down")
+        lane.emu.inject_fault("UpdatePrivateIp", status=412, code="NoEtagMatch", count=3)
+        answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
+        gave_up = (answers[-1].body or {}).get("ok") is False
+        answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
+        return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                            failures=1, allowed_writes=1, budget_s=_budget(fault), api_fault=True, exercised=gave_up)
+    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
+                        failures=failures, allowed_writes=allowed, budget_s=_budget(fault))
+
+
 SCENARIOS: dict[str, Callable[[Lane, Fault, random.Random], Observation]] = {
     "api": api, "outage": outage, "token": token, "notifications": notifications, "race": race,
     "together": together_paths, "split_brain": split_brain, "flapping": flapping,
-    "probe_unknown": probe_unknown, "bad_input": bad_input,
+    "probe_unknown": probe_unknown, "bad_input": bad_input, "hostile": hostile,
 }

@@ -4,9 +4,9 @@ The distinction between *down* and *unknown* is the safety of the whole controll
 that cannot reach a node must not be read as "the node is dead", the failure mode of
 ClusterLabs resource-agents #2020):
 
-* healthy: the health URL answered 2xx with a JSON object naming the node it was asked about
-  (the node agent's answer carries ``node``); a 2xx from some other node, or one that does not
-  say who it is, is *unknown*: a copy-pasted or re-used address must never vouch for a node;
+* healthy: the health URL answered 2xx, and if the answer names a node (the node agent's JSON
+  always carries ``node``) it is the node that was asked about; a 2xx naming another node is
+  *unknown*: a copy-pasted or re-used address must never vouch for a node;
 * down: the node answered and said no, i.e. a non-2xx status, or the connection was actively
   refused (the host is up and nothing listens: haproxy is gone);
 * unknown: anything that proves nothing about the node: timeouts, unreachable networks, DNS,
@@ -168,8 +168,6 @@ def _classify(status: int, body: bytes, node: str | None) -> ProbeResult:
     if node is not None and who is not None and who != node:
         return ProbeResult(Health.UNKNOWN, f"HTTP {status} answered by {who[:64]!r}, not {node}: wrong node behind this URL")
     if 200 <= status < 300:
-        if node is not None and who is None:
-            return ProbeResult(Health.UNKNOWN, f"HTTP {status} whose answer does not name its node")
         return ProbeResult(Health.HEALTHY, f"HTTP {status}")
     return ProbeResult(Health.DOWN, f"HTTP {status}")
 

@@ -9,11 +9,12 @@ a VIP that could not be read, a refused request).
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import log
 from .decide import Action, Decision, Health, View
-from .events import AlarmEvent, Command, Event, KeepalivedNotice
+from .events import AlarmEvent, Event, KeepalivedNotice
 from .network import VipState
 from .probe import ProbeResult
 
@@ -22,8 +23,16 @@ _OUTCOME = {Action.STAY: "no_change", Action.REFUSE: "refused", Action.REPORT: "
 NOT_OK = ("failed", "partial", "unverified", "cannot_verify")
 
 
-def result(state: VipState, on: str | None, view: View, decision: Decision, outcome: str | None, *,
-           error: str | None = None, request_id: str | None = None) -> dict[str, Any]:
+def result(
+    state: VipState,
+    on: str | None,
+    view: View,
+    decision: Decision,
+    outcome: str | None,
+    *,
+    error: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
     """One VIP's part of the answer: ``on`` is the node it was read on. ``outcome`` None: what
     the decision's action implies."""
     arrived = outcome in ("moved", "would_move", "unverified")
@@ -44,23 +53,45 @@ def result(state: VipState, on: str | None, view: View, decision: Decision, outc
 
 def unreadable(private_ip_id: str, reason: str) -> dict[str, Any]:
     """A VIP of the group that could not be read: not decided on, not moved."""
-    return {"private_ip_id": private_ip_id, "ip_address": None, "decision": "cannot_verify", "action": "none",
-            "reason": reason, "from": None, "to": None, "target": None, "forced": False, "opc_request_id": None,
-            "last_move": None}
+    return {
+        "private_ip_id": private_ip_id,
+        "ip_address": None,
+        "decision": "cannot_verify",
+        "action": "none",
+        "reason": reason,
+        "from": None,
+        "to": None,
+        "target": None,
+        "forced": False,
+        "opc_request_id": None,
+        "last_move": None,
+    }
 
 
 def _last_move_view(view: View) -> dict[str, Any] | None:
     last = view.last_move
     if last is None:
         return None
-    return {"at": last.at, "from": last.from_node, "to": last.to_node, "reason": last.reason, "age_s": round(view.now - last.at, 1)}
+    return {
+        "at": last.at,
+        "from": last.from_node,
+        "to": last.to_node,
+        "reason": last.reason,
+        "age_s": round(view.now - last.at, 1),
+    }
 
 
 def log_decision(event: Event, vips: list[VipState], view: View, decision: Decision, dry_run: bool) -> None:
     fields: dict[str, Any] = dict(
-        source=source(event), vips=[s.private_ip_id for s in vips], holder=view.holder,
-        action=decision.action.value, target=decision.target, reason=decision.reason, dry_run=dry_run,
-        forced=decision.forced, health={k: v.value for k, v in view.health.items()},
+        source=source(event),
+        vips=[s.private_ip_id for s in vips],
+        holder=view.holder,
+        action=decision.action.value,
+        target=decision.target,
+        reason=decision.reason,
+        dry_run=dry_run,
+        forced=decision.forced,
+        health={k: v.value for k, v in view.health.items()},
     )
     if isinstance(event, AlarmEvent):
         fields["alarm"] = {"type": event.type, "key": event.key}
@@ -94,17 +125,22 @@ def _overall(results: list[dict[str, Any]]) -> str:
     return "partial" if "moved" in decisions else "mixed"
 
 
-def answer(event: Event, results: list[dict[str, Any]], probes: Mapping[str, ProbeResult], dry_run: bool,
-           started: float, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def answer(
+    event: Event,
+    results: list[dict[str, Any]],
+    probes: Mapping[str, ProbeResult],
+    dry_run: bool,
+    started: float,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     decision = _overall(results)
-    reasons = [r["reason"] for r in results]
     first = next((r for r in results if r["ip_address"]), results[0])
     body: dict[str, Any] = {
         "ok": decision not in NOT_OK and not any(r["decision"] in NOT_OK for r in results),
         "source": source(event),
         "action": _uniform(results, "action") or "mixed",
         "decision": decision,
-        "reason": reasons[0] if len(set(reasons)) == 1 else "; ".join(f"{r['ip_address'] or r['private_ip_id']}: {r['reason']}" for r in results),
+        "reason": _reason(results),
         "from": _uniform(results, "from"),
         "to": _uniform(results, "to"),
         "target": _uniform(results, "target"),
@@ -114,24 +150,50 @@ def answer(event: Event, results: list[dict[str, Any]], probes: Mapping[str, Pro
         "forced": any(r["forced"] for r in results),
         "health": {name: {"health": p.health.value, "detail": p.detail} for name, p in probes.items()},
         "unverified": sorted(name for name, p in probes.items() if p.health is Health.UNKNOWN),
-        "moved": [r["private_ip_id"] for r in results if r["decision"] == "moved"],
-        "not_moved": [r["private_ip_id"] for r in results if r["action"] == "move" and r["decision"] not in ("moved", "no_change")],
+        **_what_moved(results),
         "vips": results,
-        "opc_request_ids": [r["opc_request_id"] for r in results if r["opc_request_id"]],
         "elapsed_ms": elapsed(started),
         **(extra or {}),
     }
-    log.info("answer", decision=body["decision"], action=body["action"], reason=body["reason"],
-             **{"from": body["from"], "to": body["to"]}, dry_run=dry_run, elapsed_ms=body["elapsed_ms"],
-             moved=body["moved"], opc_request_ids=body["opc_request_ids"])
+    log.info(
+        "answer",
+        decision=body["decision"],
+        action=body["action"],
+        reason=body["reason"],
+        **{"from": body["from"], "to": body["to"]},
+        dry_run=dry_run,
+        elapsed_ms=body["elapsed_ms"],
+        moved=body["moved"],
+        not_moved=body["not_moved"],
+        opc_request_ids=body["opc_request_ids"],
+    )
     return body
+
+
+def _reason(results: list[dict[str, Any]]) -> str:
+    reasons = [r["reason"] for r in results]
+    if len(set(reasons)) == 1:
+        return str(reasons[0])
+    return "; ".join(f"{r['ip_address'] or r['private_ip_id']}: {r['reason']}" for r in results)
+
+
+def _what_moved(results: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """``moved``: the VIPs written and read back on the target; ``not_moved``: those that should
+    have moved and did not (a failed write, an unreadable VIP); the next event retries them."""
+    return {
+        "moved": [r["private_ip_id"] for r in results if r["decision"] == "moved"],
+        "not_moved": [r["private_ip_id"] for r in results if r["decision"] in ("failed", "cannot_verify")],
+        "opc_request_ids": [r["opc_request_id"] for r in results if r["opc_request_id"]],
+    }
 
 
 def elapsed(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def failure(error: str, reason: str, started: float, *, dry_run: bool = False, decision: str = "error") -> dict[str, Any]:
+def failure(
+    error: str, reason: str, started: float, *, dry_run: bool = False, decision: str = "error"
+) -> dict[str, Any]:
     return {
         "ok": False,
         "error": error,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 FAILBACK_POLICIES = ("never", "preferred")
 # Which callers' requests a deployment of the function accepts (see README, "Security"): the
@@ -22,8 +22,17 @@ ROLES = ("events", "operator")
 # Every key the function reads, in one place (the shell keys its per-container cache on them,
 # terraform's function_config module sets exactly these).
 ENV_KEYS = (
-    "VIP_PRIVATE_IP_IDS", "NODES", "FAILBACK_POLICY", "COOLDOWN_SECONDS", "PROBE_TIMEOUT_SECONDS",
-    "PROBE_CONNECT_TIMEOUT_SECONDS", "DRY_RUN", "RETRY_DEADLINE_SECONDS", "OCI_SERVICE_ENDPOINT", "ROLE", "ALARM_IDS",
+    "VIP_PRIVATE_IP_IDS",
+    "NODES",
+    "FAILBACK_POLICY",
+    "COOLDOWN_SECONDS",
+    "PROBE_TIMEOUT_SECONDS",
+    "PROBE_CONNECT_TIMEOUT_SECONDS",
+    "DRY_RUN",
+    "RETRY_DEADLINE_SECONDS",
+    "OCI_SERVICE_ENDPOINT",
+    "ROLE",
+    "ALARM_IDS",
 )
 _OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -75,7 +84,7 @@ class Config:
         return self.nodes[0]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "Config":
+    def from_env(cls, env: Mapping[str, str]) -> Config:
         """Build from an environment mapping (``os.environ`` or ``ctx.Config()``)."""
         probe_timeout = _number(env, "PROBE_TIMEOUT_SECONDS", 2.0, low=0.1, high=30.0)
         return cls(
@@ -86,8 +95,9 @@ class Config:
             probe_timeout_seconds=probe_timeout,
             # Capped by the read timeout it used to share: lowering PROBE_TIMEOUT_SECONDS alone
             # (tests, a fast LAN) must not leave a longer connect timeout behind.
-            probe_connect_timeout_seconds=min(probe_timeout, _number(env, "PROBE_CONNECT_TIMEOUT_SECONDS", 0.5,
-                                                                     low=0.05, high=30.0)),
+            probe_connect_timeout_seconds=min(
+                probe_timeout, _number(env, "PROBE_CONNECT_TIMEOUT_SECONDS", 0.5, low=0.05, high=30.0)
+            ),
             dry_run=_flag(env, "DRY_RUN"),
             retry_deadline_seconds=_number(env, "RETRY_DEADLINE_SECONDS", 20.0, low=1.0, high=290.0),
             service_endpoint=_endpoint(env.get("OCI_SERVICE_ENDPOINT")),

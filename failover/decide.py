@@ -35,14 +35,13 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
-from typing import Mapping
+from enum import StrEnum
 
 from .config import Config
 from .events import AlarmEvent, Command, Event, KeepalivedNotice
 from .tags import LastMove
-
 
 # An alarm evaluated longer ago than this is no evidence that a node is gone *now*: Notifications
 # retries a delivery for two hours, while a firing alarm repeats every 5 minutes (PT5M), so a
@@ -50,13 +49,13 @@ from .tags import LastMove
 ALARM_EVIDENCE_MAX_AGE_SECONDS = 600.0
 
 
-class Health(str, Enum):
+class Health(StrEnum):
     HEALTHY = "healthy"
     DOWN = "down"
     UNKNOWN = "unknown"  # could not verify: timeout, unreachable network. Never the same as down.
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     MOVE = "move"  # write: put the VIP on ``target``
     STAY = "stay"  # nothing to do: already right, or nothing calls for a move
     REFUSE = "refuse"  # a move was asked for or needed but is not safe or not allowed
@@ -93,8 +92,10 @@ def permitted(event: Event, role: str) -> str | None:
     move, so a node's credentials cannot cause a manual or forced move by any route."""
     if role == "operator" or not isinstance(event, Command) or event.action not in MANUAL_MOVES:
         return None
-    return (f"manual {event.action} is accepted only by the operators' function (this one has ROLE={role}); "
-            "use the operators' function or `python -m failover` with operator credentials: nothing moved")
+    return (
+        f"manual {event.action} is accepted only by the operators' function (this one has ROLE={role}); "
+        "use the operators' function or `python -m failover` with operator credentials: nothing moved"
+    )
 
 
 def decide(event: Event, view: View, config: Config) -> Decision:
@@ -103,8 +104,12 @@ def decide(event: Event, view: View, config: Config) -> Decision:
     decision = _decide(event, view, config)
     if view.split and decision.action is Action.STAY and view.holder and _health(view, view.holder) is Health.HEALTHY:
         elsewhere = ", ".join(sorted(n or "an unconfigured VNIC" for n in view.split))
-        return Decision(Action.MOVE, view.holder, f"{decision.reason}; completing the VIP group: some VIPs are still on "
-                        f"{elsewhere}, {view.holder} is healthy")
+        return Decision(
+            Action.MOVE,
+            view.holder,
+            f"{decision.reason}; completing the VIP group: some VIPs are still on "
+            f"{elsewhere}, {view.holder} is healthy",
+        )
     return decision
 
 
@@ -114,7 +119,11 @@ def _decide(event: Event, view: View, config: Config) -> Decision:
     if isinstance(event, AlarmEvent) and view.last_move and view.last_move.event_key == event.key:
         return Decision(Action.STAY, view.holder, f"duplicate delivery of alarm message {event.key}: already handled")
     if isinstance(event, KeepalivedNotice) and event.state != "MASTER" and event.node != view.holder:
-        return Decision(Action.STAY, view.holder, f"keepalived on {event.node} went {event.state}, but {event.node} does not hold the VIP: nothing to repair")
+        return Decision(
+            Action.STAY,
+            view.holder,
+            f"keepalived on {event.node} went {event.state}, but {event.node} does not hold the VIP: nothing to repair",
+        )
     return _automatic(event, view, config)
 
 
@@ -140,25 +149,39 @@ def _manual(cmd: Command, view: View, config: Config) -> Decision:
     else:
         healthy = [n for n in others if _health(view, n) is Health.HEALTHY]
         if not healthy and not cmd.force:
-            return Decision(Action.REFUSE, None, f"no healthy node other than {view.holder} ({_describe(view, others)})")
+            return Decision(
+                Action.REFUSE, None, f"no healthy node other than {view.holder} ({_describe(view, others)})"
+            )
         target = (healthy or others)[0]
     if target == view.holder:
         return Decision(Action.STAY, target, f"VIP already on {target}")
     if cmd.force:
-        return Decision(Action.MOVE, target, f"forced {cmd.action} to {target} by operator: health check and cooldown skipped ({_describe(view, [target])})", forced=True)
+        return Decision(
+            Action.MOVE,
+            target,
+            f"forced {cmd.action} to {target} by operator: health check and cooldown skipped "
+            f"({_describe(view, [target])})",
+            forced=True,
+        )
     if _health(view, target) is not Health.HEALTHY:
-        return Decision(Action.REFUSE, target, f"target {target} is {_health(view, target).value}: not moving (\"force\": true overrides)")
+        return Decision(
+            Action.REFUSE,
+            target,
+            f'target {target} is {_health(view, target).value}: not moving ("force": true overrides)',
+        )
     wait = cooldown_left(view, config)
     if wait > 0 and _health(view, view.holder) is not Health.DOWN:
         return Decision(Action.REFUSE, target, _cooldown_reason(view, wait))
-    return Decision(Action.MOVE, target, f"operator {cmd.action} to {target} ({_describe(view, [view.holder, target])})")
+    return Decision(
+        Action.MOVE, target, f"operator {cmd.action} to {target} ({_describe(view, [view.holder, target])})"
+    )
 
 
 def _reported_down(event: Event, view: View, config: Config) -> frozenset[str]:
     """Nodes the event itself says are gone: independent evidence beside our own probes."""
     if isinstance(event, KeepalivedNotice) and event.state == "MASTER":
         # A peer became MASTER: it stopped hearing the holder's VRRP adverts.
-        return frozenset({view.holder} - {event.node, None})
+        return frozenset(n for n in (view.holder,) if n is not None and n != event.node)
     if isinstance(event, KeepalivedNotice):
         # The holder's own keepalived left MASTER (decide() lets no other node's notice here).
         return frozenset({event.node})
@@ -189,21 +212,35 @@ def _source(event: AlarmEvent | KeepalivedNotice) -> str:
 def _automatic(event: AlarmEvent | KeepalivedNotice, view: View, config: Config) -> Decision:
     holder = view.holder
     if holder is None:
-        return Decision(Action.REFUSE, None, "VIP is on a VNIC that is not a configured node: automatic events leave it alone")
+        return Decision(
+            Action.REFUSE, None, "VIP is on a VNIC that is not a configured node: automatic events leave it alone"
+        )
     reported = _reported_down(event, view, config)
     held = _health(view, holder)
     source = _source(event)
     if held is Health.HEALTHY:
         return _when_holder_serves(event, view, config, reported, source)
     if held is Health.UNKNOWN and holder not in reported:
-        return Decision(Action.STAY, holder, f"could not verify holder {holder} (probe unknown) and {source} does not report it down: not moving")
-    why = f"holder {holder} is down" if held is Health.DOWN else f"holder {holder} could not be verified and {source} reports it down"
-    if held is Health.DOWN and (isinstance(event, AlarmEvent) and event.not_understood or isinstance(event, KeepalivedNotice)):
+        return Decision(
+            Action.STAY,
+            holder,
+            f"could not verify holder {holder} (probe unknown) and {source} does not report it down: not moving",
+        )
+    why = (
+        f"holder {holder} is down"
+        if held is Health.DOWN
+        else f"holder {holder} could not be verified and {source} reports it down"
+    )
+    if held is Health.DOWN and (
+        isinstance(event, AlarmEvent) and event.not_understood or isinstance(event, KeepalivedNotice)
+    ):
         why += f" after {source}"
     return _move_off_lost_holder(event, view, config, reported, why)
 
 
-def _candidates(event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str]) -> list[str]:
+def _candidates(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str]
+) -> list[str]:
     """Where a VIP leaving a lost holder may go, best first. By priority, nodes the event also
     reports gone last: our own probe of a node beats a peer's report about it, but of two
     healthy nodes the unreported one is the safer bet. A peer's MASTER notice puts that peer
@@ -215,17 +252,24 @@ def _candidates(event: AlarmEvent | KeepalivedNotice, view: View, config: Config
     return ranked
 
 
-def _move_off_lost_holder(event: AlarmEvent | KeepalivedNotice, view: View, config: Config,
-                          reported: frozenset[str], why: str) -> Decision:
+def _move_off_lost_holder(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str], why: str
+) -> Decision:
     candidates = _candidates(event, view, config, reported)
     target = next((n for n in candidates if _health(view, n) is Health.HEALTHY), None)
     if target is not None:
         return Decision(Action.MOVE, target, f"{why}; {target} is healthy")
     if _self_reported_master(event, view):
         assert isinstance(event, KeepalivedNotice)
-        return Decision(Action.MOVE, event.node, f"{why}; {event.node} could not be verified from here but became "
-                        "MASTER itself (keepalived takes the alias only while its own haproxy check passes)")
-    return Decision(Action.REFUSE, None, f"{why}, but no healthy node to move to ({_describe(view, candidates)}): VIP stays")
+        return Decision(
+            Action.MOVE,
+            event.node,
+            f"{why}; {event.node} could not be verified from here but became "
+            "MASTER itself (keepalived takes the alias only while its own haproxy check passes)",
+        )
+    return Decision(
+        Action.REFUSE, None, f"{why}, but no healthy node to move to ({_describe(view, candidates)}): VIP stays"
+    )
 
 
 def _self_reported_master(event: Event, view: View) -> bool:
@@ -234,8 +278,13 @@ def _self_reported_master(event: Event, view: View) -> bool:
     path from the function to its health port is cut), the holder is verified down and no
     other node probes healthy: moving away from a dead holder cannot make things worse, and
     staying is a certain outage."""
-    return (isinstance(event, KeepalivedNotice) and event.state == "MASTER" and event.node != view.holder
-            and _health(view, view.holder) is Health.DOWN and _health(view, event.node) is Health.UNKNOWN)
+    return (
+        isinstance(event, KeepalivedNotice)
+        and event.state == "MASTER"
+        and event.node != view.holder
+        and _health(view, view.holder) is Health.DOWN
+        and _health(view, event.node) is Health.UNKNOWN
+    )
 
 
 def _when_holder_serves(
@@ -245,22 +294,35 @@ def _when_holder_serves(
     preferred = config.preferred.name
     if _calls_for_failback(event, view, config, reported):
         if _health(view, preferred) is not Health.HEALTHY:
-            return Decision(Action.STAY, holder, f"holder {holder} is healthy; failback waits for {preferred} ({_health(view, preferred).value})")
+            return Decision(
+                Action.STAY,
+                holder,
+                f"holder {holder} is healthy; failback waits for {preferred} ({_health(view, preferred).value})",
+            )
         wait = cooldown_left(view, config)
         if wait > 0:
             return Decision(Action.REFUSE, preferred, f"failback to {preferred} held: {_cooldown_reason(view, wait)}")
         return Decision(Action.MOVE, preferred, f"failback policy preferred: {preferred} is healthy again ({source})")
     if isinstance(event, KeepalivedNotice) and event.node != holder:
-        return Decision(Action.STAY, holder, f"{event.node} became MASTER but holder {holder} is healthy: VIP stays (split brain arbitration)")
+        return Decision(
+            Action.STAY,
+            holder,
+            f"{event.node} became MASTER but holder {holder} is healthy: VIP stays (split brain arbitration)",
+        )
     if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
-        return Decision(Action.STAY, holder, f"keepalived on holder {holder} went {event.state}, but {holder} still serves the floating IP: VIP stays")
+        return Decision(
+            Action.STAY,
+            holder,
+            f"keepalived on holder {holder} went {event.state}, but {holder} still serves the floating IP: VIP stays",
+        )
     if holder in reported:
         return Decision(Action.STAY, holder, f"{source} reports {holder} down but it probes healthy: not moving")
     return Decision(Action.STAY, holder, f"VIP on {holder}, which is healthy: nothing to do")
 
 
-def _calls_for_failback(event: AlarmEvent | KeepalivedNotice, view: View, config: Config,
-                        reported: frozenset[str]) -> bool:
+def _calls_for_failback(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str]
+) -> bool:
     """FAILBACK_POLICY=preferred: the preferred node's own MASTER notice, or a fresh message of
     the deployment's own alarms that does not report the preferred node firing."""
     preferred = config.preferred.name
@@ -277,5 +339,5 @@ def _cooldown_reason(view: View, wait: float) -> str:
     return f"cooldown: last move {last.from_node or '?'}→{last.to_node} {view.now - last.at:.0f}s ago, {wait:.0f}s left"
 
 
-def _describe(view: View, nodes: list[str | None]) -> str:
+def _describe(view: View, nodes: Sequence[str | None]) -> str:
     return ", ".join(f"{n} {_health(view, n).value}" for n in nodes if n) or "no candidates"

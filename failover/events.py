@@ -17,14 +17,15 @@ Parsing is strict where a typo could move the IP (unknown command keys are refus
 alarm fields are ignored). An alarm message the function does not fully understand (a new
 ``type``, a stream ``status`` it does not know, no ``alarmMetaData``) is still a reason to look:
 it is parsed with those parts recorded in ``not_understood`` and carries no evidence, so the
-function re-checks the nodes with its own probes and says so. Nothing here does I/O, so every malformed body is testable.
+function re-checks the nodes with its own probes and says so. Nothing here does I/O, so every
+malformed body is testable.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
 
 MAX_BODY_BYTES = 256 * 1024
 ALARM_TYPES = ("OK_TO_FIRING", "FIRING_TO_OK", "REPEAT", "RESET")
@@ -71,8 +72,9 @@ class AlarmEvent:
 
     def nodes_with(self, status: str, alarm_ids: frozenset[str]) -> frozenset[str]:
         """Nodes named by streams in ``status`` of the given alarms only (the deployment's own)."""
-        return frozenset(n for s in self.streams
-                         if s.status == status and s.alarm_id in alarm_ids and (n := s.node_name()))
+        return frozenset(
+            n for s in self.streams if s.status == status and s.alarm_id in alarm_ids and (n := s.node_name())
+        )
 
     def is_from(self, alarm_ids: frozenset[str]) -> bool:
         """True when some stream belongs to one of these alarms."""
@@ -97,7 +99,7 @@ class KeepalivedNotice:
     state: str
 
 
-Event = Union[AlarmEvent, Command, KeepalivedNotice]
+Event = AlarmEvent | Command | KeepalivedNotice
 
 
 def parse_event(body: bytes | str | None) -> Event:
@@ -192,9 +194,7 @@ def _streams(index: int, entry: object, ignored: list[str]) -> list[Stream]:
         raise EventError(f"{where}.dimensions must be a list of objects")
     streams = []
     for j, dims in enumerate(dimensions):
-        if not isinstance(dims, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in dims.items()
-        ):
+        if not isinstance(dims, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in dims.items()):
             raise EventError(f"{where}.dimensions[{j}] must be an object of string values")
         streams.append(Stream(status=status, dimensions=tuple(sorted(dims.items())), alarm_id=alarm_id))
     return streams

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import oci.circuit_breaker
 import oci.config
@@ -115,7 +116,12 @@ class Network:
         details = UpdatePrivateIpDetails(vnic_id=vnic_id, freeform_tags=dict(tags))
         try:
             response = self._call(
-                "UpdatePrivateIp", deadline, self.client.update_private_ip, state.private_ip_id, details, if_match=state.etag
+                "UpdatePrivateIp",
+                deadline,
+                self.client.update_private_ip,
+                state.private_ip_id,
+                details,
+                if_match=state.etag,
             )
         except ApiError as exc:
             if exc.status == 412:
@@ -127,7 +133,9 @@ class Network:
         """The public IP riding on this private IP (None when it has none)."""
         details = GetPublicIpByPrivateIpIdDetails(private_ip_id=private_ip_id)
         try:
-            response = self._call("GetPublicIpByPrivateIpId", deadline, self.client.get_public_ip_by_private_ip_id, details)
+            response = self._call(
+                "GetPublicIpByPrivateIpId", deadline, self.client.get_public_ip_by_private_ip_id, details
+            )
         except ApiError as exc:
             if exc.status == 404:
                 return None

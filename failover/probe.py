@@ -23,12 +23,14 @@ the invocation in a warm container.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -100,10 +102,8 @@ class _AbortableAdapter(HTTPAdapter):
 
 
 def _shut(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already closed
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed
 
 
 def _session(adapter: _AbortableAdapter | None = None) -> requests.Session:
@@ -115,8 +115,13 @@ def _session(adapter: _AbortableAdapter | None = None) -> requests.Session:
     return session
 
 
-def probe(url: str, timeout: float, session: requests.Session | None = None,
-          connect_timeout: float | None = None, node: str | None = None) -> ProbeResult:
+def probe(
+    url: str,
+    timeout: float,
+    session: requests.Session | None = None,
+    connect_timeout: float | None = None,
+    node: str | None = None,
+) -> ProbeResult:
     """GET ``url`` once and classify the outcome; ``node`` is the name the answer must carry.
 
     ``timeout`` bounds each read here; ``probe_nodes`` bounds the whole probe."""
@@ -166,7 +171,9 @@ def _answered_by(body: bytes) -> str | None:
 def _classify(status: int, body: bytes, node: str | None) -> ProbeResult:
     who = _answered_by(body)
     if node is not None and who is not None and who != node:
-        return ProbeResult(Health.UNKNOWN, f"HTTP {status} answered by {who[:64]!r}, not {node}: wrong node behind this URL")
+        return ProbeResult(
+            Health.UNKNOWN, f"HTTP {status} answered by {who[:64]!r}, not {node}: wrong node behind this URL"
+        )
     if 200 <= status < 300:
         return ProbeResult(Health.HEALTHY, f"HTTP {status}")
     return ProbeResult(Health.DOWN, f"HTTP {status}")
@@ -181,8 +188,9 @@ def probe_nodes(nodes: Sequence[Node], timeout: float, connect_timeout: float) -
     def run(node: Node) -> None:
         results[node.name] = probe(node.health_url, timeout, _session(adapters[node.name]), connect_timeout, node.name)
 
-    threads = {node.name: threading.Thread(target=run, args=(node,), name=f"probe-{node.name}", daemon=True)
-               for node in nodes}
+    threads = {
+        node.name: threading.Thread(target=run, args=(node,), name=f"probe-{node.name}", daemon=True) for node in nodes
+    }
     deadline = time.monotonic() + timeout
     for thread in threads.values():
         thread.start()
@@ -194,8 +202,12 @@ def probe_nodes(nodes: Sequence[Node], timeout: float, connect_timeout: float) -
     grace = time.monotonic() + ABORT_GRACE_SECONDS
     for name in late:
         threads[name].join(max(0.0, grace - time.monotonic()))
-    return {node.name: ProbeResult(Health.UNKNOWN, f"no complete answer within {timeout:g}s")
-            if node.name in late else results[node.name] for node in nodes}
+    return {
+        node.name: ProbeResult(Health.UNKNOWN, f"no complete answer within {timeout:g}s")
+        if node.name in late
+        else results[node.name]
+        for node in nodes
+    }
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -17,8 +17,9 @@ import datetime as dt
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from . import answer, log
 from .config import ENV_KEYS, Config, ConfigError, Node
@@ -89,12 +90,13 @@ def seconds_until(deadline: str | None, now: float) -> float:
         log.warning("deadline_unreadable", deadline=deadline[:64], assumed_s=DEFAULT_FN_SECONDS)
         return DEFAULT_FN_SECONDS
     if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone.utc)
+        at = at.replace(tzinfo=dt.UTC)
     return at.timestamp() - now
 
 
-def invoke(body: bytes | None, env: Mapping[str, str], call_id: str | None = None,
-           deadline: str | None = None) -> dict[str, Any]:
+def invoke(
+    body: bytes | None, env: Mapping[str, str], call_id: str | None = None, deadline: str | None = None
+) -> dict[str, Any]:
     """Entry point for func.py (``deadline``: fdk's ``ctx.Deadline()``) and the CLI: always an answer."""
     started = time.monotonic()
     time_left = seconds_until(deadline, time.time()) if deadline is not None else None
@@ -111,7 +113,9 @@ def invoke(body: bytes | None, env: Mapping[str, str], call_id: str | None = Non
         return handle(body, runtime, started, time_left)
     except Exception as exc:  # a bug: answer it rather than crash the container's request
         log.error("internal_error", reason=f"{type(exc).__name__}: {exc}")
-        return answer.failure("internal_error", f"internal error ({type(exc).__name__}); nothing was moved after it", started)
+        return answer.failure(
+            "internal_error", f"internal error ({type(exc).__name__}); nothing was moved after it", started
+        )
     finally:
         if token is not None:
             log.unbind(token)
@@ -125,8 +129,9 @@ def _parse(body: bytes | None, config: Config) -> Event:
     return event
 
 
-def handle(body: bytes | None, rt: Runtime, started: float | None = None,
-           time_left: float | None = None) -> dict[str, Any]:
+def handle(
+    body: bytes | None, rt: Runtime, started: float | None = None, time_left: float | None = None
+) -> dict[str, Any]:
     """``time_left``: seconds until fdk's deadline when it was read (None: no function deadline)."""
     started = time.monotonic() if started is None else started
     config = rt.config
@@ -145,8 +150,12 @@ def handle(body: bytes | None, rt: Runtime, started: float | None = None,
         budget_s = min(budget_s, time_left - ANSWER_MARGIN_SECONDS - (time.monotonic() - started))
     if budget_s <= 0:
         log.error("deadline", reason="no time left before the function's deadline")
-        return answer.failure("deadline", "no time left before the function's deadline: nothing read, nothing moved",
-                              started, dry_run=dry_run)
+        return answer.failure(
+            "deadline",
+            "no time left before the function's deadline: nothing read, nothing moved",
+            started,
+            dry_run=dry_run,
+        )
     budget = Deadline(budget_s)
     return _run(event, rt, budget, dry_run, started)
 
@@ -165,8 +174,9 @@ class _Probing:
 
     def __init__(self, rt: Runtime, budget: Deadline) -> None:
         self._result: list[Observation] = []
-        self._thread = threading.Thread(target=lambda: self._result.append(_observe(rt, budget)),
-                                        name="probes", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: self._result.append(_observe(rt, budget)), name="probes", daemon=True
+        )
         self._thread.start()
 
     def join(self) -> Observation:
@@ -183,24 +193,35 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
         try:
             states[vip] = rt.network.read(vip, budget)
         except ApiError as exc:
-            log.error("cannot_verify", vip=vip, operation=exc.operation, status=exc.status, code=exc.code,
-                      opc_request_id=exc.opc_request_id)
+            log.error(
+                "cannot_verify",
+                vip=vip,
+                operation=exc.operation,
+                status=exc.status,
+                code=exc.code,
+                opc_request_id=exc.opc_request_id,
+            )
             errors[vip] = exc
     observation = probing.join()
     if not states:
-        exc = next(iter(errors.values()))
-        reason = f"could not read the VIP ({exc}): nothing moved"
-        if exc.status == 404:
-            reason = f"private IP not found or not authorized ({exc.code}); check VIP_PRIVATE_IP_IDS: nothing moved"
+        first = next(iter(errors.values()))
+        reason = f"could not read the VIP ({first}): nothing moved"
+        if first.status == 404:
+            reason = f"private IP not found or not authorized ({first.code}); check VIP_PRIVATE_IP_IDS: nothing moved"
         return answer.failure("cannot_verify", reason, started, dry_run=dry_run)
     primary = [s.private_ip_id for s in states.values() if s.is_primary]
     if primary:
-        return answer.failure("config_error", f"VIP_PRIVATE_IP_IDS: {primary[0]} is a VNIC's primary private IP and cannot move", started)
+        return answer.failure(
+            "config_error", f"VIP_PRIVATE_IP_IDS: {primary[0]} is a VNIC's primary private IP and cannot move", started
+        )
     results: list[dict[str, Any]] = []
     for group in config.vip_groups:
         readable = [states[v] for v in group if v in states]
-        lost = [answer.unreadable(v, f"could not read this VIP ({errors[v]}): not moved; the next event retries it")
-                for v in group if v in errors]
+        lost = [
+            answer.unreadable(v, f"could not read this VIP ({errors[v]}): not moved; the next event retries it")
+            for v in group
+            if v in errors
+        ]
         if readable:
             group_results, observation = _group(event, readable, observation, rt, dry_run, budget)
             results += group_results
@@ -234,8 +255,9 @@ def _node_name(config: Config, vnic_id: str) -> str | None:
     return node.name if node else None
 
 
-def _group(event: Event, states: list[VipState], observation: Observation, rt: Runtime, dry_run: bool,
-           budget: Deadline) -> tuple[list[dict[str, Any]], Observation]:
+def _group(
+    event: Event, states: list[VipState], observation: Observation, rt: Runtime, dry_run: bool, budget: Deadline
+) -> tuple[list[dict[str, Any]], Observation]:
     """Decide once for the group and act; re-read and decide again when a write loses an etag race."""
     config = rt.config
     done: dict[str, dict[str, Any]] = {}
@@ -252,24 +274,36 @@ def _group(event: Event, states: list[VipState], observation: Observation, rt: R
             # The reads took long: what the probes saw may no longer hold. Look again, then decide again.
             age = time.monotonic() - observation.at
             observation, reverified = _observe(rt, budget), True
-            log.info("reverified", age_s=round(age, 2), health={k: v.value for k, v in observation.health.items()},
-                     reason=f"probe results were {age:.1f}s old (limit {OBSERVATION_MAX_AGE_SECONDS:g}s) before a write")
+            log.info(
+                "reverified",
+                age_s=round(age, 2),
+                health={k: v.value for k, v in observation.health.items()},
+                reason=f"probe results were {age:.1f}s old (limit {OBSERVATION_MAX_AGE_SECONDS:g}s) before a write",
+            )
             continue
         if budget.remaining() < MIN_WRITE_SECONDS:
-            late = Decision(Action.REFUSE, decision.target, f"{decision.reason}; but only {budget.remaining():.1f}s "
-                            "were left before the deadline, too little to write and read back: nothing written")
+            late = Decision(
+                Action.REFUSE,
+                decision.target,
+                f"{decision.reason}; but only {budget.remaining():.1f}s "
+                "were left before the deadline, too little to write and read back: nothing written",
+            )
             log.error("no_time_to_write", reason=late.reason)
             return _merge(done, [_result_for(s, view, late, "failed", config) for s in states]), observation
         rounds += 1
         target = config.node(decision.target or "")
         assert target is not None
-        outcome = _write_group(event, states, view, decision, target, rt, budget)
-        done.update(outcome.results)
-        if not outcome.raced:
+        written = _write_group(event, states, view, decision, target, rt, budget)
+        done.update(written.results)
+        if not written.raced:
             return _merge(done, [_result_for(s, view, decision, "no_change", config) for s in states]), observation
-        states = outcome.states
-    gave_up = Decision(Action.REFUSE, None, f"lost {MAX_ROUNDS} etag races in a row (another writer keeps changing "
-                       "this VIP): nothing more was done; the next event decides again")
+        states = written.states
+    gave_up = Decision(
+        Action.REFUSE,
+        None,
+        f"lost {MAX_ROUNDS} etag races in a row (another writer keeps changing "
+        "this VIP): nothing more was done; the next event decides again",
+    )
     log.error("gave_up", reason=gave_up.reason)
     view = _group_view(states, observation.health, rt)
     return _merge(done, [_result_for(s, view, gave_up, "failed", config) for s in states]), observation
@@ -291,12 +325,19 @@ class _Written:
     states: list[VipState]
 
 
-def _write_group(event: Event, states: list[VipState], view: View, decision: Decision, target: Node,
-                 rt: Runtime, budget: Deadline) -> _Written:
+def _write_group(
+    event: Event, states: list[VipState], view: View, decision: Decision, target: Node, rt: Runtime, budget: Deadline
+) -> _Written:
     """Write every VIP of the group that is not on ``target`` (one move id for all of them)."""
     config = rt.config
-    move = LastMove(at=view.now, from_node=view.holder, to_node=target.name, reason=decision.reason,
-                    event_key=event.key if isinstance(event, AlarmEvent) else None, move_id=uuid.uuid4().hex[:16])
+    move = LastMove(
+        at=view.now,
+        from_node=view.holder,
+        to_node=target.name,
+        reason=decision.reason,
+        event_key=event.key if isinstance(event, AlarmEvent) else None,
+        move_id=uuid.uuid4().hex[:16],
+    )
     results: dict[str, dict[str, Any]] = {}
     raced = False
     fresh: list[VipState] = []
@@ -308,26 +349,40 @@ def _write_group(event: Event, states: list[VipState], view: View, decision: Dec
         try:
             request_id = rt.network.move(state, target.vnic_id, with_move(state.freeform_tags, move), budget)
         except EtagMismatch:
-            log.info("etag_mismatch", vip=state.private_ip_id, reason="the private IP changed since it was read; reading again")
+            log.info(
+                "etag_mismatch",
+                vip=state.private_ip_id,
+                reason="the private IP changed since it was read; reading again",
+            )
             try:
                 again = rt.network.read(state.private_ip_id, budget)
             except ApiError as exc:
-                results[state.private_ip_id] = answer.result(state, on, view, decision, "failed",
-                                                             error=f"lost an etag race, then could not re-read: {exc}")
+                results[state.private_ip_id] = answer.result(
+                    state, on, view, decision, "failed", error=f"lost an etag race, then could not re-read: {exc}"
+                )
                 fresh.append(state)
                 continue
             fresh.append(again)
             mine = read_last_move(again.freeform_tags, None).last
             if mine is not None and mine.move_id == move.move_id and again.vnic_id == target.vnic_id:
-                results[state.private_ip_id] = answer.result(state, on, view, decision, "moved")  # a retry of ours had landed
+                results[state.private_ip_id] = answer.result(
+                    state, on, view, decision, "moved"
+                )  # a retry of ours had landed
             else:
                 raced = True
             continue
         except ApiError as exc:
-            log.error("write_failed", vip=state.private_ip_id, operation=exc.operation, status=exc.status,
-                      code=exc.code, opc_request_id=exc.opc_request_id)
-            results[state.private_ip_id] = answer.result(state, on, view, decision, "failed", error=str(exc),
-                                                         request_id=exc.opc_request_id)
+            log.error(
+                "write_failed",
+                vip=state.private_ip_id,
+                operation=exc.operation,
+                status=exc.status,
+                code=exc.code,
+                opc_request_id=exc.opc_request_id,
+            )
+            results[state.private_ip_id] = answer.result(
+                state, on, view, decision, "failed", error=str(exc), request_id=exc.opc_request_id
+            )
             fresh.append(state)
             continue
         results[state.private_ip_id] = _verify(state, on, view, decision, target, request_id, rt.network, budget)
@@ -335,20 +390,47 @@ def _write_group(event: Event, states: list[VipState], view: View, decision: Dec
     return _Written(results, raced, fresh)
 
 
-def _verify(state: VipState, on: str | None, view: View, decision: Decision, target: Node, request_id: str | None,
-            network: Network, budget: Deadline) -> dict[str, Any]:
+def _verify(
+    state: VipState,
+    on: str | None,
+    view: View,
+    decision: Decision,
+    target: Node,
+    request_id: str | None,
+    network: Network,
+    budget: Deadline,
+) -> dict[str, Any]:
     """Read back with GetPrivateIp: the move's own response body and etag are not the final object."""
     try:
         after = network.read(state.private_ip_id, budget)
     except ApiError as exc:
-        return answer.result(state, on, view, decision, "unverified", error=f"moved but could not read back: {exc}",
-                             request_id=request_id)
+        return answer.result(
+            state,
+            on,
+            view,
+            decision,
+            "unverified",
+            error=f"moved but could not read back: {exc}",
+            request_id=request_id,
+        )
     if after.vnic_id != target.vnic_id:
         log.error("verify_failed", vip=state.private_ip_id, expected=target.vnic_id, found=after.vnic_id)
-        return answer.result(state, on, view, decision, "failed",
-                             error=f"read back found the VIP on {after.vnic_id}, not {target.name}", request_id=request_id)
-    log.info("moved", vip=state.private_ip_id, ip_address=state.ip_address, **{"from": on, "to": target.name},
-             opc_request_id=request_id)
+        return answer.result(
+            state,
+            on,
+            view,
+            decision,
+            "failed",
+            error=f"read back found the VIP on {after.vnic_id}, not {target.name}",
+            request_id=request_id,
+        )
+    log.info(
+        "moved",
+        vip=state.private_ip_id,
+        ip_address=state.ip_address,
+        **{"from": on, "to": target.name},
+        opc_request_id=request_id,
+    )
     return answer.result(state, on, view, decision, "moved", request_id=request_id)
 
 
@@ -367,5 +449,8 @@ def _status_extra(event: Event, states: Mapping[str, VipState], rt: Runtime) -> 
         readable = [states[v] for v in group if v in states]
         if readable:
             waits.append(cooldown_left(_group_view(readable, {}, rt), config))
-    return {"cooldown_left_s": round(max(waits, default=0.0), 1), "failback_policy": config.failback_policy,
-            "role": config.role}
+    return {
+        "cooldown_left_s": round(max(waits, default=0.0), 1),
+        "failback_policy": config.failback_policy,
+        "role": config.role,
+    }

@@ -15,8 +15,8 @@ or to make every alarm look stale.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 PREFIX = "failover-"
 _AT, _FROM, _TO, _REASON, _EVENT, _MOVE = (
@@ -60,14 +60,16 @@ def read_last_move(tags: Mapping[str, str] | None, now: float | None) -> LastMov
         return LastMoveRead(None, f"{_AT}={str(raw)[:40]} is not a time")
     if now is not None and at > now + MAX_CLOCK_SKEW_SECONDS:
         return LastMoveRead(None, f"{_AT}={str(raw)[:40]} is {at - now:.0f}s in the future")
-    return LastMoveRead(LastMove(
-        at=at,
-        from_node=tags.get(_FROM) or None,
-        to_node=tags.get(_TO, ""),
-        reason=tags.get(_REASON, ""),
-        event_key=tags.get(_EVENT) or None,
-        move_id=tags.get(_MOVE) or None,
-    ))
+    return LastMoveRead(
+        LastMove(
+            at=at,
+            from_node=tags.get(_FROM) or None,
+            to_node=tags.get(_TO, ""),
+            reason=tags.get(_REASON, ""),
+            event_key=tags.get(_EVENT) or None,
+            move_id=tags.get(_MOVE) or None,
+        )
+    )
 
 
 def last_move(tags: Mapping[str, str] | None, now: float | None = None) -> LastMove | None:

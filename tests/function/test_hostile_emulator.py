@@ -9,19 +9,20 @@ import json
 import threading
 import time
 import tracemalloc
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import oci
 import pytest
+from fn_emulator import ALARM_IDS, REPO, VIP_ID, VNICS, FunctionEmulator, NodeHealth, nodes_config
 
 from failover.config import Config, Node
 from failover.decide import Health
 from failover.network import ApiError, Deadline, build_network
 from failover.probe import probe, probe_nodes
 from failover.shell import Runtime, handle
-from fn_emulator import ALARM_IDS, REPO, VIP_ID, VNICS, FunctionEmulator, NodeHealth, nodes_config
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
 
@@ -31,10 +32,18 @@ VIP2_ID = "ocid1.privateip.oc1.iad.aaaaaaaasecondvipforthegrouptestsonnodea00000
 
 def function_env(emu: Emulator, nodes: dict[str, NodeHealth], **overrides: str) -> dict[str, str]:
     """The function's configuration with the operator's API key (as the CLI runs it)."""
-    return {"VIP_PRIVATE_IP_IDS": VIP_ID, "NODES": nodes_config(nodes), "PROBE_TIMEOUT_SECONDS": "0.3",
-            "COOLDOWN_SECONDS": "0", "ALARM_IDS": ALARM_IDS, "ROLE": "operator",
-            "OCI_CONFIG_FILE": emu.oci_config_file, "OCI_CONFIG_PROFILE": emu.oci_profile,
-            "OCI_SERVICE_ENDPOINT": emu.endpoint, **overrides}
+    return {
+        "VIP_PRIVATE_IP_IDS": VIP_ID,
+        "NODES": nodes_config(nodes),
+        "PROBE_TIMEOUT_SECONDS": "0.3",
+        "COOLDOWN_SECONDS": "0",
+        "ALARM_IDS": ALARM_IDS,
+        "ROLE": "operator",
+        "OCI_CONFIG_FILE": emu.oci_config_file,
+        "OCI_CONFIG_PROFILE": emu.oci_profile,
+        "OCI_SERVICE_ENDPOINT": emu.endpoint,
+        **overrides,
+    }
 
 
 def runtime(emu: Emulator, nodes: dict[str, NodeHealth], **overrides: str) -> Runtime:
@@ -46,7 +55,9 @@ def runtime(emu: Emulator, nodes: dict[str, NodeHealth], **overrides: str) -> Ru
 def admin_client(emu: Emulator) -> Any:
     from oci.core import VirtualNetworkClient
 
-    return VirtualNetworkClient(oci.config.from_file(emu.oci_config_file, emu.oci_profile), service_endpoint=emu.endpoint)
+    return VirtualNetworkClient(
+        oci.config.from_file(emu.oci_config_file, emu.oci_profile), service_endpoint=emu.endpoint
+    )
 
 
 def writes(emu: Emulator) -> list[dict[str, Any]]:
@@ -54,6 +65,7 @@ def writes(emu: Emulator) -> list[dict[str, Any]]:
 
 
 # --- 1. the retry budget is a bound ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("budget", [1.0, 3.0])
 def test_every_oci_call_ends_inside_a_small_retry_budget(emulator: Emulator, nodes, budget: float) -> None:
@@ -77,6 +89,7 @@ def test_a_hanging_call_is_cut_to_what_is_left_of_the_budget(emulator: Emulator,
 
 # --- 2. the function's own deadline -----------------------------------------------------------
 
+
 def short_timeout_topology(tmp_path: Path, seconds: int) -> Path:
     topology = json.loads(DEFAULT_TOPOLOGY.read_text())
     for function in topology["functions"]:
@@ -89,11 +102,16 @@ def short_timeout_topology(tmp_path: Path, seconds: int) -> Path:
 def test_the_function_answers_before_its_timeout_and_never_writes_after(tmp_path: Path, nodes) -> None:
     """GetPrivateIp hangs past the function's 4 s timeout: the caller gets a JSON answer saying
     what could not be verified (not a 504), and no write lands afterwards."""
-    config = {"NODES": nodes_config(nodes), "PROBE_TIMEOUT_SECONDS": "0.3", "RETRY_DEADLINE_SECONDS": "20",
-              "ALARM_IDS": ALARM_IDS}
+    config = {
+        "NODES": nodes_config(nodes),
+        "PROBE_TIMEOUT_SECONDS": "0.3",
+        "RETRY_DEADLINE_SECONDS": "20",
+        "ALARM_IDS": ALARM_IDS,
+    }
     nodes["node-a"].state = "down"
-    with Emulator.start(topology=short_timeout_topology(tmp_path, 4), state=None, function_dir=REPO,
-                        function_config=config) as emu:
+    with Emulator.start(
+        topology=short_timeout_topology(tmp_path, 4), state=None, function_dir=REPO, function_config=config
+    ) as emu:
         fn = FunctionEmulator(emu)
         emu.inject_fault("GetPrivateIp", delay=6.0, count=1)
         started = time.monotonic()
@@ -105,6 +123,7 @@ def test_the_function_answers_before_its_timeout_and_never_writes_after(tmp_path
 
 
 # --- 3. probes bounded in time and bytes, no thread left behind -------------------------------
+
 
 class HostileHealth:
     """A health endpoint that answers 200 and then trickles its body, or sends a huge one."""
@@ -192,6 +211,7 @@ def test_no_probe_thread_outlives_the_invocation(emulator: Emulator, nodes, host
 
 # --- 4. stale observations are re-verified before a write ------------------------------------
 
+
 def test_a_target_that_died_while_the_reads_were_slow_never_gets_the_vip(emulator: Emulator, nodes) -> None:
     rt = runtime(emulator, nodes)
     emulator.inject_fault("GetPrivateIp", status=503, delay=1.0, count=3)
@@ -207,6 +227,7 @@ def test_a_target_that_died_while_the_reads_were_slow_never_gets_the_vip(emulato
 
 # --- 5. a probe answered by the wrong node -------------------------------------------------
 
+
 def test_a_health_url_answered_by_another_node_is_unknown_never_healthy(emulator: Emulator, nodes) -> None:
     assert probe(nodes["node-a"].url, 1.0, node="node-b").health is Health.UNKNOWN
     items = json.loads(nodes_config(nodes))
@@ -221,6 +242,7 @@ def test_a_health_url_answered_by_another_node_is_unknown_never_healthy(emulator
 
 # --- 11. giving up after etag races is not ok ----------------------------------------------
 
+
 def test_giving_up_after_etag_races_says_nothing_was_done_and_the_next_event_repairs(emulator: Emulator, nodes) -> None:
     rt = runtime(emulator, nodes)
     nodes["node-a"].state = "down"
@@ -234,11 +256,13 @@ def test_giving_up_after_etag_races_says_nothing_was_done_and_the_next_event_rep
 
 # --- the move's answer is not the final object ---------------------------------------------
 
+
 def test_a_moves_answer_is_not_the_final_object_only_the_next_get_is(emulator: Emulator) -> None:
     client = admin_client(emulator)
     read = client.get_private_ip(VIP_ID)
-    moved = client.update_private_ip(VIP_ID, oci.core.models.UpdatePrivateIpDetails(vnic_id=VNICS["node-b"]),
-                                     if_match=read.headers["etag"])
+    moved = client.update_private_ip(
+        VIP_ID, oci.core.models.UpdatePrivateIpDetails(vnic_id=VNICS["node-b"]), if_match=read.headers["etag"]
+    )
     after = client.get_private_ip(VIP_ID)
     assert moved.data.vnic_id is None and moved.headers["etag"] != after.headers["etag"]
     assert after.data.vnic_id == VNICS["node-b"]
@@ -246,11 +270,13 @@ def test_a_moves_answer_is_not_the_final_object_only_the_next_get_is(emulator: E
 
 # --- 12. the VIPs of a group move together -------------------------------------------------
 
+
 def two_vip_topology(tmp_path: Path) -> Path:
     topology = json.loads(DEFAULT_TOPOLOGY.read_text())
     first = topology["privateIps"][0]
-    topology["privateIps"].append({**first, "id": VIP2_ID, "ipAddress": "10.0.0.5", "displayName": "vip2",
-                                   "hostnameLabel": "vip2"})
+    topology["privateIps"].append(
+        {**first, "id": VIP2_ID, "ipAddress": "10.0.0.5", "displayName": "vip2", "hostnameLabel": "vip2"}
+    )
     path = tmp_path / "two-vips.json"
     path.write_text(json.dumps(topology))
     return path

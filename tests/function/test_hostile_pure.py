@@ -8,12 +8,12 @@ import json
 import math
 
 import pytest
+from fn_helpers import VNIC_A, VNIC_B, config, fixture_bytes
 
 from failover.config import ConfigError
 from failover.decide import Action, Health, View, decide
 from failover.events import AlarmEvent, KeepalivedNotice, Stream, parse_event
 from failover.tags import MAX_CLOCK_SKEW_SECONDS, LastMove, last_move, read_last_move, with_move
-from fn_helpers import VNIC_A, VNIC_B, config, fixture_bytes
 
 H, D, U = Health.HEALTHY, Health.DOWN, Health.UNKNOWN
 NOW = 1_800_000_000.0
@@ -28,8 +28,9 @@ def owned(**overrides: str):
 def alarm(firing=("node-a",), ok=(), alarm_id=OWN_ALARM, ts: float | None = NOW - 5, kind="OK_TO_FIRING"):
     streams = tuple(Stream("FIRING", (("node", n),), alarm_id) for n in firing)
     streams += tuple(Stream("OK", (("node", n),), alarm_id) for n in ok)
-    return AlarmEvent(type=kind, dedupe_key="k", timestamp_ms=None if ts is None else int(ts * 1000), title="t",
-                      streams=streams)
+    return AlarmEvent(
+        type=kind, dedupe_key="k", timestamp_ms=None if ts is None else int(ts * 1000), title="t", streams=streams
+    )
 
 
 def view(health, holder="node-a", last=None):
@@ -37,6 +38,7 @@ def view(health, holder="node-a", last=None):
 
 
 # --- configuration -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("raw", [" , ", ",", " ,, , "])
 def test_a_vip_list_of_only_separators_is_a_config_error(raw):
@@ -46,8 +48,10 @@ def test_a_vip_list_of_only_separators_is_a_config_error(raw):
 
 
 def test_two_nodes_with_the_same_health_url_are_refused():
-    nodes = [{"name": "node-a", "vnic_id": VNIC_A, "health_url": "http://10.0.0.2:8405/healthz"},
-             {"name": "node-b", "vnic_id": VNIC_B, "health_url": "http://10.0.0.2:8405/healthz"}]
+    nodes = [
+        {"name": "node-a", "vnic_id": VNIC_A, "health_url": "http://10.0.0.2:8405/healthz"},
+        {"name": "node-b", "vnic_id": VNIC_B, "health_url": "http://10.0.0.2:8405/healthz"},
+    ]
     with pytest.raises(ConfigError) as err:
         config(NODES=json.dumps(nodes))
     assert err.value.key == "NODES" and "health_url" in str(err.value)
@@ -72,6 +76,7 @@ def test_alarm_ids_must_be_alarm_ocids():
 
 # --- the last-move tag ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e400", "-5"])
 def test_an_impossible_last_move_time_is_ignored_with_a_reason(value):
     read = read_last_move({"failover-last-move-at": value, "failover-last-to": "node-a"}, NOW)
@@ -94,8 +99,7 @@ def test_last_move_values_are_finite_so_answers_stay_json():
 
 
 def test_a_move_changes_only_the_functions_own_tag_keys():
-    tags = {"failover-owner": "ops", "failover-runbook": "https://wiki/x", "team": "net",
-            "failover-last-to": "node-b"}
+    tags = {"failover-owner": "ops", "failover-runbook": "https://wiki/x", "team": "net", "failover-last-to": "node-b"}
     move = LastMove(at=NOW, from_node="node-a", to_node="node-b", reason="r", event_key=None, move_id="m1")
     merged = with_move(tags, move)
     assert merged["failover-owner"] == "ops" and merged["failover-runbook"] == "https://wiki/x"
@@ -105,16 +109,20 @@ def test_a_move_changes_only_the_functions_own_tag_keys():
 
 # --- alarm messages ------------------------------------------------------------------------
 
+
 def test_streams_carry_the_alarm_they_came_from():
     event = parse_event(fixture_bytes("alarm_ok_to_firing_split.json"))
     assert isinstance(event, AlarmEvent) and {s.alarm_id for s in event.streams} == {OWN_ALARM}
 
 
-@pytest.mark.parametrize("change", [
-    {"type": "OK_TO_SOMETHING_NEW"},
-    {"alarmMetaData": None},
-    {"alarmMetaData": [{"id": OWN_ALARM, "status": "PENDING", "dimensions": [{"node": "node-a"}]}]},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"type": "OK_TO_SOMETHING_NEW"},
+        {"alarmMetaData": None},
+        {"alarmMetaData": [{"id": OWN_ALARM, "status": "PENDING", "dimensions": [{"node": "node-a"}]}]},
+    ],
+)
 def test_an_alarm_we_do_not_fully_understand_is_a_recheck_not_a_bad_request(change):
     body = {**json.loads(fixture_bytes("alarm_ok_to_firing_split.json")), **change}
     if change.get("alarmMetaData", 0) is None:
@@ -129,6 +137,7 @@ def test_an_alarm_we_do_not_fully_understand_is_a_recheck_not_a_bad_request(chan
 
 
 # --- alarm evidence ------------------------------------------------------------------------
+
 
 def test_an_alarm_that_is_not_the_deployments_is_no_evidence():
     health = {"node-a": U, "node-b": H}
@@ -158,6 +167,7 @@ def test_only_the_deployments_own_alarm_triggers_failback():
 
 # --- keepalived MASTER notices -------------------------------------------------------------
 
+
 def test_the_holders_own_master_notice_repairs_when_it_no_longer_serves():
     d = decide(KeepalivedNotice("node-a", "MASTER"), view({"node-a": D, "node-b": H}), owned())
     assert (d.action, d.target) == (Action.MOVE, "node-b"), d.reason
@@ -165,8 +175,15 @@ def test_the_holders_own_master_notice_repairs_when_it_no_longer_serves():
 
 
 def three_nodes():
-    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n.replace('-', '')}", "health_url": f"http://127.0.0.1:{i}/",
-              "priority": p} for i, (n, p) in enumerate((("node-a", 100), ("node-b", 90), ("node-c", 80)), 1)]
+    nodes = [
+        {
+            "name": n,
+            "vnic_id": f"ocid1.vnic.oc1.iad.{n.replace('-', '')}",
+            "health_url": f"http://127.0.0.1:{i}/",
+            "priority": p,
+        }
+        for i, (n, p) in enumerate((("node-a", 100), ("node-b", 90), ("node-c", 80)), 1)
+    ]
     return config(NODES=json.dumps(nodes), ALARM_IDS=OWN_ALARM)
 
 

@@ -5,8 +5,9 @@ and a member of the operators' group can (README, "Security")."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import oci
 import pytest
@@ -29,8 +30,9 @@ def emu(tmp_path: Path) -> Iterator[Emulator]:
     topology["iam"]["group_members"] = {group: [OPERATOR_USER]}
     path = tmp_path / "topology.json"
     path.write_text(json.dumps(topology))
-    with Emulator.start(topology=path, state=None, function_dir=REPO,
-                        function_config={"PROBE_TIMEOUT_SECONDS": "0.5"}) as started:
+    with Emulator.start(
+        topology=path, state=None, function_dir=REPO, function_config={"PROBE_TIMEOUT_SECONDS": "0.5"}
+    ) as started:
         started.set_node_health("node-b", False)
         yield started
 
@@ -41,8 +43,13 @@ def operator_config(emu: Emulator, tmp_path: Path) -> dict[str, Any]:
     emu.backend.keyring.add_api_key(emu.tenancy_id, OPERATOR_USER, key.public_key())
     key_file = tmp_path / "operator.pem"
     key_file.write_text(private_pem(key))
-    return {"user": OPERATOR_USER, "fingerprint": fingerprint(key.public_key()), "key_file": str(key_file),
-            "tenancy": emu.tenancy_id, "region": emu.region}
+    return {
+        "user": OPERATOR_USER,
+        "fingerprint": fingerprint(key.public_key()),
+        "key_file": str(key_file),
+        "tenancy": emu.tenancy_id,
+        "region": emu.region,
+    }
 
 
 def writes(emu: Emulator) -> list[dict[str, Any]]:
@@ -55,7 +62,8 @@ def invoker(emu: Emulator, **kwargs: Any) -> Any:
 
 
 def test_a_node_cannot_cause_a_manual_or_forced_move_by_any_route(
-        emu: Emulator, ids: Ids, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu: Emulator, ids: Ids, monkeypatch: pytest.MonkeyPatch
+) -> None:
     signer = node_signer(emu, "node-a", monkeypatch)
     client = invoker(emu, signer=signer)
     # The events function, which the node may invoke, refuses the manual move in its answer.
@@ -73,17 +81,24 @@ def test_a_node_cannot_cause_a_manual_or_forced_move_by_any_route(
     assert direct.value.status == 404
     assert writes(emu) == []
     # What the fast path needs still works: status.
-    status = json.loads(client.invoke_function(emu.functions["vip-failover"],
-                                               invoke_function_body='{"action": "status"}').data.text)
+    status = json.loads(
+        client.invoke_function(emu.functions["vip-failover"], invoke_function_body='{"action": "status"}').data.text
+    )
     assert status["decision"] == "status"
 
 
 def test_an_operator_can_force_a_move_through_the_operators_function(emu: Emulator, tmp_path: Path) -> None:
     client = invoker(emu, config=operator_config(emu, tmp_path))
-    refused = json.loads(client.invoke_function(emu.functions["vip-failover-operator"],
-                                                invoke_function_body=json.dumps({"action": "failover", "to": "node-b"})).data.text)
+    refused = json.loads(
+        client.invoke_function(
+            emu.functions["vip-failover-operator"],
+            invoke_function_body=json.dumps({"action": "failover", "to": "node-b"}),
+        ).data.text
+    )
     assert refused["decision"] == "refused" and "node-b is down" in refused["reason"]
-    forced = json.loads(client.invoke_function(emu.functions["vip-failover-operator"], invoke_function_body=FORCED).data.text)
+    forced = json.loads(
+        client.invoke_function(emu.functions["vip-failover-operator"], invoke_function_body=FORCED).data.text
+    )
     assert (forced["decision"], forced["to"], forced["forced"]) == ("moved", "node-b", True), forced
     [write] = writes(emu)
     assert write["principal"]["id"] == emu.functions["vip-failover-operator"]

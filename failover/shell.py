@@ -385,8 +385,8 @@ def _write_group(
             )
             fresh.append(state)
             continue
-        results[state.private_ip_id] = _verify(state, on, view, decision, target, request_id, rt.network, budget)
-        fresh.append(state)
+        results[state.private_ip_id], now = _verify(state, on, view, decision, target, request_id, rt.network, budget)
+        fresh.append(now)
     return _Written(results, raced, fresh)
 
 
@@ -399,8 +399,9 @@ def _verify(
     request_id: str | None,
     network: Network,
     budget: Deadline,
-) -> dict[str, Any]:
-    """Read back with GetPrivateIp: the move's own response body and etag are not the final object."""
+) -> tuple[dict[str, Any], VipState]:
+    """Read back with GetPrivateIp: the move's own response body and etag are not the final object.
+    Returns the VIP's result and the state to decide on next (what the read-back found)."""
     try:
         after = network.read(state.private_ip_id, budget)
     except ApiError as exc:
@@ -412,7 +413,7 @@ def _verify(
             "unverified",
             error=f"moved but could not read back: {exc}",
             request_id=request_id,
-        )
+        ), state
     if after.vnic_id != target.vnic_id:
         log.error("verify_failed", vip=state.private_ip_id, expected=target.vnic_id, found=after.vnic_id)
         return answer.result(
@@ -423,7 +424,7 @@ def _verify(
             "failed",
             error=f"read back found the VIP on {after.vnic_id}, not {target.name}",
             request_id=request_id,
-        )
+        ), after
     log.info(
         "moved",
         vip=state.private_ip_id,
@@ -431,7 +432,7 @@ def _verify(
         **{"from": on, "to": target.name},
         opc_request_id=request_id,
     )
-    return answer.result(state, on, view, decision, "moved", request_id=request_id)
+    return answer.result(state, on, view, decision, "moved", request_id=request_id), after
 
 
 def _public_ip(network: Network, private_ip_id: str, budget: Deadline) -> str | None:

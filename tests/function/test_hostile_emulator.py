@@ -354,3 +354,20 @@ def test_an_etag_race_on_one_vip_of_a_group_still_moves_the_group_once(two_vips:
     assert "touched" in json.dumps([w["after"]["freeformTags"] for w in writes(two_vips)])
     # The race really happened, once: VIP1's write is not retried on a stale etag afterwards.
     assert capsys.readouterr().err.count('"event":"etag_mismatch"') == 1
+
+
+# --- 8. a garbled last-move tag ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stamp", ["nan", "inf", f"{time.time() * 1000:.3f}"])
+def test_a_garbled_last_move_tag_is_ignored_logged_and_never_breaks_the_answer(
+    emulator: Emulator, nodes, capsys, stamp: str
+) -> None:
+    place(emulator, VIP_ID, "node-a", {"failover-last-move-at": stamp, "failover-last-to": "node-a"})
+    rt = runtime(emulator, nodes, COOLDOWN_SECONDS="60")
+    answer = handle(b'{"action": "status"}', rt)
+    json.dumps(answer, allow_nan=False)  # strict JSON: no NaN or Infinity in what callers parse
+    assert answer["vips"][0]["last_move"] is None and answer["cooldown_left_s"] == 0
+    assert '"event":"last_move_tag_ignored"' in capsys.readouterr().err
+    moved = handle(b'{"action": "failover", "to": "node-b"}', rt)  # no ten-year cooldown
+    assert moved["decision"] == "moved", moved

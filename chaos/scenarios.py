@@ -118,7 +118,8 @@ def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     mark = lane.reset()
     _rewrite_tokens(lane, ttl_seconds=1.0)
     lane.emu.inject_fault("GetPrivateIp", status=401, code="NotAuthenticated", count=1)
-    answers = [lane.invoke({"action": "status"}, "manual")]
+    # status on the events function: the container whose token was just planted
+    answers = [lane.invoke({"action": "status"}, "automatic")]
     expiry = json.loads(_claims(lane))["exp"]
     time.sleep(max(0.0, expiry + 1.2 - time.time()))  # past exp and the emulator's 1 s leeway
     rotate = fault.params.get("rotate", True)

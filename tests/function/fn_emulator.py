@@ -99,7 +99,9 @@ class FunctionEmulator:
 
 FUNCTION = topology_function()
 # The recorded fixtures' alarm and the topology's own: the deployment's alarms in these tests.
-ALARM_IDS = ",".join(["ocid1.alarm.oc1.iad.aaaaaaaavipfailovernodedown"]
-                     + [a["id"] for a in json.loads(DEFAULT_TOPOLOGY.read_text())["alarms"]])
+ALARM_IDS = ",".join(
+    ["ocid1.alarm.oc1.iad.aaaaaaaavipfailovernodedown"]
+    + [a["id"] for a in json.loads(DEFAULT_TOPOLOGY.read_text())["alarms"]]
+)
 VIP_ID = FUNCTION["config"]["VIP_PRIVATE_IP_IDS"]
 VNICS = {n["name"]: n["vnic_id"] for n in json.loads(FUNCTION["config"]["NODES"])}

@@ -7,8 +7,8 @@ import time
 
 from fn_emulator import VNICS
 from fn_helpers import fixture_bytes
-from ocisim.functions.runtime import runtime_for
 
+from ocisim.functions.runtime import runtime_for
 
 
 def fresh(name: str, offset_s: float = 0.0) -> dict:
@@ -31,7 +31,9 @@ def test_alarm_firing_moves_the_ip_then_repeat_and_duplicates_are_free(start_fun
     [write] = fn.writes()
     assert write["principal"] == {**write["principal"], "kind": "resource", "id": fn.function_id}
     assert answer["opc_request_ids"] == [write["opc_request_id"]]
-    assert write["after"]["freeformTags"]["failover-last-event"] == f"{fired['dedupeKey']}@{fired['timestampEpochMillis']}"
+    assert (
+        write["after"]["freeformTags"]["failover-last-event"] == f"{fired['dedupeKey']}@{fired['timestampEpochMillis']}"
+    )
 
     assert fn.invoke(fresh("alarm_repeat_split.json", 60))["decision"] == "no_change"
     duplicate = fn.invoke(fired)
@@ -109,7 +111,10 @@ def test_two_concurrent_invocations_make_exactly_one_move(start_function, nodes)
     [t.join(30) for t in warm]
     fn.emu.set_latency("GetPrivateIp", 0.4)
     answers = []
-    calls = [threading.Thread(target=lambda: answers.append(fn.operate({"action": "failover", "to": "node-b"}))) for _ in range(2)]
+    calls = [
+        threading.Thread(target=lambda: answers.append(fn.operate({"action": "failover", "to": "node-b"})))
+        for _ in range(2)
+    ]
     [t.start() for t in calls]
     [t.join(60) for t in calls]
     assert sorted(a["decision"] for a in answers) == ["moved", "no_change"]
@@ -147,7 +152,7 @@ def test_bad_requests_are_clear_errors_and_move_nothing(start_function, nodes):
     nodes["node-a"].state = "down"
     for body, fragment in [
         (b"\xff\xfenot json", "not UTF-8"),
-        ("{\"action\": \"failover\", \"to\": \"node-z\"}", "unknown node 'node-z'"),
+        ('{"action": "failover", "to": "node-z"}', "unknown node 'node-z'"),
         ({"source": "keepalived", "node": "node-q", "state": "MASTER"}, "unknown node 'node-q'"),
         ({"action": "failover", "dryrun": True}, "unknown key(s) ['dryrun']"),
         ({**fired, "alarmMetaData": "x"}, "alarmMetaData must be a list"),
@@ -163,7 +168,9 @@ def test_private_ip_not_in_oci_is_a_clear_error(start_function, nodes):
     assert answer["error"] == "cannot_verify" and "not found or not authorized" in answer["reason"]
     bad = start_function(VIP_PRIVATE_IP_IDS="10.0.0.4")
     answer = bad.invoke({"action": "status"})
-    assert answer["error"] == "config_error" and answer["reason"].startswith("function configuration: VIP_PRIVATE_IP_IDS:")
+    assert answer["error"] == "config_error" and answer["reason"].startswith(
+        "function configuration: VIP_PRIVATE_IP_IDS:"
+    )
     assert fn.writes() == [] and bad.writes() == []
 
 
@@ -201,5 +208,10 @@ def test_refused_answer_names_the_target_and_where_the_vip_stays(start_function,
     fn = start_function()
     nodes["node-b"].state = "hang"
     answer = fn.operate({"action": "failover", "to": "node-b"})
-    assert (answer["decision"], answer["from"], answer["to"], answer["target"]) == ("refused", "node-a", "node-a", "node-b")
+    assert (answer["decision"], answer["from"], answer["to"], answer["target"]) == (
+        "refused",
+        "node-a",
+        "node-a",
+        "node-b",
+    )
     assert answer["unverified"] == ["node-b"] and "node-b is unknown" in answer["reason"]

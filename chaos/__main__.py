@@ -18,8 +18,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from chaos import faults, lab_driver, report
 from chaos.runner import run_trials
@@ -29,15 +30,25 @@ LATENCIES = {"realistic": faults.REALISTIC_LATENCY, "fast": faults.FAST_LATENCY}
 DRIVER = {f.name: f.driver for f in faults.MATRIX + faults.LAB_MATRIX}
 
 
-def _level(selected: tuple[faults.Fault, ...], trials: list[faults.Trial], total: int, seed: int,
-           latency: Mapping[str, float], lanes: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _level(
+    selected: tuple[faults.Fault, ...],
+    trials: list[faults.Trial],
+    total: int,
+    seed: int,
+    latency: Mapping[str, float],
+    lanes: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run one level's trials; its records and the run data written beside the table."""
     started = time.monotonic()
     records = run_trials(trials, lanes, latency)
     return records, {
-        "seed": seed, "trials_requested": total, "trial_counts": faults.trial_counts(selected, total),
-        "budgets_s": {"fast_path": faults.FAST_PATH_BUDGET_S,
-                      "per_fault": {f.name: round(faults.FAST_PATH_BUDGET_S + f.extra_budget_s, 3) for f in selected}},
+        "seed": seed,
+        "trials_requested": total,
+        "trial_counts": faults.trial_counts(selected, total),
+        "budgets_s": {
+            "fast_path": faults.FAST_PATH_BUDGET_S,
+            "per_fault": {f.name: round(faults.FAST_PATH_BUDGET_S + f.extra_budget_s, 3) for f in selected},
+        },
         "emulator_latency_s": dict(latency),
         "duration_s": round(time.monotonic() - started, 1),
     }
@@ -45,16 +56,33 @@ def _level(selected: tuple[faults.Fault, ...], trials: list[faults.Trial], total
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=int(os.environ.get("CHAOS_TRIALS", 1000)),
-                        help="emulator-level trials in total, shared over the faults by weight (default 1000)")
-    parser.add_argument("--lab-trials", type=int, default=int(os.environ.get("CHAOS_LAB_TRIALS", 100)),
-                        help="lab-level trials in total (real haproxy/keepalived; default 100, 0 skips)")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=int(os.environ.get("CHAOS_TRIALS", 1000)),
+        help="emulator-level trials in total, shared over the faults by weight (default 1000)",
+    )
+    parser.add_argument(
+        "--lab-trials",
+        type=int,
+        default=int(os.environ.get("CHAOS_LAB_TRIALS", 100)),
+        help="lab-level trials in total (real haproxy/keepalived; default 100, 0 skips)",
+    )
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", 8)))
     parser.add_argument("--lanes", type=int, default=8, help="parallel emulator lanes (processes)")
-    parser.add_argument("--latency", choices=sorted(LATENCIES), default="realistic",
-                        help="emulator answer latency per operation (both levels)")
-    parser.add_argument("--fault", action="append", dest="faults", metavar="NAME",
-                        help="run only these faults (repeatable; lab faults are named lab:KIND)")
+    parser.add_argument(
+        "--latency",
+        choices=sorted(LATENCIES),
+        default="realistic",
+        help="emulator answer latency per operation (both levels)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        dest="faults",
+        metavar="NAME",
+        help="run only these faults (repeatable; lab faults are named lab:KIND)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "reliability.json")
     args = parser.parse_args(argv)
 
@@ -75,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"chaos: {busy}", file=sys.stderr)
             return 2
     if emulator and args.trials:
-        level_records, level = _level(emulator, faults.plan(emulator, args.trials, args.seed), args.trials,
-                                      args.seed, latency, args.lanes)
+        level_records, level = _level(
+            emulator, faults.plan(emulator, args.trials, args.seed), args.trials, args.seed, latency, args.lanes
+        )
         records += level_records
         metadata.update(level, lanes=args.lanes, function_config=faults.FUNCTION_CONFIG)
     if lab_trials:
@@ -96,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     trials_log.write_text("".join(line + "\n" for line in kept_lines + [json.dumps(r) for r in records]))
     print(report.markdown(result))
     totals = this_run["totals"]
-    print(f"\n{totals['trials']} trials run ({result['totals']['trials']} in the table): {totals['violations']} "
-          f"violations, {totals['harness_errors']} harness errors -> {args.out}", file=sys.stderr)
+    print(
+        f"\n{totals['trials']} trials run ({result['totals']['trials']} in the table): {totals['violations']} "
+        f"violations, {totals['harness_errors']} harness errors -> {args.out}",
+        file=sys.stderr,
+    )
     return 0 if totals["violations"] == 0 and totals["harness_errors"] == 0 else 1
 
 

@@ -18,9 +18,10 @@ what the design promises under that fault and nothing looser.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from failover.network import CALL_TIMEOUT, MAX_WAIT_BETWEEN_CALLS, RETRY_BASE_SLEEP, RETRY_JITTER
 
@@ -33,9 +34,14 @@ RETRY_DEADLINE_S = float(FUNCTION_CONFIG["RETRY_DEADLINE_SECONDS"])
 COOLDOWN_S = float(FUNCTION_CONFIG["COOLDOWN_SECONDS"])
 # Seconds the emulator waits before answering: OCI's order of magnitude seen from inside a region
 # (reads ~0.1 s, UpdatePrivateIp about a second, a hot function's invoke ~0.1 s).
-REALISTIC_LATENCY = MappingProxyType({
-    "GetPrivateIp": 0.1, "GetPublicIpByPrivateIpId": 0.1, "UpdatePrivateIp": 0.8, "InvokeFunction": 0.1,
-})
+REALISTIC_LATENCY = MappingProxyType(
+    {
+        "GetPrivateIp": 0.1,
+        "GetPublicIpByPrivateIpId": 0.1,
+        "UpdatePrivateIp": 0.8,
+        "InvokeFunction": 0.1,
+    }
+)
 FAST_LATENCY = MappingProxyType({"UpdatePrivateIp": 0.05})
 FUNCTION_OPERATIONS = ("GetPrivateIp", "UpdatePrivateIp", "GetPublicIpByPrivateIpId")
 TIMEOUT_DELAY_S = CALL_TIMEOUT[1] + 0.5  # past the SDK read timeout the function sets
@@ -43,48 +49,67 @@ TIMEOUT_DELAY_S = CALL_TIMEOUT[1] + 0.5  # past the SDK read timeout the functio
 
 def backoff_bound(retries: int) -> float:
     """The longest the SDK can sleep over ``retries`` retries with the function's settings."""
-    return sum(min(RETRY_BASE_SLEEP * 2 ** i + RETRY_JITTER, MAX_WAIT_BETWEEN_CALLS) for i in range(retries))
+    return sum(min(RETRY_BASE_SLEEP * 2**i + RETRY_JITTER, MAX_WAIT_BETWEEN_CALLS) for i in range(retries))
 
 
 @dataclass(frozen=True)
 class Fault:
     name: str
-    scenario: str                      # the driver's trial script
+    scenario: str  # the driver's trial script
     description: str
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     driver: str = "emulator"
-    weight: float = 1.0                # share of the trials, relative to the other entries
-    policy: str = "never"              # FAILBACK_POLICY of the function it runs against
-    extra_budget_s: float = 0.0        # what the fault itself withholds (see the module doc)
+    weight: float = 1.0  # share of the trials, relative to the other entries
+    policy: str = "never"  # FAILBACK_POLICY of the function it runs against
+    extra_budget_s: float = 0.0  # what the fault itself withholds (see the module doc)
     relaxed: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))  # invariant -> why
 
 
 @dataclass(frozen=True)
 class Trial:
     fault: Fault
-    index: int      # n-th trial of this fault
-    seed: int       # the trial's own random choices
+    index: int  # n-th trial of this fault
+    seed: int  # the trial's own random choices
 
 
 def _api_faults() -> list[Fault]:
     faults = []
     for op in FUNCTION_OPERATIONS:
-        for kind, status, code in (("429", 429, "TooManyRequests"), ("500", 500, "InternalServerError"),
-                                   ("503", 503, "ServiceUnavailable"), ("409", 409, "IncorrectState")):
-            faults.append(Fault(
-                f"{op}:{kind}-burst", "api", f"{op} answers {status} {code} 1-3 times in a row",
-                MappingProxyType({"operation": op, "status": status, "code": code, "burst": 3}),
-                extra_budget_s=backoff_bound(3) + 3 * REALISTIC_LATENCY.get(op, 0.0)))
-        faults.append(Fault(
-            f"{op}:timeout", "api", f"{op} answers {TIMEOUT_DELAY_S:g} s late, past the SDK read timeout",
-            MappingProxyType({"operation": op, "delay": TIMEOUT_DELAY_S, "burst": 1}),
-            weight=0.5, extra_budget_s=CALL_TIMEOUT[1] + backoff_bound(1) + REALISTIC_LATENCY.get(op, 0.0)))
+        for kind, status, code in (
+            ("429", 429, "TooManyRequests"),
+            ("500", 500, "InternalServerError"),
+            ("503", 503, "ServiceUnavailable"),
+            ("409", 409, "IncorrectState"),
+        ):
+            faults.append(
+                Fault(
+                    f"{op}:{kind}-burst",
+                    "api",
+                    f"{op} answers {status} {code} 1-3 times in a row",
+                    MappingProxyType({"operation": op, "status": status, "code": code, "burst": 3}),
+                    extra_budget_s=backoff_bound(3) + 3 * REALISTIC_LATENCY.get(op, 0.0),
+                )
+            )
+        faults.append(
+            Fault(
+                f"{op}:timeout",
+                "api",
+                f"{op} answers {TIMEOUT_DELAY_S:g} s late, past the SDK read timeout",
+                MappingProxyType({"operation": op, "delay": TIMEOUT_DELAY_S, "burst": 1}),
+                weight=0.5,
+                extra_budget_s=CALL_TIMEOUT[1] + backoff_bound(1) + REALISTIC_LATENCY.get(op, 0.0),
+            )
+        )
         for when in ("before", "after"):
-            faults.append(Fault(
-                f"{op}:drop-{when}", "api",
-                f"{op}'s connection is cut {'before the call runs' if when == 'before' else 'after it committed'}",
-                MappingProxyType({"operation": op, "drop": when, "burst": 1}),
-                extra_budget_s=backoff_bound(1) + REALISTIC_LATENCY.get(op, 0.0)))
+            faults.append(
+                Fault(
+                    f"{op}:drop-{when}",
+                    "api",
+                    f"{op}'s connection is cut {'before the call runs' if when == 'before' else 'after it committed'}",
+                    MappingProxyType({"operation": op, "drop": when, "burst": 1}),
+                    extra_budget_s=backoff_bound(1) + REALISTIC_LATENCY.get(op, 0.0),
+                )
+            )
     return faults
 
 
@@ -92,39 +117,144 @@ _OUTAGE_BUDGET = RETRY_DEADLINE_S + FAST_PATH_BUDGET_S
 MATRIX: tuple[Fault, ...] = (
     Fault("baseline", "api", "no fault: a node fails and the fast path or the alarm path reports it"),
     *_api_faults(),
-    Fault("api-outage:503", "outage", "GetPrivateIp answers 503 for longer than the retry deadline, then recovers",
-          MappingProxyType({"status": 503, "code": "ServiceUnavailable"}), weight=0.25, extra_budget_s=_OUTAGE_BUDGET),
-    Fault("api-outage:timeout", "outage", "GetPrivateIp hangs for longer than the retry deadline, then recovers",
-          MappingProxyType({"delay": TIMEOUT_DELAY_S}), weight=0.25, extra_budget_s=_OUTAGE_BUDGET),
-    Fault("rp-token:expires-mid-run", "token", "the function's resource-principal token expires between calls; "
-          "the next call gets 401, the SDK re-reads the rotated files and retries", weight=0.5,
-          extra_budget_s=REALISTIC_LATENCY["GetPrivateIp"]),
-    Fault("rp-token:expired-not-rotated", "token", "the token expired and the files were not rotated yet: 401 on "
-          "every call until the runtime rotates them", MappingProxyType({"rotate": False}), weight=0.5,
-          extra_budget_s=FAST_PATH_BUDGET_S),
-    Fault("notifications:duplicate", "notifications", "Notifications delivers the same alarm message 2-3 times at once",
-          MappingProxyType({"mode": "duplicate"})),
-    Fault("notifications:out-of-order", "notifications", "a newer REPEAT is delivered before the OK_TO_FIRING it follows",
-          MappingProxyType({"mode": "out-of-order"})),
-    Fault("notifications:2h-late", "notifications", "an alarm message evaluated 2 hours ago arrives now, naming the "
-          "holder, while the function cannot reach the holder's health endpoint (it serves)",
-          MappingProxyType({"mode": "late"}), extra_budget_s=PROBE_TIMEOUT_S),
+    Fault(
+        "api-outage:503",
+        "outage",
+        "GetPrivateIp answers 503 for longer than the retry deadline, then recovers",
+        MappingProxyType({"status": 503, "code": "ServiceUnavailable"}),
+        weight=0.25,
+        extra_budget_s=_OUTAGE_BUDGET,
+    ),
+    Fault(
+        "api-outage:timeout",
+        "outage",
+        "GetPrivateIp hangs for longer than the retry deadline, then recovers",
+        MappingProxyType({"delay": TIMEOUT_DELAY_S}),
+        weight=0.25,
+        extra_budget_s=_OUTAGE_BUDGET,
+    ),
+    Fault(
+        "rp-token:expires-mid-run",
+        "token",
+        "the function's resource-principal token expires between calls; "
+        "the next call gets 401, the SDK re-reads the rotated files and retries",
+        weight=0.5,
+        extra_budget_s=REALISTIC_LATENCY["GetPrivateIp"],
+    ),
+    Fault(
+        "rp-token:expired-not-rotated",
+        "token",
+        "the token expired and the files were not rotated yet: 401 on every call until the runtime rotates them",
+        MappingProxyType({"rotate": False}),
+        weight=0.5,
+        extra_budget_s=FAST_PATH_BUDGET_S,
+    ),
+    Fault(
+        "notifications:duplicate",
+        "notifications",
+        "Notifications delivers the same alarm message 2-3 times at once",
+        MappingProxyType({"mode": "duplicate"}),
+    ),
+    Fault(
+        "notifications:out-of-order",
+        "notifications",
+        "a newer REPEAT is delivered before the OK_TO_FIRING it follows",
+        MappingProxyType({"mode": "out-of-order"}),
+    ),
+    Fault(
+        "notifications:2h-late",
+        "notifications",
+        "an alarm message evaluated 2 hours ago arrives now, naming the "
+        "holder, while the function cannot reach the holder's health endpoint (it serves)",
+        MappingProxyType({"mode": "late"}),
+        extra_budget_s=PROBE_TIMEOUT_S,
+    ),
     Fault("race:412-concurrent", "race", "two or three invocations about the same failure read the same etag and race"),
-    Fault("together:fast+alarm+manual", "together", "the fast path, the alarm path and an operator's failover arrive at once"),
-    Fault("split-brain", "split_brain", "both keepalived instances send MASTER notices, repeatedly, both nodes healthy"),
-    Fault("split-brain:preferred", "split_brain", "split brain with FAILBACK_POLICY=preferred while node-b holds",
-          policy="preferred"),
-    Fault("flapping-vs-cooldown", "flapping", "the holder flaps down/up every few hundred ms, each edge reported by keepalived",
-          policy="preferred", extra_budget_s=PROBE_TIMEOUT_S),
-    Fault("probe-unknown", "probe_unknown", "the function cannot reach one node's health endpoint while the node serves",
-          extra_budget_s=PROBE_TIMEOUT_S),
-    Fault("probe-unknown+split-brain", "probe_unknown", "double fault: the holder's health endpoint unreachable from "
-          "the function while it serves, and the peer's keepalived becomes MASTER",
-          MappingProxyType({"peer_master": True}), extra_budget_s=PROBE_TIMEOUT_S,
-          relaxed=MappingProxyType({2: "the function sees exactly what a dead holder looks like (probe unknown, peer "
-                                       "MASTER) and moves to the peer, which is healthy and holds the alias: a needless "
-                                       "move, never to a node that cannot serve"})),
-    Fault("bad-input", "bad_input", "junk, truncated and mutated alarm messages, wrong types, huge and non-UTF-8 bodies"),
+    Fault(
+        "together:fast+alarm+manual",
+        "together",
+        "the fast path, the alarm path and an operator's failover arrive at once",
+    ),
+    Fault(
+        "split-brain", "split_brain", "both keepalived instances send MASTER notices, repeatedly, both nodes healthy"
+    ),
+    Fault(
+        "split-brain:preferred",
+        "split_brain",
+        "split brain with FAILBACK_POLICY=preferred while node-b holds",
+        policy="preferred",
+    ),
+    Fault(
+        "flapping-vs-cooldown",
+        "flapping",
+        "the holder flaps down/up every few hundred ms, each edge reported by keepalived",
+        policy="preferred",
+        extra_budget_s=PROBE_TIMEOUT_S,
+    ),
+    Fault(
+        "probe-unknown",
+        "probe_unknown",
+        "the function cannot reach one node's health endpoint while the node serves",
+        extra_budget_s=PROBE_TIMEOUT_S,
+    ),
+    Fault(
+        "probe-unknown+split-brain",
+        "probe_unknown",
+        "double fault: the holder's health endpoint unreachable from "
+        "the function while it serves, and the peer's keepalived becomes MASTER",
+        MappingProxyType({"peer_master": True}),
+        extra_budget_s=PROBE_TIMEOUT_S,
+        relaxed=MappingProxyType(
+            {
+                2: "the function sees exactly what a dead holder looks like (probe unknown, peer "
+                "MASTER) and moves to the peer, which is healthy and holds the alias: a needless "
+                "move, never to a node that cannot serve"
+            }
+        ),
+    ),
+    Fault(
+        "bad-input", "bad_input", "junk, truncated and mutated alarm messages, wrong types, huge and non-UTF-8 bodies"
+    ),
+    *(
+        Fault(
+            f"hostile:{mode}",
+            "hostile",
+            description,
+            MappingProxyType({"mode": mode}),
+            weight=0.25,
+            extra_budget_s=extra,
+        )
+        for mode, description, extra in (
+            (
+                "node-forced-move",
+                "a node's credentials ask the events function for a forced move onto a dead node",
+                0.0,
+            ),
+            (
+                "probe-trickle",
+                "the only other node's health endpoint answers 200 and then trickles its body",
+                PROBE_TIMEOUT_S,
+            ),
+            ("impostor", "the other node's health URL is answered by another node's agent", 0.0),
+            (
+                "stale-target",
+                "the target dies while slow GetPrivateIp reads hold the decision",
+                2 * 0.8 + backoff_bound(2),
+            ),
+            ("foreign-alarm", "another team's alarm names the holder, whose probe is unknown", PROBE_TIMEOUT_S),
+            (
+                "timestampless",
+                "our alarm without a timestamp names the holder, whose probe is unknown",
+                PROBE_TIMEOUT_S,
+            ),
+            ("holder-master", "the holder is down and its own keepalived sends MASTER", 0.0),
+            (
+                "etag-storm",
+                "a real failure while UpdatePrivateIp answers 412 three times in a row",
+                3 * (2 * REALISTIC_LATENCY["GetPrivateIp"] + REALISTIC_LATENCY["UpdatePrivateIp"]) + FAST_PATH_BUDGET_S,
+            ),
+        )
+    ),
 )
 
 
@@ -143,33 +273,82 @@ LAB_PROBE_TIMEOUT_S = 2.0
 
 def _lab(name: str, scenario: str, description: str, extra_budget_s: float = 0.0, **params: Any) -> Fault:
     policy = params.pop("policy", "never")
-    return Fault(f"lab:{name}", scenario, description, MappingProxyType(params), driver="lab", policy=policy,
-                 extra_budget_s=round(extra_budget_s, 3))
+    return Fault(
+        f"lab:{name}",
+        scenario,
+        description,
+        MappingProxyType(params),
+        driver="lab",
+        policy=policy,
+        extra_budget_s=round(extra_budget_s, 3),
+    )
 
 
 LAB_MATRIX: tuple[Fault, ...] = (
-    _lab("haproxy-stop", "fault", "the holder's haproxy stops; its keepalived check fails, the peer becomes MASTER",
-         LAB_CHECK_INTERVAL_S, kind="haproxy-stop"),
-    _lab("keepalived-stop", "fault", "the holder's keepalived gets SIGTERM: it drops the alias and tells the peer",
-         kind="keepalived-stop"),
-    _lab("keepalived-kill", "fault", "the holder's keepalived gets SIGKILL: the alias stays, the peer becomes MASTER",
-         LAB_MASTER_DOWN_S, kind="keepalived-kill"),
-    _lab("keepalived-kill+restart", "restart", "the holder's keepalived is SIGKILLed, then started again (it starts "
-         "as BACKUP and drops the stale alias); timed from the restart", kind="keepalived-kill"),
-    _lab("link-down", "fault", "the holder's link goes down", LAB_MASTER_DOWN_S + LAB_PROBE_TIMEOUT_S, kind="link-down"),
-    _lab("crash", "fault", "the holder crashes: every process killed, link down",
-         LAB_MASTER_DOWN_S + LAB_PROBE_TIMEOUT_S, kind="crash"),
-    _lab("partition", "partition", "VRRP dropped between the nodes for a few seconds while both stay healthy "
-         "(split brain: both MASTER, both notify), then the partition heals"),
-    _lab("health-blocked", "health_blocked", "the function cannot reach one node's health port (the holder's or "
-         "the peer's) while the client can; then the holder's haproxy stops",
-         LAB_CHECK_INTERVAL_S + LAB_PROBE_TIMEOUT_S),
-    _lab("flapping", "flapping", "the holder's haproxy stops and starts again every 2-4 s, 3 times",
-         LAB_CHECK_INTERVAL_S),
-    _lab("heal:never", "heal", "node-a fails (haproxy, link or crash), the IP moves, then node-a comes back; "
-         "timed from its return"),
-    _lab("heal:preferred", "heal", "the same under FAILBACK_POLICY=preferred (node-a is the preferred node)",
-         policy="preferred"),
+    _lab(
+        "haproxy-stop",
+        "fault",
+        "the holder's haproxy stops; its keepalived check fails, the peer becomes MASTER",
+        LAB_CHECK_INTERVAL_S,
+        kind="haproxy-stop",
+    ),
+    _lab(
+        "keepalived-stop",
+        "fault",
+        "the holder's keepalived gets SIGTERM: it drops the alias and tells the peer",
+        kind="keepalived-stop",
+    ),
+    _lab(
+        "keepalived-kill",
+        "fault",
+        "the holder's keepalived gets SIGKILL: the alias stays, the peer becomes MASTER",
+        LAB_MASTER_DOWN_S,
+        kind="keepalived-kill",
+    ),
+    _lab(
+        "keepalived-kill+restart",
+        "restart",
+        "the holder's keepalived is SIGKILLed, then started again (it starts "
+        "as BACKUP and drops the stale alias); timed from the restart",
+        kind="keepalived-kill",
+    ),
+    _lab(
+        "link-down", "fault", "the holder's link goes down", LAB_MASTER_DOWN_S + LAB_PROBE_TIMEOUT_S, kind="link-down"
+    ),
+    _lab(
+        "crash",
+        "fault",
+        "the holder crashes: every process killed, link down",
+        LAB_MASTER_DOWN_S + LAB_PROBE_TIMEOUT_S,
+        kind="crash",
+    ),
+    _lab(
+        "partition",
+        "partition",
+        "VRRP dropped between the nodes for a few seconds while both stay healthy "
+        "(split brain: both MASTER, both notify), then the partition heals",
+    ),
+    _lab(
+        "health-blocked",
+        "health_blocked",
+        "the function cannot reach one node's health port (the holder's or "
+        "the peer's) while the client can; then the holder's haproxy stops",
+        LAB_CHECK_INTERVAL_S + LAB_PROBE_TIMEOUT_S,
+    ),
+    _lab(
+        "flapping", "flapping", "the holder's haproxy stops and starts again every 2-4 s, 3 times", LAB_CHECK_INTERVAL_S
+    ),
+    _lab(
+        "heal:never",
+        "heal",
+        "node-a fails (haproxy, link or crash), the IP moves, then node-a comes back; timed from its return",
+    ),
+    _lab(
+        "heal:preferred",
+        "heal",
+        "the same under FAILBACK_POLICY=preferred (node-a is the preferred node)",
+        policy="preferred",
+    ),
 )
 
 

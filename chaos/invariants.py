@@ -28,8 +28,9 @@ true about the nodes and when (`Change`: a node's probe answer and whether it re
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 INVARIANTS = (1, 2, 3, 4, 5, 6)
 
@@ -52,7 +53,7 @@ class Write:
     from_node: str | None
     to_node: str | None
     by_function: bool
-    reason: str = ""                   # the move record the function wrote with it
+    reason: str = ""  # the move record the function wrote with it
     previous_move_at: float | None = None
 
 
@@ -60,18 +61,18 @@ class Write:
 class Answer:
     """What one invoker got back. ``body`` None: no whole JSON answer came back."""
 
-    kind: str                          # "automatic" | "manual" | "forced" | "bad_input"
+    kind: str  # "automatic" | "manual" | "forced" | "bad_input"
     status: int | None
     body: Mapping[str, Any] | None
-    evidence: frozenset[str] = frozenset()   # nodes the event itself reports gone
+    evidence: frozenset[str] = frozenset()  # nodes the event itself reports gone
 
 
 @dataclass(frozen=True)
 class ClientView:
     """What a client sending requests to the floating IP saw (the lab driver measures this)."""
 
-    steady_from: float | None          # first answer of the unbroken run from the final holder that
-                                       # lasts to the end; None: not answered by it at the end
+    steady_from: float | None  # first answer of the unbroken run from the final holder that
+    # lasts to the end; None: not answered by it at the end
     requests: int = 0
     failed: int = 0
 
@@ -82,22 +83,22 @@ class Observation:
     policy: str
     preferred: str
     cooldown_s: float
-    window_s: float                    # how far back a decision may look (probe + API time)
-    onset: float                       # start of the (last) failure; convergence counts from here
+    window_s: float  # how far back a decision may look (probe + API time)
+    onset: float  # start of the (last) failure; convergence counts from here
     initial_holder: str | None
     final_holder: str | None
-    listed_on: int                     # VNICs that list the IP at the end
+    listed_on: int  # VNICs that list the IP at the end
     writes: tuple[Write, ...]
     answers: tuple[Answer, ...]
     timeline: tuple[Change, ...]
     failures: int
     allowed_writes: int
     budget_s: float
-    api_fault: bool = False            # the fault is in OCI's API or credentials, not in a node
-    function_errors: tuple[str, ...] = ()   # internal_error events in the function's log
-    exercised: bool = True             # the injected fault really bit (not an invariant: a coverage count)
-    observed_until: float | None = None     # when watching stopped (lab); convergence is judged then
-    client: ClientView | None = None        # the client's view (lab): part of convergence
+    api_fault: bool = False  # the fault is in OCI's API or credentials, not in a node
+    function_errors: tuple[str, ...] = ()  # internal_error events in the function's log
+    exercised: bool = True  # the injected fault really bit (not an invariant: a coverage count)
+    observed_until: float | None = None  # when watching stopped (lab); convergence is judged then
+    client: ClientView | None = None  # the client's view (lab): part of convergence
 
 
 @dataclass(frozen=True)
@@ -128,13 +129,17 @@ def serving_at(timeline: Iterable[Change], node: str | None, at: float) -> bool:
 def served_throughout(timeline: Iterable[Change], node: str | None, start: float, end: float) -> bool:
     changes = sorted(timeline, key=lambda c: c.at)
     return serving_at(changes, node, start) and all(
-        c.serving for c in changes if c.node == node and start < c.at <= end)
+        c.serving for c in changes if c.node == node and start < c.at <= end
+    )
 
 
 def served_within(timeline: Iterable[Change], node: str | None, start: float, end: float) -> bool:
     changes = sorted(timeline, key=lambda c: c.at)
-    return serving_at(changes, node, end) or serving_at(changes, node, start) or any(
-        c.serving for c in changes if c.node == node and start < c.at <= end)
+    return (
+        serving_at(changes, node, end)
+        or serving_at(changes, node, start)
+        or any(c.serving for c in changes if c.node == node and start < c.at <= end)
+    )
 
 
 def _moves(obs: Observation) -> list[Write]:
@@ -250,8 +255,12 @@ def check_cannot_verify(obs: Observation) -> list[str]:
         if health and "unverified" in body and sorted(body["unverified"] or []) != unknown:
             notes.append(f"5: answer lists unverified {body.get('unverified')}, probes unknown {unknown}")
         holder = body.get("from")
-        if (answer.kind == "automatic" and body.get("decision") == "moved" and holder in unknown
-                and holder not in answer.evidence):
+        if (
+            answer.kind == "automatic"
+            and body.get("decision") == "moved"
+            and holder in unknown
+            and holder not in answer.evidence
+        ):
             notes.append(f"5: moved away from {holder} (probe unknown) with no evidence from the event")
     if obs.api_fault and obs.failures == 0 and any(w.by_function for w in obs.writes):
         notes.append("5: an API/credentials fault alone caused a write")
@@ -285,10 +294,22 @@ def check(obs: Observation, relaxed: Iterable[int] = ()) -> Verdict:
         raise ValueError("only invariant 2 has a documented narrower form")
     wrong, needless = check_no_wrong_move(obs)
     late, took = check_convergence(obs)
-    found = {1: check_one_holder(obs), 2: wrong, 3: late, 4: check_writes(obs),
-             5: check_cannot_verify(obs), 6: check_bad_input(obs)}
+    found = {
+        1: check_one_holder(obs),
+        2: wrong,
+        3: late,
+        4: check_writes(obs),
+        5: check_cannot_verify(obs),
+        6: check_bad_input(obs),
+    }
     notes = tuple(note for n in INVARIANTS for note in found[n])
     if 2 in relaxed:
         found[2] = [n for n in wrong if not n.endswith("which was serving")]
-    return Verdict(held={n: not found[n] for n in INVARIANTS}, writes=sum(1 for w in obs.writes if w.by_function),
-                   failures=obs.failures, convergence_s=took, needless_moves=needless, notes=notes)
+    return Verdict(
+        held={n: not found[n] for n in INVARIANTS},
+        writes=sum(1 for w in obs.writes if w.by_function),
+        failures=obs.failures,
+        convergence_s=took,
+        needless_moves=needless,
+        notes=notes,
+    )

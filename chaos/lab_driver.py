@@ -15,6 +15,7 @@ only one lab can run on a machine (fixed namespace names), so this never starts 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import subprocess
@@ -22,14 +23,14 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from chaos.faults import FAST_PATH_BUDGET_S, Fault, Trial, by_name
 from chaos.invariants import Observation
-from chaos.lab_records import (Action, AliasSample, answers_from_log, client_view, holder_at, invoke_errors,
-                               timeline)
+from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, holder_at, invoke_errors, timeline
 from chaos.records import function_errors, writes_from_audit
 from chaos.runner import judged
 from failover.config import Config
@@ -38,11 +39,11 @@ from lab.plan import PYTHON, REPO, Node
 from lab.shell import LabError, in_netns
 from lab.state import LabState
 
-CLIENT_RATE = 20.0          # requests per second to the floating IP during a trial
-BASELINE_S = 0.5            # watched before the fault
-SETTLE_S = 3.0              # watched after the budget, so "answered at the end" means a while
-SAMPLE_INTERVAL_S = 0.05    # alias sampling
-MAX_TRIAL_S = 60.0          # bound on any one trial's client and sampler
+CLIENT_RATE = 20.0  # requests per second to the floating IP during a trial
+BASELINE_S = 0.5  # watched before the fault
+SETTLE_S = 3.0  # watched after the budget, so "answered at the end" means a while
+SAMPLE_INTERVAL_S = 0.05  # alias sampling
+MAX_TRIAL_S = 60.0  # bound on any one trial's client and sampler
 SWITCH_TIMEOUT_S = 10.0
 
 
@@ -56,8 +57,10 @@ def busy() -> str | None:
     plan = control.default_plan()
     running = network.existing_netns(plan)
     if running or LabState.file(plan).exists():
-        return (f"a lab is already running (namespaces: {', '.join(running) or 'none'}); the lab level needs the "
-                "lab to itself: wait, stop it (python -m lab down) or set CHAOS_LAB_TRIALS=0")
+        return (
+            f"a lab is already running (namespaces: {', '.join(running) or 'none'}); the lab level needs the "
+            "lab to itself: wait, stop it (python -m lab down) or set CHAOS_LAB_TRIALS=0"
+        )
     return None
 
 
@@ -119,7 +122,9 @@ class LabRun:
         current = trial.resync(self.state)
         if current.name != holder:
             processes.stop_keepalived(plan, current)  # SIGTERM: the wanted node becomes MASTER
-            control.wait_for(lambda: network.alias_holders(plan) == [holder], SWITCH_TIMEOUT_S, f"{holder} to be MASTER")
+            control.wait_for(
+                lambda: network.alias_holders(plan) == [holder], SWITCH_TIMEOUT_S, f"{holder} to be MASTER"
+            )
             if self.holder() != holder:
                 cloud.move_vip(self.state.emulator, self.state.facts, holder)
             current = trial.resync(self.state)
@@ -143,9 +148,22 @@ class Watch:
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
         self.client = subprocess.Popen(
-            in_netns(plan.client_netns, str(PYTHON), "-m", "lab.client", plan.vip, "--rate", str(CLIENT_RATE),
-                     "--duration", str(MAX_TRIAL_S)),
-            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            in_netns(
+                plan.client_netns,
+                str(PYTHON),
+                "-m",
+                "lab.client",
+                plan.vip,
+                "--rate",
+                str(CLIENT_RATE),
+                "--duration",
+                str(MAX_TRIAL_S),
+            ),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         time.sleep(BASELINE_S)
 
     def _sample(self) -> None:
@@ -169,8 +187,17 @@ class Watch:
         self.actions.append(Action(at, "", "heal"))
         return at
 
-    def observe(self, fault: Fault, *, until: float, onset: float, initial_holder: str, failures: int,
-                allowed_writes: int, budget_s: float) -> Observation:
+    def observe(
+        self,
+        fault: Fault,
+        *,
+        until: float,
+        onset: float,
+        initial_holder: str,
+        failures: int,
+        allowed_writes: int,
+        budget_s: float,
+    ) -> Observation:
         """Wait until ``until``, stop watching, and read back everything the invariants need."""
         time.sleep(max(0.0, until - time.time()))
         self._stop.set()
@@ -184,15 +211,25 @@ class Watch:
         requests = trial.parse_log(_tail(run.emulator_log, self.offsets[0]))
         final = run.holder()
         return Observation(
-            fault=fault.name, policy=run.config.failback_policy, preferred=run.config.preferred.name,
-            cooldown_s=run.config.cooldown_seconds, window_s=run.config.probe_timeout_seconds + 1.0,
-            onset=onset, initial_holder=initial_holder, final_holder=final,
+            fault=fault.name,
+            policy=run.config.failback_policy,
+            preferred=run.config.preferred.name,
+            cooldown_s=run.config.cooldown_seconds,
+            window_s=run.config.probe_timeout_seconds + 1.0,
+            onset=onset,
+            initial_holder=initial_holder,
+            final_holder=final,
             listed_on=len(cloud.nodes_listing_vip(run.state.emulator, run.state.facts)),
-            writes=writes, answers=answers_from_log(function_lines, nodes),
+            writes=writes,
+            answers=answers_from_log(function_lines, nodes),
             timeline=timeline(nodes, self.start, self.actions, self.samples),
-            failures=failures, allowed_writes=allowed_writes, budget_s=budget_s,
+            failures=failures,
+            allowed_writes=allowed_writes,
+            budget_s=budget_s,
             function_errors=function_errors(function_lines) + invoke_errors(requests),
-            observed_until=time.time(), client=client_view(answers, final))
+            observed_until=time.time(),
+            client=client_view(answers, final),
+        )
 
 
 def _budget(fault: Fault) -> float:
@@ -207,8 +244,15 @@ def one_fault(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observatio
     victim = run.prepare(rng.choice([n.name for n in run.plan.nodes]))
     watch = Watch(run)
     onset = watch.act(victim.name, fault.params["kind"])
-    return watch.observe(fault, until=onset + _budget(fault) + SETTLE_S, onset=onset, initial_holder=victim.name,
-                         failures=1, allowed_writes=1, budget_s=_budget(fault)), {"victim": victim.name}
+    return watch.observe(
+        fault,
+        until=onset + _budget(fault) + SETTLE_S,
+        onset=onset,
+        initial_holder=victim.name,
+        failures=1,
+        allowed_writes=1,
+        budget_s=_budget(fault),
+    ), {"victim": victim.name}
 
 
 def restart(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation, dict[str, Any]]:
@@ -218,8 +262,15 @@ def restart(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation,
     watch.act(victim.name, fault.params["kind"])
     time.sleep(rng.uniform(2.0, 4.0))
     onset = watch.heal()
-    return watch.observe(fault, until=onset + _budget(fault) + SETTLE_S, onset=onset, initial_holder=victim.name,
-                         failures=1, allowed_writes=1, budget_s=_budget(fault)), {"victim": victim.name}
+    return watch.observe(
+        fault,
+        until=onset + _budget(fault) + SETTLE_S,
+        onset=onset,
+        initial_holder=victim.name,
+        failures=1,
+        allowed_writes=1,
+        budget_s=_budget(fault),
+    ), {"victim": victim.name}
 
 
 def partition(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation, dict[str, Any]]:
@@ -231,9 +282,15 @@ def partition(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observatio
     time.sleep(rng.uniform(3.0, 5.0))
     healed = watch.heal()
     budget = healed - onset + _budget(fault)
-    return watch.observe(fault, until=healed + _budget(fault) + SETTLE_S, onset=onset, initial_holder=holder.name,
-                         failures=1, allowed_writes=1, budget_s=budget), {"holder": holder.name,
-                                                                          "partition_s": round(healed - onset, 2)}
+    return watch.observe(
+        fault,
+        until=healed + _budget(fault) + SETTLE_S,
+        onset=onset,
+        initial_holder=holder.name,
+        failures=1,
+        allowed_writes=1,
+        budget_s=budget,
+    ), {"holder": holder.name, "partition_s": round(healed - onset, 2)}
 
 
 def health_blocked(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation, dict[str, Any]]:
@@ -244,9 +301,15 @@ def health_blocked(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Obser
     watch = Watch(run)
     watch.act(blocked.name, "health-blocked")
     onset = watch.act(holder.name, "haproxy-stop")
-    return watch.observe(fault, until=onset + _budget(fault) + SETTLE_S, onset=onset, initial_holder=holder.name,
-                         failures=1, allowed_writes=1, budget_s=_budget(fault)), {"victim": holder.name,
-                                                                                  "blocked": blocked.name}
+    return watch.observe(
+        fault,
+        until=onset + _budget(fault) + SETTLE_S,
+        onset=onset,
+        initial_holder=holder.name,
+        failures=1,
+        allowed_writes=1,
+        budget_s=_budget(fault),
+    ), {"victim": holder.name, "blocked": blocked.name}
 
 
 FLAPS = 3
@@ -263,11 +326,17 @@ def flapping(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation
         time.sleep(rng.uniform(2.0, 4.0))
         last = watch.heal()
         time.sleep(rng.uniform(2.0, 4.0))
-    observation = watch.observe(fault, until=last + _budget(fault) + SETTLE_S, onset=downs[0],
-                                initial_holder=victim.name, failures=1, allowed_writes=1, budget_s=_budget(fault))
+    observation = watch.observe(
+        fault,
+        until=last + _budget(fault) + SETTLE_S,
+        onset=downs[0],
+        initial_holder=victim.name,
+        failures=1,
+        allowed_writes=1,
+        budget_s=_budget(fault),
+    )
     failures = sum(1 for at in downs if holder_at(victim.name, observation.writes, at) == victim.name)
-    return (replace(observation, failures=failures, allowed_writes=failures),
-            {"victim": victim.name, "flaps": FLAPS})
+    return (replace(observation, failures=failures, allowed_writes=failures), {"victim": victim.name, "flaps": FLAPS})
 
 
 HEAL_FAULTS = ("haproxy-stop", "link-down", "crash")
@@ -283,20 +352,34 @@ def heal(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation, di
     watch = Watch(run)
     watch.act(victim.name, kind)
     failover_budget = _budget(by_name([f"lab:{kind}"])[0])
-    try:
-        control.wait_for(lambda: run.holder() == peer and network.alias_holders(run.plan) == [peer],
-                         failover_budget + SETTLE_S, f"the failover to {peer}", interval=0.2)
-    except LabError:
-        pass  # the observation shows it: the node comes back anyway
+    with contextlib.suppress(LabError):  # the observation shows it: the node comes back anyway
+        control.wait_for(
+            lambda: run.holder() == peer and network.alias_holders(run.plan) == [peer],
+            failover_budget + SETTLE_S,
+            f"the failover to {peer}",
+            interval=0.2,
+        )
     onset = watch.heal()
     allowed = 1 + (run.config.failback_policy == "preferred")
-    return watch.observe(fault, until=onset + _budget(fault) + SETTLE_S, onset=onset, initial_holder=victim.name,
-                         failures=1, allowed_writes=allowed, budget_s=_budget(fault)), {"victim": victim.name,
-                                                                                        "kind": kind}
+    return watch.observe(
+        fault,
+        until=onset + _budget(fault) + SETTLE_S,
+        onset=onset,
+        initial_holder=victim.name,
+        failures=1,
+        allowed_writes=allowed,
+        budget_s=_budget(fault),
+    ), {"victim": victim.name, "kind": kind}
 
 
-SCRIPTS: dict[str, Script] = {"fault": one_fault, "restart": restart, "partition": partition,
-                              "health_blocked": health_blocked, "flapping": flapping, "heal": heal}
+SCRIPTS: dict[str, Script] = {
+    "fault": one_fault,
+    "restart": restart,
+    "partition": partition,
+    "health_blocked": health_blocked,
+    "flapping": flapping,
+    "heal": heal,
+}
 
 
 def run_lab_trials(trials: list[Trial], latency: Mapping[str, float]) -> list[dict[str, Any]]:
@@ -309,19 +392,30 @@ def run_lab_trials(trials: list[Trial], latency: Mapping[str, float]) -> list[di
             for done, planned in enumerate(share, start=1):
                 fault = planned.fault
                 started = time.monotonic()
-                record: dict[str, Any] = {"fault": fault.name, "index": planned.index, "seed": planned.seed,
-                                          "lane": f"lab:{policy}"}
+                record: dict[str, Any] = {
+                    "fault": fault.name,
+                    "index": planned.index,
+                    "seed": planned.seed,
+                    "lane": f"lab:{policy}",
+                }
                 try:
                     observation, detail = SCRIPTS[fault.scenario](run, fault, random.Random(planned.seed))
-                    record.update(judged(fault, observation), detail=detail,
-                                  client={"requests": observation.client.requests, "failed": observation.client.failed}
-                                  if observation.client else None)
+                    record.update(
+                        judged(fault, observation),
+                        detail=detail,
+                        client={"requests": observation.client.requests, "failed": observation.client.failed}
+                        if observation.client
+                        else None,
+                    )
                 except Exception:
                     record["error"] = traceback.format_exc(limit=8)
                 record["duration_s"] = round(time.monotonic() - started, 3)
                 records.append(record)
-                verdict = "error" if "error" in record else ("ok" if all(record["held"].values()) else
-                                                             "VIOLATED " + "; ".join(record["notes"]))
+                verdict = (
+                    "error"
+                    if "error" in record
+                    else ("ok" if all(record["held"].values()) else "VIOLATED " + "; ".join(record["notes"]))
+                )
                 print(f"chaos lab ({policy}) {done}/{len(share)} {fault.name}: {verdict}", file=sys.stderr, flush=True)
         finally:
             run.close()

@@ -10,8 +10,9 @@ client's view from `lab.client`'s answer lines.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from chaos.invariants import Answer, Change, ClientView, Write
 from chaos.records import json_object
@@ -25,7 +26,7 @@ _EFFECTS: Mapping[str, Mapping[str, bool]] = {
     "health-blocked": {"blocked": True},
     "heal": {"haproxy": True, "link": True, "blocked": False},
 }
-MIN_STEADY_ANSWERS = 5     # a run of answers shorter than this is not "the client is served"
+MIN_STEADY_ANSWERS = 5  # a run of answers shorter than this is not "the client is served"
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ def _change(at: float, node: str, state: Mapping[str, bool]) -> Change:
     return Change(at, node, probe, state["haproxy"] and state["link"] and state["alias"])
 
 
-def timeline(nodes: Sequence[str], start: AliasSample, actions: Iterable[Action],
-             samples: Iterable[AliasSample]) -> tuple[Change, ...]:
+def timeline(
+    nodes: Sequence[str], start: AliasSample, actions: Iterable[Action], samples: Iterable[AliasSample]
+) -> tuple[Change, ...]:
     """Each node's state from ``start`` on: it serves while haproxy runs, its link is up and it
     holds the alias; its probe (as the function sees it) hangs while its link is down or its
     health port is blocked. One `Change` per node at the start and at every change after."""
@@ -61,7 +63,7 @@ def timeline(nodes: Sequence[str], start: AliasSample, actions: Iterable[Action]
     for at, _, event in sorted(events, key=lambda e: (e[0], e[1])):
         before = {n: dict(state[n]) for n in nodes}
         if isinstance(event, Action):
-            for node in (nodes if event.kind == "heal" else (event.node,)):
+            for node in nodes if event.kind == "heal" else (event.node,):
                 state[node].update(_EFFECTS.get(event.kind, {}))
         else:
             for node in nodes:
@@ -107,9 +109,15 @@ def answers_from_log(lines: Iterable[str], nodes: Sequence[str]) -> tuple[Answer
         elif entry.get("event") == "answer":
             decision = decisions.get(call, {})
             source = str(decision.get("source", ""))
-            body = {"decision": entry.get("decision"), "source": source, "from": entry.get("from"), "to": entry.get("to"),
-                    "target": decision.get("target"), "forced": bool(decision.get("forced")),
-                    "health": {n: {"health": h} for n, h in (decision.get("health") or {}).items()}}
+            body = {
+                "decision": entry.get("decision"),
+                "source": source,
+                "from": entry.get("from"),
+                "to": entry.get("to"),
+                "target": decision.get("target"),
+                "forced": bool(decision.get("forced")),
+                "health": {n: {"health": h} for n, h in (decision.get("health") or {}).items()},
+            }
             kind = "manual" if source.startswith("manual") else "automatic"
             answers.append(Answer(kind, None, body, _evidence(source, nodes)))
     return tuple(answers)
@@ -117,8 +125,11 @@ def answers_from_log(lines: Iterable[str], nodes: Sequence[str]) -> tuple[Answer
 
 def invoke_errors(entries: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     """InvokeFunction requests the emulator answered with anything but 200 (invariant 6)."""
-    return tuple(f"InvokeFunction answered HTTP {e.get('status')}" for e in entries
-                 if e.get("event") == "request" and e.get("operation") == "InvokeFunction" and e.get("status") != 200)
+    return tuple(
+        f"InvokeFunction answered HTTP {e.get('status')}"
+        for e in entries
+        if e.get("event") == "request" and e.get("operation") == "InvokeFunction" and e.get("status") != 200
+    )
 
 
 def holder_at(initial: str | None, writes: Iterable[Write], at: float) -> str | None:

@@ -3,8 +3,9 @@
 The function runs exactly as in the other tests and the demo: this repository's func.py under
 fdk in the emulator's Functions service, resource-principal credentials the emulator issued,
 its SDK calls coming back to the emulator over HTTP. The harness reaches it only the way OCI's
-callers do: `FunctionsInvokeClient.invoke_function` (keepalived's notify, an operator) and
-Notifications `PublishMessage` to the alarm topic, which delivers through InvokeFunction.
+callers do: `FunctionsInvokeClient.invoke_function` (keepalived's notify on the events
+function, an operator on the operators' function) and Notifications `PublishMessage` to the
+alarm topic, which delivers through InvokeFunction to the events function.
 It observes only what an outside observer can: the audit log, the function's answers, the
 function's log, and the private IP read back at the end. Its own SDK clients never retry and
 have no circuit breaker, so an injected fault reaches the function, not the harness.
@@ -16,8 +17,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import oci
 from oci.circuit_breaker import NoCircuitBreakerStrategy
@@ -25,8 +27,8 @@ from oci.core.models import UpdatePrivateIpDetails
 
 from chaos.faults import FUNCTION_CONFIG, PROBE_TIMEOUT_S
 from chaos.invariants import Answer, Observation
-from chaos.records import function_errors, json_object, writes_from_audit
 from chaos.nodes import Nodes
+from chaos.records import function_errors, json_object, writes_from_audit
 from failover.config import Config
 from failover.tags import LastMove, with_move
 from ocisim import Emulator
@@ -37,7 +39,10 @@ from ocisim.monitoring.messages import build_message
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_DOWN_ALARM = "vip-failover-node-down"
-DELIVERY_WAIT_S = 60.0     # bound on waiting for one Notifications delivery
+OPERATOR_FUNCTION = "vip-failover-operator"
+# Where a trial starts: (audit seq, function-log sizes (events, operators'), request count).
+Mark = tuple[int, tuple[int, int], int]
+DELIVERY_WAIT_S = 60.0  # bound on waiting for one Notifications delivery
 INVOKE_TIMEOUT = (5.0, 90.0)
 WARM_CALLS = 3
 
@@ -75,12 +80,17 @@ class Lane:
         self.topic = topology["topics"][0]["topicId"]
         self.emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config=config)
         self.function_id = self.emu.functions[function["name"]]
+        self.operator_id = self.emu.functions[OPERATOR_FUNCTION]
         self.pool = runtime_for(self.emu.backend).pools[self.function_id]
+        self.operator_pool = runtime_for(self.emu.backend).pools[self.operator_id]
         monitoring = self.emu.backend.states["monitoring"]
         self.alarm_spec = next(a.spec for a in monitoring.alarms.values() if a.spec.display_name == NODE_DOWN_ALARM)
         self._sdk = self.emu.oci_config()
-        self._client_options = {"service_endpoint": self.emu.endpoint, "retry_strategy": oci.retry.NoneRetryStrategy(),
-                                "circuit_breaker_strategy": NoCircuitBreakerStrategy()}
+        self._client_options = {
+            "service_endpoint": self.emu.endpoint,
+            "retry_strategy": oci.retry.NoneRetryStrategy(),
+            "circuit_breaker_strategy": NoCircuitBreakerStrategy(),
+        }
         self.network = oci.core.VirtualNetworkClient(self._sdk, timeout=(5.0, 30.0), **self._client_options)
         self.ons = oci.ons.NotificationDataPlaneClient(self._sdk, timeout=(5.0, 30.0), **self._client_options)
         self._local = threading.local()
@@ -89,7 +99,8 @@ class Lane:
         self._log_level = emulator_log.level
         emulator_log.setLevel(logging.INFO)
         emulator_log.addHandler(self.requests)
-        for _ in range(WARM_CALLS):  # the container builds its clients and signer on its first calls
+        for _ in range(WARM_CALLS):  # each container builds its clients and signer on its first calls
+            self.invoke({"action": "status"}, "automatic")
             self.invoke({"action": "status"}, "manual")
 
     def close(self) -> None:
@@ -99,7 +110,7 @@ class Lane:
         self.nodes.close()
 
     # --- trial start and end ---------------------------------------------------------------------
-    def reset(self, holder: str = "node-a", last_move_age: float | None = None) -> tuple[int, int, int]:
+    def reset(self, holder: str = "node-a", last_move_age: float | None = None) -> Mark:
         """Faults cleared, nodes up, the IP on ``holder`` with or without a last-move record.
 
         Returns (audit seq, function-log offset, request count): what the trial is judged after.
@@ -109,47 +120,93 @@ class Lane:
         tags: dict[str, str] = {}
         if last_move_age is not None:
             other = next(n for n in self.vnics if n != holder)
-            tags = with_move({}, LastMove(at=time.time() - last_move_age, from_node=other, to_node=holder,
-                                          reason="chaos: initial state", event_key=None, move_id="chaos-initial"))
-        self.network.update_private_ip(self.vip_id, UpdatePrivateIpDetails(vnic_id=self.vnics[holder], freeform_tags=tags))
+            tags = with_move(
+                {},
+                LastMove(
+                    at=time.time() - last_move_age,
+                    from_node=other,
+                    to_node=holder,
+                    reason="chaos: initial state",
+                    event_key=None,
+                    move_id="chaos-initial",
+                ),
+            )
+        self.network.update_private_ip(
+            self.vip_id, UpdatePrivateIpDetails(vnic_id=self.vnics[holder], freeform_tags=tags)
+        )
         for operation, seconds in self.latency.items():
             self.emu.set_latency(operation, seconds)
         audit = self.emu.audit()
-        log = self.pool.log_path
-        return (audit[-1]["seq"] if audit else 0), (log.stat().st_size if log.exists() else 0), len(self.requests.seen)
+        return (audit[-1]["seq"] if audit else 0), self._log_sizes(), len(self.requests.seen)
 
-    def statuses(self, mark: tuple[int, int, int], operation: str) -> list[Any]:
+    def _log_sizes(self) -> tuple[int, int]:
+        return tuple(
+            p.log_path.stat().st_size if p.log_path.exists() else 0  # type: ignore[return-value]
+            for p in (self.pool, self.operator_pool)
+        )
+
+    def statuses(self, mark: Mark, operation: str) -> list[Any]:
         """Statuses the emulator answered ``operation`` with since ``mark`` ("dropped": cut off)."""
-        return [status for op, status in self.requests.seen[mark[2]:] if op == operation]
+        return [status for op, status in self.requests.seen[mark[2] :] if op == operation]
 
     def pending(self, operation: str) -> int | None:
         """How many more calls the fault injected on ``operation`` will hit (None: until cleared, 0: none)."""
         left = [f["count"] for f in self.emu.backend.faults.to_json()["faults"] if f["operation"] == operation]
         return left[0] if left else 0
 
-    def observe(self, *, fault: str, mark: tuple[int, int, int], initial_holder: str, onset: float,
-                answers: list[Answer], failures: int, allowed_writes: int, budget_s: float,
-                api_fault: bool = False, exercised: bool = True) -> Observation:
+    def observe(
+        self,
+        *,
+        fault: str,
+        mark: Mark,
+        initial_holder: str,
+        onset: float,
+        answers: list[Answer],
+        failures: int,
+        allowed_writes: int,
+        budget_s: float,
+        api_fault: bool = False,
+        exercised: bool = True,
+    ) -> Observation:
         """Clear the faults and read back everything the invariants need."""
         self.emu.clear_faults()
         seq, offset, _ = mark
         names = {vnic: name for name, vnic in self.vnics.items()}
-        writes = writes_from_audit(self.emu.audit(after=seq), self.vip_id, names, self.function_id)
+        writes = writes_from_audit(self.emu.audit(after=seq), self.vip_id, names, {self.function_id, self.operator_id})
         final = self.network.get_private_ip(self.vip_id).data.vnic_id
-        listed = sum(any(ip.id == self.vip_id for ip in self.network.list_private_ips(vnic_id=vnic).data)
-                     for vnic in self.vnics.values())
+        listed = sum(
+            any(ip.id == self.vip_id for ip in self.network.list_private_ips(vnic_id=vnic).data)
+            for vnic in self.vnics.values()
+        )
         return Observation(
-            fault=fault, policy=self.policy, preferred=self.config.preferred.name,
-            cooldown_s=self.config.cooldown_seconds, window_s=self.config.probe_timeout_seconds + 1.0,
-            onset=onset, initial_holder=initial_holder, final_holder=names.get(final), listed_on=listed,
-            writes=writes, answers=tuple(answers), timeline=tuple(self.nodes.timeline), failures=failures,
-            allowed_writes=allowed_writes, budget_s=budget_s, api_fault=api_fault,
-            function_errors=self._function_errors(offset), exercised=exercised)
+            fault=fault,
+            policy=self.policy,
+            preferred=self.config.preferred.name,
+            cooldown_s=self.config.cooldown_seconds,
+            window_s=self.config.probe_timeout_seconds + 1.0,
+            onset=onset,
+            initial_holder=initial_holder,
+            final_holder=names.get(final),
+            listed_on=listed,
+            writes=writes,
+            answers=tuple(answers),
+            timeline=tuple(self.nodes.timeline),
+            failures=failures,
+            allowed_writes=allowed_writes,
+            budget_s=budget_s,
+            api_fault=api_fault,
+            function_errors=self._function_errors(offset),
+            exercised=exercised,
+        )
 
-    def _function_errors(self, offset: int) -> tuple[str, ...]:
-        with open(self.pool.log_path, "rb") as log:
-            log.seek(offset)
-            lines = log.read().decode("utf-8", "replace").splitlines()
+    def _function_errors(self, offsets: tuple[int, int]) -> tuple[str, ...]:
+        lines: list[str] = []
+        for pool, offset in zip((self.pool, self.operator_pool), offsets, strict=True):
+            if not pool.log_path.exists():
+                continue
+            with open(pool.log_path, "rb") as log:
+                log.seek(offset)
+                lines += log.read().decode("utf-8", "replace").splitlines()
         return function_errors(lines)
 
     # --- callers ---------------------------------------------------------------------------------
@@ -161,11 +218,15 @@ class Lane:
             self._local.invoker = client
         return client
 
-    def invoke(self, body: Any, kind: str, evidence: frozenset[str] = frozenset()) -> Answer:
-        """Invoke the function directly (keepalived's notify, an operator)."""
+    def invoke(
+        self, body: Any, kind: str, evidence: frozenset[str] = frozenset(), *, function_id: str | None = None
+    ) -> Answer:
+        """Invoke a function directly: an operator's ("manual", "forced") reaches the operators'
+        function, everything else (keepalived's notify, a node's own call) the events function."""
         raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        target = function_id or (self.operator_id if kind in ("manual", "forced") else self.function_id)
         try:
-            response = self._invoker().invoke_function(self.function_id, invoke_function_body=raw)
+            response = self._invoker().invoke_function(target, invoke_function_body=raw)
         except oci.exceptions.ServiceError as exc:
             return Answer(kind, exc.status, None, evidence)
         except Exception:  # the connection itself failed: no status to judge
@@ -186,7 +247,9 @@ class Lane:
                 found = [d for d in self.emu.backend.states["notifications"].deliveries if d["messageId"] == message_id]
             if found:
                 status = found[0]["status"]
-                return Answer(kind, status if isinstance(status, int) else None, json_object(found[0]["response"]), evidence)
+                return Answer(
+                    kind, status if isinstance(status, int) else None, json_object(found[0]["response"]), evidence
+                )
             time.sleep(0.01)
         raise TimeoutError(f"Notifications did not deliver {message_id} within {DELIVERY_WAIT_S:g}s")
 
@@ -194,8 +257,13 @@ class Lane:
         """The node-down alarm's message about ``node``, built by the emulator's own Monitoring."""
         status = "OK" if kind in ("FIRING_TO_OK", "RESET") else "FIRING"
         stream = (("node", node), ("resourceId", self.instances[node]))
-        notice = Notice(type=kind, status=status, time=time.time() if at is None else at,
-                        streams=((stream, 0.0 if status == "FIRING" else 1.0),), total_firing=int(status == "FIRING"))
+        notice = Notice(
+            type=kind,
+            status=status,
+            time=time.time() if at is None else at,
+            streams=((stream, 0.0 if status == "FIRING" else 1.0),),
+            total_firing=int(status == "FIRING"),
+        )
         return build_message(self.alarm_spec, notice, self.emu.region)
 
 

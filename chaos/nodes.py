@@ -2,7 +2,9 @@
 
 Each node is an HTTP server on 127.0.0.1 that answers what the trial says the function's
 probe should see: ``up`` (200), ``down`` (503: haproxy says no), ``hang`` (no answer within
-the probe timeout: the function cannot tell, its probe is *unknown*). Whether the node really
+the probe timeout: the function cannot tell, its probe is *unknown*), ``trickle`` (a hostile
+endpoint: 200 headers at once, then its body a byte at a time for ``hang_seconds``: *unknown*,
+cut off at the probe timeout), ``impostor`` (a 200 that names another node: *unknown*). Whether the node really
 serves clients is the trial's ground truth, kept apart in ``serving``: a node can be fine while
 the function cannot reach it (``hang`` and serving), or crashed (``hang`` and not serving).
 Every change is stamped on a timeline, so the invariant checks can ask what was true when.
@@ -10,6 +12,7 @@ Every change is stamped on a timeline, so the invariant checks can ask what was 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +20,7 @@ from typing import Any
 
 from chaos.invariants import Change
 
-PROBE_STATES = ("up", "down", "hang")
+PROBE_STATES = ("up", "down", "hang", "trickle", "impostor")
 
 
 class HealthEndpoint:
@@ -32,9 +35,33 @@ class HealthEndpoint:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 if endpoint.probe == "hang":
                     time.sleep(hang_seconds)
-                self.send_response(200 if endpoint.probe == "up" else 503)
-                self.send_header("Content-Length", "0")
+                if endpoint.probe == "trickle":
+                    self._trickle()
+                    return
+                up = endpoint.probe in ("up", "impostor")
+                name = "some-other-node" if endpoint.probe == "impostor" else endpoint.name
+                body = json.dumps({"node": name, "serving": up}).encode()  # as the node agent answers
+                try:
+                    self.send_response(200 if up else 503)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the probe gave up first (its timeout): nothing to answer
+
+            def _trickle(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "100000")
                 self.end_headers()
+                give_up = time.monotonic() + hang_seconds
+                try:
+                    while time.monotonic() < give_up:
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except OSError:
+                    pass  # the probe hung up: what it should do
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -8,8 +8,9 @@ record the function tags it with) and the function's own JSON log lines.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from chaos.invariants import Write
 from failover.tags import last_move
@@ -29,24 +30,34 @@ def json_object(raw: bytes | str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def writes_from_audit(entries: Iterable[Mapping[str, Any]], vip_id: str, node_by_vnic: Mapping[str, str],
-                      function_id: str) -> tuple[Write, ...]:
+def writes_from_audit(
+    entries: Iterable[Mapping[str, Any]],
+    vip_id: str,
+    node_by_vnic: Mapping[str, str],
+    function_ids: str | Collection[str],
+) -> tuple[Write, ...]:
     """Every UpdatePrivateIp of ``vip_id`` in the audit log, as a `Write` (other entries skipped).
 
     ``reason`` is the move record the write itself added (a write that leaves the previous
     record in place, e.g. an operator's, has none); ``previous_move_at`` is the record before it.
     """
+    ours = {function_ids} if isinstance(function_ids, str) else set(function_ids)  # the events and operators' functions
     writes = []
     for entry in entries:
         if entry["operation"] != "UpdatePrivateIp" or entry["resource_id"] != vip_id:
             continue
         before, after = last_move(entry["before"].get("freeformTags")), last_move(entry["after"].get("freeformTags"))
         fresh = after is not None and (before is None or after.move_id != before.move_id)
-        writes.append(Write(at=epoch(entry["time"]), from_node=node_by_vnic.get(entry["before"]["vnicId"]),
-                            to_node=node_by_vnic.get(entry["after"]["vnicId"]),
-                            by_function=(entry["principal"] or {}).get("id") == function_id,
-                            reason=after.reason if fresh and after else "",
-                            previous_move_at=before.at if before else None))
+        writes.append(
+            Write(
+                at=epoch(entry["time"]),
+                from_node=node_by_vnic.get(entry["before"]["vnicId"]),
+                to_node=node_by_vnic.get(entry["after"]["vnicId"]),
+                by_function=(entry["principal"] or {}).get("id") in ours,
+                reason=after.reason if fresh and after else "",
+                previous_move_at=before.at if before else None,
+            )
+        )
     return tuple(writes)
 
 

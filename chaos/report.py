@@ -9,7 +9,8 @@ have a convergence time (null when none has: nothing could serve, or the harness
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from chaos.faults import Fault
 from chaos.invariants import INVARIANTS
@@ -30,8 +31,10 @@ def summarise(fault: Fault, records: list[Mapping[str, Any]]) -> dict[str, Any]:
         "trials": len(records),
         "violations": {str(n): sum(1 for r in judged if not r["held"][str(n)]) for n in INVARIANTS},
         "max_writes_per_failure": max((r["writes"] / max(1, r["failures"]) for r in judged), default=None),
-        "convergence_s": {name: None if (v := percentile(converged, p)) is None else round(v, 3)
-                          for name, p in (("p50", 50), ("p95", 95), ("max", 100))},
+        "convergence_s": {
+            name: None if (v := percentile(converged, p)) is None else round(v, 3)
+            for name, p in (("p50", 50), ("p95", 95), ("max", 100))
+        },
         "harness_errors": len(records) - len(judged),
         "needless_moves": sum(r["needless_moves"] for r in judged),
         "exercised": sum(1 for r in judged if r.get("exercised", True)),
@@ -52,9 +55,11 @@ def build(faults: Iterable[Fault], records: list[Mapping[str, Any]], metadata: M
 
 
 def totals(table: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    return {"trials": sum(s["trials"] for s in table.values()),
-            "violations": sum(sum(s["violations"].values()) for s in table.values()),
-            "harness_errors": sum(s["harness_errors"] for s in table.values())}
+    return {
+        "trials": sum(s["trials"] for s in table.values()),
+        "violations": sum(sum(s["violations"].values()) for s in table.values()),
+        "harness_errors": sum(s["harness_errors"] for s in table.values()),
+    }
 
 
 def merge(previous: Mapping[str, Any] | None, result: Mapping[str, Any], kept: Iterable[str]) -> dict[str, Any]:
@@ -88,6 +93,8 @@ def markdown(report: Mapping[str, Any]) -> str:
         violations = " ".join(str(s["violations"][str(n)]) for n in INVARIANTS)
         extra = f" ({s['harness_errors']} harness errors)" if s["harness_errors"] else ""
         conv = " / ".join(_cell(s["convergence_s"][k]) for k in ("p50", "p95", "max"))
-        lines.append(f"| {name}{'*' if s.get('relaxed') else ''} | {s['trials']}{extra} | {s['exercised']} | {violations} | "
-                     f"{_cell(s['max_writes_per_failure'])} | {conv} |")
+        lines.append(
+            f"| {name}{'*' if s.get('relaxed') else ''} | {s['trials']}{extra} | {s['exercised']} | {violations} | "
+            f"{_cell(s['max_writes_per_failure'])} | {conv} |"
+        )
     return "\n".join(lines)

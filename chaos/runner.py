@@ -13,9 +13,10 @@ import random
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import Any, Mapping
+from typing import Any
 
 from chaos.faults import Fault, Trial, by_name
 from chaos.invariants import Observation, check
@@ -37,6 +38,7 @@ def run_trials(trials: list[Trial], lanes: int, latency: Mapping[str, float]) ->
     lab = [t for t in trials if t.fault.driver == "lab"]
     if lab:
         from chaos.lab_driver import run_lab_trials
+
         records += run_lab_trials(lab, latency)
     order = {(t.fault.name, t.index): n for n, t in enumerate(trials)}
     return sorted(records, key=lambda r: order[(r["fault"], r["index"])])
@@ -45,10 +47,15 @@ def run_trials(trials: list[Trial], lanes: int, latency: Mapping[str, float]) ->
 def judged(fault: Fault, observation: Observation) -> dict[str, Any]:
     """A trial record's verdict fields: which invariants held, writes, failures, convergence."""
     verdict = check(observation, fault.relaxed)
-    return {"held": {str(n): ok for n, ok in verdict.held.items()}, "writes": verdict.writes,
-            "failures": verdict.failures, "convergence_s": verdict.convergence_s,
-            "needless_moves": verdict.needless_moves, "exercised": observation.exercised,
-            "notes": list(verdict.notes)}
+    return {
+        "held": {str(n): ok for n, ok in verdict.held.items()},
+        "writes": verdict.writes,
+        "failures": verdict.failures,
+        "convergence_s": verdict.convergence_s,
+        "needless_moves": verdict.needless_moves,
+        "exercised": observation.exercised,
+        "notes": list(verdict.notes),
+    }
 
 
 def run_lane(lane_no: int, share: list[tuple[str, int, int]], latency: dict[str, float]) -> list[dict[str, Any]]:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chaos.faults import FAST_PATH_BUDGET_S, PROBE_TIMEOUT_S, Fault
 from chaos.invariants import Answer, Observation
-from chaos.lane import Lane, together
+from chaos.lane import Lane, Mark, together
 
 A, B = "node-a", "node-b"
 MODES = ("fast-down", "alarm-down", "fast-crash", "spurious-master", "spurious-alarm")
@@ -68,13 +70,28 @@ def api(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     onset = failure.break_node()
     burst = rng.randint(1, p["burst"]) if p else 0
     if p:
-        lane.emu.inject_fault(p["operation"], status=p.get("status"), code=p.get("code"),
-                              count=burst, delay=p.get("delay", 0.0), drop=p.get("drop", False))
+        lane.emu.inject_fault(
+            p["operation"],
+            status=p.get("status"),
+            code=p.get("code"),
+            count=burst,
+            delay=p.get("delay", 0.0),
+            drop=p.get("drop", False),
+        )
     answers = [failure.trigger()]
     exercised = not p or lane.pending(p["operation"]) < burst
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=failure.failures, allowed_writes=failure.failures,
-                        budget_s=_budget(fault, failure.probe_cost), api_fault=bool(p), exercised=exercised)
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=failure.failures,
+        allowed_writes=failure.failures,
+        budget_s=_budget(fault, failure.probe_cost),
+        api_fault=bool(p),
+        exercised=exercised,
+    )
 
 
 def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -84,7 +101,9 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     failure = _Failure(lane, rng.choice(("fast-down", "fast-crash", "spurious-master")))
     onset = failure.break_node()
     p = fault.params
-    lane.emu.inject_fault("GetPrivateIp", status=p.get("status"), code=p.get("code"), count=None, delay=p.get("delay", 0.0))
+    lane.emu.inject_fault(
+        "GetPrivateIp", status=p.get("status"), code=p.get("code"), count=None, delay=p.get("delay", 0.0)
+    )
     answers = [failure.trigger()]
     exercised = (answers[0].body or {}).get("error") == "cannot_verify"
     lane.emu.clear_faults()
@@ -92,17 +111,29 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         lane.emu.set_latency(operation, seconds)
     if failure.failures:
         answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=failure.failures, allowed_writes=failure.failures,
-                        budget_s=_budget(fault, failure.probe_cost), api_fault=True, exercised=exercised)
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=failure.failures,
+        allowed_writes=failure.failures,
+        budget_s=_budget(fault, failure.probe_cost),
+        api_fault=True,
+        exercised=exercised,
+    )
 
 
 def _rewrite_tokens(lane: Lane, ttl_seconds: float) -> None:
     """Write new RPST/key files into every container, as the Functions runtime does."""
     for container in lane.pool.containers:
-        lane.emu.backend.resource_principal_env(lane.function_id, container.directory / "rp",
-                                                compartment_id=lane.pool.function.get("compartmentId"),
-                                                ttl_seconds=ttl_seconds)
+        lane.emu.backend.resource_principal_env(
+            lane.function_id,
+            container.directory / "rp",
+            compartment_id=lane.pool.function.get("compartmentId"),
+            ttl_seconds=ttl_seconds,
+        )
         container.minted = time.time()
 
 
@@ -117,7 +148,8 @@ def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     mark = lane.reset()
     _rewrite_tokens(lane, ttl_seconds=1.0)
     lane.emu.inject_fault("GetPrivateIp", status=401, code="NotAuthenticated", count=1)
-    answers = [lane.invoke({"action": "status"}, "manual")]
+    # status on the events function: the container whose token was just planted
+    answers = [lane.invoke({"action": "status"}, "automatic")]
     expiry = json.loads(_claims(lane))["exp"]
     time.sleep(max(0.0, expiry + 1.2 - time.time()))  # past exp and the emulator's 1 s leeway
     rotate = fault.params.get("rotate", True)
@@ -132,9 +164,18 @@ def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
             answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
     # The planted 401, then at least one 401 for the really expired token.
     exercised = lane.statuses(mark, "GetPrivateIp").count(401) >= 2
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=failure.failures, allowed_writes=failure.failures, budget_s=_budget(fault),
-                        api_fault=True, exercised=exercised)
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=failure.failures,
+        allowed_writes=failure.failures,
+        budget_s=_budget(fault),
+        api_fault=True,
+        exercised=exercised,
+    )
 
 
 def _claims(lane: Lane) -> str:
@@ -148,6 +189,7 @@ def _claims(lane: Lane) -> str:
 
 def notifications(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     mode = fault.params["mode"]
+    # ``failures`` counts failures a write can repair: where no node serves, none can.
     mark = lane.reset()
     if mode == "late":
         return _late(lane, fault, rng, mark)
@@ -162,11 +204,19 @@ def notifications(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         newer, older = lane.alarm(A, "REPEAT", at=now), lane.alarm(A, "OK_TO_FIRING", at=now - 60)
         answers = [lane.delivered(lane.publish(newer), "automatic", frozenset({A}))]
         answers.append(lane.delivered(lane.publish(older), "automatic", frozenset({A})))
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=1, allowed_writes=1, budget_s=_budget(fault))
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=1,
+        allowed_writes=1,
+        budget_s=_budget(fault),
+    )
 
 
-def _late(lane: Lane, fault: Fault, rng: random.Random, mark: tuple[int, int, int]) -> Observation:
+def _late(lane: Lane, fault: Fault, rng: random.Random, mark: Mark) -> Observation:
     """An alarm evaluated two hours ago names the holder, whose health endpoint the function
     cannot reach while it serves. Half the trials first fail over (so a move is on record)."""
     answers, failures, onset = [], 0, time.time()
@@ -178,8 +228,16 @@ def _late(lane: Lane, fault: Fault, rng: random.Random, mark: tuple[int, int, in
         holder, failures = B, 1
     lane.nodes.set(holder, "hang", serving=True)
     answers.append(lane.delivered(lane.publish(lane.alarm(holder, at=evaluated)), "automatic"))
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=failures, allowed_writes=failures, budget_s=_budget(fault))
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=failures,
+        allowed_writes=failures,
+        budget_s=_budget(fault),
+    )
 
 
 def race(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -195,8 +253,16 @@ def race(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         lambda: lane.invoke(master(B), "automatic", frozenset({A})),
     ]
     answers = together(calls[: rng.randint(2, 3)])
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=1, allowed_writes=1, budget_s=_budget(fault, failure.probe_cost, 0.4 * 3))
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=1,
+        allowed_writes=1,
+        budget_s=_budget(fault, failure.probe_cost, 0.4 * 3),
+    )
 
 
 def together_paths(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -205,13 +271,23 @@ def together_paths(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     onset = time.time()
     lane.nodes.set(A, "down")
     command: dict[str, Any] = rng.choice([{"action": "failover"}, {"action": "failover", "to": B}])
-    answers = together([
-        lambda: lane.invoke(master(B), "automatic", frozenset({A})),
-        lambda: lane.delivered(lane.publish(lane.alarm(A)), "automatic", frozenset({A})),
-        lambda: lane.invoke(command, "manual"),
-    ])
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=1, allowed_writes=1, budget_s=_budget(fault, 1.0))
+    answers = together(
+        [
+            lambda: lane.invoke(master(B), "automatic", frozenset({A})),
+            lambda: lane.delivered(lane.publish(lane.alarm(A)), "automatic", frozenset({A})),
+            lambda: lane.invoke(command, "manual"),
+        ]
+    )
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=1,
+        allowed_writes=1,
+        budget_s=_budget(fault, 1.0),
+    )
 
 
 def split_brain(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -227,8 +303,16 @@ def split_brain(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     for _ in range(rng.randint(2, 4)):
         answers += together([lambda: lane.invoke(master(A), "automatic"), lambda: lane.invoke(master(B), "automatic")])
     allowed = 1 if holder != lane.config.preferred.name else 0
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=holder, onset=onset, answers=answers,
-                        failures=0, allowed_writes=allowed, budget_s=_budget(fault))
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=holder,
+        onset=onset,
+        answers=answers,
+        failures=0,
+        allowed_writes=allowed,
+        budget_s=_budget(fault),
+    )
 
 
 def flapping(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -245,8 +329,16 @@ def flapping(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         lane.nodes.set(A, "up")
         answers.append(lane.invoke(master(A), "automatic"))
         time.sleep(rng.uniform(0.05, 0.4))
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=1, allowed_writes=1, budget_s=_budget(fault))
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=1,
+        allowed_writes=1,
+        budget_s=_budget(fault),
+    )
 
 
 def probe_unknown(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -259,8 +351,16 @@ def probe_unknown(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     if fault.params.get("peer_master"):
         lane.nodes.set(A, "hang", serving=True)
         answers = [lane.invoke(master(B), "automatic", frozenset({A}))]
-        return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                            failures=0, allowed_writes=1, budget_s=_budget(fault))
+        return lane.observe(
+            fault=fault.name,
+            mark=mark,
+            initial_holder=A,
+            onset=onset,
+            answers=answers,
+            failures=0,
+            allowed_writes=1,
+            budget_s=_budget(fault),
+        )
     hidden = rng.choice((A, B))
     other = B if hidden == A else A
     lane.nodes.set(hidden, "hang", serving=True)
@@ -274,8 +374,16 @@ def probe_unknown(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         events.append(lambda: lane.invoke({"action": "failover", "to": B}, "manual"))
         events.append(lambda: lane.invoke(master(B), "automatic"))
     answers = [event() for event in rng.sample(events, rng.randint(2, 3))]
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=0, allowed_writes=0, budget_s=_budget(fault))
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=0,
+        allowed_writes=0,
+        budget_s=_budget(fault),
+    )
 
 
 def _mutated_alarm(lane: Lane, rng: random.Random) -> bytes:
@@ -297,7 +405,9 @@ def bad_bodies(lane: Lane, rng: random.Random) -> list[bytes]:
         lambda: bytes(rng.randrange(256) for _ in range(rng.randint(1, 64))),
         lambda: b"\xff\xfe" + json.dumps(master(B)).encode("utf-16-le"),
         lambda: json.dumps(rng.choice([[], 1, "MASTER", None, [master(B)]])).encode(),
-        lambda: json.dumps({"source": "keepalived", "node": rng.choice([5, None, ["node-b"], "node-z"]), "state": "MASTER"}).encode(),
+        lambda: json.dumps(
+            {"source": "keepalived", "node": rng.choice([5, None, ["node-b"], "node-z"]), "state": "MASTER"}
+        ).encode(),
         lambda: json.dumps({"action": rng.choice(["reboot", 1, None, "FAILOVER"]), "to": B}).encode(),
         lambda: json.dumps({"action": "failover", "to": B, "dryrun": True}).encode(),
         lambda: b'{"action": "status", "pad": "' + b"x" * rng.randint(300_000, 400_000) + b'"}',
@@ -321,12 +431,132 @@ def bad_input(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
             continue
         if len(text) < 60_000 and rng.random() < 0.5:  # ONS's message size limit is 64 KB
             answers.append(lane.delivered(lane.publish(text), "bad_input"))
-    return lane.observe(fault=fault.name, mark=mark, initial_holder=A, onset=onset, answers=answers,
-                        failures=0, allowed_writes=0, budget_s=_budget(fault))
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=0,
+        allowed_writes=0,
+        budget_s=_budget(fault),
+    )
+
+
+FOREIGN_ALARM = "ocid1.alarm.oc1.iad.aaaaaaaaacpualarmofanotherteamnotthisdeployments0000000000"
+
+
+def hostile(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """The function under hostile conditions (one ``mode`` per fault):
+
+    node-forced-move   a process with a node's credentials asks the events function for a forced
+                       move onto a dead node-b: refused, nothing moves
+    probe-trickle      node-a is down; node-b's endpoint sends 200 headers then trickles (node-b
+                       does not serve); the alarm fires: no move, and the answer comes back
+    impostor           the same with node-b's URL answered by another node's agent
+    stale-target       node-a down, GetPrivateIp slow (503s), node-b dies while the function
+                       reads: it must re-verify and not move onto node-b
+    foreign-alarm      the holder's probe is unknown (it serves) and a CPU alarm of another team
+                       names it: no evidence, no move
+    timestampless      the same with our own alarm but no timestamp: stale, no move
+    holder-master      node-a is down and its own keepalived sends MASTER: a repair to node-b
+    etag-storm         a real failure while UpdatePrivateIp answers 412 three times: the first
+                       answer says nothing was done, the next notice repairs
+    """
+    mode = fault.params["mode"]
+    # ``failures`` counts failures a write can repair: where no node serves, none can.
+    mark = lane.reset()
+    onset = time.time()
+    answers: list[Answer] = []
+    failures = allowed = 0
+    if mode == "node-forced-move":
+        lane.nodes.set(B, "down")
+        body = rng.choice(
+            [
+                {"action": "failover", "to": B, "force": True},
+                {"action": "failover", "force": True},
+                {"action": "failback", "force": True},
+            ]
+        )
+        answers.append(lane.invoke(body, "automatic"))
+        refused = (answers[-1].body or {}).get("error") == "not_permitted"
+        return lane.observe(
+            fault=fault.name,
+            mark=mark,
+            initial_holder=A,
+            onset=onset,
+            answers=answers,
+            failures=0,
+            allowed_writes=0,
+            budget_s=_budget(fault),
+            exercised=refused,
+        )
+    if mode in ("probe-trickle", "impostor"):
+        lane.nodes.set(A, "down")
+        lane.nodes.set(B, "trickle" if mode == "probe-trickle" else "impostor", serving=False)
+        answers.append(lane.delivered(lane.publish(lane.alarm(A)), "automatic", frozenset({A})))
+    elif mode == "stale-target":
+        lane.nodes.set(A, "down")
+        lane.emu.inject_fault("GetPrivateIp", status=503, code="ServiceUnavailable", delay=0.8, count=2)
+        killer = threading.Timer(0.5, lambda: lane.nodes.set(B, "down"))
+        killer.start()
+        try:
+            answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
+        finally:
+            killer.join()
+    elif mode in ("foreign-alarm", "timestampless"):
+        lane.nodes.set(A, "hang", serving=True)
+        message = lane.alarm(A)
+        if mode == "foreign-alarm":
+            for entry in message["alarmMetaData"]:
+                entry["id"] = FOREIGN_ALARM
+        else:
+            message.pop("timestampEpochMillis", None)
+        answers.append(lane.delivered(lane.publish(message), "automatic", frozenset()))
+    elif mode == "holder-master":
+        lane.nodes.set(A, "down")
+        answers.append(lane.invoke(master(A), "automatic", frozenset({A})))
+        failures = allowed = 1
+    elif mode == "etag-storm":
+        lane.nodes.set(A, "down")
+        lane.emu.inject_fault("UpdatePrivateIp", status=412, code="NoEtagMatch", count=3)
+        answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
+        gave_up = (answers[-1].body or {}).get("ok") is False
+        answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
+        return lane.observe(
+            fault=fault.name,
+            mark=mark,
+            initial_holder=A,
+            onset=onset,
+            answers=answers,
+            failures=1,
+            allowed_writes=1,
+            budget_s=_budget(fault),
+            api_fault=True,
+            exercised=gave_up,
+        )
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=A,
+        onset=onset,
+        answers=answers,
+        failures=failures,
+        allowed_writes=allowed,
+        budget_s=_budget(fault),
+    )
 
 
 SCENARIOS: dict[str, Callable[[Lane, Fault, random.Random], Observation]] = {
-    "api": api, "outage": outage, "token": token, "notifications": notifications, "race": race,
-    "together": together_paths, "split_brain": split_brain, "flapping": flapping,
-    "probe_unknown": probe_unknown, "bad_input": bad_input,
+    "api": api,
+    "outage": outage,
+    "token": token,
+    "notifications": notifications,
+    "race": race,
+    "together": together_paths,
+    "split_brain": split_brain,
+    "flapping": flapping,
+    "probe_unknown": probe_unknown,
+    "bad_input": bad_input,
+    "hostile": hostile,
 }

@@ -4,9 +4,11 @@
     python -m failover ... move --to NODE [--dry-run] [--force]
     python -m failover ... failback [--dry-run] [--force]
 
-Configuration comes from the same keys as the function's (environment variables), optionally
-read from ``--env FILE``: a JSON object of those keys, e.g. the function's ``config`` map from
-the emulator's topology or ``fn inspect``. Credentials are an API key in ``~/.oci/config`` (or
+The CLI acts with the operator's own credentials (``ROLE=operator``: manual moves, ``--force``
+included), which IAM checks on every OCI call it makes. Configuration comes from the same
+keys as the function's (environment variables), optionally read from ``--env FILE``: a JSON
+object of those keys, e.g. the function's ``config`` map from the emulator's topology or
+``fn inspect``. Credentials are an API key in ``~/.oci/config`` (or
 ``--config-file``); ``--endpoint`` points every OCI call at another endpoint (the emulator).
 The answer is the function's JSON answer; the exit code is 0 when nothing failed or was refused.
 """
@@ -23,7 +25,9 @@ from .shell import invoke
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m failover", description="Move or inspect the floating private IP.")
-    parser.add_argument("--env", metavar="FILE", help="JSON object of configuration keys (VIP_PRIVATE_IP_IDS, NODES, ...)")
+    parser.add_argument(
+        "--env", metavar="FILE", help="JSON object of configuration keys (VIP_PRIVATE_IP_IDS, NODES, ...)"
+    )
     parser.add_argument("--config-file", help="OCI config file (default: OCI_CONFIG_FILE or ~/.oci/config)")
     parser.add_argument("--profile", help="profile in the OCI config file (default: DEFAULT)")
     parser.add_argument("--endpoint", help="OCI endpoint override, e.g. the emulator's http://127.0.0.1:PORT")
@@ -47,18 +51,28 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(extra, dict):
             parser.error(f"--env {args.env}: must hold a JSON object")
         env.update({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in extra.items()})
-    # A person's API key, even where resource-principal variables linger in the shell.
+    # A person's API key, even where resource-principal variables linger in the shell; the
+    # operator's own credentials are what authorise a manual move here (IAM on the API calls).
     env.pop("OCI_RESOURCE_PRINCIPAL_VERSION", None)
-    for key, value in (("OCI_CONFIG_FILE", args.config_file), ("OCI_CONFIG_PROFILE", args.profile), ("OCI_SERVICE_ENDPOINT", args.endpoint)):
+    env["ROLE"] = "operator"
+    for key, value in (
+        ("OCI_CONFIG_FILE", args.config_file),
+        ("OCI_CONFIG_PROFILE", args.profile),
+        ("OCI_SERVICE_ENDPOINT", args.endpoint),
+    ):
         if value:
             env[key] = value
 
     if args.command == "status":
         body = {"action": "status"}
     else:
-        body = {"action": "failover" if args.command == "move" else "failback", "dry_run": args.dry_run, "force": args.force}
-        if args.command == "move" and args.to:
-            body["to"] = args.to
+        body = {
+            "action": "failover" if args.command == "move" else "failback",
+            "dry_run": args.dry_run,
+            "force": args.force,
+        }
+        if args.command == "move" and args.to is not None:
+            body["to"] = args.to  # "" (an unset $NODE) is refused by the parser, never "any node"
     answer = invoke(json.dumps(body).encode(), env)
     json.dump(answer, sys.stdout, indent=2)
     sys.stdout.write("\n")

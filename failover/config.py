@@ -10,10 +10,30 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 FAILBACK_POLICIES = ("never", "preferred")
+# Which callers' requests a deployment of the function accepts (see README, "Security"): the
+# events function, invoked by the nodes and Notifications, takes keepalived notices, alarm
+# messages and status only; the operator function, invoked only by the operators' group, also
+# takes manual failover/failback (``force`` included).
+ROLES = ("events", "operator")
+# Every key the function reads, in one place (the shell keys its per-container cache on them,
+# terraform's function_config module sets exactly these).
+ENV_KEYS = (
+    "VIP_PRIVATE_IP_IDS",
+    "NODES",
+    "FAILBACK_POLICY",
+    "COOLDOWN_SECONDS",
+    "PROBE_TIMEOUT_SECONDS",
+    "PROBE_CONNECT_TIMEOUT_SECONDS",
+    "DRY_RUN",
+    "RETRY_DEADLINE_SECONDS",
+    "OCI_SERVICE_ENDPOINT",
+    "ROLE",
+    "ALARM_IDS",
+)
 _OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -49,6 +69,8 @@ class Config:
     dry_run: bool = False
     retry_deadline_seconds: float = 20.0
     service_endpoint: str | None = None
+    role: str = "events"
+    alarm_ids: frozenset[str] = frozenset()
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -62,7 +84,7 @@ class Config:
         return self.nodes[0]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "Config":
+    def from_env(cls, env: Mapping[str, str]) -> Config:
         """Build from an environment mapping (``os.environ`` or ``ctx.Config()``)."""
         probe_timeout = _number(env, "PROBE_TIMEOUT_SECONDS", 2.0, low=0.1, high=30.0)
         return cls(
@@ -73,12 +95,21 @@ class Config:
             probe_timeout_seconds=probe_timeout,
             # Capped by the read timeout it used to share: lowering PROBE_TIMEOUT_SECONDS alone
             # (tests, a fast LAN) must not leave a longer connect timeout behind.
-            probe_connect_timeout_seconds=min(probe_timeout, _number(env, "PROBE_CONNECT_TIMEOUT_SECONDS", 0.5,
-                                                                     low=0.05, high=30.0)),
+            probe_connect_timeout_seconds=min(
+                probe_timeout, _number(env, "PROBE_CONNECT_TIMEOUT_SECONDS", 0.5, low=0.05, high=30.0)
+            ),
             dry_run=_flag(env, "DRY_RUN"),
             retry_deadline_seconds=_number(env, "RETRY_DEADLINE_SECONDS", 20.0, low=1.0, high=290.0),
             service_endpoint=_endpoint(env.get("OCI_SERVICE_ENDPOINT")),
+            role=_choice(env, "ROLE", ROLES, "events"),
+            alarm_ids=_alarm_ids(env.get("ALARM_IDS")),
         )
+
+    @property
+    def vip_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The VIPs that must sit together: decided once, one cooldown, moved to one node.
+        Every VIP of one deployment forms one group (they share the nodes' haproxy)."""
+        return (self.vip_private_ip_ids,)
 
 
 def _vip_ids(raw: str | None) -> tuple[str, ...]:
@@ -86,6 +117,8 @@ def _vip_ids(raw: str | None) -> tuple[str, ...]:
     if raw is None or not raw.strip():
         raise ConfigError(key, "required: comma-separated private IP OCIDs")
     ids = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not ids:
+        raise ConfigError(key, f"{raw!r} names no private IP: comma-separated private IP OCIDs")
     for ocid in ids:
         if not _OCID.match(ocid) or not ocid.startswith("ocid1.privateip."):
             raise ConfigError(key, f"{ocid!r} is not a private IP OCID (ocid1.privateip....)")
@@ -105,7 +138,8 @@ def _nodes(raw: str | None) -> tuple[Node, ...]:
     if not isinstance(items, list) or len(items) < 2:
         raise ConfigError(key, "must be a JSON list of at least two nodes")
     nodes = [_node(i, item) for i, item in enumerate(items)]
-    for field in ("name", "vnic_id"):
+    # A copy-pasted health_url would make one node's probe speak for another's.
+    for field in ("name", "vnic_id", "health_url"):
         values = [getattr(n, field) for n in nodes]
         if len(set(values)) != len(values):
             raise ConfigError(key, f"two nodes share the same {field}")
@@ -131,6 +165,15 @@ def _node(index: int, item: object) -> Node:
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise ConfigError(f"{key}.priority", "must be an integer")
     return Node(name=name, vnic_id=vnic_id, health_url=url, priority=priority)
+
+
+def _alarm_ids(raw: str | None) -> frozenset[str]:
+    """The deployment's own alarms: only their streams count as evidence about a node."""
+    ids = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    for ocid in ids:
+        if not _OCID.match(ocid) or not ocid.startswith("ocid1.alarm."):
+            raise ConfigError("ALARM_IDS", f"{ocid!r} is not an alarm OCID (ocid1.alarm....)")
+    return frozenset(ids)
 
 
 def _choice(env: Mapping[str, str], key: str, allowed: tuple[str, ...], default: str) -> str:

@@ -2,6 +2,8 @@
 
 Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they apply:
 
+0. The events function (``ROLE=events``) refuses manual failover/failback before anything is
+   read (``permitted``): only the operators' function takes them.
 1. ``status`` reports; nothing moves.
 2. An alarm message identical to the one that caused the last move (same dedupeKey and
    timestamp) is a duplicate delivery: nothing moves.
@@ -33,14 +35,13 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
-from typing import Mapping
+from enum import StrEnum
 
 from .config import Config
 from .events import AlarmEvent, Command, Event, KeepalivedNotice
 from .tags import LastMove
-
 
 # An alarm evaluated longer ago than this is no evidence that a node is gone *now*: Notifications
 # retries a delivery for two hours, while a firing alarm repeats every 5 minutes (PT5M), so a
@@ -48,13 +49,13 @@ from .tags import LastMove
 ALARM_EVIDENCE_MAX_AGE_SECONDS = 600.0
 
 
-class Health(str, Enum):
+class Health(StrEnum):
     HEALTHY = "healthy"
     DOWN = "down"
     UNKNOWN = "unknown"  # could not verify: timeout, unreachable network. Never the same as down.
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     MOVE = "move"  # write: put the VIP on ``target``
     STAY = "stay"  # nothing to do: already right, or nothing calls for a move
     REFUSE = "refuse"  # a move was asked for or needed but is not safe or not allowed
@@ -65,10 +66,13 @@ class Action(str, Enum):
 class View:
     """What the shell observed about one VIP, and the time it observed it."""
 
-    holder: str | None  # the configured node whose VNIC holds the VIP; None: not one of ours
+    holder: str | None  # the configured node whose VNIC holds the VIP group; None: not one of ours
     health: Mapping[str, Health]
-    last_move: LastMove | None
+    last_move: LastMove | None  # the group's newest recorded move: one cooldown per group
     now: float
+    # Where else VIPs of the group sit (None: a VNIC that is no configured node). Non-empty after
+    # a partial move: the next event completes it.
+    split: frozenset[str | None] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,47 @@ class Decision:
     forced: bool = False
 
 
+MANUAL_MOVES = ("failover", "failback")
+
+
+def permitted(event: Event, role: str) -> str | None:
+    """Why this deployment refuses the event, or None. Privilege follows the caller: the events
+    function (ROLE=events), which the nodes and Notifications may invoke, never takes a manual
+    move, so a node's credentials cannot cause a manual or forced move by any route."""
+    if role == "operator" or not isinstance(event, Command) or event.action not in MANUAL_MOVES:
+        return None
+    return (
+        f"manual {event.action} is accepted only by the operators' function (this one has ROLE={role}); "
+        "use the operators' function or `python -m failover` with operator credentials: nothing moved"
+    )
+
+
 def decide(event: Event, view: View, config: Config) -> Decision:
+    """One decision for a group of VIPs; a group left split by a partial move is completed onto
+    its holder when that holder serves (the same move, so no cooldown applies)."""
+    decision = _decide(event, view, config)
+    if view.split and decision.action is Action.STAY and view.holder and _health(view, view.holder) is Health.HEALTHY:
+        elsewhere = ", ".join(sorted(n or "an unconfigured VNIC" for n in view.split))
+        return Decision(
+            Action.MOVE,
+            view.holder,
+            f"{decision.reason}; completing the VIP group: some VIPs are still on "
+            f"{elsewhere}, {view.holder} is healthy",
+        )
+    return decision
+
+
+def _decide(event: Event, view: View, config: Config) -> Decision:
     if isinstance(event, Command):
         return _manual(event, view, config)
     if isinstance(event, AlarmEvent) and view.last_move and view.last_move.event_key == event.key:
         return Decision(Action.STAY, view.holder, f"duplicate delivery of alarm message {event.key}: already handled")
     if isinstance(event, KeepalivedNotice) and event.state != "MASTER" and event.node != view.holder:
-        return Decision(Action.STAY, view.holder, f"keepalived on {event.node} went {event.state}, but {event.node} does not hold the VIP: nothing to repair")
+        return Decision(
+            Action.STAY,
+            view.holder,
+            f"keepalived on {event.node} went {event.state}, but {event.node} does not hold the VIP: nothing to repair",
+        )
     return _automatic(event, view, config)
 
 
@@ -111,75 +149,142 @@ def _manual(cmd: Command, view: View, config: Config) -> Decision:
     else:
         healthy = [n for n in others if _health(view, n) is Health.HEALTHY]
         if not healthy and not cmd.force:
-            return Decision(Action.REFUSE, None, f"no healthy node other than {view.holder} ({_describe(view, others)})")
+            return Decision(
+                Action.REFUSE, None, f"no healthy node other than {view.holder} ({_describe(view, others)})"
+            )
         target = (healthy or others)[0]
     if target == view.holder:
         return Decision(Action.STAY, target, f"VIP already on {target}")
     if cmd.force:
-        return Decision(Action.MOVE, target, f"forced {cmd.action} to {target} by operator: health check and cooldown skipped ({_describe(view, [target])})", forced=True)
+        return Decision(
+            Action.MOVE,
+            target,
+            f"forced {cmd.action} to {target} by operator: health check and cooldown skipped "
+            f"({_describe(view, [target])})",
+            forced=True,
+        )
     if _health(view, target) is not Health.HEALTHY:
-        return Decision(Action.REFUSE, target, f"target {target} is {_health(view, target).value}: not moving (\"force\": true overrides)")
+        return Decision(
+            Action.REFUSE,
+            target,
+            f'target {target} is {_health(view, target).value}: not moving ("force": true overrides)',
+        )
     wait = cooldown_left(view, config)
     if wait > 0 and _health(view, view.holder) is not Health.DOWN:
         return Decision(Action.REFUSE, target, _cooldown_reason(view, wait))
-    return Decision(Action.MOVE, target, f"operator {cmd.action} to {target} ({_describe(view, [view.holder, target])})")
+    return Decision(
+        Action.MOVE, target, f"operator {cmd.action} to {target} ({_describe(view, [view.holder, target])})"
+    )
 
 
-def _reported_down(event: Event, view: View) -> frozenset[str]:
+def _reported_down(event: Event, view: View, config: Config) -> frozenset[str]:
     """Nodes the event itself says are gone: independent evidence beside our own probes."""
     if isinstance(event, KeepalivedNotice) and event.state == "MASTER":
         # A peer became MASTER: it stopped hearing the holder's VRRP adverts.
-        return frozenset({view.holder} - {event.node, None})
+        return frozenset(n for n in (view.holder,) if n is not None and n != event.node)
     if isinstance(event, KeepalivedNotice):
         # The holder's own keepalived left MASTER (decide() lets no other node's notice here).
         return frozenset({event.node})
     assert isinstance(event, AlarmEvent)
-    evaluated = None if event.timestamp_ms is None else event.timestamp_ms / 1000.0
-    stale = evaluated is not None and (
-        (view.last_move is not None and evaluated < view.last_move.at)
-        or evaluated < view.now - ALARM_EVIDENCE_MAX_AGE_SECONDS
-    )
-    return frozenset() if stale else event.nodes_with("FIRING")
+    if event.not_understood or not _alarm_is_fresh(event, view):
+        return frozenset()  # no evidence: our own probes decide
+    return event.nodes_with("FIRING", config.alarm_ids)
+
+
+def _alarm_is_fresh(event: AlarmEvent, view: View) -> bool:
+    """Evaluated after the last move and within ALARM_EVIDENCE_MAX_AGE_SECONDS. A message that
+    does not say when it was evaluated could be a two-hour-old redelivery: stale."""
+    if event.timestamp_ms is None:
+        return False
+    evaluated = event.timestamp_ms / 1000.0
+    after_last_move = view.last_move is None or evaluated >= view.last_move.at
+    return after_last_move and evaluated >= view.now - ALARM_EVIDENCE_MAX_AGE_SECONDS
+
+
+def _source(event: AlarmEvent | KeepalivedNotice) -> str:
+    if isinstance(event, KeepalivedNotice):
+        return f"keepalived {event.state} from {event.node}"
+    if event.not_understood:
+        return f"alarm {event.type} ({', '.join(event.not_understood)} not understood: re-checked with own probes)"
+    return f"alarm {event.type}"
 
 
 def _automatic(event: AlarmEvent | KeepalivedNotice, view: View, config: Config) -> Decision:
     holder = view.holder
     if holder is None:
-        return Decision(Action.REFUSE, None, "VIP is on a VNIC that is not a configured node: automatic events leave it alone")
-    reported = _reported_down(event, view)
+        return Decision(
+            Action.REFUSE, None, "VIP is on a VNIC that is not a configured node: automatic events leave it alone"
+        )
+    reported = _reported_down(event, view, config)
     held = _health(view, holder)
-    source = f"keepalived {event.state} from {event.node}" if isinstance(event, KeepalivedNotice) else f"alarm {event.type}"
+    source = _source(event)
     if held is Health.HEALTHY:
         return _when_holder_serves(event, view, config, reported, source)
     if held is Health.UNKNOWN and holder not in reported:
-        return Decision(Action.STAY, holder, f"could not verify holder {holder} (probe unknown) and {source} does not report it down: not moving")
-    why = f"holder {holder} is down" if held is Health.DOWN else f"holder {holder} could not be verified and {source} reports it down"
-    if held is Health.DOWN and isinstance(event, KeepalivedNotice) and event.state != "MASTER":
+        return Decision(
+            Action.STAY,
+            holder,
+            f"could not verify holder {holder} (probe unknown) and {source} does not report it down: not moving",
+        )
+    why = (
+        f"holder {holder} is down"
+        if held is Health.DOWN
+        else f"holder {holder} could not be verified and {source} reports it down"
+    )
+    if held is Health.DOWN and (
+        isinstance(event, AlarmEvent) and event.not_understood or isinstance(event, KeepalivedNotice)
+    ):
         why += f" after {source}"
-    if isinstance(event, KeepalivedNotice) and event.state == "MASTER":
-        candidates = [event.node]
-    else:
-        # By priority, nodes the event also reports gone last: our own probe of a node beats
-        # a peer's report about it, but of two healthy nodes the unreported one is the safer bet.
-        others = [n.name for n in config.nodes if n.name != holder]
-        candidates = [n for n in others if n not in reported] + [n for n in others if n in reported]
+    return _move_off_lost_holder(event, view, config, reported, why)
+
+
+def _candidates(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str]
+) -> list[str]:
+    """Where a VIP leaving a lost holder may go, best first. By priority, nodes the event also
+    reports gone last: our own probe of a node beats a peer's report about it, but of two
+    healthy nodes the unreported one is the safer bet. A peer's MASTER notice puts that peer
+    first (keepalived gave it the alias); the holder's own MASTER notice is no reason to stay."""
+    others = [n.name for n in config.nodes if n.name != view.holder]
+    ranked = [n for n in others if n not in reported] + [n for n in others if n in reported]
+    if isinstance(event, KeepalivedNotice) and event.state == "MASTER" and event.node != view.holder:
+        return [event.node] + [n for n in ranked if n != event.node]
+    return ranked
+
+
+def _move_off_lost_holder(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str], why: str
+) -> Decision:
+    candidates = _candidates(event, view, config, reported)
     target = next((n for n in candidates if _health(view, n) is Health.HEALTHY), None)
-    if target is None and _self_reported_master(event, view, held):
+    if target is not None:
+        return Decision(Action.MOVE, target, f"{why}; {target} is healthy")
+    if _self_reported_master(event, view):
         assert isinstance(event, KeepalivedNotice)
-        return Decision(Action.MOVE, event.node, f"{why}; {event.node} could not be verified from here but became "
-                        "MASTER itself (keepalived takes the alias only while its own haproxy check passes)")
-    if target is None:
-        return Decision(Action.REFUSE, None, f"{why}, but no healthy node to move to ({_describe(view, candidates)}): VIP stays")
-    return Decision(Action.MOVE, target, f"{why}; {target} is healthy")
+        return Decision(
+            Action.MOVE,
+            event.node,
+            f"{why}; {event.node} could not be verified from here but became "
+            "MASTER itself (keepalived takes the alias only while its own haproxy check passes)",
+        )
+    return Decision(
+        Action.REFUSE, None, f"{why}, but no healthy node to move to ({_describe(view, candidates)}): VIP stays"
+    )
 
 
-def _self_reported_master(event: Event, view: View, held: Health) -> bool:
+def _self_reported_master(event: Event, view: View) -> bool:
     """A MASTER notice is the target's own word that it holds the alias and haproxy passed its
     check. It stands in for our probe only when that probe could not tell (unknown, e.g. the
-    path from the function to its health port is cut) and the holder is verified down: moving
-    away from a dead holder cannot make things worse, and staying is a certain outage."""
-    return (isinstance(event, KeepalivedNotice) and event.state == "MASTER"
-            and held is Health.DOWN and _health(view, event.node) is Health.UNKNOWN)
+    path from the function to its health port is cut), the holder is verified down and no
+    other node probes healthy: moving away from a dead holder cannot make things worse, and
+    staying is a certain outage."""
+    return (
+        isinstance(event, KeepalivedNotice)
+        and event.state == "MASTER"
+        and event.node != view.holder
+        and _health(view, view.holder) is Health.DOWN
+        and _health(view, event.node) is Health.UNKNOWN
+    )
 
 
 def _when_holder_serves(
@@ -187,25 +292,45 @@ def _when_holder_serves(
 ) -> Decision:
     holder = view.holder
     preferred = config.preferred.name
-    failback = (
-        config.failback_policy == "preferred"
-        and holder != preferred
-        and (event.node == preferred if isinstance(event, KeepalivedNotice) else preferred not in reported)
-    )
-    if failback:
+    if _calls_for_failback(event, view, config, reported):
         if _health(view, preferred) is not Health.HEALTHY:
-            return Decision(Action.STAY, holder, f"holder {holder} is healthy; failback waits for {preferred} ({_health(view, preferred).value})")
+            return Decision(
+                Action.STAY,
+                holder,
+                f"holder {holder} is healthy; failback waits for {preferred} ({_health(view, preferred).value})",
+            )
         wait = cooldown_left(view, config)
         if wait > 0:
             return Decision(Action.REFUSE, preferred, f"failback to {preferred} held: {_cooldown_reason(view, wait)}")
         return Decision(Action.MOVE, preferred, f"failback policy preferred: {preferred} is healthy again ({source})")
     if isinstance(event, KeepalivedNotice) and event.node != holder:
-        return Decision(Action.STAY, holder, f"{event.node} became MASTER but holder {holder} is healthy: VIP stays (split brain arbitration)")
+        return Decision(
+            Action.STAY,
+            holder,
+            f"{event.node} became MASTER but holder {holder} is healthy: VIP stays (split brain arbitration)",
+        )
     if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
-        return Decision(Action.STAY, holder, f"keepalived on holder {holder} went {event.state}, but {holder} still serves the floating IP: VIP stays")
+        return Decision(
+            Action.STAY,
+            holder,
+            f"keepalived on holder {holder} went {event.state}, but {holder} still serves the floating IP: VIP stays",
+        )
     if holder in reported:
         return Decision(Action.STAY, holder, f"{source} reports {holder} down but it probes healthy: not moving")
     return Decision(Action.STAY, holder, f"VIP on {holder}, which is healthy: nothing to do")
+
+
+def _calls_for_failback(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str]
+) -> bool:
+    """FAILBACK_POLICY=preferred: the preferred node's own MASTER notice, or a fresh message of
+    the deployment's own alarms that does not report the preferred node firing."""
+    preferred = config.preferred.name
+    if config.failback_policy != "preferred" or view.holder == preferred:
+        return False
+    if isinstance(event, KeepalivedNotice):
+        return event.node == preferred
+    return event.is_from(config.alarm_ids) and _alarm_is_fresh(event, view) and preferred not in reported
 
 
 def _cooldown_reason(view: View, wait: float) -> str:
@@ -214,5 +339,5 @@ def _cooldown_reason(view: View, wait: float) -> str:
     return f"cooldown: last move {last.from_node or '?'}→{last.to_node} {view.now - last.at:.0f}s ago, {wait:.0f}s left"
 
 
-def _describe(view: View, nodes: list[str | None]) -> str:
+def _describe(view: View, nodes: Sequence[str | None]) -> str:
     return ", ".join(f"{n} {_health(view, n).value}" for n in nodes if n) or "no candidates"

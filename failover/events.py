@@ -14,14 +14,18 @@ Three kinds of caller reach the function, each with its own body:
 
 Parsing is strict where a typo could move the IP (unknown command keys are refused, so
 ``"dryrun": true`` never turns into a real move) and lenient where OCI may add fields (extra
-alarm fields are ignored). Nothing here does I/O, so every malformed body is testable.
+alarm fields are ignored). An alarm message the function does not fully understand (a new
+``type``, a stream ``status`` it does not know, no ``alarmMetaData``) is still a reason to look:
+it is parsed with those parts recorded in ``not_understood`` and carries no evidence, so the
+function re-checks the nodes with its own probes and says so. Nothing here does I/O, so every
+malformed body is testable.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
 
 MAX_BODY_BYTES = 256 * 1024
 ALARM_TYPES = ("OK_TO_FIRING", "FIRING_TO_OK", "REPEAT", "RESET")
@@ -42,6 +46,7 @@ class Stream:
 
     status: str
     dimensions: tuple[tuple[str, str], ...]
+    alarm_id: str | None = None  # the alarm OCID of its alarmMetaData entry
 
     def node_name(self) -> str | None:
         """The node this stream reports on, if one of its dimensions names it."""
@@ -58,14 +63,22 @@ class AlarmEvent:
     timestamp_ms: int | None
     title: str
     streams: tuple[Stream, ...]
+    not_understood: tuple[str, ...] = ()  # what was ignored (unknown type/status, no metadata)
 
     @property
     def key(self) -> str:
         """Identifies this message (dedupeKey names the alarm, the timestamp the evaluation)."""
         return f"{self.dedupe_key}@{self.timestamp_ms}"
 
-    def nodes_with(self, status: str) -> frozenset[str]:
-        return frozenset(n for s in self.streams if s.status == status and (n := s.node_name()))
+    def nodes_with(self, status: str, alarm_ids: frozenset[str]) -> frozenset[str]:
+        """Nodes named by streams in ``status`` of the given alarms only (the deployment's own)."""
+        return frozenset(
+            n for s in self.streams if s.status == status and s.alarm_id in alarm_ids and (n := s.node_name())
+        )
+
+    def is_from(self, alarm_ids: frozenset[str]) -> bool:
+        """True when some stream belongs to one of these alarms."""
+        return any(s.alarm_id in alarm_ids for s in self.streams)
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,7 @@ class KeepalivedNotice:
     state: str
 
 
-Event = Union[AlarmEvent, Command, KeepalivedNotice]
+Event = AlarmEvent | Command | KeepalivedNotice
 
 
 def parse_event(body: bytes | str | None) -> Event:
@@ -133,9 +146,12 @@ def unknown_nodes(event: Event, known: Iterable[str]) -> list[str]:
 
 
 def _alarm(data: dict) -> AlarmEvent:
+    ignored: list[str] = []
     kind = data.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise EventError("alarm message: type must be a non-empty string")
     if kind not in ALARM_TYPES:
-        raise EventError(f"alarm message: type must be one of {', '.join(ALARM_TYPES)}, not {kind!r}")
+        ignored.append(f"alarm type {kind[:40]!r}")
     dedupe = data.get("dedupeKey")
     if not isinstance(dedupe, str) or not dedupe:
         raise EventError("alarm message: dedupeKey must be a non-empty string")
@@ -144,39 +160,43 @@ def _alarm(data: dict) -> AlarmEvent:
         raise EventError("alarm message: timestampEpochMillis must be a non-negative integer")
     title = data.get("title")
     metadata = data.get("alarmMetaData")
-    if not isinstance(metadata, list) or not metadata:
-        raise EventError("alarm message: alarmMetaData must be a non-empty list")
+    if metadata is None or metadata == []:
+        metadata = []
+        ignored.append("no alarmMetaData")
+    if not isinstance(metadata, list):
+        raise EventError("alarm message: alarmMetaData must be a list")
     streams: list[Stream] = []
     for i, entry in enumerate(metadata):
-        streams.extend(_streams(i, entry))
+        streams.extend(_streams(i, entry, ignored))
     return AlarmEvent(
         type=kind,
         dedupe_key=dedupe,
         timestamp_ms=stamp,
         title=title if isinstance(title, str) else "",
         streams=tuple(streams),
+        not_understood=tuple(ignored),
     )
 
 
-def _streams(index: int, entry: object) -> list[Stream]:
+def _streams(index: int, entry: object, ignored: list[str]) -> list[Stream]:
     where = f"alarm message: alarmMetaData[{index}]"
     if not isinstance(entry, dict):
         raise EventError(f"{where} must be an object")
     status = entry.get("status")
     if status not in STREAM_STATUSES:
-        raise EventError(f"{where}.status must be one of {', '.join(STREAM_STATUSES)}, not {status!r}")
+        ignored.append(f"stream status {str(status)[:40]!r}")
+        return []
+    alarm_id = entry.get("id") if isinstance(entry.get("id"), str) else None
     dimensions = entry.get("dimensions")
     if dimensions is None or dimensions == []:
-        return [Stream(status=status, dimensions=())]
+        return [Stream(status=status, dimensions=(), alarm_id=alarm_id)]
     if not isinstance(dimensions, list):
         raise EventError(f"{where}.dimensions must be a list of objects")
     streams = []
     for j, dims in enumerate(dimensions):
-        if not isinstance(dims, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in dims.items()
-        ):
+        if not isinstance(dims, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in dims.items()):
             raise EventError(f"{where}.dimensions[{j}] must be an object of string values")
-        streams.append(Stream(status=status, dimensions=tuple(sorted(dims.items()))))
+        streams.append(Stream(status=status, dimensions=tuple(sorted(dims.items())), alarm_id=alarm_id))
     return streams
 
 

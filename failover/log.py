@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("failover_log_context", default={})
+_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("failover_log_context")
 _SECRET_FIELD = re.compile(r"(token|secret|password|passphrase|private_key|pem|authorization|signature)", re.I)
 
 
@@ -28,7 +28,7 @@ class _JsonLines(logging.Handler):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            **_context.get(),
+            **_context.get({}),
             **(record.msg if isinstance(record.msg, dict) else {"message": str(record.msg)}),
         }
         clean = {k: ("[redacted]" if _SECRET_FIELD.search(k) else v) for k, v in entry.items()}
@@ -52,7 +52,7 @@ def _logger() -> logging.Logger:
 
 def bind(**fields: Any) -> contextvars.Token:
     """Add fields to every line logged in this context (e.g. the fn call id)."""
-    return _context.set({**_context.get(), **fields})
+    return _context.set({**_context.get({}), **fields})
 
 
 def unbind(token: contextvars.Token) -> None:

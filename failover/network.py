@@ -10,9 +10,12 @@ per container:
   person running the CLI. The SDK re-reads the RPST/key files itself and retries once on 401.
 * endpoint: ``OCI_SERVICE_ENDPOINT`` overrides the regional one (the emulator).
 * retries: a strategy from ``RetryStrategyBuilder`` built *per call* from what is left of the
-  invocation's budget (``RETRY_DEADLINE_SECONDS``) minus one backoff and one full attempt, so
-  every OCI call of one invocation, retries and in-flight attempts included, ends inside the
-  budget and so inside the function's timeout. It retries what the SDK's own checker retries: timeouts,
+  invocation's budget (``Deadline``: ``RETRY_DEADLINE_SECONDS``, cut to what fdk's deadline
+  leaves): each attempt's (connect, read) timeouts are shrunk to fit what is left, and retries
+  may start only while one more backoff and one more full attempt still fit, so every OCI call,
+  retries and in-flight attempts included, ends inside the budget. When that window is empty
+  the call is made once, never with ``total_elapsed_time_seconds=0``, which the SDK reads as
+  "no limit" (600 s). It retries what the SDK's own checker retries: timeouts,
   connection errors, 409 IncorrectState, 429 and 5xx. A 412 is not retried: it means someone
   else moved the IP and the shell must look again before deciding.
 * circuit breaker: **off**. The SDK's default breaker is per client, i.e. per warm container:
@@ -26,8 +29,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import oci.circuit_breaker
 import oci.config
@@ -80,6 +84,15 @@ class Deadline:
         return max(0.0, self.started + self.seconds - time.monotonic())
 
 
+def call_plan(left: float) -> tuple[tuple[float, float], float | None]:
+    """(connect, read) timeouts for each attempt and the window in which retries may start
+    (None: one attempt only), so that the call ends within ``left`` seconds."""
+    attempt = min(sum(CALL_TIMEOUT), left)
+    connect = min(CALL_TIMEOUT[0], attempt / 2)
+    window = left - attempt - MAX_WAIT_BETWEEN_CALLS
+    return (connect, attempt - connect), (window if window > 0 else None)
+
+
 class Network:
     """The few VirtualNetwork calls the controller makes, with errors turned into our types."""
 
@@ -103,7 +116,12 @@ class Network:
         details = UpdatePrivateIpDetails(vnic_id=vnic_id, freeform_tags=dict(tags))
         try:
             response = self._call(
-                "UpdatePrivateIp", deadline, self.client.update_private_ip, state.private_ip_id, details, if_match=state.etag
+                "UpdatePrivateIp",
+                deadline,
+                self.client.update_private_ip,
+                state.private_ip_id,
+                details,
+                if_match=state.etag,
             )
         except ApiError as exc:
             if exc.status == 412:
@@ -115,7 +133,9 @@ class Network:
         """The public IP riding on this private IP (None when it has none)."""
         details = GetPublicIpByPrivateIpIdDetails(private_ip_id=private_ip_id)
         try:
-            response = self._call("GetPublicIpByPrivateIpId", deadline, self.client.get_public_ip_by_private_ip_id, details)
+            response = self._call(
+                "GetPublicIpByPrivateIpId", deadline, self.client.get_public_ip_by_private_ip_id, details
+            )
         except ApiError as exc:
             if exc.status == 404:
                 return None
@@ -124,23 +144,32 @@ class Network:
 
     def _call(self, operation: str, deadline: Deadline, method: Any, *args: Any, **kwargs: Any) -> Any:
         left = deadline.remaining()
-        if left <= 0:
-            raise ApiError(operation, None, "DeadlineExceeded", "no time left in RETRY_DEADLINE_SECONDS", None)
-        # No retry may *start* so late that its sleep and a full attempt overrun the budget.
-        strategy = oci.retry.RetryStrategyBuilder(
-            max_attempts=10,
-            total_elapsed_time_seconds=max(0.0, left - MAX_WAIT_BETWEEN_CALLS - sum(CALL_TIMEOUT)),
-            retry_base_sleep_time_seconds=RETRY_BASE_SLEEP,
-            retry_exponential_growth_factor=2,
-            retry_max_wait_between_calls_seconds=MAX_WAIT_BETWEEN_CALLS,
-            decorrelated_jitter=RETRY_JITTER,
-        ).get_retry_strategy()
+        if left <= 0.05:
+            raise ApiError(operation, None, "DeadlineExceeded", "no time left for this call", None)
+        timeouts, window = call_plan(left)
+        strategy: Any = oci.retry.NoneRetryStrategy()
+        if window is not None:
+            strategy = oci.retry.RetryStrategyBuilder(
+                max_attempts=10,
+                total_elapsed_time_seconds=window,
+                retry_base_sleep_time_seconds=RETRY_BASE_SLEEP,
+                retry_exponential_growth_factor=2,
+                retry_max_wait_between_calls_seconds=MAX_WAIT_BETWEEN_CALLS,
+                decorrelated_jitter=RETRY_JITTER,
+            ).get_retry_strategy()
+        # One invocation at a time per container (fdk), and its OCI calls are sequential: the
+        # client's timeout is this call's.
+        self.client.base_client.timeout = timeouts
         try:
             return method(*args, retry_strategy=strategy, **kwargs)
         except ServiceError as exc:
             raise ApiError(operation, exc.status, exc.code or "", exc.message or "", exc.request_id) from None
         except Exception as exc:  # connection errors and timeouts after the retries ran out
             raise ApiError(operation, None, type(exc).__name__, str(exc)[:200], None) from None
+
+
+# The keys that choose the credentials (read here, not by Config: they are the runtime's).
+CREDENTIAL_KEYS = ("OCI_RESOURCE_PRINCIPAL_VERSION", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE")
 
 
 def build_network(env: Mapping[str, str], service_endpoint: str | None) -> Network:

@@ -4,27 +4,46 @@ The distinction between *down* and *unknown* is the safety of the whole controll
 that cannot reach a node must not be read as "the node is dead", the failure mode of
 ClusterLabs resource-agents #2020):
 
-* healthy: the health URL answered 2xx;
+* healthy: the health URL answered 2xx, and if the answer names a node (the node agent's JSON
+  always carries ``node``) it is the node that was asked about; a 2xx naming another node is
+  *unknown*: a copy-pasted or re-used address must never vouch for a node;
 * down: the node answered and said no, i.e. a non-2xx status, or the connection was actively
   refused (the host is up and nothing listens: haproxy is gone);
-* unknown: anything that proves nothing about the node: timeouts, unreachable networks, DNS.
+* unknown: anything that proves nothing about the node: timeouts, unreachable networks, DNS,
+  an answer that did not complete in time or is larger than ``MAX_ANSWER_BYTES``.
 
-Two timeouts: a short *connect* timeout (``PROBE_CONNECT_TIMEOUT_SECONDS``; the nodes share the
-function's VCN, a live node accepts in milliseconds) and the longer *read* timeout
-(``PROBE_TIMEOUT_SECONDS``) for a node that accepted but is slow to answer. A dead link costs
-the connect timeout, not the read timeout, and still reads as *unknown*, never *down*.
+Bounds that hold against a slow or hostile endpoint: a short *connect* timeout
+(``PROBE_CONNECT_TIMEOUT_SECONDS``; the nodes share the function's VCN, a live node accepts in
+milliseconds), and ``PROBE_TIMEOUT_SECONDS`` for the **whole** probe, headers and body: a
+server that trickles its answer a byte at a time is cut off at that deadline (its socket is
+shut down, which ends the blocked read at once), and at most ``MAX_ANSWER_BYTES`` of a body are
+ever read. ``probe_nodes`` returns only once every probe thread has ended, so no probe outlives
+the invocation in a warm container.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .config import Node
 from .decide import Health
+
+MAX_ANSWER_BYTES = 64 * 1024  # the agent's answer is a few hundred bytes
+# After the deadline a cut-off probe needs a moment to notice its socket was shut down.
+ABORT_GRACE_SECONDS = 0.5
+_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -33,44 +52,165 @@ class ProbeResult:
     detail: str
 
 
-def _session() -> requests.Session:
+class _AbortableAdapter(HTTPAdapter):
+    """An adapter that remembers the sockets it opens, so that a probe past its deadline can be
+    cut off from another thread (``abort``) instead of being waited for."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._aborted = False
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        track = self._track
+
+        class Tracked(HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                track(self.sock)
+
+        class TrackedTls(HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                track(self.sock)
+
+        class Pool(HTTPConnectionPool):
+            ConnectionCls = Tracked
+
+        class TlsPool(HTTPSConnectionPool):
+            ConnectionCls = TrackedTls
+
+        self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TlsPool}
+
+    def _track(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            aborted = self._aborted
+        if aborted:
+            _shut(sock)
+
+    def abort(self) -> None:
+        with self._lock:
+            self._aborted = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _session(adapter: _AbortableAdapter | None = None) -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # a proxy from the environment must not stand between us and a node
+    adapter = adapter or _AbortableAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
 
 
-def probe(url: str, timeout: float, session: requests.Session | None = None,
-          connect_timeout: float | None = None) -> ProbeResult:
-    """GET ``url`` once (``connect_timeout`` to connect, default ``timeout``; ``timeout`` to
-    read); classify the outcome."""
+def probe(
+    url: str,
+    timeout: float,
+    session: requests.Session | None = None,
+    connect_timeout: float | None = None,
+    node: str | None = None,
+) -> ProbeResult:
+    """GET ``url`` once and classify the outcome; ``node`` is the name the answer must carry.
+
+    ``timeout`` bounds each read here; ``probe_nodes`` bounds the whole probe."""
     session = session or _session()
     connect = timeout if connect_timeout is None else connect_timeout
     try:
-        response = session.get(url, timeout=(connect, timeout), allow_redirects=False)
-        response.close()
+        with session.get(url, timeout=(connect, timeout), allow_redirects=False, stream=True) as response:
+            body = _capped(response.raw.stream(_CHUNK, decode_content=False))
+            status = response.status_code
     except requests.ConnectTimeout:
         return ProbeResult(Health.UNKNOWN, f"no connection within {connect:g}s")
     except requests.Timeout:
         return ProbeResult(Health.UNKNOWN, f"timed out after {timeout:g}s")
+    except _TooLarge:
+        return ProbeResult(Health.UNKNOWN, f"answer larger than {MAX_ANSWER_BYTES} bytes")
     except requests.ConnectionError as exc:
         if _refused(exc):
             return ProbeResult(Health.DOWN, "connection refused")
         return ProbeResult(Health.UNKNOWN, f"unreachable ({type(_root(exc)).__name__})")
-    except requests.RequestException as exc:
+    except Exception as exc:  # urllib3's own errors mid-stream: a socket shut down at the deadline, a broken chunk
         return ProbeResult(Health.UNKNOWN, f"probe failed ({type(exc).__name__})")
-    if 200 <= response.status_code < 300:
-        return ProbeResult(Health.HEALTHY, f"HTTP {response.status_code}")
-    return ProbeResult(Health.DOWN, f"HTTP {response.status_code}")
+    return _classify(status, body, node)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _capped(chunks: Iterator[bytes]) -> bytes:
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise _TooLarge()
+    return bytes(body)
+
+
+def _answered_by(body: bytes) -> str | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    name = data.get("node") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _classify(status: int, body: bytes, node: str | None) -> ProbeResult:
+    who = _answered_by(body)
+    if node is not None and who is not None and who != node:
+        return ProbeResult(
+            Health.UNKNOWN, f"HTTP {status} answered by {who[:64]!r}, not {node}: wrong node behind this URL"
+        )
+    if 200 <= status < 300:
+        return ProbeResult(Health.HEALTHY, f"HTTP {status}")
+    return ProbeResult(Health.DOWN, f"HTTP {status}")
 
 
 def probe_nodes(nodes: Sequence[Node], timeout: float, connect_timeout: float) -> Mapping[str, ProbeResult]:
-    """Probe every node at once, so one invocation waits at most one timeout for all of them."""
-    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-        results = pool.map(lambda n: probe(n.health_url, timeout, _session(), connect_timeout), nodes)
-        return {node.name: result for node, result in zip(nodes, results)}
+    """Probe every node at once; return within ``timeout`` (plus a short grace to cut off the
+    laggards), with every probe thread ended (joined, not merely abandoned)."""
+    adapters = {node.name: _AbortableAdapter() for node in nodes}
+    results: dict[str, ProbeResult] = {}
+
+    def run(node: Node) -> None:
+        results[node.name] = probe(node.health_url, timeout, _session(adapters[node.name]), connect_timeout, node.name)
+
+    threads = {
+        node.name: threading.Thread(target=run, args=(node,), name=f"probe-{node.name}", daemon=True) for node in nodes
+    }
+    deadline = time.monotonic() + timeout
+    for thread in threads.values():
+        thread.start()
+    for thread in threads.values():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    late = {name for name, thread in threads.items() if thread.is_alive()}
+    for name in late:
+        adapters[name].abort()
+    grace = time.monotonic() + ABORT_GRACE_SECONDS
+    for name in late:
+        threads[name].join(max(0.0, grace - time.monotonic()))
+    return {
+        node.name: ProbeResult(Health.UNKNOWN, f"no complete answer within {timeout:g}s")
+        if node.name in late
+        else results[node.name]
+        for node in nodes
+    }
 
 
-def _chain(exc: BaseException):
+def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

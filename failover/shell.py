@@ -2,31 +2,47 @@
 
 Every outcome, including bad input, API trouble and bugs, comes back as a JSON-able answer,
 never an exception: fdk turns an exception into a plain-text 502 and Notifications would retry
-it for two hours. Each VIP is handled on its own (read, decide, write with if-match, read back),
-so with several VIPs the answer says exactly which moved.
+it for two hours. Time is bounded end to end: the OCI budget is ``RETRY_DEADLINE_SECONDS`` cut
+to what fdk's deadline leaves minus ``ANSWER_MARGIN_SECONDS``, probes are cut to it too, and
+no write starts with less than ``MIN_WRITE_SECONDS`` left, so the function always answers
+before its own timeout and never writes after it can no longer answer.
+
+The VIPs of a group (config.vip_groups) are decided once and moved to one node, each written
+with if-match and read back with GetPrivateIp (a move's own response is not the final object).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
-from . import log
-from .config import Config, ConfigError, Node
-from .decide import Action, Decision, Health, View, cooldown_left, decide
-from .events import AlarmEvent, Command, Event, EventError, KeepalivedNotice, parse_event, unknown_nodes
-from .network import ApiError, Deadline, EtagMismatch, Network, VipState, build_network
-from .probe import ProbeResult, probe_nodes
-from .tags import LastMove, last_move, with_move
+from . import answer, log
+from .config import ENV_KEYS, Config, ConfigError, Node
+from .decide import Action, Decision, Health, View, cooldown_left, decide, permitted
+from .events import AlarmEvent, Command, Event, EventError, parse_event, unknown_nodes
+from .network import CREDENTIAL_KEYS, ApiError, Deadline, EtagMismatch, Network, VipState, build_network
+from .probe import ABORT_GRACE_SECONDS, ProbeResult, probe_nodes
+from .tags import LastMove, read_last_move, with_move
 
 # A 412 means another invocation moved the IP between our read and our write: look again and
 # decide again. Two concurrent writers settle in one round; three rounds bound pathological cases.
 MAX_ROUNDS = 3
+# Kept back from fdk's deadline for shaping and sending the answer.
+ANSWER_MARGIN_SECONDS = 1.0
+# A write needs a round trip and its read-back another: with less left, nothing is written.
+MIN_WRITE_SECONDS = 1.0
+# Probe results older than this (OCI reads were slow) are re-verified before a write: a node
+# that died while we waited must not receive the VIP.
+OBSERVATION_MAX_AGE_SECONDS = 2.0
+# fdk's own default when no deadline reaches it.
+DEFAULT_FN_SECONDS = 30.0
 
-# (nodes, read timeout, connect timeout) -> result per node name.
+# (nodes, whole-probe timeout, connect timeout) -> result per node name.
 Prober = Callable[[Sequence[Node], float, float], Mapping[str, ProbeResult]]
 
 
@@ -40,244 +56,402 @@ class Runtime:
     clock: Callable[[], float] = time.time
 
 
+@dataclass(frozen=True)
+class Observation:
+    """Probe results and when they were in (monotonic)."""
+
+    probes: Mapping[str, ProbeResult]
+    at: float
+
+    @property
+    def health(self) -> dict[str, Health]:
+        return {name: result.health for name, result in self.probes.items()}
+
+
 _cache: dict[tuple, Runtime] = {}
-_ENV_KEYS = (
-    "VIP_PRIVATE_IP_IDS", "NODES", "FAILBACK_POLICY", "COOLDOWN_SECONDS", "PROBE_TIMEOUT_SECONDS",
-    "PROBE_CONNECT_TIMEOUT_SECONDS", "DRY_RUN",
-    "RETRY_DEADLINE_SECONDS", "OCI_SERVICE_ENDPOINT", "OCI_RESOURCE_PRINCIPAL_VERSION", "OCI_CONFIG_FILE",
-    "OCI_CONFIG_PROFILE",
-)
 
 
 def runtime_for(env: Mapping[str, str]) -> Runtime:
     """The container's runtime, built on first use (clients are built once, not per call)."""
-    key = tuple(env.get(k) for k in _ENV_KEYS)
+    key = tuple(env.get(k) for k in ENV_KEYS + CREDENTIAL_KEYS)
     if key not in _cache:
         config = Config.from_env(env)
         _cache[key] = Runtime(config=config, network=build_network(env, config.service_endpoint))
     return _cache[key]
 
 
-def invoke(body: bytes | None, env: Mapping[str, str], call_id: str | None = None) -> dict[str, Any]:
-    """Entry point for func.py and the CLI: always returns an answer dict."""
+def seconds_until(deadline: str | None, now: float) -> float:
+    """Seconds from ``now`` (epoch) to fdk's ISO-8601 deadline (fdk's default when absent or garbled)."""
+    if not deadline:
+        return DEFAULT_FN_SECONDS
+    try:
+        at = dt.datetime.fromisoformat(deadline.replace("Z", "+00:00"))
+    except ValueError:
+        log.warning("deadline_unreadable", deadline=deadline[:64], assumed_s=DEFAULT_FN_SECONDS)
+        return DEFAULT_FN_SECONDS
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.timestamp() - now
+
+
+def invoke(
+    body: bytes | None, env: Mapping[str, str], call_id: str | None = None, deadline: str | None = None
+) -> dict[str, Any]:
+    """Entry point for func.py (``deadline``: fdk's ``ctx.Deadline()``) and the CLI: always an answer."""
     started = time.monotonic()
+    time_left = seconds_until(deadline, time.time()) if deadline is not None else None
     token = log.bind(call_id=call_id) if call_id else None
     try:
         try:
             runtime = runtime_for(env)
         except ConfigError as exc:
             log.error("config_error", key=exc.key, reason=str(exc))
-            return _failure("config_error", f"function configuration: {exc}", started)
+            return answer.failure("config_error", f"function configuration: {exc}", started)
         except Exception as exc:  # e.g. missing or unreadable OCI credentials
             log.error("setup_error", reason=f"{type(exc).__name__}: {exc}")
-            return _failure("setup_error", f"could not build OCI clients: {type(exc).__name__}: {exc}", started)
-        return handle(body, runtime, started)
+            return answer.failure("setup_error", f"could not build OCI clients: {type(exc).__name__}: {exc}", started)
+        return handle(body, runtime, started, time_left)
     except Exception as exc:  # a bug: answer it rather than crash the container's request
         log.error("internal_error", reason=f"{type(exc).__name__}: {exc}")
-        return _failure("internal_error", f"internal error ({type(exc).__name__}); nothing was moved after it", started)
+        return answer.failure(
+            "internal_error", f"internal error ({type(exc).__name__}); nothing was moved after it", started
+        )
     finally:
         if token is not None:
             log.unbind(token)
 
 
-def handle(body: bytes | None, rt: Runtime, started: float | None = None) -> dict[str, Any]:
+def _parse(body: bytes | None, config: Config) -> Event:
+    event = parse_event(body)
+    unknown = unknown_nodes(event, (n.name for n in config.nodes))
+    if unknown:
+        raise EventError(f"unknown node {unknown[0]!r}; configured nodes: {', '.join(n.name for n in config.nodes)}")
+    return event
+
+
+def handle(
+    body: bytes | None, rt: Runtime, started: float | None = None, time_left: float | None = None
+) -> dict[str, Any]:
+    """``time_left``: seconds until fdk's deadline when it was read (None: no function deadline)."""
     started = time.monotonic() if started is None else started
     config = rt.config
     try:
-        event = parse_event(body)
-        unknown = unknown_nodes(event, (n.name for n in config.nodes))
-        if unknown:
-            raise EventError(f"unknown node {unknown[0]!r}; configured nodes: {', '.join(n.name for n in config.nodes)}")
+        event = _parse(body, config)
     except EventError as exc:
         log.warning("bad_request", reason=str(exc))
-        return _failure("bad_request", str(exc), started)
+        return answer.failure("bad_request", str(exc), started)
+    refusal = permitted(event, config.role)
+    if refusal:
+        log.warning("not_permitted", role=config.role, reason=refusal)
+        return answer.failure("not_permitted", refusal, started, decision="refused")
     dry_run = config.dry_run or (isinstance(event, Command) and event.dry_run)
-    deadline = Deadline(config.retry_deadline_seconds)
-    # The probes and the VIP reads are independent reads: run them at once, so an invocation
-    # waits for the slower of the two, not their sum. Nothing is decided before both are in.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="probes")
-    probing = pool.submit(rt.prober, config.nodes, config.probe_timeout_seconds, config.probe_connect_timeout_seconds)
-    pool.shutdown(wait=False)  # the probes are bounded by their timeouts; never wait on them to fail fast
-    try:
-        states = [rt.network.read(vip, deadline) for vip in config.vip_private_ip_ids]
-    except ApiError as exc:
-        log.error("cannot_verify", operation=exc.operation, status=exc.status, code=exc.code, opc_request_id=exc.opc_request_id)
-        reason = f"could not read the VIP ({exc}): nothing moved"
-        if exc.status == 404:
-            reason = f"private IP not found or not authorized ({exc.code}); check VIP_PRIVATE_IP_IDS: nothing moved"
-        return _failure("cannot_verify", reason, started, dry_run=dry_run)
-    primary = [s.private_ip_id for s in states if s.is_primary]
-    if primary:
-        return _failure("config_error", f"VIP_PRIVATE_IP_IDS: {primary[0]} is a VNIC's primary private IP and cannot move", started)
-    probes = probing.result()
-    health = {name: result.health for name, result in probes.items()}
-    results = [_one(event, state, health, rt, dry_run, deadline) for state in states]
-    for result in results:
-        result["public_ip"] = _public_ip(rt.network, result["private_ip_id"], deadline)
-    return _answer(event, results, probes, dry_run, started, rt, states)
+    budget_s = config.retry_deadline_seconds
+    if time_left is not None:
+        budget_s = min(budget_s, time_left - ANSWER_MARGIN_SECONDS - (time.monotonic() - started))
+    if budget_s <= 0:
+        log.error("deadline", reason="no time left before the function's deadline")
+        return answer.failure(
+            "deadline",
+            "no time left before the function's deadline: nothing read, nothing moved",
+            started,
+            dry_run=dry_run,
+        )
+    budget = Deadline(budget_s)
+    return _run(event, rt, budget, dry_run, started)
 
 
-def _one(event: Event, state: VipState, health: Mapping[str, Health], rt: Runtime, dry_run: bool, deadline: Deadline) -> dict[str, Any]:
-    """Decide and act for one VIP; re-read and decide again when a write loses an etag race."""
+def _observe(rt: Runtime, budget: Deadline) -> Observation:
     config = rt.config
-    decision = Decision(Action.REFUSE, None, "not decided")
-    for _ in range(MAX_ROUNDS):
-        holder = config.node_by_vnic(state.vnic_id)
-        view = View(holder=holder.name if holder else None, health=health, last_move=last_move(state.freeform_tags), now=rt.clock())
+    timeout = max(0.05, min(config.probe_timeout_seconds, budget.remaining() - ABORT_GRACE_SECONDS))
+    probes = rt.prober(config.nodes, timeout, min(config.probe_connect_timeout_seconds, timeout))
+    return Observation(probes, time.monotonic())
+
+
+class _Probing:
+    """The probes in their own thread while the VIPs are read: the invocation waits for the
+    slower of the two, not their sum. Always joined before answering (bounded by the probe's
+    own deadline), so no probe outlives the invocation."""
+
+    def __init__(self, rt: Runtime, budget: Deadline) -> None:
+        self._result: list[Observation] = []
+        self._thread = threading.Thread(
+            target=lambda: self._result.append(_observe(rt, budget)), name="probes", daemon=True
+        )
+        self._thread.start()
+
+    def join(self) -> Observation:
+        self._thread.join()
+        return self._result[0] if self._result else Observation({}, time.monotonic())
+
+
+def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: float) -> dict[str, Any]:
+    config = rt.config
+    probing = _Probing(rt, budget)
+    states: dict[str, VipState] = {}
+    errors: dict[str, ApiError] = {}
+    for vip in config.vip_private_ip_ids:
+        try:
+            states[vip] = rt.network.read(vip, budget)
+        except ApiError as exc:
+            log.error(
+                "cannot_verify",
+                vip=vip,
+                operation=exc.operation,
+                status=exc.status,
+                code=exc.code,
+                opc_request_id=exc.opc_request_id,
+            )
+            errors[vip] = exc
+    observation = probing.join()
+    if not states:
+        first = next(iter(errors.values()))
+        reason = f"could not read the VIP ({first}): nothing moved"
+        if first.status == 404:
+            reason = f"private IP not found or not authorized ({first.code}); check VIP_PRIVATE_IP_IDS: nothing moved"
+        return answer.failure("cannot_verify", reason, started, dry_run=dry_run)
+    primary = [s.private_ip_id for s in states.values() if s.is_primary]
+    if primary:
+        return answer.failure(
+            "config_error", f"VIP_PRIVATE_IP_IDS: {primary[0]} is a VNIC's primary private IP and cannot move", started
+        )
+    results: list[dict[str, Any]] = []
+    for group in config.vip_groups:
+        readable = [states[v] for v in group if v in states]
+        lost = [
+            answer.unreadable(v, f"could not read this VIP ({errors[v]}): not moved; the next event retries it")
+            for v in group
+            if v in errors
+        ]
+        if readable:
+            group_results, observation = _group(event, readable, observation, rt, dry_run, budget)
+            results += group_results
+        results += lost
+    for r in results:
+        r["public_ip"] = _public_ip(rt.network, r["private_ip_id"], budget) if r["ip_address"] else None
+    extra = _status_extra(event, states, rt) if isinstance(event, Command) and event.action == "status" else None
+    return answer.answer(event, results, observation.probes, dry_run, started, extra)
+
+
+def _group_view(states: list[VipState], health: Mapping[str, Health], rt: Runtime) -> View:
+    """The group's holder is where its newest recorded move put it (after a partial move: the
+    node the rest must join), else where its first VIP is; its cooldown is that move's."""
+    now = rt.clock()
+    config = rt.config
+    reads = []
+    for state in states:
+        read = read_last_move(state.freeform_tags, now)
+        if read.problem:
+            log.warning("last_move_tag_ignored", vip=state.private_ip_id, reason=read.problem)
+        reads.append((state, read.last))
+    recorded = [(s, last) for s, last in reads if last is not None]
+    anchor, newest = max(recorded, key=lambda pair: pair[1].at) if recorded else (states[0], None)
+    holder = _node_name(config, anchor.vnic_id)
+    split = frozenset(_node_name(config, s.vnic_id) for s in states if s.vnic_id != anchor.vnic_id)
+    return View(holder=holder, health=health, last_move=newest, now=now, split=split)
+
+
+def _node_name(config: Config, vnic_id: str) -> str | None:
+    node = config.node_by_vnic(vnic_id)
+    return node.name if node else None
+
+
+def _group(
+    event: Event, states: list[VipState], observation: Observation, rt: Runtime, dry_run: bool, budget: Deadline
+) -> tuple[list[dict[str, Any]], Observation]:
+    """Decide once for the group and act; re-read and decide again when a write loses an etag race."""
+    config = rt.config
+    done: dict[str, dict[str, Any]] = {}
+    reverified = False
+    rounds = 0
+    while rounds < MAX_ROUNDS:
+        view = _group_view(states, observation.health, rt)
         decision = decide(event, view, config)
-        _log_decision(event, state, view, decision, dry_run)
+        answer.log_decision(event, states, view, decision, dry_run)
         if decision.action is not Action.MOVE or dry_run:
-            return _result(state, view, decision, "would_move" if decision.action is Action.MOVE else None)
+            outcome = "would_move" if decision.action is Action.MOVE else None
+            return _merge(done, [_result_for(s, view, decision, outcome, config) for s in states]), observation
+        if not decision.forced and not reverified and time.monotonic() - observation.at > OBSERVATION_MAX_AGE_SECONDS:
+            # The reads took long: what the probes saw may no longer hold. Look again, then decide again.
+            age = time.monotonic() - observation.at
+            observation, reverified = _observe(rt, budget), True
+            log.info(
+                "reverified",
+                age_s=round(age, 2),
+                health={k: v.value for k, v in observation.health.items()},
+                reason=f"probe results were {age:.1f}s old (limit {OBSERVATION_MAX_AGE_SECONDS:g}s) before a write",
+            )
+            continue
+        if budget.remaining() < MIN_WRITE_SECONDS:
+            late = Decision(
+                Action.REFUSE,
+                decision.target,
+                f"{decision.reason}; but only {budget.remaining():.1f}s "
+                "were left before the deadline, too little to write and read back: nothing written",
+            )
+            log.error("no_time_to_write", reason=late.reason)
+            return _merge(done, [_result_for(s, view, late, "failed", config) for s in states]), observation
+        rounds += 1
         target = config.node(decision.target or "")
         assert target is not None
-        move = LastMove(at=view.now, from_node=view.holder, to_node=target.name, reason=decision.reason,
-                        event_key=event.key if isinstance(event, AlarmEvent) else None, move_id=uuid.uuid4().hex[:16])
+        written = _write_group(event, states, view, decision, target, rt, budget)
+        done.update(written.results)
+        if not written.raced:
+            return _merge(done, [_result_for(s, view, decision, "no_change", config) for s in states]), observation
+        states = written.states
+    gave_up = Decision(
+        Action.REFUSE,
+        None,
+        f"lost {MAX_ROUNDS} etag races in a row (another writer keeps changing "
+        "this VIP): nothing more was done; the next event decides again",
+    )
+    log.error("gave_up", reason=gave_up.reason)
+    view = _group_view(states, observation.health, rt)
+    return _merge(done, [_result_for(s, view, gave_up, "failed", config) for s in states]), observation
+
+
+def _result_for(state: VipState, view: View, decision: Decision, outcome: str | None, config: Config) -> dict[str, Any]:
+    return answer.result(state, _node_name(config, state.vnic_id), view, decision, outcome)
+
+
+def _merge(done: dict[str, dict[str, Any]], rest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Results of VIPs written in any round win over what a later round said about them."""
+    return [done.get(r["private_ip_id"], r) for r in rest]
+
+
+@dataclass
+class _Written:
+    results: dict[str, dict[str, Any]]
+    raced: bool
+    states: list[VipState]
+
+
+def _write_group(
+    event: Event, states: list[VipState], view: View, decision: Decision, target: Node, rt: Runtime, budget: Deadline
+) -> _Written:
+    """Write every VIP of the group that is not on ``target`` (one move id for all of them)."""
+    config = rt.config
+    move = LastMove(
+        at=view.now,
+        from_node=view.holder,
+        to_node=target.name,
+        reason=decision.reason,
+        event_key=event.key if isinstance(event, AlarmEvent) else None,
+        move_id=uuid.uuid4().hex[:16],
+    )
+    results: dict[str, dict[str, Any]] = {}
+    raced = False
+    fresh: list[VipState] = []
+    for state in states:
+        if state.vnic_id == target.vnic_id:
+            fresh.append(state)
+            continue
+        on = _node_name(config, state.vnic_id)
         try:
-            request_id = rt.network.move(state, target.vnic_id, with_move(state.freeform_tags, move), deadline)
+            request_id = rt.network.move(state, target.vnic_id, with_move(state.freeform_tags, move), budget)
         except EtagMismatch:
-            log.info("etag_mismatch", vip=state.private_ip_id, reason="the private IP changed since it was read; reading again")
+            log.info(
+                "etag_mismatch",
+                vip=state.private_ip_id,
+                reason="the private IP changed since it was read; reading again",
+            )
             try:
-                state = rt.network.read(state.private_ip_id, deadline)
+                again = rt.network.read(state.private_ip_id, budget)
             except ApiError as exc:
-                return _result(state, view, decision, "failed", error=f"lost an etag race, then could not re-read: {exc}")
-            mine = last_move(state.freeform_tags)
-            if mine is None or mine.move_id != move.move_id:
+                results[state.private_ip_id] = answer.result(
+                    state, on, view, decision, "failed", error=f"lost an etag race, then could not re-read: {exc}"
+                )
+                fresh.append(state)
                 continue
-            request_id = None  # a retried write whose first attempt had landed: it was ours
+            fresh.append(again)
+            mine = read_last_move(again.freeform_tags, None).last
+            if mine is not None and mine.move_id == move.move_id and again.vnic_id == target.vnic_id:
+                results[state.private_ip_id] = answer.result(
+                    state, on, view, decision, "moved"
+                )  # a retry of ours had landed
+            else:
+                raced = True
+            continue
         except ApiError as exc:
-            log.error("write_failed", vip=state.private_ip_id, operation=exc.operation, status=exc.status, code=exc.code, opc_request_id=exc.opc_request_id)
-            return _result(state, view, decision, "failed", error=str(exc), request_id=exc.opc_request_id)
-        return _verify(state, view, decision, target, request_id, rt.network, deadline)
-    return _result(state, view, Decision(Action.REFUSE, decision.target, f"lost {MAX_ROUNDS} etag races in a row: gave up"), None)
+            log.error(
+                "write_failed",
+                vip=state.private_ip_id,
+                operation=exc.operation,
+                status=exc.status,
+                code=exc.code,
+                opc_request_id=exc.opc_request_id,
+            )
+            results[state.private_ip_id] = answer.result(
+                state, on, view, decision, "failed", error=str(exc), request_id=exc.opc_request_id
+            )
+            fresh.append(state)
+            continue
+        results[state.private_ip_id], now = _verify(state, on, view, decision, target, request_id, rt.network, budget)
+        fresh.append(now)
+    return _Written(results, raced, fresh)
 
 
-def _verify(state: VipState, view: View, decision: Decision, target: Node, request_id: str | None, network: Network, deadline: Deadline) -> dict[str, Any]:
+def _verify(
+    state: VipState,
+    on: str | None,
+    view: View,
+    decision: Decision,
+    target: Node,
+    request_id: str | None,
+    network: Network,
+    budget: Deadline,
+) -> tuple[dict[str, Any], VipState]:
+    """Read back with GetPrivateIp: the move's own response body and etag are not the final object.
+    Returns the VIP's result and the state to decide on next (what the read-back found)."""
     try:
-        after = network.read(state.private_ip_id, deadline)
+        after = network.read(state.private_ip_id, budget)
     except ApiError as exc:
-        return _result(state, view, decision, "unverified", error=f"moved but could not read back: {exc}", request_id=request_id)
+        return answer.result(
+            state,
+            on,
+            view,
+            decision,
+            "unverified",
+            error=f"moved but could not read back: {exc}",
+            request_id=request_id,
+        ), state
     if after.vnic_id != target.vnic_id:
         log.error("verify_failed", vip=state.private_ip_id, expected=target.vnic_id, found=after.vnic_id)
-        return _result(state, view, decision, "failed", error=f"read back found the VIP on {after.vnic_id}, not {target.name}", request_id=request_id)
-    log.info("moved", vip=state.private_ip_id, ip_address=state.ip_address, **{"from": view.holder, "to": target.name}, opc_request_id=request_id)
-    return _result(state, view, decision, "moved", request_id=request_id)
+        return answer.result(
+            state,
+            on,
+            view,
+            decision,
+            "failed",
+            error=f"read back found the VIP on {after.vnic_id}, not {target.name}",
+            request_id=request_id,
+        ), after
+    log.info(
+        "moved",
+        vip=state.private_ip_id,
+        ip_address=state.ip_address,
+        **{"from": on, "to": target.name},
+        opc_request_id=request_id,
+    )
+    return answer.result(state, on, view, decision, "moved", request_id=request_id), after
 
 
-_OUTCOME = {Action.STAY: "no_change", Action.REFUSE: "refused", Action.REPORT: "status", Action.MOVE: "moved"}
-
-
-def _result(state: VipState, view: View, decision: Decision, outcome: str | None, *, error: str | None = None, request_id: str | None = None) -> dict[str, Any]:
-    moving = decision.action is Action.MOVE
-    result: dict[str, Any] = {
-        "private_ip_id": state.private_ip_id,
-        "ip_address": state.ip_address,
-        "decision": outcome or _OUTCOME[decision.action],
-        "action": decision.action.value,
-        "reason": decision.reason + (f" | {error}" if error else ""),
-        "from": view.holder,
-        "to": decision.target if moving and outcome != "failed" else view.holder,
-        "target": decision.target,
-        "forced": decision.forced,
-        "opc_request_id": request_id,
-        "last_move": _last_move_view(view),
-    }
-    return result
-
-
-def _last_move_view(view: View) -> dict[str, Any] | None:
-    last = view.last_move
-    if last is None:
-        return None
-    return {"at": last.at, "from": last.from_node, "to": last.to_node, "reason": last.reason, "age_s": round(view.now - last.at, 1)}
-
-
-def _public_ip(network: Network, private_ip_id: str, deadline: Deadline) -> str | None:
+def _public_ip(network: Network, private_ip_id: str, budget: Deadline) -> str | None:
     try:
-        return network.public_ip(private_ip_id, deadline)
+        return network.public_ip(private_ip_id, budget)
     except ApiError as exc:
         log.warning("public_ip_unknown", vip=private_ip_id, code=exc.code, status=exc.status)
         return None
 
 
-def _log_decision(event: Event, state: VipState, view: View, decision: Decision, dry_run: bool) -> None:
-    fields = dict(
-        source=_source(event), vip=state.private_ip_id, ip_address=state.ip_address, holder=view.holder,
-        action=decision.action.value, target=decision.target, reason=decision.reason, dry_run=dry_run,
-        forced=decision.forced, health={k: v.value for k, v in view.health.items()},
-    )
-    if isinstance(event, AlarmEvent):
-        fields["alarm"] = {"type": event.type, "key": event.key}
-    if decision.forced:
-        log.warning("decision", **fields, alert="FORCED MOVE: target health check and cooldown skipped by operator")
-    else:
-        log.info("decision", **fields)
-
-
-def _source(event: Event) -> str:
-    if isinstance(event, AlarmEvent):
-        return f"alarm {event.type}"
-    if isinstance(event, KeepalivedNotice):
-        return f"keepalived {event.node} {event.state}"
-    return f"manual {event.action}"
-
-
-def _uniform(results: list[dict[str, Any]], key: str) -> Any:
-    values = {repr(r[key]) for r in results}
-    return results[0][key] if len(values) == 1 else None
-
-
-def _answer(event: Event, results: list[dict[str, Any]], probes: Mapping[str, ProbeResult], dry_run: bool, started: float, rt: Runtime, states: list[VipState]) -> dict[str, Any]:
-    decisions = {r["decision"] for r in results}
-    if len(decisions) == 1:
-        decision = decisions.pop()
-    elif "moved" in decisions:
-        decision = "partial"
-    else:
-        decision = "mixed"
-    reasons = [r["reason"] for r in results]
-    answer: dict[str, Any] = {
-        "ok": decision not in ("failed", "partial", "unverified"),
-        "source": _source(event),
-        "action": _uniform(results, "action") or "mixed",
-        "decision": decision,
-        "reason": reasons[0] if len(set(reasons)) == 1 else "; ".join(f"{r['ip_address']}: {r['reason']}" for r in results),
-        "from": _uniform(results, "from"),
-        "to": _uniform(results, "to"),
-        "target": _uniform(results, "target"),
-        "ip_address": results[0]["ip_address"],
-        "public_ip": results[0]["public_ip"],
-        "dry_run": dry_run,
-        "forced": any(r["forced"] for r in results),
-        "health": {name: {"health": p.health.value, "detail": p.detail} for name, p in probes.items()},
-        "unverified": sorted(name for name, p in probes.items() if p.health is Health.UNKNOWN),
-        "moved": [r["private_ip_id"] for r in results if r["decision"] == "moved"],
-        "vips": results,
-        "opc_request_ids": [r["opc_request_id"] for r in results if r["opc_request_id"]],
-        "elapsed_ms": _elapsed(started),
-    }
-    if isinstance(event, Command) and event.action == "status":
-        views = [View(None, {}, last_move(s.freeform_tags), rt.clock()) for s in states]
-        answer["cooldown_left_s"] = round(max(cooldown_left(v, rt.config) for v in views), 1)
-        answer["failback_policy"] = rt.config.failback_policy
-    log.info("answer", decision=answer["decision"], action=answer["action"], reason=answer["reason"],
-             **{"from": answer["from"], "to": answer["to"]}, dry_run=dry_run, elapsed_ms=answer["elapsed_ms"],
-             opc_request_ids=answer["opc_request_ids"])
-    return answer
-
-
-def _elapsed(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
-
-
-def _failure(error: str, reason: str, started: float, *, dry_run: bool = False) -> dict[str, Any]:
+def _status_extra(event: Event, states: Mapping[str, VipState], rt: Runtime) -> dict[str, Any]:
+    config = rt.config
+    waits = []
+    for group in config.vip_groups:
+        readable = [states[v] for v in group if v in states]
+        if readable:
+            waits.append(cooldown_left(_group_view(readable, {}, rt), config))
     return {
-        "ok": False,
-        "error": error,
-        "action": "none",
-        "decision": "error",
-        "reason": reason,
-        "dry_run": dry_run,
-        "moved": [],
-        "opc_request_ids": [],
-        "elapsed_ms": _elapsed(started),
+        "cooldown_left_s": round(max(waits, default=0.0), 1),
+        "failback_policy": config.failback_policy,
+        "role": config.role,
     }

@@ -3,19 +3,29 @@
 The function is stateless (any container may serve any call), so the state that cooldown and
 de-duplication need lives on the resource it protects: written in the same UpdatePrivateIp
 call that moves the IP (one write, guarded by if-match), read back with every GetPrivateIp.
-Tags the operator set are kept; only our ``failover-*`` keys are replaced.
+Only the function's own keys (``KEYS``) are replaced; every other tag, including an operator's
+own ``failover-...`` tags, is kept.
+
+Anyone with tag rights can write these keys, so they are read as untrusted: a time that is not
+a finite number, or lies in the future beyond ``MAX_CLOCK_SKEW_SECONDS`` (milliseconds instead
+of seconds, a skewed clock), is ignored and reported, never allowed to hold a cooldown for years
+or to make every alarm look stale.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 PREFIX = "failover-"
 _AT, _FROM, _TO, _REASON, _EVENT, _MOVE = (
     PREFIX + k for k in ("last-move-at", "last-from", "last-to", "last-reason", "last-event", "last-move-id")
 )
+KEYS = (_AT, _FROM, _TO, _REASON, _EVENT, _MOVE)
 TAG_VALUE_LIMIT = 256  # OCI's limit on a freeform tag value
+# Clocks of the writers of this tag (containers, the operator's CLI) may disagree by this much.
+MAX_CLOCK_SKEW_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -28,28 +38,48 @@ class LastMove:
     move_id: str | None
 
 
-def last_move(tags: Mapping[str, str] | None) -> LastMove | None:
-    """The last recorded move, or None when there is none or the tags are not ours/garbled."""
+@dataclass(frozen=True)
+class LastMoveRead:
+    """The recorded move, or None with ``problem`` saying why a tag that was there was ignored."""
+
+    last: LastMove | None
+    problem: str | None = None
+
+
+def read_last_move(tags: Mapping[str, str] | None, now: float | None) -> LastMoveRead:
+    """Parse our tags; ``now`` None skips the future check (reading old records)."""
     tags = tags or {}
+    if _AT not in tags:
+        return LastMoveRead(None)
+    raw = tags[_AT]
     try:
-        at = float(tags[_AT])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return LastMove(
-        at=at,
-        from_node=tags.get(_FROM) or None,
-        to_node=tags.get(_TO, ""),
-        reason=tags.get(_REASON, ""),
-        event_key=tags.get(_EVENT) or None,
-        move_id=tags.get(_MOVE) or None,
+        at = float(raw)
+    except (TypeError, ValueError):
+        return LastMoveRead(None, f"{_AT}={str(raw)[:40]!r} is not a number")
+    if not math.isfinite(at) or at < 0:
+        return LastMoveRead(None, f"{_AT}={str(raw)[:40]} is not a time")
+    if now is not None and at > now + MAX_CLOCK_SKEW_SECONDS:
+        return LastMoveRead(None, f"{_AT}={str(raw)[:40]} is {at - now:.0f}s in the future")
+    return LastMoveRead(
+        LastMove(
+            at=at,
+            from_node=tags.get(_FROM) or None,
+            to_node=tags.get(_TO, ""),
+            reason=tags.get(_REASON, ""),
+            event_key=tags.get(_EVENT) or None,
+            move_id=tags.get(_MOVE) or None,
+        )
     )
 
 
-def with_move(
-    tags: Mapping[str, str] | None, move: LastMove
-) -> dict[str, str]:
+def last_move(tags: Mapping[str, str] | None, now: float | None = None) -> LastMove | None:
+    """The last recorded move, or None when there is none or the tags are garbled."""
+    return read_last_move(tags, now).last
+
+
+def with_move(tags: Mapping[str, str] | None, move: LastMove) -> dict[str, str]:
     """The full freeform tag map to write with a move (UpdatePrivateIp replaces the map)."""
-    merged = {k: v for k, v in (tags or {}).items() if not k.startswith(PREFIX)}
+    merged = {k: v for k, v in (tags or {}).items() if k not in KEYS}
     merged.update(
         {
             _AT: f"{move.at:.3f}",

@@ -1,5 +1,9 @@
 # The failover function (image built and pushed with `fn build` / `docker push`, see
 # docs/deploy.md) in the private functions subnet, configured by modules/function_config.
+# The same image is deployed twice (README, "Security"): `failover` (ROLE=events) is what the
+# nodes and Notifications may invoke, and takes keepalived notices, alarms and status only;
+# `operator` (ROLE=operator) also takes manual and forced moves, and only the operators' group
+# may invoke it (iam.tf).
 
 module "function_config" {
   source = "./modules/function_config"
@@ -21,6 +25,7 @@ module "function_config" {
   probe_connect_timeout_seconds = var.probe_connect_timeout_seconds
   dry_run                       = var.dry_run
   retry_deadline_seconds        = var.retry_deadline_seconds
+  alarm_ids                     = [for alarm in oci_monitoring_alarm.health : alarm.id]
 }
 
 resource "oci_functions_application" "failover" {
@@ -44,4 +49,13 @@ resource "oci_functions_function" "failover" {
       error_message = "retry_deadline_seconds must be below function_timeout_seconds, or OCI kills the function in the middle of its retries."
     }
   }
+}
+
+resource "oci_functions_function" "operator" {
+  application_id     = oci_functions_application.failover.id
+  display_name       = "vip-failover-operator"
+  image              = var.function_image
+  memory_in_mbs      = var.function_memory_mb
+  timeout_in_seconds = var.function_timeout_seconds
+  config             = merge(module.function_config.config, { ROLE = "operator" })
 }

@@ -19,21 +19,22 @@ locals {
   node_statements = [
     # PostMetricData, only into the probe's namespace.
     "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to use metrics ${local.compartment_scope} where target.metrics.namespace = '${local.metric_names.namespace}'",
-    # InvokeFunction, only this function (keepalived's notify: the fast path).
+    # InvokeFunction, only the events function (keepalived's notify: the fast path). Never the
+    # operators' function: nothing a node can invoke causes a manual or forced move.
     "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to use fn-invocation ${local.compartment_scope} where target.function.id = '${oci_functions_function.failover.id}'",
     # GetObject of the node's own configuration, only in the config bucket.
     "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to read objects ${local.compartment_scope} where target.bucket.name = '${oci_objectstorage_bucket.node_config.name}'",
   ]
 }
 
-# Resource principal of this one function.
+# Resource principals of the two deployments of the function (events and operators').
 resource "oci_identity_dynamic_group" "function" {
   provider = oci.home
 
   compartment_id = var.tenancy_ocid
   name           = "${var.name_prefix}-function"
-  description    = "The failover function (resource principal)"
-  matching_rule  = "ALL {resource.type = 'fnfunc', resource.id = '${oci_functions_function.failover.id}'}"
+  description    = "The failover functions (resource principals)"
+  matching_rule  = "ANY {resource.id = '${oci_functions_function.failover.id}', resource.id = '${oci_functions_function.operator.id}'}"
 }
 
 # Instance principals of the two nodes, by instance OCID.
@@ -44,6 +45,26 @@ resource "oci_identity_dynamic_group" "nodes" {
   name           = "${var.name_prefix}-nodes"
   description    = "The two haproxy/keepalived nodes (instance principals)"
   matching_rule  = "ANY {${join(", ", [for name in local.node_names : "instance.id = '${oci_core_instance.node[name].id}'"])}}"
+}
+
+locals {
+  operator_statements = [
+    # InvokeFunction of the operators' function only: manual and forced moves.
+    "Allow group id ${var.operators_group_ocid} to use fn-invocation ${local.compartment_scope} where target.function.id = '${oci_functions_function.operator.id}'",
+    # `python -m failover` with the operator's own API key: what the function itself may do.
+    "Allow group id ${var.operators_group_ocid} to use private-ips ${local.compartment_scope} where any {request.permission = 'PRIVATE_IP_READ', request.permission = 'PRIVATE_IP_UPDATE'}",
+    "Allow group id ${var.operators_group_ocid} to use vnics ${local.compartment_scope} where any {request.permission = 'VNIC_ASSIGN', request.permission = 'VNIC_UNASSIGN'}",
+    "Allow group id ${var.operators_group_ocid} to read public-ips ${local.compartment_scope}",
+  ]
+}
+
+resource "oci_identity_policy" "operators" {
+  provider = oci.home
+
+  compartment_id = var.compartment_ocid
+  name           = "${var.name_prefix}-operators"
+  description    = "The operators' group may cause manual and forced moves of the floating IP"
+  statements     = local.operator_statements
 }
 
 resource "oci_identity_policy" "function" {

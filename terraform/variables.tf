@@ -214,6 +214,16 @@ variable "function_image" {
   description = "OCIR image of the failover function, as pushed by `fn build`/`docker push`, e.g. iad.ocir.io/<namespace>/vip-failover/vip-failover:0.1.0 (func.yaml name and version)."
 }
 
+variable "operators_group_ocid" {
+  type        = string
+  description = "OCID of the IAM group whose members may cause manual and forced moves (invoke the operators' function, move the floating IP with `python -m failover`)."
+
+  validation {
+    condition     = can(regex("^ocid1\\.group\\.", var.operators_group_ocid))
+    error_message = "operators_group_ocid must be an IAM group OCID (ocid1.group....)."
+  }
+}
+
 variable "function_memory_mb" {
   type        = number
   description = "Function memory in MB (func.yaml's memory)."

@@ -294,11 +294,12 @@ class Runtime:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _attached_function(backend: Any, function_dir: Path) -> dict[str, Any] | None:
-    """The topology function whose name func.yaml declares, else the first one."""
+def _attached_functions(backend: Any, function_dir: Path) -> list[dict[str, Any]]:
+    """Every topology function runs the one image in DIR (deployed once per role, each with its
+    own configuration); the one whose name func.yaml declares comes first and is warmed."""
     functions = list(backend.states["functions"].values())
     name = _func_yaml(function_dir, "name")
-    return next((f for f in functions if f.get("name") == name), functions[0] if functions else None)
+    return sorted(functions, key=lambda f: f.get("name") != name)
 
 
 async def start(backend: Any) -> None:
@@ -308,18 +309,22 @@ async def start(backend: Any) -> None:
     function_dir = Path(function_dir).resolve()
     if not (function_dir / "func.py").exists():
         raise RuntimeError(f"--function-dir {function_dir}: no func.py there")
-    function = _attached_function(backend, function_dir)
-    if function is None:
+    functions = _attached_functions(backend, function_dir)
+    if not functions:
         raise RuntimeError("--function-dir given but the topology defines no function")
     runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")), backend=backend)
     python_dir = backend.options.get("function_python")
-    pool = Pool(backend=backend, function=function, function_dir=function_dir, workdir=runtime.workdir,
-                python_dir=None if python_dir is None else Path(python_dir).resolve())
-    runtime.pools[function["id"]] = pool
+    for function in functions:
+        runtime.pools[function["id"]] = Pool(backend=backend, function=function, function_dir=function_dir,
+                                             workdir=runtime.workdir / function["id"][-12:],
+                                             python_dir=None if python_dir is None else Path(python_dir).resolve())
+        runtime.pools[function["id"]].workdir.mkdir()
     backend.runtime[SERVICE_NAME] = runtime
-    await pool.warm()
-    backend.log("function attached", function=function["id"], name=function.get("name"),
-                directory=str(function_dir), log=str(pool.log_path))
+    # Only the first is warm at start (the others start on their first call, a cold start).
+    await runtime.pools[functions[0]["id"]].warm()
+    for function in functions:
+        backend.log("function attached", function=function["id"], name=function.get("name"), directory=str(function_dir),
+                    log=str(runtime.pools[function["id"]].log_path))
 
 
 async def stop(backend: Any) -> None:

@@ -10,7 +10,8 @@ Configured by the topology; without an `iam` section, or with `"enabled": false`
 
     "iam": {"enabled": true,                       # default true
             "terraform_dir": "terraform",          # relative: to the repository root
-            "bindings": {"var.compartment_ocid": "ocid1.compartment...", ...}}
+            "bindings": {"var.compartment_ocid": "ocid1.compartment...", ...},
+            "group_members": {"ocid1.group...": ["ocid1.user...", ...]}}  # users restricted to their groups' grants
 
 A relative `terraform_dir` is taken from the repository root (the parent of this package), not
 from the topology file, so the copies of the topology that the lab and tests write elsewhere
@@ -65,5 +66,6 @@ def authorizer_for(topology: Mapping[str, Any]) -> Authorizer | None:
     directory = Path(section["terraform_dir"])
     if not directory.is_absolute():
         directory = REPOSITORY / directory
-    return Authorizer(policy=policy_from_terraform(directory, section.get("bindings", {})),
+    return Authorizer(policy=policy_from_terraform(directory, section.get("bindings", {}),
+                                                   section.get("group_members", {})),
                       source=str(directory))

@@ -6,6 +6,7 @@ Why a grammar and not regular expressions: a statement is only as narrow as its 
 
     Allow dynamic-group id <ocid> to <verb> <resource-type> in compartment id <ocid> [where <cond>]
     Allow dynamic-group id <ocid> to <verb> <resource-type> in tenancy [where <cond>]
+    Allow group id <ocid> to ...            (a group of IAM users, e.g. the operators)
     <cond>  :=  <variable> = '<value>'  |  <variable> != '<value>'
              |  any {<cond>, ...}  |  all {<cond>, ...}
 
@@ -27,7 +28,8 @@ GRAMMAR = r"""
 statement: "allow"i subject "to"i VERB RESOURCE_TYPE scope ("where"i condition)?
 rule: condition
 
-subject: "dynamic-group"i "id"i OCID
+subject: "dynamic-group"i "id"i OCID   -> dynamic_group
+       | "group"i "id"i OCID           -> user_group
 scope: "in"i "tenancy"i                  -> tenancy
      | "in"i "compartment"i "id"i OCID   -> compartment
 
@@ -76,26 +78,30 @@ Condition = Union[Comparison, AnyOf, AllOf]
 
 @dataclass(frozen=True)
 class Statement:
-    group_id: str               # the dynamic group the statement grants to
+    group_id: str               # the dynamic group (or user group) the statement grants to
     verb: str                   # inspect | read | use | manage
     resource_type: str          # private-ips, vnics, metrics, fn-invocation, ...
     compartment_id: str | None  # None: the whole tenancy
     condition: Condition | None
     text: str
+    users: bool = False         # True: `group id` (IAM users), False: `dynamic-group id`
 
 
 class _ToModel(Transformer):
     def statement(self, items: list) -> Statement:
-        group_id, verb, resource_type, compartment_id = items[:4]
+        (users, group_id), verb, resource_type, compartment_id = items[:4]
         condition = items[4] if len(items) > 4 else None
         return Statement(group_id=group_id, verb=str(verb).lower(), resource_type=str(resource_type),
-                         compartment_id=compartment_id, condition=condition, text="")
+                         compartment_id=compartment_id, condition=condition, text="", users=users)
 
     def rule(self, items: list) -> Condition:
         return items[0]
 
-    def subject(self, items: list[Token]) -> str:
-        return str(items[0])
+    def dynamic_group(self, items: list[Token]) -> tuple[bool, str]:
+        return False, str(items[0])
+
+    def user_group(self, items: list[Token]) -> tuple[bool, str]:
+        return True, str(items[0])
 
     def tenancy(self, _items: list) -> None:
         return None
@@ -125,7 +131,7 @@ def parse_statement(text: str) -> Statement:
     statement = _parse(text, "statement")
     assert isinstance(statement, Statement)
     return Statement(statement.group_id, statement.verb, statement.resource_type,
-                     statement.compartment_id, statement.condition, text)
+                     statement.compartment_id, statement.condition, text, statement.users)
 
 
 def parse_rule(text: str) -> Condition:

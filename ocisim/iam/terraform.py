@@ -206,8 +206,10 @@ def group_ocid(name: str) -> str:
     return f"ocid1.dynamicgroup.oc1..{name}"
 
 
-def policy_from_terraform(directory: Path, bindings: Mapping[str, Any]) -> Policy:
-    """Every oci_identity_policy statement and oci_identity_dynamic_group rule, evaluated."""
+def policy_from_terraform(directory: Path, bindings: Mapping[str, Any],
+                          members: Mapping[str, Any] | None = None) -> Policy:
+    """Every oci_identity_policy statement and oci_identity_dynamic_group rule, evaluated;
+    ``members``: user group OCID -> the user OCIDs in it (the topology's ``iam.group_members``)."""
     module = load_module(directory)
     evaluator = Evaluator(module, bindings)
     statements, groups = [], {}
@@ -218,4 +220,5 @@ def policy_from_terraform(directory: Path, bindings: Mapping[str, Any]) -> Polic
         elif rtype == GROUP_TYPE:
             group_id = bindings.get(f"{GROUP_TYPE}.{name}.id", group_ocid(name))
             groups[group_id] = parse_rule(evaluator.value(attributes["matching_rule"], {}))
-    return Policy(statements=tuple(statements), groups=groups)
+    return Policy(statements=tuple(statements), groups=groups,
+                  members={gid: frozenset(users) for gid, users in (members or {}).items()})

@@ -36,7 +36,8 @@ def test_injected_429_surfaces_without_a_retry_strategy_and_is_consumed(emulator
     assert (caught.value.status, caught.value.code) == (429, "TooManyRequests")
     assert net.get_private_ip(topo.vip_id).data.vnic_id == topo.vnic_a
 
-    assert move(net, topo.vip_id, topo.vnic_b).data.vnic_id == topo.vnic_b
+    move(net, topo.vip_id, topo.vnic_b)
+    assert net.get_private_ip(topo.vip_id).data.vnic_id == topo.vnic_b
 
 
 def test_dropped_connection_before_the_call_changes_nothing(emulator: Emulator, net, topo: Topology) -> None:

@@ -28,12 +28,13 @@ def test_unknown_node_and_bad_switch_are_oci_errors(emulator: Emulator) -> None:
 
 
 def test_default_function_probes_the_simulated_nodes(tmp_path) -> None:
-    """The shipped topology + the real function: status shows both simulated nodes, and a
-    manual failover to node-b moves the IP once node-a's simulated health endpoint fails."""
+    """The shipped topology + the real function: status shows both simulated nodes, and an
+    operator's failover (the operators' function) moves the IP once node-a's simulated health
+    endpoint fails."""
     with Emulator.start(function_dir=".", state=tmp_path / "state.json") as emu:
         config = oci.config.from_file(emu.oci_config_file, emu.oci_profile)
         invoke = oci.functions.FunctionsInvokeClient(config, service_endpoint=emu.endpoint)
-        fn = emu.functions["vip-failover"]
+        fn = emu.functions["vip-failover-operator"]
 
         def call(body: dict) -> dict:
             return json.loads(invoke.invoke_function(fn, invoke_function_body=json.dumps(body)).data.text)

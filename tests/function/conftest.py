@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from fn_emulator import ALARM_IDS, PROBE_TIMEOUT, REPO, FunctionEmulator, NodeHealth, nodes_config
 
-from fn_emulator import PROBE_TIMEOUT, REPO, FunctionEmulator, NodeHealth, nodes_config
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
 
 
 @pytest.fixture
 def nodes() -> Iterator[dict[str, NodeHealth]]:
-    health = {"node-a": NodeHealth(), "node-b": NodeHealth()}
+    health = {name: NodeHealth(name) for name in ("node-a", "node-b")}
     yield health
     for node in health.values():
         node.close()
@@ -25,8 +25,14 @@ def start_function(nodes: dict[str, NodeHealth]) -> Iterator[Callable[..., Funct
     started: list[Emulator] = []
 
     def start(**config: str) -> FunctionEmulator:
-        function_config = {"NODES": nodes_config(nodes), "COOLDOWN_SECONDS": "60",
-                           "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT), "RETRY_DEADLINE_SECONDS": "20", **config}
+        function_config = {
+            "NODES": nodes_config(nodes),
+            "COOLDOWN_SECONDS": "60",
+            "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT),
+            "RETRY_DEADLINE_SECONDS": "20",
+            "ALARM_IDS": ALARM_IDS,
+            **config,
+        }
         emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config=function_config)
         started.append(emu)
         return FunctionEmulator(emu)

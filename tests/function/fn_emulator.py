@@ -20,7 +20,7 @@ PROBE_TIMEOUT = 0.3
 class NodeHealth:
     """A node's health endpoint on 127.0.0.1: set ``state`` to up (200), down (503) or hang."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
         node = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,13 +28,17 @@ class NodeHealth:
                 if node.state == "hang":
                     time.sleep(PROBE_TIMEOUT * 3)
                 code = 200 if node.state == "up" else 503
+                body = json.dumps({"node": node.name, "serving": code == 200}).encode()
                 self.send_response(code)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
+        self.name = name
         self.state = "up"
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -66,14 +70,20 @@ class FunctionEmulator:
 
         self.emu = emu
         self.function_id = emu.functions["vip-failover"]
+        self.operator_id = emu.functions["vip-failover-operator"]
         config = oci.config.from_file(emu.oci_config_file, emu.oci_profile)
         self.client = FunctionsInvokeClient(config, service_endpoint=emu.endpoint, timeout=(5, 60))
 
-    def invoke(self, body: Any) -> dict[str, Any]:
+    def invoke(self, body: Any, function_id: str | None = None) -> dict[str, Any]:
+        """Invoke the events function (what the nodes and Notifications reach) or ``function_id``."""
         raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
-        response = self.client.invoke_function(self.function_id, invoke_function_body=raw)
+        response = self.client.invoke_function(function_id or self.function_id, invoke_function_body=raw)
         assert response.status == 200
         return json.loads(response.data.text)
+
+    def operate(self, body: Any) -> dict[str, Any]:
+        """Invoke the operators' function, as a member of the operators' group."""
+        return self.invoke(body, self.operator_id)
 
     def writes(self) -> list[dict[str, Any]]:
         return [e for e in self.emu.audit() if e["operation"] == "UpdatePrivateIp"]
@@ -88,5 +98,10 @@ class FunctionEmulator:
 
 
 FUNCTION = topology_function()
+# The recorded fixtures' alarm and the topology's own: the deployment's alarms in these tests.
+ALARM_IDS = ",".join(
+    ["ocid1.alarm.oc1.iad.aaaaaaaavipfailovernodedown"]
+    + [a["id"] for a in json.loads(DEFAULT_TOPOLOGY.read_text())["alarms"]]
+)
 VIP_ID = FUNCTION["config"]["VIP_PRIVATE_IP_IDS"]
 VNICS = {n["name"]: n["vnic_id"] for n in json.loads(FUNCTION["config"]["NODES"])}

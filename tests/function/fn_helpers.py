@@ -11,6 +11,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 VIP = "ocid1.privateip.oc1.iad.abuwcljrvip"
 VNIC_A = "ocid1.vnic.oc1.iad.abuwcljrnodea"
 VNIC_B = "ocid1.vnic.oc1.iad.abuwcljrnodeb"
+# The alarm of the recorded fixtures: the deployment's own (ALARM_IDS), so its streams are evidence.
+ALARM_ID = "ocid1.alarm.oc1.iad.aaaaaaaavipfailovernodedown"
 
 
 def env(**overrides: str) -> dict[str, str]:
@@ -23,6 +25,7 @@ def env(**overrides: str) -> dict[str, str]:
                 {"name": "node-b", "vnic_id": VNIC_B, "health_url": "http://127.0.0.1:2/healthz", "priority": 50},
             ]
         ),
+        "ALARM_IDS": ALARM_ID,
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}

@@ -3,16 +3,22 @@
 import json
 
 import pytest
+from fn_helpers import VIP, VNIC_A, VNIC_B, config, env
 
 from failover.config import Config, ConfigError
-from fn_helpers import VIP, VNIC_A, VNIC_B, config, env
 
 
 def test_defaults_and_priority_order():
-    cfg = Config.from_env(env(NODES=json.dumps([
-        {"name": "low", "vnic_id": VNIC_A, "health_url": "http://127.0.0.1:1/", "priority": 1},
-        {"name": "high", "vnic_id": VNIC_B, "health_url": "https://127.0.0.1:2/h", "priority": 9},
-    ])))
+    cfg = Config.from_env(
+        env(
+            NODES=json.dumps(
+                [
+                    {"name": "low", "vnic_id": VNIC_A, "health_url": "http://127.0.0.1:1/", "priority": 1},
+                    {"name": "high", "vnic_id": VNIC_B, "health_url": "https://127.0.0.1:2/h", "priority": 9},
+                ]
+            )
+        )
+    )
     assert cfg.vip_private_ip_ids == (VIP,)
     assert [n.name for n in cfg.nodes] == ["high", "low"]
     assert cfg.preferred.name == "high"
@@ -24,8 +30,12 @@ def test_defaults_and_priority_order():
 def test_all_keys_set():
     cfg = config(
         VIP_PRIVATE_IP_IDS=f"{VIP}, ocid1.privateip.oc1.iad.second",
-        FAILBACK_POLICY="Preferred", COOLDOWN_SECONDS="5", PROBE_TIMEOUT_SECONDS="0.5",
-        DRY_RUN="true", RETRY_DEADLINE_SECONDS="10", OCI_SERVICE_ENDPOINT="http://127.0.0.1:9000/",
+        FAILBACK_POLICY="Preferred",
+        COOLDOWN_SECONDS="5",
+        PROBE_TIMEOUT_SECONDS="0.5",
+        DRY_RUN="true",
+        RETRY_DEADLINE_SECONDS="10",
+        OCI_SERVICE_ENDPOINT="http://127.0.0.1:9000/",
     )
     assert cfg.vip_private_ip_ids == (VIP, "ocid1.privateip.oc1.iad.second")
     assert (cfg.failback_policy, cfg.cooldown_seconds, cfg.probe_timeout_seconds) == ("preferred", 5.0, 0.5)
@@ -45,18 +55,72 @@ def test_all_keys_set():
         ({"NODES": "{}"}, "NODES"),
         ({"NODES": json.dumps([{"name": "a", "vnic_id": VNIC_A, "health_url": "http://x/"}])}, "NODES"),
         ({"NODES": json.dumps([{"name": "a", "vnic_id": VNIC_A, "health_url": "http://x/"}, "b"])}, "NODES[1]"),
-        ({"NODES": json.dumps([{"name": "a", "vnic_id": VNIC_A, "health_url": "http://x/"},
-                               {"name": "a", "vnic_id": VNIC_B, "health_url": "http://y/"}])}, "NODES"),
-        ({"NODES": json.dumps([{"name": "a b", "vnic_id": VNIC_A, "health_url": "http://x/"},
-                               {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"}])}, "NODES[0].name"),
-        ({"NODES": json.dumps([{"name": "a", "vnic_id": "vnic-1", "health_url": "http://x/"},
-                               {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"}])}, "NODES[0].vnic_id"),
-        ({"NODES": json.dumps([{"name": "a", "vnic_id": VNIC_A, "health_url": "ftp://x/"},
-                               {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"}])}, "NODES[0].health_url"),
-        ({"NODES": json.dumps([{"name": "a", "vnic_id": VNIC_A, "health_url": "http://x/", "priority": "high"},
-                               {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"}])}, "NODES[0].priority"),
-        ({"NODES": json.dumps([{"name": "a", "vnic_id": VNIC_A, "health_url": "http://x/", "prio": 1},
-                               {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"}])}, "NODES[0]"),
+        (
+            {
+                "NODES": json.dumps(
+                    [
+                        {"name": "a", "vnic_id": VNIC_A, "health_url": "http://x/"},
+                        {"name": "a", "vnic_id": VNIC_B, "health_url": "http://y/"},
+                    ]
+                )
+            },
+            "NODES",
+        ),
+        (
+            {
+                "NODES": json.dumps(
+                    [
+                        {"name": "a b", "vnic_id": VNIC_A, "health_url": "http://x/"},
+                        {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"},
+                    ]
+                )
+            },
+            "NODES[0].name",
+        ),
+        (
+            {
+                "NODES": json.dumps(
+                    [
+                        {"name": "a", "vnic_id": "vnic-1", "health_url": "http://x/"},
+                        {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"},
+                    ]
+                )
+            },
+            "NODES[0].vnic_id",
+        ),
+        (
+            {
+                "NODES": json.dumps(
+                    [
+                        {"name": "a", "vnic_id": VNIC_A, "health_url": "ftp://x/"},
+                        {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"},
+                    ]
+                )
+            },
+            "NODES[0].health_url",
+        ),
+        (
+            {
+                "NODES": json.dumps(
+                    [
+                        {"name": "a", "vnic_id": VNIC_A, "health_url": "http://x/", "priority": "high"},
+                        {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"},
+                    ]
+                )
+            },
+            "NODES[0].priority",
+        ),
+        (
+            {
+                "NODES": json.dumps(
+                    [
+                        {"name": "a", "vnic_id": VNIC_A, "health_url": "http://x/", "prio": 1},
+                        {"name": "b", "vnic_id": VNIC_B, "health_url": "http://y/"},
+                    ]
+                )
+            },
+            "NODES[0]",
+        ),
         ({"FAILBACK_POLICY": "always"}, "FAILBACK_POLICY"),
         ({"COOLDOWN_SECONDS": "soon"}, "COOLDOWN_SECONDS"),
         ({"COOLDOWN_SECONDS": "-1"}, "COOLDOWN_SECONDS"),

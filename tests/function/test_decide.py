@@ -3,13 +3,13 @@
 import itertools
 
 import pytest
+from fn_helpers import ALARM_ID, config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failover.decide import Action, Decision, Health, View, cooldown_left, decide
 from failover.events import AlarmEvent, Command, KeepalivedNotice, Stream
 from failover.tags import LastMove
-from fn_helpers import config
 
 H, D, U = Health.HEALTHY, Health.DOWN, Health.UNKNOWN
 NOW = 1_800_000_000.0
@@ -18,26 +18,29 @@ PREFERRED = config(FAILBACK_POLICY="preferred")
 
 
 def alarm(kind="OK_TO_FIRING", firing=("node-a",), ok=(), ts=NOW + 5):
-    streams = tuple(Stream("FIRING", (("node", n),)) for n in firing) + tuple(Stream("OK", (("node", n),)) for n in ok)
+    streams = tuple(Stream("FIRING", (("node", n),), ALARM_ID) for n in firing)
+    streams += tuple(Stream("OK", (("node", n),), ALARM_ID) for n in ok)
     return AlarmEvent(type=kind, dedupe_key="alarm-1", timestamp_ms=int(ts * 1000), title="t", streams=streams)
 
 
 def view(a=H, b=H, holder="node-a", moved_ago=None, event_key=None):
     last = None
     if moved_ago is not None:
-        last = LastMove(at=NOW - moved_ago, from_node="node-b", to_node="node-a", reason="r", event_key=event_key, move_id="m")
+        last = LastMove(
+            at=NOW - moved_ago, from_node="node-b", to_node="node-a", reason="r", event_key=event_key, move_id="m"
+        )
     return View(holder=holder, health={"node-a": a, "node-b": b}, last_move=last, now=NOW)
 
 
 # The table, row by row: event, holder health (node-a holds), peer health, cooldown?, policy → action, target.
 TABLE = [
     # Alarm FIRING about the holder.
-    (alarm(), H, H, False, NEVER, Action.STAY, "node-a"),       # alarm disagrees with our probe: trust the probe
+    (alarm(), H, H, False, NEVER, Action.STAY, "node-a"),  # alarm disagrees with our probe: trust the probe
     (alarm(), D, H, False, NEVER, Action.MOVE, "node-b"),
-    (alarm(), D, H, True, NEVER, Action.MOVE, "node-b"),        # cooldown never pins the IP to a dead holder
-    (alarm(), U, H, False, NEVER, Action.MOVE, "node-b"),       # unverifiable + independent report: gone
-    (alarm(), D, D, False, NEVER, Action.REFUSE, None),         # nowhere to go: stay, say so
-    (alarm(), D, U, False, NEVER, Action.REFUSE, None),         # target unverifiable: never a destination
+    (alarm(), D, H, True, NEVER, Action.MOVE, "node-b"),  # cooldown never pins the IP to a dead holder
+    (alarm(), U, H, False, NEVER, Action.MOVE, "node-b"),  # unverifiable + independent report: gone
+    (alarm(), D, D, False, NEVER, Action.REFUSE, None),  # nowhere to go: stay, say so
+    (alarm(), D, U, False, NEVER, Action.REFUSE, None),  # target unverifiable: never a destination
     (alarm(), U, U, False, NEVER, Action.REFUSE, None),
     # REPEAT after the move already happened (holder node-b): nothing to do.
     (alarm("REPEAT"), H, H, False, NEVER, Action.STAY, "node-a"),
@@ -50,24 +53,32 @@ TABLE = [
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), D, H, False, NEVER, Action.MOVE, "node-b"),
     (alarm("RESET", firing=()), U, H, False, NEVER, Action.STAY, "node-a"),
     # keepalived: node-b became MASTER.
-    (KeepalivedNotice("node-b", "MASTER"), H, H, False, NEVER, Action.STAY, "node-a"),   # split brain: holder serves
+    (KeepalivedNotice("node-b", "MASTER"), H, H, False, NEVER, Action.STAY, "node-a"),  # split brain: holder serves
     (KeepalivedNotice("node-b", "MASTER"), D, H, False, NEVER, Action.MOVE, "node-b"),
-    (KeepalivedNotice("node-b", "MASTER"), U, H, False, NEVER, Action.MOVE, "node-b"),   # peer lost VRRP + we cannot reach
+    (
+        KeepalivedNotice("node-b", "MASTER"),
+        U,
+        H,
+        False,
+        NEVER,
+        Action.MOVE,
+        "node-b",
+    ),  # peer lost VRRP + we cannot reach
     (KeepalivedNotice("node-b", "MASTER"), D, D, False, NEVER, Action.REFUSE, None),
     (KeepalivedNotice("node-b", "MASTER"), D, U, False, NEVER, Action.MOVE, "node-b"),  # its own word: holds the alias
-    (KeepalivedNotice("node-a", "MASTER"), H, H, False, NEVER, Action.STAY, "node-a"),   # already there
+    (KeepalivedNotice("node-a", "MASTER"), H, H, False, NEVER, Action.STAY, "node-a"),  # already there
     (KeepalivedNotice("node-a", "MASTER"), U, H, False, NEVER, Action.STAY, "node-a"),
     # keepalived left MASTER. From a node that does not hold the VIP: nothing to repair.
     (KeepalivedNotice("node-b", "BACKUP"), D, H, False, NEVER, Action.STAY, "node-a"),
     (KeepalivedNotice("node-b", "STOP"), U, H, False, NEVER, Action.STAY, "node-a"),
     # From the holder: a repair request; the holder's own probe ("serving") decides.
-    (KeepalivedNotice("node-a", "STOP"), D, H, False, NEVER, Action.MOVE, "node-b"),     # stopped: alias dropped
-    (KeepalivedNotice("node-a", "BACKUP"), D, H, True, NEVER, Action.MOVE, "node-b"),    # restarted as BACKUP
+    (KeepalivedNotice("node-a", "STOP"), D, H, False, NEVER, Action.MOVE, "node-b"),  # stopped: alias dropped
+    (KeepalivedNotice("node-a", "BACKUP"), D, H, True, NEVER, Action.MOVE, "node-b"),  # restarted as BACKUP
     (KeepalivedNotice("node-a", "FAULT"), D, H, False, NEVER, Action.MOVE, "node-b"),
-    (KeepalivedNotice("node-a", "STOP"), H, H, False, NEVER, Action.STAY, "node-a"),     # alias kept: still serves
-    (KeepalivedNotice("node-a", "BACKUP"), U, H, False, NEVER, Action.MOVE, "node-b"),   # unreachable, says it left
-    (KeepalivedNotice("node-a", "BACKUP"), D, D, False, NEVER, Action.REFUSE, None),     # nobody serves: stay
-    (KeepalivedNotice("node-a", "FAULT"), D, U, False, NEVER, Action.REFUSE, None),      # target unverifiable
+    (KeepalivedNotice("node-a", "STOP"), H, H, False, NEVER, Action.STAY, "node-a"),  # alias kept: still serves
+    (KeepalivedNotice("node-a", "BACKUP"), U, H, False, NEVER, Action.MOVE, "node-b"),  # unreachable, says it left
+    (KeepalivedNotice("node-a", "BACKUP"), D, D, False, NEVER, Action.REFUSE, None),  # nobody serves: stay
+    (KeepalivedNotice("node-a", "FAULT"), D, U, False, NEVER, Action.REFUSE, None),  # target unverifiable
     (KeepalivedNotice("node-a", "STOP"), U, U, False, NEVER, Action.REFUSE, None),
     # Manual.
     (Command("status"), D, D, False, NEVER, Action.REPORT, "node-a"),
@@ -75,8 +86,8 @@ TABLE = [
     (Command("failover", "node-b"), H, D, False, NEVER, Action.REFUSE, "node-b"),
     (Command("failover", "node-b"), H, U, False, NEVER, Action.REFUSE, "node-b"),
     (Command("failover"), H, D, False, NEVER, Action.REFUSE, None),
-    (Command("failover", "node-b"), H, H, True, NEVER, Action.REFUSE, "node-b"),          # cooldown
-    (Command("failover", "node-b"), D, H, True, NEVER, Action.MOVE, "node-b"),            # ...unless holder down
+    (Command("failover", "node-b"), H, H, True, NEVER, Action.REFUSE, "node-b"),  # cooldown
+    (Command("failover", "node-b"), D, H, True, NEVER, Action.MOVE, "node-b"),  # ...unless holder down
     (Command("failover", "node-b", force=True), H, D, True, NEVER, Action.MOVE, "node-b"),
     (Command("failover", "node-a"), H, H, False, NEVER, Action.STAY, "node-a"),
     (Command("failback"), H, H, False, NEVER, Action.STAY, "node-a"),
@@ -95,14 +106,14 @@ FAILBACK = [
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, True, PREFERRED, Action.REFUSE, "node-a"),
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), U, H, False, PREFERRED, Action.STAY, "node-b"),
     (alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), H, H, False, NEVER, Action.STAY, "node-b"),
-    (alarm("RESET", firing=()), H, H, False, PREFERRED, Action.MOVE, "node-a"),
+    (alarm("RESET", firing=(), ok=("node-a",)), H, H, False, PREFERRED, Action.MOVE, "node-a"),
     (alarm("REPEAT", firing=("node-a",)), H, H, False, PREFERRED, Action.STAY, "node-b"),  # preferred still firing
     (KeepalivedNotice("node-a", "MASTER"), H, H, False, PREFERRED, Action.MOVE, "node-a"),  # preemption
     (KeepalivedNotice("node-a", "MASTER"), H, H, False, NEVER, Action.STAY, "node-b"),
     (KeepalivedNotice("node-a", "MASTER"), H, H, True, PREFERRED, Action.REFUSE, "node-a"),
-    (Command("failback"), H, H, False, NEVER, Action.MOVE, "node-a"),                    # manual works under any policy
+    (Command("failback"), H, H, False, NEVER, Action.MOVE, "node-a"),  # manual works under any policy
     (Command("failback"), D, H, False, NEVER, Action.REFUSE, "node-a"),
-    (Command("failback", dry_run=True), H, H, False, NEVER, Action.MOVE, "node-a"),     # dry run: shell skips the write
+    (Command("failback", dry_run=True), H, H, False, NEVER, Action.MOVE, "node-a"),  # dry run: shell skips the write
 ]
 
 
@@ -153,8 +164,10 @@ def test_a_release_notice_from_a_lesser_holder_is_no_failback():
 def test_three_nodes_a_release_notice_moves_to_the_best_serving_node():
     import json
 
-    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": "http://127.0.0.1:1/", "priority": p}
-             for n, p in (("node-a", 100), ("node-b", 90), ("node-c", 80))]
+    nodes = [
+        {"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": f"http://127.0.0.1:1/{n}", "priority": p}
+        for n, p in (("node-a", 100), ("node-b", 90), ("node-c", 80))
+    ]
     cfg = config(NODES=json.dumps(nodes))
     v = View(holder="node-a", health={"node-a": D, "node-b": D, "node-c": H}, last_move=None, now=NOW)
     assert decide(KeepalivedNotice("node-a", "STOP"), v, cfg).target == "node-c"
@@ -184,17 +197,25 @@ def test_cooldown_left():
 # Properties over every combination: the invariants of issue 8 in decision form.
 healths = st.sampled_from([H, D, U])
 events = st.one_of(
-    st.builds(alarm, st.sampled_from(["OK_TO_FIRING", "REPEAT", "FIRING_TO_OK", "RESET"]),
-              st.lists(st.sampled_from(["node-a", "node-b", "other"]), max_size=3).map(tuple),
-              st.lists(st.sampled_from(["node-a", "node-b"]), max_size=2).map(tuple),
-              st.sampled_from([NOW - 7200, NOW - 30, NOW + 5])),
-    st.builds(KeepalivedNotice, st.sampled_from(["node-a", "node-b"]), st.sampled_from(["MASTER", "BACKUP", "FAULT", "STOP"])),
+    st.builds(
+        alarm,
+        st.sampled_from(["OK_TO_FIRING", "REPEAT", "FIRING_TO_OK", "RESET"]),
+        st.lists(st.sampled_from(["node-a", "node-b", "other"]), max_size=3).map(tuple),
+        st.lists(st.sampled_from(["node-a", "node-b"]), max_size=2).map(tuple),
+        st.sampled_from([NOW - 7200, NOW - 30, NOW + 5]),
+    ),
+    st.builds(
+        KeepalivedNotice, st.sampled_from(["node-a", "node-b"]), st.sampled_from(["MASTER", "BACKUP", "FAULT", "STOP"])
+    ),
     st.builds(Command, st.sampled_from(["status", "failover", "failback"]), st.none(), st.booleans(), st.booleans()),
     st.builds(Command, st.just("failover"), st.sampled_from(["node-a", "node-b"]), st.booleans(), st.booleans()),
 )
 views = st.builds(
     lambda a, b, holder, ago: view(a, b, holder=holder, moved_ago=ago),
-    healths, healths, st.sampled_from(["node-a", "node-b", None]), st.sampled_from([None, 1.0, 30.0, 3600.0]),
+    healths,
+    healths,
+    st.sampled_from(["node-a", "node-b", None]),
+    st.sampled_from([None, 1.0, 30.0, 3600.0]),
 )
 
 
@@ -208,10 +229,15 @@ def test_invariants(event, v, cfg):
     if d.action is Action.MOVE:
         assert d.target is not None and d.target != v.holder
         if not d.forced:
-            self_reported = (isinstance(event, KeepalivedNotice) and event.state == "MASTER"
-                             and event.node == d.target and holder_health is D)
-            assert v.health[d.target] is H or (self_reported and v.health[d.target] is U), \
+            self_reported = (
+                isinstance(event, KeepalivedNotice)
+                and event.state == "MASTER"
+                and event.node == d.target
+                and holder_health is D
+            )
+            assert v.health[d.target] is H or (self_reported and v.health[d.target] is U), (
                 "moves only to a node verified healthy, or one that took the alias itself from a dead holder"
+            )
             if cooldown_left(v, cfg) > 0:
                 assert holder_health is not H, "inside the cooldown only a lost holder is moved away from"
         if not manual:
@@ -219,7 +245,7 @@ def test_invariants(event, v, cfg):
             if holder_health is H:
                 assert cfg.failback_policy == "preferred" and d.target == cfg.preferred.name
             if holder_health is U and isinstance(event, AlarmEvent):
-                assert v.holder in event.nodes_with("FIRING"), "unknown alone never moves"
+                assert v.holder in event.nodes_with("FIRING", cfg.alarm_ids), "unknown alone never moves"
             if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
                 assert event.node == v.holder, "only the holder's own release asks for a repair"
                 assert holder_health is not H, "a holder that still serves is never left"
@@ -245,8 +271,13 @@ def test_a_release_notice_from_a_non_holder_changes_nothing(state, v, cfg):
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.sampled_from(["BACKUP", "FAULT", "STOP"]), healths, healths, st.sampled_from([NEVER, PREFERRED]),
-       st.sampled_from([None, 1.0, 3600.0]))
+@given(
+    st.sampled_from(["BACKUP", "FAULT", "STOP"]),
+    healths,
+    healths,
+    st.sampled_from([NEVER, PREFERRED]),
+    st.sampled_from([None, 1.0, 3600.0]),
+)
 def test_a_release_notice_from_the_holder_repairs_exactly_when_it_no_longer_serves(state, a, b, cfg, ago):
     d = decide(KeepalivedNotice("node-a", state), view(a, b, moved_ago=ago), cfg)
     repair_needed = a is not H and b is H
@@ -261,10 +292,22 @@ def test_a_release_notice_from_the_holder_repairs_exactly_when_it_no_longer_serv
 
 def test_every_combination_of_the_matrix_decides():
     combos = itertools.product(
-        [alarm(), alarm("REPEAT"), alarm("FIRING_TO_OK", firing=(), ok=("node-a",)), alarm("RESET", firing=()),
-         KeepalivedNotice("node-b", "MASTER"), KeepalivedNotice("node-a", "STOP"), Command("failover"),
-         Command("failback"), Command("status")],
-        [H, D, U], [H, D, U], [None, 10.0], [NEVER, PREFERRED], ["node-a", "node-b"],
+        [
+            alarm(),
+            alarm("REPEAT"),
+            alarm("FIRING_TO_OK", firing=(), ok=("node-a",)),
+            alarm("RESET", firing=()),
+            KeepalivedNotice("node-b", "MASTER"),
+            KeepalivedNotice("node-a", "STOP"),
+            Command("failover"),
+            Command("failback"),
+            Command("status"),
+        ],
+        [H, D, U],
+        [H, D, U],
+        [None, 10.0],
+        [NEVER, PREFERRED],
+        ["node-a", "node-b"],
     )
     seen = {decide(e, view(a, b, holder=holder, moved_ago=ago), cfg).action for e, a, b, ago, cfg, holder in combos}
     assert seen == set(Action)
@@ -273,8 +316,10 @@ def test_every_combination_of_the_matrix_decides():
 def test_three_nodes_prefer_a_healthy_node_the_alarm_does_not_report():
     import json
 
-    nodes = [{"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": "http://127.0.0.1:1/", "priority": p}
-             for n, p in (("node-a", 100), ("node-b", 90), ("node-c", 80))]
+    nodes = [
+        {"name": n, "vnic_id": f"ocid1.vnic.oc1.iad.{n}", "health_url": f"http://127.0.0.1:1/{n}", "priority": p}
+        for n, p in (("node-a", 100), ("node-b", 90), ("node-c", 80))
+    ]
     cfg = config(NODES=json.dumps(nodes))
     v = View(holder="node-a", health={"node-a": D, "node-b": H, "node-c": H}, last_move=None, now=NOW)
     assert decide(alarm(firing=("node-a", "node-b")), v, cfg).target == "node-c"

@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from fn_emulator import REPO, nodes_config
 from fn_helpers import env, fixture_bytes
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 FDK = Path(sys.executable).with_name("fdk")
 
@@ -37,19 +36,25 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 
 @pytest.fixture
 def fdk_server(tmp_path, emulator, nodes):
-    """fdk serving ./func.py on tmp_path/lsnr.sock with resource principals from the emulator."""
+    """fdk serving ./func.py on tmp_path/lsnr.sock with resource principals from the emulator,
+    as the operators' function (it takes manual moves too)."""
     sock = tmp_path / "lsnr.sock"
-    function_id = emulator.functions["vip-failover"]
+    function_id = emulator.functions["vip-failover-operator"]
     fn_env = {
-        "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO),
-        "FN_LISTENER": f"unix:{sock}", "FN_FORMAT": "http-stream", "FN_FN_ID": function_id,
-        **env(NODES=nodes_config(nodes), PROBE_TIMEOUT_SECONDS="0.3"),
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(REPO),
+        "FN_LISTENER": f"unix:{sock}",
+        "FN_FORMAT": "http-stream",
+        "FN_FN_ID": function_id,
+        **env(NODES=nodes_config(nodes), PROBE_TIMEOUT_SECONDS="0.3", ROLE="operator"),
         "VIP_PRIVATE_IP_IDS": "ocid1.privateip.oc1.iad.aaaaaaaa3bhoiacy5ruy5jhyssp43buteujyxzvud6fggieqm5iyk36agnfq",
         "OCI_SERVICE_ENDPOINT": emulator.endpoint,
         **emulator.resource_principal_env(function_id, tmp_path / "rp"),
     }
-    log = open(tmp_path / "fdk.log", "wb")
-    process = subprocess.Popen([str(FDK), str(REPO / "func.py"), "handler"], env=fn_env, cwd=REPO, stdout=log, stderr=log)
+    log = open(tmp_path / "fdk.log", "wb")  # noqa: SIM115 (fdk's output for the server's whole life)
+    process = subprocess.Popen(
+        [str(FDK), str(REPO / "func.py"), "handler"], env=fn_env, cwd=REPO, stdout=log, stderr=log
+    )
     deadline = time.monotonic() + 20
     while not sock.exists():
         assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "fdk.log").read_text()
@@ -62,8 +67,12 @@ def fdk_server(tmp_path, emulator, nodes):
 
 def call(sock: str, body: bytes) -> tuple[int, dict]:
     connection = UnixHTTPConnection(sock)
-    connection.request("POST", "/call", body=body, headers={
-        "Fn-Call-Id": "01TESTCALL", "Fn-Deadline": "2099-01-01T00:00:00Z", "Content-Type": "application/json"})
+    connection.request(
+        "POST",
+        "/call",
+        body=body,
+        headers={"Fn-Call-Id": "01TESTCALL", "Fn-Deadline": "2099-01-01T00:00:00Z", "Content-Type": "application/json"},
+    )
     response = connection.getresponse()
     payload = response.read()
     connection.close()
@@ -100,8 +109,9 @@ def root_logger_restored():
 
 
 def run(handler_body: bytes) -> tuple[int, dict]:
-    import func
     from fdk import fixtures
+
+    import func
 
     async def go():
         call_coro = await fixtures.setup_fn_call(func.handler, content=handler_body)
@@ -122,14 +132,17 @@ def test_in_process_bad_body_is_an_answer(monkeypatch, tmp_path):
     for key, value in env().items():
         monkeypatch.setenv(key, value)
     config = tmp_path / "config"
-    config.write_text("[DEFAULT]\nuser=ocid1.user.oc1..x\nfingerprint=11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff\ntenancy=ocid1.tenancy.oc1..x\n"
-                      f"region=us-ashburn-1\nkey_file={tmp_path / 'key.pem'}\n")
+    config.write_text(
+        "[DEFAULT]\nuser=ocid1.user.oc1..x\nfingerprint=11:22:33:44:55:66:77:88:99:00:aa:bb:cc:dd:ee:ff\ntenancy=ocid1.tenancy.oc1..x\n"
+        f"region=us-ashburn-1\nkey_file={tmp_path / 'key.pem'}\n"
+    )
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     monkeypatch.setenv("OCI_CONFIG_FILE", str(config))
     monkeypatch.delenv("OCI_RESOURCE_PRINCIPAL_VERSION", raising=False)
     status, answer = run(b'{"action": "reboot"}')
@@ -155,12 +168,21 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
     max_leaves=20,
 )
-ALARM_FIXTURES = ["alarm_ok_to_firing_split.json", "alarm_repeat_split.json", "alarm_firing_to_ok_split.json",
-                  "alarm_ok_to_firing_grouped.json", "oci_docs_split_v1.5.json"]
+ALARM_FIXTURES = [
+    "alarm_ok_to_firing_split.json",
+    "alarm_repeat_split.json",
+    "alarm_firing_to_ok_split.json",
+    "alarm_ok_to_firing_grouped.json",
+    "oci_docs_split_v1.5.json",
+]
 WRONG_TYPES = st.one_of(
     st.fixed_dictionaries({"source": st.just("keepalived"), "node": JSON_VALUES, "state": JSON_VALUES}),
-    st.fixed_dictionaries({"action": JSON_VALUES.filter(lambda v: v not in ("failover", "failback")), "to": JSON_VALUES}),
-    st.fixed_dictionaries({"action": st.just("failover"), "to": st.sampled_from(["node-b"]), "dry_run": st.text(max_size=4)}),
+    st.fixed_dictionaries(
+        {"action": JSON_VALUES.filter(lambda v: v not in ("failover", "failback")), "to": JSON_VALUES}
+    ),
+    st.fixed_dictionaries(
+        {"action": st.just("failover"), "to": st.sampled_from(["node-b"]), "dry_run": st.text(max_size=4)}
+    ),
 ).map(lambda v: json.dumps(v).encode())
 HUGE = st.integers(256 * 1024, 1_200_000).map(lambda n: b'{"action": "status", "pad": "' + b"x" * n + b'"}')
 NOT_UTF8 = st.binary(max_size=200).map(lambda b: b"\xff\xfe\xc3" + b)
@@ -173,9 +195,18 @@ def test_bad_input_through_fdk_never_crashes_and_never_writes(fdk_server, emulat
     mutated real alarm messages, wrong types, huge and non-UTF-8 bodies all get a 200 JSON answer
     that moves nothing; no internal error, and the emulator records no write."""
     sock, _ = fdk_server
-    body = data.draw(st.one_of(
-        st.binary(max_size=300), JSON_VALUES.filter(lambda v: not (isinstance(v, dict) and "action" in v)).map(
-            lambda v: json.dumps(v).encode()), WRONG_TYPES, HUGE, NOT_UTF8, mutated_alarms()))
+    body = data.draw(
+        st.one_of(
+            st.binary(max_size=300),
+            JSON_VALUES.filter(lambda v: not (isinstance(v, dict) and "action" in v)).map(
+                lambda v: json.dumps(v).encode()
+            ),
+            WRONG_TYPES,
+            HUGE,
+            NOT_UTF8,
+            mutated_alarms(),
+        )
+    )
     status, answer = call(sock, body)
     assert status == 200 and isinstance(answer, dict)
     assert answer.get("error") != "internal_error" and answer.get("moved", []) == []

@@ -13,7 +13,7 @@ from oci.functions import FunctionsInvokeClient
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
 
-FUNC = '''
+FUNC = """
 import json
 from fdk import response
 
@@ -27,7 +27,7 @@ def handler(ctx, data=None):
         "body": body.decode(), "fn_id": cfg.get("FN_FN_ID"), "rp": cfg.get("OCI_RESOURCE_PRINCIPAL_VERSION"),
         "endpoint": cfg.get("OCI_SERVICE_ENDPOINT"), "extra": cfg.get("EXTRA"), "cooldown": cfg.get("COOLDOWN_SECONDS"),
     }), headers={"Content-Type": "application/json"})
-'''
+"""
 
 
 @pytest.fixture
@@ -45,8 +45,14 @@ def client(emu):
 def test_invoke_runs_the_function_with_config_and_resource_principal(echo):
     function_id = echo.functions["vip-failover"]
     answer = json.loads(client(echo).invoke_function(function_id, invoke_function_body="hi").data.text)
-    assert answer == {"body": "hi", "fn_id": function_id, "rp": "2.2", "endpoint": echo.endpoint, "extra": "x",
-                      "cooldown": "60"}
+    assert answer == {
+        "body": "hi",
+        "fn_id": function_id,
+        "rp": "2.2",
+        "endpoint": echo.endpoint,
+        "extra": "x",
+        "cooldown": "60",
+    }
 
 
 def test_older_api_path(echo):

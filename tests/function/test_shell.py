@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from fn_helpers import VNIC_A, VNIC_B, config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,6 @@ from failover.decide import Health
 from failover.network import ApiError, VipState
 from failover.probe import ProbeResult
 from failover.shell import Runtime, handle
-from fn_helpers import VNIC_A, VNIC_B, config
 
 VIP2 = "ocid1.privateip.oc1.iad.abuwcljrvip2"
 
@@ -28,7 +28,9 @@ class MemoryNetwork:
     def move(self, state, vnic_id, tags, deadline):
         if state.private_ip_id in self.failing:
             raise ApiError("UpdatePrivateIp", 500, "InternalServerError", "boom", "req-fail")
-        self.states[state.private_ip_id] = replace(state, vnic_id=vnic_id, etag=state.etag + "'", freeform_tags=dict(tags))
+        self.states[state.private_ip_id] = replace(
+            state, vnic_id=vnic_id, etag=state.etag + "'", freeform_tags=dict(tags)
+        )
         self.writes.append(state.private_ip_id)
         return f"req-{len(self.writes)}"
 
@@ -37,12 +39,16 @@ class MemoryNetwork:
 
 
 def runtime(failing=frozenset()):
-    cfg = config(VIP_PRIVATE_IP_IDS=f"ocid1.privateip.oc1.iad.abuwcljrvip,{VIP2}")
-    states = {vip: VipState(vip, f"10.0.0.{4 + i}", VNIC_A, False, "e1", {"owner": "ops"})
-              for i, vip in enumerate(cfg.vip_private_ip_ids)}
+    cfg = config(VIP_PRIVATE_IP_IDS=f"ocid1.privateip.oc1.iad.abuwcljrvip,{VIP2}", ROLE="operator")
+    states = {
+        vip: VipState(vip, f"10.0.0.{4 + i}", VNIC_A, False, "e1", {"owner": "ops"})
+        for i, vip in enumerate(cfg.vip_private_ip_ids)
+    }
     net = MemoryNetwork(states, set(failing))
     probes = {"node-a": ProbeResult(Health.DOWN, "HTTP 503"), "node-b": ProbeResult(Health.HEALTHY, "HTTP 200")}
-    return Runtime(config=cfg, network=net, prober=lambda nodes, timeout, connect_timeout: probes, clock=lambda: 1000.0), net
+    return Runtime(
+        config=cfg, network=net, prober=lambda nodes, timeout, connect_timeout: probes, clock=lambda: 1000.0
+    ), net
 
 
 def test_several_vips_move_together():
@@ -64,10 +70,18 @@ def test_partial_move_says_exactly_which_moved():
 
 junk = st.one_of(
     st.binary(max_size=200),
-    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-                     st.sampled_from(["action", "to", "source", "node", "state", "dedupeKey", "type", "alarmMetaData", "x"]),
-                     inner, max_size=4), max_leaves=12).map(lambda v: json.dumps(v).encode()),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(["action", "to", "source", "node", "state", "dedupeKey", "type", "alarmMetaData", "x"]),
+                inner,
+                max_size=4,
+            )
+        ),
+        max_leaves=12,
+    ).map(lambda v: json.dumps(v).encode()),
 )
 
 

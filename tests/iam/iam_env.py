@@ -28,8 +28,12 @@ def iam_topology() -> dict[str, Any]:
     """two-node.json with its IAM section enabled, node-c elsewhere, and a second function."""
     topology = json.loads(DEFAULT_TOPOLOGY.read_text())
     topology["iam"]["enabled"] = True
-    node_c = json.loads(json.dumps(topology["instances"][1]).replace("node-b", "node-c")
-                        .replace("10.0.0.3", "10.0.0.5").replace("aaaaaaaav", "aaaaaaac"))
+    node_c = json.loads(
+        json.dumps(topology["instances"][1])
+        .replace("node-b", "node-c")
+        .replace("10.0.0.3", "10.0.0.5")
+        .replace("aaaaaaaav", "aaaaaaac")
+    )
     node_c["compartmentId"] = OTHER_COMPARTMENT
     node_c["vnics"][0]["macAddress"] = "02:00:17:00:00:05"
     topology["compartments"].append({"id": OTHER_COMPARTMENT, "name": "elsewhere"})
@@ -65,5 +69,7 @@ def node_signer(emu: Emulator, node: str, monkeypatch: pytest.MonkeyPatch) -> An
 def clients(emu: Emulator, signer: Any) -> tuple[Any, Any]:
     """VirtualNetworkClient and ComputeClient signed by `signer`, on the emulator."""
     config = {"region": emu.region}
-    return (oci.core.VirtualNetworkClient(config, signer=signer, service_endpoint=emu.endpoint),
-            oci.core.ComputeClient(config, signer=signer, service_endpoint=emu.endpoint))
+    return (
+        oci.core.VirtualNetworkClient(config, signer=signer, service_endpoint=emu.endpoint),
+        oci.core.ComputeClient(config, signer=signer, service_endpoint=emu.endpoint),
+    )

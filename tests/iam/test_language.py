@@ -19,11 +19,20 @@ FUNCTION = "ocid1.fnfunc.oc1.iad.aaaaaaaafunction"
 def test_a_statement_with_an_any_condition() -> None:
     statement = parse_statement(
         f"Allow dynamic-group id {GROUP} to use private-ips in compartment id {COMPARTMENT} "
-        "where any {request.permission = 'PRIVATE_IP_READ', request.permission = 'PRIVATE_IP_UPDATE'}")
+        "where any {request.permission = 'PRIVATE_IP_READ', request.permission = 'PRIVATE_IP_UPDATE'}"
+    )
     assert (statement.group_id, statement.verb, statement.resource_type, statement.compartment_id) == (
-        GROUP, "use", "private-ips", COMPARTMENT)
-    assert statement.condition == AnyOf((Comparison("request.permission", "=", "PRIVATE_IP_READ"),
-                                         Comparison("request.permission", "=", "PRIVATE_IP_UPDATE")))
+        GROUP,
+        "use",
+        "private-ips",
+        COMPARTMENT,
+    )
+    assert statement.condition == AnyOf(
+        (
+            Comparison("request.permission", "=", "PRIVATE_IP_READ"),
+            Comparison("request.permission", "=", "PRIVATE_IP_UPDATE"),
+        )
+    )
 
 
 def test_keywords_are_case_insensitive_and_tenancy_is_a_scope() -> None:
@@ -38,12 +47,15 @@ def test_nested_conditions_and_matching_rules() -> None:
     assert not holds(rule, {"resource.type": "instance", "resource.id": FUNCTION})
 
 
-@pytest.mark.parametrize("text", [
-    "Allow group Administrators to manage all-resources in tenancy",          # groups by name: not ours
-    f"Allow dynamic-group id {GROUP} to destroy vnics in tenancy",             # no such verb
-    f"Allow dynamic-group id {GROUP} to use vnics in compartment vip",         # compartment by name
-    f"Allow dynamic-group id {GROUP} to use vnics in tenancy where target.x",  # incomplete condition
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Allow group Administrators to manage all-resources in tenancy",  # groups by name: not ours
+        f"Allow dynamic-group id {GROUP} to destroy vnics in tenancy",  # no such verb
+        f"Allow dynamic-group id {GROUP} to use vnics in compartment vip",  # compartment by name
+        f"Allow dynamic-group id {GROUP} to use vnics in tenancy where target.x",  # incomplete condition
+    ],
+)
 def test_what_the_subset_does_not_cover_is_refused(text: str) -> None:
     with pytest.raises(PolicySyntaxError):
         parse_statement(text)
@@ -76,15 +88,23 @@ def test_an_unknown_resource_type_is_refused() -> None:
 
 
 FUNCTION_POLICY = Policy(
-    statements=(parse_statement(f"Allow dynamic-group id {GROUP} to use vnics in compartment id {COMPARTMENT} "
-                                "where any {request.permission = 'VNIC_ASSIGN', request.permission = 'VNIC_UNASSIGN'}"),),
-    groups={GROUP: parse_rule(f"ALL {{resource.type = 'fnfunc', resource.id = '{FUNCTION}'}}")})
+    statements=(
+        parse_statement(
+            f"Allow dynamic-group id {GROUP} to use vnics in compartment id {COMPARTMENT} "
+            "where any {request.permission = 'VNIC_ASSIGN', request.permission = 'VNIC_UNASSIGN'}"
+        ),
+    ),
+    groups={GROUP: parse_rule(f"ALL {{resource.type = 'fnfunc', resource.id = '{FUNCTION}'}}")},
+)
 THE_FUNCTION = Principal("resource", FUNCTION, "tenancy", COMPARTMENT)
 
 
 def test_principals_expose_what_matching_rules_test() -> None:
-    assert principal_variables(THE_FUNCTION) == {"resource.type": "fnfunc", "resource.id": FUNCTION,
-                                                 "resource.compartment.id": COMPARTMENT}
+    assert principal_variables(THE_FUNCTION) == {
+        "resource.type": "fnfunc",
+        "resource.id": FUNCTION,
+        "resource.compartment.id": COMPARTMENT,
+    }
     node = Principal("instance", "ocid1.instance.oc1.iad.a", "tenancy", COMPARTMENT)
     assert principal_variables(node) == {"instance.id": node.id, "instance.compartment.id": COMPARTMENT}
 

@@ -19,7 +19,9 @@ VIP = TOPOLOGY["privateIps"][0]["id"]
 VNICS = {i["displayName"]: i["vnics"][0]["id"] for i in TOPOLOGY["instances"]}
 
 
-def needs(operation: str, params: dict | None = None, query: dict | None = None, body: object = None) -> list[Requirement]:
+def needs(
+    operation: str, params: dict | None = None, query: dict | None = None, body: object = None
+) -> list[Requirement]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return OPERATIONS[operation](Request(params or {}, query or {}, raw, CORE, FUNCTIONS))
 
@@ -27,8 +29,10 @@ def needs(operation: str, params: dict | None = None, query: dict | None = None,
 def test_moving_the_vip_needs_update_here_unassign_there_and_assign_where_it_goes() -> None:
     moved = needs("UpdatePrivateIp", {"privateIpId": VIP}, body={"vnicId": VNICS["node-c"]})
     assert [(n.permission, n.compartment_id, n.resource_id) for n in moved] == [
-        ("PRIVATE_IP_UPDATE", COMPARTMENT, VIP), ("VNIC_UNASSIGN", COMPARTMENT, VNICS["node-a"]),
-        ("VNIC_ASSIGN", OTHER_COMPARTMENT, VNICS["node-c"])]
+        ("PRIVATE_IP_UPDATE", COMPARTMENT, VIP),
+        ("VNIC_UNASSIGN", COMPARTMENT, VNICS["node-a"]),
+        ("VNIC_ASSIGN", OTHER_COMPARTMENT, VNICS["node-c"]),
+    ]
 
 
 def test_renaming_the_vip_in_place_needs_only_the_update() -> None:
@@ -55,10 +59,17 @@ def test_a_reserved_public_ip_is_read_with_public_ip_read() -> None:
 
 def test_metrics_need_write_once_per_namespace_and_compartment() -> None:
     datum = {"compartmentId": COMPARTMENT, "name": "target_up", "datapoints": []}
-    batch = {"metricData": [dict(datum, namespace="vip_failover"), dict(datum, namespace="vip_failover"),
-                            dict(datum, namespace="other")]}
+    batch = {
+        "metricData": [
+            dict(datum, namespace="vip_failover"),
+            dict(datum, namespace="vip_failover"),
+            dict(datum, namespace="other"),
+        ]
+    }
     assert [(n.permission, n.variables["target.metrics.namespace"]) for n in needs("PostMetricData", body=batch)] == [
-        ("METRIC_WRITE", "other"), ("METRIC_WRITE", "vip_failover")]
+        ("METRIC_WRITE", "other"),
+        ("METRIC_WRITE", "vip_failover"),
+    ]
 
 
 def test_a_missing_target_needs_nothing_so_the_handler_answers_404() -> None:
@@ -67,17 +78,33 @@ def test_a_missing_target_needs_nothing_so_the_handler_answers_404() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(operation=st.sampled_from(sorted(OPERATIONS)), body=st.one_of(
-    st.binary(max_size=64),
-    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-                     st.sampled_from(["vnicId", "privateIpId", "ipAddress", "metricData", "namespace",
-                                      "compartmentId"]), inner, max_size=3),
-                 max_leaves=8).map(lambda v: json.dumps(v).encode())))
+@given(
+    operation=st.sampled_from(sorted(OPERATIONS)),
+    body=st.one_of(
+        st.binary(max_size=64),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(["vnicId", "privateIpId", "ipAddress", "metricData", "namespace", "compartmentId"]),
+                    inner,
+                    max_size=3,
+                )
+            ),
+            max_leaves=8,
+        ).map(lambda v: json.dumps(v).encode()),
+    ),
+)
 def test_any_body_gives_requirements_never_an_exception(operation: str, body: bytes) -> None:
-    params = {"privateIpId": VIP, "vnicId": VNICS["node-a"], "instanceId": TOPOLOGY["instances"][0]["id"],
-              "publicIpId": TOPOLOGY["publicIps"][0]["id"], "functionId": TOPOLOGY["functions"][0]["id"],
-              "vnicAttachmentId": TOPOLOGY["instances"][0]["vnics"][0]["attachmentId"]}
+    params = {
+        "privateIpId": VIP,
+        "vnicId": VNICS["node-a"],
+        "instanceId": TOPOLOGY["instances"][0]["id"],
+        "publicIpId": TOPOLOGY["publicIps"][0]["id"],
+        "functionId": TOPOLOGY["functions"][0]["id"],
+        "vnicAttachmentId": TOPOLOGY["instances"][0]["vnics"][0]["attachmentId"],
+    }
     for need in needs(operation, params, {"compartmentId": COMPARTMENT, "vnicId": VNICS["node-a"]}, body):
         assert need.permission.isupper() and isinstance(need.compartment_id, str)
 

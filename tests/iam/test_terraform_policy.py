@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import pytest
-
 from iam_env import REPO, iam_topology
+
 from health_probe.names import NAMES
 from ocisim import iam
 from ocisim.iam.language import Comparison
@@ -13,15 +13,24 @@ from ocisim.iam.terraform import UnboundReference, group_ocid, policy_from_terra
 
 TOPOLOGY = iam_topology()
 BINDINGS = TOPOLOGY["iam"]["bindings"]
+OPERATORS = BINDINGS["var.operators_group_ocid"]
 
 
 def test_every_statement_and_group_comes_from_iam_tf_with_the_topology_ids() -> None:
     policy = policy_from_terraform(REPO / "terraform", BINDINGS)
     grants = {(s.group_id, s.verb, s.resource_type) for s in policy.statements}
     assert grants == {
-        (group_ocid("function"), "use", "private-ips"), (group_ocid("function"), "use", "vnics"),
-        (group_ocid("function"), "read", "public-ips"), (group_ocid("nodes"), "use", "metrics"),
-        (group_ocid("nodes"), "use", "fn-invocation"), (group_ocid("nodes"), "read", "objects")}
+        (group_ocid("function"), "use", "private-ips"),
+        (group_ocid("function"), "use", "vnics"),
+        (group_ocid("function"), "read", "public-ips"),
+        (group_ocid("nodes"), "use", "metrics"),
+        (group_ocid("nodes"), "use", "fn-invocation"),
+        (group_ocid("nodes"), "read", "objects"),
+        (OPERATORS, "use", "fn-invocation"),
+        (OPERATORS, "use", "private-ips"),
+        (OPERATORS, "use", "vnics"),
+        (OPERATORS, "read", "public-ips"),
+    }
     assert {s.compartment_id for s in policy.statements} == {TOPOLOGY["compartments"][0]["id"]}
     instances = [i["id"] for i in TOPOLOGY["instances"] if i["displayName"] in ("node-a", "node-b")]
     assert policy.groups[group_ocid("nodes")].terms == tuple(Comparison("instance.id", "=", i) for i in instances)
@@ -43,4 +52,3 @@ def test_iam_is_off_without_a_section_or_when_disabled() -> None:
     assert iam.authorizer_for({k: v for k, v in TOPOLOGY.items() if k != "iam"}) is None
     assert iam.authorizer_for({**TOPOLOGY, "iam": {**TOPOLOGY["iam"], "enabled": False}}) is None
     assert iam.authorizer_for(TOPOLOGY).source == str(REPO / "terraform")
-

@@ -331,10 +331,5 @@ def test_every_recorded_exchange_but_the_move_answers_as_oci_did(replayed: dict[
     assert len(replayed) == LAST - FIRST + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the move's answer (no vnicId, an etag the next GET does not show) comes "
-    "with the function-hardening branch's UpdatePrivateIp change",
-)
 def test_the_move_answers_as_oci_did(replayed: dict[int, list[str]]) -> None:
     assert replayed[MOVE_EXCHANGE] == []

@@ -49,6 +49,9 @@ def test_the_emulators_topology_configures_the_same_keys() -> None:
 def test_the_function_is_configured_by_the_config_module() -> None:
     function = ROOT.resources()[("oci_functions_function", "failover")]
     assert function["config"] == "${module.function_config.config}"
+    operator = ROOT.resources()[("oci_functions_function", "operator")]
+    assert operator["config"] == '${merge(module.function_config.config, {ROLE = "operator"})}'
+    assert operator["image"] == function["image"]  # the same image, deployed for the operators
 
 
 def test_the_function_probes_each_nodes_agent_endpoint_not_haproxy() -> None:
@@ -84,6 +87,7 @@ module "config" {{
   probe_connect_timeout_seconds = {defaults["probe_connect_timeout_seconds"]}
   dry_run                = {hcl(dry_run)}
   retry_deadline_seconds = {defaults["retry_deadline_seconds"]}
+  alarm_ids              = ["ocid1.alarm.oc1.iad.nodedown", "ocid1.alarm.oc1.iad.nodeabsent"]
 }}
 output "config" {{
   value = module.config.config
@@ -102,6 +106,8 @@ output "config" {{
     assert (config.probe_timeout_seconds, config.probe_connect_timeout_seconds) == (
         defaults["probe_timeout_seconds"], defaults["probe_connect_timeout_seconds"])
     assert config.service_endpoint is None
+    assert config.role == "events"
+    assert config.alarm_ids == {"ocid1.alarm.oc1.iad.nodedown", "ocid1.alarm.oc1.iad.nodeabsent"}
     assert json.loads(env["NODES"]) == nodes
 
 

@@ -38,10 +38,19 @@ ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
         # GetObject of the node configuration, in its bucket only.
         ("read", "objects"): "target.bucket.name = '${oci_objectstorage_bucket.node_config.name}'",
     },
+    "operators": {
+        # InvokeFunction of the operators' function only: manual and forced moves.
+        ("use", "fn-invocation"): "target.function.id = '${oci_functions_function.operator.id}'",
+        # `python -m failover` with the operator's own key: what the function itself holds.
+        ("use", "private-ips"): {"PRIVATE_IP_READ", "PRIVATE_IP_UPDATE"},
+        ("use", "vnics"): {"VNIC_ASSIGN", "VNIC_UNASSIGN"},
+        ("read", "public-ips"): None,
+    },
 }
 
 STATEMENT = re.compile(
-    r"^Allow dynamic-group id \$\{oci_identity_dynamic_group\.(?P<principal>[a-z_]+)\.id\}"
+    r"^Allow (?:dynamic-group id \$\{oci_identity_dynamic_group\.(?P<principal>[a-z_]+)\.id\}"
+    r"|group id \$\{var\.(?P<group>operators)_group_ocid\})"
     r" to (?P<verb>inspect|read|use|manage) (?P<resource>[a-z-]+) (?P<scope>in .+?)"
     r"(?: where (?P<condition>.+))?$"
 )
@@ -66,7 +75,10 @@ def expand(text: str) -> str:
 def parse(text: str) -> Statement:
     match = STATEMENT.match(expand(text))
     assert match, f"not a statement of the allowed shape: {text}"
-    return Statement(**match.groupdict())
+    fields = match.groupdict()
+    fields["principal"] = fields["principal"] or fields.pop("group")
+    fields.pop("group", None)
+    return Statement(**fields)
 
 
 def permissions(condition: str) -> set[str]:
@@ -93,7 +105,7 @@ def policies() -> dict[str, list[str]]:
 STATEMENTS = [(policy, parse(text)) for policy, texts in policies().items() for text in texts]
 
 
-def test_there_are_policies_for_the_function_and_the_nodes() -> None:
+def test_there_are_policies_for_the_function_the_nodes_and_the_operators() -> None:
     assert {statement.principal for _, statement in STATEMENTS} == set(ALLOWED)
 
 
@@ -142,9 +154,9 @@ def test_policies_live_in_the_compartment_and_the_home_region() -> None:
 
 def test_dynamic_groups_match_only_this_function_and_these_instances() -> None:
     groups = {name: body for (rtype, name), body in ROOT.resources().items() if rtype == "oci_identity_dynamic_group"}
-    assert set(groups) == set(ALLOWED)
+    assert set(groups) == set(ALLOWED) - {"operators"}  # the operators are a group of users, not a dynamic group
     assert groups["function"]["matching_rule"] == (
-        "ALL {resource.type = 'fnfunc', resource.id = '${oci_functions_function.failover.id}'}"
+        "ANY {resource.id = '${oci_functions_function.failover.id}', resource.id = '${oci_functions_function.operator.id}'}"
     )
     rule = groups["nodes"]["matching_rule"]
     assert rule.startswith("ANY {") and "instance.id = '${oci_core_instance.node[name].id}'" in rule

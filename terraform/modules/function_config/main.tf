@@ -11,5 +11,8 @@ output "config" {
     PROBE_CONNECT_TIMEOUT_SECONDS = tostring(var.probe_connect_timeout_seconds)
     DRY_RUN                       = tostring(var.dry_run)
     RETRY_DEADLINE_SECONDS        = tostring(var.retry_deadline_seconds)
+    # The events function; the operators' function is the same map with ROLE = "operator".
+    ROLE      = "events"
+    ALARM_IDS = join(",", var.alarm_ids)
   }
 }

@@ -42,3 +42,8 @@ variable "retry_deadline_seconds" {
   type        = number
   description = "Total time the function retries OCI calls."
 }
+
+variable "alarm_ids" {
+  type        = list(string)
+  description = "OCIDs of the deployment's own alarms: only their messages count as evidence about a node."
+}

@@ -79,11 +79,13 @@ def test_management_client_reads_functions_and_applications(emulator: Emulator) 
 
     function = client.get_function(function_id).data
     [application] = client.list_applications(emulator.compartment_id).data
-    [summary] = client.list_functions(application.id).data
+    summaries = {f.display_name: f for f in client.list_functions(application.id).data}
+    summary = summaries["vip-failover"]
 
     assert (function.invoke_endpoint, function.lifecycle_state) == (emulator.endpoint, "ACTIVE")
     assert function.application_id == application.id == client.get_application(application.id).data.id
     assert summary.id == function_id and function.config["FAILBACK_POLICY"] == "never"
+    assert set(summaries) == set(emulator.functions), "every function the topology deploys is listed"
 
 
 def test_detached_invocations_in_flight_are_bounded_and_end_with_the_emulator(tmp_path: Path) -> None:

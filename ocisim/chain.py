@@ -148,7 +148,7 @@ async def authorize(request: web.Request, handler: RequestHandler) -> web.Stream
                     permission=denial.permission, compartment_id=denial.compartment_id,
                     resource_id=denial.resource_id, policies=authorizer.source,
                     opc_request_id=request[REQUEST_ID])
-        raise iam.denied()
+        raise iam.denied(request.match_info)
     return await handler(request)
 
 

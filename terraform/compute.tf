@@ -61,7 +61,14 @@ module "node_config" {
     advert_int        = var.advert_int
   }
   health_port       = var.health_port
+  endpoint_port     = var.node_health_port
   http_port         = local.service_ports.http
+  # The host firewall opens what oci_core_network_security_group.nodes opens (network.tf).
+  firewall = {
+    service_ports = values(local.service_ports)
+    client_cidr   = var.http_ingress_cidr
+    function_cidr = var.functions_subnet_cidr
+  }
   source_repository = var.source_repository
   source_ref        = var.source_ref
   config_object = {

@@ -277,8 +277,8 @@ def _fault_machine(plan: Plan, node: Node, kind: str) -> None:
         machines.systemctl(plan, node, "stop", "haproxy")
     elif kind == "keepalived-stop":  # SIGTERM: keepalived drops the alias and tells its peer
         machines.systemctl(plan, node, "stop", "keepalived")
-    elif kind == "keepalived-kill":  # every process of the unit at once; the alias stays
-        machines.systemctl(plan, node, "kill", "--signal=SIGKILL", "keepalived")
+    elif kind == "keepalived-kill":  # every keepalived process, children first; the alias stays
+        machines.kill_unit(plan, node, "keepalived", "keepalived")
     elif kind == "crash":  # the whole machine at once (its link is already down)
         machines.crash(plan, node)
 

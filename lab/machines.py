@@ -52,7 +52,8 @@ def prepare(plan: Plan, node: Node, image: Path, user_data: str) -> Path:
     seed = merged / "var" / "lib" / "cloud" / "seed" / "nocloud"
     seed.mkdir(parents=True, exist_ok=True)
     (seed / "user-data").write_text(user_data)
-    (seed / "meta-data").write_text(f"instance-id: {machine_name(node)}-{int(time.time())}\nlocal-hostname: {node.name}\n")
+    instance_id = f"{machine_name(node)}-{int(time.time())}"
+    (seed / "meta-data").write_text(f"instance-id: {instance_id}\nlocal-hostname: {node.name}\n")
     return merged
 
 
@@ -126,7 +127,7 @@ def diagnosis(plan: Plan, node: Node) -> str:
         lines = log.read_text(errors="replace").splitlines()[-LOG_LINES:]
     except OSError:
         lines = ["(no /var/log/cloud-init-output.log)"]
-    parts.append(f"last lines of /var/log/cloud-init-output.log:\n" + "\n".join(lines))
+    parts.append("last lines of /var/log/cloud-init-output.log:\n" + "\n".join(lines))
     return "\n".join(parts)
 
 
@@ -171,6 +172,17 @@ def processes_matching(plan: Plan, node: Node, pattern: str) -> list[int]:
         return []
     done = run_in(plan, node, "pgrep", "-f", pattern, check=False)
     return [int(pid) for pid in done.stdout.split()]
+
+
+def kill_unit(plan: Plan, node: Node, unit: str, program: str) -> None:
+    """SIGKILL a unit's processes named `program` inside the machine, its main process last (a
+    child whose parent dies first is told to stop, and would stop gracefully). `systemctl kill`
+    cannot: systemd inside nspawn on the hosts' cgroup v1 fails to signal through the cgroup."""
+    main = run_in(plan, node, "systemctl", "show", "--property=MainPID", "--value", unit).stdout.strip()
+    pids = [pid for pid in run_in(plan, node, "pgrep", "-x", program, check=False).stdout.split() if pid != main]
+    for pid in [*pids, main]:
+        if pid and pid != "0":
+            run_in(plan, node, "kill", "-KILL", pid, check=False)
 
 
 def journal(plan: Plan, node: Node, unit: str) -> str:

@@ -157,7 +157,7 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
     timings: dict[str, float] = {}
     if booted:  # the one-time parts first: the root filesystem and the wheelhouse
         started = time.monotonic()
-        image = rootfs.ensure_image(plan.path(None, "rootfs-build.log"))
+        image = rootfs.ensure_image(rootfs.image_path().with_name(rootfs.image_path().name + ".log"))
         timings["rootfs_s"] = round(time.monotonic() - started, 1)
     network.setup(plan)
     topology = cloud.lab_topology(plan, json.loads(cloud.TOPOLOGY.read_text()), failback_policy)

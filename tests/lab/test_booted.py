@@ -78,6 +78,11 @@ except OSError as exc:
 """
 
 
+def test_an_interrupted_up_tears_down_what_it_built(booted_lab: BootedLab) -> None:
+    assert booted_lab.interrupted_up_exit == 128 + 15  # SIGTERM unwinds through up's teardown
+    assert booted_lab.left_after_interrupted_up == []
+
+
 def connect(netns: str | None, node: Node, port: int) -> str:
     """'open', 'rejected' (EHOSTUNREACH: the host firewall's icmp-host-prohibited), or the errno
     of a TCP connect from `netns` (None: the control plane, where the function runs)."""

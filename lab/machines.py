@@ -5,6 +5,7 @@ namespace, /etc, /run and journal, and real cloud-init reading a NoCloud seed.
 The host has no systemd-machined here (`machinectl` needs it), so a machine is found by the pid
 file of its `systemd-nspawn` and entered with `nsenter` on its PID 1 ("the leader").
 """
+
 from __future__ import annotations
 
 import json
@@ -60,10 +61,18 @@ def prepare(plan: Plan, node: Node, image: Path, user_data: str) -> Path:
 def boot(plan: Plan, node: Node) -> None:
     """Start the machine in the background; its console goes to console.log."""
     # CAP_NET_ADMIN: the node's own firewall (iptables) and keepalived's alias, in its namespace.
-    command = ["systemd-nspawn", "--boot", "--register=no", "--keep-unit", "--console=read-only",
-               "--capability=CAP_NET_ADMIN",
-               f"--network-namespace-path=/run/netns/{node.netns}", f"--machine={machine_name(node)}",
-               "-D", str(root(plan, node))]
+    command = [
+        "systemd-nspawn",
+        "--boot",
+        "--register=no",
+        "--keep-unit",
+        "--console=read-only",
+        "--capability=CAP_NET_ADMIN",
+        f"--network-namespace-path=/run/netns/{node.netns}",
+        f"--machine={machine_name(node)}",
+        "-D",
+        str(root(plan, node)),
+    ]
     nspawn = spawn(command, plan.path(node, "console.log"), _nspawn_pid_file(plan, node))
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not running(plan, node):
@@ -96,14 +105,18 @@ def running(plan: Plan, node: Node) -> bool:
     return leader(plan, node) is not None
 
 
-def run_in(plan: Plan, node: Node, *command: str, check: bool = True,
-           timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+def run_in(
+    plan: Plan, node: Node, *command: str, check: bool = True, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
     """Run a command inside the machine (all its namespaces), bounded in time."""
     pid = leader(plan, node)
     if pid is None:
         raise LabError(f"{node.name} is not running")
-    return run(["nsenter", "-t", str(pid), "-a", "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-                *command], check=check, timeout=timeout)
+    return run(
+        ["nsenter", "-t", str(pid), "-a", "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", *command],
+        check=check,
+        timeout=timeout,
+    )
 
 
 def _cloud_init_result(plan: Plan, node: Node) -> dict | None:

@@ -7,6 +7,7 @@ cloud-init, the `ubuntu` default user with sudo, and iptables-persistent loading
 rules that accept only established traffic, ICMP, lo and SSH and REJECT the rest: what the
 deployed cloud-init must open, it has to open here too. Each node boots an overlay of it.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -26,8 +27,21 @@ RECIPE = {
     "suite": "bookworm",
     "mirror": "http://deb.debian.org/debian",
     "variant": "minbase",
-    "packages": ["systemd", "systemd-sysv", "dbus", "cloud-init", "iptables", "iptables-persistent",
-                 "netfilter-persistent", "ca-certificates", "python3", "sudo", "locales", "procps", "iproute2"],
+    "packages": [
+        "systemd",
+        "systemd-sysv",
+        "dbus",
+        "cloud-init",
+        "iptables",
+        "iptables-persistent",
+        "netfilter-persistent",
+        "ca-certificates",
+        "python3",
+        "sudo",
+        "locales",
+        "procps",
+        "iproute2",
+    ],
 }
 
 # Oracle's Ubuntu images (/etc/iptables/rules.v4 as the platform image ships it, minus the
@@ -96,8 +110,14 @@ def image_path() -> Path:
 
 
 def build_command(target: Path) -> list[str]:
-    return ["mmdebstrap", f"--variant={RECIPE['variant']}", f"--include={','.join(RECIPE['packages'])}",
-            RECIPE["suite"], str(target), RECIPE["mirror"]]
+    return [
+        "mmdebstrap",
+        f"--variant={RECIPE['variant']}",
+        f"--include={','.join(RECIPE['packages'])}",
+        RECIPE["suite"],
+        str(target),
+        RECIPE["mirror"],
+    ]
 
 
 def ensure_image(log: Path) -> Path:
@@ -117,8 +137,9 @@ def ensure_image(log: Path) -> Path:
         started = time.monotonic()
         with open(log, "ab") as out:
             try:
-                done = subprocess.run(build_command(partial), stdout=out, stderr=out, timeout=BUILD_TIMEOUT_SECONDS,
-                                      check=False)
+                done = subprocess.run(
+                    build_command(partial), stdout=out, stderr=out, timeout=BUILD_TIMEOUT_SECONDS, check=False
+                )
             except subprocess.TimeoutExpired:
                 raise LabError(f"mmdebstrap did not finish within {BUILD_TIMEOUT_SECONDS} s; see {log}") from None
         if done.returncode != 0:
@@ -128,8 +149,13 @@ def ensure_image(log: Path) -> Path:
             path = partial / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content)
-        subprocess.run(["chroot", str(partial), "locale-gen"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=120, check=False)
+        subprocess.run(
+            ["chroot", str(partial), "locale-gen"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
         (partial / "etc" / "machine-id").write_text("")  # each node gets its own at boot
         partial.rename(image)
         with open(log, "a") as out:

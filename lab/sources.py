@@ -8,6 +8,7 @@ address (198.18.2.2) only, as a private subnet's mirrors would serve a real node
 - a wheelhouse of requirements-node.txt (`pip download` once, cached by the file's hash) over
   HTTP, for `pip install --no-index --find-links`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,12 @@ class Sources:
 
 def urls(plan: Plan) -> Sources:
     host = plan.control_ip
-    return Sources(apt_proxy=f"http://{host}:{APT_PORT}", repository=f"git://{host}:{GIT_PORT}/repository.git",
-                   ref=SNAPSHOT_BRANCH, find_links=f"http://{host}:{WHEELS_PORT}/")
+    return Sources(
+        apt_proxy=f"http://{host}:{APT_PORT}",
+        repository=f"git://{host}:{GIT_PORT}/repository.git",
+        ref=SNAPSHOT_BRANCH,
+        find_links=f"http://{host}:{WHEELS_PORT}/",
+    )
 
 
 def snapshot(bare: Path, overrides: Mapping[str, str] | None = None) -> str:
@@ -54,8 +59,15 @@ def snapshot(bare: Path, overrides: Mapping[str, str] | None = None) -> str:
         env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
 
         def git(*args: str, stdin: str | None = None) -> str:
-            done = subprocess.run(["git", "-C", str(REPO), *args], input=stdin, capture_output=True, text=True,
-                                  env=env, timeout=120, check=False)
+            done = subprocess.run(
+                ["git", "-C", str(REPO), *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=120,
+                check=False,
+            )
             if done.returncode != 0:
                 raise LabError(f"git {' '.join(args)}: {done.stderr.strip()}")
             return done.stdout.strip()
@@ -82,9 +94,24 @@ def wheelhouse(log: Path) -> Path:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     with open(log, "ab") as out:
-        done = subprocess.run([str(PYTHON), "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest",
-                               str(partial), "-r", str(requirements)], stdout=out, stderr=out,
-                              timeout=DOWNLOAD_TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(
+            [
+                str(PYTHON),
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "--dest",
+                str(partial),
+                "-r",
+                str(requirements),
+            ],
+            stdout=out,
+            stderr=out,
+            timeout=DOWNLOAD_TIMEOUT_SECONDS,
+            check=False,
+        )
     if done.returncode != 0:
         raise LabError(f"pip download of requirements-node.txt failed; see {log}")
     partial.rename(target)
@@ -96,14 +123,32 @@ def start(plan: Plan, overrides: Mapping[str, str] | None = None) -> Sources:
     here = plan.path(None, "sources")
     here.mkdir(parents=True, exist_ok=True)
     host = plan.control_ip
-    spawn([str(PYTHON), "-m", "lab.aptcache", "--bind", host, "--port", str(APT_PORT), "--cache", str(CACHE / "apt")],
-          plan.path(None, "aptcache.log"), plan.path(None, "apt.pid"))
+    spawn(
+        [str(PYTHON), "-m", "lab.aptcache", "--bind", host, "--port", str(APT_PORT), "--cache", str(CACHE / "apt")],
+        plan.path(None, "aptcache.log"),
+        plan.path(None, "apt.pid"),
+    )
     snapshot(here / "repository.git", overrides)
-    spawn(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={here}", f"--listen={host}",
-           f"--port={GIT_PORT}", str(here)], plan.path(None, "git-daemon.log"), plan.path(None, "git.pid"))
+    spawn(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            f"--base-path={here}",
+            f"--listen={host}",
+            f"--port={GIT_PORT}",
+            str(here),
+        ],
+        plan.path(None, "git-daemon.log"),
+        plan.path(None, "git.pid"),
+    )
     wheels = wheelhouse(plan.path(None, "pip-download.log"))
-    spawn([str(PYTHON), "-m", "http.server", "--bind", host, "--directory", str(wheels), str(WHEELS_PORT)],
-          plan.path(None, "wheels.log"), plan.path(None, "wheels.pid"))
+    spawn(
+        [str(PYTHON), "-m", "http.server", "--bind", host, "--directory", str(wheels), str(WHEELS_PORT)],
+        plan.path(None, "wheels.log"),
+        plan.path(None, "wheels.pid"),
+    )
     return urls(plan)
 
 

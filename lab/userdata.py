@@ -3,6 +3,7 @@ from terraform/modules/node_config and terraform/modules/node_agent with the lab
 small root module in a temporary directory calls both modules as terraform/compute.tf does.
 The modules need no provider, so `terraform init` works offline.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,13 +51,29 @@ module "config_{key}" {{
   probe_unit_file   = {v(str(REPO / "health_probe" / "vip-failover-probe.service"))}
   node              = {v({"name": node.name, "private_ip": node.ip, "priority": node.priority})}
   peer              = {v({"name": peer.name, "private_ip": peer.ip})}
-  vrrp              = {v({"interface": INTERFACE, "vip": plan.vip, "vip_prefix_len": plan.node_prefix_len,
-                          "virtual_router_id": plan.virtual_router_id, "advert_int": plan.advert_int})}
+  vrrp              = {
+        v(
+            {
+                "interface": INTERFACE,
+                "vip": plan.vip,
+                "vip_prefix_len": plan.node_prefix_len,
+                "virtual_router_id": plan.virtual_router_id,
+                "advert_int": plan.advert_int,
+            }
+        )
+    }
   health_port       = {HEALTH_PORT}
   endpoint_port     = {ENDPOINT_PORT}
   http_port         = {HTTP_PORT}
-  firewall          = {v({"service_ports": [HTTP_PORT, 443], "client_cidr": plan.lab_prefixes[1],
-                          "function_cidr": f"{plan.control_ip.rsplit('.', 1)[0]}.0/24"})}
+  firewall          = {
+        v(
+            {
+                "service_ports": [HTTP_PORT, 443],
+                "client_cidr": plan.lab_prefixes[1],
+                "function_cidr": f"{plan.control_ip.rsplit('.', 1)[0]}.0/24",
+            }
+        )
+    }
   source_repository = {v(sources.repository)}
   source_ref        = {v(sources.ref)}
   config_object     = {v({"namespace": config.namespace, "bucket": config.bucket, "name": config.name(node)})}
@@ -73,10 +90,21 @@ module "agent_{key}" {{
   health_port   = {HEALTH_PORT}
   endpoint_port = {ENDPOINT_PORT}
   endpoints     = {v({"telemetry": cloud.endpoint, "federation": f"{cloud.endpoint}/v1/x509"})}
-  agent = {v({"instance_id": cloud.instance_ids[node.name], "peer_instance_id": cloud.instance_ids[peer.name],
-              "vip_private_ip_id": cloud.vip_private_ip_id, "compartment_id": cloud.compartment_id,
-              "region": cloud.region, "invoke_endpoint": cloud.endpoint, "function_id": cloud.function_id,
-              "probe_interval_seconds": 5, "notify_timeout_seconds": 10})}
+  agent = {
+        v(
+            {
+                "instance_id": cloud.instance_ids[node.name],
+                "peer_instance_id": cloud.instance_ids[peer.name],
+                "vip_private_ip_id": cloud.vip_private_ip_id,
+                "compartment_id": cloud.compartment_id,
+                "region": cloud.region,
+                "invoke_endpoint": cloud.endpoint,
+                "function_id": cloud.function_id,
+                "probe_interval_seconds": 5,
+                "notify_timeout_seconds": 10,
+            }
+        )
+    }
 }}
 output "{key}" {{
   value = {{ cloud_init = module.config_{key}.cloud_init, node_agent_yaml = module.agent_{key}.node_agent_yaml }}
@@ -92,12 +120,26 @@ def render(workdir: Path, plan: Plan, cloud: Cloud, sources: Sources, config: Co
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "main.tf").write_text("".join(module_calls(plan, node, cloud, sources, config) for node in plan.nodes))
     (workdir / "terraformrc").write_text("")
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(workdir / "terraformrc"), "TF_IN_AUTOMATION": "1",
-           "CHECKPOINT_DISABLE": "1"}
-    for args in (["init", "-backend=false", "-input=false"], ["apply", "-auto-approve", "-input=false"],
-                 ["output", "-json"]):
-        done = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True,
-                              timeout=TERRAFORM_TIMEOUT_SECONDS, check=False)
+    env = {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(workdir / "terraformrc"),
+        "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
+    }
+    for args in (
+        ["init", "-backend=false", "-input=false"],
+        ["apply", "-auto-approve", "-input=false"],
+        ["output", "-json"],
+    ):
+        done = subprocess.run(
+            [terraform, *args],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TERRAFORM_TIMEOUT_SECONDS,
+            check=False,
+        )
         if done.returncode != 0:
             raise LabError(f"terraform {args[0]} of the node modules failed:\n{done.stderr.strip()}")
     outputs: dict[str, Any] = {name: entry["value"] for name, entry in json.loads(done.stdout).items()}

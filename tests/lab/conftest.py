@@ -1,5 +1,6 @@
 """The lab tests run on the session's booted lab (tests/lab/session.py): both nodes booted from
 terraform's cloud-init once, shared with the lab chaos subset."""
+
 from __future__ import annotations
 
 import pytest

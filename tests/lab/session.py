@@ -6,6 +6,7 @@ that does not exist: the first node's bootstrap fails. What each left behind, an
 said about the failure, is kept for the tests to judge. Skipped, with the reason, only where
 network namespaces cannot be created.
 """
+
 from __future__ import annotations
 
 import signal
@@ -32,9 +33,9 @@ BROKEN_REQUIREMENTS = f"requests==2.34.2\n{MISSING_PACKAGE}==0.0.1\n"
 @dataclass(frozen=True)
 class BootedLab:
     state: LabState
-    up: dict[str, Any]           # the JSON `lab up` printed
+    up: dict[str, Any]  # the JSON `lab up` printed
     up_seconds: float
-    failed_up: str               # what `lab up` raised for the broken node
+    failed_up: str  # what `lab up` raised for the broken node
     failed_up_seconds: float
     left_after_failed_up: list[str]
     left_after_interrupted_up: list[str]
@@ -45,8 +46,11 @@ def leftovers(plan: Plan) -> list[str]:
     """Everything of a lab still there: namespaces, mounts, machines, the lab's listeners."""
     left = [f"netns {ns}" for ns in network.existing_netns(plan)]
     prefix = str(plan.run_dir.resolve()) + "/"
-    left += [f"mount {line.split()[1]}" for line in Path("/proc/mounts").read_text().splitlines()
-             if line.split()[1].startswith(prefix)]
+    left += [
+        f"mount {line.split()[1]}"
+        for line in Path("/proc/mounts").read_text().splitlines()
+        if line.split()[1].startswith(prefix)
+    ]
     left += [f"machine {node.name}" for node in plan.nodes if pid_from(plan.path(node, "nspawn.pid"), "systemd-nspawn")]
     listening = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, timeout=10).stdout
     left += [f"listener {line.split()[3]}" for line in listening.splitlines() if plan.control_ip in line]
@@ -56,8 +60,9 @@ def leftovers(plan: Plan) -> list[str]:
 def interrupted_up(plan: Plan, limit: float = 300.0) -> int:
     """`python -m lab up` in a process of its own, sent SIGTERM once node-a's machine runs (so
     namespaces, emulator, servers, overlays and a machine exist); its exit status."""
-    up = subprocess.Popen([str(PYTHON), "-m", "lab", "up"], cwd=REPO, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
+    up = subprocess.Popen(
+        [str(PYTHON), "-m", "lab", "up"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + limit
         while not machines.running(plan, plan.nodes[0]):
@@ -95,7 +100,15 @@ def booted_lab() -> Iterator[BootedLab]:
     started = time.monotonic()
     info = control.up(plan=plan)
     try:
-        yield BootedLab(LabState.load(plan), info, time.monotonic() - started, failed_up, failed_seconds, left,
-                        left_interrupted, exit_code)
+        yield BootedLab(
+            LabState.load(plan),
+            info,
+            time.monotonic() - started,
+            failed_up,
+            failed_seconds,
+            left,
+            left_interrupted,
+            exit_code,
+        )
     finally:
         control.down(plan)

@@ -1,5 +1,6 @@
 """The lab's nodes are machines booted the way OCI boots an instance: terraform's own cloud-init,
 run for real by cloud-init on an image with the platform's default firewall."""
+
 from __future__ import annotations
 
 import subprocess
@@ -87,8 +88,9 @@ def connect(netns: str | None, node: Node, port: int) -> str:
     """'open', 'rejected' (EHOSTUNREACH: the host firewall's icmp-host-prohibited), or the errno
     of a TCP connect from `netns` (None: the control plane, where the function runs)."""
     command = [sys.executable, "-c", CONNECT, node.ip, str(port)]
-    done = subprocess.run(in_netns(netns, *command) if netns else command, capture_output=True, text=True,
-                          timeout=10, check=True)
+    done = subprocess.run(
+        in_netns(netns, *command) if netns else command, capture_output=True, text=True, timeout=10, check=True
+    )
     return done.stdout.strip()
 
 
@@ -104,8 +106,14 @@ def reachability(plan: Plan, node: Node) -> dict[str, str]:
     }
 
 
-OPENED = {"client:80": "open", "client:health": "rejected", "client:endpoint": "rejected",
-          "peer:health": "open", "peer:endpoint": "rejected", "function:endpoint": "open"}
+OPENED = {
+    "client:80": "open",
+    "client:health": "rejected",
+    "client:endpoint": "rejected",
+    "peer:health": "open",
+    "peer:endpoint": "rejected",
+    "function:endpoint": "open",
+}
 
 
 def test_the_image_firewall_rejects_and_the_deployed_one_opens_exactly_the_nsg_ports(booted_lab: BootedLab) -> None:
@@ -117,8 +125,13 @@ def test_the_image_firewall_rejects_and_the_deployed_one_opens_exactly_the_nsg_p
     image_rules = (rootfs.image_path() / "etc" / "iptables" / "rules.v4").read_text()
     assert image_rules == rootfs.RULES_V4
     with_vrrp = image_rules.replace("-A INPUT -j REJECT", "-A INPUT -p vrrp -j ACCEPT\n-A INPUT -j REJECT", 1)
-    subprocess.run(["nsenter", "-t", str(machines.leader(plan, node)), "-a", "iptables-restore"], input=with_vrrp,
-                   text=True, check=True, timeout=30)
+    subprocess.run(
+        ["nsenter", "-t", str(machines.leader(plan, node)), "-a", "iptables-restore"],
+        input=with_vrrp,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     try:
         assert set(reachability(plan, node).values()) == {"rejected"}
     finally:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import socket
 import subprocess
 import sys
+import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import oci
 import pytest
 import requests
 
-from ocisim import Emulator
+from ocisim import Emulator, chain
 from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.objectstorage.errors import StorageLimitExceeded
 from ocisim.objectstorage.models import MAX_STORED_BYTES, ObjectStorageState
@@ -255,3 +257,27 @@ def test_oci_cli_object_commands(emulator: Emulator, tmp_path: Path) -> None:
     assert target.read_bytes() == CONTENT
     oci_cli("os", "object", "delete", "--bucket-name", BUCKET, "--name", NAME, "--force")
     assert "data" not in json.loads(oci_cli("os", "object", "list", "--bucket-name", BUCKET))  # empty: no objects
+
+
+def test_a_body_over_the_limit_is_413_and_stores_nothing(emulator: Emulator, config: dict[str, Any],
+                                                         store: oci.object_storage.ObjectStorageClient) -> None:
+    signer = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
+    huge = requests.Request("PUT", f"{emulator.endpoint}/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}",
+                            data=bytes(chain.MAX_BODY_BYTES + 1)).prepare()
+    signer.without_content_headers(huge)
+    with requests.Session() as session:
+        response = session.send(huge, timeout=30)
+    assert (response.status_code, response.json()["code"]) == (413, "RequestEntityTooLarge")
+    refused(lambda: store.get_object(NAMESPACE, BUCKET, NAME), 404, "ObjectNotFound")
+
+
+def test_a_dripping_body_is_cut_off_with_408(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile peer announces 100 bytes and sends one: the server answers within its bound."""
+    monkeypatch.setattr(chain, "BODY_TIMEOUT_SECONDS", 0.5)
+    with socket.create_connection((emulator.host, emulator.port), timeout=10) as peer:
+        peer.sendall(f"PUT /n/{NAMESPACE}/b/{BUCKET}/o/x HTTP/1.1\r\nHost: {emulator.host}\r\n"
+                     "Content-Length: 100\r\n\r\nx".encode())
+        started = time.monotonic()
+        answer = peer.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 408") and "RequestTimeout" in answer
+    assert time.monotonic() - started < 5

@@ -26,8 +26,13 @@ def _resource_id(call: Call) -> str:
 
 
 def _object_headers(stored: StoredObject) -> dict[str, str]:
-    return {"etag": stored.etag, "content-md5": stored.md5, "opc-content-md5": stored.md5,
-            "last-modified": http_date(stored.time_modified), "storage-tier": "Standard"}
+    return {
+        "etag": stored.etag,
+        "content-md5": stored.md5,
+        "opc-content-md5": stored.md5,
+        "last-modified": http_date(stored.time_modified),
+        "storage-tier": "Standard",
+    }
 
 
 def get_namespace(call: Call) -> Reply:
@@ -43,10 +48,14 @@ def create_bucket(call: Call) -> Reply:
             raise MissingParameter(f"Missing required parameter {name}")
     namespace = call.params["namespaceName"]
     bucket = _state(call).create_bucket(
-        namespace, details["name"], details["compartmentId"],
-        created_by=call.principal.id if call.principal else "", now=call.backend.clock.now(),
+        namespace,
+        details["name"],
+        details["compartmentId"],
+        created_by=call.principal.id if call.principal else "",
+        now=call.backend.clock.now(),
         public_access_type=str(details.get("publicAccessType", "NoPublicAccess")),
-        object_events_enabled=bool(details.get("objectEventsEnabled", False)))
+        object_events_enabled=bool(details.get("objectEventsEnabled", False)),
+    )
     resource = bucket.resource(namespace)
     call.audit(bucket.id, None, resource)
     return Reply.resource(resource, bucket.etag)
@@ -61,9 +70,16 @@ def get_bucket(call: Call) -> Reply:
 def put_object(call: Call) -> Reply:
     p, h = call.params, call.headers
     before, after = _state(call).put_object(
-        p["namespaceName"], p["bucketName"], p["objectName"], call.body,
-        content_type=h.get("content-type", DEFAULT_CONTENT_TYPE), content_md5=h.get("content-md5"),
-        if_match=h.get("if-match"), if_none_match=h.get("if-none-match"), now=call.backend.clock.now())
+        p["namespaceName"],
+        p["bucketName"],
+        p["objectName"],
+        call.body,
+        content_type=h.get("content-type", DEFAULT_CONTENT_TYPE),
+        content_md5=h.get("content-md5"),
+        if_match=h.get("if-match"),
+        if_none_match=h.get("if-none-match"),
+        now=call.backend.clock.now(),
+    )
     call.audit(_resource_id(call), before and before.metadata(), after.metadata())
     headers = _object_headers(after)
     del headers["content-md5"], headers["storage-tier"]  # PutObject answers with opc-content-md5 only
@@ -91,8 +107,9 @@ def head_object(call: Call) -> Reply:
 
 def delete_object(call: Call) -> Reply:
     p = call.params
-    before = _state(call).delete_object(p["namespaceName"], p["bucketName"], p["objectName"],
-                                        if_match=call.headers.get("if-match"))
+    before = _state(call).delete_object(
+        p["namespaceName"], p["bucketName"], p["objectName"], if_match=call.headers.get("if-match")
+    )
     call.audit(_resource_id(call), before.metadata(), None)
     return Reply(body=None, status=204, headers={"last-modified": http_date(call.backend.clock.now())})
 
@@ -109,7 +126,14 @@ def list_objects(call: Call) -> Reply:
     requested = (f.strip() for f in q.get("fields", "").split(","))
     fields = tuple(dict.fromkeys(("name", *(f for f in requested if f))))  # name always, once
     listing = _state(call).list_objects(
-        call.params["namespaceName"], call.params["bucketName"], prefix=q.get("prefix", ""),
-        start=q.get("start"), end=q.get("end"), start_after=q.get("startAfter"), delimiter=q.get("delimiter"),
-        limit=_limit(q), fields=fields)
+        call.params["namespaceName"],
+        call.params["bucketName"],
+        prefix=q.get("prefix", ""),
+        start=q.get("start"),
+        end=q.get("end"),
+        start_after=q.get("startAfter"),
+        delimiter=q.get("delimiter"),
+        limit=_limit(q),
+        fields=fields,
+    )
     return Reply(body=listing.body())

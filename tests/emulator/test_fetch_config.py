@@ -116,9 +116,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def node_env(emu: Emulator, node: str) -> dict[str, str]:
     """Only what a node's unit environment would hold: the emulator instead of OCI's endpoints."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
-            "OCI_METADATA_BASE_URL": f"{emu.endpoint}/imds/{node}/opc/v2",
-            "OCI_FEDERATION_ENDPOINT": f"{emu.endpoint}/v1/x509", "OCI_OBJECTSTORAGE_ENDPOINT": emu.endpoint}
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "OCI_METADATA_BASE_URL": f"{emu.endpoint}/imds/{node}/opc/v2",
+        "OCI_FEDERATION_ENDPOINT": f"{emu.endpoint}/v1/x509",
+        "OCI_OBJECTSTORAGE_ENDPOINT": emu.endpoint,
+    }
 
 
 def store_as_terraform_does(emu: Emulator, bucket: str, name: str, content: str) -> None:
@@ -138,14 +142,20 @@ def first_line(process: subprocess.Popen[str]) -> str:
     return lines[0] if lines else ""
 
 
-def test_the_node_fetches_exactly_what_terraform_stored(rendered: dict[str, Any], emulator: Emulator,
-                                                        tmp_path: Path) -> None:
+def test_the_node_fetches_exactly_what_terraform_stored(
+    rendered: dict[str, Any], emulator: Emulator, tmp_path: Path
+) -> None:
     script = shipped_script(rendered["node_a"], tmp_path)
     store_as_terraform_does(emulator, BUCKET, object_name("node-a"), rendered["node_agent_yaml"])
     target = tmp_path / "node-agent.yaml"
 
-    run = subprocess.run([sys.executable, str(script), str(target)], env=node_env(emulator, "node-a"),
-                         capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS)
+    run = subprocess.run(
+        [sys.executable, str(script), str(target)],
+        env=node_env(emulator, "node-a"),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+    )
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert target.read_text() == rendered["node_agent_yaml"]
@@ -153,43 +163,54 @@ def test_the_node_fetches_exactly_what_terraform_stored(rendered: dict[str, Any]
     assert [e["operation"] for e in emulator.audit()] == ["PutObject"]  # the fetch changed nothing
 
 
-def test_another_bucket_is_refused_by_the_deployed_policy(rendered: dict[str, Any], emulator: Emulator,
-                                                          tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_another_bucket_is_refused_by_the_deployed_policy(
+    rendered: dict[str, Any], emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The object exists (the operator put it there), so the 404 is IAM's, as OCI words it."""
     oci.object_storage.ObjectStorageClient(emulator.oci_config(), service_endpoint=emulator.endpoint).create_bucket(
-        NAMESPACE, oci.object_storage.models.CreateBucketDetails(name=OTHER_BUCKET,
-                                                                 compartment_id=emulator.compartment_id))
+        NAMESPACE,
+        oci.object_storage.models.CreateBucketDetails(name=OTHER_BUCKET, compartment_id=emulator.compartment_id),
+    )
     store_as_terraform_does(emulator, OTHER_BUCKET, object_name("node-a"), rendered["node_agent_yaml"])
     script = shipped_script(rendered["node_a_other_bucket"], tmp_path)
     target = tmp_path / "node-agent.yaml"
     caplog.set_level(logging.WARNING)
 
-    process = subprocess.Popen([sys.executable, str(script), str(target)], env=node_env(emulator, "node-a"),
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(target)],
+        env=node_env(emulator, "node-a"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     line = first_line(process)
 
     assert f"{OTHER_BUCKET}/{object_name('node-a')} not readable yet" in line and "BucketNotFound" in line
     assert not target.exists()
     denied = [r.fields for r in caplog.records if r.getMessage() == "authorization denied"]
-    assert denied and all(d["permission"] == "OBJECT_READ" and d["principal"] == INSTANCES["node-a"]["id"]
-                          for d in denied)
+    assert denied and all(
+        d["permission"] == "OBJECT_READ" and d["principal"] == INSTANCES["node-a"]["id"] for d in denied
+    )
 
 
 def node_client(emu: Emulator, node: str, monkeypatch: pytest.MonkeyPatch) -> oci.object_storage.ObjectStorageClient:
     monkeypatch.setenv("OCI_METADATA_BASE_URL", f"{emu.endpoint}/imds/{node}/opc/v2")
     signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner(federation_endpoint=f"{emu.endpoint}/v1/x509")
-    return oci.object_storage.ObjectStorageClient({}, signer=signer, service_endpoint=emu.endpoint,
-                                                  retry_strategy=oci.retry.NoneRetryStrategy())
+    return oci.object_storage.ObjectStorageClient(
+        {}, signer=signer, service_endpoint=emu.endpoint, retry_strategy=oci.retry.NoneRetryStrategy()
+    )
 
 
-def test_nodes_read_but_never_write_and_the_function_reads_nothing(rendered: dict[str, Any], emulator: Emulator,
-                                                                   monkeypatch: pytest.MonkeyPatch,
-                                                                   tmp_path: Path) -> None:
+def test_nodes_read_but_never_write_and_the_function_reads_nothing(
+    rendered: dict[str, Any], emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     store_as_terraform_does(emulator, BUCKET, object_name("node-a"), rendered["node_agent_yaml"])
     node = node_client(emulator, "node-a", monkeypatch)
     assert [o.name for o in node.list_objects(NAMESPACE, BUCKET).data.objects] == [object_name("node-a")]
-    for write in (lambda: node.put_object(NAMESPACE, BUCKET, object_name("node-a"), b"node_name: evil\n"),
-                  lambda: node.delete_object(NAMESPACE, BUCKET, object_name("node-a"))):
+    for write in (
+        lambda: node.put_object(NAMESPACE, BUCKET, object_name("node-a"), b"node_name: evil\n"),
+        lambda: node.delete_object(NAMESPACE, BUCKET, object_name("node-a")),
+    ):
         with pytest.raises(oci.exceptions.ServiceError) as caught:
             write()
         assert (caught.value.status, caught.value.code) == (404, "BucketNotFound")
@@ -197,8 +218,11 @@ def test_nodes_read_but_never_write_and_the_function_reads_nothing(rendered: dic
     for name, value in emulator.resource_principal_env(TOPOLOGY["functions"][0]["id"], tmp_path / "rp").items():
         monkeypatch.setenv(name, value)
     function = oci.object_storage.ObjectStorageClient(
-        {}, signer=oci.auth.signers.get_resource_principals_signer(), service_endpoint=emulator.endpoint,
-        retry_strategy=oci.retry.NoneRetryStrategy())
+        {},
+        signer=oci.auth.signers.get_resource_principals_signer(),
+        service_endpoint=emulator.endpoint,
+        retry_strategy=oci.retry.NoneRetryStrategy(),
+    )
     with pytest.raises(oci.exceptions.ServiceError) as caught:
         function.get_object(NAMESPACE, BUCKET, object_name("node-a"))
     assert (caught.value.status, caught.value.code) == (404, "BucketNotFound")

@@ -37,8 +37,9 @@ def md5(body: bytes) -> str:
 
 @pytest.fixture
 def store(emulator: Emulator, config: dict[str, Any]) -> oci.object_storage.ObjectStorageClient:
-    return oci.object_storage.ObjectStorageClient(config, service_endpoint=emulator.endpoint,
-                                                  retry_strategy=oci.retry.NoneRetryStrategy())
+    return oci.object_storage.ObjectStorageClient(
+        config, service_endpoint=emulator.endpoint, retry_strategy=oci.retry.NoneRetryStrategy()
+    )
 
 
 def refused(call: Any, status: int, code: str) -> oci.exceptions.ServiceError:
@@ -48,8 +49,7 @@ def refused(call: Any, status: int, code: str) -> oci.exceptions.ServiceError:
     return caught.value
 
 
-def test_namespace_and_the_topologys_bucket(store: oci.object_storage.ObjectStorageClient,
-                                            emulator: Emulator) -> None:
+def test_namespace_and_the_topologys_bucket(store: oci.object_storage.ObjectStorageClient, emulator: Emulator) -> None:
     assert store.get_namespace().data == NAMESPACE
     bucket = store.get_bucket(NAMESPACE, BUCKET)
     assert (bucket.data.name, bucket.data.compartment_id) == (BUCKET, emulator.compartment_id)
@@ -82,10 +82,14 @@ def test_names_with_slashes_spaces_and_dots_are_distinct_keys(store: oci.object_
 
 
 def test_a_wrong_content_md5_stores_nothing(store: oci.object_storage.ObjectStorageClient) -> None:
-    refused(lambda: store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5=md5(b"other")),
-            400, "UnmatchedContentMD5")
-    refused(lambda: store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5="not-base64!"),
-            400, "InvalidContentMD5")
+    refused(
+        lambda: store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5=md5(b"other")),
+        400,
+        "UnmatchedContentMD5",
+    )
+    refused(
+        lambda: store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5="not-base64!"), 400, "InvalidContentMD5"
+    )
     refused(lambda: store.get_object(NAMESPACE, BUCKET, NAME), 404, "ObjectNotFound")
     assert store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5=md5(CONTENT)).status == 200
 
@@ -102,8 +106,9 @@ def test_conditional_puts(store: oci.object_storage.ObjectStorageClient) -> None
     assert (got.data.content, got.headers["etag"]) == (b"two", second)
 
 
-def test_conditional_gets(store: oci.object_storage.ObjectStorageClient, emulator: Emulator,
-                          config: dict[str, Any]) -> None:
+def test_conditional_gets(
+    store: oci.object_storage.ObjectStorageClient, emulator: Emulator, config: dict[str, Any]
+) -> None:
     etag = store.put_object(NAMESPACE, BUCKET, NAME, CONTENT).headers["etag"]
     assert store.get_object(NAMESPACE, BUCKET, NAME, if_match=etag).data.content == CONTENT
     refused(lambda: store.get_object(NAMESPACE, BUCKET, NAME, if_match="stale"), 412, "IfMatchFailed")
@@ -135,7 +140,9 @@ def test_delete(store: oci.object_storage.ObjectStorageClient, emulator: Emulato
     assert store.delete_object(NAMESPACE, BUCKET, NAME, if_match=etag).status == 204
     refused(lambda: store.get_object(NAMESPACE, BUCKET, NAME), 404, "ObjectNotFound")
     assert [(e["operation"], e["resource_id"]) for e in emulator.audit()] == [
-        ("PutObject", f"/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}"), ("DeleteObject", f"/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}")]
+        ("PutObject", f"/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}"),
+        ("DeleteObject", f"/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}"),
+    ]
     assert "body" not in json.dumps(emulator.audit())
 
 
@@ -147,8 +154,7 @@ def test_list_prefix_delimiter_fields_and_pages(store: oci.object_storage.Object
     folded = store.list_objects(NAMESPACE, BUCKET, delimiter="/").data
     assert ([o.name for o in folded.objects], folded.prefixes) == (["top-a", "top-b"], ["node-agent/", "other/"])
     under = store.list_objects(NAMESPACE, BUCKET, prefix="node-agent/", fields="size,md5").data
-    assert [(o.name, o.size, o.md5) for o in under.objects] == [
-        (n, len(n), md5(n.encode())) for n in names[:2]]
+    assert [(o.name, o.size, o.md5) for o in under.objects] == [(n, len(n), md5(n.encode())) for n in names[:2]]
     assert under.objects[0].etag is None  # only the fields asked for
 
     pages, start = [], None
@@ -187,8 +193,10 @@ def test_objects_survive_a_restart(tmp_path: Path) -> None:
 
 # --- signatures: exactly what the SDK sends for PutObject, nothing weaker --------------------------
 
-def test_put_object_is_signed_without_its_body_and_still_verified(emulator: Emulator, config: dict[str, Any],
-                                                                  store: oci.object_storage.ObjectStorageClient) -> None:
+
+def test_put_object_is_signed_without_its_body_and_still_verified(
+    emulator: Emulator, config: dict[str, Any], store: oci.object_storage.ObjectStorageClient
+) -> None:
     signer = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
     url = f"{emulator.endpoint}/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}"
     sdk_style = requests.Request("PUT", url, data=CONTENT).prepare()
@@ -198,7 +206,8 @@ def test_put_object_is_signed_without_its_body_and_still_verified(emulator: Emul
     too_little = requests.Request("PUT", url, data=b"forged").prepare()
     signer.without_content_headers(too_little)
     too_little.headers["authorization"] = too_little.headers["authorization"].replace(
-        'headers="date (request-target) host"', 'headers="date (request-target)"')
+        'headers="date (request-target) host"', 'headers="date (request-target)"'
+    )
 
     body_signed = requests.Request("PUT", url, data=CONTENT).prepare()
     signer(body_signed)
@@ -221,27 +230,43 @@ def test_both_spellings_of_get_namespace(emulator: Emulator, config: dict[str, A
 
 # --- bounds ------------------------------------------------------------------------------------------
 
+
 def test_stored_bytes_are_bounded() -> None:
     state = ObjectStorageState(namespace="ns")
     state.create_bucket("ns", "b", "ocid1.compartment.oc1..x", created_by="u", now=0.0)
     chunk = bytes(MAX_STORED_BYTES // 4)
     for i in range(4):
-        state.put_object("ns", "b", f"o{i}", chunk, content_type="x", content_md5=None, if_match=None,
-                         if_none_match=None, now=0.0)
+        state.put_object(
+            "ns", "b", f"o{i}", chunk, content_type="x", content_md5=None, if_match=None, if_none_match=None, now=0.0
+        )
     with pytest.raises(StorageLimitExceeded):
-        state.put_object("ns", "b", "one-more", b"x", content_type="x", content_md5=None, if_match=None,
-                         if_none_match=None, now=0.0)
-    state.put_object("ns", "b", "o0", chunk, content_type="x", content_md5=None, if_match=None,
-                     if_none_match=None, now=1.0)  # replacing frees what it replaces
+        state.put_object(
+            "ns", "b", "one-more", b"x", content_type="x", content_md5=None, if_match=None, if_none_match=None, now=0.0
+        )
+    state.put_object(
+        "ns", "b", "o0", chunk, content_type="x", content_md5=None, if_match=None, if_none_match=None, now=1.0
+    )  # replacing frees what it replaces
     assert sorted(state.objects["b"]) == ["o0", "o1", "o2", "o3"]
 
 
 # --- the oci command-line client ------------------------------------------------------------------
 
+
 def test_oci_cli_object_commands(emulator: Emulator, tmp_path: Path) -> None:
     def oci_cli(*args: str) -> str:
-        done = subprocess.run([str(Path(sys.executable).parent / "oci"), "--config-file", emulator.oci_config_file,
-                               "--endpoint", emulator.endpoint, *args], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "oci"),
+                "--config-file",
+                emulator.oci_config_file,
+                "--endpoint",
+                emulator.endpoint,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -259,11 +284,13 @@ def test_oci_cli_object_commands(emulator: Emulator, tmp_path: Path) -> None:
     assert "data" not in json.loads(oci_cli("os", "object", "list", "--bucket-name", BUCKET))  # empty: no objects
 
 
-def test_a_body_over_the_limit_is_413_and_stores_nothing(emulator: Emulator, config: dict[str, Any],
-                                                         store: oci.object_storage.ObjectStorageClient) -> None:
+def test_a_body_over_the_limit_is_413_and_stores_nothing(
+    emulator: Emulator, config: dict[str, Any], store: oci.object_storage.ObjectStorageClient
+) -> None:
     signer = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
-    huge = requests.Request("PUT", f"{emulator.endpoint}/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}",
-                            data=bytes(chain.MAX_BODY_BYTES + 1)).prepare()
+    huge = requests.Request(
+        "PUT", f"{emulator.endpoint}/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}", data=bytes(chain.MAX_BODY_BYTES + 1)
+    ).prepare()
     signer.without_content_headers(huge)
     with requests.Session() as session:
         response = session.send(huge, timeout=30)
@@ -275,8 +302,10 @@ def test_a_dripping_body_is_cut_off_with_408(emulator: Emulator, monkeypatch: py
     """A hostile peer announces 100 bytes and sends one: the server answers within its bound."""
     monkeypatch.setattr(chain, "BODY_TIMEOUT_SECONDS", 0.5)
     with socket.create_connection((emulator.host, emulator.port), timeout=10) as peer:
-        peer.sendall(f"PUT /n/{NAMESPACE}/b/{BUCKET}/o/x HTTP/1.1\r\nHost: {emulator.host}\r\n"
-                     "Content-Length: 100\r\n\r\nx".encode())
+        peer.sendall(
+            f"PUT /n/{NAMESPACE}/b/{BUCKET}/o/x HTTP/1.1\r\nHost: {emulator.host}\r\n"
+            "Content-Length: 100\r\n\r\nx".encode()
+        )
         started = time.monotonic()
         answer = peer.recv(4096).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 408") and "RequestTimeout" in answer

@@ -7,9 +7,10 @@ request chain. Handlers are sync, so each runs atomically under the backend lock
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from ocisim.errors import InvalidParameter, MissingParameter
+from ocisim.errors import InvalidParameter, MissingParameter, OciError
 from ocisim.objectstorage.models import MAX_LIST_LIMIT, ObjectStorageState, StoredObject, http_date, not_modified
 from ocisim.service import Call, Reply
 
@@ -36,7 +37,7 @@ def _object_headers(stored: StoredObject) -> dict[str, str]:
 
 
 def get_namespace(call: Call) -> Reply:
-    return Reply(body=f'"{_state(call).namespace}"')
+    return Reply(body=json.dumps(_state(call).namespace))
 
 
 def create_bucket(call: Call) -> Reply:
@@ -46,6 +47,9 @@ def create_bucket(call: Call) -> Reply:
     for name in ("name", "compartmentId"):
         if not isinstance(details.get(name), str) or not details[name]:
             raise MissingParameter(f"Missing required parameter {name}")
+    topology = call.backend.topology
+    if details["compartmentId"] not in {c["id"] for c in topology["compartments"]} | {topology["tenancy"]["id"]}:
+        raise OciError(f"No compartment {details['compartmentId']}", status=404, code="CompartmentIdNotFound")
     namespace = call.params["namespaceName"]
     bucket = _state(call).create_bucket(
         namespace,

@@ -18,6 +18,8 @@ from typing import Any
 import oci
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ocisim import Emulator, chain
 from ocisim.emulator import DEFAULT_TOPOLOGY
@@ -177,7 +179,10 @@ def test_create_bucket(store: oci.object_storage.ObjectStorageClient, emulator: 
     refused(lambda: store.create_bucket(NAMESPACE, details), 409, "BucketAlreadyExists")
     bad = oci.object_storage.models.CreateBucketDetails(name="no spaces", compartment_id=emulator.compartment_id)
     refused(lambda: store.create_bucket(NAMESPACE, bad), 400, "InvalidParameter")
+    nowhere = oci.object_storage.models.CreateBucketDetails(name="b2", compartment_id="ocid1.compartment.oc1..nosuch")
+    refused(lambda: store.create_bucket(NAMESPACE, nowhere), 404, "CompartmentIdNotFound")
     assert [o.name for o in store.list_objects(NAMESPACE, "another").data.objects] == []
+    refused(lambda: store.get_bucket(NAMESPACE, "b2"), 404, "BucketNotFound")
 
 
 def test_objects_survive_a_restart(tmp_path: Path) -> None:
@@ -310,3 +315,23 @@ def test_a_dripping_body_is_cut_off_with_408(emulator: Emulator, monkeypatch: py
         answer = peer.recv(4096).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 408") and "RequestTimeout" in answer
     assert time.monotonic() - started < 5
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.text(min_size=1, max_size=40).filter(str.strip),
+    body=st.binary(max_size=64),
+    md5_header=st.none() | st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=30),
+    if_match=st.none() | st.sampled_from(["*", "stale", ""]),
+)
+def test_any_name_body_and_header_is_stored_exactly_or_refused_with_a_4xx(
+    store: oci.object_storage.ObjectStorageClient, name: str, body: bytes, md5_header: str | None, if_match: str | None
+) -> None:
+    try:
+        store.put_object(NAMESPACE, BUCKET, name, body, content_md5=md5_header, if_match=if_match)
+    except oci.exceptions.ServiceError as error:
+        assert 400 <= error.status < 500, error.message
+        return
+    assert store.get_object(NAMESPACE, BUCKET, name).data.content == body
+    assert name in [o.name for o in store.list_objects(NAMESPACE, BUCKET, prefix=name).data.objects]
+    store.delete_object(NAMESPACE, BUCKET, name)

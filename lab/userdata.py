@@ -34,8 +34,8 @@ def environment(cloud: Cloud, node: Node) -> dict[str, str]:
     169.254.169.254 or a region's endpoints."""
     return {
         "OCI_METADATA_BASE_URL": f"{cloud.endpoint}/imds/{node.name}/opc/v2",
-        "VIP_FAILOVER_FEDERATION_ENDPOINT": f"{cloud.endpoint}/v1/x509",
-        "VIP_FAILOVER_OBJECT_STORAGE_ENDPOINT": cloud.endpoint,
+        "OCI_FEDERATION_ENDPOINT": f"{cloud.endpoint}/v1/x509",
+        "OCI_OBJECTSTORAGE_ENDPOINT": cloud.endpoint,
     }
 
 

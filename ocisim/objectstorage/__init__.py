@@ -3,7 +3,8 @@
 and `oci os ...` work unmodified. What the nodes need: their node-agent.yaml, fetched at boot with
 instance principals (terraform/modules/node_config/fetch_config.py.tftpl)."""
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ocisim.objectstorage.models import ObjectStorageState, seed
 from ocisim.objectstorage.routes import ROUTES
@@ -14,5 +15,6 @@ def _seed(topology: Mapping[str, Any], backend: Any) -> ObjectStorageState:
     return seed(topology, backend.user_id, backend.clock.now())
 
 
-SERVICE = Service(name="objectstorage", routes=ROUTES, seed=_seed, load=ObjectStorageState.from_json,
-                  dump=ObjectStorageState.to_json)
+SERVICE = Service(
+    name="objectstorage", routes=ROUTES, seed=_seed, load=ObjectStorageState.from_json, dump=ObjectStorageState.to_json
+)

@@ -20,9 +20,10 @@ import binascii
 import hashlib
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import formatdate
-from typing import Any, Mapping
+from typing import Any
 
 from ocisim.clock import iso
 from ocisim.errors import InvalidParameter
@@ -68,26 +69,50 @@ class StoredObject:
 
     def summary(self, fields: tuple[str, ...]) -> dict[str, Any]:
         """An ObjectSummary with the requested `fields` (ListObjects)."""
-        every = {"name": self.name, "size": len(self.body), "etag": self.etag, "md5": self.md5,
-                 "timeCreated": iso(self.time_created), "timeModified": iso(self.time_modified),
-                 "storageTier": "Standard", "archivalState": None}
+        every = {
+            "name": self.name,
+            "size": len(self.body),
+            "etag": self.etag,
+            "md5": self.md5,
+            "timeCreated": iso(self.time_created),
+            "timeModified": iso(self.time_modified),
+            "storageTier": "Standard",
+            "archivalState": None,
+        }
         return {name: every[name] for name in fields}
 
     def metadata(self) -> dict[str, Any]:
         """What the audit log keeps of an object: never its content."""
-        return {"name": self.name, "size": len(self.body), "etag": self.etag, "md5": self.md5,
-                "contentType": self.content_type}
+        return {
+            "name": self.name,
+            "size": len(self.body),
+            "etag": self.etag,
+            "md5": self.md5,
+            "contentType": self.content_type,
+        }
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "body": base64.b64encode(self.body).decode(), "etag": self.etag,
-                "md5": self.md5, "contentType": self.content_type, "timeCreated": self.time_created,
-                "timeModified": self.time_modified}
+        return {
+            "name": self.name,
+            "body": base64.b64encode(self.body).decode(),
+            "etag": self.etag,
+            "md5": self.md5,
+            "contentType": self.content_type,
+            "timeCreated": self.time_created,
+            "timeModified": self.time_modified,
+        }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "StoredObject":
-        return cls(name=data["name"], body=base64.b64decode(data["body"]), etag=data["etag"], md5=data["md5"],
-                   content_type=data["contentType"], time_created=data["timeCreated"],
-                   time_modified=data["timeModified"])
+    def from_json(cls, data: Mapping[str, Any]) -> StoredObject:
+        return cls(
+            name=data["name"],
+            body=base64.b64decode(data["body"]),
+            etag=data["etag"],
+            md5=data["md5"],
+            content_type=data["contentType"],
+            time_created=data["timeCreated"],
+            time_modified=data["timeModified"],
+        )
 
 
 @dataclass(frozen=True)
@@ -103,25 +128,53 @@ class Bucket:
 
     def resource(self, namespace: str) -> dict[str, Any]:
         """The Bucket in the API's wire shape."""
-        return {"namespace": namespace, "name": self.name, "compartmentId": self.compartment_id, "id": self.id,
-                "etag": self.etag, "timeCreated": iso(self.time_created), "createdBy": self.created_by,
-                "publicAccessType": self.public_access_type, "storageTier": "Standard",
-                "objectEventsEnabled": self.object_events_enabled, "versioning": "Disabled",
-                "autoTiering": "Disabled", "isReadOnly": False, "replicationEnabled": False,
-                "metadata": {}, "freeformTags": {}, "definedTags": {}, "kmsKeyId": None,
-                "approximateCount": None, "approximateSize": None}
+        return {
+            "namespace": namespace,
+            "name": self.name,
+            "compartmentId": self.compartment_id,
+            "id": self.id,
+            "etag": self.etag,
+            "timeCreated": iso(self.time_created),
+            "createdBy": self.created_by,
+            "publicAccessType": self.public_access_type,
+            "storageTier": "Standard",
+            "objectEventsEnabled": self.object_events_enabled,
+            "versioning": "Disabled",
+            "autoTiering": "Disabled",
+            "isReadOnly": False,
+            "replicationEnabled": False,
+            "metadata": {},
+            "freeformTags": {},
+            "definedTags": {},
+            "kmsKeyId": None,
+            "approximateCount": None,
+            "approximateSize": None,
+        }
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "compartmentId": self.compartment_id, "id": self.id, "etag": self.etag,
-                "timeCreated": self.time_created, "createdBy": self.created_by,
-                "publicAccessType": self.public_access_type, "objectEventsEnabled": self.object_events_enabled}
+        return {
+            "name": self.name,
+            "compartmentId": self.compartment_id,
+            "id": self.id,
+            "etag": self.etag,
+            "timeCreated": self.time_created,
+            "createdBy": self.created_by,
+            "publicAccessType": self.public_access_type,
+            "objectEventsEnabled": self.object_events_enabled,
+        }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Bucket":
-        return cls(name=data["name"], compartment_id=data["compartmentId"], id=data["id"], etag=data["etag"],
-                   time_created=data["timeCreated"], created_by=data["createdBy"],
-                   public_access_type=data.get("publicAccessType", "NoPublicAccess"),
-                   object_events_enabled=data.get("objectEventsEnabled", False))
+    def from_json(cls, data: Mapping[str, Any]) -> Bucket:
+        return cls(
+            name=data["name"],
+            compartment_id=data["compartmentId"],
+            id=data["id"],
+            etag=data["etag"],
+            time_created=data["timeCreated"],
+            created_by=data["createdBy"],
+            public_access_type=data.get("publicAccessType", "NoPublicAccess"),
+            object_events_enabled=data.get("objectEventsEnabled", False),
+        )
 
 
 @dataclass(frozen=True)
@@ -176,15 +229,18 @@ class ObjectStorageState:
 
     # --- persistence -------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {"namespace": self.namespace, "buckets": [b.to_json() for b in self.buckets.values()],
-                "objects": {bucket: [o.to_json() for o in objects.values()]
-                            for bucket, objects in self.objects.items()}}
+        return {
+            "namespace": self.namespace,
+            "buckets": [b.to_json() for b in self.buckets.values()],
+            "objects": {bucket: [o.to_json() for o in objects.values()] for bucket, objects in self.objects.items()},
+        }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "ObjectStorageState":
+    def from_json(cls, data: Mapping[str, Any]) -> ObjectStorageState:
         buckets = {b["name"]: Bucket.from_json(b) for b in data["buckets"]}
-        objects = {bucket: {o["name"]: StoredObject.from_json(o) for o in items}
-                   for bucket, items in data["objects"].items()}
+        objects = {
+            bucket: {o["name"]: StoredObject.from_json(o) for o in items} for bucket, items in data["objects"].items()
+        }
         return cls(namespace=data["namespace"], buckets=buckets, objects=objects)
 
     # --- lookups -------------------------------------------------------------------------------
@@ -210,8 +266,17 @@ class ObjectStorageState:
         return found
 
     # --- buckets -----------------------------------------------------------------------------
-    def create_bucket(self, namespace: str, name: str, compartment_id: str, *, created_by: str, now: float,
-                      public_access_type: str = "NoPublicAccess", object_events_enabled: bool = False) -> Bucket:
+    def create_bucket(
+        self,
+        namespace: str,
+        name: str,
+        compartment_id: str,
+        *,
+        created_by: str,
+        now: float,
+        public_access_type: str = "NoPublicAccess",
+        object_events_enabled: bool = False,
+    ) -> Bucket:
         self.check_namespace(namespace)
         if not BUCKET_NAME.fullmatch(name):
             raise InvalidParameter("Bucket names are 1 to 256 letters, digits, '-', '_' or '.'")
@@ -219,17 +284,34 @@ class ObjectStorageState:
             raise BucketAlreadyExists(namespace, name)
         if public_access_type not in ("NoPublicAccess", "ObjectRead", "ObjectReadWithoutList"):
             raise InvalidParameter(f"Unknown publicAccessType {public_access_type!r}")
-        bucket = Bucket(name=name, compartment_id=compartment_id, id=f"ocid1.bucket.oc1..{uuid.uuid4().hex}",
-                        etag=str(uuid.uuid4()), time_created=now, created_by=created_by,
-                        public_access_type=public_access_type, object_events_enabled=object_events_enabled)
+        bucket = Bucket(
+            name=name,
+            compartment_id=compartment_id,
+            id=f"ocid1.bucket.oc1..{uuid.uuid4().hex}",
+            etag=str(uuid.uuid4()),
+            time_created=now,
+            created_by=created_by,
+            public_access_type=public_access_type,
+            object_events_enabled=object_events_enabled,
+        )
         self.buckets[name] = bucket
         self.objects[name] = {}
         return bucket
 
     # --- objects -----------------------------------------------------------------------------
-    def put_object(self, namespace: str, bucket: str, name: str, body: bytes, *, content_type: str,
-                   content_md5: str | None, if_match: str | None, if_none_match: str | None,
-                   now: float) -> tuple[StoredObject | None, StoredObject]:
+    def put_object(
+        self,
+        namespace: str,
+        bucket: str,
+        name: str,
+        body: bytes,
+        *,
+        content_type: str,
+        content_md5: str | None,
+        if_match: str | None,
+        if_none_match: str | None,
+        now: float,
+    ) -> tuple[StoredObject | None, StoredObject]:
         """Create or replace an object; returns (before, after)."""
         check_object_name(name)
         current = self.find_object(namespace, bucket, name)
@@ -240,8 +322,15 @@ class ObjectStorageState:
             raise IfNoneMatchFailed()
         md5 = checked_md5(body, content_md5)
         self._check_room(bucket, name, len(body))
-        stored = StoredObject(name=name, body=body, etag=str(uuid.uuid4()), md5=md5, content_type=content_type,
-                              time_created=now if current is None else current.time_created, time_modified=now)
+        stored = StoredObject(
+            name=name,
+            body=body,
+            etag=str(uuid.uuid4()),
+            md5=md5,
+            content_type=content_type,
+            time_created=now if current is None else current.time_created,
+            time_modified=now,
+        )
         self.objects[bucket][name] = stored
         return current, stored
 
@@ -263,9 +352,19 @@ class ObjectStorageState:
         del self.objects[bucket][name]
         return current
 
-    def list_objects(self, namespace: str, bucket: str, *, prefix: str = "", start: str | None = None,
-                     end: str | None = None, start_after: str | None = None, delimiter: str | None = None,
-                     limit: int = MAX_LIST_LIMIT, fields: tuple[str, ...] = ("name",)) -> Listing:
+    def list_objects(
+        self,
+        namespace: str,
+        bucket: str,
+        *,
+        prefix: str = "",
+        start: str | None = None,
+        end: str | None = None,
+        start_after: str | None = None,
+        delimiter: str | None = None,
+        limit: int = MAX_LIST_LIMIT,
+        fields: tuple[str, ...] = ("name",),
+    ) -> Listing:
         """ListObjects: names in lexicographic order; with the delimiter, deeper names fold into prefixes."""
         self.bucket(namespace, bucket)
         if delimiter is not None and delimiter != DELIMITER:
@@ -278,12 +377,16 @@ class ObjectStorageState:
         objects: list[dict[str, Any]] = []
         prefixes: list[str] = []
         for name in sorted(self.objects[bucket]):
-            if not name.startswith(prefix) or (start is not None and name < start) \
-                    or (start_after is not None and name <= start_after) or (end is not None and name >= end):
+            if (
+                not name.startswith(prefix)
+                or (start is not None and name < start)
+                or (start_after is not None and name <= start_after)
+                or (end is not None and name >= end)
+            ):
                 continue
             folded = None
-            if delimiter is not None and delimiter in name[len(prefix):]:
-                folded = name[:name.index(delimiter, len(prefix)) + 1]
+            if delimiter is not None and delimiter in name[len(prefix) :]:
+                folded = name[: name.index(delimiter, len(prefix)) + 1]
                 if prefixes and prefixes[-1] == folded:
                     continue
             if len(objects) + len(prefixes) == limit:
@@ -298,14 +401,20 @@ class ObjectStorageState:
 def seed(topology: Mapping[str, Any], created_by: str, now: float) -> ObjectStorageState:
     """The topology's `objectStorage` section: the tenancy's namespace and its buckets.
 
-        "objectStorage": {"namespace": "ocisim", "buckets": [{"name": ..., "compartmentId": ...}]}
+    "objectStorage": {"namespace": "ocisim", "buckets": [{"name": ..., "compartmentId": ...}]}
     """
     section = topology.get("objectStorage", {})
     state = ObjectStorageState(namespace=section.get("namespace", topology["tenancy"]["name"]))
     for bucket in section.get("buckets", []):
-        created = state.create_bucket(state.namespace, bucket["name"], bucket["compartmentId"], created_by=created_by,
-                                      now=now, public_access_type=bucket.get("publicAccessType", "NoPublicAccess"),
-                                      object_events_enabled=bucket.get("objectEventsEnabled", False))
+        created = state.create_bucket(
+            state.namespace,
+            bucket["name"],
+            bucket["compartmentId"],
+            created_by=created_by,
+            now=now,
+            public_access_type=bucket.get("publicAccessType", "NoPublicAccess"),
+            object_events_enabled=bucket.get("objectEventsEnabled", False),
+        )
         if "id" in bucket:
             state.buckets[created.name] = replace(created, id=bucket["id"])
     return state

@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import socket
 import subprocess
 import sys
+import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,10 @@ from typing import Any
 import oci
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ocisim import Emulator
+from ocisim import Emulator, chain
 from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.objectstorage.errors import StorageLimitExceeded
 from ocisim.objectstorage.models import MAX_STORED_BYTES, ObjectStorageState
@@ -35,8 +39,9 @@ def md5(body: bytes) -> str:
 
 @pytest.fixture
 def store(emulator: Emulator, config: dict[str, Any]) -> oci.object_storage.ObjectStorageClient:
-    return oci.object_storage.ObjectStorageClient(config, service_endpoint=emulator.endpoint,
-                                                  retry_strategy=oci.retry.NoneRetryStrategy())
+    return oci.object_storage.ObjectStorageClient(
+        config, service_endpoint=emulator.endpoint, retry_strategy=oci.retry.NoneRetryStrategy()
+    )
 
 
 def refused(call: Any, status: int, code: str) -> oci.exceptions.ServiceError:
@@ -46,8 +51,7 @@ def refused(call: Any, status: int, code: str) -> oci.exceptions.ServiceError:
     return caught.value
 
 
-def test_namespace_and_the_topologys_bucket(store: oci.object_storage.ObjectStorageClient,
-                                            emulator: Emulator) -> None:
+def test_namespace_and_the_topologys_bucket(store: oci.object_storage.ObjectStorageClient, emulator: Emulator) -> None:
     assert store.get_namespace().data == NAMESPACE
     bucket = store.get_bucket(NAMESPACE, BUCKET)
     assert (bucket.data.name, bucket.data.compartment_id) == (BUCKET, emulator.compartment_id)
@@ -80,10 +84,14 @@ def test_names_with_slashes_spaces_and_dots_are_distinct_keys(store: oci.object_
 
 
 def test_a_wrong_content_md5_stores_nothing(store: oci.object_storage.ObjectStorageClient) -> None:
-    refused(lambda: store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5=md5(b"other")),
-            400, "UnmatchedContentMD5")
-    refused(lambda: store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5="not-base64!"),
-            400, "InvalidContentMD5")
+    refused(
+        lambda: store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5=md5(b"other")),
+        400,
+        "UnmatchedContentMD5",
+    )
+    refused(
+        lambda: store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5="not-base64!"), 400, "InvalidContentMD5"
+    )
     refused(lambda: store.get_object(NAMESPACE, BUCKET, NAME), 404, "ObjectNotFound")
     assert store.put_object(NAMESPACE, BUCKET, NAME, CONTENT, content_md5=md5(CONTENT)).status == 200
 
@@ -100,8 +108,9 @@ def test_conditional_puts(store: oci.object_storage.ObjectStorageClient) -> None
     assert (got.data.content, got.headers["etag"]) == (b"two", second)
 
 
-def test_conditional_gets(store: oci.object_storage.ObjectStorageClient, emulator: Emulator,
-                          config: dict[str, Any]) -> None:
+def test_conditional_gets(
+    store: oci.object_storage.ObjectStorageClient, emulator: Emulator, config: dict[str, Any]
+) -> None:
     etag = store.put_object(NAMESPACE, BUCKET, NAME, CONTENT).headers["etag"]
     assert store.get_object(NAMESPACE, BUCKET, NAME, if_match=etag).data.content == CONTENT
     refused(lambda: store.get_object(NAMESPACE, BUCKET, NAME, if_match="stale"), 412, "IfMatchFailed")
@@ -133,7 +142,9 @@ def test_delete(store: oci.object_storage.ObjectStorageClient, emulator: Emulato
     assert store.delete_object(NAMESPACE, BUCKET, NAME, if_match=etag).status == 204
     refused(lambda: store.get_object(NAMESPACE, BUCKET, NAME), 404, "ObjectNotFound")
     assert [(e["operation"], e["resource_id"]) for e in emulator.audit()] == [
-        ("PutObject", f"/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}"), ("DeleteObject", f"/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}")]
+        ("PutObject", f"/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}"),
+        ("DeleteObject", f"/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}"),
+    ]
     assert "body" not in json.dumps(emulator.audit())
 
 
@@ -145,8 +156,7 @@ def test_list_prefix_delimiter_fields_and_pages(store: oci.object_storage.Object
     folded = store.list_objects(NAMESPACE, BUCKET, delimiter="/").data
     assert ([o.name for o in folded.objects], folded.prefixes) == (["top-a", "top-b"], ["node-agent/", "other/"])
     under = store.list_objects(NAMESPACE, BUCKET, prefix="node-agent/", fields="size,md5").data
-    assert [(o.name, o.size, o.md5) for o in under.objects] == [
-        (n, len(n), md5(n.encode())) for n in names[:2]]
+    assert [(o.name, o.size, o.md5) for o in under.objects] == [(n, len(n), md5(n.encode())) for n in names[:2]]
     assert under.objects[0].etag is None  # only the fields asked for
 
     pages, start = [], None
@@ -169,7 +179,10 @@ def test_create_bucket(store: oci.object_storage.ObjectStorageClient, emulator: 
     refused(lambda: store.create_bucket(NAMESPACE, details), 409, "BucketAlreadyExists")
     bad = oci.object_storage.models.CreateBucketDetails(name="no spaces", compartment_id=emulator.compartment_id)
     refused(lambda: store.create_bucket(NAMESPACE, bad), 400, "InvalidParameter")
+    nowhere = oci.object_storage.models.CreateBucketDetails(name="b2", compartment_id="ocid1.compartment.oc1..nosuch")
+    refused(lambda: store.create_bucket(NAMESPACE, nowhere), 404, "CompartmentIdNotFound")
     assert [o.name for o in store.list_objects(NAMESPACE, "another").data.objects] == []
+    refused(lambda: store.get_bucket(NAMESPACE, "b2"), 404, "BucketNotFound")
 
 
 def test_objects_survive_a_restart(tmp_path: Path) -> None:
@@ -185,8 +198,10 @@ def test_objects_survive_a_restart(tmp_path: Path) -> None:
 
 # --- signatures: exactly what the SDK sends for PutObject, nothing weaker --------------------------
 
-def test_put_object_is_signed_without_its_body_and_still_verified(emulator: Emulator, config: dict[str, Any],
-                                                                  store: oci.object_storage.ObjectStorageClient) -> None:
+
+def test_put_object_is_signed_without_its_body_and_still_verified(
+    emulator: Emulator, config: dict[str, Any], store: oci.object_storage.ObjectStorageClient
+) -> None:
     signer = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
     url = f"{emulator.endpoint}/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}"
     sdk_style = requests.Request("PUT", url, data=CONTENT).prepare()
@@ -196,7 +211,8 @@ def test_put_object_is_signed_without_its_body_and_still_verified(emulator: Emul
     too_little = requests.Request("PUT", url, data=b"forged").prepare()
     signer.without_content_headers(too_little)
     too_little.headers["authorization"] = too_little.headers["authorization"].replace(
-        'headers="date (request-target) host"', 'headers="date (request-target)"')
+        'headers="date (request-target) host"', 'headers="date (request-target)"'
+    )
 
     body_signed = requests.Request("PUT", url, data=CONTENT).prepare()
     signer(body_signed)
@@ -219,27 +235,43 @@ def test_both_spellings_of_get_namespace(emulator: Emulator, config: dict[str, A
 
 # --- bounds ------------------------------------------------------------------------------------------
 
+
 def test_stored_bytes_are_bounded() -> None:
     state = ObjectStorageState(namespace="ns")
     state.create_bucket("ns", "b", "ocid1.compartment.oc1..x", created_by="u", now=0.0)
     chunk = bytes(MAX_STORED_BYTES // 4)
     for i in range(4):
-        state.put_object("ns", "b", f"o{i}", chunk, content_type="x", content_md5=None, if_match=None,
-                         if_none_match=None, now=0.0)
+        state.put_object(
+            "ns", "b", f"o{i}", chunk, content_type="x", content_md5=None, if_match=None, if_none_match=None, now=0.0
+        )
     with pytest.raises(StorageLimitExceeded):
-        state.put_object("ns", "b", "one-more", b"x", content_type="x", content_md5=None, if_match=None,
-                         if_none_match=None, now=0.0)
-    state.put_object("ns", "b", "o0", chunk, content_type="x", content_md5=None, if_match=None,
-                     if_none_match=None, now=1.0)  # replacing frees what it replaces
+        state.put_object(
+            "ns", "b", "one-more", b"x", content_type="x", content_md5=None, if_match=None, if_none_match=None, now=0.0
+        )
+    state.put_object(
+        "ns", "b", "o0", chunk, content_type="x", content_md5=None, if_match=None, if_none_match=None, now=1.0
+    )  # replacing frees what it replaces
     assert sorted(state.objects["b"]) == ["o0", "o1", "o2", "o3"]
 
 
 # --- the oci command-line client ------------------------------------------------------------------
 
+
 def test_oci_cli_object_commands(emulator: Emulator, tmp_path: Path) -> None:
     def oci_cli(*args: str) -> str:
-        done = subprocess.run([str(Path(sys.executable).parent / "oci"), "--config-file", emulator.oci_config_file,
-                               "--endpoint", emulator.endpoint, *args], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "oci"),
+                "--config-file",
+                emulator.oci_config_file,
+                "--endpoint",
+                emulator.endpoint,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -255,3 +287,51 @@ def test_oci_cli_object_commands(emulator: Emulator, tmp_path: Path) -> None:
     assert target.read_bytes() == CONTENT
     oci_cli("os", "object", "delete", "--bucket-name", BUCKET, "--name", NAME, "--force")
     assert "data" not in json.loads(oci_cli("os", "object", "list", "--bucket-name", BUCKET))  # empty: no objects
+
+
+def test_a_body_over_the_limit_is_413_and_stores_nothing(
+    emulator: Emulator, config: dict[str, Any], store: oci.object_storage.ObjectStorageClient
+) -> None:
+    signer = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
+    huge = requests.Request(
+        "PUT", f"{emulator.endpoint}/n/{NAMESPACE}/b/{BUCKET}/o/{NAME}", data=bytes(chain.MAX_BODY_BYTES + 1)
+    ).prepare()
+    signer.without_content_headers(huge)
+    with requests.Session() as session:
+        response = session.send(huge, timeout=30)
+    assert (response.status_code, response.json()["code"]) == (413, "RequestEntityTooLarge")
+    refused(lambda: store.get_object(NAMESPACE, BUCKET, NAME), 404, "ObjectNotFound")
+
+
+def test_a_dripping_body_is_cut_off_with_408(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile peer announces 100 bytes and sends one: the server answers within its bound."""
+    monkeypatch.setattr(chain, "BODY_TIMEOUT_SECONDS", 0.5)
+    with socket.create_connection((emulator.host, emulator.port), timeout=10) as peer:
+        peer.sendall(
+            f"PUT /n/{NAMESPACE}/b/{BUCKET}/o/x HTTP/1.1\r\nHost: {emulator.host}\r\n"
+            "Content-Length: 100\r\n\r\nx".encode()
+        )
+        started = time.monotonic()
+        answer = peer.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 408") and "RequestTimeout" in answer
+    assert time.monotonic() - started < 5
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.text(min_size=1, max_size=40).filter(str.strip),
+    body=st.binary(max_size=64),
+    md5_header=st.none() | st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=30),
+    if_match=st.none() | st.sampled_from(["*", "stale", ""]),
+)
+def test_any_name_body_and_header_is_stored_exactly_or_refused_with_a_4xx(
+    store: oci.object_storage.ObjectStorageClient, name: str, body: bytes, md5_header: str | None, if_match: str | None
+) -> None:
+    try:
+        store.put_object(NAMESPACE, BUCKET, name, body, content_md5=md5_header, if_match=if_match)
+    except oci.exceptions.ServiceError as error:
+        assert 400 <= error.status < 500, error.message
+        return
+    assert store.get_object(NAMESPACE, BUCKET, name).data.content == body
+    assert name in [o.name for o in store.list_objects(NAMESPACE, BUCKET, prefix=name).data.objects]
+    store.delete_object(NAMESPACE, BUCKET, name)

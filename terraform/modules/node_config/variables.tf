@@ -94,5 +94,5 @@ variable "apt_proxy" {
 variable "environment" {
   type        = map(string)
   default     = {}
-  description = "Written to /etc/default/vip-failover, read by the node agent, keepalived's notify and the config fetch: e.g. OCI_METADATA_BASE_URL and VIP_FAILOVER_*_ENDPOINT to point the SDK elsewhere than the region's own endpoints. Empty on OCI."
+  description = "Written to /etc/default/vip-failover, read by the node agent, keepalived's notify and the config fetch: e.g. OCI_METADATA_BASE_URL, OCI_FEDERATION_ENDPOINT and OCI_OBJECTSTORAGE_ENDPOINT to point the SDK elsewhere than the region's own endpoints. Empty on OCI."
 }

@@ -14,8 +14,7 @@ import requests
 
 from lab import cloud, machines, network, processes, rootfs, sources, userdata
 from lab.methods import node_env, notify_master_command
-from lab.plan import HEALTH_PORT, PYTHON, REPO, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
-from lab.render import render_file
+from lab.plan import HEALTH_PORT, PYTHON, REPO, Cloud, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
 from lab.shell import LabError, in_netns, run
 from lab.state import LabState
 
@@ -99,11 +98,25 @@ def start_node(state: LabState, node: Node) -> None:
     """Bring every process of a node up (idempotent: what runs is left alone). The agent first:
     keepalived's first notify makes the function probe this node's endpoint."""
     plan = state.plan
-    processes.start_haproxy(plan, node, haproxy_vars(plan, node))
+    processes.start_haproxy(plan, node)
     _start_agent(state, node)
     wait_for(lambda: endpoint_answers(node), READY_TIMEOUT_SECONDS, f"{node.name}'s health endpoint", interval=0.1)
-    processes.start_keepalived(plan, node, keepalived_vars(plan, node, notify_master_command(state, node),
-                                                           notify_release_command(state, node)))
+    processes.start_keepalived(plan, node)
+
+
+def render_node_files(state: LabState, cloud_facts: Cloud) -> None:
+    """Each process-mode node's haproxy.cfg, keepalived.conf and node-agent.yaml, rendered once
+    by terraform's templatefile() with the lab's paths and this method's notify commands."""
+    plan = state.plan
+    files: dict[str, tuple[str, dict[str, str | int | float]]] = {}
+    for node in plan.nodes:
+        notify = keepalived_vars(plan, node, notify_master_command(state, node), notify_release_command(state, node))
+        files[str(plan.path(node, "haproxy.cfg"))] = ("haproxy.cfg.tftpl", haproxy_vars(plan, node))
+        files[str(plan.path(node, "keepalived.conf"))] = ("keepalived.conf.tftpl", notify)
+        agent = node_agent_vars(plan, node, cloud_facts)
+        files[str(plan.path(node, "node-agent.yaml"))] = ("node-agent.yaml.tftpl", agent)
+    for path, text in userdata.templatefile(plan.path(None, "terraform"), files).items():
+        Path(path).write_text(text)
 
 
 def _start_watchers(plan: Plan) -> None:
@@ -148,7 +161,7 @@ def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1
         raise
 
 
-PROCESS_TOOLS = ("haproxy", "keepalived", "curl", "nft")
+PROCESS_TOOLS = ("haproxy", "keepalived", "curl", "nft", "terraform")
 BOOTED_TOOLS = ("curl", "nft", "mmdebstrap", "systemd-nspawn", "nsenter", "git", "terraform")
 
 
@@ -179,9 +192,7 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
     if booted:
         _boot_nodes(state, image, cloud_facts, source_overrides, timings)
     else:
-        for node in plan.nodes:
-            plan.path(node, "node-agent.yaml").write_text(
-                render_file("node-agent.yaml.tftpl", node_agent_vars(plan, node, cloud_facts)))
+        render_node_files(state, cloud_facts)
         # node-a first, so that it becomes MASTER where the emulator has the IP, as in the topology.
         start_node(state, first)
         wait_for(lambda: network.alias_holders(plan) == [first.name], READY_TIMEOUT_SECONDS,

@@ -1,7 +1,9 @@
-"""Each booted node's #cloud-config and node-agent.yaml, rendered by the real `terraform` binary
-from terraform/modules/node_config and terraform/modules/node_agent with the lab's values: a
-small root module in a temporary directory calls both modules as terraform/compute.tf does.
-The modules need no provider, so `terraform init` works offline.
+"""Every file the lab gives its nodes, rendered by the real `terraform` binary, never by a
+re-implementation: a booted node's #cloud-config and node-agent.yaml come from
+terraform/modules/node_config and terraform/modules/node_agent (a small root module in a
+temporary directory calls both as terraform/compute.tf does), the process mode's configs from
+terraform's templatefile() on the same templates/. Nothing needs a provider, so `terraform init`
+works offline.
 """
 
 from __future__ import annotations
@@ -112,35 +114,43 @@ output "{key}" {{
 """
 
 
-def render(workdir: Path, plan: Plan, cloud: Cloud, sources: Sources, config: ConfigObject) -> dict[str, Rendered]:
-    """Every node's files, by node name, from one `terraform apply` of the modules."""
+TEMPLATES = REPO / "templates"
+
+
+def _terraform_outputs(workdir: Path, main_tf: str) -> dict[str, Any]:
+    """Apply `main_tf` (provider-free) with the real terraform in `workdir`; its outputs."""
     terraform = shutil.which("terraform")
     if terraform is None:
-        raise LabError("terraform is not installed: the nodes' cloud-init is rendered by terraform itself")
+        raise LabError("terraform is not installed: the nodes' files are rendered by terraform itself")
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "main.tf").write_text("".join(module_calls(plan, node, cloud, sources, config) for node in plan.nodes))
+    (workdir / "main.tf").write_text(main_tf)
     (workdir / "terraformrc").write_text("")
-    env = {
-        **os.environ,
-        "TF_CLI_CONFIG_FILE": str(workdir / "terraformrc"),
-        "TF_IN_AUTOMATION": "1",
-        "CHECKPOINT_DISABLE": "1",
-    }
-    for args in (
-        ["init", "-backend=false", "-input=false"],
-        ["apply", "-auto-approve", "-input=false"],
-        ["output", "-json"],
-    ):
-        done = subprocess.run(
-            [terraform, *args],
-            cwd=workdir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TERRAFORM_TIMEOUT_SECONDS,
-            check=False,
-        )
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(workdir / "terraformrc"), "TF_IN_AUTOMATION": "1",
+           "CHECKPOINT_DISABLE": "1"}
+    for args in (["init", "-backend=false", "-input=false"], ["apply", "-auto-approve", "-input=false"],
+                 ["output", "-json"]):
+        done = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True,
+                              timeout=TERRAFORM_TIMEOUT_SECONDS, check=False)
         if done.returncode != 0:
-            raise LabError(f"terraform {args[0]} of the node modules failed:\n{done.stderr.strip()}")
-    outputs: dict[str, Any] = {name: entry["value"] for name, entry in json.loads(done.stdout).items()}
+            raise LabError(f"terraform {args[0]} in {workdir} failed:\n{done.stderr.strip()}")
+    return {name: entry["value"] for name, entry in json.loads(done.stdout).items()}
+
+
+def render(workdir: Path, plan: Plan, cloud: Cloud, sources: Sources, config: ConfigObject) -> dict[str, Rendered]:
+    """Every node's files, by node name, from one `terraform apply` of the modules."""
+    main_tf = "".join(module_calls(plan, node, cloud, sources, config) for node in plan.nodes)
+    outputs = _terraform_outputs(workdir, main_tf)
     return {node.name: Rendered(**outputs[node.name.replace("-", "_")]) for node in plan.nodes}
+
+
+def templatefile(workdir: Path, files: dict[str, tuple[str, dict[str, str | int | float]]]) -> dict[str, str]:
+    """templates/<template> rendered with its variables by terraform's own templatefile(), for
+    each key of `files` (key -> (template, variables)), in one `terraform apply`: the process
+    mode's haproxy.cfg, keepalived.conf and node-agent.yaml, with the lab's paths and commands."""
+    keys = list(files)
+    main_tf = "".join(
+        f'output "f{index}" {{\n  value = templatefile({json.dumps(str(TEMPLATES / template))}, '
+        f"{json.dumps(variables)})\n}}\n"
+        for index, (template, variables) in enumerate(files[key] for key in keys))
+    outputs = _terraform_outputs(workdir, main_tf)
+    return {key: outputs[f"f{index}"] for index, key in enumerate(keys)}

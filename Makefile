@@ -30,7 +30,10 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-# haproxy, keepalived, ip, nft and curl from Debian's packages, installed only if missing.
+# From Debian's packages, installed only if missing: haproxy, keepalived, ip, nft and curl, and
+# for the booted nodes mmdebstrap, systemd-nspawn, git and nsenter. The nodes' root filesystem,
+# wheels and Debian packages are fetched once on the first lab run and cached in
+# /var/cache/oci-vip-failover (docs/lab.md).
 lab-deps:
 	bash lab/install-deps.sh
 
@@ -38,7 +41,8 @@ lab-deps:
 demo: $(STAMP) lab-deps
 	$(PY) -m lab.demo
 
-# Failover times per method in the lab -> bench/results.json and bench/failover.png.
+# Failover times per method in the lab (host-process nodes, see docs/lab.md) ->
+# bench/results.json and bench/failover.png.
 # TRIALS=N per fault and method (default 10).
 bench: $(STAMP) lab-deps
 	$(PY) -m lab.bench --trials $(or $(TRIALS),10)

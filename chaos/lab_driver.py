@@ -34,7 +34,7 @@ from chaos.lab_records import Action, AliasSample, answers_from_log, client_view
 from chaos.records import function_errors, writes_from_audit
 from chaos.runner import judged
 from failover.config import Config
-from lab import cloud, control, network, processes, trial
+from lab import cloud, control, network, trial
 from lab.plan import PYTHON, REPO, Node
 from lab.shell import LabError, in_netns
 from lab.state import LabState
@@ -86,24 +86,35 @@ def _size(path: Path) -> int:
 class LabRun:
     """One lab for one failback policy: `LabRun(policy, latency)`, `close()` takes it down."""
 
-    def __init__(self, policy: str, latency: Mapping[str, float]) -> None:
-        control.up("fast_path", agents=False, latency=dict(latency), failback_policy=policy)
+    def __init__(self, policy: str, latency: Mapping[str, float], *, attach: bool = False) -> None:
+        """`attach`: run on the lab that is up already (the test session's) and leave it up."""
+        self.owned = not attach
+        if self.owned:
+            control.up("fast_path", agents=False, latency=dict(latency), failback_policy=policy)
         self.plan = control.default_plan()
         try:
             self.state = LabState.load(self.plan)
             topology = json.loads(self.plan.path(None, "topology.json").read_text())
             self.config = Config.from_env(topology["functions"][0]["config"])
+            if attach and self.config.failback_policy != policy:
+                raise LabError(f"the running lab has failback policy {self.config.failback_policy}, not {policy}")
             self.function_id = self.state.emulator["functions"][self.state.facts.function_name]
             self.emulator_log = self.plan.path(None, "emulator.log")
             self.function_log = _function_log(self.emulator_log)
             self.node_by_vnic = {vnic: name for name, vnic in self.state.facts.vnic_ids.items()}
             self.seq = 0
+            self.latency = dict(latency)
+            if attach:
+                cloud.set_latency(self.state.emulator["endpoint"], self.latency)
         except BaseException:
             self.close()
             raise
 
     def close(self) -> None:
-        control.down(self.plan)
+        if self.owned:
+            control.down(self.plan)
+        elif hasattr(self, "latency"):  # the attached lab goes back to answering at once
+            cloud.set_latency(self.state.emulator["endpoint"], {op: 0.0 for op in self.latency})
 
     def audit(self) -> list[dict[str, Any]]:
         """Audit entries since the last call (the mark moves on)."""
@@ -121,7 +132,7 @@ class LabRun:
         plan = self.plan
         current = trial.resync(self.state)
         if current.name != holder:
-            processes.stop_keepalived(plan, current)  # SIGTERM: the wanted node becomes MASTER
+            control.fault(current.name, "keepalived-stop", plan)  # SIGTERM: the wanted node becomes MASTER
             control.wait_for(
                 lambda: network.alias_holders(plan) == [holder], SWITCH_TIMEOUT_S, f"{holder} to be MASTER"
             )
@@ -382,12 +393,13 @@ SCRIPTS: dict[str, Script] = {
 }
 
 
-def run_lab_trials(trials: list[Trial], latency: Mapping[str, float]) -> list[dict[str, Any]]:
-    """Every lab trial's record, one lab per failback policy (the plan's order within each)."""
+def run_lab_trials(trials: list[Trial], latency: Mapping[str, float], *, attach: bool = False) -> list[dict[str, Any]]:
+    """Every lab trial's record, one lab per failback policy (the plan's order within each);
+    `attach`: on the lab that is up already (one policy only)."""
     records: list[dict[str, Any]] = []
     for policy in dict.fromkeys(t.fault.policy for t in trials):
         share = [t for t in trials if t.fault.policy == policy]
-        run = LabRun(policy, latency)
+        run = LabRun(policy, latency, attach=attach)
         try:
             for done, planned in enumerate(share, start=1):
                 fault = planned.fault

@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--clock-scale", type=float, default=1.0, help="the emulator's clock speed (alarm path)")
     up.add_argument("--failback-policy", choices=("never", "preferred"), default="never",
                     help="the function's FAILBACK_POLICY")
+    up.add_argument("--processes", action="store_true",
+                    help="run haproxy, keepalived and the agent as host processes instead of booting each node "
+                         "from terraform's cloud-init (faster; needed for the methods other than fast_path)")
     fault = commands.add_parser("fault", help="break a node")
     fault.add_argument("node")
     fault.add_argument("kind", choices=control.FAULTS)
@@ -30,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             result = control.up(args.method, agents=not args.no_agents, clock_scale=args.clock_scale,
-                                failback_policy=args.failback_policy)
+                                failback_policy=args.failback_policy, booted=not args.processes)
         elif args.command == "fault":
             result = control.fault(args.node, args.kind)
         elif args.command == "heal":

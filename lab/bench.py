@@ -89,7 +89,11 @@ def run_method(method: str, faults: tuple[str, ...], trials: int, rate: float,
                log: Any) -> tuple[list[trial.TrialResult], dict[str, Any] | None]:
     """Every trial of one method in a lab of its own; for the fast path also the function."""
     alarm = method == "alarm_path"
-    control.up(method, agents=alarm, clock_scale=ALARM_CLOCK_SCALE if alarm else 1.0, latency=REALISTIC_LATENCY)
+    # Host processes, not booted nodes: every method must run in the same kind of lab, and the
+    # methods other than the fast path replace keepalived's notify, which a booted node takes
+    # from terraform's cloud-init (docs/lab.md).
+    control.up(method, agents=alarm, clock_scale=ALARM_CLOCK_SCALE if alarm else 1.0, latency=REALISTIC_LATENCY,
+               booted=False)
     state = LabState.load(control.default_plan())
     results = []
     function = None

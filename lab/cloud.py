@@ -14,7 +14,7 @@ from typing import Any
 import oci
 import requests
 
-from lab.plan import PYTHON, REPO, Cloud, Plan
+from lab.plan import PYTHON, REPO, Cloud, ConfigObject, Plan
 from lab.processes import spawn
 
 TOPOLOGY = REPO / "ocisim" / "topologies" / "two-node.json"
@@ -122,3 +122,21 @@ def move_vip(emulator: dict[str, Any], lab_facts: Facts, node_name: str) -> None
     """Put the floating IP on a node's VNIC as the operator would (bench housekeeping only)."""
     details = oci.core.models.UpdatePrivateIpDetails(vnic_id=lab_facts.vnic_ids[node_name])
     _network_client(emulator).update_private_ip(lab_facts.vip_private_ip_id, details)
+
+
+def _object_storage_client(emulator: dict[str, Any]) -> oci.object_storage.ObjectStorageClient:
+    config = oci.config.from_file(emulator["oci_config_file"], emulator["oci_profile"])
+    return oci.object_storage.ObjectStorageClient(config, service_endpoint=emulator["endpoint"])
+
+
+def node_config_location(emulator: dict[str, Any]) -> ConfigObject:
+    """Where terraform's bucket for the nodes' node-agent.yaml is: GetNamespace, and the bucket
+    name the topology binds to oci_objectstorage_bucket.node_config.name (as terraform names it)."""
+    topology = json.loads(TOPOLOGY.read_text())
+    bucket = topology["iam"]["bindings"]["oci_objectstorage_bucket.node_config.name"]
+    return ConfigObject(namespace=_object_storage_client(emulator).get_namespace().data, bucket=bucket)
+
+
+def put_object(emulator: dict[str, Any], location: ConfigObject, name: str, body: str) -> None:
+    """PutObject, as terraform's oci_objectstorage_object does for each node's configuration."""
+    _object_storage_client(emulator).put_object(location.namespace, location.bucket, name, body.encode())

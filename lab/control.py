@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from lab import cloud, network, processes
+from lab import cloud, machines, network, processes, rootfs, sources, userdata
 from lab.methods import node_env, notify_master_command
-from lab.plan import HEALTH_PORT, PYTHON, REPO, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
-from lab.render import render_file
+from lab.plan import HEALTH_PORT, PYTHON, REPO, Cloud, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
 from lab.shell import LabError, in_netns, run
 from lab.state import LabState
 
@@ -51,6 +50,8 @@ NODE_PID_FILES = ("haproxy.pid", "keepalived.pid", "keepalived-vrrp.pid", "keepa
 
 def notify_running(plan: Plan) -> bool:
     """Whether a notify script (or keepalived's check) is still running on any node."""
+    if LabState.load(plan).booted:
+        return any(machines.processes_matching(plan, node, "health_probe.notify") for node in plan.nodes)
     return any(processes.foreign_pids(node.netns, [plan.path(node, name) for name in NODE_PID_FILES])
                for node in plan.nodes)
 
@@ -97,11 +98,25 @@ def start_node(state: LabState, node: Node) -> None:
     """Bring every process of a node up (idempotent: what runs is left alone). The agent first:
     keepalived's first notify makes the function probe this node's endpoint."""
     plan = state.plan
-    processes.start_haproxy(plan, node, haproxy_vars(plan, node))
+    processes.start_haproxy(plan, node)
     _start_agent(state, node)
     wait_for(lambda: endpoint_answers(node), READY_TIMEOUT_SECONDS, f"{node.name}'s health endpoint", interval=0.1)
-    processes.start_keepalived(plan, node, keepalived_vars(plan, node, notify_master_command(state, node),
-                                                           notify_release_command(state, node)))
+    processes.start_keepalived(plan, node)
+
+
+def render_node_files(state: LabState, cloud_facts: Cloud) -> None:
+    """Each process-mode node's haproxy.cfg, keepalived.conf and node-agent.yaml, rendered once
+    by terraform's templatefile() with the lab's paths and this method's notify commands."""
+    plan = state.plan
+    files: dict[str, tuple[str, dict[str, str | int | float]]] = {}
+    for node in plan.nodes:
+        notify = keepalived_vars(plan, node, notify_master_command(state, node), notify_release_command(state, node))
+        files[str(plan.path(node, "haproxy.cfg"))] = ("haproxy.cfg.tftpl", haproxy_vars(plan, node))
+        files[str(plan.path(node, "keepalived.conf"))] = ("keepalived.conf.tftpl", notify)
+        agent = node_agent_vars(plan, node, cloud_facts)
+        files[str(plan.path(node, "node-agent.yaml"))] = ("node-agent.yaml.tftpl", agent)
+    for path, text in userdata.templatefile(plan.path(None, "terraform"), files).items():
+        Path(path).write_text(text)
 
 
 def _start_watchers(plan: Plan) -> None:
@@ -113,30 +128,50 @@ def _start_watchers(plan: Plan) -> None:
 
 def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1.0,
        latency: dict[str, float] | None = None, plan: Plan | None = None,
-       failback_policy: str = "never") -> dict[str, Any]:
-    """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again."""
+       failback_policy: str = "never", booted: bool = True,
+       source_overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again.
+
+    `booted` (the default): every node a machine booted from terraform's cloud-init, as OCI
+    boots an instance; otherwise haproxy, keepalived and the agent run as host processes in the
+    nodes' namespaces (faster, and the only mode for the methods other than the fast path).
+    `source_overrides` (path -> content) changes files of the snapshot the nodes clone."""
     plan = plan or default_plan()
+    if booted and method != "fast_path":
+        raise LabError(f"method {method} changes keepalived's notify, which booted nodes take from "
+                       "terraform's cloud-init: use --processes")
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network namespaces, haproxy on :80)")
     running = network.existing_netns(plan)
     if running or LabState.file(plan).exists():
         raise LabError(f"a lab is already running (namespaces: {', '.join(running) or 'none'}; "
                        f"state {LabState.file(plan)}); stop it first: python -m lab down")
-    missing = [tool for tool in ("haproxy", "keepalived", "curl", "nft") if not shutil.which(tool)]
+    tools = BOOTED_TOOLS if booted else PROCESS_TOOLS
+    missing = [tool for tool in tools if not shutil.which(tool)]
     if missing:
         raise LabError(f"missing {', '.join(missing)}: run `make lab-deps` (apt-get install)")
+    _unmount_under(plan.run_dir)
     shutil.rmtree(plan.run_dir, ignore_errors=True)
     for node in (None, *plan.nodes):
         plan.path(node, "x").parent.mkdir(parents=True, exist_ok=True)
     try:
-        return _up(plan, method, agents, clock_scale, latency or {}, failback_policy)
+        return _up(plan, method, agents, clock_scale, latency or {}, failback_policy, booted, source_overrides)
     except BaseException:
         down(plan)
         raise
 
 
+PROCESS_TOOLS = ("haproxy", "keepalived", "curl", "nft", "terraform")
+BOOTED_TOOLS = ("curl", "nft", "mmdebstrap", "systemd-nspawn", "nsenter", "git", "terraform")
+
+
 def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict[str, float],
-        failback_policy: str) -> dict[str, Any]:
+        failback_policy: str, booted: bool, source_overrides: dict[str, str] | None) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    if booted:  # the one-time parts first: the root filesystem and the wheelhouse
+        started = time.monotonic()
+        image = rootfs.ensure_image(rootfs.image_path().with_name(rootfs.image_path().name + ".log"))
+        timings["rootfs_s"] = round(time.monotonic() - started, 1)
     network.setup(plan)
     topology = cloud.lab_topology(plan, json.loads(cloud.TOPOLOGY.read_text()), failback_policy)
     topology_file = plan.path(None, "topology.json")
@@ -144,7 +179,7 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
     ready = cloud.start_emulator(plan, topology_file, clock_scale)
     cloud.set_latency(ready["endpoint"], latency)
     facts = cloud.facts(topology)
-    state = LabState(plan=plan, method=method, agents=agents, emulator=ready, facts=facts)
+    state = LabState(plan=plan, method=method, agents=agents, emulator=ready, facts=facts, booted=booted)
     state.save()
 
     processes.spawn([str(PYTHON), "-m", "lab.fabric", str(plan.run_dir)], plan.path(None, "fabric.log"),
@@ -153,24 +188,69 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
     _start_watchers(plan)
 
     cloud_facts = cloud.cloud_for_nodes(ready, facts, auth="instance_principal")
-    for node in plan.nodes:
-        plan.path(node, "node-agent.yaml").write_text(render_file("node-agent.yaml.tftpl", node_agent_vars(plan, node, cloud_facts)))
-    # node-a first, so that it becomes MASTER where the emulator has the IP, as in the topology.
     first, *others = plan.nodes
-    start_node(state, first)
-    wait_for(lambda: network.alias_holders(plan) == [first.name], READY_TIMEOUT_SECONDS, f"{first.name} to become MASTER")
-    for node in others:
-        start_node(state, node)
+    if booted:
+        _boot_nodes(state, image, cloud_facts, source_overrides, timings)
+    else:
+        render_node_files(state, cloud_facts)
+        # node-a first, so that it becomes MASTER where the emulator has the IP, as in the topology.
+        start_node(state, first)
+        wait_for(lambda: network.alias_holders(plan) == [first.name], READY_TIMEOUT_SECONDS,
+                 f"{first.name} to become MASTER")
+        for node in others:
+            start_node(state, node)
     wait_for(lambda: first.name in client_get(plan, 0.5), READY_TIMEOUT_SECONDS, "the client to reach the floating IP")
     # node-a's first notify_master (a no-op move) must not land inside someone's measurement.
     wait_for(lambda: not notify_running(plan), READY_TIMEOUT_SECONDS, "the first notify_master to finish")
+    nodes: dict[str, dict[str, str]] = {}
+    for n in plan.nodes:
+        nodes[n.name] = {"netns": n.netns, "ip": n.ip, **({"root": str(machines.root(plan, n))} if booted else {})}
     return {
         "vip": plan.vip,
         "client_netns": plan.client_netns,
-        "nodes": {n.name: {"netns": n.netns, "ip": n.ip} for n in plan.nodes},
+        "nodes": nodes,
         "emulator": ready,
         "method": method,
+        "booted": booted,
+        "timings": timings,
     }
+
+
+def _boot_nodes(state: LabState, image: Path, cloud_facts: Any, source_overrides: dict[str, str] | None,
+                timings: dict[str, float]) -> None:
+    """Serve what the nodes fetch, play terraform's part (render every node's cloud-init and
+    node-agent.yaml with the real terraform, store the yaml in Object Storage), then boot the
+    nodes one after the other: node-a first, so that it becomes MASTER where the emulator has
+    the IP, as in the topology."""
+    plan = state.plan
+    started = time.monotonic()
+    served = sources.start(plan, source_overrides)
+    timings["sources_s"] = round(time.monotonic() - started, 1)
+    started = time.monotonic()
+    config = cloud.node_config_location(state.emulator)
+    rendered = userdata.render(plan.path(None, "terraform"), plan, cloud_facts, served, config)
+    for node in plan.nodes:
+        cloud.put_object(state.emulator, config, config.name(node), rendered[node.name].node_agent_yaml)
+    timings["terraform_s"] = round(time.monotonic() - started, 1)
+    first, *others = plan.nodes
+    for node in plan.nodes:
+        machines.prepare(plan, node, image, rendered[node.name].cloud_init)
+    for node in plan.nodes:
+        machines.boot(plan, node)
+        timings[f"boot_{node.name}_s"] = round(machines.wait_cloud_init(plan, node), 1)
+        wait_for(lambda n=node: endpoint_answers(n), READY_TIMEOUT_SECONDS, f"{node.name}'s health endpoint")
+        if node == first:
+            wait_for(lambda: network.alias_holders(plan) == [first.name], READY_TIMEOUT_SECONDS,
+                     f"{first.name} to become MASTER")
+
+
+def _unmount_under(directory: Path) -> None:
+    """Unmount whatever a previous lab left mounted below `directory` (the nodes' overlays)."""
+    prefix = str(directory.resolve()) + "/"
+    for line in reversed(Path("/proc/mounts").read_text().splitlines()):
+        target = line.split()[1]
+        if target.startswith(prefix):
+            run(["umount", "-l", target], check=False)
 
 
 # faults ------------------------------------------------------------------------------------
@@ -178,27 +258,53 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
 def fault(node_name: str, kind: str, plan: Plan | None = None) -> dict[str, Any]:
     """Break one node in one of the ways the chaos matrix and the bench use."""
     plan = plan or default_plan()
-    LabState.load(plan)
+    state = LabState.load(plan)
     node = plan.node(node_name)
     if kind not in FAULTS:
         raise LabError(f"unknown fault {kind!r}; one of: {', '.join(FAULTS)}")
     started = time.time()
-    if kind == "haproxy-stop":
+    if kind in ("link-down", "crash"):
+        network.link(plan, node, up=False)
+    if kind == "partition":
+        network.block_vrrp(plan)
+    elif kind == "health-blocked":  # only the function's probes of this node's health port
+        network.block_health(plan, node, urlsplit(node.health_url).port or HEALTH_PORT)
+    elif state.booted:
+        _fault_machine(plan, node, kind)
+    elif kind == "haproxy-stop":
         processes.stop_haproxy(plan, node)
     elif kind == "keepalived-stop":
         processes.stop_keepalived(plan, node, signal.SIGTERM)
     elif kind == "keepalived-kill":
         processes.stop_keepalived(plan, node, signal.SIGKILL)
-    elif kind == "link-down":
-        network.link(plan, node, up=False)
     elif kind == "crash":
-        network.link(plan, node, up=False)
         processes.kill_netns_processes(node.netns)
-    elif kind == "partition":
-        network.block_vrrp(plan)
-    elif kind == "health-blocked":  # only the function's probes of this node's health port
-        network.block_health(plan, node, urlsplit(node.health_url).port or HEALTH_PORT)
     return {"fault": kind, "node": node.name, "time": started}
+
+
+def _fault_machine(plan: Plan, node: Node, kind: str) -> None:
+    """The faults inside a booted node, as an operator (or the kernel) would cause them."""
+    if kind == "haproxy-stop":
+        machines.systemctl(plan, node, "stop", "haproxy")
+    elif kind == "keepalived-stop":  # SIGTERM: keepalived drops the alias and tells its peer
+        machines.systemctl(plan, node, "stop", "keepalived")
+    elif kind == "keepalived-kill":  # every keepalived process, children first; the alias stays
+        machines.kill_unit(plan, node, "keepalived", "keepalived")
+    elif kind == "crash":  # the whole machine at once (its link is already down)
+        machines.crash(plan, node)
+
+
+def _heal_machine(plan: Plan, node: Node) -> None:
+    """A crashed machine boots again (cloud-init does not re-run the bootstrap for the same
+    instance-id; the enabled units start); a running one gets its stopped units started."""
+    if not machines.running(plan, node):
+        machines.boot(plan, node)
+        wait_for(lambda: machines.running(plan, node), READY_TIMEOUT_SECONDS, f"{node.name} to boot again")
+        wait_for(lambda: all(machines.active(plan, node, unit) for unit in machines.SERVICES),
+                 machines.BOOT_TIMEOUT_SECONDS, f"{node.name}'s services after its reboot", interval=0.5)
+    else:
+        machines.systemctl(plan, node, "start", *machines.SERVICES)
+    wait_for(lambda: endpoint_answers(node), READY_TIMEOUT_SECONDS, f"{node.name}'s health endpoint", interval=0.1)
 
 
 def heal(plan: Plan | None = None) -> dict[str, Any]:
@@ -208,7 +314,10 @@ def heal(plan: Plan | None = None) -> dict[str, Any]:
     network.clear_fault_rules(plan)
     for node in plan.nodes:
         network.link(plan, node, up=True)
-        start_node(state, node)
+        if state.booted:
+            _heal_machine(plan, node)
+        else:
+            start_node(state, node)
     route = network.vip_route_holder(plan)
     return {"healed": True, "time": time.time(), "alias": network.alias_holders(plan),
             "route": route.name if route else None}
@@ -216,13 +325,16 @@ def heal(plan: Plan | None = None) -> dict[str, Any]:
 
 # down --------------------------------------------------------------------------------------
 
-ROOT_PROCESSES = (("fabric.pid", "lab.fabric"), ("emulator.pid", "ocisim"))
+ROOT_PROCESSES = (("fabric.pid", "lab.fabric"), ("emulator.pid", "ocisim"), *sources.PROCESSES)
 
 
 def down(plan: Plan | None = None) -> dict[str, Any]:
     """Remove every namespace, link and process the lab made; works on half-built labs too."""
     plan = plan or default_plan()
     killed: list[int] = []
+    for node in plan.nodes:  # machines first: their PID 1 takes every process inside along
+        machines.remove(plan, node)
+    _unmount_under(plan.run_dir)
     for netns in network.existing_netns(plan):
         killed += processes.kill_netns_processes(netns)
     for node in plan.nodes:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the lab runs for real (haproxy, keepalived, ip, nft, curl) from Debian's packages,
-# and only what is missing, so `make test` and `make demo` work on a fresh machine and cost
-# nothing on the second run.
+# Installs what the lab runs for real from Debian's packages, and only what is missing, so
+# `make test` and `make demo` work on a fresh machine and cost nothing on the second run:
+# haproxy, keepalived, ip, nft, curl (the host-process mode and the fabric); mmdebstrap (the
+# nodes' root filesystem), systemd-nspawn (booting it), git (serving the repository to the
+# nodes), nsenter (entering them).
 set -euo pipefail
 
 declare -A wanted=(
@@ -10,6 +12,10 @@ declare -A wanted=(
     [ip]=iproute2
     [nft]=nftables
     [curl]=curl
+    [mmdebstrap]=mmdebstrap
+    [systemd-nspawn]=systemd-container
+    [git]=git
+    [nsenter]=util-linux
 )
 
 missing=()

@@ -54,6 +54,14 @@ def setup_commands(plan: Plan) -> list[list[str]]:
         ["ip", "-n", fabric, "link", "set", "to-cp", "up"],
     ]
     commands += [["ip", "route", "add", prefix, "via", plan.control_gateway, "dev", plan.control_if] for prefix in plan.lab_prefixes]
+    # A guard: the fabric forwards nothing that leaves the lab's range (a node never reaches
+    # 169.254.169.254 or the outside, whatever it is configured with).
+    commands += [in_netns(fabric, "nft", command) for command in (
+        "add table inet lab_guard",
+        "add chain inet lab_guard forward { type filter hook forward priority -10 ; }",
+        "add rule inet lab_guard forward ip daddr != 198.18.0.0/15 drop",
+        "add rule inet lab_guard forward meta nfproto ipv6 drop",
+    )]
     return commands
 
 

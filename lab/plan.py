@@ -137,6 +137,17 @@ class Cloud:
     auth: str = "config_file"
 
 
+@dataclass(frozen=True)
+class ConfigObject:
+    """Where a node's node-agent.yaml lives in Object Storage."""
+
+    namespace: str
+    bucket: str
+
+    def name(self, node: Node) -> str:
+        return f"node-agent/{node.name}.yaml"
+
+
 def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, str | int | float]:
     peer = plan.peer(node)
     return {

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lab.plan import REPO, Node, Plan
-from lab.render import render_file
 from lab.shell import in_netns, run
 
 
@@ -101,12 +100,11 @@ def haproxy_files(plan: Plan, node: Node) -> tuple[Path, Path]:
     return plan.path(node, "haproxy.cfg"), plan.path(node, "haproxy.pid")
 
 
-def start_haproxy(plan: Plan, node: Node, variables: dict[str, str | int]) -> None:
+def start_haproxy(plan: Plan, node: Node) -> None:
+    """haproxy in the node's namespace, on the haproxy.cfg `up` rendered for it."""
     config, pid_file = haproxy_files(plan, node)
     if pid_from(pid_file, "haproxy"):
         return
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(render_file("haproxy.cfg.tftpl", variables))
     run(in_netns(node.netns, "haproxy", "-D", "-f", str(config)))
     if not pid_from(pid_file, "haproxy"):
         raise RuntimeError(f"haproxy in {node.netns} did not write {pid_file}")
@@ -125,16 +123,15 @@ def keepalived_pid_files(plan: Plan, node: Node) -> tuple[Path, Path, Path]:
             plan.path(node, "keepalived-checkers.pid"))
 
 
-def start_keepalived(plan: Plan, node: Node, variables: dict[str, str | int | float]) -> None:
-    """keepalived in the node's namespace, not forking, logging to a file (no syslog)."""
+def start_keepalived(plan: Plan, node: Node) -> None:
+    """keepalived in the node's namespace on the keepalived.conf `up` rendered for it, not
+    forking, logging to a file (no syslog)."""
     main, vrrp, checkers = keepalived_pid_files(plan, node)
     if pid_from(main, "keepalived"):
         return
     for stale in (main, vrrp, checkers):  # keepalived refuses to start over a live-looking pid file
         stale.unlink(missing_ok=True)
     config = plan.path(node, "keepalived.conf")
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(render_file("keepalived.conf.tftpl", variables))
     command = in_netns(node.netns, "keepalived", "-n", "-l", "-G", "-D", "-f", str(config),
                        "-p", str(main), "-r", str(vrrp), "-c", str(checkers))
     spawn(command, plan.path(node, "keepalived.log"), plan.path(node, "keepalived-launch.pid"))

@@ -21,6 +21,7 @@ class LabState:
     agents: bool
     emulator: dict[str, Any]
     facts: Facts
+    booted: bool = False  # nodes are machines booted from terraform's cloud-init (lab.machines)
 
     @staticmethod
     def file(plan: Plan) -> Path:
@@ -28,7 +29,7 @@ class LabState:
 
     def save(self) -> None:
         data = {"run_dir": str(self.plan.run_dir), "method": self.method, "agents": self.agents,
-                "emulator": self.emulator, "facts": asdict(self.facts)}
+                "emulator": self.emulator, "facts": asdict(self.facts), "booted": self.booted}
         self.file(self.plan).write_text(json.dumps(data, indent=2))
 
     @classmethod
@@ -38,4 +39,4 @@ class LabState:
         except FileNotFoundError:
             raise LabError("no lab is running (start one with: python -m lab up)") from None
         return cls(plan=plan, method=data["method"], agents=data["agents"], emulator=data["emulator"],
-                   facts=Facts(**data["facts"]))
+                   facts=Facts(**data["facts"]), booted=data.get("booted", False))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab import cloud, control, network, processes
+from lab import cloud, control, machines, network
 from lab.plan import PYTHON, REPO, Node, Plan
 from lab.shell import LabError, in_netns
 from lab.state import LabState
@@ -81,11 +81,16 @@ def count_api_calls(entries: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def keepalived_state(plan: Plan, node: Node) -> str:
-    """The last VRRP state keepalived logged for the node ("" if none)."""
-    try:
-        states = _STATE.findall(plan.path(node, "keepalived.log").read_text())
-    except OSError:
-        return ""
+    """The last VRRP state keepalived logged for the node ("" if none): its journal on a booted
+    node, its log file otherwise."""
+    if LabState.load(plan).booted:
+        text = machines.journal(plan, node, "keepalived")
+    else:
+        try:
+            text = plan.path(node, "keepalived.log").read_text()
+        except OSError:
+            return ""
+    states = _STATE.findall(text)
     return states[-1] if states else ""
 
 
@@ -127,7 +132,7 @@ def resync(state: LabState) -> Node:
     holders = network.alias_holders(plan)
     if len(holders) != 1:
         for node in plan.nodes:
-            processes.stop_keepalived(plan, node)
+            control.fault(node.name, "keepalived-stop", plan)
         control.heal(plan)
         control.wait_for(lambda: len(network.alias_holders(plan)) == 1, SETTLE_TIMEOUT_SECONDS, "one VRRP MASTER")
         holders = network.alias_holders(plan)

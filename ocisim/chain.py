@@ -6,7 +6,8 @@
 - error serialisation: any `OciError` (from any later step) becomes OCI's `{"code","message"}`
   body with its status; an unknown path becomes 404 NotFound and a known path with another method 405
   MethodNotAllowed (OCI's error table); a crash becomes 500.
-- authentication: verify the OCI signature (ocisim.auth) and attach the `Principal`; admin
+- authentication: read the body (at most MAX_BODY_BYTES, within BODY_TIMEOUT_SECONDS: 413 / 408),
+  verify the OCI signature (ocisim.auth) and attach the `Principal`; admin
   routes are unsigned but only answer loopback (and the lab's 198.18.0.0/15) clients.
 - authorisation: when the topology configures IAM (ocisim.iam), a resource or instance
   principal's call needs every permission it asks for granted by the deployed policies, else
@@ -46,6 +47,11 @@ BODY = web.RequestKey("body", bytes)
 SLASH = ".slash"  # route name suffix of a path's trailing-slash twin
 ADMIN_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"),
                   ipaddress.ip_network("198.18.0.0/15"))
+
+# One request body: at most this many bytes (413), arriving within this many seconds (408), so a
+# huge or dripping body (an object PUT is the largest body any client sends) holds no handler long.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+BODY_TIMEOUT_SECONDS = 30.0
 
 RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -100,6 +106,9 @@ async def serialise_errors(request: web.Request, handler: RequestHandler) -> web
     except web.HTTPException as exc:
         if exc.status == 405:
             return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.path}"))
+        if exc.status == 413:
+            return error_response(OciError(f"The request body exceeds {MAX_BODY_BYTES} bytes", status=413,
+                                           code="RequestEntityTooLarge"))
         return error_response(NotFound(f"No operation serves {request.method} {request.path}"))
     except asyncio.CancelledError:
         raise
@@ -118,7 +127,10 @@ async def authenticate(request: web.Request, handler: RequestHandler) -> web.Str
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
         raise NotFound(f"No operation serves {request.method} {request.path}")
     route, _ = matched
-    request[BODY] = await request.read()
+    try:
+        request[BODY] = await asyncio.wait_for(request.read(), BODY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise OciError("The request body did not arrive in time", status=408, code="RequestTimeout") from None
     if route.auth == "admin":
         peer = request.remote or ""
         try:
@@ -153,7 +165,7 @@ async def authorize(request: web.Request, handler: RequestHandler) -> web.Stream
                     permission=denial.permission, compartment_id=denial.compartment_id,
                     resource_id=denial.resource_id, policies=authorizer.source,
                     opc_request_id=request[REQUEST_ID])
-        raise iam.denied()
+        raise iam.denied(request.match_info)
     return await handler(request)
 
 
@@ -220,7 +232,7 @@ def endpoint(route: Route, service: str) -> RequestHandler:
 
 def build_app(backend: Backend, extra_routes: list[Route]) -> web.Application:
     app = web.Application(middlewares=[request_id, serialise_errors, authenticate, authorize,
-                                       inject_faults], client_max_size=6 * 1024 * 1024)
+                                       inject_faults], client_max_size=MAX_BODY_BYTES)
     app[BACKEND] = backend
     app[AUTHORIZER] = authorizer = iam.authorizer_for(backend.topology)
     if authorizer is not None:

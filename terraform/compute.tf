@@ -60,10 +60,19 @@ module "node_config" {
     virtual_router_id = var.virtual_router_id
     advert_int        = var.advert_int
   }
-  health_port       = var.health_port
-  http_port         = local.service_ports.http
+  health_port   = var.health_port
+  endpoint_port = var.node_health_port
+  http_port     = local.service_ports.http
+  # The host firewall opens what oci_core_network_security_group.nodes opens (network.tf).
+  firewall = {
+    service_ports = values(local.service_ports)
+    client_cidr   = var.http_ingress_cidr
+    function_cidr = var.functions_subnet_cidr
+  }
   source_repository = var.source_repository
   source_ref        = var.source_ref
+  pip_find_links    = var.pip_find_links
+  apt_proxy         = var.apt_proxy
   config_object = {
     namespace = data.oci_objectstorage_namespace.this.namespace
     bucket    = oci_objectstorage_bucket.node_config.name

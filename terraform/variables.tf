@@ -159,6 +159,18 @@ variable "source_ref" {
   default     = "main"
 }
 
+variable "pip_find_links" {
+  type        = string
+  description = "Wheelhouse URL the nodes install requirements-node.txt from (pip --no-index --find-links), for nodes without a way to PyPI; empty: PyPI."
+  default     = ""
+}
+
+variable "apt_proxy" {
+  type        = string
+  description = "HTTP proxy for the nodes' apt (e.g. an apt-cacher-ng in the VCN); empty: the image's mirrors directly."
+  default     = ""
+}
+
 # --- VRRP and health --------------------------------------------------------------------------
 
 variable "virtual_router_id" {

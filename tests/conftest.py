@@ -19,3 +19,8 @@ def emulator() -> Iterator[Emulator]:
     """The two-node topology, in memory; stopped (and its temp config removed) afterwards."""
     with Emulator.start(topology=DEFAULT_TOPOLOGY, state=None) as emu:
         yield emu
+
+
+# The booted lab, once per session: booting both nodes from terraform's cloud-init takes a
+# minute or two, so tests/lab and the lab chaos subset share one (tests/lab/session.py).
+pytest_plugins = ["tests.lab.session"]

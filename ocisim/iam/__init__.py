@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ocisim.auth import Principal
-from ocisim.errors import NotAuthorizedOrNotFound
+from ocisim.errors import NotAuthorizedOrNotFound, OciError
 from ocisim.iam.decide import Denial, Policy, decide
 from ocisim.iam.requests import OPERATIONS, Request
 from ocisim.iam.terraform import policy_from_terraform
+from ocisim.objectstorage.errors import BucketNotFound
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DENIED_MESSAGE = "Authorization failed or requested resource not found."
@@ -50,11 +51,17 @@ class Authorizer:
         """Call with the backend lock held: the targets are read from the current state."""
         resolve = OPERATIONS.get(operation)
         needs = None if resolve is None else resolve(
-            Request(params=params, query=query, body=body, core=states["core"], functions=states["functions"]))
+            Request(params=params, query=query, body=body, core=states["core"], functions=states["functions"],
+                    objectstorage=states.get("objectstorage")))
         return decide(self.policy, principal, operation, needs)
 
 
-def denied() -> NotAuthorizedOrNotFound:
+def denied(params: Mapping[str, str] | None = None) -> OciError:
+    """OCI's answer to a refused call: 404 NotAuthorizedOrNotFound, except that Object Storage
+    answers a refused bucket or object call as a missing bucket (404 BucketNotFound)."""
+    params = params or {}
+    if "namespaceName" in params and "bucketName" in params:
+        return BucketNotFound(params["namespaceName"], params["bucketName"])
     return NotAuthorizedOrNotFound(DENIED_MESSAGE)
 
 

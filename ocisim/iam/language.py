@@ -49,6 +49,9 @@ VALUE: /'[^']*'/
 %ignore WS
 """
 
+# OCI: "Condition matching is case insensitive" for target.bucket.name (Details for Object Storage).
+CASE_INSENSITIVE = frozenset({"target.bucket.name"})
+
 _PARSER = Lark(GRAMMAR, start=["statement", "rule"], parser="lalr")
 
 
@@ -147,5 +150,8 @@ def holds(condition: Condition, variables: Mapping[str, str]) -> bool:
         return all(holds(term, variables) for term in condition.terms)
     if condition.variable not in variables:
         return False
-    equal = variables[condition.variable] == condition.value
+    actual, expected = variables[condition.variable], condition.value
+    if condition.variable in CASE_INSENSITIVE:
+        actual, expected = actual.lower(), expected.lower()
+    equal = actual == expected
     return equal if condition.operator == "=" else not equal

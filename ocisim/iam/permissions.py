@@ -68,13 +68,26 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
         "inspect": frozenset({"OBJECT_INSPECT"}),
         "read": frozenset({"OBJECT_READ"}),
         "use": frozenset({"OBJECT_OVERWRITE"}),
-        "manage": frozenset({"OBJECT_CREATE", "OBJECT_DELETE", "OBJECT_RESTORE"}),
+        "manage": frozenset({"OBJECT_CREATE", "OBJECT_DELETE", "OBJECT_RESTORE", "OBJECT_UPDATE_TIER",
+                             "OBJECT_VERSION_DELETE"}),
+    },
+    "buckets": {
+        "inspect": frozenset({"BUCKET_INSPECT"}),
+        "read": frozenset({"BUCKET_READ"}),
+        "use": frozenset({"BUCKET_UPDATE"}),
+        "manage": frozenset({"BUCKET_CREATE", "BUCKET_DELETE", "PAR_MANAGE", "RETENTION_RULE_MANAGE",
+                             "RETENTION_RULE_LOCK"}),
+    },
+    "objectstorage-namespaces": {
+        "read": frozenset({"OBJECTSTORAGE_NAMESPACE_READ"}),
+        "manage": frozenset({"OBJECTSTORAGE_NAMESPACE_UPDATE"}),
     },
 }
 
 # An aggregate resource-type is its members, verb for verb (only the members modelled above).
 FAMILIES: dict[str, tuple[str, ...]] = {
     "virtual-network-family": ("private-ips", "public-ips", "vnics", "vnic-attachments", "subnets"),
+    "object-family": ("objectstorage-namespaces", "buckets", "objects"),
 }
 
 

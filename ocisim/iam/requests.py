@@ -39,6 +39,7 @@ class Request:
     body: bytes
     core: Any                         # ocisim.core.models.CoreState
     functions: Mapping[str, Resource]  # function OCID -> function (topology shape)
+    objectstorage: Any = None          # ocisim.objectstorage.models.ObjectStorageState
 
     def json_object(self) -> Mapping[str, Any]:
         try:
@@ -162,6 +163,62 @@ def invoke_function(r: Request) -> list[Requirement]:
     return _on(("FN_INVOCATION",), r.functions.get(function_id), {"target.function.id": function_id})
 
 
+# --- Object Storage ("Details for Object Storage": `inspect objects` lists and HEADs, `read
+# objects` downloads; PutObject needs OBJECT_CREATE, and OBJECT_OVERWRITE to replace one). The
+# variables: target.bucket.name for buckets and objects, target.object.name for objects.
+
+def _in_bucket(r: Request, permissions: tuple[str, ...], *, with_object: bool = False) -> list[Requirement]:
+    state = r.objectstorage
+    if state is None or r.params.get("namespaceName") != state.namespace:
+        return []
+    bucket = state.buckets.get(r.params.get("bucketName", ""))
+    if bucket is None:
+        return []
+    variables = {"target.bucket.name": bucket.name}
+    if with_object:
+        variables["target.object.name"] = r.params.get("objectName", "")
+    return [Requirement(p, bucket.compartment_id, bucket.id, variables) for p in permissions]
+
+
+def get_namespace(r: Request) -> list[Requirement]:
+    return []  # OCI's table: GetNamespace needs no permission; any authenticated caller may ask
+
+
+def create_bucket(r: Request) -> list[Requirement]:
+    details = r.json_object()
+    compartment_id, name = _text(details.get("compartmentId")), _text(details.get("name"))
+    if not compartment_id or name is None:
+        return []
+    return [Requirement("BUCKET_CREATE", compartment_id, variables={"target.bucket.name": name})]
+
+
+def get_bucket(r: Request) -> list[Requirement]:
+    return _in_bucket(r, ("BUCKET_READ",))
+
+
+def list_objects(r: Request) -> list[Requirement]:
+    return _in_bucket(r, ("OBJECT_INSPECT",))
+
+
+def head_object(r: Request) -> list[Requirement]:
+    return _in_bucket(r, ("OBJECT_INSPECT",), with_object=True)
+
+
+def get_object(r: Request) -> list[Requirement]:
+    return _in_bucket(r, ("OBJECT_READ",), with_object=True)
+
+
+def put_object(r: Request) -> list[Requirement]:
+    objects = r.objectstorage.objects.get(r.params.get("bucketName"), {}) if r.objectstorage is not None else {}
+    replacing = r.params.get("objectName") in objects
+    return _in_bucket(r, ("OBJECT_CREATE", "OBJECT_OVERWRITE") if replacing else ("OBJECT_CREATE",),
+                      with_object=True)
+
+
+def delete_object(r: Request) -> list[Requirement]:
+    return _in_bucket(r, ("OBJECT_DELETE",), with_object=True)
+
+
 OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "GetPrivateIp": get_private_ip,
     "ListPrivateIps": list_private_ips,
@@ -178,4 +235,12 @@ OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "PostMetricData": post_metric_data,
     "SummarizeMetricsData": summarize_metrics_data,
     "InvokeFunction": invoke_function,
+    "GetNamespace": get_namespace,
+    "CreateBucket": create_bucket,
+    "GetBucket": get_bucket,
+    "ListObjects": list_objects,
+    "HeadObject": head_object,
+    "GetObject": get_object,
+    "PutObject": put_object,
+    "DeleteObject": delete_object,
 }

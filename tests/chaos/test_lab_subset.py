@@ -1,4 +1,5 @@
-"""One fixed lab trial of the chaos matrix in the real lab, on every `make test` (~17 s).
+"""One fixed lab trial of the chaos matrix in the real lab, on every `make test`, on the
+session's booted lab (tests/lab/session.py).
 
 keepalived SIGKILLed on the holder and started again: it comes back as BACKUP and drops the
 stale alias, and the IP must follow to the peer (an outage before the node's serving-health
@@ -6,27 +7,21 @@ endpoint and the function's handling of BACKUP notices). Skipped only where netw
 cannot be created; the full lab level (100 trials, every lab fault) runs in `make chaos`.
 """
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from lab.network import netns_unavailable
+from chaos import faults
+from chaos.lab_driver import run_lab_trials
+from tests.lab.session import BootedLab
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 FAULTS = ("lab:keepalived-kill+restart",)
 
 
-def test_lab_trials_hold_every_invariant(tmp_path):
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    out = tmp_path / "reliability.json"
-    command = [sys.executable, "-m", "chaos", "--trials", "0", "--lab-trials", str(len(FAULTS)), "--seed", "8",
-               *(arg for fault in FAULTS for arg in ("--fault", fault)), "--out", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-3000:]  # the failed trial's notes are in its progress line
-    records = [json.loads(line) for line in (tmp_path / "reliability-trials.jsonl").read_text().splitlines()]
+def test_lab_trials_hold_every_invariant(booted_lab: BootedLab) -> None:
+    selected = faults.by_name(list(FAULTS))
+    records = run_lab_trials(faults.plan(selected, len(FAULTS), 8), faults.REALISTIC_LATENCY, attach=True)
     assert sorted(r["fault"] for r in records) == sorted(FAULTS)
-    assert all(r["writes"] == 1 and r["client"]["requests"] > 0 for r in records)
+    for record in records:
+        assert "error" not in record, record["error"]
+        assert all(record["held"].values()), record["notes"]
+        assert record["writes"] == 1 and record["client"]["requests"] > 0

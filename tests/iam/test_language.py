@@ -132,3 +132,15 @@ def test_api_key_users_and_services_are_not_restricted() -> None:
 def test_a_statement_for_an_undefined_group_is_refused_at_load() -> None:
     with pytest.raises(ValueError, match="unknown dynamic group"):
         Policy(statements=FUNCTION_POLICY.statements, groups={})
+
+
+def test_bucket_names_match_case_insensitively_as_in_oci_other_names_do_not() -> None:
+    bucket = Comparison("target.bucket.name", "=", "Vip-Failover-Node-Config")
+    assert holds(bucket, {"target.bucket.name": "vip-failover-node-config"})
+    assert not holds(bucket, {"target.bucket.name": "vip-failover-node-config2"})
+    assert not holds(Comparison("target.function.id", "=", "OCID1.X"), {"target.function.id": "ocid1.x"})
+
+
+def test_read_objects_lists_heads_and_downloads_but_never_writes() -> None:
+    assert granted("read", "objects") == {"OBJECT_INSPECT", "OBJECT_READ"}
+    assert {"OBJECT_CREATE", "OBJECT_OVERWRITE", "OBJECT_DELETE"} <= granted("manage", "object-family")

@@ -108,3 +108,27 @@ def test_any_body_gives_requirements_never_an_exception(operation: str, body: by
     for need in needs(operation, params, {"compartmentId": COMPARTMENT, "vnicId": VNICS["node-a"]}, body):
         assert need.permission.isupper() and isinstance(need.compartment_id, str)
 
+
+def test_object_storage_needs_the_bucket_compartment_and_names_the_bucket() -> None:
+    from ocisim.objectstorage.models import seed as seed_objects
+
+    store = seed_objects(TOPOLOGY, "user", 0.0)
+    bucket = TOPOLOGY["objectStorage"]["buckets"][0]["name"]
+    params = {"namespaceName": store.namespace, "bucketName": bucket, "objectName": "node-agent/node-a.yaml"}
+
+    def object_needs(operation: str, given: dict) -> list[tuple[str, str, dict]]:
+        found = OPERATIONS[operation](Request(given, {}, b"", CORE, FUNCTIONS, store))
+        return [(n.permission, n.compartment_id, dict(n.variables)) for n in found]
+
+    target = {"target.bucket.name": bucket, "target.object.name": "node-agent/node-a.yaml"}
+    assert object_needs("GetObject", params) == [("OBJECT_READ", COMPARTMENT, target)]
+    assert object_needs("HeadObject", params) == [("OBJECT_INSPECT", COMPARTMENT, target)]
+    assert object_needs("PutObject", params) == [("OBJECT_CREATE", COMPARTMENT, target)]
+    store.put_object(store.namespace, bucket, params["objectName"], b"x", content_type="x", content_md5=None,
+                     if_match=None, if_none_match=None, now=0.0)
+    assert [p for p, _, _ in object_needs("PutObject", params)] == ["OBJECT_CREATE", "OBJECT_OVERWRITE"]
+    assert object_needs("ListObjects", dict(params, objectName="")) == [
+        ("OBJECT_INSPECT", COMPARTMENT, {"target.bucket.name": bucket})]
+    assert object_needs("GetNamespace", {}) == []
+    assert object_needs("GetObject", dict(params, bucketName="no-such-bucket")) == []
+    assert object_needs("GetObject", dict(params, namespaceName="elsewhere")) == []

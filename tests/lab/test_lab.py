@@ -14,8 +14,9 @@ from lab import cloud, control, network, trial
 from lab.plan import PYTHON, REPO, Plan
 from lab.shell import in_netns
 from lab.state import LabState
+from tests.lab.session import leftovers
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
 # Issue 8's target for the fast path: fault (or heal) -> the client answered by the right node.
 FAST_PATH_BUDGET_S = 2.0
@@ -132,6 +133,7 @@ def test_down_leaves_nothing_behind(fast_path_lab: LabState) -> None:
     survivors = [pid for pid in [*pids, emulator_pid] if _running(pid)]
     assert survivors == []
     assert not LabState.file(plan).exists()
+    assert leftovers(plan) == []  # no machine, overlay mount or server on the lab's address
 
 
 def _running(pid: int) -> bool:

@@ -10,16 +10,16 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
 
 from health_probe.config import parse_config
-from lab.render import render_file
-from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: templates not rendered")
 
@@ -49,7 +49,13 @@ module "config_{name}" {{
     advert_int        = {DEFAULTS["advert_int"]}
   }}
   health_port       = {DEFAULTS["health_port"]}
+  endpoint_port     = {DEFAULTS["node_health_port"]}
   http_port         = 80
+  firewall = {{
+    service_ports = [80, 443]
+    client_cidr   = {hcl(DEFAULTS["http_ingress_cidr"])}
+    function_cidr = {hcl(DEFAULTS["functions_subnet_cidr"])}
+  }}
   source_repository = "https://example.invalid/oci-vip-failover.git"
   source_ref        = "main"
   config_object     = {{ namespace = "examplens", bucket = "vip-failover-node-config", name = "node-agent/{name}.yaml" }}
@@ -83,14 +89,6 @@ output "{name}" {{
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     return evaluate(tmp_path_factory.mktemp("node_config"), "\n".join(node_modules(name) for name in NODES))
-
-
-@pytest.mark.parametrize("node", NODES)
-def test_terraform_renders_the_templates_as_the_lab_does(rendered: dict[str, dict[str, Any]], node: str) -> None:
-    out = rendered[node]
-    assert out["haproxy_cfg"] == render_file("haproxy.cfg.tftpl", out["template_vars"])
-    assert out["keepalived_conf"] == render_file("keepalived.conf.tftpl", out["template_vars"])
-    assert out["node_agent_yaml"] == render_file("node-agent.yaml.tftpl", out["agent_vars"])
 
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
@@ -165,6 +163,7 @@ def test_cloud_init_installs_the_rendered_files(rendered: dict[str, dict[str, An
     assert text.startswith("#cloud-config\n")
     document = yaml.safe_load(text)
     assert {"haproxy", "keepalived"} <= set(document["packages"])
+    assert "apt" not in document, "no apt proxy unless one is given"
     files = {entry["path"]: entry["content"] for entry in document["write_files"]}
     deferred = {entry["path"] for entry in document["write_files"] if entry.get("defer")}
     # Written after the packages: keepalived must not start before the bootstrap says so.
@@ -184,18 +183,45 @@ def test_cloud_init_installs_the_rendered_files(rendered: dict[str, dict[str, An
     assert document["runcmd"] == [["/usr/local/sbin/vip-failover-bootstrap"]]
 
 
-def test_the_node_installs_the_pinned_packages_health_probe_imports(rendered: dict[str, dict[str, Any]]) -> None:
-    files = {entry["path"]: entry["content"] for entry in yaml.safe_load(rendered["node-a"]["cloud_init"])["write_files"]}
+def test_the_node_installs_requirements_node_txt_which_pins_what_health_probe_imports(
+    rendered: dict[str, dict[str, Any]],
+) -> None:
+    document = yaml.safe_load(rendered["node-a"]["cloud_init"])
+    files = {entry["path"]: entry["content"] for entry in document["write_files"]}
     bootstrap = files["/usr/local/sbin/vip-failover-bootstrap"]
-    pattern = re.search(r"grep -hE '(?P<pattern>[^']+)' (?P<files>[^)]+)\)", bootstrap)
-    assert pattern, "the bootstrap installs the pins it greps from the requirement files"
-    pins = [
-        line
-        for name in pattern.group("files").split()
-        for line in (REPO / name).read_text().splitlines()
-        if re.match(pattern.group("pattern"), line)
-    ]
-    assert sorted(pin.split("==")[0] for pin in pins) == ["PyYAML", "oci", "requests"]
+    pip_lines = [line for line in bootstrap.splitlines() if "pip install" in line]
+    assert pip_lines == [".venv/bin/pip install --quiet -r requirements-node.txt"], "PyPI by default, one -r file"
+    pins = {}
+    for line in (REPO / "requirements-node.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", line), f"not a plain pin: {line!r}"
+            name, version = line.split("==")
+            pins[name] = version
+    third_party = set()
+    for module in (REPO / "health_probe").glob("*.py"):
+        for match in re.finditer(r"^(?:import|from) ([a-z_]+)", module.read_text(), re.MULTILINE):
+            third_party.add(match.group(1))
+    third_party -= set(sys.stdlib_module_names) | {"health_probe", "__future__"}
+    assert {"yaml" if name == "PyYAML" else name for name in pins} == third_party
+    # The same versions as the function and the tests use.
+    for name, version in pins.items():
+        pinned_elsewhere = (REPO / "requirements.txt").read_text() + (REPO / "requirements-dev.txt").read_text()
+        assert f"{name}=={version}" in pinned_elsewhere
+
+
+def test_a_private_wheelhouse_and_apt_proxy_are_used_when_given(tmp_path: Path) -> None:
+    calls = node_modules("node-a").replace('source_ref        = "main"', """source_ref        = "main"
+  pip_find_links    = "http://198.18.2.2:8480/"
+  apt_proxy         = "http://198.18.2.2:3142"
+  environment       = { OCI_METADATA_BASE_URL = "http://198.18.2.2:1/imds/node-a/opc/v2" }""")
+    out = evaluate(tmp_path, calls)["node-a"]
+    document = yaml.safe_load(out["cloud_init"])
+    assert document["apt"] == {"proxy": "http://198.18.2.2:3142"}
+    files = {entry["path"]: entry["content"] for entry in document["write_files"]}
+    bootstrap = files["/usr/local/sbin/vip-failover-bootstrap"]
+    assert ('.venv/bin/pip install --quiet --no-index --find-links "http://198.18.2.2:8480/" \\\n'
+            '    --trusted-host "198.18.2.2:8480" \\\n    -r requirements-node.txt') in bootstrap
+    assert files["/etc/default/vip-failover"] == 'OCI_METADATA_BASE_URL="http://198.18.2.2:1/imds/node-a/opc/v2"\n'
 
 
 @pytest.mark.parametrize("node", NODES)
@@ -207,7 +233,7 @@ def test_user_data_fits_in_the_instance_metadata(rendered: dict[str, dict[str, A
 def test_notify_runs_the_node_agent_with_the_deployed_config(rendered: dict[str, dict[str, Any]]) -> None:
     for out in rendered.values():
         command = out["template_vars"]["notify_master_command"]
-        assert command.startswith("/"), "keepalived's script security needs an absolute path"
+        assert command.startswith("/usr/bin/env /"), "script security: an absolute path that is no symlink"
         assert "-m health_probe.notify --config /etc/oci-vip-failover/node-agent.yaml --state MASTER" in command
         # Leaving MASTER tells the function too (a holder that dropped the alias is repaired).
         release = out["template_vars"]["notify_release_command"]
@@ -216,4 +242,5 @@ def test_notify_runs_the_node_agent_with_the_deployed_config(rendered: dict[str,
             assert f'notify_{state.lower()} "{release} --state {state}"' in out["keepalived_conf"]
         # The probe's own unit reads the same file from the same checkout.
         unit = (REPO / "health_probe" / "vip-failover-probe.service").read_text()
-        assert command.split(" -m ")[0] + " -m health_probe --config /etc/oci-vip-failover/node-agent.yaml" in unit
+        python = command.split(" -m ")[0].removeprefix("/usr/bin/env ")
+        assert f"{python} -m health_probe --config /etc/oci-vip-failover/node-agent.yaml" in unit

@@ -12,8 +12,8 @@ locals {
     region                 = var.agent.region
     auth                   = "instance_principal"
     oci_config_file        = ""
-    telemetry_endpoint     = ""
-    federation_endpoint    = ""
+    telemetry_endpoint     = var.endpoints.telemetry
+    federation_endpoint    = var.endpoints.federation
     invoke_endpoint        = var.agent.invoke_endpoint
     function_id            = var.agent.function_id
     node_health_url        = "http://${var.node.private_ip}:${var.health_port}/healthz"

@@ -48,3 +48,12 @@ variable "agent" {
   })
   description = "OCIDs and endpoints known once the instances and the function exist, and the agent's timing."
 }
+
+variable "endpoints" {
+  type = object({
+    telemetry  = optional(string, "")
+    federation = optional(string, "")
+  })
+  default     = {}
+  description = "Monitoring ingestion and instance-principal federation endpoints; empty: the region's own (the lab points them at its emulator)."
+}

@@ -30,9 +30,13 @@ locals {
     health_url        = "http://127.0.0.1:${var.health_port}/healthz"
     pid_file          = "/run/haproxy.pid"
     # Absolute path first (keepalived's script security); notify bounds its own run time.
-    notify_master_command = "${local.python} -m health_probe.notify --config ${local.agent_config} --state MASTER"
+    # Through /usr/bin/env: with script security keepalived runs the first word's real path, and
+    # the venv's bin/python is a symlink to /usr/bin/python3.11, which outside the venv finds
+    # neither health_probe nor its packages, so every notify failed silently (found by booting
+    # the lab's nodes from this cloud-init).
+    notify_master_command = "/usr/bin/env ${local.python} -m health_probe.notify --config ${local.agent_config} --state MASTER"
     # keepalived appends " --state BACKUP|FAULT|STOP": the holder leaving MASTER asks for a repair.
-    notify_release_command = "${local.python} -m health_probe.notify --config ${local.agent_config}"
+    notify_release_command = "/usr/bin/env ${local.python} -m health_probe.notify --config ${local.agent_config}"
   }
 
   haproxy_cfg     = templatefile("${var.templates_dir}/haproxy.cfg.tftpl", local.node_vars)
@@ -44,7 +48,23 @@ locals {
     agent_config      = local.agent_config
     source_repository = var.source_repository
     source_ref        = var.source_ref
+    pip_find_links    = var.pip_find_links
+    # pip refuses a plain-http wheelhouse unless its host is trusted (a private subnet's mirror).
+    pip_trusted_host = startswith(var.pip_find_links, "http://") ? split("/", var.pip_find_links)[2] : ""
   })
+
+  firewall = templatefile("${path.module}/firewall.sh.tftpl", {
+    service_ports = var.firewall.service_ports
+    client_cidr   = var.firewall.client_cidr
+    function_cidr = var.firewall.function_cidr
+    peer_ip       = var.peer.private_ip
+    health_port   = var.health_port
+    endpoint_port = var.endpoint_port
+  })
+
+  # KEY=value lines for systemd's EnvironmentFile= and for `.` in the bootstrap: values are
+  # URLs and paths, quoted for both.
+  environment = join("", [for key, value in var.environment : "${key}=\"${value}\"\n"])
 
   fetch_config = templatefile("${path.module}/fetch_config.py.tftpl", {
     namespace = var.config_object.namespace
@@ -52,7 +72,10 @@ locals {
     object    = var.config_object.name
   })
 
-  cloud_init = join("\n", ["#cloud-config", yamlencode({
+  # apt's proxy only when one is given: the key's absence leaves the image's apt as it is.
+  apt = var.apt_proxy == "" ? {} : { apt = { proxy = var.apt_proxy } }
+
+  cloud_init = join("\n", ["#cloud-config", yamlencode(merge(local.apt, {
     package_update = true
     packages       = ["haproxy", "keepalived", "curl", "git", "python3-venv"]
     # defer: written after the packages are installed, so that installing keepalived does not
@@ -61,9 +84,13 @@ locals {
       { path = "/etc/haproxy/haproxy.cfg", permissions = "0644", content = local.haproxy_cfg, defer = true },
       { path = "/etc/keepalived/keepalived.conf", permissions = "0644", content = local.keepalived_conf, defer = true },
       { path = "/etc/systemd/system/vip-failover-probe.service", permissions = "0644", content = file(var.probe_unit_file) },
+      { path = "/etc/default/vip-failover", permissions = "0644", content = local.environment },
+      # keepalived's notify (the fallback direct invoke) needs the same endpoints as the agent.
+      { path = "/etc/systemd/system/keepalived.service.d/vip-failover.conf", permissions = "0644", content = "[Service]\nEnvironmentFile=-/etc/default/vip-failover\n" },
+      { path = "/usr/local/sbin/vip-failover-firewall", permissions = "0755", content = local.firewall },
       { path = "/usr/local/sbin/vip-failover-fetch-config", permissions = "0755", content = local.fetch_config },
       { path = "/usr/local/sbin/vip-failover-bootstrap", permissions = "0755", content = local.bootstrap },
     ]
     runcmd = [["/usr/local/sbin/vip-failover-bootstrap"]]
-  })])
+  }))])
 }

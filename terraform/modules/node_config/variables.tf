@@ -64,3 +64,35 @@ variable "config_object" {
   })
   description = "Object Storage object the node downloads its node-agent.yaml from at boot."
 }
+
+variable "endpoint_port" {
+  type        = number
+  description = "Port of the node agent's /healthz (what the function probes); opened to functions_cidr."
+}
+
+variable "firewall" {
+  type = object({
+    service_ports = list(number)
+    client_cidr   = string
+    function_cidr = string
+  })
+  description = "What the host firewall opens, the same as the nodes' NSG: service_ports from client_cidr, health_port and VRRP from the peer, endpoint_port from function_cidr. Oracle's images REJECT everything else."
+}
+
+variable "pip_find_links" {
+  type        = string
+  default     = ""
+  description = "A wheelhouse URL the node installs requirements-node.txt from (pip --no-index --find-links), e.g. for nodes in a private subnet; empty: PyPI."
+}
+
+variable "apt_proxy" {
+  type        = string
+  default     = ""
+  description = "HTTP proxy for apt (e.g. an apt-cacher-ng the nodes can reach); empty: the image's mirrors directly."
+}
+
+variable "environment" {
+  type        = map(string)
+  default     = {}
+  description = "Written to /etc/default/vip-failover, read by the node agent, keepalived's notify and the config fetch: e.g. OCI_METADATA_BASE_URL, OCI_FEDERATION_ENDPOINT and OCI_OBJECTSTORAGE_ENDPOINT to point the SDK elsewhere than the region's own endpoints. Empty on OCI."
+}

@@ -129,6 +129,20 @@ class Network:
             raise
         return response.request_id
 
+    def retag(self, state: VipState, tags: Mapping[str, str], deadline: Deadline) -> VipState:
+        """Replace the freeform tags only (no ``vnicId``: nothing moves), if the etag still
+        matches; the private IP as a fresh GET reads it."""
+        details = UpdatePrivateIpDetails(freeform_tags=dict(tags))
+        try:
+            self._call(
+                "UpdatePrivateIp", deadline, self.client.update_private_ip, state.private_ip_id, details, if_match=state.etag
+            )
+        except ApiError as exc:
+            if exc.status == 412:
+                raise EtagMismatch(str(exc)) from None
+            raise
+        return self.read(state.private_ip_id, deadline)
+
     def public_ip(self, private_ip_id: str, deadline: Deadline) -> str | None:
         """The public IP riding on this private IP (None when it has none)."""
         details = GetPublicIpByPrivateIpIdDetails(private_ip_id=private_ip_id)

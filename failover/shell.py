@@ -27,7 +27,7 @@ from .decide import Action, Decision, Health, View, cooldown_left, decide, permi
 from .events import AlarmEvent, Command, Event, EventError, parse_event, unknown_nodes
 from .network import CREDENTIAL_KEYS, ApiError, Deadline, EtagMismatch, Network, VipState, build_network
 from .probe import ABORT_GRACE_SECONDS, ProbeResult, probe_nodes
-from .tags import LastMove, read_last_move, with_move
+from .tags import LastMove, Pause, read_last_move, read_pause, with_move
 
 # A 412 means another invocation moved the IP between our read and our write: look again and
 # decide again. Two concurrent writers settle in one round; three rounds bound pathological cases.
@@ -247,7 +247,20 @@ def _group_view(states: list[VipState], health: Mapping[str, Health], rt: Runtim
     anchor, newest = max(recorded, key=lambda pair: pair[1].at) if recorded else (states[0], None)
     holder = _node_name(config, anchor.vnic_id)
     split = frozenset(_node_name(config, s.vnic_id) for s in states if s.vnic_id != anchor.vnic_id)
-    return View(holder=holder, health=health, last_move=newest, now=now, split=split)
+    return View(holder=holder, health=health, last_move=newest, now=now, split=split, paused=group_pause(states, now))
+
+
+def group_pause(states: Sequence[VipState], now: float) -> Pause | None:
+    """The group's pause: one paused VIP holds the group (the pause that lasts longest wins),
+    so a pause half-written by an interrupted ``pause`` command still holds."""
+    pauses = []
+    for state in states:
+        read = read_pause(state.freeform_tags, now)
+        if read.problem:
+            log.warning("pause_tag_ignored", vip=state.private_ip_id, reason=read.problem)
+        if read.pause is not None:
+            pauses.append(read.pause)
+    return max(pauses, key=lambda p: p.until, default=None)
 
 
 def _node_name(config: Config, vnic_id: str) -> str | None:
@@ -446,12 +459,17 @@ def _public_ip(network: Network, private_ip_id: str, budget: Deadline) -> str | 
 def _status_extra(event: Event, states: Mapping[str, VipState], rt: Runtime) -> dict[str, Any]:
     config = rt.config
     waits = []
+    pauses = []
     for group in config.vip_groups:
         readable = [states[v] for v in group if v in states]
         if readable:
-            waits.append(cooldown_left(_group_view(readable, {}, rt), config))
+            view = _group_view(readable, {}, rt)
+            waits.append(cooldown_left(view, config))
+            if view.paused is not None:
+                pauses.append({"until": view.paused.until, "reason": view.paused.reason})
     return {
         "cooldown_left_s": round(max(waits, default=0.0), 1),
+        "paused": pauses[0] if pauses else None,
         "failback_policy": config.failback_policy,
         "role": config.role,
     }

@@ -4,6 +4,8 @@ topology's function, and an invoke helper using the real FunctionsInvokeClient."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,3 +107,26 @@ ALARM_IDS = ",".join(
 )
 VIP_ID = FUNCTION["config"]["VIP_PRIVATE_IP_IDS"]
 VNICS = {n["name"]: n["vnic_id"] for n in json.loads(FUNCTION["config"]["NODES"])}
+
+
+def run_cli(emulator: Emulator, env_file: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    """``python -m failover --env FILE ... ARGS`` as an operator types it, with the emulator's API key."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "failover",
+            "--env",
+            str(env_file),
+            "--config-file",
+            emulator.oci_config_file,
+            "--endpoint",
+            emulator.endpoint,
+            *args,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result.returncode, json.loads(result.stdout)

@@ -1,7 +1,7 @@
 """The OCI adapter: read where a VIP is, move it with if-match, read it back.
 
 Only the SDK submodules used here are imported (``import oci`` pulls in every service and
-costs a second of cold start). ``build_network`` is the one place that builds clients, once
+costs a second of cold start). ``build_client`` is the one place that builds clients, once
 per container:
 
 * signer: resource principals when ``OCI_RESOURCE_PRINCIPAL_VERSION`` is set (inside OCI
@@ -186,24 +186,33 @@ class Network:
 CREDENTIAL_KEYS = ("OCI_RESOURCE_PRINCIPAL_VERSION", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE")
 
 
-def build_network(env: Mapping[str, str], service_endpoint: str | None) -> Network:
-    """Build the VirtualNetwork client for this container (see the module docstring)."""
+def client_setup(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The SDK ``config`` and signer keyword arguments of every client this package builds (see
+    the module docstring): resource principals inside OCI Functions, else an API key file."""
     if env.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
         from oci.auth.signers import get_resource_principals_signer
 
         signer = get_resource_principals_signer()
-        config: dict[str, Any] = {"region": signer.region}
-        kwargs: dict[str, Any] = {"signer": signer}
-    else:
-        path = env.get("OCI_CONFIG_FILE") or os.path.expanduser(oci.config.DEFAULT_LOCATION)
-        config = oci.config.from_file(path, env.get("OCI_CONFIG_PROFILE") or "DEFAULT")
-        kwargs = {}
+        return {"region": signer.region}, {"signer": signer}
+    path = env.get("OCI_CONFIG_FILE") or os.path.expanduser(oci.config.DEFAULT_LOCATION)
+    return oci.config.from_file(path, env.get("OCI_CONFIG_PROFILE") or "DEFAULT"), {}
+
+
+def build_client(
+    client_class: Any, env: Mapping[str, str], service_endpoint: str | None, timeout: tuple[float, float]
+) -> Any:
+    """One OCI client: our credentials, endpoint override, no circuit breaker, ``timeout``."""
+    config, kwargs = client_setup(env)
     if service_endpoint:
         kwargs["service_endpoint"] = service_endpoint
-    client = VirtualNetworkClient(
+    return client_class(
         config,
-        timeout=CALL_TIMEOUT,
+        timeout=timeout,
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
         **kwargs,
     )
-    return Network(client)
+
+
+def build_network(env: Mapping[str, str], service_endpoint: str | None) -> Network:
+    """Build the VirtualNetwork client for this container (see the module docstring)."""
+    return Network(build_client(VirtualNetworkClient, env, service_endpoint, CALL_TIMEOUT))

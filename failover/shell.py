@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import answer, log
+from .announce import Announcer, build_announcer, event_for
 from .config import ENV_KEYS, Config, ConfigError, Node
 from .decide import Action, Decision, Health, View, cooldown_left, decide, permitted
 from .events import AlarmEvent, Command, Event, EventError, parse_event, unknown_nodes
@@ -54,6 +55,7 @@ class Runtime:
     network: Network
     prober: Prober = probe_nodes
     clock: Callable[[], float] = time.time
+    announcer: Announcer | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,12 @@ def runtime_for(env: Mapping[str, str]) -> Runtime:
     key = tuple(env.get(k) for k in ENV_KEYS + CREDENTIAL_KEYS)
     if key not in _cache:
         config = Config.from_env(env)
-        _cache[key] = Runtime(config=config, network=build_network(env, config.service_endpoint))
+        endpoint = config.service_endpoint
+        _cache[key] = Runtime(
+            config=config,
+            network=build_network(env, endpoint),
+            announcer=build_announcer(env, config.events_topic_id, config.compartment_id, endpoint),
+        )
     return _cache[key]
 
 
@@ -229,7 +236,11 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
     for r in results:
         r["public_ip"] = _public_ip(rt.network, r["private_ip_id"], budget) if r["ip_address"] else None
     extra = _status_extra(event, states, rt) if isinstance(event, Command) and event.action == "status" else None
-    return answer.answer(event, results, observation.probes, dry_run, started, extra)
+    body = answer.answer(event, results, observation.probes, dry_run, started, extra)
+    announced = event_for(body, rt.clock()) if rt.announcer is not None else None
+    if rt.announcer is not None and announced is not None:
+        rt.announcer.post(announced, budget.remaining())  # after every write: it cannot delay one
+    return body
 
 
 def _group_view(states: list[VipState], health: Mapping[str, Health], rt: Runtime) -> View:

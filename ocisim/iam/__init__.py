@@ -50,7 +50,8 @@ class Authorizer:
         """Call with the backend lock held: the targets are read from the current state."""
         resolve = OPERATIONS.get(operation)
         needs = None if resolve is None else resolve(
-            Request(params=params, query=query, body=body, core=states["core"], functions=states["functions"]))
+            Request(params=params, query=query, body=body, core=states["core"], functions=states["functions"],
+                    services=states))
         return decide(self.policy, principal, operation, needs)
 
 

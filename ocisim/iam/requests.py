@@ -39,6 +39,7 @@ class Request:
     body: bytes
     core: Any                         # ocisim.core.models.CoreState
     functions: Mapping[str, Resource]  # function OCID -> function (topology shape)
+    services: Mapping[str, Any] = field(default_factory=dict)  # every service's state, by name
 
     def json_object(self) -> Mapping[str, Any]:
         try:
@@ -157,6 +158,44 @@ def summarize_metrics_data(r: Request) -> list[Requirement]:
             Requirement("METRIC_READ", compartment_id, variables=variables)]
 
 
+def _topic(r: Request, topic_id: str | None) -> Resource | None:
+    notifications = r.services.get("notifications")
+    return notifications.topics.get(topic_id or "") if notifications is not None else None
+
+
+def _alarm(r: Request) -> Resource | None:
+    monitoring = r.services.get("monitoring")
+    alarm = monitoring.alarms.get(r.params.get("alarmId", "")) if monitoring is not None else None
+    return {"compartmentId": alarm.spec.compartment_id, "id": alarm.spec.id} if alarm is not None else None
+
+
+def publish_message(r: Request) -> list[Requirement]:
+    return _on(("ONS_TOPIC_PUBLISH",), _topic(r, r.params.get("topicId")))
+
+
+def get_topic(r: Request) -> list[Requirement]:
+    return _on(("ONS_TOPIC_READ",), _topic(r, r.params.get("topicId")))
+
+
+def list_subscriptions(r: Request) -> list[Requirement]:
+    compartment_id = r.query.get("compartmentId")
+    return [Requirement("ONS_SUBSCRIPTION_INSPECT", compartment_id)] if compartment_id else []
+
+
+def delete_subscription(r: Request) -> list[Requirement]:
+    notifications = r.services.get("notifications")
+    subscription = notifications.subscriptions.get(r.params.get("subscriptionId", "")) if notifications is not None else None
+    return _on(("ONS_TOPIC_SUBSCRIBE",), subscription)
+
+
+def get_alarm(r: Request) -> list[Requirement]:
+    return _on(("ALARM_READ",), _alarm(r))
+
+
+def update_alarm(r: Request) -> list[Requirement]:
+    return _on(("ALARM_UPDATE",), _alarm(r))
+
+
 def invoke_function(r: Request) -> list[Requirement]:
     function_id = r.params["functionId"]
     return _on(("FN_INVOCATION",), r.functions.get(function_id), {"target.function.id": function_id})
@@ -178,4 +217,10 @@ OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "PostMetricData": post_metric_data,
     "SummarizeMetricsData": summarize_metrics_data,
     "InvokeFunction": invoke_function,
+    "PublishMessage": publish_message,
+    "GetTopic": get_topic,
+    "ListSubscriptions": list_subscriptions,
+    "DeleteSubscription": delete_subscription,
+    "GetAlarm": get_alarm,
+    "UpdateAlarm": update_alarm,
 }

@@ -2,8 +2,8 @@
 
 Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they apply:
 
-0. The events function (``ROLE=events``) refuses manual failover/failback before anything is
-   read (``permitted``): only the operators' function takes them.
+0. The events function (``ROLE=events``) refuses manual failover/failback and the doctor before
+   anything is read (``permitted``): only the operators' function takes them.
 1. ``status`` reports; nothing moves.
 2. An alarm message identical to the one that caused the last move (same dedupeKey and
    timestamp) is a duplicate delivery: nothing moves.
@@ -90,13 +90,16 @@ class Decision:
 
 
 MANUAL_MOVES = ("failover", "failback")
+# Only the operators' function takes these: the moves, and the doctor (it reads the whole chain,
+# alarms and subscriptions included, which is no business of a node's).
+OPERATOR_ONLY = (*MANUAL_MOVES, "doctor")
 
 
 def permitted(event: Event, role: str) -> str | None:
     """Why this deployment refuses the event, or None. Privilege follows the caller: the events
     function (ROLE=events), which the nodes and Notifications may invoke, never takes a manual
     move, so a node's credentials cannot cause a manual or forced move by any route."""
-    if role == "operator" or not isinstance(event, Command) or event.action not in MANUAL_MOVES:
+    if role == "operator" or not isinstance(event, Command) or event.action not in OPERATOR_ONLY:
         return None
     return (
         f"manual {event.action} is accepted only by the operators' function (this one has ROLE={role}); "

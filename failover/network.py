@@ -71,6 +71,7 @@ class VipState:
     is_primary: bool
     etag: str
     freeform_tags: Mapping[str, str] = field(default_factory=dict)
+    subnet_id: str = ""
 
 
 @dataclass
@@ -109,6 +110,7 @@ class Network:
             is_primary=bool(ip.is_primary),
             etag=response.headers.get("etag", ""),
             freeform_tags=dict(ip.freeform_tags or {}),
+            subnet_id=ip.subnet_id or "",
         )
 
     def move(self, state: VipState, vnic_id: str, tags: Mapping[str, str], deadline: Deadline) -> str | None:
@@ -156,30 +158,40 @@ class Network:
             raise
         return response.data.ip_address
 
+    def vnic_subnet(self, vnic_id: str, deadline: Deadline) -> str:
+        """GetVnic: the subnet a node's VNIC is in (a VIP moves only within its subnet)."""
+        return str(self._call("GetVnic", deadline, self.client.get_vnic, vnic_id).data.subnet_id)
+
     def _call(self, operation: str, deadline: Deadline, method: Any, *args: Any, **kwargs: Any) -> Any:
-        left = deadline.remaining()
-        if left <= 0.05:
-            raise ApiError(operation, None, "DeadlineExceeded", "no time left for this call", None)
-        timeouts, window = call_plan(left)
-        strategy: Any = oci.retry.NoneRetryStrategy()
-        if window is not None:
-            strategy = oci.retry.RetryStrategyBuilder(
-                max_attempts=10,
-                total_elapsed_time_seconds=window,
-                retry_base_sleep_time_seconds=RETRY_BASE_SLEEP,
-                retry_exponential_growth_factor=2,
-                retry_max_wait_between_calls_seconds=MAX_WAIT_BETWEEN_CALLS,
-                decorrelated_jitter=RETRY_JITTER,
-            ).get_retry_strategy()
-        # One invocation at a time per container (fdk), and its OCI calls are sequential: the
-        # client's timeout is this call's.
-        self.client.base_client.timeout = timeouts
-        try:
-            return method(*args, retry_strategy=strategy, **kwargs)
-        except ServiceError as exc:
-            raise ApiError(operation, exc.status, exc.code or "", exc.message or "", exc.request_id) from None
-        except Exception as exc:  # connection errors and timeouts after the retries ran out
-            raise ApiError(operation, None, type(exc).__name__, str(exc)[:200], None) from None
+        return bounded_call(self.client, operation, deadline, method, *args, **kwargs)
+
+
+def bounded_call(client: Any, operation: str, deadline: Deadline, method: Any, *args: Any, **kwargs: Any) -> Any:
+    """``method`` of ``client`` within what ``deadline`` leaves (see the module docstring); SDK
+    errors become ``ApiError``."""
+    left = deadline.remaining()
+    if left <= 0.05:
+        raise ApiError(operation, None, "DeadlineExceeded", "no time left for this call", None)
+    timeouts, window = call_plan(left)
+    strategy: Any = oci.retry.NoneRetryStrategy()
+    if window is not None:
+        strategy = oci.retry.RetryStrategyBuilder(
+            max_attempts=10,
+            total_elapsed_time_seconds=window,
+            retry_base_sleep_time_seconds=RETRY_BASE_SLEEP,
+            retry_exponential_growth_factor=2,
+            retry_max_wait_between_calls_seconds=MAX_WAIT_BETWEEN_CALLS,
+            decorrelated_jitter=RETRY_JITTER,
+        ).get_retry_strategy()
+    # One invocation at a time per container (fdk), and its OCI calls are sequential: the
+    # client's timeout is this call's.
+    client.base_client.timeout = timeouts
+    try:
+        return method(*args, retry_strategy=strategy, **kwargs)
+    except ServiceError as exc:
+        raise ApiError(operation, exc.status, exc.code or "", exc.message or "", exc.request_id) from None
+    except Exception as exc:  # connection errors and timeouts after the retries ran out
+        raise ApiError(operation, None, type(exc).__name__, str(exc)[:200], None) from None
 
 
 # The keys that choose the credentials (read here, not by Config: they are the runtime's).

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import answer, log
@@ -56,6 +56,7 @@ class Runtime:
     prober: Prober = probe_nodes
     clock: Callable[[], float] = time.time
     announcer: Announcer | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # what the clients were built from (the doctor's too)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def runtime_for(env: Mapping[str, str]) -> Runtime:
             config=config,
             network=build_network(env, endpoint),
             announcer=build_announcer(env, config.events_topic_id, config.compartment_id, endpoint),
+            env=dict(env),
         )
     return _cache[key]
 
@@ -164,7 +166,21 @@ def handle(
             dry_run=dry_run,
         )
     budget = Deadline(budget_s)
+    if isinstance(event, Command) and event.action == "doctor":
+        return _doctor(rt, budget, started)
     return _run(event, rt, budget, dry_run, started)
+
+
+def _doctor(rt: Runtime, budget: Deadline, started: float) -> dict[str, Any]:
+    """The doctor's report as the answer (``action`` doctor): it reads, it never moves."""
+    from .survey import Readers, examine
+
+    try:
+        readers = Readers(rt.env, rt.config.service_endpoint)
+    except Exception as exc:
+        return answer.failure("setup_error", f"could not build the doctor's clients: {type(exc).__name__}", started)
+    report = examine(rt.config, rt.network, readers, rt.prober, budget, rt.clock())
+    return {"action": "doctor", "decision": "report", **report, "elapsed_ms": answer.elapsed(started)}
 
 
 def _observe(rt: Runtime, budget: Deadline) -> Observation:

@@ -149,7 +149,9 @@ class Announcer:
             thread.join(max(0.0, min(MAX_WAIT_SECONDS, wait_s)))
         late = [what for (what, _), t in zip(sends, threads, strict=True) if t.is_alive()]
         if late:
-            log.warning("event_late", event=event.kind, parts=late, reason=f"not done within {wait_s:.1f}s: not waited for")
+            log.warning(
+                "event_late", event=event.kind, parts=late, reason=f"not done within {wait_s:.1f}s: not waited for"
+            )
 
 
 def _guarded(what: str, send: Callable[[], Any], event: FailoverEvent) -> None:

@@ -110,7 +110,10 @@ def _doctor(env: dict[str, str], as_json: bool) -> int:
         report = config_report(exc)
     else:
         report = examine(
-            runtime.config, runtime.network, Readers(env, runtime.config.service_endpoint), runtime.prober,
+            runtime.config,
+            runtime.network,
+            Readers(env, runtime.config.service_endpoint),
+            runtime.prober,
             Deadline(runtime.config.retry_deadline_seconds),
         )
     if as_json:

@@ -120,7 +120,9 @@ def checks(config: Config, facts: Facts) -> tuple[Check, ...]:
     for node in facts.nodes:
         out += _node(node, holder, facts)
     if not facts.alarms:
-        out.append(Check("alarms", State.BROKEN, "ALARM_IDS names no alarm: nothing calls the function when a node dies"))
+        out.append(
+            Check("alarms", State.BROKEN, "ALARM_IDS names no alarm: nothing calls the function when a node dies")
+        )
     for alarm in facts.alarms:
         out += _alarm(alarm)
     return tuple(out)
@@ -227,7 +229,9 @@ def _keepalived(name: str, node: NodeFacts, holder: str | None) -> Check:
     missing = sorted(ip for ip, on in aliases.items() if on is not True)
     if node.name == holder and missing:
         return Check(
-            f"{name}: keepalived", State.BROKEN, f"holds the VIP in OCI but keepalived has no alias for {', '.join(missing)}"
+            f"{name}: keepalived",
+            State.BROKEN,
+            f"holds the VIP in OCI but keepalived has no alias for {', '.join(missing)}",
         )
     if node.name != holder and held:
         return Check(
@@ -268,7 +272,9 @@ def _delivery(name: str, alarm: AlarmFacts) -> Check:
     if not live:
         seen = ", ".join(f"{s.protocol} {s.state}" for s in alarm.subscriptions if s.topic_id in topics) or "none"
         return Check(
-            f"{name}: delivery", State.BROKEN, f"no ACTIVE subscription of a function to its topic (subscriptions: {seen})"
+            f"{name}: delivery",
+            State.BROKEN,
+            f"no ACTIVE subscription of a function to its topic (subscriptions: {seen})",
         )
     return Check(f"{name}: delivery", State.OK, f"topic -> function {live[0].endpoint} (ACTIVE)")
 

@@ -137,7 +137,12 @@ class Network:
         details = UpdatePrivateIpDetails(freeform_tags=dict(tags))
         try:
             self._call(
-                "UpdatePrivateIp", deadline, self.client.update_private_ip, state.private_ip_id, details, if_match=state.etag
+                "UpdatePrivateIp",
+                deadline,
+                self.client.update_private_ip,
+                state.private_ip_id,
+                details,
+                if_match=state.etag,
             )
         except ApiError as exc:
             if exc.status == 412:

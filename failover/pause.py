@@ -51,7 +51,9 @@ def set_pause(network: Network, config: Config, pause: Pause | None, budget: Dea
         except EtagMismatch:
             failed[vip] = f"the private IP kept changing ({MAX_ATTEMPTS} attempts): try again"
     action = "pause" if pause else "resume"
-    log.info(action, vips=done, failed=failed, until=pause.until if pause else None, reason=pause.reason if pause else None)
+    log.info(
+        action, vips=done, failed=failed, until=pause.until if pause else None, reason=pause.reason if pause else None
+    )
     return {
         "ok": not failed,
         "action": action,

@@ -42,8 +42,13 @@ def examine(
     facts = gather(config, network, readers, prober, budget, time.time() if now is None else now)
     found = doctor.checks(config, facts)
     summary = doctor.report(found)
-    log.info("doctor", ok=summary["ok"], broken=summary["broken"], unverified=summary["unverified"],
-             reason=next((c.detail for c in found if not c.ok), "every link holds"))
+    log.info(
+        "doctor",
+        ok=summary["ok"],
+        broken=summary["broken"],
+        unverified=summary["unverified"],
+        reason=next((c.detail for c in found if not c.ok), "every link holds"),
+    )
     return summary
 
 
@@ -56,9 +61,7 @@ def gather(config: Config, network: Network, readers: Readers, prober: Any, budg
     vips = tuple(_vip(network, vip, budget) for vip in config.vip_private_ip_ids)
     alarms = tuple(_alarm(readers, alarm_id, budget) for alarm_id in sorted(config.alarm_ids))
     compartment = config.compartment_id or next((a[1] for a in alarms if a[1]), None)
-    nodes = tuple(
-        _node(network, readers, node, probes[node.name], compartment, budget, now) for node in config.nodes
-    )
+    nodes = tuple(_node(network, readers, node, probes[node.name], compartment, budget, now) for node in config.nodes)
     return Facts(now=now, vips=vips, nodes=nodes, alarms=tuple(a[0] for a in alarms))
 
 
@@ -119,7 +122,12 @@ def _newest_datapoint(readers: Readers, compartment: str, node: str, budget: Dea
         end_time=dt.datetime.fromtimestamp(now + 60, dt.UTC),
     )
     response = bounded_call(
-        readers.monitoring, "SummarizeMetricsData", budget, readers.monitoring.summarize_metrics_data, compartment, details
+        readers.monitoring,
+        "SummarizeMetricsData",
+        budget,
+        readers.monitoring.summarize_metrics_data,
+        compartment,
+        details,
     )
     stamps = [p.timestamp.timestamp() for d in response.data for p in d.aggregated_datapoints if p.value]
     return max(stamps, default=None)

@@ -45,9 +45,23 @@ def env_file(tmp_path, nodes, **extra):
 
 def doctor(emu, path, *flags):
     result = subprocess.run(
-        [sys.executable, "-m", "failover", "--env", str(path), "--config-file", emu.oci_config_file,
-         "--endpoint", emu.endpoint, "doctor", *flags],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "failover",
+            "--env",
+            str(path),
+            "--config-file",
+            emu.oci_config_file,
+            "--endpoint",
+            emu.endpoint,
+            "doctor",
+            *flags,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return result.returncode, result.stdout
 
@@ -140,13 +154,13 @@ def test_the_doctor_through_the_operators_function_only(start_function, nodes):
 
 
 def test_the_doctor_reads_the_namespace_the_agents_post_to():
-    assert AGENT_NAMESPACE == NAMES.namespace
+    assert NAMES.namespace == AGENT_NAMESPACE
 
 
 def test_unverified_links_do_not_fail_but_are_listed():
     from failover.config import Config
-    from failover.doctor import Facts, NodeFacts, VipFacts
     from failover.decide import Health
+    from failover.doctor import Facts, NodeFacts, VipFacts
     from failover.probe import ProbeResult
 
     node_list = FUNCTION["config"]["NODES"].replace("${emulator_endpoint}", "http://127.0.0.1:9")
@@ -154,8 +168,16 @@ def test_unverified_links_do_not_fail_but_are_listed():
     fine = ProbeResult(Health.HEALTHY, "HTTP 200", {"node": "x"})
     facts = Facts(
         now=1000.0,
-        vips=(VipFacts(VIP_ID, ip_address="10.0.0.4", vnic_id=config.nodes[0].vnic_id, subnet_id="s",
-                       public_ip="203.0.113.10", tags=with_pause({}, None)),),
+        vips=(
+            VipFacts(
+                VIP_ID,
+                ip_address="10.0.0.4",
+                vnic_id=config.nodes[0].vnic_id,
+                subnet_id="s",
+                public_ip="203.0.113.10",
+                tags=with_pause({}, None),
+            ),
+        ),
         nodes=tuple(NodeFacts(n.name, fine, subnet_id="s", metrics_at=990.0) for n in config.nodes),
         alarms=(),
     )

@@ -52,7 +52,11 @@ def test_paused_group_holds_automatic_moves_and_takes_an_operators(start_functio
 
 def test_bad_pause_requests_are_refused_and_write_nothing(emulator, nodes, tmp_path):
     env_file = _env_file(tmp_path, nodes)
-    for args in (["--for", "forever", "--reason", "x"], ["--for", "30d", "--reason", "x"], ["--for", "1h", "--reason", " "]):
+    for args in (
+        ["--for", "forever", "--reason", "x"],
+        ["--for", "30d", "--reason", "x"],
+        ["--for", "1h", "--reason", " "],
+    ):
         with pytest.raises(json.JSONDecodeError):  # argparse refuses on stderr, prints no answer
             run_cli(emulator, env_file, "pause", *args)
     assert emulator.audit() == []
@@ -91,7 +95,9 @@ def test_pause_in_the_decision_table():
     config = _config()
     pause = Pause(until=2000.0, reason="patch")
     lost = View(holder="node-a", health={"node-a": Health.DOWN, "node-b": Health.HEALTHY}, last_move=None, now=1000.0)
-    fine = View(holder="node-a", health={"node-a": Health.HEALTHY, "node-b": Health.HEALTHY}, last_move=None, now=1000.0)
+    fine = View(
+        holder="node-a", health={"node-a": Health.HEALTHY, "node-b": Health.HEALTHY}, last_move=None, now=1000.0
+    )
     notice = KeepalivedNotice(node="node-b", state="MASTER")
     assert decide(notice, lost, config).action is Action.MOVE
     held = decide(notice, View(**{**lost.__dict__, "paused": pause}), config)

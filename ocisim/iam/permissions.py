@@ -3,7 +3,8 @@
 Pure data. The level of access is cumulative (inspect < read < use < manage): `granted("use",
 "private-ips")` is everything `inspect` and `read` hold plus what `use` adds. Sources: "Details
 for the Core Services" (verb + resource-type tables and "Permissions Required for Each API
-Operation"), "Details for Monitoring", "Details for Notifications", "Details for Functions", "Details for Object Storage".
+Operation"), "Details for Monitoring", "Details for Notifications", "Details for Functions",
+"Details for Object Storage".
 
 One inconsistency in OCI's own pages, resolved here: the Core `vnics` table does not list
 VNIC_ASSIGN / VNIC_UNASSIGN under `use`, but the API table says UpdatePrivateIp needs them, the

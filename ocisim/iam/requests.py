@@ -184,7 +184,9 @@ def list_subscriptions(r: Request) -> list[Requirement]:
 
 def delete_subscription(r: Request) -> list[Requirement]:
     notifications = r.services.get("notifications")
-    subscription = notifications.subscriptions.get(r.params.get("subscriptionId", "")) if notifications is not None else None
+    if notifications is None:
+        return []
+    subscription = notifications.subscriptions.get(r.params.get("subscriptionId", ""))
     return _on(("ONS_TOPIC_SUBSCRIBE",), subscription)
 
 

@@ -215,7 +215,10 @@ def _node(node: NodeFacts, holder: str | None, facts: Facts) -> list[Check]:
         age = facts.now - node.metrics_at
         out.append(Check(f"{name}: metrics", State.BROKEN, f"newest {AGENT_METRIC} is {age:.0f}s old: agents silent"))
     else:
-        out.append(Check(f"{name}: metrics", State.OK, f"{AGENT_METRIC} {facts.now - node.metrics_at:.0f}s ago"))
+        # Summaries are stamped by their one-minute window, which may end after ``now``.
+        age = max(0.0, facts.now - node.metrics_at)
+        when = "in the last minute" if age <= 60 else f"{age:.0f}s ago"
+        out.append(Check(f"{name}: metrics", State.OK, f"its agent's {AGENT_METRIC} arrived {when}"))
     return out
 
 

@@ -8,6 +8,7 @@ operator's own credentials: only someone who may update the private IP may pause
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from typing import Any
@@ -57,7 +58,7 @@ def set_pause(network: Network, config: Config, pause: Pause | None, budget: Dea
     return {
         "ok": not failed,
         "action": action,
-        "paused": {"until": pause.until, "reason": pause.reason} if pause else None,
+        "paused": {"until": pause.until, "until_utc": _utc(pause.until), "reason": pause.reason} if pause else None,
         "written": done,
         "failed": failed,
     }
@@ -78,4 +79,8 @@ def pause_until(seconds: float, reason: str, now: float | None = None) -> Pause:
     """The pause starting now; a reason is required (the next operator asks "why is it paused?")."""
     if not reason.strip():
         raise PauseError("--reason is required: say why failover is paused")
-    return Pause(until=(time.time() if now is None else now) + seconds, reason=reason.strip())
+    return Pause(until=float(round((time.time() if now is None else now) + seconds)), reason=reason.strip())
+
+
+def _utc(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

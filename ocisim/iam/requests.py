@@ -130,6 +130,23 @@ def get_public_ip(r: Request) -> list[Requirement]:
     return _public_ip(r.core.public_ips.get(r.params["publicIpId"]))
 
 
+def update_public_ip(r: Request) -> list[Requirement]:
+    """Renaming needs PUBLIC_IP_UPDATE; moving a reserved IP off or onto a private IP also the
+    private IP's PRIVATE_IP_UNASSIGN_PUBLIC_IP / PRIVATE_IP_ASSIGN_PUBLIC_IP."""
+    public = r.core.public_ips.get(r.params.get("publicIpId", ""))
+    if public is None:
+        return []
+    needed = _on(("PUBLIC_IP_UPDATE",), public)
+    details = r.json_object()
+    if "privateIpId" in details:
+        if public.get("privateIpId"):
+            needed += _on(("PRIVATE_IP_UNASSIGN_PUBLIC_IP",), r.core.private_ips.get(public["privateIpId"]))
+        target = _text(details.get("privateIpId"))
+        if target:
+            needed += _on(("PRIVATE_IP_ASSIGN_PUBLIC_IP",), r.core.private_ips.get(target))
+    return needed
+
+
 def get_public_ip_by_private_ip_id(r: Request) -> list[Requirement]:
     private_ip_id = _text(r.json_object().get("privateIpId"))
     return _public_ip(r.core.public_ip_of(private_ip_id) if private_ip_id else None)
@@ -214,6 +231,7 @@ OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "ListVnicAttachments": list_vnic_attachments,
     "GetInstance": get_instance,
     "GetPublicIp": get_public_ip,
+    "UpdatePublicIp": update_public_ip,
     "GetPublicIpByPrivateIpId": get_public_ip_by_private_ip_id,
     "GetPublicIpByIpAddress": get_public_ip_by_ip_address,
     "PostMetricData": post_metric_data,

@@ -81,6 +81,11 @@ def test_a_healthy_deployment_passes_every_link_and_nothing_is_written(emulator,
     assert code == 0 and table.splitlines()[-1].startswith("chain holds")
 
 
+def _detach_public_ip(emu, nodes, tmp_path):
+    client = oci.core.VirtualNetworkClient(emu.oci_config(), service_endpoint=emu.endpoint)
+    client.update_public_ip(TOPOLOGY["publicIps"][0]["id"], oci.core.models.UpdatePublicIpDetails(private_ip_id=""))
+
+
 def _disable_alarm(emu, nodes, tmp_path):
     client = oci.monitoring.MonitoringClient(emu.oci_config(), service_endpoint=emu.endpoint)
     client.update_alarm(NODE_DOWN_ALARM, oci.monitoring.models.UpdateAlarmDetails(is_enabled=False))
@@ -113,6 +118,7 @@ def _paused(emu, nodes, tmp_path):
 @pytest.mark.parametrize(
     "brk, broken, detail",
     [
+        (_detach_public_ip, "vip 10.0.0.4: public IP", "no public IP is attached"),
         (_disable_alarm, "alarm vip-failover-node-down", "disabled"),
         (_delete_subscription, "alarm vip-failover-node-absent: delivery", "DELETED"),
         (_node_down, "node node-b: health endpoint", "down"),

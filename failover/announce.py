@@ -135,7 +135,7 @@ class Announcer:
                 self._built = self._clients()
             monitoring, ons = self._built
         except Exception as exc:
-            log.warning("event_not_sent", event=event.kind, reason=f"could not build clients: {type(exc).__name__}")
+            log.warning("event_not_sent", kind=event.kind, reason=f"could not build clients: {type(exc).__name__}")
             return
         sends: list[tuple[str, Callable[[], Any]]] = []
         if self.compartment_id:
@@ -150,17 +150,17 @@ class Announcer:
         late = [what for (what, _), t in zip(sends, threads, strict=True) if t.is_alive()]
         if late:
             log.warning(
-                "event_late", event=event.kind, parts=late, reason=f"not done within {wait_s:.1f}s: not waited for"
+                "event_late", kind=event.kind, parts=late, reason=f"not done within {wait_s:.1f}s: not waited for"
             )
 
 
 def _guarded(what: str, send: Callable[[], Any], event: FailoverEvent) -> None:
     try:
         send()
-        log.info("event_sent", part=what, event=event.kind, vip=event.vip, title=event.title)
+        log.info("event_sent", part=what, kind=event.kind, vip=event.vip, title=event.title)
     except Exception as exc:  # an event is best effort: log it, never fail the invocation
         status = getattr(exc, "status", None)
-        log.warning("event_not_sent", part=what, event=event.kind, status=status, reason=f"{type(exc).__name__}")
+        log.warning("event_not_sent", part=what, kind=event.kind, status=status, reason=f"{type(exc).__name__}")
 
 
 def _post_metric(monitoring: Any, event: FailoverEvent, compartment_id: str) -> None:

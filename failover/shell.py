@@ -255,7 +255,10 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
     body = answer.answer(event, results, observation.probes, dry_run, started, extra)
     announced = event_for(body, rt.clock()) if rt.announcer is not None else None
     if rt.announcer is not None and announced is not None:
-        rt.announcer.post(announced, budget.remaining())  # after every write: it cannot delay one
+        try:
+            rt.announcer.post(announced, budget.remaining())  # after every write: it cannot delay one
+        except Exception as exc:  # an event is best effort: never the reason an answer fails
+            log.warning("event_not_sent", kind=announced.kind, reason=f"{type(exc).__name__}: {exc}"[:200])
     return body
 
 

@@ -82,3 +82,34 @@ def test_which_answers_are_events():
     assert event_for({**base, "decision": "paused", "target": None}, 0.0) is None
     assert event_for({**base, "decision": "paused", "target": "node-b"}, 0.0).kind == "refused"
     assert event_for({**base, "decision": "failed", "target": "node-b"}, 0.0).kind == "failed"
+
+
+class _Hangs:
+    """A client whose calls block far longer than any invocation may wait (a hostile peer)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+
+    def post_metric_data(self, *args, **kwargs):
+        self.release.wait(30)
+
+    def publish_message(self, *args, **kwargs):
+        raise RuntimeError("refused")
+
+
+def test_an_announcer_never_raises_and_never_waits_past_its_bound():
+    from failover.announce import Announcer, FailoverEvent
+
+    event = FailoverEvent("moved", "10.0.0.4", ("p",), "node-a", "node-b", "why", "manual failover", 5, 0.0)
+
+    def broken():
+        raise RuntimeError("no credentials")
+
+    Announcer("ocid1.onstopic.oc1.iad.x", "ocid1.compartment.oc1..x", broken).post(event, 1.0)
+    hangs = _Hangs()
+    started = time.monotonic()
+    Announcer("ocid1.onstopic.oc1.iad.x", "ocid1.compartment.oc1..x", lambda: (hangs, hangs)).post(event, 0.5)
+    assert time.monotonic() - started < 2.0
+    hangs.release.set()

@@ -18,7 +18,13 @@ from .events import AlarmEvent, Event, KeepalivedNotice
 from .network import VipState
 from .probe import ProbeResult
 
-_OUTCOME = {Action.STAY: "no_change", Action.REFUSE: "refused", Action.REPORT: "status", Action.MOVE: "moved"}
+_OUTCOME = {
+    Action.STAY: "no_change",
+    Action.REFUSE: "refused",
+    Action.REPORT: "status",
+    Action.MOVE: "moved",
+    Action.PAUSE: "paused",
+}
 # Outcomes after which something the caller asked for, or the VIP needed, did not happen.
 NOT_OK = ("failed", "partial", "unverified", "cannot_verify")
 

@@ -33,6 +33,8 @@ ENV_KEYS = (
     "OCI_SERVICE_ENDPOINT",
     "ROLE",
     "ALARM_IDS",
+    "EVENTS_TOPIC_ID",
+    "COMPARTMENT_ID",
 )
 _OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -71,6 +73,10 @@ class Config:
     service_endpoint: str | None = None
     role: str = "events"
     alarm_ids: frozenset[str] = frozenset()
+    # Failover events (failover.announce): the topic told of every move and refusal, and the
+    # compartment of the failover_moves / failover_refused metrics. Either may be unset.
+    events_topic_id: str | None = None
+    compartment_id: str | None = None
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -103,6 +109,8 @@ class Config:
             service_endpoint=_endpoint(env.get("OCI_SERVICE_ENDPOINT")),
             role=_choice(env, "ROLE", ROLES, "events"),
             alarm_ids=_alarm_ids(env.get("ALARM_IDS")),
+            events_topic_id=_optional_ocid(env, "EVENTS_TOPIC_ID", "ocid1.onstopic."),
+            compartment_id=_optional_ocid(env, "COMPARTMENT_ID", ("ocid1.compartment.", "ocid1.tenancy.")),
         )
 
     @property
@@ -174,6 +182,16 @@ def _alarm_ids(raw: str | None) -> frozenset[str]:
         if not _OCID.match(ocid) or not ocid.startswith("ocid1.alarm."):
             raise ConfigError("ALARM_IDS", f"{ocid!r} is not an alarm OCID (ocid1.alarm....)")
     return frozenset(ids)
+
+
+def _optional_ocid(env: Mapping[str, str], key: str, prefix: str | tuple[str, ...]) -> str | None:
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return None
+    if not _OCID.match(raw) or not raw.startswith(prefix):
+        kinds = prefix if isinstance(prefix, str) else " or ".join(prefix)
+        raise ConfigError(key, f"{raw!r} is not an OCID of the right kind ({kinds}...)")
+    return raw
 
 
 def _choice(env: Mapping[str, str], key: str, allowed: tuple[str, ...], default: str) -> str:

@@ -2,8 +2,8 @@
 
 Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they apply:
 
-0. The events function (``ROLE=events``) refuses manual failover/failback before anything is
-   read (``permitted``): only the operators' function takes them.
+0. The events function (``ROLE=events``) refuses manual failover/failback and the doctor before
+   anything is read (``permitted``): only the operators' function takes them.
 1. ``status`` reports; nothing moves.
 2. An alarm message identical to the one that caused the last move (same dedupeKey and
    timestamp) is a duplicate delivery: nothing moves.
@@ -31,17 +31,21 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
 5. With ``FAILBACK_POLICY=preferred``, an alarm message that does not report the preferred
    node firing, or the preferred node's own keepalived MASTER notice, moves a VIP held by a
    healthy lesser node back to the healthy preferred node once the cooldown has passed.
+6. While the VIP group is paused (``View.paused``, an operator's maintenance pause), every
+   automatic event is answered ``pause``: nothing moves, and the reason says what would have
+   happened. A manual command still acts: "nothing moves unless an operator asks".
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from .config import Config
 from .events import AlarmEvent, Command, Event, KeepalivedNotice
-from .tags import LastMove
+from .tags import LastMove, Pause
 
 # An alarm evaluated longer ago than this is no evidence that a node is gone *now*: Notifications
 # retries a delivery for two hours, while a firing alarm repeats every 5 minutes (PT5M), so a
@@ -60,6 +64,7 @@ class Action(StrEnum):
     STAY = "stay"  # nothing to do: already right, or nothing calls for a move
     REFUSE = "refuse"  # a move was asked for or needed but is not safe or not allowed
     REPORT = "report"  # status only
+    PAUSE = "pause"  # an automatic event while an operator paused automatic moves; ``target``: the move held
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class View:
     # Where else VIPs of the group sit (None: a VNIC that is no configured node). Non-empty after
     # a partial move: the next event completes it.
     split: frozenset[str | None] = frozenset()
+    paused: Pause | None = None  # an operator's maintenance pause in force
 
 
 @dataclass(frozen=True)
@@ -84,13 +90,16 @@ class Decision:
 
 
 MANUAL_MOVES = ("failover", "failback")
+# Only the operators' function takes these: the moves, and the doctor (it reads the whole chain,
+# alarms and subscriptions included, which is no business of a node's).
+OPERATOR_ONLY = (*MANUAL_MOVES, "doctor")
 
 
 def permitted(event: Event, role: str) -> str | None:
     """Why this deployment refuses the event, or None. Privilege follows the caller: the events
     function (ROLE=events), which the nodes and Notifications may invoke, never takes a manual
     move, so a node's credentials cannot cause a manual or forced move by any route."""
-    if role == "operator" or not isinstance(event, Command) or event.action not in MANUAL_MOVES:
+    if role == "operator" or not isinstance(event, Command) or event.action not in OPERATOR_ONLY:
         return None
     return (
         f"manual {event.action} is accepted only by the operators' function (this one has ROLE={role}); "
@@ -101,6 +110,26 @@ def permitted(event: Event, role: str) -> str | None:
 def decide(event: Event, view: View, config: Config) -> Decision:
     """One decision for a group of VIPs; a group left split by a partial move is completed onto
     its holder when that holder serves (the same move, so no cooldown applies)."""
+    decision = _completed(event, view, config)
+    if view.paused is not None and not isinstance(event, Command):
+        return _held(decision, view.paused)
+    return decision
+
+
+def _held(decision: Decision, pause: Pause) -> Decision:
+    until = dt.datetime.fromtimestamp(pause.until, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    why = f"paused until {until} ({pause.reason or 'no reason given'})"
+    if decision.action is Action.MOVE:
+        return Decision(
+            Action.PAUSE,
+            decision.target,
+            f"{why}: not moving to {decision.target}, which this event called for ({decision.reason}); "
+            "an operator's move still works",
+        )
+    return Decision(Action.PAUSE, None, f"{why}: {decision.reason}")
+
+
+def _completed(event: Event, view: View, config: Config) -> Decision:
     decision = _decide(event, view, config)
     if view.split and decision.action is Action.STAY and view.holder and _health(view, view.holder) is Health.HEALTHY:
         elsewhere = ", ".join(sorted(n or "an unconfigured VNIC" for n in view.split))

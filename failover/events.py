@@ -5,8 +5,8 @@ Three kinds of caller reach the function, each with its own body:
 * OCI Notifications delivering a Monitoring alarm message (OCI's published JSON: ``dedupeKey``,
   ``type`` such as ``OK_TO_FIRING``, ``timestampEpochMillis``, ``alarmMetaData[]`` whose entries
   carry a ``status`` and the ``dimensions`` of every metric stream in that status);
-* a person with ``fn invoke``: ``{"action": "status" | "failover" | "failback", "to"?,
-  "dry_run"?, "force"?}``;
+* a person with ``fn invoke``: ``{"action": "status" | "failover" | "failback" | "doctor",
+  "to"?, "dry_run"?, "force"?}``;
 * keepalived's notify script on a node that changed VRRP state:
   ``{"source": "keepalived", "node": "node-b", "state": "MASTER"}`` (the fast path), or
   ``"BACKUP"``, ``"FAULT"``, ``"STOP"`` when a node leaves MASTER (a repair request when it is
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 MAX_BODY_BYTES = 256 * 1024
 ALARM_TYPES = ("OK_TO_FIRING", "FIRING_TO_OK", "REPEAT", "RESET")
 STREAM_STATUSES = ("FIRING", "OK", "RESET", "SUSPENDED")
-ACTIONS = ("status", "failover", "failback")
+ACTIONS = ("status", "failover", "failback", "doctor")
 KEEPALIVED_STATES = ("MASTER", "BACKUP", "FAULT", "STOP")
 # Dimensions that may name the node a metric stream is about, in the order they are trusted.
 NODE_DIMENSIONS = ("node", "nodeName", "resourceDisplayName")

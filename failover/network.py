@@ -1,7 +1,7 @@
 """The OCI adapter: read where a VIP is, move it with if-match, read it back.
 
 Only the SDK submodules used here are imported (``import oci`` pulls in every service and
-costs a second of cold start). ``build_network`` is the one place that builds clients, once
+costs a second of cold start). ``build_client`` is the one place that builds clients, once
 per container:
 
 * signer: resource principals when ``OCI_RESOURCE_PRINCIPAL_VERSION`` is set (inside OCI
@@ -71,6 +71,7 @@ class VipState:
     is_primary: bool
     etag: str
     freeform_tags: Mapping[str, str] = field(default_factory=dict)
+    subnet_id: str = ""
 
 
 @dataclass
@@ -109,6 +110,7 @@ class Network:
             is_primary=bool(ip.is_primary),
             etag=response.headers.get("etag", ""),
             freeform_tags=dict(ip.freeform_tags or {}),
+            subnet_id=ip.subnet_id or "",
         )
 
     def move(self, state: VipState, vnic_id: str, tags: Mapping[str, str], deadline: Deadline) -> str | None:
@@ -129,6 +131,25 @@ class Network:
             raise
         return response.request_id
 
+    def retag(self, state: VipState, tags: Mapping[str, str], deadline: Deadline) -> VipState:
+        """Replace the freeform tags only (no ``vnicId``: nothing moves), if the etag still
+        matches; the private IP as a fresh GET reads it."""
+        details = UpdatePrivateIpDetails(freeform_tags=dict(tags))
+        try:
+            self._call(
+                "UpdatePrivateIp",
+                deadline,
+                self.client.update_private_ip,
+                state.private_ip_id,
+                details,
+                if_match=state.etag,
+            )
+        except ApiError as exc:
+            if exc.status == 412:
+                raise EtagMismatch(str(exc)) from None
+            raise
+        return self.read(state.private_ip_id, deadline)
+
     def public_ip(self, private_ip_id: str, deadline: Deadline) -> str | None:
         """The public IP riding on this private IP (None when it has none)."""
         details = GetPublicIpByPrivateIpIdDetails(private_ip_id=private_ip_id)
@@ -142,54 +163,73 @@ class Network:
             raise
         return response.data.ip_address
 
+    def vnic_subnet(self, vnic_id: str, deadline: Deadline) -> str:
+        """GetVnic: the subnet a node's VNIC is in (a VIP moves only within its subnet)."""
+        return str(self._call("GetVnic", deadline, self.client.get_vnic, vnic_id).data.subnet_id)
+
     def _call(self, operation: str, deadline: Deadline, method: Any, *args: Any, **kwargs: Any) -> Any:
-        left = deadline.remaining()
-        if left <= 0.05:
-            raise ApiError(operation, None, "DeadlineExceeded", "no time left for this call", None)
-        timeouts, window = call_plan(left)
-        strategy: Any = oci.retry.NoneRetryStrategy()
-        if window is not None:
-            strategy = oci.retry.RetryStrategyBuilder(
-                max_attempts=10,
-                total_elapsed_time_seconds=window,
-                retry_base_sleep_time_seconds=RETRY_BASE_SLEEP,
-                retry_exponential_growth_factor=2,
-                retry_max_wait_between_calls_seconds=MAX_WAIT_BETWEEN_CALLS,
-                decorrelated_jitter=RETRY_JITTER,
-            ).get_retry_strategy()
-        # One invocation at a time per container (fdk), and its OCI calls are sequential: the
-        # client's timeout is this call's.
-        self.client.base_client.timeout = timeouts
-        try:
-            return method(*args, retry_strategy=strategy, **kwargs)
-        except ServiceError as exc:
-            raise ApiError(operation, exc.status, exc.code or "", exc.message or "", exc.request_id) from None
-        except Exception as exc:  # connection errors and timeouts after the retries ran out
-            raise ApiError(operation, None, type(exc).__name__, str(exc)[:200], None) from None
+        return bounded_call(self.client, operation, deadline, method, *args, **kwargs)
+
+
+def bounded_call(client: Any, operation: str, deadline: Deadline, method: Any, *args: Any, **kwargs: Any) -> Any:
+    """``method`` of ``client`` within what ``deadline`` leaves (see the module docstring); SDK
+    errors become ``ApiError``."""
+    left = deadline.remaining()
+    if left <= 0.05:
+        raise ApiError(operation, None, "DeadlineExceeded", "no time left for this call", None)
+    timeouts, window = call_plan(left)
+    strategy: Any = oci.retry.NoneRetryStrategy()
+    if window is not None:
+        strategy = oci.retry.RetryStrategyBuilder(
+            max_attempts=10,
+            total_elapsed_time_seconds=window,
+            retry_base_sleep_time_seconds=RETRY_BASE_SLEEP,
+            retry_exponential_growth_factor=2,
+            retry_max_wait_between_calls_seconds=MAX_WAIT_BETWEEN_CALLS,
+            decorrelated_jitter=RETRY_JITTER,
+        ).get_retry_strategy()
+    # One invocation at a time per container (fdk), and its OCI calls are sequential: the
+    # client's timeout is this call's.
+    client.base_client.timeout = timeouts
+    try:
+        return method(*args, retry_strategy=strategy, **kwargs)
+    except ServiceError as exc:
+        raise ApiError(operation, exc.status, exc.code or "", exc.message or "", exc.request_id) from None
+    except Exception as exc:  # connection errors and timeouts after the retries ran out
+        raise ApiError(operation, None, type(exc).__name__, str(exc)[:200], None) from None
 
 
 # The keys that choose the credentials (read here, not by Config: they are the runtime's).
 CREDENTIAL_KEYS = ("OCI_RESOURCE_PRINCIPAL_VERSION", "OCI_CONFIG_FILE", "OCI_CONFIG_PROFILE")
 
 
-def build_network(env: Mapping[str, str], service_endpoint: str | None) -> Network:
-    """Build the VirtualNetwork client for this container (see the module docstring)."""
+def client_setup(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The SDK ``config`` and signer keyword arguments of every client this package builds (see
+    the module docstring): resource principals inside OCI Functions, else an API key file."""
     if env.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
         from oci.auth.signers import get_resource_principals_signer
 
         signer = get_resource_principals_signer()
-        config: dict[str, Any] = {"region": signer.region}
-        kwargs: dict[str, Any] = {"signer": signer}
-    else:
-        path = env.get("OCI_CONFIG_FILE") or os.path.expanduser(oci.config.DEFAULT_LOCATION)
-        config = oci.config.from_file(path, env.get("OCI_CONFIG_PROFILE") or "DEFAULT")
-        kwargs = {}
+        return {"region": signer.region}, {"signer": signer}
+    path = env.get("OCI_CONFIG_FILE") or os.path.expanduser(oci.config.DEFAULT_LOCATION)
+    return oci.config.from_file(path, env.get("OCI_CONFIG_PROFILE") or "DEFAULT"), {}
+
+
+def build_client(
+    client_class: Any, env: Mapping[str, str], service_endpoint: str | None, timeout: tuple[float, float]
+) -> Any:
+    """One OCI client: our credentials, endpoint override, no circuit breaker, ``timeout``."""
+    config, kwargs = client_setup(env)
     if service_endpoint:
         kwargs["service_endpoint"] = service_endpoint
-    client = VirtualNetworkClient(
+    return client_class(
         config,
-        timeout=CALL_TIMEOUT,
+        timeout=timeout,
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
         **kwargs,
     )
-    return Network(client)
+
+
+def build_network(env: Mapping[str, str], service_endpoint: str | None) -> Network:
+    """Build the VirtualNetwork client for this container (see the module docstring)."""
+    return Network(build_client(VirtualNetworkClient, env, service_endpoint, CALL_TIMEOUT))

@@ -29,7 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -50,6 +50,9 @@ _CHUNK = 4096
 class ProbeResult:
     health: Health
     detail: str
+    # The agent's JSON answer (health_probe/serving.py: node, serving, haproxy, vip_alias, reason)
+    # when the answer was a JSON object; what the doctor reads of keepalived's state.
+    report: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
 class _AbortableAdapter(HTTPAdapter):
@@ -159,24 +162,25 @@ def _capped(chunks: Iterator[bytes]) -> bytes:
     return bytes(body)
 
 
-def _answered_by(body: bytes) -> str | None:
+def _report(body: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    name = data.get("node") if isinstance(data, dict) else None
-    return name if isinstance(name, str) else None
+    return data if isinstance(data, dict) else None
 
 
 def _classify(status: int, body: bytes, node: str | None) -> ProbeResult:
-    who = _answered_by(body)
+    report = _report(body)
+    who = report.get("node") if report is not None else None
+    who = who if isinstance(who, str) else None
     if node is not None and who is not None and who != node:
         return ProbeResult(
             Health.UNKNOWN, f"HTTP {status} answered by {who[:64]!r}, not {node}: wrong node behind this URL"
         )
     if 200 <= status < 300:
-        return ProbeResult(Health.HEALTHY, f"HTTP {status}")
-    return ProbeResult(Health.DOWN, f"HTTP {status}")
+        return ProbeResult(Health.HEALTHY, f"HTTP {status}", report)
+    return ProbeResult(Health.DOWN, f"HTTP {status}", report)
 
 
 def probe_nodes(nodes: Sequence[Node], timeout: float, connect_timeout: float) -> Mapping[str, ProbeResult]:

@@ -18,16 +18,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import answer, log
+from .announce import Announcer, build_announcer, event_for
 from .config import ENV_KEYS, Config, ConfigError, Node
 from .decide import Action, Decision, Health, View, cooldown_left, decide, permitted
 from .events import AlarmEvent, Command, Event, EventError, parse_event, unknown_nodes
 from .network import CREDENTIAL_KEYS, ApiError, Deadline, EtagMismatch, Network, VipState, build_network
 from .probe import ABORT_GRACE_SECONDS, ProbeResult, probe_nodes
-from .tags import LastMove, read_last_move, with_move
+from .tags import LastMove, Pause, read_last_move, read_pause, with_move
 
 # A 412 means another invocation moved the IP between our read and our write: look again and
 # decide again. Two concurrent writers settle in one round; three rounds bound pathological cases.
@@ -54,6 +55,8 @@ class Runtime:
     network: Network
     prober: Prober = probe_nodes
     clock: Callable[[], float] = time.time
+    announcer: Announcer | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # what the clients were built from (the doctor's too)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,13 @@ def runtime_for(env: Mapping[str, str]) -> Runtime:
     key = tuple(env.get(k) for k in ENV_KEYS + CREDENTIAL_KEYS)
     if key not in _cache:
         config = Config.from_env(env)
-        _cache[key] = Runtime(config=config, network=build_network(env, config.service_endpoint))
+        endpoint = config.service_endpoint
+        _cache[key] = Runtime(
+            config=config,
+            network=build_network(env, endpoint),
+            announcer=build_announcer(env, config.events_topic_id, config.compartment_id, endpoint),
+            env=dict(env),
+        )
     return _cache[key]
 
 
@@ -157,7 +166,21 @@ def handle(
             dry_run=dry_run,
         )
     budget = Deadline(budget_s)
+    if isinstance(event, Command) and event.action == "doctor":
+        return _doctor(rt, budget, started)
     return _run(event, rt, budget, dry_run, started)
+
+
+def _doctor(rt: Runtime, budget: Deadline, started: float) -> dict[str, Any]:
+    """The doctor's report as the answer (``action`` doctor): it reads, it never moves."""
+    from .survey import Readers, examine
+
+    try:
+        readers = Readers(rt.env, rt.config.service_endpoint)
+    except Exception as exc:
+        return answer.failure("setup_error", f"could not build the doctor's clients: {type(exc).__name__}", started)
+    report = examine(rt.config, rt.network, readers, rt.prober, budget, rt.clock())
+    return {"action": "doctor", "decision": "report", **report, "elapsed_ms": answer.elapsed(started)}
 
 
 def _observe(rt: Runtime, budget: Deadline) -> Observation:
@@ -229,7 +252,14 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
     for r in results:
         r["public_ip"] = _public_ip(rt.network, r["private_ip_id"], budget) if r["ip_address"] else None
     extra = _status_extra(event, states, rt) if isinstance(event, Command) and event.action == "status" else None
-    return answer.answer(event, results, observation.probes, dry_run, started, extra)
+    body = answer.answer(event, results, observation.probes, dry_run, started, extra)
+    announced = event_for(body, rt.clock()) if rt.announcer is not None else None
+    if rt.announcer is not None and announced is not None:
+        try:
+            rt.announcer.post(announced, budget.remaining())  # after every write: it cannot delay one
+        except Exception as exc:  # an event is best effort: never the reason an answer fails
+            log.warning("event_not_sent", kind=announced.kind, reason=f"{type(exc).__name__}: {exc}"[:200])
+    return body
 
 
 def _group_view(states: list[VipState], health: Mapping[str, Health], rt: Runtime) -> View:
@@ -247,7 +277,20 @@ def _group_view(states: list[VipState], health: Mapping[str, Health], rt: Runtim
     anchor, newest = max(recorded, key=lambda pair: pair[1].at) if recorded else (states[0], None)
     holder = _node_name(config, anchor.vnic_id)
     split = frozenset(_node_name(config, s.vnic_id) for s in states if s.vnic_id != anchor.vnic_id)
-    return View(holder=holder, health=health, last_move=newest, now=now, split=split)
+    return View(holder=holder, health=health, last_move=newest, now=now, split=split, paused=group_pause(states, now))
+
+
+def group_pause(states: Sequence[VipState], now: float) -> Pause | None:
+    """The group's pause: one paused VIP holds the group (the pause that lasts longest wins),
+    so a pause half-written by an interrupted ``pause`` command still holds."""
+    pauses = []
+    for state in states:
+        read = read_pause(state.freeform_tags, now)
+        if read.problem:
+            log.warning("pause_tag_ignored", vip=state.private_ip_id, reason=read.problem)
+        if read.pause is not None:
+            pauses.append(read.pause)
+    return max(pauses, key=lambda p: p.until, default=None)
 
 
 def _node_name(config: Config, vnic_id: str) -> str | None:
@@ -446,12 +489,17 @@ def _public_ip(network: Network, private_ip_id: str, budget: Deadline) -> str | 
 def _status_extra(event: Event, states: Mapping[str, VipState], rt: Runtime) -> dict[str, Any]:
     config = rt.config
     waits = []
+    pauses = []
     for group in config.vip_groups:
         readable = [states[v] for v in group if v in states]
         if readable:
-            waits.append(cooldown_left(_group_view(readable, {}, rt), config))
+            view = _group_view(readable, {}, rt)
+            waits.append(cooldown_left(view, config))
+            if view.paused is not None:
+                pauses.append({"until": view.paused.until, "reason": view.paused.reason})
     return {
         "cooldown_left_s": round(max(waits, default=0.0), 1),
+        "paused": pauses[0] if pauses else None,
         "failback_policy": config.failback_policy,
         "role": config.role,
     }

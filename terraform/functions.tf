@@ -26,6 +26,8 @@ module "function_config" {
   dry_run                       = var.dry_run
   retry_deadline_seconds        = var.retry_deadline_seconds
   alarm_ids                     = [for alarm in oci_monitoring_alarm.health : alarm.id]
+  events_topic_id               = oci_ons_notification_topic.events.id
+  compartment_id                = var.compartment_ocid
 }
 
 resource "oci_functions_application" "failover" {

@@ -10,10 +10,16 @@ locals {
     # GetPrivateIp, and the private-IP half of UpdatePrivateIp (PRIVATE_IP_UPDATE); not create,
     # delete or public-IP assignment, which `use private-ips` would otherwise include.
     "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to use private-ips ${local.compartment_scope} where any {request.permission = 'PRIVATE_IP_READ', request.permission = 'PRIVATE_IP_UPDATE'}",
-    # The VNIC half of UpdatePrivateIp: unassign from the old VNIC, assign to the new one.
-    "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to use vnics ${local.compartment_scope} where any {request.permission = 'VNIC_ASSIGN', request.permission = 'VNIC_UNASSIGN'}",
+    # The VNIC half of UpdatePrivateIp: unassign from the old VNIC, assign to the new one; and
+    # GetVnic, the doctor's check that every node's VNIC is in the VIP's subnet.
+    "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to use vnics ${local.compartment_scope} where any {request.permission = 'VNIC_ASSIGN', request.permission = 'VNIC_UNASSIGN', request.permission = 'VNIC_READ'}",
     # GetPublicIpByPrivateIpId for the reserved public IP, reported in the function's answer.
     "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to read public-ips ${local.compartment_scope}",
+    # The doctor ({"action": "doctor"}, operators' function): GetAlarm, ListSubscriptions and
+    # SummarizeMetricsData of the agents' namespace. Reads only.
+    "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to read alarms ${local.compartment_scope}",
+    "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to inspect ons-subscriptions ${local.compartment_scope}",
+    "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to read metrics ${local.compartment_scope} where target.metrics.namespace = '${local.metric_names.namespace}'",
   ]
 
   node_statements = [
@@ -53,8 +59,12 @@ locals {
     "Allow group id ${var.operators_group_ocid} to use fn-invocation ${local.compartment_scope} where target.function.id = '${oci_functions_function.operator.id}'",
     # `python -m failover` with the operator's own API key: what the function itself may do.
     "Allow group id ${var.operators_group_ocid} to use private-ips ${local.compartment_scope} where any {request.permission = 'PRIVATE_IP_READ', request.permission = 'PRIVATE_IP_UPDATE'}",
-    "Allow group id ${var.operators_group_ocid} to use vnics ${local.compartment_scope} where any {request.permission = 'VNIC_ASSIGN', request.permission = 'VNIC_UNASSIGN'}",
+    "Allow group id ${var.operators_group_ocid} to use vnics ${local.compartment_scope} where any {request.permission = 'VNIC_ASSIGN', request.permission = 'VNIC_UNASSIGN', request.permission = 'VNIC_READ'}",
     "Allow group id ${var.operators_group_ocid} to read public-ips ${local.compartment_scope}",
+    # `python -m failover doctor`: the same reads as the function's doctor.
+    "Allow group id ${var.operators_group_ocid} to read alarms ${local.compartment_scope}",
+    "Allow group id ${var.operators_group_ocid} to inspect ons-subscriptions ${local.compartment_scope}",
+    "Allow group id ${var.operators_group_ocid} to read metrics ${local.compartment_scope} where target.metrics.namespace = '${local.metric_names.namespace}'",
   ]
 }
 

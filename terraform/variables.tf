@@ -392,3 +392,11 @@ variable "outside_in_source_cidrs" {
     error_message = "outside_in_source_cidrs must be a non-empty list of IPv4 CIDR blocks."
   }
 }
+
+# --- Failover events (events.tf) -------------------------------------------------------------------
+
+variable "events_email" {
+  type        = string
+  description = "Optional e-mail address told of every move and refused move of the floating IP (the subscription must be confirmed from the mail); null for none."
+  default     = null
+}

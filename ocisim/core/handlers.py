@@ -97,6 +97,13 @@ def get_public_ip(call: Call) -> Reply:
     return _reply(call, _state(call).public_ip(call.params["publicIpId"]))
 
 
+def update_public_ip(call: Call) -> Reply:
+    public_ip_id = call.params["publicIpId"]
+    before, after = _state(call).update_public_ip(public_ip_id, _details(call), call.headers.get("if-match"))
+    call.audit(public_ip_id, before, after)
+    return _reply(call, after)
+
+
 def get_public_ip_by_private_ip_id(call: Call) -> Reply:
     private_ip_id = _required(_details(call), "privateIpId")
     return _reply(call, _state(call).public_ip_by_private_ip_id(private_ip_id))

@@ -250,6 +250,36 @@ class CoreState:
                 return address
         raise LimitExceeded(f"Subnet {subnet['id']} has no free address")
 
+    def update_public_ip(self, public_ip_id: str, details: Mapping[str, Any],
+                         if_match: str | None) -> tuple[Resource, Resource]:
+        """UpdatePublicIp: rename, or (reserved only) reassign: ``privateIpId`` "" unassigns it,
+        an OCID assigns it to that private IP, which must not carry another public IP."""
+        current = self.public_ip(public_ip_id)
+        check_etag(if_match, self.etags[public_ip_id])
+        unknown = set(details) - {"displayName", "privateIpId", "freeformTags", "definedTags"}
+        if unknown:
+            raise InvalidParameter(f"Unknown or not updatable field(s): {', '.join(sorted(unknown))}")
+        before = copy.deepcopy(current)
+        if "privateIpId" in details:
+            target = details["privateIpId"]
+            if current.get("lifetime") != "RESERVED":
+                raise InvalidParameter("Only a reserved public IP can be assigned or unassigned")
+            if target in ("", None):
+                current.update(privateIpId=None, assignedEntityId=None, assignedEntityType=None,
+                               lifecycleState="AVAILABLE")
+            else:
+                self.private_ip(str(target))
+                other = self.public_ip_of(str(target))
+                if other is not None and other["id"] != public_ip_id:
+                    raise Conflict(f"Private IP {target} already has public IP {other['id']}")
+                current.update(privateIpId=target, assignedEntityId=target, assignedEntityType="PRIVATE_IP",
+                               lifecycleState="ASSIGNED")
+        for key in ("displayName", "freeformTags", "definedTags"):
+            if key in details:
+                current[key] = details[key]
+        self.etags[public_ip_id] = new_etag()
+        return before, copy.deepcopy(current)
+
     def delete_private_ip(self, private_ip_id: str, if_match: str | None) -> Resource:
         """DeletePrivateIp: a secondary IP only; its reserved public IP stays, unassigned."""
         current = self.private_ip(private_ip_id)

@@ -16,6 +16,7 @@ ROUTES = [
     Route("GET", f"{BASE}/vnicAttachments/{{vnicAttachmentId}}", "GetVnicAttachment", h.get_vnic_attachment),
     Route("GET", f"{BASE}/instances/{{instanceId}}", "GetInstance", h.get_instance),
     Route("GET", f"{BASE}/publicIps/{{publicIpId}}", "GetPublicIp", h.get_public_ip),
+    Route("PUT", f"{BASE}/publicIps/{{publicIpId}}", "UpdatePublicIp", h.update_public_ip),
     Route("POST", f"{BASE}/publicIps/actions/getByPrivateIpId", "GetPublicIpByPrivateIpId",
           h.get_public_ip_by_private_ip_id),
     Route("POST", f"{BASE}/publicIps/actions/getByIpAddress", "GetPublicIpByIpAddress",

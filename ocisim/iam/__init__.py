@@ -52,7 +52,7 @@ class Authorizer:
         resolve = OPERATIONS.get(operation)
         needs = None if resolve is None else resolve(
             Request(params=params, query=query, body=body, core=states["core"], functions=states["functions"],
-                    objectstorage=states.get("objectstorage")))
+                    services=states))
         return decide(self.policy, principal, operation, needs)
 
 

@@ -3,7 +3,8 @@
 Pure data. The level of access is cumulative (inspect < read < use < manage): `granted("use",
 "private-ips")` is everything `inspect` and `read` hold plus what `use` adds. Sources: "Details
 for the Core Services" (verb + resource-type tables and "Permissions Required for Each API
-Operation"), "Details for Monitoring", "Details for Functions", "Details for Object Storage".
+Operation"), "Details for Monitoring", "Details for Notifications", "Details for Functions",
+"Details for Object Storage".
 
 One inconsistency in OCI's own pages, resolved here: the Core `vnics` table does not list
 VNIC_ASSIGN / VNIC_UNASSIGN under `use`, but the API table says UpdatePrivateIp needs them, the
@@ -60,6 +61,16 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
         "inspect": frozenset({"ALARM_INSPECT"}),
         "read": frozenset({"ALARM_READ"}),
         "manage": frozenset({"ALARM_CREATE", "ALARM_UPDATE", "ALARM_DELETE", "ALARM_MOVE"}),
+    },
+    "ons-topics": {
+        "inspect": frozenset({"ONS_TOPIC_INSPECT"}),
+        "read": frozenset({"ONS_TOPIC_READ"}),
+        "use": frozenset({"ONS_TOPIC_PUBLISH", "ONS_TOPIC_SUBSCRIBE"}),
+        "manage": frozenset({"ONS_TOPIC_CREATE", "ONS_TOPIC_MOVE", "ONS_TOPIC_UPDATE", "ONS_TOPIC_DELETE"}),
+    },
+    "ons-subscriptions": {
+        "inspect": frozenset({"ONS_SUBSCRIPTION_INSPECT"}),
+        "manage": frozenset({"ONS_SUBSCRIPTION_MOVE", "ONS_TOPIC_SUBSCRIBE"}),
     },
     "fn-invocation": {
         "use": frozenset({"FN_INVOCATION"}),

@@ -39,7 +39,12 @@ class Request:
     body: bytes
     core: Any                         # ocisim.core.models.CoreState
     functions: Mapping[str, Resource]  # function OCID -> function (topology shape)
-    objectstorage: Any = None          # ocisim.objectstorage.models.ObjectStorageState
+    services: Mapping[str, Any] = field(default_factory=dict)  # every service's state, by name
+
+    @property
+    def objectstorage(self) -> Any:
+        """ocisim.objectstorage.models.ObjectStorageState, when the emulator serves it."""
+        return self.services.get("objectstorage")
 
     def json_object(self) -> Mapping[str, Any]:
         try:
@@ -130,6 +135,23 @@ def get_public_ip(r: Request) -> list[Requirement]:
     return _public_ip(r.core.public_ips.get(r.params["publicIpId"]))
 
 
+def update_public_ip(r: Request) -> list[Requirement]:
+    """Renaming needs PUBLIC_IP_UPDATE; moving a reserved IP off or onto a private IP also the
+    private IP's PRIVATE_IP_UNASSIGN_PUBLIC_IP / PRIVATE_IP_ASSIGN_PUBLIC_IP."""
+    public = r.core.public_ips.get(r.params.get("publicIpId", ""))
+    if public is None:
+        return []
+    needed = _on(("PUBLIC_IP_UPDATE",), public)
+    details = r.json_object()
+    if "privateIpId" in details:
+        if public.get("privateIpId"):
+            needed += _on(("PRIVATE_IP_UNASSIGN_PUBLIC_IP",), r.core.private_ips.get(public["privateIpId"]))
+        target = _text(details.get("privateIpId"))
+        if target:
+            needed += _on(("PRIVATE_IP_ASSIGN_PUBLIC_IP",), r.core.private_ips.get(target))
+    return needed
+
+
 def get_public_ip_by_private_ip_id(r: Request) -> list[Requirement]:
     private_ip_id = _text(r.json_object().get("privateIpId"))
     return _public_ip(r.core.public_ip_of(private_ip_id) if private_ip_id else None)
@@ -156,6 +178,46 @@ def summarize_metrics_data(r: Request) -> list[Requirement]:
     variables = {"target.metrics.namespace": namespace}
     return [Requirement("METRIC_INSPECT", compartment_id, variables=variables),
             Requirement("METRIC_READ", compartment_id, variables=variables)]
+
+
+def _topic(r: Request, topic_id: str | None) -> Resource | None:
+    notifications = r.services.get("notifications")
+    return notifications.topics.get(topic_id or "") if notifications is not None else None
+
+
+def _alarm(r: Request) -> Resource | None:
+    monitoring = r.services.get("monitoring")
+    alarm = monitoring.alarms.get(r.params.get("alarmId", "")) if monitoring is not None else None
+    return {"compartmentId": alarm.spec.compartment_id, "id": alarm.spec.id} if alarm is not None else None
+
+
+def publish_message(r: Request) -> list[Requirement]:
+    return _on(("ONS_TOPIC_PUBLISH",), _topic(r, r.params.get("topicId")))
+
+
+def get_topic(r: Request) -> list[Requirement]:
+    return _on(("ONS_TOPIC_READ",), _topic(r, r.params.get("topicId")))
+
+
+def list_subscriptions(r: Request) -> list[Requirement]:
+    compartment_id = r.query.get("compartmentId")
+    return [Requirement("ONS_SUBSCRIPTION_INSPECT", compartment_id)] if compartment_id else []
+
+
+def delete_subscription(r: Request) -> list[Requirement]:
+    notifications = r.services.get("notifications")
+    if notifications is None:
+        return []
+    subscription = notifications.subscriptions.get(r.params.get("subscriptionId", ""))
+    return _on(("ONS_TOPIC_SUBSCRIBE",), subscription)
+
+
+def get_alarm(r: Request) -> list[Requirement]:
+    return _on(("ALARM_READ",), _alarm(r))
+
+
+def update_alarm(r: Request) -> list[Requirement]:
+    return _on(("ALARM_UPDATE",), _alarm(r))
 
 
 def invoke_function(r: Request) -> list[Requirement]:
@@ -230,6 +292,7 @@ OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "ListVnicAttachments": list_vnic_attachments,
     "GetInstance": get_instance,
     "GetPublicIp": get_public_ip,
+    "UpdatePublicIp": update_public_ip,
     "GetPublicIpByPrivateIpId": get_public_ip_by_private_ip_id,
     "GetPublicIpByIpAddress": get_public_ip_by_ip_address,
     "PostMetricData": post_metric_data,
@@ -243,4 +306,10 @@ OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "GetObject": get_object,
     "PutObject": put_object,
     "DeleteObject": delete_object,
+    "PublishMessage": publish_message,
+    "GetTopic": get_topic,
+    "ListSubscriptions": list_subscriptions,
+    "DeleteSubscription": delete_subscription,
+    "GetAlarm": get_alarm,
+    "UpdateAlarm": update_alarm,
 }

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ocisim.clock import iso
-from ocisim.errors import InvalidParameter, MissingParameter, not_found
+from ocisim.errors import InvalidParameter, MissingParameter, check_etag, not_found
 from ocisim.monitoring.evaluate import summarize
+from ocisim.monitoring.alarms import AlarmSpec
 from ocisim.monitoring.models import Alarm, MonitoringState, alarm_etag, alarm_resource, alarm_status, alarm_summary
 from ocisim.monitoring.mql import MqlError, duration_seconds, parse
 from ocisim.service import Call, Reply, paginate
@@ -53,6 +54,37 @@ def get_alarm(call: Call) -> Reply:
     alarm = call.state.alarms.get(call.params["alarmId"])
     if alarm is None:
         raise not_found("Alarm", call.params["alarmId"])
+    return Reply.resource(alarm_resource(alarm), alarm_etag(alarm))
+
+
+# UpdateAlarmDetails fields the emulator applies (the rest of OCI's are refused, not ignored).
+UPDATABLE_ALARM_FIELDS = ("displayName", "isEnabled", "destinations", "namespace", "query", "metricCompartmentId",
+                          "pendingDuration", "severity", "body", "repeatNotificationDuration", "resolution")
+
+
+def update_alarm(call: Call) -> Reply:
+    """UpdateAlarm: the new definition is validated like a topology alarm; evaluation state and
+    history carry over (OCI keeps an alarm's history across updates)."""
+    details = call.json()
+    if not isinstance(details, dict):
+        raise InvalidParameter("UpdateAlarmDetails must be a JSON object")
+    unknown = sorted(set(details) - set(UPDATABLE_ALARM_FIELDS))
+    if unknown:
+        raise InvalidParameter(f"fields not supported by the emulator: {', '.join(unknown)}")
+    alarm_id = call.params["alarmId"]
+    with call.backend.lock:
+        alarm = call.state.alarms.get(alarm_id)
+        if alarm is None:
+            raise not_found("Alarm", alarm_id)
+        check_etag(call.headers.get("if-match"), alarm_etag(alarm))
+        raw = {**alarm.raw, **details, "timeUpdated": call.backend.clock.iso_now()}
+        try:
+            spec = AlarmSpec.from_oci(raw)
+        except (KeyError, MqlError) as exc:
+            raise InvalidParameter(f"Invalid alarm: {exc}") from exc
+        before = alarm.raw
+        alarm.raw, alarm.spec = raw, spec
+    call.audit(alarm_id, before, raw)
     return Reply.resource(alarm_resource(alarm), alarm_etag(alarm))
 
 

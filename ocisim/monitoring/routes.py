@@ -11,5 +11,6 @@ ROUTES = [
     Route("GET", f"{BASE}/alarms", "ListAlarms", h.list_alarms),
     Route("GET", f"{BASE}/alarms/status", "ListAlarmsStatus", h.list_alarms_status),
     Route("GET", f"{BASE}/alarms/{{alarmId}}", "GetAlarm", h.get_alarm),
+    Route("PUT", f"{BASE}/alarms/{{alarmId}}", "UpdateAlarm", h.update_alarm),
     Route("GET", f"{BASE}/alarms/{{alarmId}}/history", "GetAlarmHistory", h.get_alarm_history),
 ]

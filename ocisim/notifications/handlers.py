@@ -1,4 +1,4 @@
-"""ONS 20181201 handlers: GetTopic, ListSubscriptions, PublishMessage."""
+"""ONS 20181201 handlers: GetTopic, ListSubscriptions, DeleteSubscription, PublishMessage."""
 from __future__ import annotations
 
 from ocisim.errors import InvalidParameter, MissingParameter, not_found
@@ -33,5 +33,23 @@ async def publish_message(call: Call) -> Reply:
     details = call.json()
     if not isinstance(details, dict) or not isinstance(details.get("body"), str):
         raise InvalidParameter("body (a string) is required")
+    title = details.get("title")
+    if title is not None and not isinstance(title, str):
+        raise InvalidParameter("title must be a string")
     message_id = publish(call.backend, topic_id, details["body"])
-    return Reply(body={"messageId": message_id, "timeStamp": call.backend.clock.iso_now()}, status=202)
+    now = call.backend.clock.iso_now()
+    with call.backend.lock:
+        call.state.log_message({"messageId": message_id, "topicId": topic_id, "title": title,
+                                "body": details["body"], "time": now})
+    return Reply(body={"messageId": message_id, "timeStamp": now}, status=202)
+
+
+def delete_subscription(call: Call) -> Reply:
+    subscription_id = call.params["subscriptionId"]
+    with call.backend.lock:
+        before = dict(call.state.subscriptions.get(subscription_id) or {})
+        deleted = call.state.delete_subscription(subscription_id)
+    if not deleted:
+        raise not_found("Subscription", subscription_id)
+    call.audit(subscription_id, before, call.state.subscriptions[subscription_id])
+    return Reply(status=204)

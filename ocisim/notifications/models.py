@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 MAX_DELIVERY_LOG = 500
+MAX_MESSAGE_LOG = 500
 PROTOCOLS = ("ORACLE_FUNCTIONS",)
 DEFAULT_CREATED = "2026-01-01T00:00:00.000Z"
 # OCI's retry policy for deliveries: two hours, exponential (ocisim.notifications.delivery).
@@ -37,6 +38,9 @@ class NotificationsState:
     topics: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    # Every PublishMessage as it was accepted (whatever the topic's subscriptions), so a test
+    # reads what an email subscriber of the topic would receive.
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
     def active_subscriptions(self, topic_id: str) -> list[dict[str, Any]]:
         return [s for s in self.subscriptions.values()
@@ -46,14 +50,27 @@ class NotificationsState:
         self.deliveries.append(entry)
         del self.deliveries[:-MAX_DELIVERY_LOG]
 
+    def log_message(self, entry: dict[str, Any]) -> None:
+        self.messages.append(entry)
+        del self.messages[:-MAX_MESSAGE_LOG]
+
+    def delete_subscription(self, subscription_id: str) -> bool:
+        """DeleteSubscription: the subscription stays listed as DELETED and receives nothing."""
+        subscription = self.subscriptions.get(subscription_id)
+        if subscription is None or subscription.get("lifecycleState") == "DELETED":
+            return False
+        subscription["lifecycleState"] = "DELETED"
+        return True
+
     def to_json(self) -> dict[str, Any]:
         return {"topics": list(self.topics.values()), "subscriptions": list(self.subscriptions.values()),
-                "deliveries": self.deliveries}
+                "deliveries": self.deliveries, "messages": self.messages}
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> "NotificationsState":
         return cls({t["topicId"]: t for t in raw.get("topics", [])},
-                   {s["id"]: s for s in raw.get("subscriptions", [])}, list(raw.get("deliveries", [])))
+                   {s["id"]: s for s in raw.get("subscriptions", [])}, list(raw.get("deliveries", [])),
+                   list(raw.get("messages", [])))
 
 
 def seed(topology: Mapping[str, Any], backend: Any) -> NotificationsState:

@@ -7,5 +7,6 @@ BASE = "/20181201"
 ROUTES = [
     Route("GET", f"{BASE}/topics/{{topicId}}", "GetTopic", h.get_topic),
     Route("GET", f"{BASE}/subscriptions", "ListSubscriptions", h.list_subscriptions),
+    Route("DELETE", f"{BASE}/subscriptions/{{subscriptionId}}", "DeleteSubscription", h.delete_subscription),
     Route("POST", f"{BASE}/topics/{{topicId}}/messages", "PublishMessage", h.publish_message),
 ]

@@ -4,21 +4,27 @@ topology's function, and an invoke helper using the real FunctionsInvokeClient."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from health_probe.serving import Verdict
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE_TIMEOUT = 0.3
+VIP_ADDRESS = "10.0.0.4"
 
 
 class NodeHealth:
-    """A node's health endpoint on 127.0.0.1: set ``state`` to up (200), down (503) or hang."""
+    """A node's health endpoint on 127.0.0.1: set ``state`` to up (200), down (503) or hang.
+    The body is the node agent's own (health_probe.serving.Verdict); ``alias`` is whether
+    keepalived holds the floating IP there (the topology's VIP starts on node-a)."""
 
     def __init__(self, name: str) -> None:
         node = self
@@ -28,7 +34,14 @@ class NodeHealth:
                 if node.state == "hang":
                     time.sleep(PROBE_TIMEOUT * 3)
                 code = 200 if node.state == "up" else 503
-                body = json.dumps({"node": node.name, "serving": code == 200}).encode()
+                verdict = Verdict(
+                    node=node.name,
+                    serving=code == 200,
+                    haproxy_up=code == 200,
+                    vip_alias=((VIP_ADDRESS, node.alias),),
+                    reason="serving" if code == 200 else "haproxy down",
+                )
+                body = json.dumps(verdict.body()).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -40,6 +53,7 @@ class NodeHealth:
 
         self.name = name
         self.state = "up"
+        self.alias = name == "node-a"
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/healthz"
@@ -105,3 +119,26 @@ ALARM_IDS = ",".join(
 )
 VIP_ID = FUNCTION["config"]["VIP_PRIVATE_IP_IDS"]
 VNICS = {n["name"]: n["vnic_id"] for n in json.loads(FUNCTION["config"]["NODES"])}
+
+
+def run_cli(emulator: Emulator, env_file: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    """``python -m failover --env FILE ... ARGS`` as an operator types it, with the emulator's API key."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "failover",
+            "--env",
+            str(env_file),
+            "--config-file",
+            emulator.oci_config_file,
+            "--endpoint",
+            emulator.endpoint,
+            *args,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result.returncode, json.loads(result.stdout)

@@ -1,32 +1,8 @@
 """The operator CLI against the emulator with an API key from the emulator's OCI config file."""
 
 import json
-import subprocess
-import sys
 
-from fn_emulator import REPO, VIP_ID, nodes_config
-
-
-def run_cli(emulator, env_file, *args):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "failover",
-            "--env",
-            str(env_file),
-            "--config-file",
-            emulator.oci_config_file,
-            "--endpoint",
-            emulator.endpoint,
-            *args,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return result.returncode, json.loads(result.stdout)
+from fn_emulator import VIP_ID, nodes_config, run_cli
 
 
 def test_status_move_dry_run_and_move(emulator, nodes, tmp_path):

@@ -1,5 +1,6 @@
 """The decision table, exhaustively and by property. Pure: no I/O, no clock."""
 
+import dataclasses
 import itertools
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from failover.decide import Action, Decision, Health, View, cooldown_left, decide
 from failover.events import AlarmEvent, Command, KeepalivedNotice, Stream
-from failover.tags import LastMove
+from failover.tags import LastMove, Pause
 
 H, D, U = Health.HEALTHY, Health.DOWN, Health.UNKNOWN
 NOW = 1_800_000_000.0
@@ -308,8 +309,12 @@ def test_every_combination_of_the_matrix_decides():
         [None, 10.0],
         [NEVER, PREFERRED],
         ["node-a", "node-b"],
+        [None, Pause(until=NOW + 600, reason="maintenance")],
     )
-    seen = {decide(e, view(a, b, holder=holder, moved_ago=ago), cfg).action for e, a, b, ago, cfg, holder in combos}
+    seen = {
+        decide(e, dataclasses.replace(view(a, b, holder=holder, moved_ago=ago), paused=p), cfg).action
+        for e, a, b, ago, cfg, holder, p in combos
+    }
     assert seen == set(Action)
 
 

@@ -71,12 +71,13 @@ def test_the_function_is_refused_what_no_statement_grants(
 
     refused(lambda: compute.get_instance(ids.instance_a))
     refused(lambda: compute.list_vnic_attachments(compartment_id=ids.compartment))
-    refused(lambda: net.get_vnic(ids.vnic_a))
+    # GetVnic is granted (VNIC_READ, the doctor's subnet check); creating a private IP is not.
+    refused(lambda: net.create_private_ip(oci.core.models.CreatePrivateIpDetails(vnic_id=ids.vnic_a)))
 
     assert [(d["operation"], d["permission"]) for d in denials(caplog)] == [
         ("GetInstance", "INSTANCE_READ"),
         ("ListVnicAttachments", "VNIC_ATTACHMENT_READ"),
-        ("GetVnic", "VNIC_READ"),
+        ("CreatePrivateIp", "PRIVATE_IP_CREATE"),
     ]
 
 

@@ -117,7 +117,7 @@ def test_object_storage_needs_the_bucket_compartment_and_names_the_bucket() -> N
     params = {"namespaceName": store.namespace, "bucketName": bucket, "objectName": "node-agent/node-a.yaml"}
 
     def object_needs(operation: str, given: dict) -> list[tuple[str, str, dict]]:
-        found = OPERATIONS[operation](Request(given, {}, b"", CORE, FUNCTIONS, store))
+        found = OPERATIONS[operation](Request(given, {}, b"", CORE, FUNCTIONS, {"objectstorage": store}))
         return [(n.permission, n.compartment_id, dict(n.variables)) for n in found]
 
     target = {"target.bucket.name": bucket, "target.object.name": "node-agent/node-a.yaml"}

@@ -23,6 +23,11 @@ def test_every_statement_and_group_comes_from_iam_tf_with_the_topology_ids() -> 
         (group_ocid("function"), "use", "private-ips"),
         (group_ocid("function"), "use", "vnics"),
         (group_ocid("function"), "read", "public-ips"),
+        (group_ocid("function"), "read", "alarms"),
+        (group_ocid("function"), "inspect", "ons-subscriptions"),
+        (group_ocid("function"), "read", "metrics"),
+        (group_ocid("function"), "use", "ons-topics"),
+        (group_ocid("function"), "use", "metrics"),
         (group_ocid("nodes"), "use", "metrics"),
         (group_ocid("nodes"), "use", "fn-invocation"),
         (group_ocid("nodes"), "read", "objects"),
@@ -30,6 +35,9 @@ def test_every_statement_and_group_comes_from_iam_tf_with_the_topology_ids() -> 
         (OPERATORS, "use", "private-ips"),
         (OPERATORS, "use", "vnics"),
         (OPERATORS, "read", "public-ips"),
+        (OPERATORS, "read", "alarms"),
+        (OPERATORS, "inspect", "ons-subscriptions"),
+        (OPERATORS, "read", "metrics"),
     }
     assert {s.compartment_id for s in policy.statements} == {TOPOLOGY["compartments"][0]["id"]}
     instances = [i["id"] for i in TOPOLOGY["instances"] if i["displayName"] in ("node-a", "node-b")]
@@ -38,7 +46,7 @@ def test_every_statement_and_group_comes_from_iam_tf_with_the_topology_ids() -> 
 
 def test_the_metrics_namespace_is_evaluated_from_the_probes_metrics_json() -> None:
     policy = policy_from_terraform(REPO / "terraform", BINDINGS)
-    [metrics] = [s for s in policy.statements if s.resource_type == "metrics"]
+    [metrics] = [s for s in policy.statements if s.resource_type == "metrics" and s.group_id == group_ocid("nodes")]
     assert metrics.condition == Comparison("target.metrics.namespace", "=", NAMES.namespace)
 
 

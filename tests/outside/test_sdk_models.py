@@ -31,6 +31,7 @@ ACCEPTED = {"PublishMessage": 202}
 NOT_MODELLED = {
     "InvokeFunction": "the body is the function's own bytes",
     "DeletePrivateIp": "204 with no body (checked in test_delete_private_ip_answers_204_without_body)",
+    "DeleteSubscription": "204 with no body (checked in test_delete_subscription_answers_204_and_lists_it_deleted)",
     "X509Federation": "the auth service's {'token'} answer, read by oci.auth.federation_client, not a model",
 }
 
@@ -101,6 +102,7 @@ def cases(topology: dict[str, Any]) -> dict[str, tuple]:
         "GetVnicAttachment": ("GET", f"{V1}/vnicAttachments/{i['attachment']}", {}, None, "core", "VnicAttachment"),
         "GetInstance": ("GET", f"{V1}/instances/{i['instance']}", {}, None, "core", "Instance"),
         "GetPublicIp": ("GET", f"{V1}/publicIps/{i['public']}", {}, None, "core", "PublicIp"),
+        "UpdatePublicIp": ("PUT", f"{V1}/publicIps/{i['public']}", {}, {"displayName": "vip-public"}, "core", "PublicIp"),
         "GetPublicIpByPrivateIpId": (
             "POST",
             f"{V1}/publicIps/actions/getByPrivateIpId",
@@ -134,6 +136,7 @@ def cases(topology: dict[str, Any]) -> dict[str, tuple]:
             "list[MetricData]",
         ),
         "GetAlarm": ("GET", f"{MON}/alarms/{i['alarm']}", {}, None, "monitoring", "Alarm"),
+        "UpdateAlarm": ("PUT", f"{MON}/alarms/{i['alarm']}", {}, {"severity": "CRITICAL"}, "monitoring", "Alarm"),
         "ListAlarms": (
             "GET",
             f"{MON}/alarms",
@@ -228,6 +231,19 @@ def test_delete_private_ip_answers_204_without_body(shared_emulator: Emulator, t
 
     assert (deleted.status_code, deleted.content) == (204, b"")
     assert session.request("GET", f"{V1}/privateIps/{created['id']}").status_code == 404
+
+
+def test_delete_subscription_answers_204_and_lists_it_deleted(emulator: Emulator, topology: dict[str, Any]) -> None:
+    session = SignedSession(emulator)
+    [subscription] = topology["subscriptions"]
+
+    deleted = session.request("DELETE", f"{ONS}/subscriptions/{subscription['id']}")
+
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    listed = session.request("GET", f"{ONS}/subscriptions", compartmentId=subscription["compartmentId"]).json()
+    assert [s["lifecycleState"] for s in listed] == ["DELETED"]
+    assert problems(listed, "list[SubscriptionSummary]", "ons") == []
+    assert session.request("DELETE", f"{ONS}/subscriptions/{subscription['id']}").status_code == 404
 
 
 def test_the_checker_catches_what_it_is_for() -> None:

@@ -88,6 +88,8 @@ module "config" {{
   dry_run                = {hcl(dry_run)}
   retry_deadline_seconds = {defaults["retry_deadline_seconds"]}
   alarm_ids              = ["ocid1.alarm.oc1.iad.nodedown", "ocid1.alarm.oc1.iad.nodeabsent"]
+  events_topic_id        = "ocid1.onstopic.oc1.iad.events"
+  compartment_id         = "ocid1.compartment.oc1..vipfailover"
 }}
 output "config" {{
   value = module.config.config
@@ -109,6 +111,8 @@ output "config" {{
     assert config.role == "events"
     assert config.alarm_ids == {"ocid1.alarm.oc1.iad.nodedown", "ocid1.alarm.oc1.iad.nodeabsent"}
     assert json.loads(env["NODES"]) == nodes
+    assert (config.events_topic_id, config.compartment_id) == (
+        "ocid1.onstopic.oc1.iad.events", "ocid1.compartment.oc1..vipfailover")
 
 
 def test_memory_and_timeout_default_to_func_yaml() -> None:

@@ -26,9 +26,17 @@ ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
     "function": {
         # GetPrivateIp; UpdatePrivateIp = PRIVATE_IP_UPDATE + VNIC_UNASSIGN (old) + VNIC_ASSIGN (new).
         ("use", "private-ips"): {"PRIVATE_IP_READ", "PRIVATE_IP_UPDATE"},
-        ("use", "vnics"): {"VNIC_ASSIGN", "VNIC_UNASSIGN"},
+        # ... and GetVnic (the doctor: every node's VNIC in the VIP's subnet).
+        ("use", "vnics"): {"VNIC_ASSIGN", "VNIC_UNASSIGN", "VNIC_READ"},
         # GetPublicIpByPrivateIpId of the reserved public IP: PUBLIC_IP_READ, all that `read` holds.
         ("read", "public-ips"): None,
+        # The doctor: GetAlarm, ListSubscriptions, SummarizeMetricsData of the agents' namespace.
+        ("read", "alarms"): None,
+        ("inspect", "ons-subscriptions"): None,
+        ("read", "metrics"): "target.metrics.namespace = '${local.metric_names.namespace}'",
+        # Failover events (events.tf): PublishMessage, and PostMetricData into the events' namespace.
+        ("use", "ons-topics"): {"ONS_TOPIC_PUBLISH"},
+        ("use", "metrics"): "target.metrics.namespace = 'vip_failover_events'",
     },
     "nodes": {
         # PostMetricData into the probe's namespace only (read from health_probe/metrics.json).
@@ -43,10 +51,15 @@ ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
         ("use", "fn-invocation"): "target.function.id = '${oci_functions_function.operator.id}'",
         # `python -m failover` with the operator's own key: what the function itself holds.
         ("use", "private-ips"): {"PRIVATE_IP_READ", "PRIVATE_IP_UPDATE"},
-        ("use", "vnics"): {"VNIC_ASSIGN", "VNIC_UNASSIGN"},
+        ("use", "vnics"): {"VNIC_ASSIGN", "VNIC_UNASSIGN", "VNIC_READ"},
         ("read", "public-ips"): None,
+        ("read", "alarms"): None,
+        ("inspect", "ons-subscriptions"): None,
+        ("read", "metrics"): "target.metrics.namespace = '${local.metric_names.namespace}'",
     },
 }
+# A policy grants only to the principal it is named for; events.tf's policy is the function's.
+PRINCIPAL_OF_POLICY = {"events": "function"}
 
 STATEMENT = re.compile(
     r"^Allow (?:dynamic-group id \$\{oci_identity_dynamic_group\.(?P<principal>[a-z_]+)\.id\}"
@@ -111,7 +124,7 @@ def test_there_are_policies_for_the_function_the_nodes_and_the_operators() -> No
 
 @pytest.mark.parametrize("policy, statement", STATEMENTS, ids=lambda x: x if isinstance(x, str) else x.resource)
 def test_each_statement_is_on_the_allow_list(policy: str, statement: Statement) -> None:
-    assert statement.principal == policy, "a policy grants only to the principal it is named for"
+    assert statement.principal == PRINCIPAL_OF_POLICY.get(policy, policy), "a policy grants only to its principal"
     assert statement.scope == SCOPE, "scoped to the compartment, never the tenancy"
     allowed = ALLOWED[statement.principal]
     key = (statement.verb, statement.resource)
@@ -135,6 +148,12 @@ def test_every_allowed_grant_is_used_once() -> None:
 
 def test_the_metrics_namespace_is_the_probes() -> None:
     assert LOCALS["metric_names"] == '${jsondecode(file("${path.module}/../health_probe/metrics.json"))}'
+
+
+def test_the_events_namespace_is_the_functions() -> None:
+    from failover.announce import EVENTS_NAMESPACE
+
+    assert LOCALS["events_namespace"] == EVENTS_NAMESPACE
 
 
 def test_nothing_broad_anywhere() -> None:

@@ -14,5 +14,8 @@ output "config" {
     # The events function; the operators' function is the same map with ROLE = "operator".
     ROLE      = "events"
     ALARM_IDS = join(",", var.alarm_ids)
+    # Failover events (failover/announce.py): the events topic and the metrics' compartment.
+    EVENTS_TOPIC_ID = var.events_topic_id
+    COMPARTMENT_ID  = var.compartment_id
   }
 }

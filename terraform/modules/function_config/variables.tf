@@ -47,3 +47,13 @@ variable "alarm_ids" {
   type        = list(string)
   description = "OCIDs of the deployment's own alarms: only their messages count as evidence about a node."
 }
+
+variable "events_topic_id" {
+  type        = string
+  description = "OCID of the topic told of every move and refused move (failover events)."
+}
+
+variable "compartment_id" {
+  type        = string
+  description = "Compartment of the failover_moves / failover_refused metrics."
+}

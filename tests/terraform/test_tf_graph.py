@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, terraform_env
-from tf_skeleton import skeleton
+from tf_skeleton import skeleton, write_skeleton
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: root module not validated")
 
@@ -25,7 +25,7 @@ def stand_in_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir.mkdir()
     for shared in ("health_probe", "templates"):
         (base / shared).symlink_to(REPO / shared)
-    (workdir / "main.tf").write_text(skeleton(TERRAFORM_DIR))
+    write_skeleton(TERRAFORM_DIR, workdir)
     (workdir / "example.tfvars").write_text((TERRAFORM_DIR / "terraform.tfvars.example").read_text())
     terraform(workdir, "init", "-backend=false", "-input=false")
     return workdir

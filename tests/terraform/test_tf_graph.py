@@ -79,3 +79,14 @@ def test_every_oci_resource_and_data_source_has_a_stand_in() -> None:
     expected = len(root.resources("resource")) + len(root.resources("data"))
     assert text.count('resource "terraform_data"') == expected + 1  # + the "known after apply" seed
     assert "oci_core_instance.node" not in text, "every reference points at a stand-in"
+
+
+@pytest.mark.parametrize("example", ["existing-nodes", "full-stack"])
+def test_each_example_validates_with_oci_resources_stood_in(tmp_path: Path, example: str) -> None:
+    """examples/: the controller alone on existing nodes, and the whole stack as a module call."""
+    for shared in ("health_probe", "templates"):
+        (tmp_path / shared).symlink_to(REPO / shared)
+    workdir = tmp_path / "examples" / example
+    write_skeleton(REPO / "examples" / example, workdir)
+    terraform(workdir, "init", "-backend=false", "-input=false")
+    terraform(workdir, "validate")

@@ -59,21 +59,23 @@ def notify_commands(app_dir: Path = APP_DIR, config_path: Path = CONFIG_PATH) ->
 def keepalived_snippet(notify: Notify) -> str:
     """What an existing keepalived.conf needs: script security that keeps the notify scripts,
     and the notify lines of the vrrp_instance that carries the floating IP."""
-    return "\n".join([
-        "# Add to global_defs (without script_user, enable_script_security drops the scripts):",
-        "    enable_script_security",
-        "    script_user root",
-        "",
-        "# Add to the vrrp_instance that holds the floating IP (replace its notify* lines):",
-        f'    notify_master "{notify.master}"',
-        f'    notify_master_rx_lower_pri "{notify.master}"',
-        f'    notify_backup "{notify.release} --state BACKUP"',
-        f'    notify_fault "{notify.release} --state FAULT"',
-        f'    notify_stop "{notify.release} --state STOP"',
-        "",
-        "# Then: keepalived -t -f /etc/keepalived/keepalived.conf && systemctl reload keepalived",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Add to global_defs (without script_user, enable_script_security drops the scripts):",
+            "    enable_script_security",
+            "    script_user root",
+            "",
+            "# Add to the vrrp_instance that holds the floating IP (replace its notify* lines):",
+            f'    notify_master "{notify.master}"',
+            f'    notify_master_rx_lower_pri "{notify.master}"',
+            f'    notify_backup "{notify.release} --state BACKUP"',
+            f'    notify_fault "{notify.release} --state FAULT"',
+            f'    notify_stop "{notify.release} --state STOP"',
+            "",
+            "# Then: keepalived -t -f /etc/keepalived/keepalived.conf && systemctl reload keepalived",
+            "",
+        ]
+    )
 
 
 def _write(path: Path, content: bytes, mode: int) -> None:

@@ -33,8 +33,16 @@ def test_install_on_a_running_node_installs_the_config_restarts_the_agent_and_pr
     handed.write_text(installed.read_text())
     before = machines.run_in(plan, node, "systemctl", "show", "-p", "MainPID", "--value", "vip-failover-probe").stdout
     result = machines.run_in(
-        plan, node, "/opt/oci-vip-failover/.venv/bin/python", "-m", "health_probe", "install",
-        "--config", "/root/node-agent.yaml", check=False, timeout=120,
+        plan,
+        node,
+        "/opt/oci-vip-failover/.venv/bin/python",
+        "-m",
+        "health_probe",
+        "install",
+        "--config",
+        "/root/node-agent.yaml",
+        check=False,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == keepalived_snippet(notify_commands())
@@ -47,8 +55,15 @@ def test_install_on_a_running_node_installs_the_config_restarts_the_agent_and_pr
     lines = [line.strip() for line in result.stdout.splitlines() if line.strip() and not line.startswith("#")]
     assert [line for line in lines if line not in conf] == []
     # notify, run as keepalived runs it (from /, through /usr/bin/env), finds health_probe.
-    check = machines.run_in(plan, node, "/usr/bin/env", "/opt/oci-vip-failover/.venv/bin/python", "-c",
-                            "import health_probe.notify", check=False)
+    check = machines.run_in(
+        plan,
+        node,
+        "/usr/bin/env",
+        "/opt/oci-vip-failover/.venv/bin/python",
+        "-c",
+        "import health_probe.notify",
+        check=False,
+    )
     assert check.returncode == 0, check.stderr
 
 
@@ -60,8 +75,16 @@ def test_install_refuses_a_bad_config_on_the_node_and_keeps_the_running_one(boot
     good = installed.read_text()
     (root / "root" / "bad.yaml").write_text("node: node-a\n")
     result = machines.run_in(
-        plan, node, "/opt/oci-vip-failover/.venv/bin/python", "-m", "health_probe", "install",
-        "--config", "/root/bad.yaml", check=False, timeout=120,
+        plan,
+        node,
+        "/opt/oci-vip-failover/.venv/bin/python",
+        "-m",
+        "health_probe",
+        "install",
+        "--config",
+        "/root/bad.yaml",
+        check=False,
+        timeout=120,
     )
     assert result.returncode == 2 and result.stderr.startswith("health_probe install: /root/bad.yaml")
     assert installed.read_text() == good

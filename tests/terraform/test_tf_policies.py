@@ -112,7 +112,8 @@ def policies() -> dict[str, list[str]]:
         if rtype == "oci_identity_policy":
             locals_ = re.fullmatch(r"\$\{(?:concat\()?(local\.\w+(?:, local\.\w+)*)\)?\}", body["statements"])
             assert locals_, f"{name}: statements come from locals: {body['statements']}"
-            out[name] = [text for ref in locals_.group(1).split(", ") for text in statements_of(ref.removeprefix("local."))]
+            refs = [ref.removeprefix("local.") for ref in locals_.group(1).split(", ")]
+            out[name] = [text for ref in refs for text in statements_of(ref)]
     return out
 
 

@@ -69,7 +69,7 @@ def test_make_stack_builds_a_zip_with_what_resource_manager_needs(tmp_path: Path
     # What the modules read through ${path.module}/.. must sit where they read it.
     read = set()
     for tf in TERRAFORM_DIR.rglob("*.tf"):
-        for ref in re.findall(r'\$\{path\.module\}/((?:\.\./)+[\w./-]+)', tf.read_text()):
+        for ref in re.findall(r"\$\{path\.module\}/((?:\.\./)+[\w./-]+)", tf.read_text()):
             read.add((tf.parent / ref).resolve().relative_to(REPO).as_posix())
     assert read and read <= names | {n.rsplit("/", 1)[0] for n in names}
     assert not any(name.startswith((".venv", "tests/", "failover/")) for name in names)

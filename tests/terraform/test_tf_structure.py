@@ -157,7 +157,7 @@ def test_what_moved_into_the_controller_is_moved_not_recreated() -> None:
     IAM: every resource of the controller has a `moved` block from its old root address."""
     root, controller = MODULES["terraform"], MODULES["terraform/modules/controller"]
     moved = {block["from"]: block["to"] for block in root.blocks.get("moved", [])}
-    expected = {f"${{{rtype}.{name}}}": f"${{module.controller.{rtype}.{name}}}" for rtype, name in controller.resources()}
-    expected |= {f"${{module.{name}}}": f"${{module.controller.module.{name}}}" for name in controller.labelled("module")}
+    expected = {f"${{{t}.{n}}}": f"${{module.controller.{t}.{n}}}" for t, n in controller.resources()}
+    expected |= {f"${{module.{n}}}": f"${{module.controller.module.{n}}}" for n in controller.labelled("module")}
     assert moved == expected
     assert not set(controller.resources()) & set(root.resources()), "each resource in one module only"

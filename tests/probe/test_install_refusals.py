@@ -1,6 +1,6 @@
 """`python -m health_probe install`, run as a user runs it, outside a node: what it must refuse
 before it touches anything. Installing for real is tested in a booted lab node
-(tests/lab/test_install.py)."""
+(tests/lab/test_install_on_node.py)."""
 
 from __future__ import annotations
 

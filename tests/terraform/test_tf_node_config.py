@@ -150,7 +150,7 @@ def test_the_node_agent_accepts_its_rendered_config(rendered: dict[str, dict[str
     assert set(NODES) <= set(probed)
     for name, spec in NODES.items():
         assert probed[name].url == f"http://{spec['private_ip']}:{DEFAULTS['health_port']}/healthz"
-    # Its own endpoint, where the function's NODES health_url points (terraform/functions.tf).
+    # Its own endpoint, where the function's NODES health_url points (terraform/controller.tf).
     assert (config.endpoint_address, config.endpoint_port) == (NODES[node]["private_ip"], DEFAULTS["node_health_port"])
     assert config.floating_ips == (DEFAULTS["floating_ip"],)
     assert config.haproxy_url == f"http://127.0.0.1:{DEFAULTS['health_port']}/healthz"

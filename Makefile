@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: venv test demo bench chaos clean lab-deps outside-deps
+.PHONY: venv test demo bench chaos clean lab-deps outside-deps stack
 
 venv: $(STAMP)
 
@@ -54,5 +54,24 @@ bench: $(STAMP) lab-deps
 chaos: $(STAMP) lab-deps
 	$(PY) -m chaos --trials $(or $(CHAOS_TRIALS),1000) --lab-trials $(or $(CHAOS_LAB_TRIALS),100) --seed $(or $(CHAOS_SEED),8)
 
+# The Resource Manager stack: terraform/ (its working directory, with schema.yaml, the form) and
+# the files it reads from beside it -> build/vip-failover-stack.zip (docs/deploy.md).
+STACK_FILES := terraform/schema.yaml $(wildcard terraform/*.tf) terraform/modules templates \
+	health_probe/metrics.json health_probe/vip-failover-probe.service
+stack:
+	mkdir -p build
+	rm -f build/vip-failover-stack.zip
+	$(PYTHON) -c "$$STACK_ZIP" build/vip-failover-stack.zip $(STACK_FILES)
+
+# Each file under its repository path (python -m zipfile -c would flatten the top level).
+define STACK_ZIP
+import pathlib, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for arg in map(pathlib.Path, sys.argv[2:]):
+        for f in [arg] if arg.is_file() else sorted(p for p in arg.rglob("*") if p.is_file() and ".terraform" not in p.parts):
+            z.write(f, f.as_posix())
+endef
+export STACK_ZIP
+
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis
+	rm -rf build $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

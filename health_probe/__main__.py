@@ -1,4 +1,5 @@
 """``python -m health_probe --config FILE``: run the node agent until SIGTERM.
+(``python -m health_probe install --config FILE`` installs it: health_probe/install.py.)
 
 The agent serves the node's health endpoint (``endpoint_address``: GET /healthz on :8405, what
 the function probes), keepalived's warm relay to the function when ``function_id`` and
@@ -43,6 +44,11 @@ def build_agent(config: AgentConfig, log: JsonLog, clock: Clock | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["install"]:
+        from health_probe.install import main as install
+
+        return install(argv[1:])
     parser = argparse.ArgumentParser(prog="health_probe", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="node agent YAML file")
     parser.add_argument("--rounds", type=int, default=None, help="stop after N rounds (default: run until SIGTERM)")

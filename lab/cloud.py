@@ -131,9 +131,9 @@ def _object_storage_client(emulator: dict[str, Any]) -> oci.object_storage.Objec
 
 def node_config_location(emulator: dict[str, Any]) -> ConfigObject:
     """Where terraform's bucket for the nodes' node-agent.yaml is: GetNamespace, and the bucket
-    name the topology binds to oci_objectstorage_bucket.node_config.name (as terraform names it)."""
+    the topology binds to the controller's node_config_buckets (as terraform passes it)."""
     topology = json.loads(TOPOLOGY.read_text())
-    bucket = topology["iam"]["bindings"]["oci_objectstorage_bucket.node_config.name"]
+    bucket = topology["iam"]["bindings"]["var.node_config_buckets"][0]
     return ConfigObject(namespace=_object_storage_client(emulator).get_namespace().data, bucket=bucket)
 
 

@@ -335,6 +335,8 @@ def down(plan: Plan | None = None) -> dict[str, Any]:
     for node in plan.nodes:  # machines first: their PID 1 takes every process inside along
         machines.remove(plan, node)
     _unmount_under(plan.run_dir)
+    for node in plan.nodes:  # a booted node's writable layer (its installs: ~1 GB); its logs stay
+        shutil.rmtree(plan.path(node, "overlay"), ignore_errors=True)
     for netns in network.existing_netns(plan):
         killed += processes.kill_netns_processes(netns)
     for node in plan.nodes:

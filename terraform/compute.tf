@@ -156,8 +156,8 @@ module "node_agent" {
     vip_private_ip_id      = oci_core_private_ip.floating.id
     compartment_id         = var.compartment_ocid
     region                 = var.region
-    invoke_endpoint        = oci_functions_function.failover.invoke_endpoint
-    function_id            = oci_functions_function.failover.id
+    invoke_endpoint        = module.controller.function_invoke_endpoint
+    function_id            = module.controller.function_id
     probe_interval_seconds = var.probe_interval_seconds
     notify_timeout_seconds = var.notify_timeout_seconds
   }

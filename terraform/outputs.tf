@@ -13,22 +13,22 @@ output "floating_private_ip" {
 
 output "function_id" {
   description = "OCID of the failover function."
-  value       = oci_functions_function.failover.id
+  value       = module.controller.function_id
 }
 
 output "fn_invoke_command" {
   description = "Ask the function where the floating IP is, by hand (Fn CLI with an OCI context)."
-  value       = "echo -n '{\"action\": \"status\"}' | fn invoke ${oci_functions_application.failover.display_name} ${oci_functions_function.failover.display_name}"
+  value       = "echo -n '{\"action\": \"status\"}' | fn invoke ${module.controller.application_name} ${module.controller.function_name}"
 }
 
 output "oci_invoke_command" {
   description = "The same with the OCI CLI, no Fn context needed."
-  value       = "oci fn function invoke --function-id ${oci_functions_function.failover.id} --file - --body '{\"action\": \"status\"}'"
+  value       = "oci fn function invoke --function-id ${module.controller.function_id} --file - --body '{\"action\": \"status\"}'"
 }
 
 output "alarm_console_urls" {
   description = "The alarms in the OCI console."
-  value       = { for key, alarm in oci_monitoring_alarm.health : key => "https://cloud.oracle.com/monitoring/alarms/${alarm.id}?region=${var.region}" }
+  value       = { for key, id in module.controller.alarm_ids : key => "https://cloud.oracle.com/monitoring/alarms/${id}?region=${var.region}" }
 }
 
 output "nodes" {

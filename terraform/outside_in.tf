@@ -64,7 +64,7 @@ resource "oci_monitoring_alarm" "outside_in" {
   severity              = local.outside_in.severity
   body                  = local.outside_in.body
   is_enabled            = true
-  destinations          = [oci_ons_notification_topic.alarms.id]
+  destinations          = [module.controller.alarms_topic_id]
   # Raw JSON, one message per stream, as the node alarms: the function parses one format.
   message_format                                = "RAW"
   is_notifications_per_metric_dimension_enabled = true

@@ -25,8 +25,8 @@ variable "home_region" {
 
 variable "oci_profile" {
   type        = string
-  description = "Profile of ~/.oci/config that terraform authenticates with."
-  default     = "DEFAULT"
+  description = "Profile of ~/.oci/config that terraform authenticates with; null: the provider's default (the DEFAULT profile from a terraform CLI, the stack's own authentication in Resource Manager, which has no config file)."
+  default     = null
 }
 
 variable "name_prefix" {
@@ -393,7 +393,7 @@ variable "outside_in_source_cidrs" {
   }
 }
 
-# --- Failover events (events.tf) -------------------------------------------------------------------
+# --- Failover events (modules/controller/events.tf) ---------------------------------------------
 
 variable "events_email" {
   type        = string

@@ -13,7 +13,8 @@ terraform {
   }
 }
 
-# Credentials come from ~/.oci/config (profile var.oci_profile): nothing secret lives here.
+# Credentials come from ~/.oci/config (profile var.oci_profile, DEFAULT when null) or, in Resource
+# Manager, from the service itself: nothing secret lives here.
 provider "oci" {
   region              = var.region
   config_file_profile = var.oci_profile

@@ -2,14 +2,14 @@
 
 One step of the request chain (ocisim/chain.py, after authentication): a call by a resource
 principal (the function) or an instance principal (a node) proceeds only if the statements in
-terraform/iam.tf grant every permission it needs; otherwise it is answered 404
+terraform/modules/controller/iam.tf grant every permission it needs; otherwise it is answered 404
 NotAuthorizedOrNotFound, as OCI answers, and the denial is logged with the principal, the
 operation and the missing permission. API-key users (the tenancy admin) are not restricted.
 
 Configured by the topology; without an `iam` section, or with `"enabled": false`, IAM is off:
 
     "iam": {"enabled": true,                       # default true
-            "terraform_dir": "terraform",          # relative: to the repository root
+            "terraform_dir": "terraform/modules/controller",  # relative: to the repository root
             "bindings": {"var.compartment_ocid": "ocid1.compartment...", ...},
             "group_members": {"ocid1.group...": ["ocid1.user...", ...]}}  # users restricted to their groups' grants
 

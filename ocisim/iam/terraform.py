@@ -5,7 +5,7 @@ enough for the controller and refuses the rest, so the emulator must enforce exa
 strings. python-hcl2 parses the files (its lark tree); this module evaluates the small part of
 HCL that `oci_identity_policy.statements` and `oci_identity_dynamic_group.matching_rule` use:
 string templates, `local.*` (evaluated from the module's own locals), `path.module`, tuples,
-`[for x in list : expr]`, and the functions join, file and jsondecode.
+`[for x in list : expr]`, and the functions join, concat, file and jsondecode.
 
 What only a real apply knows (OCIDs of the function and instances, the compartment, the bucket
 name, variables) comes from `bindings`, an explicit map from the reference as written in the
@@ -13,7 +13,7 @@ name, variables) comes from `bindings`, an explicit map from the reference as wr
 
     "var.compartment_ocid": "ocid1.compartment...",
     "oci_functions_function.failover.id": "ocid1.fnfunc...",
-    "oci_core_instance.node[\"node-a\"].id": "ocid1.instance..."
+    "var.nodes[\"node-a\"].instance_id": "ocid1.instance..."
 
 A reference with no binding and no local fails loudly, naming itself. The dynamic groups are
 defined in the same files, so `oci_identity_dynamic_group.<name>.id` resolves by itself to
@@ -100,6 +100,7 @@ class Evaluator:
         self.bindings = dict(bindings)
         self._functions: dict[str, Callable[..., Any]] = {
             "join": lambda sep, items: sep.join(items),
+            "concat": lambda *lists: [item for items in lists for item in items],
             "file": lambda name: (module.path / name).read_text(),
             "jsondecode": json.loads,
         }

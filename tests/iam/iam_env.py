@@ -1,5 +1,5 @@
 """Helpers for the IAM tests: the two-node topology with IAM switched on (the policies in
-terraform/iam.tf, bound to the topology's OCIDs), plus node-c, an instance in the same subnet but
+terraform/modules/controller/iam.tf, bound to the topology's OCIDs), plus node-c, an instance in the same subnet but
 another compartment that no deployed policy covers, and a second function in the compartment.
 Principals are the real SDK signers: the function's resource principal (RPST files) and a
 node's instance principal (IMDS + X.509 federation)."""

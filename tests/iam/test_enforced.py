@@ -1,4 +1,4 @@
-"""The deployed policies (terraform/iam.tf), enforced by the emulator, through the real SDK:
+"""The deployed policies (terraform/modules/controller/iam.tf), enforced by the emulator, through the real SDK:
 what the function and the nodes need is allowed, the rest is 404 NotAuthorizedOrNotFound."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The emulator reads terraform/iam.tf itself: the statements it enforces are the ones
+"""The emulator reads terraform/modules/controller/iam.tf itself: the statements it enforces are the ones
 `terraform apply` would create, with the topology's OCIDs where apply would put real ones."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from ocisim.iam.terraform import UnboundReference, group_ocid, policy_from_terra
 TOPOLOGY = iam_topology()
 BINDINGS = TOPOLOGY["iam"]["bindings"]
 OPERATORS = BINDINGS["var.operators_group_ocid"]
+CONTROLLER = REPO / "terraform" / "modules" / "controller"
 
 
 def test_every_statement_and_group_comes_from_iam_tf_with_the_topology_ids() -> None:
-    policy = policy_from_terraform(REPO / "terraform", BINDINGS)
+    policy = policy_from_terraform(CONTROLLER, BINDINGS)
     grants = {(s.group_id, s.verb, s.resource_type) for s in policy.statements}
     assert grants == {
         (group_ocid("function"), "use", "private-ips"),
@@ -45,7 +46,7 @@ def test_every_statement_and_group_comes_from_iam_tf_with_the_topology_ids() -> 
 
 
 def test_the_metrics_namespace_is_evaluated_from_the_probes_metrics_json() -> None:
-    policy = policy_from_terraform(REPO / "terraform", BINDINGS)
+    policy = policy_from_terraform(CONTROLLER, BINDINGS)
     [metrics] = [s for s in policy.statements if s.resource_type == "metrics" and s.group_id == group_ocid("nodes")]
     assert metrics.condition == Comparison("target.metrics.namespace", "=", NAMES.namespace)
 
@@ -53,10 +54,10 @@ def test_the_metrics_namespace_is_evaluated_from_the_probes_metrics_json() -> No
 def test_a_missing_binding_names_the_reference() -> None:
     bindings = {k: v for k, v in BINDINGS.items() if k != "oci_functions_function.failover.id"}
     with pytest.raises(UnboundReference, match="oci_functions_function.failover.id"):
-        policy_from_terraform(REPO / "terraform", bindings)
+        policy_from_terraform(CONTROLLER, bindings)
 
 
 def test_iam_is_off_without_a_section_or_when_disabled() -> None:
     assert iam.authorizer_for({k: v for k, v in TOPOLOGY.items() if k != "iam"}) is None
     assert iam.authorizer_for({**TOPOLOGY, "iam": {**TOPOLOGY["iam"], "enabled": False}}) is None
-    assert iam.authorizer_for(TOPOLOGY).source == str(REPO / "terraform")
+    assert iam.authorizer_for(TOPOLOGY).source == str(CONTROLLER)

@@ -52,6 +52,7 @@ def leftovers(plan: Plan) -> list[str]:
         if line.split()[1].startswith(prefix)
     ]
     left += [f"machine {node.name}" for node in plan.nodes if pid_from(plan.path(node, "nspawn.pid"), "systemd-nspawn")]
+    left += [f"overlay {node.name}" for node in plan.nodes if plan.path(node, "overlay").exists()]
     listening = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, timeout=10).stdout
     left += [f"listener {line.split()[3]}" for line in listening.splitlines() if plan.control_ip in line]
     return left

@@ -17,6 +17,7 @@ from failover.config import Config
 from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
 
 ROOT = Module.load(TERRAFORM_DIR)
+CONTROLLER = Module.load(TERRAFORM_DIR / "modules" / "controller")
 # Set only to point the SDK at the emulator; on OCI the region's own endpoints are right.
 EMULATOR_ONLY = {"OCI_SERVICE_ENDPOINT"}
 
@@ -47,9 +48,9 @@ def test_the_emulators_topology_configures_the_same_keys() -> None:
 
 
 def test_the_function_is_configured_by_the_config_module() -> None:
-    function = ROOT.resources()[("oci_functions_function", "failover")]
+    function = CONTROLLER.resources()[("oci_functions_function", "failover")]
     assert function["config"] == "${module.function_config.config}"
-    operator = ROOT.resources()[("oci_functions_function", "operator")]
+    operator = CONTROLLER.resources()[("oci_functions_function", "operator")]
     assert operator["config"] == '${merge(module.function_config.config, {ROLE = "operator"})}'
     assert operator["image"] == function["image"]  # the same image, deployed for the operators
 
@@ -57,8 +58,10 @@ def test_the_function_is_configured_by_the_config_module() -> None:
 def test_the_function_probes_each_nodes_agent_endpoint_not_haproxy() -> None:
     """health_url is the node agent's /healthz (200 only while the node can serve the floating
     IP), never haproxy's monitor-uri, which answers while the alias is gone."""
-    nodes = ROOT.labelled("module")["function_config"]["nodes"]
+    nodes = ROOT.labelled("module")["controller"]["nodes"]
     assert 'health_url = "http://${var.nodes[name].private_ip}:${var.node_health_port}/healthz"' in nodes
+    passed = CONTROLLER.labelled("module")["function_config"]["nodes"]
+    assert "health_url = var.nodes[name].health_url" in " ".join(passed.split())
     defaults = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
     assert (defaults["node_health_port"], defaults["health_port"]) == (8405, 8404)
 
@@ -125,5 +128,5 @@ def test_memory_and_timeout_default_to_func_yaml() -> None:
 def test_the_retry_deadline_default_fits_inside_the_function_timeout() -> None:
     defaults = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
     assert defaults["retry_deadline_seconds"] < defaults["function_timeout_seconds"]
-    preconditions = ROOT.resources()[("oci_functions_function", "failover")]["lifecycle"][0]["precondition"]
+    preconditions = CONTROLLER.resources()[("oci_functions_function", "failover")]["lifecycle"][0]["precondition"]
     assert any("var.retry_deadline_seconds < var.function_timeout_seconds" in p["condition"] for p in preconditions)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, terraform_env
-from tf_skeleton import skeleton
+from tf_skeleton import skeleton, write_skeleton
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: root module not validated")
 
@@ -25,7 +25,7 @@ def stand_in_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir.mkdir()
     for shared in ("health_probe", "templates"):
         (base / shared).symlink_to(REPO / shared)
-    (workdir / "main.tf").write_text(skeleton(TERRAFORM_DIR))
+    write_skeleton(TERRAFORM_DIR, workdir)
     (workdir / "example.tfvars").write_text((TERRAFORM_DIR / "terraform.tfvars.example").read_text())
     terraform(workdir, "init", "-backend=false", "-input=false")
     return workdir
@@ -79,3 +79,14 @@ def test_every_oci_resource_and_data_source_has_a_stand_in() -> None:
     expected = len(root.resources("resource")) + len(root.resources("data"))
     assert text.count('resource "terraform_data"') == expected + 1  # + the "known after apply" seed
     assert "oci_core_instance.node" not in text, "every reference points at a stand-in"
+
+
+@pytest.mark.parametrize("example", ["existing-nodes", "full-stack"])
+def test_each_example_validates_with_oci_resources_stood_in(tmp_path: Path, example: str) -> None:
+    """examples/: the controller alone on existing nodes, and the whole stack as a module call."""
+    for shared in ("health_probe", "templates"):
+        (tmp_path / shared).symlink_to(REPO / shared)
+    workdir = tmp_path / "examples" / example
+    write_skeleton(REPO / "examples" / example, workdir)
+    terraform(workdir, "init", "-backend=false", "-input=false")
+    terraform(workdir, "validate")

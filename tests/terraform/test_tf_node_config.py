@@ -150,7 +150,7 @@ def test_the_node_agent_accepts_its_rendered_config(rendered: dict[str, dict[str
     assert set(NODES) <= set(probed)
     for name, spec in NODES.items():
         assert probed[name].url == f"http://{spec['private_ip']}:{DEFAULTS['health_port']}/healthz"
-    # Its own endpoint, where the function's NODES health_url points (terraform/functions.tf).
+    # Its own endpoint, where the function's NODES health_url points (terraform/controller.tf).
     assert (config.endpoint_address, config.endpoint_port) == (NODES[node]["private_ip"], DEFAULTS["node_health_port"])
     assert config.floating_ips == (DEFAULTS["floating_ip"],)
     assert config.haproxy_url == f"http://127.0.0.1:{DEFAULTS['health_port']}/healthz"
@@ -244,3 +244,19 @@ def test_notify_runs_the_node_agent_with_the_deployed_config(rendered: dict[str,
         unit = (REPO / "health_probe" / "vip-failover-probe.service").read_text()
         python = command.split(" -m ")[0].removeprefix("/usr/bin/env ")
         assert f"{python} -m health_probe --config /etc/oci-vip-failover/node-agent.yaml" in unit
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_the_install_commands_keepalived_lines_are_the_ones_terraform_renders(
+    rendered: dict[str, dict[str, Any]], node: str
+) -> None:
+    """`health_probe install` prints these lines for an existing keepalived: they must be the
+    notify lines and script security of the keepalived.conf a stack-made node boots with."""
+    from health_probe.install import keepalived_snippet, notify_commands
+
+    conf = {line.strip() for line in rendered[node]["keepalived_conf"].splitlines()}
+    wanted = [line.strip() for line in keepalived_snippet(notify_commands()).splitlines()]
+    settings = [line for line in wanted if line and not line.startswith("#")]
+    assert len(settings) == 7
+    assert [line for line in settings if line not in conf] == []
+    assert rendered[node]["template_vars"]["notify_master_command"] == notify_commands().master

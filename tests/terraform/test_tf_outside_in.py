@@ -80,8 +80,11 @@ def test_the_monitor_probes_the_reserved_public_ip_from_three_providers() -> Non
 
 def test_the_alarm_reads_this_monitor_and_goes_to_the_node_alarms_topic() -> None:
     alarm = RESOURCES[("oci_monitoring_alarm", "outside_in")]
-    node_alarm = RESOURCES[("oci_monitoring_alarm", "health")]
-    assert alarm["destinations"] == node_alarm["destinations"] == ["${oci_ons_notification_topic.alarms.id}"]
+    controller = Module.load(TERRAFORM_DIR / "modules" / "controller")
+    node_alarm = controller.resources()[("oci_monitoring_alarm", "health")]
+    assert node_alarm["destinations"] == ["${oci_ons_notification_topic.alarms.id}"]
+    assert controller.labelled("output")["alarms_topic_id"]["value"] == "${oci_ons_notification_topic.alarms.id}"
+    assert alarm["destinations"] == ["${module.controller.alarms_topic_id}"]
     assert alarm["query"] == "${format(local.outside_in.query_format, oci_health_checks_http_monitor.outside_in[0].id)}"
     assert alarm["namespace"] == "${local.outside_in.namespace}"
     assert ROOT.locals()["outside_in"]["namespace"] == "oci_healthchecks"
@@ -108,7 +111,7 @@ def test_vantage_points_are_admitted_on_the_monitored_port_only() -> None:
 def test_nothing_new_is_granted_to_the_nodes_or_the_function() -> None:
     text = (TERRAFORM_DIR / "outside_in.tf").read_text()
     assert "oci_identity_" not in text
-    assert "health-check" not in (TERRAFORM_DIR / "iam.tf").read_text()
+    assert "health-check" not in (TERRAFORM_DIR / "modules" / "controller" / "iam.tf").read_text()
 
 
 def test_checkov_finds_no_failed_check_with_the_option_on(tmp_path: Path) -> None:

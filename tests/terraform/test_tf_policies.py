@@ -2,7 +2,7 @@
 
 Each statement is parsed (subject, verb, resource-type, scope, condition) and must match an entry
 below; a broader verb, another resource-type, the tenancy as scope or a missing condition fails.
-The allow-list names, for each principal, the API calls that need the grant (see terraform/iam.tf
+The allow-list names, for each principal, the API calls that need the grant (see terraform/modules/controller/iam.tf
 and OCI's "Details for the Core Services" policy reference).
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from tf_helpers import TERRAFORM_DIR, Module
 
-ROOT = Module.load(TERRAFORM_DIR)
+ROOT = Module.load(TERRAFORM_DIR / "modules" / "controller")
 LOCALS = ROOT.locals()
 SCOPE = "in compartment id ${var.compartment_ocid}"
 
@@ -44,7 +44,7 @@ ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
         # InvokeFunction of this function only (keepalived's notify).
         ("use", "fn-invocation"): "target.function.id = '${oci_functions_function.failover.id}'",
         # GetObject of the node configuration, in its bucket only.
-        ("read", "objects"): "target.bucket.name = '${oci_objectstorage_bucket.node_config.name}'",
+        ("read", "objects"): "target.bucket.name = '${bucket}'",
     },
     "operators": {
         # InvokeFunction of the operators' function only: manual and forced moves.
@@ -105,13 +105,28 @@ def permissions(condition: str) -> set[str]:
     return names
 
 
+FOR_EACH_STATEMENT = re.compile(r'^\$\{\[for \w+ in [\w.]+ : "(?P<template>.+)"\]\}$', re.S)
+
+
+def statements_of(local: str) -> list[str]:
+    """A local's statements: a list, or `[for x in list : "template"]` (one statement per item)."""
+    value = LOCALS[local]
+    if isinstance(value, list):
+        return value
+    match = FOR_EACH_STATEMENT.match(" ".join(value.split()))
+    assert match, f"local.{local}: neither a list of statements nor a for expression: {value}"
+    return [match.group("template").replace('\\"', '"')]
+
+
 def policies() -> dict[str, list[str]]:
-    """policy resource name -> its statements (through the locals they reference)."""
+    """policy resource name -> its statements (through the locals they reference, concatenated)."""
     out = {}
     for (rtype, name), body in ROOT.resources().items():
         if rtype == "oci_identity_policy":
-            local = re.fullmatch(r"\$\{local\.(\w+)\}", body["statements"])
-            out[name] = LOCALS[local.group(1)] if local else body["statements"]
+            locals_ = re.fullmatch(r"\$\{(?:concat\()?(local\.\w+(?:, local\.\w+)*)\)?\}", body["statements"])
+            assert locals_, f"{name}: statements come from locals: {body['statements']}"
+            refs = [ref.removeprefix("local.") for ref in locals_.group(1).split(", ")]
+            out[name] = [text for ref in refs for text in statements_of(ref)]
     return out
 
 
@@ -147,7 +162,7 @@ def test_every_allowed_grant_is_used_once() -> None:
 
 
 def test_the_metrics_namespace_is_the_probes() -> None:
-    assert LOCALS["metric_names"] == '${jsondecode(file("${path.module}/../health_probe/metrics.json"))}'
+    assert LOCALS["metric_names"] == '${jsondecode(file("${path.module}/../../../health_probe/metrics.json"))}'
 
 
 def test_the_events_namespace_is_the_functions() -> None:
@@ -178,5 +193,5 @@ def test_dynamic_groups_match_only_this_function_and_these_instances() -> None:
         "ANY {resource.id = '${oci_functions_function.failover.id}', resource.id = '${oci_functions_function.operator.id}'}"
     )
     rule = groups["nodes"]["matching_rule"]
-    assert rule.startswith("ANY {") and "instance.id = '${oci_core_instance.node[name].id}'" in rule
+    assert rule.startswith("ANY {") and "instance.id = '${var.nodes[name].instance_id}'" in rule
     assert "compartment" not in rule, "match the two instances, not every instance of a compartment"

@@ -45,6 +45,12 @@ def test_terraform_matches_the_provider_schema() -> None:
     assert check_tree(TERRAFORM_DIR, SCHEMAS) == []
 
 
+def test_the_examples_use_only_what_the_provider_has() -> None:
+    """examples/ are checked too: a user copies them."""
+    assert check_tree(TERRAFORM_DIR.parent / "examples", SCHEMAS) == []
+    assert set(used_types(TERRAFORM_DIR.parent / "examples")["data"]) <= set(used_types(TERRAFORM_DIR)["data"])
+
+
 def test_the_check_reads_every_file_of_the_tree(tmp_path: Path) -> None:
     """Not vacuous: a wrong name in a real file, or in a module's file, is caught."""
     tree = tmp_path / "terraform"

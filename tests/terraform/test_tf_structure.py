@@ -99,7 +99,7 @@ def test_the_public_ip_is_reserved_and_rides_on_the_floating_private_ip() -> Non
 
 
 def test_the_function_subscribes_to_the_alarm_topic() -> None:
-    resources = MODULES["terraform"].resources()
+    resources = MODULES["terraform/modules/controller"].resources()
     subscription = resources[("oci_ons_subscription", "function")]
     assert subscription["protocol"] == "ORACLE_FUNCTIONS"
     assert subscription["endpoint"] == "${oci_functions_function.failover.id}"
@@ -141,12 +141,23 @@ def test_ssh_is_accepted_only_from_the_admin_cidr() -> None:
 
 
 def test_the_alarms_read_only_names_that_metrics_json_has() -> None:
-    """monitoring.tf reads health_probe/metrics.json (the alarm path's one place for names)."""
+    """The controller's monitoring.tf reads health_probe/metrics.json (the alarm path's one place for names)."""
     names = json.loads((REPO / "health_probe" / "metrics.json").read_text())
-    text = (MODULES["terraform"].path / "monitoring.tf").read_text()
+    text = (MODULES["terraform/modules/controller"].path / "monitoring.tf").read_text()
     top = set(re.findall(r"local\.metric_names\.(\w+)", text))
     per_alarm = set(re.findall(r"each\.value\.(\w+)", text))
     assert top and top <= set(names)
     assert names["alarms"], "at least one alarm"
     for key, alarm in names["alarms"].items():
         assert per_alarm <= set(alarm), f"alarm {key} lacks {sorted(per_alarm - set(alarm))}"
+
+
+def test_what_moved_into_the_controller_is_moved_not_recreated() -> None:
+    """A deployment made before the controller was a module keeps its function, alarms, topic and
+    IAM: every resource of the controller has a `moved` block from its old root address."""
+    root, controller = MODULES["terraform"], MODULES["terraform/modules/controller"]
+    moved = {block["from"]: block["to"] for block in root.blocks.get("moved", [])}
+    expected = {f"${{{t}.{n}}}": f"${{module.controller.{t}.{n}}}" for t, n in controller.resources()}
+    expected |= {f"${{module.{n}}}": f"${{module.controller.module.{n}}}" for n in controller.labelled("module")}
+    assert moved == expected
+    assert not set(controller.resources()) & set(root.resources()), "each resource in one module only"

@@ -78,8 +78,9 @@ class Module:
         return merged
 
     def expressions(self) -> Iterator[str]:
-        """Every string in the module (expressions included), for reference scanning."""
-        yield from _strings(self.blocks)
+        """Every string in the module (expressions included), for reference scanning; not the
+        addresses of `moved` blocks, which name what used to exist."""
+        yield from _strings({kind: items for kind, items in self.blocks.items() if kind != "moved"})
 
 
 def _strings(value: Any) -> Iterator[str]:

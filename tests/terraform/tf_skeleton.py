@@ -126,8 +126,21 @@ def stand_in(name: str, spec: dict[str, Any], repeated: dict[str, str]) -> str:
     )
 
 
-def skeleton(module_dir: Path) -> str:
-    """The module as HCL text, OCI resources replaced; provider and terraform blocks left out."""
+def has_oci_resources(module_dir: Path) -> bool:
+    return any(_RESOURCE.search(tf.read_text()) for tf in module_dir.glob("*.tf"))
+
+
+def write_skeleton(module_dir: Path, workdir: Path) -> None:
+    """The module's skeleton as workdir/main.tf; each child module with OCI resources of its own
+    gets its skeleton at the same relative path, so `${path.module}/..` paths still resolve."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "main.tf").write_text(skeleton(module_dir, workdir))
+
+
+def skeleton(module_dir: Path, workdir: Path | None = None) -> str:
+    """The module as HCL text, OCI resources replaced; provider and terraform blocks and moved
+    blocks (their addresses are the stand-ins' now) left out. Child modules with OCI resources are
+    stood in too when `workdir` is given (write_skeleton); others are the real module."""
     parsed = []
     for tf in sorted(module_dir.glob("*.tf")):
         with tf.open() as handle:
@@ -147,7 +160,7 @@ def skeleton(module_dir: Path) -> str:
     parts += [stand_in(name, spec, repeated) for name, spec in resources.items()]
     for document in parsed:
         for kind, items in document.items():
-            if kind in ("terraform", "provider", "resource", "data") or kind in PARSER_KEYS:
+            if kind in ("terraform", "provider", "resource", "data", "moved") or kind in PARSER_KEYS:
                 continue
             for item in items:
                 if kind == "locals":
@@ -157,6 +170,12 @@ def skeleton(module_dir: Path) -> str:
                     if name in PARSER_KEYS:
                         continue
                     if kind == "module":
-                        spec = {**spec, "source": f'"{(module_dir / spec["source"].strip(chr(34))).resolve()}"'}
+                        spec = {key: value for key, value in spec.items() if key != "providers"}
+                        source = spec["source"].strip(chr(34))
+                        if workdir is not None and has_oci_resources(module_dir / source):
+                            write_skeleton(module_dir / source, workdir / source)
+                        else:
+                            spec["source"] = f'"{(module_dir / source).resolve()}"'
+
                     parts.append(f"{kind} {name} {{\n{body(spec, repeated)}\n}}\n")
     return "\n".join(parts)

@@ -4,6 +4,7 @@
 # for every node (docs/deploy.md).
 
 locals {
+  node_names        = sort(keys(var.nodes))
   compartment_scope = "in compartment id ${var.compartment_ocid}"
 
   function_statements = [
@@ -28,8 +29,13 @@ locals {
     # InvokeFunction, only the events function (keepalived's notify: the fast path). Never the
     # operators' function: nothing a node can invoke causes a manual or forced move.
     "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to use fn-invocation ${local.compartment_scope} where target.function.id = '${oci_functions_function.failover.id}'",
-    # GetObject of the node's own configuration, only in the config bucket.
-    "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to read objects ${local.compartment_scope} where target.bucket.name = '${oci_objectstorage_bucket.node_config.name}'",
+  ]
+
+  # GetObject of the nodes' own configuration, only in the buckets that hold it (the full stack's
+  # cloud-init fetches it; adopted nodes are given theirs by `health_probe install` and need none).
+  node_config_statements = [
+    for bucket in var.node_config_buckets :
+    "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to read objects ${local.compartment_scope} where target.bucket.name = '${bucket}'"
   ]
 }
 
@@ -43,14 +49,14 @@ resource "oci_identity_dynamic_group" "function" {
   matching_rule  = "ANY {resource.id = '${oci_functions_function.failover.id}', resource.id = '${oci_functions_function.operator.id}'}"
 }
 
-# Instance principals of the two nodes, by instance OCID.
+# Instance principals of the nodes, by instance OCID (created by the stack or adopted).
 resource "oci_identity_dynamic_group" "nodes" {
   provider = oci.home
 
   compartment_id = var.tenancy_ocid
   name           = "${var.name_prefix}-nodes"
-  description    = "The two haproxy/keepalived nodes (instance principals)"
-  matching_rule  = "ANY {${join(", ", [for name in local.node_names : "instance.id = '${oci_core_instance.node[name].id}'"])}}"
+  description    = "The haproxy/keepalived nodes (instance principals)"
+  matching_rule  = "ANY {${join(", ", [for name in local.node_names : "instance.id = '${var.nodes[name].instance_id}'"])}}"
 }
 
 locals {
@@ -92,5 +98,5 @@ resource "oci_identity_policy" "nodes" {
   compartment_id = var.compartment_ocid
   name           = "${var.name_prefix}-nodes"
   description    = "The nodes post health metrics, invoke the failover function and read their config"
-  statements     = local.node_statements
+  statements     = concat(local.node_statements, local.node_config_statements)
 }

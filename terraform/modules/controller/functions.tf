@@ -1,21 +1,19 @@
 # The failover function (image built and pushed with `fn build` / `docker push`, see
-# docs/deploy.md) in the private functions subnet, configured by modules/function_config.
+# docs/deploy.md) in the caller's functions subnet, configured by modules/function_config.
 # The same image is deployed twice (README, "Security"): `failover` (ROLE=events) is what the
 # nodes and Notifications may invoke, and takes keepalived notices, alarms and status only;
 # `operator` (ROLE=operator) also takes manual and forced moves, and only the operators' group
 # may invoke it (iam.tf).
 
 module "function_config" {
-  source = "./modules/function_config"
+  source = "../function_config"
 
-  vip_private_ip_ids = [oci_core_private_ip.floating.id]
-  # health_url: the node agent's endpoint, 200 only while the node can serve the floating IP
-  # (haproxy up and the alias held); haproxy's own :8404 cannot tell a node that dropped the alias.
+  vip_private_ip_ids = var.vip_private_ip_ids
   nodes = [
-    for name in local.node_names : {
+    for name in sort(keys(var.nodes)) : {
       name       = name
-      vnic_id    = data.oci_core_vnic_attachments.node[name].vnic_attachments[0].vnic_id
-      health_url = "http://${var.nodes[name].private_ip}:${var.node_health_port}/healthz"
+      vnic_id    = var.nodes[name].vnic_id
+      health_url = var.nodes[name].health_url
       priority   = var.nodes[name].priority
     }
   ]
@@ -33,8 +31,8 @@ module "function_config" {
 resource "oci_functions_application" "failover" {
   compartment_id             = var.compartment_ocid
   display_name               = "${var.name_prefix}-app"
-  subnet_ids                 = [oci_core_subnet.functions.id]
-  network_security_group_ids = [oci_core_network_security_group.functions.id]
+  subnet_ids                 = var.function_subnet_ids
+  network_security_group_ids = var.function_nsg_ids
 }
 
 resource "oci_functions_function" "failover" {

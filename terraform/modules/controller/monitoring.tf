@@ -3,7 +3,7 @@
 # health_probe/metrics.json: the one place the probe, the emulator and this file share.
 
 locals {
-  metric_names = jsondecode(file("${path.module}/../health_probe/metrics.json"))
+  metric_names = jsondecode(file("${path.module}/../../../health_probe/metrics.json"))
 }
 
 resource "oci_ons_notification_topic" "alarms" {

@@ -36,7 +36,7 @@ NOT_MODELLED = {
     "InvokeFunction": "the body is the function's own bytes",
     "DeletePrivateIp": "204 with no body (checked in test_delete_private_ip_answers_204_without_body)",
     "X509Federation": "the auth service's {'token'} answer, read by oci.auth.federation_client, not a model",
-    "PutObject": "no body: its answer is headers (etag, opc-content-md5), checked in tests/emulator/test_objectstorage.py",
+    "PutObject": "no body: its answer is headers (etag, opc-content-md5), checked in test_objectstorage.py",
     "GetObject": "the body is the object's own bytes; its headers are checked in tests/emulator/test_objectstorage.py",
     "HeadObject": "no body: its answer is headers, checked in tests/emulator/test_objectstorage.py",
     "DeleteObject": "204 with no body, checked in tests/emulator/test_objectstorage.py",
@@ -301,7 +301,9 @@ def cases(topology: dict[str, Any]) -> dict[str, tuple]:
         ),
         "ListObjects": (
             "GET",
-            lambda emulator: _after(_put_object(emulator, i), OS.format(namespace=i["namespace"]) + f"/b/{i['bucket']}/o"),
+            lambda emulator: _after(
+                _put_object(emulator, i), OS.format(namespace=i["namespace"]) + f"/b/{i['bucket']}/o"
+            ),
             {},
             None,
             "object_storage",

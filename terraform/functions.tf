@@ -25,7 +25,7 @@ module "function_config" {
   probe_connect_timeout_seconds = var.probe_connect_timeout_seconds
   dry_run                       = var.dry_run
   retry_deadline_seconds        = var.retry_deadline_seconds
-  alarm_ids                     = [for alarm in oci_monitoring_alarm.health : alarm.id]
+  alarm_ids                     = concat([for alarm in oci_monitoring_alarm.health : alarm.id], oci_monitoring_alarm.outside_in[*].id)
 }
 
 resource "oci_functions_application" "failover" {

@@ -52,6 +52,7 @@ def result(
         "to": decision.target if arrived else on,
         "target": decision.target,
         "forced": decision.forced,
+        "code": decision.code,
         "opc_request_id": request_id,
         "last_move": _last_move_view(view),
     }
@@ -69,6 +70,7 @@ def unreadable(private_ip_id: str, reason: str) -> dict[str, Any]:
         "to": None,
         "target": None,
         "forced": False,
+        "code": None,
         "opc_request_id": None,
         "last_move": None,
     }
@@ -103,6 +105,10 @@ def log_decision(event: Event, vips: list[VipState], view: View, decision: Decis
         fields["alarm"] = {"type": event.type, "key": event.key}
     if decision.forced:
         log.warning("decision", **fields, alert="FORCED MOVE: target health check and cooldown skipped by operator")
+    elif decision.code:
+        log.warning(
+            "decision", **fields, code=decision.code, alert=f"REFUSED MOVE ({decision.code}): {decision.reason}"
+        )
     else:
         log.info("decision", **fields)
 
@@ -154,6 +160,7 @@ def answer(
         "public_ip": first.get("public_ip"),
         "dry_run": dry_run,
         "forced": any(r["forced"] for r in results),
+        "code": _uniform(results, "code"),
         "health": {name: {"health": p.health.value, "detail": p.detail} for name, p in probes.items()},
         "unverified": sorted(name for name, p in probes.items() if p.health is Health.UNKNOWN),
         **_what_moved(results),
@@ -165,6 +172,7 @@ def answer(
         "answer",
         decision=body["decision"],
         action=body["action"],
+        code=body["code"],
         reason=body["reason"],
         **{"from": body["from"], "to": body["to"]},
         dry_run=dry_run,

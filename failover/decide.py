@@ -34,6 +34,16 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
 6. While the VIP group is paused (``View.paused``, an operator's maintenance pause), every
    automatic event is answered ``pause``: nothing moves, and the reason says what would have
    happened. A manual command still acts: "nothing moves unless an operator asks".
+7. The outside-in alarm (``events.OUTSIDE_IN_NAMESPACE``, one of ``ALARM_IDS``) says clients
+   cannot reach the VIP; it names no node, so it is never evidence against one and never a
+   failback trigger. Rules 4 and 4a still repair what the function's own checks find: a holder
+   probing down moves to a healthy node, one that cannot be verified stays, a split group is
+   completed. When the holder serves (its probe healthy means haproxy up and the alias
+   present) and the VIP is on its VNIC, the firing alarm is refused loudly (``code``):
+   ``public_ip_detached`` when no public IP rides on the group's VIPs (re-attaching needs a
+   permission the function does not have), else ``outside_unreachable`` (every check holds:
+   the fault is in front of the nodes, an NSG, security list, route or gateway). Its
+   FIRING_TO_OK and RESET are logged and change nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +56,12 @@ from enum import StrEnum
 from .config import Config
 from .events import AlarmEvent, Command, Event, KeepalivedNotice
 from .tags import LastMove, Pause
+
+# Why a firing outside-in alarm was refused while the holder serves (Decision.code).
+OUTSIDE_UNREACHABLE = "outside_unreachable"
+PUBLIC_IP_DETACHED = "public_ip_detached"
+# Alarm types that say the outside-in alarm has cleared.
+CLEARED_TYPES = ("FIRING_TO_OK", "RESET")
 
 # An alarm evaluated longer ago than this is no evidence that a node is gone *now*: Notifications
 # retries a delivery for two hours, while a firing alarm repeats every 5 minutes (PT5M), so a
@@ -79,6 +95,8 @@ class View:
     # a partial move: the next event completes it.
     split: frozenset[str | None] = frozenset()
     paused: Pause | None = None  # an operator's maintenance pause in force
+    # The public IPs riding on the group's VIPs; None: not read (read for the outside-in alarm).
+    public_ips: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,7 @@ class Decision:
     target: str | None
     reason: str
     forced: bool = False
+    code: str | None = None  # a refusal that must be looked at (OUTSIDE_UNREACHABLE, PUBLIC_IP_DETACHED)
 
 
 MANUAL_MOVES = ("failover", "failback")
@@ -230,9 +249,15 @@ def _alarm_is_fresh(event: AlarmEvent, view: View) -> bool:
     return after_last_move and evaluated >= view.now - ALARM_EVIDENCE_MAX_AGE_SECONDS
 
 
+def _outside_in(event: Event, config: Config) -> bool:
+    return isinstance(event, AlarmEvent) and event.is_outside_in(config.alarm_ids)
+
+
 def _source(event: AlarmEvent | KeepalivedNotice) -> str:
     if isinstance(event, KeepalivedNotice):
         return f"keepalived {event.state} from {event.node}"
+    if any(s.outside_in for s in event.streams):
+        return f"outside-in alarm {event.type} (clients cannot reach the VIP)"
     if event.not_understood:
         return f"alarm {event.type} ({', '.join(event.not_understood)} not understood: re-checked with own probes)"
     return f"alarm {event.type}"
@@ -261,7 +286,9 @@ def _automatic(event: AlarmEvent | KeepalivedNotice, view: View, config: Config)
         else f"holder {holder} could not be verified and {source} reports it down"
     )
     if held is Health.DOWN and (
-        isinstance(event, AlarmEvent) and event.not_understood or isinstance(event, KeepalivedNotice)
+        isinstance(event, AlarmEvent)
+        and (event.not_understood or _outside_in(event, config))
+        or isinstance(event, KeepalivedNotice)
     ):
         why += f" after {source}"
     return _move_off_lost_holder(event, view, config, reported, why)
@@ -321,6 +348,8 @@ def _when_holder_serves(
 ) -> Decision:
     holder = view.holder
     preferred = config.preferred.name
+    if isinstance(event, AlarmEvent) and _outside_in(event, config):
+        return _outside_in_serving(event, view)
     if _calls_for_failback(event, view, config, reported):
         if _health(view, preferred) is not Health.HEALTHY:
             return Decision(
@@ -349,6 +378,39 @@ def _when_holder_serves(
     return Decision(Action.STAY, holder, f"VIP on {holder}, which is healthy: nothing to do")
 
 
+def _outside_in_serving(event: AlarmEvent, view: View) -> Decision:
+    """Rule 6 with a holder that serves: nothing the function may change is wrong, so say so."""
+    holder = view.holder
+    if event.type in CLEARED_TYPES:
+        return Decision(
+            Action.STAY, holder, f"outside-in alarm {event.type}: clients reach the VIP again; {holder} serves"
+        )
+    if view.split:
+        return Decision(Action.STAY, holder, f"outside-in alarm {event.type}: clients cannot reach the VIP")
+    if view.public_ips == ():
+        return Decision(
+            Action.REFUSE,
+            None,
+            f"outside-in alarm {event.type}: clients cannot reach the VIP and no public IP is attached to it; "
+            f"holder {holder} serves and holds the VIP: re-attach the reserved public IP (UpdatePublicIp, a "
+            "permission this function does not have): not moving",
+            code=PUBLIC_IP_DETACHED,
+        )
+    attached = (
+        f"public IP {', '.join(view.public_ips)} attached"
+        if view.public_ips
+        else "the public IP's attachment could not be read"
+    )
+    return Decision(
+        Action.REFUSE,
+        None,
+        f"outside-in alarm {event.type}: clients cannot reach the VIP but every check holds (holder {holder} "
+        f"serves and holds the VIP, {attached}): look at NSG/security list/route/gateway: not moving on an "
+        "outside signal alone",
+        code=OUTSIDE_UNREACHABLE,
+    )
+
+
 def _calls_for_failback(
     event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str]
 ) -> bool:
@@ -359,6 +421,8 @@ def _calls_for_failback(
         return False
     if isinstance(event, KeepalivedNotice):
         return event.node == preferred
+    if any(s.outside_in for s in event.streams):
+        return False  # about the public IP, not the preferred node: never a reason to fail back
     return event.is_from(config.alarm_ids) and _alarm_is_fresh(event, view) and preferred not in reported
 
 

@@ -19,6 +19,11 @@ alarm fields are ignored). An alarm message the function does not fully understa
 it is parsed with those parts recorded in ``not_understood`` and carries no evidence, so the
 function re-checks the nodes with its own probes and says so. Nothing here does I/O, so every
 malformed body is testable.
+
+The outside-in alarm (OCI Health Checks on the reserved public IP, namespace ``oci_healthchecks``)
+says "clients cannot reach the VIP" and names no node: its only dimension is the monitor's
+``resourceId``. Its streams never name a node, whatever dimensions they carry, so a Health Checks
+dimension such as ``resourceDisplayName`` can never be read as a node name.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ ACTIONS = ("status", "failover", "failback", "doctor")
 KEEPALIVED_STATES = ("MASTER", "BACKUP", "FAULT", "STOP")
 # Dimensions that may name the node a metric stream is about, in the order they are trusted.
 NODE_DIMENSIONS = ("node", "nodeName", "resourceDisplayName")
+# The metric namespace of OCI Health Checks: the outside-in alarm's streams carry it.
+OUTSIDE_IN_NAMESPACE = "oci_healthchecks"
 
 
 class EventError(ValueError):
@@ -47,9 +54,17 @@ class Stream:
     status: str
     dimensions: tuple[tuple[str, str], ...]
     alarm_id: str | None = None  # the alarm OCID of its alarmMetaData entry
+    namespace: str | None = None  # the metric namespace of its alarmMetaData entry
+
+    @property
+    def outside_in(self) -> bool:
+        return self.namespace == OUTSIDE_IN_NAMESPACE
 
     def node_name(self) -> str | None:
-        """The node this stream reports on, if one of its dimensions names it."""
+        """The node this stream reports on, if one of its dimensions names it (an outside-in
+        stream is about the public IP, never a node)."""
+        if self.outside_in:
+            return None
         dims = dict(self.dimensions)
         return next((dims[k] for k in NODE_DIMENSIONS if k in dims), None)
 
@@ -79,6 +94,11 @@ class AlarmEvent:
     def is_from(self, alarm_ids: frozenset[str]) -> bool:
         """True when some stream belongs to one of these alarms."""
         return any(s.alarm_id in alarm_ids for s in self.streams)
+
+    def is_outside_in(self, alarm_ids: frozenset[str]) -> bool:
+        """True when this is the deployment's own outside-in alarm: a stream of one of its alarms
+        in the Health Checks namespace (another tenant's or an unlisted alarm is not)."""
+        return any(s.outside_in and s.alarm_id in alarm_ids for s in self.streams)
 
 
 @dataclass(frozen=True)
@@ -187,16 +207,19 @@ def _streams(index: int, entry: object, ignored: list[str]) -> list[Stream]:
         ignored.append(f"stream status {str(status)[:40]!r}")
         return []
     alarm_id = entry.get("id") if isinstance(entry.get("id"), str) else None
+    namespace = entry.get("namespace") if isinstance(entry.get("namespace"), str) else None
     dimensions = entry.get("dimensions")
     if dimensions is None or dimensions == []:
-        return [Stream(status=status, dimensions=(), alarm_id=alarm_id)]
+        return [Stream(status=status, dimensions=(), alarm_id=alarm_id, namespace=namespace)]
     if not isinstance(dimensions, list):
         raise EventError(f"{where}.dimensions must be a list of objects")
     streams = []
     for j, dims in enumerate(dimensions):
         if not isinstance(dims, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in dims.items()):
             raise EventError(f"{where}.dimensions[{j}] must be an object of string values")
-        streams.append(Stream(status=status, dimensions=tuple(sorted(dims.items())), alarm_id=alarm_id))
+        streams.append(
+            Stream(status=status, dimensions=tuple(sorted(dims.items())), alarm_id=alarm_id, namespace=namespace)
+        )
     return streams
 
 

@@ -246,7 +246,8 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
             if v in errors
         ]
         if readable:
-            group_results, observation = _group(event, readable, observation, rt, dry_run, budget)
+            public_ips = _attached(rt.network, readable, budget) if _outside_in(event, config) else None
+            group_results, observation = _group(event, readable, observation, rt, dry_run, budget, public_ips)
             results += group_results
         results += lost
     for r in results:
@@ -262,7 +263,24 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
     return body
 
 
-def _group_view(states: list[VipState], health: Mapping[str, Health], rt: Runtime) -> View:
+def _outside_in(event: Event, config: Config) -> bool:
+    return isinstance(event, AlarmEvent) and event.is_outside_in(config.alarm_ids)
+
+
+def _attached(network: Network, states: list[VipState], budget: Deadline) -> tuple[str, ...] | None:
+    """The public IPs riding on the group's VIPs (the outside-in alarm asks whether the reserved
+    public IP is still attached); None when that could not be read."""
+    try:
+        found = [network.public_ip(s.private_ip_id, budget) for s in states]
+    except ApiError as exc:
+        log.warning("public_ip_unknown", vip=[s.private_ip_id for s in states], code=exc.code, status=exc.status)
+        return None
+    return tuple(ip for ip in found if ip)
+
+
+def _group_view(
+    states: list[VipState], health: Mapping[str, Health], rt: Runtime, public_ips: tuple[str, ...] | None = None
+) -> View:
     """The group's holder is where its newest recorded move put it (after a partial move: the
     node the rest must join), else where its first VIP is; its cooldown is that move's."""
     now = rt.clock()
@@ -277,7 +295,8 @@ def _group_view(states: list[VipState], health: Mapping[str, Health], rt: Runtim
     anchor, newest = max(recorded, key=lambda pair: pair[1].at) if recorded else (states[0], None)
     holder = _node_name(config, anchor.vnic_id)
     split = frozenset(_node_name(config, s.vnic_id) for s in states if s.vnic_id != anchor.vnic_id)
-    return View(holder=holder, health=health, last_move=newest, now=now, split=split, paused=group_pause(states, now))
+    return View(holder=holder, health=health, last_move=newest, now=now, split=split, paused=group_pause(states, now),
+                public_ips=public_ips)
 
 
 def group_pause(states: Sequence[VipState], now: float) -> Pause | None:
@@ -299,7 +318,13 @@ def _node_name(config: Config, vnic_id: str) -> str | None:
 
 
 def _group(
-    event: Event, states: list[VipState], observation: Observation, rt: Runtime, dry_run: bool, budget: Deadline
+    event: Event,
+    states: list[VipState],
+    observation: Observation,
+    rt: Runtime,
+    dry_run: bool,
+    budget: Deadline,
+    public_ips: tuple[str, ...] | None,
 ) -> tuple[list[dict[str, Any]], Observation]:
     """Decide once for the group and act; re-read and decide again when a write loses an etag race."""
     config = rt.config
@@ -307,7 +332,7 @@ def _group(
     reverified = False
     rounds = 0
     while rounds < MAX_ROUNDS:
-        view = _group_view(states, observation.health, rt)
+        view = _group_view(states, observation.health, rt, public_ips)
         decision = decide(event, view, config)
         answer.log_decision(event, states, view, decision, dry_run)
         if decision.action is not Action.MOVE or dry_run:

@@ -4,7 +4,6 @@ the nodes reach it through the fabric and the function reaches the nodes' health
 """
 from __future__ import annotations
 
-import copy
 import json
 import time
 from dataclasses import dataclass
@@ -14,7 +13,8 @@ from typing import Any
 import oci
 import requests
 
-from lab.plan import PYTHON, REPO, Cloud, ConfigObject, Plan
+from lab.outside_in import with_outside_in
+from lab.plan import HTTP_PORT, PYTHON, REPO, Cloud, ConfigObject, Plan
 from lab.processes import spawn
 
 TOPOLOGY = REPO / "ocisim" / "topologies" / "two-node.json"
@@ -36,8 +36,10 @@ class Facts:
 
 
 def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "never") -> dict[str, Any]:
-    """The two-node topology with the function's health URLs pointing at the lab's nodes."""
-    lab = copy.deepcopy(topology)
+    """The two-node topology with the function's health URLs pointing at the lab's nodes, and
+    terraform's outside-in option on: its monitor probes the floating IP from the client
+    namespace (the internet's stand-in), its alarm goes to the node alarms' topic."""
+    lab = with_outside_in(topology, plan.vip, port=HTTP_PORT, vantage_netns=plan.client_netns)
     for function in lab.get("functions", []):
         config = function["config"]
         nodes = json.loads(config["NODES"])

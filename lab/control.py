@@ -19,7 +19,8 @@ from lab.shell import LabError, in_netns, run
 from lab.state import LabState
 
 RUN_DIR = REPO / "run" / "lab"
-FAULTS = ("haproxy-stop", "keepalived-stop", "keepalived-kill", "link-down", "crash", "partition", "health-blocked")
+FAULTS = ("haproxy-stop", "keepalived-stop", "keepalived-kill", "link-down", "crash", "partition", "health-blocked",
+          "outside-blocked")
 READY_TIMEOUT_SECONDS = 30.0
 
 
@@ -267,6 +268,8 @@ def fault(node_name: str, kind: str, plan: Plan | None = None) -> dict[str, Any]
         network.link(plan, node, up=False)
     if kind == "partition":
         network.block_vrrp(plan)
+    elif kind == "outside-blocked":  # the fabric, not the node: clients cannot reach the VIP
+        network.block_outside(plan)
     elif kind == "health-blocked":  # only the function's probes of this node's health port
         network.block_health(plan, node, urlsplit(node.health_url).port or HEALTH_PORT)
     elif state.booted:

@@ -142,6 +142,13 @@ def block_vrrp(plan: Plan) -> None:
     _drop_in_fabric(plan, "ip", "protocol", "vrrp")
 
 
+def block_outside(plan: Plan) -> None:
+    """What only the outside view sees: the fabric drops the client subnet's traffic to the
+    floating IP (as an NSG, security list or route in front of the nodes would), while the nodes
+    still see each other and the function still reaches both."""
+    _drop_in_fabric(plan, "ip", "saddr", plan.client_ip, "ip", "daddr", plan.vip)
+
+
 def block_health(plan: Plan, node: Node, port: int) -> None:
     """The control plane (root namespace: the function's probes) cannot reach `node`'s health
     port, while the client and the peer still can: the fabric drops only those packets."""

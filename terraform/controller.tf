@@ -40,6 +40,7 @@ module "controller" {
   alarm_repeat_notification_duration = var.alarm_repeat_notification_duration
   alarm_email                        = var.alarm_email
   events_email                       = var.events_email
+  extra_alarm_ids                    = oci_monitoring_alarm.outside_in[*].id
 }
 
 # These resources lived in the root module before the controller became a module: an existing

@@ -345,8 +345,8 @@ variable "outside_in_port" {
 
 variable "outside_in_path" {
   type        = string
-  description = "Path the monitor requests; any answer below 400 counts as reachable."
-  default     = "/"
+  description = "Path the monitor requests; any answer below 400 counts as reachable. The nodes' haproxy answers /healthz on the service port with 200 (every other path of the seed's service is its 503 page)."
+  default     = "/healthz"
 
   validation {
     condition     = can(regex("^/[^ ]*$", var.outside_in_path))

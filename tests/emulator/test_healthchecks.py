@@ -25,6 +25,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lab.outside_in import ALARM_ID, MONITOR_ID, terraform_settings, with_outside_in
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.healthchecks.models import (
@@ -38,11 +39,8 @@ from ocisim.healthchecks.models import (
 )
 from ocisim.healthchecks.prober import MAX_BODY_BYTES
 from ocisim.healthchecks.results import NETWORK, ProbeOutcome, metric_items, probe_url, result_summary
-from tests.terraform.tf_helpers import TERRAFORM_DIR, Module
 
 FIXTURE = Path(__file__).resolve().parents[1] / "alarm" / "fixtures" / "ocisim-outside-in-split-v1.5.json"
-MONITOR_ID = "ocid1.httpmonitor.oc1..aaaaaaaaoutsideinmonitorofthetwonodetopology0000000000"
-ALARM_ID = "ocid1.alarm.oc1.iad.aaaaaaaaoutsideinalarmofthetwonodetopology00000000000000"
 Models = oci.healthchecks.models
 
 
@@ -134,12 +132,6 @@ def results(emu: Emulator, monitor_id: str, count: int, within: float = 20.0) ->
         if len(found) >= count or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
-
-
-def outside_in_alarm_spec() -> dict[str, Any]:
-    """terraform/outside_in.tf's alarm settings, as terraform deploys them."""
-    local = Module.load(TERRAFORM_DIR).locals()["outside_in"]
-    return {key: value.replace('\\"', '"') if isinstance(value, str) else value for key, value in local.items()}
 
 
 # --- the API -----------------------------------------------------------------------------------------
@@ -414,47 +406,8 @@ def test_a_node_principal_may_not_read_the_monitors(tmp_path: Path, monkeypatch:
 
 # --- the outside-in alarm, end to end ---------------------------------------------------------------
 def outside_in_topology(port: int) -> dict[str, Any]:
-    """two-node.json plus the monitor and the alarm terraform's outside-in option deploys."""
-    topology = json.loads(DEFAULT_TOPOLOGY.read_text())
-    spec = outside_in_alarm_spec()
-    compartment, topic = topology["compartments"][0]["id"], topology["topics"][0]["topicId"]
-    topology["healthChecks"] = {
-        "httpMonitors": [
-            {
-                "id": MONITOR_ID,
-                "compartmentId": compartment,
-                "displayName": "vip-failover-outside-in",
-                "targets": ["127.0.0.1"],
-                "protocol": "HTTP",
-                "port": port,
-                "path": "/",
-                "method": "GET",
-                "intervalInSeconds": 10,
-                "timeoutInSeconds": spec["timeout_in_seconds"],
-                "vantagePointNames": ["aws-iad", "azr-ord", "goo-chs"],
-            }
-        ]
-    }
-    topology["alarms"].append(
-        {
-            "id": ALARM_ID,
-            "displayName": "vip-failover-outside-in",
-            "compartmentId": compartment,
-            "metricCompartmentId": compartment,
-            "namespace": spec["namespace"],
-            "query": spec["query_format"] % MONITOR_ID,
-            "resolution": "1m",
-            "pendingDuration": spec["pending_duration"],
-            "severity": spec["severity"],
-            "body": spec["body"],
-            "isNotificationsPerMetricDimensionEnabled": True,
-            "messageFormat": "RAW",
-            "destinations": [topic],
-            "repeatNotificationDuration": "PT5M",
-            "isEnabled": True,
-        }
-    )
-    return topology
+    """two-node.json plus the monitor (of loopback `port`) and the alarm terraform's outside-in option deploys."""
+    return with_outside_in(json.loads(DEFAULT_TOPOLOGY.read_text()), "127.0.0.1", port=port)
 
 
 def shape(value: object) -> object:
@@ -488,7 +441,7 @@ def test_the_outside_in_alarm_fires_through_notifications_as_recorded(
     meta = message["alarmMetaData"][0]
     assert message["type"] == "OK_TO_FIRING" and meta["namespace"] == "oci_healthchecks"
     assert meta["dimensions"] == [{"resourceId": MONITOR_ID}]
-    assert meta["query"] == outside_in_alarm_spec()["query_format"] % MONITOR_ID
+    assert meta["query"] == terraform_settings()["query_format"] % MONITOR_ID
     assert list(meta["metricValues"][0].values()) == ["0.00"]
     if os.environ.get("OCISIM_RECORD_FIXTURES") == "1":
         FIXTURE.write_text(json.dumps(message, indent=1) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fn_emulator import ALARM_IDS, PROBE_TIMEOUT, REPO, FunctionEmulator, NodeHealth, nodes_config
@@ -21,10 +22,11 @@ def nodes() -> Iterator[dict[str, NodeHealth]]:
 
 @pytest.fixture
 def start_function(nodes: dict[str, NodeHealth]) -> Iterator[Callable[..., FunctionEmulator]]:
-    """Start the emulator with this repo's function attached; keyword args are config overrides."""
+    """Start the emulator with this repo's function attached; keyword args are config overrides
+    (``topology``: another topology file)."""
     started: list[Emulator] = []
 
-    def start(**config: str) -> FunctionEmulator:
+    def start(*, topology: Path = DEFAULT_TOPOLOGY, **config: str) -> FunctionEmulator:
         function_config = {
             "NODES": nodes_config(nodes),
             "COOLDOWN_SECONDS": "60",
@@ -33,7 +35,7 @@ def start_function(nodes: dict[str, NodeHealth]) -> Iterator[Callable[..., Funct
             "ALARM_IDS": ALARM_IDS,
             **config,
         }
-        emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config=function_config)
+        emu = Emulator.start(topology=topology, state=None, function_dir=REPO, function_config=function_config)
         started.append(emu)
         return FunctionEmulator(emu)
 

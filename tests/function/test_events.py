@@ -87,7 +87,8 @@ def test_other_message_types(name, kind):
 
 def test_reset_without_dimensions_is_one_anonymous_stream():
     event = parse_event(fixture_bytes("alarm_reset_split.json"))
-    assert event.streams == (Stream(status="RESET", dimensions=(), alarm_id=event.streams[0].alarm_id),)
+    alarm_id = event.streams[0].alarm_id
+    assert event.streams == (Stream(status="RESET", dimensions=(), alarm_id=alarm_id, namespace="vip_failover"),)
 
 
 def test_same_alarm_later_evaluation_has_another_key():

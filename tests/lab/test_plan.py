@@ -10,6 +10,7 @@ import pytest
 from lab import cloud
 from lab.fabric import holder_vnic
 from lab.network import setup_commands
+from lab.outside_in import ALARM_ID, MONITOR_ID, terraform_settings
 from lab.plan import Plan
 from lab.trial import count_api_calls, summarise
 
@@ -72,3 +73,15 @@ def test_api_calls_leave_out_the_lab_and_the_telemetry() -> None:
         {"event": "audit", "operation": "UpdatePrivateIp"},
     ]
     assert count_api_calls(entries) == {"UpdatePrivateIp": 1}
+
+
+def test_lab_topology_has_terraforms_outside_in_monitor_probing_the_vip_from_the_client() -> None:
+    lab = cloud.lab_topology(PLAN, TOPOLOGY)
+    [monitor] = lab["healthChecks"]["httpMonitors"]
+    assert lab["healthChecks"]["vantageNetns"] == PLAN.client_netns
+    assert (monitor["id"], monitor["targets"], monitor["port"]) == (MONITOR_ID, [PLAN.vip], 80)
+    alarm = next(a for a in lab["alarms"] if a["id"] == ALARM_ID)
+    assert alarm["query"] == terraform_settings()["query_format"] % MONITOR_ID
+    assert alarm["destinations"] == [TOPOLOGY["topics"][0]["topicId"]]
+    for function in lab["functions"]:
+        assert ALARM_ID in function["config"]["ALARM_IDS"].split(",")

@@ -91,6 +91,13 @@ def test_the_alarm_reads_this_monitor_and_goes_to_the_node_alarms_topic() -> Non
     assert alarm["message_format"] == "RAW" and alarm["is_notifications_per_metric_dimension_enabled"] is True
 
 
+def test_the_function_takes_the_outside_in_alarm_as_its_own() -> None:
+    """The function reads an alarm's streams only when its OCID is in ALARM_IDS (failover/config.py)."""
+    alarm_ids = ROOT.labelled("module")["function_config"]["alarm_ids"]
+    assert "oci_monitoring_alarm.outside_in[*].id" in alarm_ids
+    assert "oci_monitoring_alarm.health" in alarm_ids
+
+
 def test_the_alarm_query_is_mql_the_emulator_evaluates() -> None:
     query_format = ROOT.locals()["outside_in"]["query_format"].replace('\\"', '"')
     query = parse(query_format % "ocid1.httpmonitor.oc1..example")

@@ -23,7 +23,7 @@ module "function_config" {
   probe_connect_timeout_seconds = var.probe_connect_timeout_seconds
   dry_run                       = var.dry_run
   retry_deadline_seconds        = var.retry_deadline_seconds
-  alarm_ids                     = [for alarm in oci_monitoring_alarm.health : alarm.id]
+  alarm_ids                     = concat([for alarm in oci_monitoring_alarm.health : alarm.id], var.extra_alarm_ids)
   events_topic_id               = oci_ons_notification_topic.events.id
   compartment_id                = var.compartment_ocid
 }

@@ -139,3 +139,9 @@ variable "events_email" {
   description = "Optional e-mail address told of every move and refused move of the floating IP (the subscription must be confirmed from the mail); null for none."
   default     = null
 }
+
+variable "extra_alarm_ids" {
+  type        = list(string)
+  description = "OCIDs of the caller's own alarms on this topic whose messages the function takes as evidence (the outside-in alarm); the node alarms are always in."
+  default     = []
+}

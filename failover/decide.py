@@ -379,7 +379,7 @@ def _when_holder_serves(
 
 
 def _outside_in_serving(event: AlarmEvent, view: View) -> Decision:
-    """Rule 6 with a holder that serves: nothing the function may change is wrong, so say so."""
+    """Rule 7 with a holder that serves: nothing the function may change is wrong, so say so."""
     holder = view.holder
     if event.type in CLEARED_TYPES:
         return Decision(

@@ -93,9 +93,10 @@ def test_the_alarm_reads_this_monitor_and_goes_to_the_node_alarms_topic() -> Non
 
 def test_the_function_takes_the_outside_in_alarm_as_its_own() -> None:
     """The function reads an alarm's streams only when its OCID is in ALARM_IDS (failover/config.py)."""
-    alarm_ids = ROOT.labelled("module")["function_config"]["alarm_ids"]
-    assert "oci_monitoring_alarm.outside_in[*].id" in alarm_ids
-    assert "oci_monitoring_alarm.health" in alarm_ids
+    assert ROOT.labelled("module")["controller"]["extra_alarm_ids"] == "${oci_monitoring_alarm.outside_in[*].id}"
+    controller = Module.load(TERRAFORM_DIR / "modules" / "controller")
+    alarm_ids = controller.labelled("module")["function_config"]["alarm_ids"]
+    assert "var.extra_alarm_ids" in alarm_ids and "oci_monitoring_alarm.health" in alarm_ids
 
 
 def test_the_alarm_query_is_mql_the_emulator_evaluates() -> None:

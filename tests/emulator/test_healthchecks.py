@@ -470,6 +470,8 @@ def test_probes_leave_from_the_vantage_namespace(vantage_netns: str, tmp_path: P
     here = socket.socket()  # bound, never listening: this port refuses in the emulator's namespace
     here.bind(("127.0.0.1", 0))
     port = here.getsockname()[1]
+    monitored = outside_in_topology(port)["healthChecks"]["httpMonitors"][0]["path"]
+    (tmp_path / monitored.lstrip("/")).write_text("ok")  # what http.server answers 200 for
     there = subprocess.Popen(
         ["ip", "netns", "exec", vantage_netns, sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
         cwd=tmp_path,

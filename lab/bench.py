@@ -7,6 +7,7 @@ first answer from the other node, failed requests and the emulator API calls mad
 answers with REALISTIC_LATENCY, stated in the results. Also measured: the function's cold start,
 warm call latency and peak RSS. Writes bench/results.json, bench/results.md and bench/failover.png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,14 @@ FAULTS = ("haproxy-stop", "keepalived-kill", "link-down")
 # from inside a region (reads ~0.1 s; UpdatePrivateIp "on the order of a second"; Functions
 # invoke of a hot function adds ~0.1 s). Unlisted operations answer at once.
 REALISTIC_LATENCY = {
-    "GetPrivateIp": 0.1, "ListPrivateIps": 0.1, "GetVnic": 0.1, "GetPublicIpByPrivateIpId": 0.1,
-    "ListVnicAttachments": 0.1, "GetInstance": 0.1, "UpdatePrivateIp": 0.8, "InvokeFunction": 0.1,
+    "GetPrivateIp": 0.1,
+    "ListPrivateIps": 0.1,
+    "GetVnic": 0.1,
+    "GetPublicIpByPrivateIpId": 0.1,
+    "ListVnicAttachments": 0.1,
+    "GetInstance": 0.1,
+    "UpdatePrivateIp": 0.8,
+    "InvokeFunction": 0.1,
 }
 # The alarm path acts on a node that is down; a node whose keepalived died still serves, so
 # there is nothing for the alarm to see. Its trials take minutes (1-minute metrics, PT1M pending).
@@ -60,8 +67,12 @@ def stats(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"min": None, "p50": None, "p95": None, "max": None}
     p50, p95 = numpy.percentile(values, [50, 95])
-    return {"min": round(min(values), 3), "p50": round(float(p50), 3), "p95": round(float(p95), 3),
-            "max": round(max(values), 3)}
+    return {
+        "min": round(min(values), 3),
+        "p50": round(float(p50), 3),
+        "p95": round(float(p95), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def summarise_method(results: list[trial.TrialResult], rate: float, clock_scale: float = 1.0) -> dict[str, Any]:
@@ -104,8 +115,13 @@ def method_labs(methods: list[str], booted: bool) -> Iterator[LabState]:
     if not booted:
         for method in methods:
             alarm = method == "alarm_path"
-            control.up(method, agents=alarm, clock_scale=ALARM_CLOCK_SCALE if alarm else 1.0,
-                       latency=REALISTIC_LATENCY, booted=False)
+            control.up(
+                method,
+                agents=alarm,
+                clock_scale=ALARM_CLOCK_SCALE if alarm else 1.0,
+                latency=REALISTIC_LATENCY,
+                booted=False,
+            )
             try:
                 yield LabState.load(plan)
             finally:
@@ -116,11 +132,15 @@ def method_labs(methods: list[str], booted: bool) -> Iterator[LabState]:
     try:
         state = LabState.load(plan)
         if "floor" in methods:
-            processes.spawn([str(PYTHON), "-m", "lab.floor_route", str(plan.run_dir)],
-                            plan.path(None, "floor-route.log"), plan.path(None, "floor-route.pid"))
+            processes.spawn(
+                [str(PYTHON), "-m", "lab.floor_route", str(plan.run_dir)],
+                plan.path(None, "floor-route.log"),
+                plan.path(None, "floor-route.pid"),
+            )
         deployed = {node.name: node_file(plan, node, methods_.KEEPALIVED_CONF).read_text() for node in plan.nodes}
         install_baselines(state, methods, wheels)
         for method in methods:
+            cloud.set_latency(state.emulator["endpoint"], REALISTIC_LATENCY)  # measure_function resets it
             yield use_method(state, method, deployed)
     finally:
         control.down(plan)
@@ -140,8 +160,11 @@ def write_node_file(plan: Plan, node: Node, path: str, content: str, mode: int) 
 
 def oci_cli_pin() -> str:
     """The oci command-line client at the version the project pins (requirements-dev.txt)."""
-    return next(line.split("#")[0].strip() for line in (REPO / "requirements-dev.txt").read_text().splitlines()
-                if line.startswith("oci-cli=="))
+    return next(
+        line.split("#")[0].strip()
+        for line in (REPO / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith("oci-cli==")
+    )
 
 
 def oci_cli_wheelhouse(log: Path) -> Path:
@@ -153,9 +176,13 @@ def oci_cli_wheelhouse(log: Path) -> Path:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     with open(log, "ab") as out:
-        done = subprocess.run([str(PYTHON), "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest",
-                               str(partial), pin], stdout=out, stderr=out, timeout=DOWNLOAD_TIMEOUT_SECONDS,
-                              check=False)
+        done = subprocess.run(
+            [str(PYTHON), "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(partial), pin],
+            stdout=out,
+            stderr=out,
+            timeout=DOWNLOAD_TIMEOUT_SECONDS,
+            check=False,
+        )
     if done.returncode != 0:
         raise LabError(f"pip download of {pin} failed; see {log}")
     partial.rename(target)
@@ -178,8 +205,18 @@ def install_baselines(state: LabState, methods: list[str], wheels: Path | None) 
         shutil.copytree(wheels, node_file(plan, node, NODE_WHEELS), dirs_exist_ok=True)
         venv = methods_.OCI_CLI_VENV
         machines.run_in(plan, node, "python3", "-m", "venv", venv, timeout=120)
-        machines.run_in(plan, node, f"{venv}/bin/pip", "install", "--quiet", "--no-index", "--find-links",
-                        NODE_WHEELS, oci_cli_pin(), timeout=600)
+        machines.run_in(
+            plan,
+            node,
+            f"{venv}/bin/pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            NODE_WHEELS,
+            oci_cli_pin(),
+            timeout=600,
+        )
 
     with ThreadPoolExecutor(len(plan.nodes)) as pool:
         list(pool.map(install, plan.nodes))
@@ -190,13 +227,18 @@ def use_method(state: LabState, method: str, deployed: dict[str, str]) -> LabSta
     (the deployed one for the fast path), and `systemctl reload keepalived` inside the machine."""
     plan = state.plan
     control.heal(plan)
-    cloud.set_latency(state.emulator["endpoint"], REALISTIC_LATENCY)  # measure_function may have changed it
     seed = (REPO / "lab" / "seed_notify.py").read_text()
     for node in plan.nodes:
         change = methods_.node_change(
-            method, deployed[node.name], control_ip=plan.control_ip, endpoint=state.emulator["endpoint"],
-            vip_private_ip_id=state.facts.vip_private_ip_id, vnic_id=state.facts.vnic_ids[node.name],
-            cloud_vip=plan.cloud_vip, seed_script=seed)
+            method,
+            deployed[node.name],
+            control_ip=plan.control_ip,
+            endpoint=state.emulator["endpoint"],
+            vip_private_ip_id=state.facts.vip_private_ip_id,
+            vnic_id=state.facts.vnic_ids[node.name],
+            cloud_vip=plan.cloud_vip,
+            seed_script=seed,
+        )
         for file in change.files:
             write_node_file(plan, node, file.path, file.content, file.mode)
         write_node_file(plan, node, methods_.KEEPALIVED_CONF, change.keepalived_conf, 0o644)
@@ -206,8 +248,9 @@ def use_method(state: LabState, method: str, deployed: dict[str, str]) -> LabSta
     return used
 
 
-def run_method(state: LabState, faults: tuple[str, ...], trials: int, rate: float,
-               log: Any) -> tuple[list[trial.TrialResult], dict[str, Any] | None]:
+def run_method(
+    state: LabState, faults: tuple[str, ...], trials: int, rate: float, log: Any
+) -> tuple[list[trial.TrialResult], dict[str, Any] | None]:
     """Every trial of one method in its lab; for the fast path also the function."""
     method = state.method
     results = []
@@ -215,12 +258,25 @@ def run_method(state: LabState, faults: tuple[str, ...], trials: int, rate: floa
     for fault in faults:
         for index in range(trials):
             trial.resync(state)
-            result = trial.run_trial(state, fault, timeout=TRIAL_TIMEOUT_SECONDS.get(method, DEFAULT_TRIAL_TIMEOUT_SECONDS),
-                                     rate=rate)
+            result = trial.run_trial(
+                state, fault, timeout=TRIAL_TIMEOUT_SECONDS.get(method, DEFAULT_TRIAL_TIMEOUT_SECONDS), rate=rate
+            )
             results.append(result)
-            print(json.dumps({"method": method, "fault": fault, "trial": index + 1, "from": result.from_node,
-                              "failover_s": result.failover_s, "failed_requests": result.failed_requests,
-                              "api_calls": result.api_calls}), file=log, flush=True)
+            print(
+                json.dumps(
+                    {
+                        "method": method,
+                        "fault": fault,
+                        "trial": index + 1,
+                        "from": result.from_node,
+                        "failover_s": result.failover_s,
+                        "failed_requests": result.failed_requests,
+                        "api_calls": result.api_calls,
+                    }
+                ),
+                file=log,
+                flush=True,
+            )
     if method == "fast_path":
         trial.resync(state)  # both nodes healthy: the function's probes answer at once
         function = measure_function(state)  # after the trials: its calls stay out of them
@@ -249,8 +305,11 @@ def measure_function(state: LabState) -> dict[str, Any]:
 
     warm = [call() for _ in range(WARM_CALLS)]
     startup = {e["pid"]: e["startup_s"] for e in container_log(state, "function container started")}
-    cold = [startup[e["pid"]] + e["seconds"] for e in container_log(state, "function container first call")
-            if e["pid"] in startup]
+    cold = [
+        startup[e["pid"]] + e["seconds"]
+        for e in container_log(state, "function container first call")
+        if e["pid"] in startup
+    ]
     return {"warm_call_s": stats(warm), "cold_start_s": stats(cold), "peak_rss_mb": peak_rss_mb(state)}
 
 
@@ -274,17 +333,22 @@ def peak_rss_mb(state: LabState) -> float | None:
 
 def markdown(results: dict[str, Any]) -> str:
     """The README table: one row per method, failover seconds and what each cost."""
-    rows = ["| method | p50 s | p95 s | min s | max s | failed over | failed requests | API calls/trial |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| method | p50 s | p95 s | min s | max s | failed over | failed requests | API calls/trial |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for method, r in results.items():
         cells = [r[k] if r[k] is not None else "-" for k in ("p50", "p95", "min", "max")]
-        rows.append(f"| {method} | {' | '.join(map(str, cells))} | {r['failed_over']}/{r['trials']} | "
-                    f"{r['failed_requests']} | {r['api_calls_per_trial']} |")
+        rows.append(
+            f"| {method} | {' | '.join(map(str, cells))} | {r['failed_over']}/{r['trials']} | "
+            f"{r['failed_requests']} | {r['api_calls_per_trial']} |"
+        )
     return "\n".join(rows) + "\n"
 
 
 def chart(results: dict[str, Any], all_results: dict[str, list[trial.TrialResult]], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
@@ -305,14 +369,18 @@ def chart(results: dict[str, Any], all_results: dict[str, list[trial.TrialResult
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.bench", description=__doc__)
     parser.add_argument("--trials", type=int, default=10, help="trials per method and fault")
-    parser.add_argument("--methods", nargs="+", choices=METHODS,
-                        default=["floor", "fast_path", "seed_script", "oci_cli", "alarm_path"])
+    parser.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=["floor", "fast_path", "seed_script", "oci_cli", "alarm_path"]
+    )
     parser.add_argument("--faults", nargs="+", choices=FAULTS, default=list(FAULTS))
     parser.add_argument("--alarm-trials", type=int, default=1, help="trials per fault for alarm_path (minutes each)")
     parser.add_argument("--rate", type=float, default=trial.RATE_PER_SECOND, help="client requests per second")
     parser.add_argument("--out", type=Path, default=BENCH_DIR)
-    parser.add_argument("--processes", action="store_true",
-                        help="nodes as host processes, a lab per method (development), instead of booted machines")
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="nodes as host processes, a lab per method (development), instead of booted machines",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}

@@ -9,6 +9,7 @@
 
 Every command bounds its own run time: keepalived never times out a notify script.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,31 +25,62 @@ NOTIFY_TIMEOUT_SECONDS = 30
 def node_env(state: LabState, node: Node) -> list[str]:
     """The environment a node's own Python programs get: the repo importable, and the instance
     metadata service that the emulator serves for this node (instance principals)."""
-    return [f"PYTHONPATH={REPO}",
-            f"OCI_METADATA_BASE_URL={state.emulator['endpoint']}/imds/{node.name}/opc/v2"]
+    return [f"PYTHONPATH={REPO}", f"OCI_METADATA_BASE_URL={state.emulator['endpoint']}/imds/{node.name}/opc/v2"]
 
 
 def _python(state: LabState, node: Node, module: str, *args: str) -> str:
-    return " ".join(["/usr/bin/timeout", str(NOTIFY_TIMEOUT_SECONDS), "/usr/bin/env", *node_env(state, node),
-                     str(PYTHON), "-m", module, *args])
+    return " ".join(
+        [
+            "/usr/bin/timeout",
+            str(NOTIFY_TIMEOUT_SECONDS),
+            "/usr/bin/env",
+            *node_env(state, node),
+            str(PYTHON),
+            "-m",
+            module,
+            *args,
+        ]
+    )
 
 
 def notify_master_command(state: LabState, node: Node) -> str:
     plan, emulator, facts = state.plan, state.emulator, state.facts
     if state.method == "fast_path":
-        return _python(state, node, "health_probe.notify", "--config", str(plan.path(node, "node-agent.yaml")), "--state", "MASTER")
+        return _python(
+            state, node, "health_probe.notify", "--config", str(plan.path(node, "node-agent.yaml")), "--state", "MASTER"
+        )
     if state.method == "alarm_path":
         return "/bin/true"
     if state.method == "seed_script":
-        return _python(state, node, "lab.seed_notify", emulator["oci_config_file"], emulator["endpoint"],
-                       facts.vip_private_ip_id, facts.vnic_ids[node.name])
+        return _python(
+            state,
+            node,
+            "lab.seed_notify",
+            emulator["oci_config_file"],
+            emulator["endpoint"],
+            facts.vip_private_ip_id,
+            facts.vnic_ids[node.name],
+        )
     if state.method == "oci_cli":
-        return " ".join([
-            "/usr/bin/timeout", str(NOTIFY_TIMEOUT_SECONDS), str(REPO / ".venv" / "bin" / "oci"),
-            "--config-file", emulator["oci_config_file"], "--endpoint", emulator["endpoint"],
-            "network", "vnic", "assign-private-ip", "--vnic-id", facts.vnic_ids[node.name],
-            "--ip-address", plan.cloud_vip, "--unassign-if-already-assigned",
-        ])
+        return " ".join(
+            [
+                "/usr/bin/timeout",
+                str(NOTIFY_TIMEOUT_SECONDS),
+                str(REPO / ".venv" / "bin" / "oci"),
+                "--config-file",
+                emulator["oci_config_file"],
+                "--endpoint",
+                emulator["endpoint"],
+                "network",
+                "vnic",
+                "assign-private-ip",
+                "--vnic-id",
+                facts.vnic_ids[node.name],
+                "--ip-address",
+                plan.cloud_vip,
+                "--unassign-if-already-assigned",
+            ]
+        )
     if state.method == "floor":
         return "/usr/sbin/" + " ".join(vip_route_command(plan, node))
     raise ValueError(f"unknown method {state.method!r}")
@@ -108,8 +140,17 @@ def _script(*lines: str) -> str:
     return "\n".join(["#!/bin/bash", *lines]) + "\n"
 
 
-def node_change(method: str, deployed_conf: str, *, control_ip: str, endpoint: str, vip_private_ip_id: str,
-                vnic_id: str, cloud_vip: str, seed_script: str) -> NodeChange:
+def node_change(
+    method: str,
+    deployed_conf: str,
+    *,
+    control_ip: str,
+    endpoint: str,
+    vip_private_ip_id: str,
+    vnic_id: str,
+    cloud_vip: str,
+    seed_script: str,
+) -> NodeChange:
     """What `method`'s users change on a node whose keepalived.conf is `deployed_conf` (pure).
     Every script bounds its own run time: keepalived never times out a notify."""
     timeout = f"/usr/bin/timeout {NOTIFY_TIMEOUT_SECONDS}"
@@ -118,19 +159,24 @@ def node_change(method: str, deployed_conf: str, *, control_ip: str, endpoint: s
     if method == "alarm_path":
         return NodeChange((), swap_notify(deployed_conf, "/bin/true"))
     if method == "floor":  # a node cannot reach the fabric: one datagram asks the host to move the route
-        body = _script("# floor: no cloud call; lab/floor_route.py moves the fabric's route to the sender.",
-                       f"echo master > /dev/udp/{control_ip}/{FLOOR_PORT}")
+        body = _script(
+            "# floor: no cloud call; lab/floor_route.py moves the fabric's route to the sender.",
+            f"echo master > /dev/udp/{control_ip}/{FLOOR_PORT}",
+        )
         files: tuple[NodeFile, ...] = (NodeFile(BENCH_NOTIFY, body, 0o755),)
     elif method == "seed_script":
-        body = _script("# the seed's notify_master: one UpdatePrivateIp with the oci SDK, API key config.",
-                       f"exec {timeout} {NODE_PYTHON} {SEED_SCRIPT} {NODE_OCI_CONFIG} {endpoint} "
-                       f"{vip_private_ip_id} {vnic_id}")
+        body = _script(
+            "# the seed's notify_master: one UpdatePrivateIp with the oci SDK, API key config.",
+            f"exec {timeout} {NODE_PYTHON} {SEED_SCRIPT} {NODE_OCI_CONFIG} {endpoint} {vip_private_ip_id} {vnic_id}",
+        )
         files = (NodeFile(SEED_SCRIPT, seed_script, 0o644), NodeFile(BENCH_NOTIFY, body, 0o755))
     elif method == "oci_cli":
-        body = _script("# ClusterLabs ocivip's move: the oci command-line client, API key config.",
-                       f"exec {timeout} {OCI_CLI_VENV}/bin/oci --config-file {NODE_OCI_CONFIG} --endpoint {endpoint} "
-                       f"network vnic assign-private-ip --vnic-id {vnic_id} --ip-address {cloud_vip} "
-                       "--unassign-if-already-assigned")
+        body = _script(
+            "# ClusterLabs ocivip's move: the oci command-line client, API key config.",
+            f"exec {timeout} {OCI_CLI_VENV}/bin/oci --config-file {NODE_OCI_CONFIG} --endpoint {endpoint} "
+            f"network vnic assign-private-ip --vnic-id {vnic_id} --ip-address {cloud_vip} "
+            "--unassign-if-already-assigned",
+        )
         files = (NodeFile(BENCH_NOTIFY, body, 0o755),)
     else:
         raise ValueError(f"unknown method {method!r}")

@@ -16,8 +16,14 @@ from lab.userdata import templatefile
 PLAN = Plan(Path("/nonexistent"))
 DEPLOYED_MASTER = "/usr/bin/env /opt/oci-vip-failover/.venv/bin/python -m health_probe.notify --config x --state MASTER"
 DEPLOYED_RELEASE = "/usr/bin/env /opt/oci-vip-failover/.venv/bin/python -m health_probe.notify --config x"
-FACTS = {"control_ip": "198.18.2.2", "endpoint": "http://198.18.2.2:4567", "vip_private_ip_id": "ocid1.privateip.vip",
-         "vnic_id": "ocid1.vnic.b", "cloud_vip": "10.0.0.4", "seed_script": "import oci\n"}
+FACTS = {
+    "control_ip": "198.18.2.2",
+    "endpoint": "http://198.18.2.2:4567",
+    "vip_private_ip_id": "ocid1.privateip.vip",
+    "vnic_id": "ocid1.vnic.b",
+    "cloud_vip": "10.0.0.4",
+    "seed_script": "import oci\n",
+}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +61,10 @@ def test_a_baseline_runs_its_script_on_master_and_has_no_release_notice(deployed
 def test_the_alarm_path_notifies_nothing(deployed: str) -> None:
     change = methods.node_change("alarm_path", deployed, **FACTS)
     assert change.files == ()
-    assert notify_lines(change.keepalived_conf) == ['notify_master "/bin/true"', 'notify_master_rx_lower_pri "/bin/true"']
+    assert notify_lines(change.keepalived_conf) == [
+        'notify_master "/bin/true"',
+        'notify_master_rx_lower_pri "/bin/true"',
+    ]
 
 
 def test_oci_cli_runs_ocivips_command_bounded_in_time(deployed: str) -> None:

@@ -127,7 +127,7 @@ def method_labs(methods: list[str], booted: bool) -> Iterator[LabState]:
             finally:
                 control.down(plan)
         return
-    wheels = oci_cli_wheelhouse(plan.path(None, "pip-download-oci-cli.log")) if "oci_cli" in methods else None
+    wheels = oci_cli_wheelhouse() if "oci_cli" in methods else None
     control.up("fast_path", clock_scale=ALARM_CLOCK_SCALE, latency=REALISTIC_LATENCY)
     try:
         state = LabState.load(plan)
@@ -167,12 +167,15 @@ def oci_cli_pin() -> str:
     )
 
 
-def oci_cli_wheelhouse(log: Path) -> Path:
-    """oci_cli_pin()'s wheels, downloaded once: what an ocivip user pip-installs on a node."""
+def oci_cli_wheelhouse() -> Path:
+    """oci_cli_pin()'s wheels, downloaded once (log beside them): what an ocivip user
+    pip-installs on a node."""
     pin = oci_cli_pin()
     target = CACHE / f"wheels-{pin.replace('==', '-')}"
     if target.is_dir():
         return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    log = target.with_name(target.name + ".log")
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     with open(log, "ab") as out:

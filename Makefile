@@ -41,7 +41,7 @@ lab-deps:
 demo: $(STAMP) lab-deps
 	$(PY) -m lab.demo
 
-# Failover times per method in the lab (host-process nodes, see docs/lab.md) ->
+# Failover times per method in the lab (booted nodes, see docs/lab.md) ->
 # bench/results.json and bench/failover.png.
 # TRIALS=N per fault and method (default 10).
 bench: $(STAMP) lab-deps

@@ -7,12 +7,19 @@ first answer from the other node, failed requests and the emulator API calls mad
 answers with REALISTIC_LATENCY, stated in the results. Also measured: the function's cold start,
 warm call latency and peak RSS. Writes bench/results.json, bench/results.md and bench/failover.png.
 """
+
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import shutil
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +27,29 @@ import numpy
 import oci
 import requests
 
-from lab import control, trial
-from lab.plan import REPO
+from lab import cloud, control, machines, processes, trial
+from lab import methods as methods_
+from lab.plan import PYTHON, REPO, Node, Plan
+from lab.rootfs import CACHE
+from lab.shell import LabError
+from lab.sources import DOWNLOAD_TIMEOUT_SECONDS
 from lab.state import METHODS, LabState
 
 BENCH_DIR = REPO / "bench"
+NODE_WHEELS = "/var/cache/vip-bench/wheels"  # the oci CLI's wheels, copied into a booted node
 FAULTS = ("haproxy-stop", "keepalived-kill", "link-down")
 # Seconds the emulator waits before answering, per operation: OCI's order of magnitude as seen
 # from inside a region (reads ~0.1 s; UpdatePrivateIp "on the order of a second"; Functions
 # invoke of a hot function adds ~0.1 s). Unlisted operations answer at once.
 REALISTIC_LATENCY = {
-    "GetPrivateIp": 0.1, "ListPrivateIps": 0.1, "GetVnic": 0.1, "GetPublicIpByPrivateIpId": 0.1,
-    "ListVnicAttachments": 0.1, "GetInstance": 0.1, "UpdatePrivateIp": 0.8, "InvokeFunction": 0.1,
+    "GetPrivateIp": 0.1,
+    "ListPrivateIps": 0.1,
+    "GetVnic": 0.1,
+    "GetPublicIpByPrivateIpId": 0.1,
+    "ListVnicAttachments": 0.1,
+    "GetInstance": 0.1,
+    "UpdatePrivateIp": 0.8,
+    "InvokeFunction": 0.1,
 }
 # The alarm path acts on a node that is down; a node whose keepalived died still serves, so
 # there is nothing for the alarm to see. Its trials take minutes (1-minute metrics, PT1M pending).
@@ -49,8 +67,12 @@ def stats(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"min": None, "p50": None, "p95": None, "max": None}
     p50, p95 = numpy.percentile(values, [50, 95])
-    return {"min": round(min(values), 3), "p50": round(float(p50), 3), "p95": round(float(p95), 3),
-            "max": round(max(values), 3)}
+    return {
+        "min": round(min(values), 3),
+        "p50": round(float(p50), 3),
+        "p95": round(float(p95), 3),
+        "max": round(max(values), 3),
+    }
 
 
 def summarise_method(results: list[trial.TrialResult], rate: float, clock_scale: float = 1.0) -> dict[str, Any]:
@@ -85,33 +107,182 @@ def summarise_method(results: list[trial.TrialResult], rate: float, clock_scale:
     }
 
 
-def run_method(method: str, faults: tuple[str, ...], trials: int, rate: float,
-               log: Any) -> tuple[list[trial.TrialResult], dict[str, Any] | None]:
-    """Every trial of one method in a lab of its own; for the fast path also the function."""
-    alarm = method == "alarm_path"
-    # Host processes, not booted nodes: every method must run in the same kind of lab, and the
-    # methods other than the fast path replace keepalived's notify, which a booted node takes
-    # from terraform's cloud-init (docs/lab.md).
-    control.up(method, agents=alarm, clock_scale=ALARM_CLOCK_SCALE if alarm else 1.0, latency=REALISTIC_LATENCY,
-               booted=False)
-    state = LabState.load(control.default_plan())
+def method_labs(methods: list[str], booted: bool) -> Iterator[LabState]:
+    """Each method's lab, in the order given. Booted (the default): one lab of machines booted
+    from terraform's cloud-init, each method put in place inside the nodes as its users would
+    (`use_method`). `--processes`: a lab of host processes per method, its notify rendered in."""
+    plan = control.default_plan()
+    if not booted:
+        for method in methods:
+            alarm = method == "alarm_path"
+            control.up(
+                method,
+                agents=alarm,
+                clock_scale=ALARM_CLOCK_SCALE if alarm else 1.0,
+                latency=REALISTIC_LATENCY,
+                booted=False,
+            )
+            try:
+                yield LabState.load(plan)
+            finally:
+                control.down(plan)
+        return
+    wheels = oci_cli_wheelhouse() if "oci_cli" in methods else None
+    control.up("fast_path", clock_scale=ALARM_CLOCK_SCALE, latency=REALISTIC_LATENCY)
+    try:
+        state = LabState.load(plan)
+        if "floor" in methods:
+            processes.spawn(
+                [str(PYTHON), "-m", "lab.floor_route", str(plan.run_dir)],
+                plan.path(None, "floor-route.log"),
+                plan.path(None, "floor-route.pid"),
+            )
+        deployed = {node.name: node_file(plan, node, methods_.KEEPALIVED_CONF).read_text() for node in plan.nodes}
+        install_baselines(state, methods, wheels)
+        for method in methods:
+            cloud.set_latency(state.emulator["endpoint"], REALISTIC_LATENCY)  # measure_function resets it
+            yield use_method(state, method, deployed)
+    finally:
+        control.down(plan)
+
+
+def node_file(plan: Plan, node: Node, path: str) -> Path:
+    """A file of a booted node's own filesystem, as the host sees it."""
+    return machines.root(plan, node) / path.lstrip("/")
+
+
+def write_node_file(plan: Plan, node: Node, path: str, content: str, mode: int) -> None:
+    target = node_file(plan, node, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content)
+    target.chmod(mode)
+
+
+def oci_cli_pin() -> str:
+    """The oci command-line client at the version the project pins (requirements-dev.txt)."""
+    return next(
+        line.split("#")[0].strip()
+        for line in (REPO / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith("oci-cli==")
+    )
+
+
+def oci_cli_wheelhouse() -> Path:
+    """oci_cli_pin()'s wheels, downloaded once (log beside them): what an ocivip user
+    pip-installs on a node."""
+    pin = oci_cli_pin()
+    target = CACHE / f"wheels-{pin.replace('==', '-')}"
+    if target.is_dir():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    log = target.with_name(target.name + ".log")
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    with open(log, "ab") as out:
+        done = subprocess.run(
+            [str(PYTHON), "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", str(partial), pin],
+            stdout=out,
+            stderr=out,
+            timeout=DOWNLOAD_TIMEOUT_SECONDS,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise LabError(f"pip download of {pin} failed; see {log}")
+    partial.rename(target)
+    return target
+
+
+def install_baselines(state: LabState, methods: list[str], wheels: Path | None) -> None:
+    """What the baselines' users install on each node once: the API key config they sign with
+    (the emulator's user key) and, for oci_cli, the oci command-line client in a venv of its own."""
+    plan = state.plan
+    host_config = Path(state.emulator["oci_config_file"])
+    key = next(line.split("=", 1)[1] for line in host_config.read_text().splitlines() if line.startswith("key_file="))
+    for node in plan.nodes:
+        write_node_file(plan, node, methods_.NODE_OCI_CONFIG, methods_.node_oci_config(host_config.read_text()), 0o600)
+        write_node_file(plan, node, methods_.NODE_OCI_KEY, Path(key).read_text(), 0o600)
+    if wheels is None:
+        return
+
+    def install(node: Node) -> None:
+        shutil.copytree(wheels, node_file(plan, node, NODE_WHEELS), dirs_exist_ok=True)
+        venv = methods_.OCI_CLI_VENV
+        machines.run_in(plan, node, "python3", "-m", "venv", venv, timeout=120)
+        machines.run_in(
+            plan,
+            node,
+            f"{venv}/bin/pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            NODE_WHEELS,
+            oci_cli_pin(),
+            timeout=600,
+        )
+
+    with ThreadPoolExecutor(len(plan.nodes)) as pool:
+        list(pool.map(install, plan.nodes))
+
+
+def use_method(state: LabState, method: str, deployed: dict[str, str]) -> LabState:
+    """Put `method` in place on every booted node: its files, keepalived.conf with its notify
+    (the deployed one for the fast path), and `systemctl reload keepalived` inside the machine."""
+    plan = state.plan
+    control.heal(plan)
+    seed = (REPO / "lab" / "seed_notify.py").read_text()
+    for node in plan.nodes:
+        change = methods_.node_change(
+            method,
+            deployed[node.name],
+            control_ip=plan.control_ip,
+            endpoint=state.emulator["endpoint"],
+            vip_private_ip_id=state.facts.vip_private_ip_id,
+            vnic_id=state.facts.vnic_ids[node.name],
+            cloud_vip=plan.cloud_vip,
+            seed_script=seed,
+        )
+        for file in change.files:
+            write_node_file(plan, node, file.path, file.content, file.mode)
+        write_node_file(plan, node, methods_.KEEPALIVED_CONF, change.keepalived_conf, 0o644)
+        machines.systemctl(plan, node, "reload", "keepalived")
+    used = dataclasses.replace(state, method=method)
+    used.save()
+    return used
+
+
+def run_method(
+    state: LabState, faults: tuple[str, ...], trials: int, rate: float, log: Any
+) -> tuple[list[trial.TrialResult], dict[str, Any] | None]:
+    """Every trial of one method in its lab; for the fast path also the function."""
+    method = state.method
     results = []
     function = None
-    try:
-        for fault in faults:
-            for index in range(trials):
-                trial.resync(state)
-                result = trial.run_trial(state, fault, timeout=TRIAL_TIMEOUT_SECONDS.get(method, DEFAULT_TRIAL_TIMEOUT_SECONDS),
-                                         rate=rate)
-                results.append(result)
-                print(json.dumps({"method": method, "fault": fault, "trial": index + 1, "from": result.from_node,
-                                  "failover_s": result.failover_s, "failed_requests": result.failed_requests,
-                                  "api_calls": result.api_calls}), file=log, flush=True)
-        if method == "fast_path":
-            trial.resync(state)  # both nodes healthy: the function's probes answer at once
-            function = measure_function(state)  # after the trials: its calls stay out of them
-    finally:
-        control.down(state.plan)
+    for fault in faults:
+        for index in range(trials):
+            trial.resync(state)
+            result = trial.run_trial(
+                state, fault, timeout=TRIAL_TIMEOUT_SECONDS.get(method, DEFAULT_TRIAL_TIMEOUT_SECONDS), rate=rate
+            )
+            results.append(result)
+            print(
+                json.dumps(
+                    {
+                        "method": method,
+                        "fault": fault,
+                        "trial": index + 1,
+                        "from": result.from_node,
+                        "failover_s": result.failover_s,
+                        "failed_requests": result.failed_requests,
+                        "api_calls": result.api_calls,
+                    }
+                ),
+                file=log,
+                flush=True,
+            )
+    if method == "fast_path":
+        trial.resync(state)  # both nodes healthy: the function's probes answer at once
+        function = measure_function(state)  # after the trials: its calls stay out of them
     return results, function
 
 
@@ -137,8 +308,11 @@ def measure_function(state: LabState) -> dict[str, Any]:
 
     warm = [call() for _ in range(WARM_CALLS)]
     startup = {e["pid"]: e["startup_s"] for e in container_log(state, "function container started")}
-    cold = [startup[e["pid"]] + e["seconds"] for e in container_log(state, "function container first call")
-            if e["pid"] in startup]
+    cold = [
+        startup[e["pid"]] + e["seconds"]
+        for e in container_log(state, "function container first call")
+        if e["pid"] in startup
+    ]
     return {"warm_call_s": stats(warm), "cold_start_s": stats(cold), "peak_rss_mb": peak_rss_mb(state)}
 
 
@@ -162,17 +336,22 @@ def peak_rss_mb(state: LabState) -> float | None:
 
 def markdown(results: dict[str, Any]) -> str:
     """The README table: one row per method, failover seconds and what each cost."""
-    rows = ["| method | p50 s | p95 s | min s | max s | failed over | failed requests | API calls/trial |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| method | p50 s | p95 s | min s | max s | failed over | failed requests | API calls/trial |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for method, r in results.items():
         cells = [r[k] if r[k] is not None else "-" for k in ("p50", "p95", "min", "max")]
-        rows.append(f"| {method} | {' | '.join(map(str, cells))} | {r['failed_over']}/{r['trials']} | "
-                    f"{r['failed_requests']} | {r['api_calls_per_trial']} |")
+        rows.append(
+            f"| {method} | {' | '.join(map(str, cells))} | {r['failed_over']}/{r['trials']} | "
+            f"{r['failed_requests']} | {r['api_calls_per_trial']} |"
+        )
     return "\n".join(rows) + "\n"
 
 
 def chart(results: dict[str, Any], all_results: dict[str, list[trial.TrialResult]], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
@@ -193,25 +372,33 @@ def chart(results: dict[str, Any], all_results: dict[str, list[trial.TrialResult
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.bench", description=__doc__)
     parser.add_argument("--trials", type=int, default=10, help="trials per method and fault")
-    parser.add_argument("--methods", nargs="+", choices=METHODS,
-                        default=["floor", "fast_path", "seed_script", "oci_cli", "alarm_path"])
+    parser.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=["floor", "fast_path", "seed_script", "oci_cli", "alarm_path"]
+    )
     parser.add_argument("--faults", nargs="+", choices=FAULTS, default=list(FAULTS))
     parser.add_argument("--alarm-trials", type=int, default=1, help="trials per fault for alarm_path (minutes each)")
     parser.add_argument("--rate", type=float, default=trial.RATE_PER_SECOND, help="client requests per second")
     parser.add_argument("--out", type=Path, default=BENCH_DIR)
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="nodes as host processes, a lab per method (development), instead of booted machines",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
     all_results: dict[str, list[trial.TrialResult]] = {}
-    with open(args.out / "trials.jsonl", "w") as log:
-        for method in args.methods:
+    with open(args.out / "trials.jsonl", "w") as log, closing(method_labs(args.methods, not args.processes)) as labs:
+        for state in labs:
+            method = state.method
             alarm = method == "alarm_path"
             faults = tuple(f for f in args.faults if f in ALARM_FAULTS) if alarm else tuple(args.faults)
             trials = args.alarm_trials if alarm else args.trials
             print(f"bench: {method} ({trials} trials x {len(faults)} faults)", file=sys.stderr, flush=True)
-            method_results, function = run_method(method, faults, trials, args.rate, log)
+            method_results, function = run_method(state, faults, trials, args.rate, log)
             all_results[method] = method_results
             results[method] = summarise_method(method_results, args.rate, ALARM_CLOCK_SCALE if alarm else 1.0)
+            results[method]["nodes"] = "booted" if state.booted else "processes"
             if function:
                 results[method]["function"] = function
             (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from lab import cloud, machines, network, processes, rootfs, sources, userdata
-from lab.methods import node_env, notify_master_command
+from lab.methods import NOTIFY_PROCESSES, node_env, notify_master_command
 from lab.plan import HEALTH_PORT, PYTHON, REPO, Cloud, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
 from lab.shell import LabError, in_netns, run
 from lab.state import LabState
@@ -52,7 +52,7 @@ NODE_PID_FILES = ("haproxy.pid", "keepalived.pid", "keepalived-vrrp.pid", "keepa
 def notify_running(plan: Plan) -> bool:
     """Whether a notify script (or keepalived's check) is still running on any node."""
     if LabState.load(plan).booted:
-        return any(machines.processes_matching(plan, node, "health_probe.notify") for node in plan.nodes)
+        return any(machines.processes_matching(plan, node, NOTIFY_PROCESSES) for node in plan.nodes)
     return any(processes.foreign_pids(node.netns, [plan.path(node, name) for name in NODE_PID_FILES])
                for node in plan.nodes)
 
@@ -328,7 +328,8 @@ def heal(plan: Plan | None = None) -> dict[str, Any]:
 
 # down --------------------------------------------------------------------------------------
 
-ROOT_PROCESSES = (("fabric.pid", "lab.fabric"), ("emulator.pid", "ocisim"), *sources.PROCESSES)
+ROOT_PROCESSES = (("fabric.pid", "lab.fabric"), ("emulator.pid", "ocisim"), ("floor-route.pid", "lab.floor_route"),
+                  *sources.PROCESSES)
 
 
 def down(plan: Plan | None = None) -> dict[str, Any]:

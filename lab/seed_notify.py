@@ -3,6 +3,7 @@ oci SDK and move the floating private IP to this node's VNIC with one UpdatePriv
 
     python -m lab.seed_notify OCI_CONFIG_FILE ENDPOINT PRIVATE_IP_ID VNIC_ID
 """
+
 from __future__ import annotations
 
 import sys

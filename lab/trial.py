@@ -5,6 +5,7 @@ fault -> the client's first answer from the other node, failed requests = reques
 that got no answer, API calls = the emulator's requests (other than the lab's admin ones) made
 between the fault and the end of the trial.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,14 @@ NOT_A_MOVE = frozenset({"PostMetricData"})
 
 def api_requests(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The emulator's request lines made to move the IP: no lab admin calls, no telemetry; pure."""
-    return [e for e in entries if e.get("event") == "request" and e.get("principal") != "ocisim-admin"
-            and e.get("operation") not in NOT_A_MOVE and e.get("path", "").find("/metrics") < 0]
+    return [
+        e
+        for e in entries
+        if e.get("event") == "request"
+        and e.get("principal") != "ocisim-admin"
+        and e.get("operation") not in NOT_A_MOVE
+        and e.get("path", "").find("/metrics") < 0
+    ]
 
 
 def count_api_calls(entries: list[dict[str, Any]]) -> dict[str, int]:
@@ -112,8 +119,11 @@ def wait_steady(plan: Plan, timeout: float = SETTLE_TIMEOUT_SECONDS) -> Node:
         except LabError:
             return False
         backup = plan.peer(master)
-        return (keepalived_state(plan, backup) == "BACKUP" and not control.notify_running(plan)
-                and master.name in control.client_get(plan, 0.5))
+        return (
+            keepalived_state(plan, backup) == "BACKUP"
+            and not control.notify_running(plan)
+            and master.name in control.client_get(plan, 0.5)
+        )
 
     control.wait_for(steady, timeout, "a steady lab (one MASTER serving, one BACKUP)", interval=0.2)
     return serving_node(plan)
@@ -150,9 +160,24 @@ def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_
     survivor = plan.peer(victim)
     log = plan.path(None, "emulator.log")
     client = subprocess.Popen(
-        in_netns(plan.client_netns, str(PYTHON), "-m", "lab.client", plan.vip, "--rate", str(rate),
-                 "--duration", str(timeout + BASELINE_SECONDS), "--until", survivor.name),
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        in_netns(
+            plan.client_netns,
+            str(PYTHON),
+            "-m",
+            "lab.client",
+            plan.vip,
+            "--rate",
+            str(rate),
+            "--duration",
+            str(timeout + BASELINE_SECONDS),
+            "--until",
+            survivor.name,
+        ),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     time.sleep(BASELINE_SECONDS)
     log_offset = log.stat().st_size
     fault_time = control.fault(victim.name, kind, plan)["time"]
@@ -166,8 +191,18 @@ def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_
     with open(log) as handle:
         handle.seek(log_offset)
         entries = parse_log(handle.readlines())
-    return TrialResult(kind, victim.name, survivor.name, fault_time, failover, len(answers), failed,
-                       count_api_calls(entries), answers, entries)
+    return TrialResult(
+        kind,
+        victim.name,
+        survivor.name,
+        fault_time,
+        failover,
+        len(answers),
+        failed,
+        count_api_calls(entries),
+        answers,
+        entries,
+    )
 
 
 def node_events(plan: Plan) -> list[tuple[float, str]]:

@@ -1,5 +1,4 @@
-"""The real lab: short fast-path failovers (one trial each), and a teardown that leaves nothing
-behind."""
+"""The real lab: short fast-path failovers (one trial each); its teardown is tests/lab/test_teardown.py."""
 from __future__ import annotations
 
 import json
@@ -11,14 +10,13 @@ from typing import Any
 import pytest
 
 from lab import cloud, control, network, trial
-from lab.plan import PYTHON, REPO, Plan
+from lab.plan import PYTHON, REPO
 from lab.shell import in_netns
 from lab.state import LabState
-from tests.lab.session import leftovers
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
-# Issue 8's target for the fast path: fault (or heal) -> the client answered by the right node.
+# The fast path's target: fault (or heal) -> the client answered by the right node.
 FAST_PATH_BUDGET_S = 2.0
 
 
@@ -111,34 +109,3 @@ def test_keepalived_killed_then_healed_ends_on_the_alias_holder_and_the_client_s
     assert network.vip_route_holder(plan) == peer
     print(f"\nkeepalived-kill + heal: {peer.name} answered {first_peer - healed_at:.3f} s after the heal began; "
           f"longest time without an answer {longest_gap:.3f} s; {failed} of {len(answers)} requests failed")
-
-
-def test_a_second_up_is_refused(fast_path_lab: LabState) -> None:
-    with pytest.raises(control.LabError, match="already running"):
-        control.up("fast_path", plan=fast_path_lab.plan)
-
-
-def test_down_leaves_nothing_behind(fast_path_lab: LabState) -> None:
-    plan: Plan = fast_path_lab.plan
-    pids = [int(p) for ns in plan.netns_names
-            for p in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()]
-    emulator_pid = fast_path_lab.emulator["pid"]
-    assert pids and emulator_pid
-
-    control.down(plan)
-
-    assert network.existing_netns(plan) == []
-    assert plan.control_if not in subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
-    assert "198.18." not in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
-    survivors = [pid for pid in [*pids, emulator_pid] if _running(pid)]
-    assert survivors == []
-    assert not LabState.file(plan).exists()
-    assert leftovers(plan) == []  # no machine, overlay mount or server on the lab's address
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -1,4 +1,4 @@
-"""Chaos: the fault matrix of issue 8, run against the real function, with the invariants measured.
+"""Chaos: the fault matrix of docs/reliability.md, run against the real function, with the invariants measured.
 
     faults      the matrix as data, and the seeded plan of trials
     invariants  the six invariants, pure checks on an audit log and the function's answers

@@ -1,4 +1,4 @@
-"""The six invariants of issue 8, checked on what one trial left behind. Pure: no I/O.
+"""The invariants of docs/reliability.md, checked on what one trial left behind. Pure: no I/O.
 
 Inputs are what an outside observer has: the emulator's audit log (every UpdatePrivateIp, who
 made it, the private IP before and after), the function's answers as its callers received

@@ -195,7 +195,7 @@ def test_cooldown_left():
     assert cooldown_left(view(moved_ago=90), NEVER) == 0
 
 
-# Properties over every combination: the invariants of issue 8 in decision form.
+# Properties over every combination: the invariants of docs/reliability.md in decision form.
 healths = st.sampled_from([H, D, U])
 events = st.one_of(
     st.builds(

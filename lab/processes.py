@@ -5,6 +5,7 @@ file never gets an unrelated process killed.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,10 +75,8 @@ def kill_netns_processes(netns: str) -> list[int]:
     """SIGKILL everything inside a namespace: `ip netns del` leaves a namespace with processes alive."""
     pids = [int(p) for p in run(["ip", "netns", "pids", netns], check=False).stdout.split()]
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     wait_gone(pids, 5.0)
     return pids
 
@@ -86,10 +85,8 @@ def foreign_pids(netns: str, known_pid_files: Sequence[Path]) -> list[int]:
     """Processes in a namespace that no pid file accounts for: notify scripts still running."""
     known = set()
     for path in known_pid_files:
-        try:
+        with contextlib.suppress(OSError, ValueError, IndexError):
             known.add(int(path.read_text().split()[0]))
-        except (OSError, ValueError, IndexError):
-            pass
     pids = [int(p) for p in run(["ip", "netns", "pids", netns], check=False).stdout.split()]
     return [pid for pid in pids if pid not in known and _state(pid) not in ("", "Z")]
 

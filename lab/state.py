@@ -33,7 +33,7 @@ class LabState:
         self.file(self.plan).write_text(json.dumps(data, indent=2))
 
     @classmethod
-    def load(cls, plan: Plan) -> "LabState":
+    def load(cls, plan: Plan) -> LabState:
         try:
             data = json.loads(cls.file(plan).read_text())
         except FileNotFoundError:

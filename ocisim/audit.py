@@ -8,6 +8,7 @@ long-poll `GET /_admin/audit?after=SEQ&wait=SECONDS` and are woken the moment an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import threading
 from typing import Any
@@ -35,10 +36,8 @@ class AuditLog:
             del self._entries[:-MAX_ENTRIES]
             waiters = list(self._waiters)
         for loop, event in waiters:
-            try:
+            with contextlib.suppress(RuntimeError):  # that waiter's loop has already closed (emulator stopping)
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:  # that waiter's loop has already closed (emulator stopping)
-                pass
         return entry
 
     def after(self, seq: int = 0) -> list[dict[str, Any]]:
@@ -54,10 +53,8 @@ class AuditLog:
         try:
             entries = self.after(seq)
             if not entries and timeout > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), timeout)
-                except asyncio.TimeoutError:
-                    pass
                 entries = self.after(seq)
             return entries
         finally:
@@ -69,5 +66,5 @@ class AuditLog:
             return {"next_seq": self._next_seq, "entries": copy.deepcopy(self._entries)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "AuditLog":
+    def from_json(cls, data: dict[str, Any]) -> AuditLog:
         return cls(data["entries"], data["next_seq"])

@@ -23,9 +23,10 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any
 
 import jwt
 from cryptography.exceptions import InvalidSignature
@@ -105,7 +106,7 @@ class Keyring:
     api_keys: dict[str, tuple[Principal, rsa.RSAPublicKey]] = field(default_factory=dict)
 
     @classmethod
-    def new(cls) -> "Keyring":
+    def new(cls) -> Keyring:
         return cls(token_key=new_private_key())
 
     def add_api_key(self, tenancy_id: str, user_id: str, public_key: rsa.RSAPublicKey) -> str:
@@ -121,7 +122,7 @@ class Keyring:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Keyring":
+    def from_json(cls, data: Mapping[str, Any]) -> Keyring:
         keyring = cls(token_key=load_private_pem(data["token_key"]))
         for kid, entry in data["api_keys"].items():
             p = entry["principal"]

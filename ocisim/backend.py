@@ -16,8 +16,9 @@ import os
 import pkgutil
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ocisim.audit import AuditLog
 from ocisim.auth import Keyring, Principal, new_private_key, private_pem
@@ -130,7 +131,7 @@ class Backend:
     # --- creation and persistence ------------------------------------------------------------
     @classmethod
     def open(cls, *, topology_path: str | os.PathLike | None, state_path: str | os.PathLike | None,
-             clock: Clock, options: Mapping[str, Any]) -> "Backend":
+             clock: Clock, options: Mapping[str, Any]) -> Backend:
         """Resume `state_path` if it exists, else seed a new state from the topology."""
         services = discover_services()
         path = Path(state_path) if state_path else None

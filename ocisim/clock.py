@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class Clock:
@@ -42,7 +42,7 @@ class Clock:
         return self._anchor_emulated + (time.monotonic() - self._anchor_monotonic) * self._scale
 
     def now_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=timezone.utc)
+        return datetime.fromtimestamp(self.now(), tz=UTC)
 
     def iso_now(self) -> str:
         """RFC 3339 with milliseconds and Z, the way OCI writes timestamps."""
@@ -76,5 +76,5 @@ class Clock:
 
 
 def iso(epoch_seconds: float) -> str:
-    stamp = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(epoch_seconds, tz=UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"

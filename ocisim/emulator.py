@@ -14,8 +14,9 @@ import shutil
 import socket
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -62,7 +63,7 @@ class Emulator:
               function_dir: str | os.PathLike | None = None,
               function_config: Mapping[str, str] | None = None, clock_scale: float = 1.0,
               config_dir: str | os.PathLike | None = None,
-              function_python: str | os.PathLike | None = None, tls: bool = False) -> "Emulator":
+              function_python: str | os.PathLike | None = None, tls: bool = False) -> Emulator:
         """Start serving; returns once every service is up and the endpoint answers.
 
         `state` None keeps everything in memory. The OCI config file and API key go to
@@ -141,7 +142,7 @@ class Emulator:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
         self.backend.log("stopped")
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -44,8 +44,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ocisim.auth import Principal
 from ocisim.errors import InvalidParameter
@@ -75,7 +76,7 @@ def _identity(value: Any) -> Any:
 class Service:
     name: str
     routes: Sequence[Route]
-    seed: Callable[[Mapping[str, Any], "Backend"], Any]
+    seed: Callable[[Mapping[str, Any], Backend], Any]
     load: Callable[[Any], Any] = _identity
     dump: Callable[[Any], Any] = _identity
     start: Hook | None = None
@@ -87,7 +88,7 @@ class Service:
 class Call:
     """One authenticated request, as a handler sees it."""
 
-    backend: "Backend"
+    backend: Backend
     service: str
     operation: str
     params: Mapping[str, str]
@@ -123,7 +124,7 @@ class Reply:
     content_type: str = "application/json"
 
     @classmethod
-    def resource(cls, body: Any, etag: str | None, status: int = 200) -> "Reply":
+    def resource(cls, body: Any, etag: str | None, status: int = 200) -> Reply:
         return cls(body=body, status=status, headers={"etag": etag} if etag else {})
 
 

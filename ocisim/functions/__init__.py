@@ -1,7 +1,8 @@
 """Functions: runs the attached function directory under fdk, as the Fn runtime does, and
 serves InvokeFunction so `oci.functions.FunctionsInvokeClient` reaches it unmodified."""
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ocisim.functions.routes import ROUTES
 from ocisim.functions.runtime import start, stop

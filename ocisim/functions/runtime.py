@@ -49,7 +49,7 @@ START_TIMEOUT_SECONDS = 20.0
 SERVICE_NAME = "functions"
 
 
-def runtime_for(backend: Any) -> "Runtime | None":
+def runtime_for(backend: Any) -> Runtime | None:
     """The running containers of this emulator's functions (None without --function-dir)."""
     return backend.runtime.get(SERVICE_NAME)
 
@@ -101,7 +101,7 @@ class Container:
             self.process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.process.wait(), 2.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -217,11 +217,11 @@ class Pool:
         await self._release(container)
 
     async def invoke(self, body: bytes, content_type: str, call_id: str, *,
-                     timeout: float | None = None) -> "Answer":
+                     timeout: float | None = None) -> Answer:
         """POST /call to an idle container as the Fn agent does, within `timeout` (default: the
         function's own timeout)."""
         timeout = float(timeout or self.function.get("timeoutInSeconds", 30))
-        deadline = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=timeout)
+        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout)
         headers = {
             "Fn-Call-Id": call_id,
             "Fn-Deadline": deadline.isoformat(),
@@ -239,7 +239,7 @@ class Pool:
                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
                 return Answer(response.status, await response.read(), response.headers.get("Content-Type"),
                               {k.lower(): v for k, v in response.headers.items()})
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return Answer(504, b"timed out", None, {})
         finally:
             if container.calls == 0:

@@ -26,9 +26,10 @@ keep pointing at the same terraform.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ocisim.auth import Principal
 from ocisim.errors import NotAuthorizedOrNotFound, OciError

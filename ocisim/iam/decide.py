@@ -12,8 +12,8 @@ so neither is checked here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from ocisim.auth import Principal
 from ocisim.iam.language import Condition, Statement, holds

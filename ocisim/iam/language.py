@@ -18,8 +18,8 @@ variable is not applicable to the incoming request, the condition evaluates to f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Union
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError
@@ -68,15 +68,15 @@ class Comparison:
 
 @dataclass(frozen=True)
 class AnyOf:
-    terms: tuple["Condition", ...]
+    terms: tuple[Condition, ...]
 
 
 @dataclass(frozen=True)
 class AllOf:
-    terms: tuple["Condition", ...]
+    terms: tuple[Condition, ...]
 
 
-Condition = Union[Comparison, AnyOf, AllOf]
+Condition = Comparison | AnyOf | AllOf
 
 
 @dataclass(frozen=True)

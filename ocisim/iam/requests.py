@@ -16,8 +16,9 @@ An operation missing from OPERATIONS is refused for every restricted principal (
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 Resource = Mapping[str, Any]
 

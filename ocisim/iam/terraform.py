@@ -23,10 +23,11 @@ defined in the same files, so `oci_identity_dynamic_group.<name>.id` resolves by
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import hcl2
 from lark import Token, Tree

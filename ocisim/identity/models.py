@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -82,7 +83,7 @@ class IdentityState:
             raise ValueError("certificate not issued by the instance CA")
         ca_cert.public_key().verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
                                     cert.signature_hash_algorithm)  # type: ignore[arg-type]
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise ValueError("certificate is not currently valid")
         with warnings.catch_warnings():
@@ -100,7 +101,7 @@ class IdentityState:
                 "leaves": {k: vars(v) for k, v in self.leaves.items()}}
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> "IdentityState":
+    def from_json(cls, raw: Mapping[str, Any]) -> IdentityState:
         instances = {i["name"]: Instance(**i) for i in raw["instances"]}
         return cls(raw["tenancy_id"], raw["region"], instances,
                    Credential(**raw["ca"]) if raw.get("ca") else None,
@@ -126,7 +127,7 @@ def _instance_subject(tenancy_id: str, instance: Instance) -> x509.Name:
 
 def _certificate(subject: x509.Name, issuer: x509.Name, public_key: rsa.RSAPublicKey,
                  signing_key: rsa.RSAPrivateKey, *, is_ca: bool) -> x509.Certificate:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + CERT_VALIDITY)

@@ -14,8 +14,9 @@ alarms send one message per alarm-level transition listing every stream involved
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ocisim.monitoring.evaluate import StreamKey
 from ocisim.monitoring.mql import Query, iso_duration_seconds, parse
@@ -51,7 +52,7 @@ class AlarmSpec:
         return max(1, math.ceil(self.pending_seconds / EVALUATION_SECONDS))
 
     @classmethod
-    def from_oci(cls, raw: Mapping[str, Any]) -> "AlarmSpec":
+    def from_oci(cls, raw: Mapping[str, Any]) -> AlarmSpec:
         """Build from an OCI Alarm JSON object; raises MqlError/KeyError on a bad definition."""
         repeat = raw.get("repeatNotificationDuration")
         return cls(

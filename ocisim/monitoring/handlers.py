@@ -5,8 +5,8 @@ from datetime import datetime
 
 from ocisim.clock import iso
 from ocisim.errors import InvalidParameter, MissingParameter, check_etag, not_found
-from ocisim.monitoring.evaluate import summarize
 from ocisim.monitoring.alarms import AlarmSpec
+from ocisim.monitoring.evaluate import summarize
 from ocisim.monitoring.models import Alarm, MonitoringState, alarm_etag, alarm_resource, alarm_status, alarm_summary
 from ocisim.monitoring.mql import MqlError, duration_seconds, parse
 from ocisim.service import Call, Reply, paginate

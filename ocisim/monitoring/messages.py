@@ -8,7 +8,7 @@ stream's dimensions and formatted value go in ``alarmMetaData[0]``.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ocisim.monitoring.alarms import AlarmSpec, Notice
@@ -26,7 +26,7 @@ def dedupe_key(alarm_id: str, stream: StreamKey | None) -> str:
 
 
 def _timestamp(epoch: float) -> str:
-    stamp = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(epoch, tz=UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S") + (f".{stamp.microsecond // 1000:03d}Z" if stamp.microsecond else "Z")
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ocisim.errors import InvalidParameter
 from ocisim.monitoring.alarms import AlarmSpec, AlarmState, state_from_json, state_to_json
@@ -145,7 +146,7 @@ class MonitoringState:
         }
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> "MonitoringState":
+    def from_json(cls, raw: Mapping[str, Any]) -> MonitoringState:
         state = cls()
         for s in raw.get("series", []):
             key = (s["compartmentId"], s["namespace"], s["name"], tuple(sorted(s["dimensions"].items())))

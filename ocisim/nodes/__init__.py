@@ -10,7 +10,8 @@ The topology's function config names them as `${emulator_endpoint}/_sim/nodes/<n
 the Functions service expands `${emulator_endpoint}` when it starts the function.
 """
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ocisim.nodes.routes import ROUTES
 from ocisim.service import Service

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 MAX_DELIVERY_LOG = 500
 MAX_MESSAGE_LOG = 500
@@ -67,7 +68,7 @@ class NotificationsState:
                 "deliveries": self.deliveries, "messages": self.messages}
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> "NotificationsState":
+    def from_json(cls, raw: Mapping[str, Any]) -> NotificationsState:
         return cls({t["topicId"]: t for t in raw.get("topics", [])},
                    {s["id"]: s for s in raw.get("subscriptions", [])}, list(raw.get("deliveries", [])),
                    list(raw.get("messages", [])))

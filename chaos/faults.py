@@ -24,8 +24,11 @@ from types import MappingProxyType
 from typing import Any
 
 from failover.network import CALL_TIMEOUT, MAX_WAIT_BETWEEN_CALLS, RETRY_BASE_SLEEP, RETRY_JITTER
+from ocisim.errors import CODES
 
 FAST_PATH_BUDGET_S = 2.0
+# The statuses the SDK retries that an API fault bursts with (their codes: ocisim's one table).
+RETRIED_STATUSES = (429, 500, 503, 409)
 # The function's configuration in every chaos lane (what terraform deploys, but a loopback
 # probe timeout: a hung node costs PROBE_TIMEOUT_S of every invocation that probes it).
 FUNCTION_CONFIG = {"COOLDOWN_SECONDS": "60", "PROBE_TIMEOUT_SECONDS": "0.5", "RETRY_DEADLINE_SECONDS": "20"}
@@ -75,15 +78,11 @@ class Trial:
 def _api_faults() -> list[Fault]:
     faults = []
     for op in FUNCTION_OPERATIONS:
-        for kind, status, code in (
-            ("429", 429, "TooManyRequests"),
-            ("500", 500, "InternalServerError"),
-            ("503", 503, "ServiceUnavailable"),
-            ("409", 409, "IncorrectState"),
-        ):
+        for status in RETRIED_STATUSES:
+            code = CODES[status]
             faults.append(
                 Fault(
-                    f"{op}:{kind}-burst",
+                    f"{op}:{status}-burst",
                     "api",
                     f"{op} answers {status} {code} 1-3 times in a row",
                     MappingProxyType({"operation": op, "status": status, "code": code, "burst": 3}),
@@ -121,7 +120,7 @@ MATRIX: tuple[Fault, ...] = (
         "api-outage:503",
         "outage",
         "GetPrivateIp answers 503 for longer than the retry deadline, then recovers",
-        MappingProxyType({"status": 503, "code": "ServiceUnavailable"}),
+        MappingProxyType({"status": 503, "code": CODES[503]}),
         weight=0.25,
         extra_budget_s=_OUTAGE_BUDGET,
     ),

@@ -147,7 +147,7 @@ def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     """
     mark = lane.reset()
     _rewrite_tokens(lane, ttl_seconds=1.0)
-    lane.emu.inject_fault("GetPrivateIp", status=401, code="NotAuthenticated", count=1)
+    lane.emu.inject_fault("GetPrivateIp", status=401, count=1)
     # status on the events function: the container whose token was just planted
     answers = [lane.invoke({"action": "status"}, "automatic")]
     expiry = json.loads(_claims(lane))["exp"]
@@ -497,7 +497,7 @@ def hostile(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         answers.append(lane.delivered(lane.publish(lane.alarm(A)), "automatic", frozenset({A})))
     elif mode == "stale-target":
         lane.nodes.set(A, "down")
-        lane.emu.inject_fault("GetPrivateIp", status=503, code="ServiceUnavailable", delay=0.8, count=2)
+        lane.emu.inject_fault("GetPrivateIp", status=503, delay=0.8, count=2)
         killer = threading.Timer(0.5, lambda: lane.nodes.set(B, "down"))
         killer.start()
         try:
@@ -519,7 +519,7 @@ def hostile(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         failures = allowed = 1
     elif mode == "etag-storm":
         lane.nodes.set(A, "down")
-        lane.emu.inject_fault("UpdatePrivateIp", status=412, code="NoEtagMatch", count=3)
+        lane.emu.inject_fault("UpdatePrivateIp", status=412, count=3)
         answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
         gave_up = (answers[-1].body or {}).get("ok") is False
         answers.append(lane.invoke(master(B), "automatic", frozenset({A})))

@@ -35,7 +35,7 @@ from aiohttp import web
 from ocisim import iam
 from ocisim.auth import ADMIN, Principal
 from ocisim.backend import Backend
-from ocisim.errors import InternalServerError, MethodNotAllowed, NotAuthenticated, NotFound, OciError
+from ocisim.errors import InternalServerError, MethodNotAllowed, NotAuthenticated, NotFound, OciError, error_for_status
 from ocisim.faults import DROP_AFTER, DROP_BEFORE
 from ocisim.service import Call, Reply, Route
 
@@ -108,8 +108,7 @@ async def serialise_errors(request: web.Request, handler: RequestHandler) -> web
         if exc.status == 405:
             return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.path}"))
         if exc.status == 413:
-            return error_response(OciError(f"The request body exceeds {MAX_BODY_BYTES} bytes", status=413,
-                                           code="RequestEntityTooLarge"))
+            return error_response(error_for_status(413, f"The request body exceeds {MAX_BODY_BYTES} bytes"))
         return error_response(NotFound(f"No operation serves {request.method} {request.path}"))
     except asyncio.CancelledError:
         raise
@@ -131,7 +130,7 @@ async def authenticate(request: web.Request, handler: RequestHandler) -> web.Str
     try:
         request[BODY] = await asyncio.wait_for(request.read(), BODY_TIMEOUT_SECONDS)
     except TimeoutError:
-        raise OciError("The request body did not arrive in time", status=408, code="RequestTimeout") from None
+        raise error_for_status(408, "The request body did not arrive in time") from None
     if route.auth == "admin":
         peer = request.remote or ""
         try:

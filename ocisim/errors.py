@@ -24,7 +24,7 @@ gets the code OCI's table gives that status.
 from __future__ import annotations
 
 CODES = {400: "InvalidParameter", 401: "NotAuthenticated", 403: "NotAuthorized",
-         404: "NotAuthorizedOrNotFound", 405: "MethodNotAllowed", 409: "IncorrectState",
+         404: "NotAuthorizedOrNotFound", 405: "MethodNotAllowed", 408: "RequestTimeout", 409: "IncorrectState",
          412: "NoEtagMatch", 413: "RequestEntityTooLarge", 429: "TooManyRequests",
          500: "InternalServerError", 501: "MethodNotImplemented", 502: "BadGateway",
          503: "ServiceUnavailable", 504: "GatewayTimeout"}

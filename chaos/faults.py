@@ -34,7 +34,6 @@ RETRIED_STATUSES = (429, 500, 503, 409)
 FUNCTION_CONFIG = {"COOLDOWN_SECONDS": "60", "PROBE_TIMEOUT_SECONDS": "0.5", "RETRY_DEADLINE_SECONDS": "20"}
 PROBE_TIMEOUT_S = float(FUNCTION_CONFIG["PROBE_TIMEOUT_SECONDS"])
 RETRY_DEADLINE_S = float(FUNCTION_CONFIG["RETRY_DEADLINE_SECONDS"])
-COOLDOWN_S = float(FUNCTION_CONFIG["COOLDOWN_SECONDS"])
 # Seconds the emulator waits before answering: OCI's order of magnitude seen from inside a region
 # (reads ~0.1 s, UpdatePrivateIp about a second, a hot function's invoke ~0.1 s).
 REALISTIC_LATENCY = MappingProxyType(

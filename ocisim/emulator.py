@@ -95,13 +95,29 @@ class Emulator:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._loop.run_until_complete(self._serve())
-        except BaseException as exc:  # reported to start() through _failure
-            self._failure = exc
+            try:
+                self._loop.run_until_complete(self._serve())
+            except BaseException as exc:  # reported to start() through _failure
+                self._failure = exc
+                # The services that did start (the alarm loop, say) stop here, not at garbage
+                # collection as tasks destroyed while pending.
+                self._loop.run_until_complete(self._shutdown())
+                return
             self._ready.set()
-            return
-        self._ready.set()
-        self._loop.run_forever()
+            self._loop.run_forever()
+        finally:
+            self._close_loop()
+            self._ready.set()
+
+    def _close_loop(self) -> None:
+        """Cancel whatever a stop hook left running (a stop that timed out) and close the loop."""
+        leftovers = asyncio.all_tasks(self._loop)
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            self._loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()
 
     async def _serve(self) -> None:
         app = build_app(self.backend, admin.ROUTES)
@@ -129,13 +145,16 @@ class Emulator:
         if self._stopped:
             return
         self._stopped = True
-        if self._thread.is_alive():
+        if self._failure is None and self._thread.is_alive():
             future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
             try:
                 future.result(STOP_TIMEOUT_SECONDS)
+            except TimeoutError:  # the loop's thread cancels what is left; the state is still saved
+                self.backend.log("stop timed out", seconds=STOP_TIMEOUT_SECONDS)
             finally:
                 self._loop.call_soon_threadsafe(self._loop.stop)
-                self._thread.join(STOP_TIMEOUT_SECONDS)
+        if self._thread.is_alive():
+            self._thread.join(STOP_TIMEOUT_SECONDS)
         self._sock.close()
         self.backend.save()
         if self._owned_dir is not None:

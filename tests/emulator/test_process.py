@@ -122,3 +122,18 @@ def test_oci_cli_reads_and_moves_the_floating_ip(emulator: Emulator, topo: Topol
 
     assert moved["data"]["vnic-id"] == topo.vnic_b
     assert [e["operation"] for e in emulator.audit()] == ["UpdatePrivateIp"]
+
+
+def test_a_failed_start_stops_what_had_started_and_logs_only_json(tmp_path: Path) -> None:
+    """The alarm loop starts before the health checks; when they refuse to start, the services
+    already running are stopped, not left as tasks destroyed while pending at exit."""
+    topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+    topology.setdefault("healthChecks", {})["vantageNetns"] = "no-such-namespace"
+    path = tmp_path / "topology.json"
+    path.write_text(json.dumps(topology))
+    done = subprocess.run([sys.executable, "-X", "dev", "-m", "ocisim", "serve", "--topology", str(path),
+                           "--state", str(tmp_path / "state.json"), "--port", "0"],
+                          cwd=REPO, capture_output=True, text=True, timeout=READY_TIMEOUT_SECONDS)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "Task was destroyed" not in done.stderr and "unclosed" not in done.stderr
+    assert json.loads(done.stderr.splitlines()[-1])["event"] == "failed to start"

@@ -83,8 +83,7 @@ class Lane:
         self.operator_id = self.emu.functions[OPERATOR_FUNCTION]
         self.pool = runtime_for(self.emu.backend).pools[self.function_id]
         self.operator_pool = runtime_for(self.emu.backend).pools[self.operator_id]
-        monitoring = self.emu.backend.states["monitoring"]
-        self.alarm_spec = next(a.spec for a in monitoring.alarms.values() if a.spec.display_name == NODE_DOWN_ALARM)
+        self.alarm_spec = self.emu.alarm_spec(NODE_DOWN_ALARM)
         self._sdk = self.emu.oci_config()
         self._client_options = {
             "service_endpoint": self.emu.endpoint,
@@ -151,7 +150,7 @@ class Lane:
 
     def pending(self, operation: str) -> int | None:
         """How many more calls the fault injected on ``operation`` will hit (None: until cleared, 0: none)."""
-        left = [f["count"] for f in self.emu.backend.faults.to_json()["faults"] if f["operation"] == operation]
+        left = [f["count"] for f in self.emu.faults()["faults"] if f["operation"] == operation]
         return left[0] if left else 0
 
     def observe(
@@ -243,8 +242,7 @@ class Lane:
         """The first delivery attempt of ``message_id``, waited for (bounded)."""
         deadline = time.monotonic() + DELIVERY_WAIT_S
         while time.monotonic() < deadline:
-            with self.emu.backend.lock:
-                found = [d for d in self.emu.backend.states["notifications"].deliveries if d["messageId"] == message_id]
+            found = [d for d in self.emu.deliveries() if d["messageId"] == message_id]
             if found:
                 status = found[0]["status"]
                 return Answer(

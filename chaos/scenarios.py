@@ -128,7 +128,7 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
 def _rewrite_tokens(lane: Lane, ttl_seconds: float) -> None:
     """Write new RPST/key files into every container, as the Functions runtime does."""
     for container in lane.pool.containers:
-        lane.emu.backend.resource_principal_env(
+        lane.emu.resource_principal_env(
             lane.function_id,
             container.directory / "rp",
             compartment_id=lane.pool.function.get("compartmentId"),

@@ -8,6 +8,7 @@ same class, so the CLI and the tests run exactly the same code.
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import os
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ocisim import admin
 from ocisim.auth import fingerprint, load_private_pem
@@ -26,6 +28,7 @@ from ocisim.backend import Backend
 from ocisim.chain import build_app
 from ocisim.clock import Clock
 from ocisim.faults import make_fault
+from ocisim.monitoring.alarms import AlarmSpec
 from ocisim.tls import make_tls_files
 
 DEFAULT_TOPOLOGY = Path(__file__).parent / "topologies" / "two-node.json"
@@ -237,6 +240,10 @@ class Emulator:
     def clear_faults(self) -> None:
         self.backend.faults.clear()
 
+    def faults(self) -> dict[str, Any]:
+        """The faults still pending (in injection order, each with its `count` left) and the latency."""
+        return self.backend.faults.to_json()
+
     def set_node_health(self, name: str, healthy: bool) -> None:
         """Make a simulated node's health endpoint answer 200 (healthy) or 503 (ocisim.nodes)."""
         with self.backend.lock:
@@ -248,17 +255,36 @@ class Emulator:
     def audit(self, after: int = 0) -> list[dict[str, Any]]:
         return self.backend.audit_log.after(after)
 
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Notifications' delivery log, oldest first: every attempt with its request and answer."""
+        with self.backend.lock:
+            return copy.deepcopy(self.backend.states["notifications"].deliveries)
+
+    def alarm_spec(self, display_name: str) -> AlarmSpec:
+        """The alarm of that display name as the emulator evaluates it (what its messages are built from)."""
+        with self.backend.lock:
+            alarms = self.backend.states["monitoring"].alarms.values()
+            found = [alarm.spec for alarm in alarms if alarm.spec.display_name == display_name]
+        if not found:
+            raise KeyError(f"no alarm named {display_name!r}")
+        return found[0]
+
+    def add_api_key(self, user_id: str, public_key: rsa.RSAPublicKey) -> str:
+        """Register an API key for a user of the tenancy, as uploading one in OCI does; returns its key id."""
+        return self.backend.keyring.add_api_key(self.tenancy_id, user_id, public_key)
+
     def set_clock_scale(self, scale: float) -> None:
         self.backend.clock.set_scale(scale)
 
     def resource_principal_env(self, principal_id: str, directory: str | os.PathLike, *,
-                               ttl_seconds: float = 3600.0) -> dict[str, str]:
+                               compartment_id: str | None = None, ttl_seconds: float = 3600.0) -> dict[str, str]:
         """RPST v2.2 files for `principal_id` in `directory` and the env that points to them.
 
         Calling it again with the same directory rotates the token in place, as the Functions
         runtime does; the SDK re-reads the files after a 401.
         """
-        return self.backend.resource_principal_env(principal_id, directory, ttl_seconds=ttl_seconds)
+        return self.backend.resource_principal_env(principal_id, directory, compartment_id=compartment_id,
+                                                   ttl_seconds=ttl_seconds)
 
     def save(self) -> None:
         self.backend.save()

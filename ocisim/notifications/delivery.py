@@ -93,9 +93,14 @@ async def _deliver(backend: Any, subscription: dict[str, Any], message_id: str, 
     backend.log("notification undeliverable", message_id=message_id, subscription=subscription["id"])
 
 
+def session_key(backend: Any) -> rsa.RSAPrivateKey:
+    """The session key Notifications signs its InvokeFunction calls with, as a service principal."""
+    return backend.runtime[SERVICE_NAME].session_key
+
+
 def _invoke(backend: Any, subscription: dict[str, Any], body: str) -> tuple[int | str, str]:
     """One InvokeFunction call through the emulator's own endpoint, as the Notifications service."""
-    key = backend.runtime[SERVICE_NAME].session_key
+    key = session_key(backend)
     token = backend.keyring.issue_session_token(
         subscription["id"], key.public_key(), ptype="service", tenancy_id=backend.tenancy_id,
         compartment_id=subscription.get("compartmentId", backend.compartment_id), ttl_seconds=600)

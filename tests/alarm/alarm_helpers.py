@@ -46,8 +46,7 @@ class AlarmPath:
         return [e for e in self.emu.audit() if e["operation"] == "UpdatePrivateIp"]
 
     def deliveries(self) -> list[dict[str, Any]]:
-        with self.emu.backend.lock:
-            return list(self.emu.backend.states["notifications"].deliveries)
+        return self.emu.deliveries()
 
     def delivered(self, kind: str, node: str, after: int = 0) -> list[dict[str, Any]]:
         """Answered deliveries (function reached) of alarm messages of ``kind`` about ``node``."""

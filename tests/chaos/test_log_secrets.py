@@ -75,7 +75,7 @@ def test_no_key_or_token_in_any_log_line(lane):
     time.sleep(0.2)  # the last request lines are written as the responses complete
 
     secrets += issued + pem_lines(lane.emu.backend.api_private_key) + pem_lines(private_pem(keyring.token_key))
-    secrets += pem_lines(private_pem(lane.emu.backend.runtime[delivery.SERVICE_NAME].session_key))
+    secrets += pem_lines(private_pem(delivery.session_key(lane.emu.backend)))
     secrets += [token.rsplit(".", 1)[1] for token in issued]  # a JWT's signature alone is enough to forge nothing, but still
     assert len(issued) >= 2 and all(len(s) >= 8 for s in secrets)  # the last line of a PEM body is short
 

@@ -430,12 +430,7 @@ def test_the_outside_in_alarm_fires_through_notifications_as_recorded(
         deadline, delivered = time.monotonic() + 30, []
         while not delivered and time.monotonic() < deadline:
             time.sleep(0.2)
-            with emu.backend.lock:
-                delivered = [
-                    d["request"]
-                    for d in emu.backend.states["notifications"].deliveries
-                    if d["request"]["alarmMetaData"][0]["id"] == ALARM_ID
-                ]
+            delivered = [d["request"] for d in emu.deliveries() if d["request"]["alarmMetaData"][0]["id"] == ALARM_ID]
     assert delivered, "the outside-in alarm never reached Notifications"
     message = delivered[0]
     meta = message["alarmMetaData"][0]

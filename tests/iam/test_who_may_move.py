@@ -40,7 +40,7 @@ def emu(tmp_path: Path) -> Iterator[Emulator]:
 def operator_config(emu: Emulator, tmp_path: Path) -> dict[str, Any]:
     """An API key for the operator user, registered with the emulator as OCI registers one."""
     key = new_private_key()
-    emu.backend.keyring.add_api_key(emu.tenancy_id, OPERATOR_USER, key.public_key())
+    emu.add_api_key(OPERATOR_USER, key.public_key())
     key_file = tmp_path / "operator.pem"
     key_file.write_text(private_pem(key))
     return {

@@ -136,12 +136,7 @@ def test_notifications_delivers_to_the_function_over_https(
 
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with emu.backend.lock:
-                attempts = [
-                    d
-                    for d in emu.backend.states["notifications"].deliveries
-                    if d["messageId"] == published.data.message_id
-                ]
+            attempts = [d for d in emu.deliveries() if d["messageId"] == published.data.message_id]
             if attempts:
                 break
             time.sleep(0.1)

@@ -54,7 +54,7 @@ def _level(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--trials",
@@ -84,24 +84,50 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these faults (repeatable; lab faults are named lab:KIND)",
     )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "reliability.json")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _lab_trials(args: argparse.Namespace, lab: tuple[faults.Fault, ...], metadata: dict[str, Any]) -> int | None:
+    """The lab level's trial count: 0 when skipped (saying why), None when another lab is running."""
+    lab_trials = args.lab_trials if lab else 0
+    if not lab_trials:
+        return 0
+    skipped = lab_driver.unavailable()
+    if skipped:
+        print(f"chaos: the lab level is skipped: {skipped}", file=sys.stderr, flush=True)
+        metadata["lab_skipped"] = skipped
+        return 0
+    if busy := lab_driver.busy():
+        print(f"chaos: {busy}", file=sys.stderr)
+        return None
+    return lab_trials
+
+
+def _write(out: Path, this_run: dict[str, Any], records: list[dict[str, Any]], kept: set[str]) -> dict[str, Any]:
+    """Merge this run into the table at `out` (levels in `kept` keep their earlier numbers) and
+    its trials into the log beside it; returns the merged table."""
+    previous = json.loads(out.read_text()) if out.exists() else None
+    result = report.merge(previous, this_run, kept)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    trials_log = out.with_name(out.stem + "-trials.jsonl")
+    earlier = trials_log.read_text().splitlines() if trials_log.exists() else []
+    kept_lines = [line for line in earlier if DRIVER.get(json.loads(line).get("fault")) in kept]
+    trials_log.write_text("".join(line + "\n" for line in kept_lines + [json.dumps(r) for r in records]))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     selected = faults.by_name(args.faults) if args.faults else faults.MATRIX + faults.LAB_MATRIX
     emulator = tuple(f for f in selected if f.driver == "emulator")
     lab = tuple(f for f in selected if f.driver == "lab")
     latency = LATENCIES[args.latency]
     metadata: dict[str, Any] = {}
     records: list[dict[str, Any]] = []
-    lab_trials = args.lab_trials if lab else 0
-    if lab_trials:
-        skipped = lab_driver.unavailable()
-        if skipped:
-            print(f"chaos: the lab level is skipped: {skipped}", file=sys.stderr, flush=True)
-            metadata["lab_skipped"] = skipped
-            lab_trials = 0
-        elif busy := lab_driver.busy():
-            print(f"chaos: {busy}", file=sys.stderr)
-            return 2
+    lab_trials = _lab_trials(args, lab, metadata)
+    if lab_trials is None:
+        return 2
     if emulator and args.trials:
         level_records, level = _level(
             emulator, faults.plan(emulator, args.trials, args.seed), args.trials, args.seed, latency, args.lanes
@@ -115,14 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ran = {driver for driver, did in (("emulator", emulator and args.trials), ("lab", lab_trials)) if did}
     kept = {"emulator", "lab"} - ran
     this_run = report.build(tuple(f for f in selected if f.driver in ran), records, metadata)
-    previous = json.loads(args.out.read_text()) if args.out.exists() else None
-    result = report.merge(previous, this_run, kept)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    trials_log = args.out.with_name(args.out.stem + "-trials.jsonl")
-    earlier = trials_log.read_text().splitlines() if trials_log.exists() else []
-    kept_lines = [line for line in earlier if DRIVER.get(json.loads(line).get("fault")) in kept]
-    trials_log.write_text("".join(line + "\n" for line in kept_lines + [json.dumps(r) for r in records]))
+    result = _write(args.out, this_run, records, kept)
     print(report.markdown(result))
     totals = this_run["totals"]
     print(

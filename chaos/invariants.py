@@ -243,27 +243,26 @@ def check_writes(obs: Observation) -> list[str]:
 
 
 def check_cannot_verify(obs: Observation) -> list[str]:
-    notes = []
-    for answer in obs.answers:
-        body = answer.body
-        if body is None:
-            continue
-        if body.get("error") == "cannot_verify" and (body.get("moved") or not body.get("reason")):
-            notes.append("5: an answer that could not verify OCI moved something or gave no reason")
-        health = body.get("health") or {}
-        unknown = sorted(n for n, h in health.items() if isinstance(h, dict) and h.get("health") == "unknown")
-        if health and "unverified" in body and sorted(body["unverified"] or []) != unknown:
-            notes.append(f"5: answer lists unverified {body.get('unverified')}, probes unknown {unknown}")
-        holder = body.get("from")
-        if (
-            answer.kind == "automatic"
-            and body.get("decision") == "moved"
-            and holder in unknown
-            and holder not in answer.evidence
-        ):
-            notes.append(f"5: moved away from {holder} (probe unknown) with no evidence from the event")
+    notes = [note for answer in obs.answers if answer.body is not None for note in _unverified_notes(answer)]
     if obs.api_fault and obs.failures == 0 and any(w.by_function for w in obs.writes):
         notes.append("5: an API/credentials fault alone caused a write")
+    return notes
+
+
+def _unverified_notes(answer: Answer) -> list[str]:
+    """What one answer got wrong about what it could not verify."""
+    body = answer.body
+    notes = []
+    if body.get("error") == "cannot_verify" and (body.get("moved") or not body.get("reason")):
+        notes.append("5: an answer that could not verify OCI moved something or gave no reason")
+    health = body.get("health") or {}
+    unknown = sorted(n for n, h in health.items() if isinstance(h, dict) and h.get("health") == "unknown")
+    if health and "unverified" in body and sorted(body["unverified"] or []) != unknown:
+        notes.append(f"5: answer lists unverified {body.get('unverified')}, probes unknown {unknown}")
+    holder = body.get("from")
+    moved_blind = answer.kind == "automatic" and body.get("decision") == "moved" and holder in unknown
+    if moved_blind and holder not in answer.evidence:
+        notes.append(f"5: moved away from {holder} (probe unknown) with no evidence from the event")
     return notes
 
 

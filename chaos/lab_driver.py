@@ -198,6 +198,28 @@ class Watch:
         self.actions.append(Action(at, "", "heal"))
         return at
 
+    def one_failure(
+        self,
+        fault: Fault,
+        holder: str,
+        onset: float,
+        *,
+        last: float | None = None,
+        allowed_writes: int = 1,
+        budget_s: float | None = None,
+    ) -> Observation:
+        """`observe` one failure of `holder` at `onset`, watched for the fault's budget from the last
+        action (`last`, default the onset) and SETTLE_S more; one write allowed unless said."""
+        return self.observe(
+            fault,
+            until=(onset if last is None else last) + _budget(fault) + SETTLE_S,
+            onset=onset,
+            initial_holder=holder,
+            failures=1,
+            allowed_writes=allowed_writes,
+            budget_s=_budget(fault) if budget_s is None else budget_s,
+        )
+
     def observe(
         self,
         fault: Fault,
@@ -255,15 +277,7 @@ def one_fault(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observatio
     victim = run.prepare(rng.choice([n.name for n in run.plan.nodes]))
     watch = Watch(run)
     onset = watch.act(victim.name, fault.params["kind"])
-    return watch.observe(
-        fault,
-        until=onset + _budget(fault) + SETTLE_S,
-        onset=onset,
-        initial_holder=victim.name,
-        failures=1,
-        allowed_writes=1,
-        budget_s=_budget(fault),
-    ), {"victim": victim.name}
+    return watch.one_failure(fault, victim.name, onset), {"victim": victim.name}
 
 
 def restart(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation, dict[str, Any]]:
@@ -273,15 +287,7 @@ def restart(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation,
     watch.act(victim.name, fault.params["kind"])
     time.sleep(rng.uniform(2.0, 4.0))
     onset = watch.heal()
-    return watch.observe(
-        fault,
-        until=onset + _budget(fault) + SETTLE_S,
-        onset=onset,
-        initial_holder=victim.name,
-        failures=1,
-        allowed_writes=1,
-        budget_s=_budget(fault),
-    ), {"victim": victim.name}
+    return watch.one_failure(fault, victim.name, onset), {"victim": victim.name}
 
 
 def partition(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation, dict[str, Any]]:
@@ -293,15 +299,10 @@ def partition(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observatio
     time.sleep(rng.uniform(3.0, 5.0))
     healed = watch.heal()
     budget = healed - onset + _budget(fault)
-    return watch.observe(
-        fault,
-        until=healed + _budget(fault) + SETTLE_S,
-        onset=onset,
-        initial_holder=holder.name,
-        failures=1,
-        allowed_writes=1,
-        budget_s=budget,
-    ), {"holder": holder.name, "partition_s": round(healed - onset, 2)}
+    return watch.one_failure(fault, holder.name, onset, last=healed, budget_s=budget), {
+        "holder": holder.name,
+        "partition_s": round(healed - onset, 2),
+    }
 
 
 def health_blocked(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation, dict[str, Any]]:
@@ -312,15 +313,7 @@ def health_blocked(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Obser
     watch = Watch(run)
     watch.act(blocked.name, "health-blocked")
     onset = watch.act(holder.name, "haproxy-stop")
-    return watch.observe(
-        fault,
-        until=onset + _budget(fault) + SETTLE_S,
-        onset=onset,
-        initial_holder=holder.name,
-        failures=1,
-        allowed_writes=1,
-        budget_s=_budget(fault),
-    ), {"victim": holder.name, "blocked": blocked.name}
+    return watch.one_failure(fault, holder.name, onset), {"victim": holder.name, "blocked": blocked.name}
 
 
 FLAPS = 3
@@ -337,15 +330,7 @@ def flapping(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation
         time.sleep(rng.uniform(2.0, 4.0))
         last = watch.heal()
         time.sleep(rng.uniform(2.0, 4.0))
-    observation = watch.observe(
-        fault,
-        until=last + _budget(fault) + SETTLE_S,
-        onset=downs[0],
-        initial_holder=victim.name,
-        failures=1,
-        allowed_writes=1,
-        budget_s=_budget(fault),
-    )
+    observation = watch.one_failure(fault, victim.name, downs[0], last=last)
     failures = sum(1 for at in downs if holder_at(victim.name, observation.writes, at) == victim.name)
     return (replace(observation, failures=failures, allowed_writes=failures), {"victim": victim.name, "flaps": FLAPS})
 
@@ -372,15 +357,7 @@ def heal(run: LabRun, fault: Fault, rng: random.Random) -> tuple[Observation, di
         )
     onset = watch.heal()
     allowed = 1 + (run.config.failback_policy == "preferred")
-    return watch.observe(
-        fault,
-        until=onset + _budget(fault) + SETTLE_S,
-        onset=onset,
-        initial_holder=victim.name,
-        failures=1,
-        allowed_writes=allowed,
-        budget_s=_budget(fault),
-    ), {"victim": victim.name, "kind": kind}
+    return watch.one_failure(fault, victim.name, onset, allowed_writes=allowed), {"victim": victim.name, "kind": kind}
 
 
 SCRIPTS: dict[str, Script] = {

@@ -40,6 +40,36 @@ def _budget(fault: Fault, *extra: float) -> float:
     return FAST_PATH_BUDGET_S + fault.extra_budget_s + sum(extra)
 
 
+def _observe(
+    lane: Lane,
+    fault: Fault,
+    mark: Mark,
+    onset: float,
+    answers: list[Answer],
+    failures: int,
+    *,
+    allowed_writes: int | None = None,
+    holder: str = A,
+    extra_s: tuple[float, ...] = (),
+    api_fault: bool = False,
+    exercised: bool = True,
+) -> Observation:
+    """What the invariants need of a trial of `fault` begun at `mark` with `holder` holding the IP:
+    one write per failure unless said otherwise, the fault's budget plus what the scenario withholds."""
+    return lane.observe(
+        fault=fault.name,
+        mark=mark,
+        initial_holder=holder,
+        onset=onset,
+        answers=answers,
+        failures=failures,
+        allowed_writes=failures if allowed_writes is None else allowed_writes,
+        budget_s=_budget(fault, *extra_s),
+        api_fault=api_fault,
+        exercised=exercised,
+    )
+
+
 class _Failure:
     """A failure mode applied to a lane: `trigger()` sends its event and returns the answer."""
 
@@ -80,15 +110,14 @@ def api(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         )
     answers = [failure.trigger()]
     exercised = not p or lane.pending(p["operation"]) < burst
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=failure.failures,
-        allowed_writes=failure.failures,
-        budget_s=_budget(fault, failure.probe_cost),
+    return _observe(
+        lane,
+        fault,
+        mark,
+        onset,
+        answers,
+        failure.failures,
+        extra_s=(failure.probe_cost,),
         api_fault=bool(p),
         exercised=exercised,
     )
@@ -111,15 +140,14 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         lane.emu.set_latency(operation, seconds)
     if failure.failures:
         answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=failure.failures,
-        allowed_writes=failure.failures,
-        budget_s=_budget(fault, failure.probe_cost),
+    return _observe(
+        lane,
+        fault,
+        mark,
+        onset,
+        answers,
+        failure.failures,
+        extra_s=(failure.probe_cost,),
         api_fault=True,
         exercised=exercised,
     )
@@ -164,18 +192,7 @@ def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
             answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
     # The planted 401, then at least one 401 for the really expired token.
     exercised = lane.statuses(mark, "GetPrivateIp").count(401) >= 2
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=failure.failures,
-        allowed_writes=failure.failures,
-        budget_s=_budget(fault),
-        api_fault=True,
-        exercised=exercised,
-    )
+    return _observe(lane, fault, mark, onset, answers, failure.failures, api_fault=True, exercised=exercised)
 
 
 def _claims(lane: Lane) -> str:
@@ -204,16 +221,7 @@ def notifications(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         newer, older = lane.alarm(A, "REPEAT", at=now), lane.alarm(A, "OK_TO_FIRING", at=now - 60)
         answers = [lane.delivered(lane.publish(newer), "automatic", frozenset({A}))]
         answers.append(lane.delivered(lane.publish(older), "automatic", frozenset({A})))
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=1,
-        allowed_writes=1,
-        budget_s=_budget(fault),
-    )
+    return _observe(lane, fault, mark, onset, answers, 1)
 
 
 def _late(lane: Lane, fault: Fault, rng: random.Random, mark: Mark) -> Observation:
@@ -228,16 +236,7 @@ def _late(lane: Lane, fault: Fault, rng: random.Random, mark: Mark) -> Observati
         holder, failures = B, 1
     lane.nodes.set(holder, "hang", serving=True)
     answers.append(lane.delivered(lane.publish(lane.alarm(holder, at=evaluated)), "automatic"))
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=failures,
-        allowed_writes=failures,
-        budget_s=_budget(fault),
-    )
+    return _observe(lane, fault, mark, onset, answers, failures)
 
 
 def race(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -253,16 +252,7 @@ def race(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         lambda: lane.invoke(master(B), "automatic", frozenset({A})),
     ]
     answers = together(calls[: rng.randint(2, 3)])
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=1,
-        allowed_writes=1,
-        budget_s=_budget(fault, failure.probe_cost, 0.4 * 3),
-    )
+    return _observe(lane, fault, mark, onset, answers, 1, extra_s=(failure.probe_cost, 0.4 * 3))
 
 
 def together_paths(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -278,16 +268,7 @@ def together_paths(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
             lambda: lane.invoke(command, "manual"),
         ]
     )
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=1,
-        allowed_writes=1,
-        budget_s=_budget(fault, 1.0),
-    )
+    return _observe(lane, fault, mark, onset, answers, 1, extra_s=(1.0,))
 
 
 def split_brain(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -303,16 +284,7 @@ def split_brain(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     for _ in range(rng.randint(2, 4)):
         answers += together([lambda: lane.invoke(master(A), "automatic"), lambda: lane.invoke(master(B), "automatic")])
     allowed = 1 if holder != lane.config.preferred.name else 0
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=holder,
-        onset=onset,
-        answers=answers,
-        failures=0,
-        allowed_writes=allowed,
-        budget_s=_budget(fault),
-    )
+    return _observe(lane, fault, mark, onset, answers, 0, allowed_writes=allowed, holder=holder)
 
 
 def flapping(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -329,16 +301,7 @@ def flapping(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         lane.nodes.set(A, "up")
         answers.append(lane.invoke(master(A), "automatic"))
         time.sleep(rng.uniform(0.05, 0.4))
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=1,
-        allowed_writes=1,
-        budget_s=_budget(fault),
-    )
+    return _observe(lane, fault, mark, onset, answers, 1)
 
 
 def probe_unknown(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -351,16 +314,7 @@ def probe_unknown(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     if fault.params.get("peer_master"):
         lane.nodes.set(A, "hang", serving=True)
         answers = [lane.invoke(master(B), "automatic", frozenset({A}))]
-        return lane.observe(
-            fault=fault.name,
-            mark=mark,
-            initial_holder=A,
-            onset=onset,
-            answers=answers,
-            failures=0,
-            allowed_writes=1,
-            budget_s=_budget(fault),
-        )
+        return _observe(lane, fault, mark, onset, answers, 0, allowed_writes=1)
     hidden = rng.choice((A, B))
     other = B if hidden == A else A
     lane.nodes.set(hidden, "hang", serving=True)
@@ -374,16 +328,7 @@ def probe_unknown(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         events.append(lambda: lane.invoke({"action": "failover", "to": B}, "manual"))
         events.append(lambda: lane.invoke(master(B), "automatic"))
     answers = [event() for event in rng.sample(events, rng.randint(2, 3))]
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=0,
-        allowed_writes=0,
-        budget_s=_budget(fault),
-    )
+    return _observe(lane, fault, mark, onset, answers, 0)
 
 
 def _mutated_alarm(lane: Lane, rng: random.Random) -> bytes:
@@ -431,16 +376,7 @@ def bad_input(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
             continue
         if len(text) < 60_000 and rng.random() < 0.5:  # ONS's message size limit is 64 KB
             answers.append(lane.delivered(lane.publish(text), "bad_input"))
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=0,
-        allowed_writes=0,
-        budget_s=_budget(fault),
-    )
+    return _observe(lane, fault, mark, onset, answers, 0)
 
 
 FOREIGN_ALARM = "ocid1.alarm.oc1.iad.aaaaaaaaacpualarmofanotherteamnotthisdeployments0000000000"
@@ -480,17 +416,7 @@ def hostile(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         )
         answers.append(lane.invoke(body, "automatic"))
         refused = (answers[-1].body or {}).get("error") == "not_permitted"
-        return lane.observe(
-            fault=fault.name,
-            mark=mark,
-            initial_holder=A,
-            onset=onset,
-            answers=answers,
-            failures=0,
-            allowed_writes=0,
-            budget_s=_budget(fault),
-            exercised=refused,
-        )
+        return _observe(lane, fault, mark, onset, answers, 0, exercised=refused)
     if mode in ("probe-trickle", "impostor"):
         lane.nodes.set(A, "down")
         lane.nodes.set(B, "trickle" if mode == "probe-trickle" else "impostor", serving=False)
@@ -523,28 +449,8 @@ def hostile(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
         gave_up = (answers[-1].body or {}).get("ok") is False
         answers.append(lane.invoke(master(B), "automatic", frozenset({A})))
-        return lane.observe(
-            fault=fault.name,
-            mark=mark,
-            initial_holder=A,
-            onset=onset,
-            answers=answers,
-            failures=1,
-            allowed_writes=1,
-            budget_s=_budget(fault),
-            api_fault=True,
-            exercised=gave_up,
-        )
-    return lane.observe(
-        fault=fault.name,
-        mark=mark,
-        initial_holder=A,
-        onset=onset,
-        answers=answers,
-        failures=failures,
-        allowed_writes=allowed,
-        budget_s=_budget(fault),
-    )
+        return _observe(lane, fault, mark, onset, answers, 1, api_fault=True, exercised=gave_up)
+    return _observe(lane, fault, mark, onset, answers, failures, allowed_writes=allowed)
 
 
 SCENARIOS: dict[str, Callable[[Lane, Fault, random.Random], Observation]] = {

@@ -20,7 +20,7 @@ DROP_AFTER = "after"    # the operation runs and commits, then the response is l
 
 
 @dataclass(frozen=True)
-class Fault:
+class InjectedFault:
     """One injected fault. `count` None means until cleared."""
 
     operation: str
@@ -41,7 +41,7 @@ class Fault:
 
 
 def make_fault(operation: str, *, status: int | None = None, code: str | None = None,
-               count: int | None = 1, delay: float = 0.0, drop: bool | str = False) -> Fault:
+               count: int | None = 1, delay: float = 0.0, drop: bool | str = False) -> InjectedFault:
     """Validate the Python API / admin arguments; `drop=True` means drop before running."""
     drop_mode = DROP_BEFORE if drop is True else (drop or None)
     if drop_mode not in (None, DROP_BEFORE, DROP_AFTER):
@@ -52,7 +52,7 @@ def make_fault(operation: str, *, status: int | None = None, code: str | None = 
         raise ValueError("count must be positive (or None for until cleared)")
     if delay < 0:
         raise ValueError("delay must not be negative")
-    return Fault(operation, None if status is None else int(status), code, float(delay), drop_mode, count)
+    return InjectedFault(operation, None if status is None else int(status), code, float(delay), drop_mode, count)
 
 
 class FaultTable:
@@ -60,11 +60,11 @@ class FaultTable:
 
     def __init__(self, default_latency: dict[str, float] | None = None) -> None:
         self._lock = threading.Lock()
-        self._faults: list[Fault] = []
+        self._faults: list[InjectedFault] = []
         self._default_latency = dict(default_latency or {})
         self._latency = dict(self._default_latency)
 
-    def inject(self, fault: Fault) -> None:
+    def inject(self, fault: InjectedFault) -> None:
         with self._lock:
             self._faults.append(fault)
 
@@ -80,7 +80,7 @@ class FaultTable:
             self._faults.clear()
             self._latency = dict(self._default_latency)
 
-    def take(self, operation: str) -> Fault | None:
+    def take(self, operation: str) -> InjectedFault | None:
         """The fault for this call, if any, consuming one of its `count`."""
         with self._lock:
             for index, fault in enumerate(self._faults):

@@ -1,6 +1,6 @@
 """`python -m ocisim serve`: the emulator as a process, for the lab, the demo and users.
 
-Contract (ACCEPTANCE.md section 1): exactly one JSON line on stdout once serving (the ready
+Contract (docs/emulator.md; the lab and users rely on it): exactly one JSON line on stdout once serving (the ready
 line), then JSON log lines on stderr only; SIGTERM or SIGINT stop it within 5 s with the state
 saved.
 """

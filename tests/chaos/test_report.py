@@ -1,4 +1,4 @@
-"""bench/reliability.json's shape (ACCEPTANCE.md section 3) and the table, from made-up records."""
+"""bench/reliability.json's shape (the fixed interface `make chaos` writes) and the table, from made-up records."""
 
 from chaos.faults import by_name
 from chaos.report import build, markdown, merge, percentile

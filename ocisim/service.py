@@ -1,7 +1,8 @@
 """The plug-in contract between the emulator framework and one emulated OCI service.
 
 A service is a subpackage `ocisim/<name>/` (moto style: `routes.py`, `handlers.py`,
-`models.py`, `errors.py`) whose `__init__.py` exposes `SERVICE = Service(...)`. The emulator
+`models.py`, and `errors.py` only for codes of its own API: the common ones are `ocisim.errors`)
+whose `__init__.py` exposes `SERVICE = Service(...)`. The emulator
 discovers every such subpackage at start; nothing else needs editing to add one.
 
     SERVICE = Service(
@@ -35,7 +36,8 @@ latency are injected by these names.
 
 Lifecycle hooks run on the server's event loop after the socket listens (so `backend.endpoint`
 is known) and before the ready line, in dependency order (`depends_on`); `stop` hooks run in the
-reverse order before the state is saved at shutdown. What a service keeps running between the
+reverse order before the state is saved at shutdown, and after a failed start too (so each must
+accept a service that never started). What a service keeps running between the
 two (function containers, the alarm loop, pending deliveries) is one object it puts in
 `backend.runtime[<its name>]` at start and takes out at stop, never module state.
 """

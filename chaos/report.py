@@ -2,8 +2,9 @@
 
 The JSON's shape is a fixed interface (`make chaos` writes it, docs/reliability.md reads it):
 ``{"faults": {NAME: {"trials", "violations" (per invariant), "max_writes_per_failure",
-"convergence_s": {"p50", "p95", "max"}}}}``, plus the run's metadata beside ``faults``. Convergence percentiles are nearest-rank over the trials that
-have a convergence time (null when none has: nothing could serve, or the harness failed).
+"convergence_s": {"p50", "p95", "max"}}}}``, plus the run's metadata beside ``faults``.
+Convergence percentiles are nearest-rank over the trials that have a convergence time (null
+when none has: nothing could serve, or the harness failed).
 """
 
 from __future__ import annotations

@@ -78,6 +78,22 @@ class _Failure:
         self.failures = 0 if mode.startswith("spurious") else 1
         self.probe_cost = PROBE_TIMEOUT_S if mode == "fast-crash" else 0.0
 
+    def observed(
+        self, fault: Fault, mark: Mark, onset: float, answers: list[Answer], *, api_fault: bool, exercised: bool
+    ) -> Observation:
+        """The trial's observation: one write allowed per real failure, the probe's cost on the budget."""
+        return _observe(
+            self.lane,
+            fault,
+            mark,
+            onset,
+            answers,
+            self.failures,
+            extra_s=(self.probe_cost,),
+            api_fault=api_fault,
+            exercised=exercised,
+        )
+
     def break_node(self) -> float:
         if self.mode == "fast-crash":
             self.lane.nodes.set(A, "hang", serving=False)
@@ -110,17 +126,7 @@ def api(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         )
     answers = [failure.trigger()]
     exercised = not p or lane.pending(p["operation"]) < burst
-    return _observe(
-        lane,
-        fault,
-        mark,
-        onset,
-        answers,
-        failure.failures,
-        extra_s=(failure.probe_cost,),
-        api_fault=bool(p),
-        exercised=exercised,
-    )
+    return failure.observed(fault, mark, onset, answers, api_fault=bool(p), exercised=exercised)
 
 
 def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -140,17 +146,7 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
         lane.emu.set_latency(operation, seconds)
     if failure.failures:
         answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
-    return _observe(
-        lane,
-        fault,
-        mark,
-        onset,
-        answers,
-        failure.failures,
-        extra_s=(failure.probe_cost,),
-        api_fault=True,
-        exercised=exercised,
-    )
+    return failure.observed(fault, mark, onset, answers, api_fault=True, exercised=exercised)
 
 
 def _rewrite_tokens(lane: Lane, ttl_seconds: float) -> None:
@@ -192,7 +188,7 @@ def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
             answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
     # The planted 401, then at least one 401 for the really expired token.
     exercised = lane.statuses(mark, "GetPrivateIp").count(401) >= 2
-    return _observe(lane, fault, mark, onset, answers, failure.failures, api_fault=True, exercised=exercised)
+    return failure.observed(fault, mark, onset, answers, api_fault=True, exercised=exercised)
 
 
 def _claims(lane: Lane) -> str:

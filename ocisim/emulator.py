@@ -223,7 +223,7 @@ class Emulator:
 
         return oci.config.from_file(self.oci_config_file, self.oci_profile)
 
-    # --- faults, latency, audit, clock, credentials ------------------------------------------------
+    # --- faults, latency, audit, deliveries, credentials ------------------------------------------------
     def inject_fault(self, operation: str, *, status: int | None = None, code: str | None = None,
                      count: int | None = 1, delay: float = 0.0, drop: bool | str = False) -> None:
         """The next `count` calls of `operation` ("*" for any) fail, wait or lose the connection.
@@ -273,9 +273,6 @@ class Emulator:
         """Register an API key for a user of the tenancy, as uploading one in OCI does; returns its key id."""
         return self.backend.keyring.add_api_key(self.tenancy_id, user_id, public_key)
 
-    def set_clock_scale(self, scale: float) -> None:
-        self.backend.clock.set_scale(scale)
-
     def resource_principal_env(self, principal_id: str, directory: str | os.PathLike, *,
                                compartment_id: str | None = None, ttl_seconds: float = 3600.0) -> dict[str, str]:
         """RPST v2.2 files for `principal_id` in `directory` and the env that points to them.
@@ -285,9 +282,6 @@ class Emulator:
         """
         return self.backend.resource_principal_env(principal_id, directory, compartment_id=compartment_id,
                                                    ttl_seconds=ttl_seconds)
-
-    def save(self) -> None:
-        self.backend.save()
 
 
 async def _maybe_await(result: Any) -> None:

@@ -17,6 +17,7 @@ adapters around the pure verdict:
   at a time, each bounded by a socket timeout and the short haproxy check, so a flood or a slow
   client cannot grow threads or memory; the function probes each node once per call.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ from typing import Any
 import requests
 
 from health_probe.config import AgentConfig
-from health_probe.logs import JsonLog
+from failover.log import Logger
 from health_probe.serving import Verdict, judge
 
 HAPROXY_TIMEOUT_SECONDS = 0.5
@@ -77,14 +78,15 @@ def observe(config: AgentConfig) -> Verdict:
 class HealthEndpoint:
     """The running endpoint; logs each change of the verdict (not every request)."""
 
-    def __init__(self, config: AgentConfig, log: JsonLog) -> None:
+    def __init__(self, config: AgentConfig, log: Logger) -> None:
         assert config.endpoint_address is not None
         self._config = config
         self._log = log
         self._last: bool | None = None
         self._server = HTTPServer((config.endpoint_address, config.endpoint_port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.5},
-                                        name="health-endpoint", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, name="health-endpoint", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -93,8 +95,12 @@ class HealthEndpoint:
 
     def start(self) -> "HealthEndpoint":
         self._thread.start()
-        self._log("endpoint_started", url=self.url, floating_ips=list(self._config.floating_ips),
-                  nonlocal_bind=nonlocal_bind_enabled())
+        self._log.info(
+            "endpoint_started",
+            url=self.url,
+            floating_ips=list(self._config.floating_ips),
+            nonlocal_bind=nonlocal_bind_enabled(),
+        )
         return self
 
     def stop(self) -> None:
@@ -105,9 +111,13 @@ class HealthEndpoint:
     def verdict(self) -> Verdict:
         verdict = observe(self._config)
         if verdict.serving != self._last:
-            self._log("serving" if verdict.serving else "not_serving", level="info" if verdict.serving else "warning",
-                      reason=verdict.reason, haproxy="up" if verdict.haproxy_up else "down",
-                      vip_alias=dict(verdict.vip_alias))
+            say = self._log.info if verdict.serving else self._log.warning
+            say(
+                "serving" if verdict.serving else "not_serving",
+                reason=verdict.reason,
+                haproxy="up" if verdict.haproxy_up else "down",
+                vip_alias=dict(verdict.vip_alias),
+            )
             self._last = verdict.serving
         return verdict
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from . import answer, log, report
 from .announce import event_for
-from .config import Config
 from .events import AlarmEvent, Command, Event
 from .moves import settle_group
 from .network import ApiError, Deadline, VipState
@@ -90,15 +89,12 @@ def _act(
             if v in errors
         ]
         if readable:
-            public_ips = attached_public_ips(rt.network, readable, budget) if _outside_in(event, rt.config) else None
+            outside_in = isinstance(event, AlarmEvent) and event.is_outside_in(rt.config.alarm_ids)
+            public_ips = attached_public_ips(rt.network, readable, budget) if outside_in else None
             group_results, observation = settle_group(event, readable, observation, rt, dry_run, budget, public_ips)
             results += group_results
         results += lost
     return results, observation
-
-
-def _outside_in(event: Event, config: Config) -> bool:
-    return isinstance(event, AlarmEvent) and event.is_outside_in(config.alarm_ids)
 
 
 def _announce(rt: Runtime, body: dict[str, Any], budget: Deadline) -> None:

@@ -20,12 +20,12 @@ import threading
 
 import requests
 
+from failover.log import Logger, to_stream
 from health_probe.agent import Agent, Clock, SystemClock
 from health_probe.clients import credentials, monitoring_ingestion_client
 from health_probe.config import AgentConfig, ConfigError, load_config
 from health_probe.endpoint import HealthEndpoint
 from health_probe.invoke import warm
-from failover.log import Logger, to_stream
 from health_probe.probe import probe
 from health_probe.publish import post_batch
 from health_probe.relay import Invoker, Relay

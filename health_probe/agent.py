@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Protocol
+from datetime import UTC, datetime
+from typing import Protocol
 
-from health_probe.config import AgentConfig, Target
 from failover.log import Logger
-from health_probe.points import Point, PointBuffer, add_points, points_for, put_back, take_batch
+from health_probe.config import AgentConfig, Target
+from health_probe.points import (
+    Point,
+    PointBuffer,
+    add_points,
+    points_for,
+    put_back,
+    take_batch,
+)
 from health_probe.probe import ProbeResult
-from health_probe.publish import Outcome, PostResult
+from health_probe.publish import PostOutcome, PostResult
 from health_probe.schedule import next_delay
 
 Prober = Callable[[Target, datetime], ProbeResult]
@@ -38,7 +46,7 @@ class SystemClock:
     """Real time: datapoints carry the node's UTC time; intervals are wall seconds."""
 
     def now_datetime(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def real_seconds(self, emulated_seconds: float) -> float:
         return emulated_seconds
@@ -102,7 +110,7 @@ class Agent:
         while self.buffer.points:
             batch, self.buffer = take_batch(self.buffer, self.config.batch_max_streams)
             result = self.poster(batch)
-            if result.outcome is Outcome.RETRY:
+            if result.outcome is PostOutcome.RETRY:
                 self.buffer = put_back(self.buffer, batch)
                 if self._posting_ok:
                     self.log.warning(
@@ -113,7 +121,7 @@ class Agent:
                     )
                 self._posting_ok = False
                 return
-            if result.outcome is Outcome.REJECTED or result.failed_streams:
+            if result.outcome is PostOutcome.REJECTED or result.failed_streams:
                 self.log.error(
                     "post_rejected",
                     reason=result.reason,

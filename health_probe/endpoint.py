@@ -29,8 +29,8 @@ from typing import Any
 
 import requests
 
-from health_probe.config import AgentConfig
 from failover.log import Logger
+from health_probe.config import AgentConfig
 from health_probe.serving import Verdict, judge
 
 HAPROXY_TIMEOUT_SECONDS = 0.5
@@ -90,10 +90,10 @@ class HealthEndpoint:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}/healthz"
 
-    def start(self) -> "HealthEndpoint":
+    def start(self) -> HealthEndpoint:
         self._thread.start()
         self._log.info(
             "endpoint_started",
@@ -124,7 +124,7 @@ class HealthEndpoint:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class HealthzHandler(BaseHTTPRequestHandler):
             timeout = CLIENT_TIMEOUT_SECONDS
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -140,7 +140,7 @@ class HealthEndpoint:
             def log_message(self, *args: object) -> None:
                 """Silent per request: the verdict's changes are logged instead."""
 
-        return Handler
+        return HealthzHandler
 
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:

@@ -34,8 +34,8 @@ import signal
 import sys
 import time
 
-from health_probe.config import AgentConfig, ConfigError, load_config
 from failover.log import Logger, to_stream
+from health_probe.config import AgentConfig, ConfigError, load_config
 from health_probe.notice import STATES, Outcome
 
 # The relay acknowledges as soon as it has read the notice (loopback: milliseconds); longer

@@ -30,12 +30,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
+from failover.log import Logger
 from health_probe.config import AgentConfig
 from health_probe.endpoint import send_json
-from failover.log import Logger
 from health_probe.notice import STATES, Outcome
 
 MAX_BODY_BYTES = 1024
@@ -143,10 +144,10 @@ class Relay:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}/notify"
 
-    def start(self) -> "Relay":
+    def start(self) -> Relay:
         self._invoker.build_in_background()
         for thread in self._threads:
             thread.start()

@@ -2,7 +2,7 @@
 
 The function, the node agent and the emulator all log through it, so every line has the same
 shape (``time``, ``level``, ``logger``, bound fields, ``event``, fields) and the same redaction:
-a field whose name looks secret (token, key, signature, ...) is written as ``[redacted]``.
+a field whose name looks secret (token, private_key, signature, ...) is written as ``[redacted]``.
 
     log.info("moved", vip=..., to="node-b")             # the function's module-level logger
     agent_log = Logger("health_probe").bind(node="node-a")
@@ -15,8 +15,8 @@ for the emulator, whose stdout carries only its ready line and whose libraries (
 through the root logger.
 
 fdk configures the *root* logger at DEBUG with its own stderr handler when it is imported, so
-anything that propagates to root is printed a second time in fdk's plain format. Our loggers
-therefore have their own handler and ``propagate = False``; the SDK's and urllib3's loggers are
+anything that propagates to root is printed a second time in fdk's plain format. A logger
+given a stream (``to_stream``) therefore has its own handler and ``propagate = False``; the SDK's and urllib3's loggers are
 held at WARNING so their debug output (request details) never reaches the logs.
 
 Standard library only: ``python -m health_probe.notify`` imports it on every VRRP transition.
@@ -136,7 +136,6 @@ def context(**fields: Any) -> Iterator[None]:
 # through fdk's root handler.
 to_stream("failover")
 _function = Logger("failover")
-bind = _function.bind
 info = _function.info
 warning = _function.warning
 error = _function.error

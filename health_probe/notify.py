@@ -23,7 +23,6 @@ fallback says why.
 Exit status: 0 the function answered (its decision is logged), 1 it could not be reached or
 failed in time, 2 bad configuration.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -56,16 +55,12 @@ def via_relay(config: AgentConfig, state: str, deadline: float, log: Logger) -> 
         # Kept here: getresponse() drops the connection's reference to a socket the relay will
         # close, while the response still reads from it.
         sock = connection.sock
-        connection.request(
-            "POST", "/notify", body=json.dumps({"state": state}), headers={"Content-Type": "application/json"}
-        )
+        connection.request("POST", "/notify", body=json.dumps({"state": state}),
+                           headers={"Content-Type": "application/json"})
         response = connection.getresponse()
         if response.status != 200:
-            log.warning(
-                "relay_unavailable",
-                state=state,
-                reason=f"HTTP {response.status}: {Outcome.from_wire(_json(response.read())).reason}",
-            )
+            log.warning("relay_unavailable", state=state,
+                        reason=f"HTTP {response.status}: {Outcome.from_wire(_json(response.read())).reason}")
             return None
         # Acknowledged: the relay is invoking; wait for its outcome inside our own budget.
         sock.settimeout(max(0.1, deadline - time.monotonic()))
@@ -110,14 +105,8 @@ def notify(config: AgentConfig, state: str, log: Logger) -> int:
         log.error("notify_failed", path=path, reason=outcome.reason, state=state)
         return 1
     answer = outcome.answer
-    log.info(
-        "notify_answered",
-        path=path,
-        state=state,
-        decision=answer.get("decision"),
-        reason=answer.get("reason"),
-        to=answer.get("to"),
-    )
+    log.info("notify_answered", path=path, state=state, decision=answer.get("decision"), reason=answer.get("reason"),
+             to=answer.get("to"))
     return 0
 
 
@@ -145,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return notify(config, args.state, log)
     except NotifyTimeout:
-        log.error("notify_failed", reason=f"no answer within {config.notify_timeout_seconds} s", state=args.state)
+        log.error("notify_failed", reason=f"no answer within {config.notify_timeout_seconds} s",
+                  state=args.state)
         return 1
     finally:
         signal.alarm(0)

@@ -40,14 +40,15 @@ REDACTED = "[redacted]"
 
 
 def entry(record: logging.LogRecord) -> dict[str, Any]:
-    """The JSON object of one record: ours carry a dict (``Logger``), anyone else's a message."""
-    fields = record.msg if isinstance(record.msg, dict) else {"event": record.getMessage()}
+    """The JSON object of one record: its message is the event; ``Logger`` puts its fields in
+    ``record.fields`` (so a handler or caplog reads them without parsing)."""
     line = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
         "level": record.levelname.lower(),
         "logger": record.name,
         **_context.get({}),
-        **fields,
+        "event": record.getMessage(),
+        **getattr(record, "fields", {}),
     }
     if record.exc_info:
         line["exception"] = logging.Formatter().formatException(record.exc_info)
@@ -110,7 +111,7 @@ class Logger:
 
     def log(self, level: int, event: str, **fields: Any) -> None:
         if self._logger.isEnabledFor(level):
-            self._logger.log(level, {**self._bound, "event": event, **fields})
+            self._logger.log(level, event, extra={"fields": {**self._bound, **fields}})
 
     def info(self, event: str, **fields: Any) -> None:
         self.log(logging.INFO, event, **fields)

@@ -53,25 +53,12 @@ def settle_group(
         if decision.action is not Action.MOVE or dry_run:
             outcome = "would_move" if decision.action is Action.MOVE else None
             return _merge(done, [_result_for(s, view, decision, outcome, config) for s in states]), observation
-        if not decision.forced and not reverified and time.monotonic() - observation.at > OBSERVATION_MAX_AGE_SECONDS:
+        if not reverified and _stale(decision, observation):
             # The reads took long: what the probes saw may no longer hold. Look again, then decide again.
-            age = time.monotonic() - observation.at
-            observation, reverified = observe(rt, budget), True
-            log.info(
-                "reverified",
-                age_s=round(age, 2),
-                health={k: v.value for k, v in observation.health.items()},
-                reason=f"probe results were {age:.1f}s old (limit {OBSERVATION_MAX_AGE_SECONDS:g}s) before a write",
-            )
+            observation, reverified = _reverify(rt, budget, observation), True
             continue
-        if budget.remaining() < MIN_WRITE_SECONDS:
-            late = Decision(
-                Action.REFUSE,
-                decision.target,
-                f"{decision.reason}; but only {budget.remaining():.1f}s "
-                "were left before the deadline, too little to write and read back: nothing written",
-            )
-            log.error("no_time_to_write", reason=late.reason)
+        late = _too_late(decision, budget)
+        if late is not None:
             return _merge(done, [_result_for(s, view, late, "failed", config) for s in states]), observation
         rounds += 1
         target = config.node(decision.target or "")
@@ -90,6 +77,37 @@ def settle_group(
     log.error("gave_up", reason=gave_up.reason)
     view = group_view(states, observation.health, rt)
     return _merge(done, [_result_for(s, view, gave_up, "failed", config) for s in states]), observation
+
+
+def _stale(decision: Decision, observation: Observation) -> bool:
+    """Whether the probes are too old to move on (a forced move does not wait for them)."""
+    return not decision.forced and time.monotonic() - observation.at > OBSERVATION_MAX_AGE_SECONDS
+
+
+def _reverify(rt: Runtime, budget: Deadline, stale: Observation) -> Observation:
+    age = time.monotonic() - stale.at
+    observation = observe(rt, budget)
+    log.info(
+        "reverified",
+        age_s=round(age, 2),
+        health={k: v.value for k, v in observation.health.items()},
+        reason=f"probe results were {age:.1f}s old (limit {OBSERVATION_MAX_AGE_SECONDS:g}s) before a write",
+    )
+    return observation
+
+
+def _too_late(decision: Decision, budget: Deadline) -> Decision | None:
+    """The refusal when too little time is left to write and read back; None while there is."""
+    if budget.remaining() >= MIN_WRITE_SECONDS:
+        return None
+    late = Decision(
+        Action.REFUSE,
+        decision.target,
+        f"{decision.reason}; but only {budget.remaining():.1f}s "
+        "were left before the deadline, too little to write and read back: nothing written",
+    )
+    log.error("no_time_to_write", reason=late.reason)
+    return late
 
 
 def _result_for(state: VipState, view: View, decision: Decision, outcome: str | None, config: Config) -> dict[str, Any]:

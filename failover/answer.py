@@ -1,5 +1,5 @@
 """Shaping what the function says: one result per VIP, one answer per invocation, and the
-decision log lines. Pure apart from logging; the pipeline (shell.py) hands everything in.
+decision log lines. Pure apart from logging; the pipeline (pipeline.py) hands everything in.
 
 A partial result says exactly which VIPs moved and which did not (``moved``, ``vips[]``); ``ok``
 is false whenever something that should have happened did not (a failed or unverified write,

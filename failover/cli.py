@@ -27,7 +27,8 @@ from .config import ConfigError
 from .doctor import table
 from .network import Deadline
 from .pause import PauseError, parse_duration, pause_until, set_pause
-from .shell import invoke, runtime_for
+from .runtime import runtime_for
+from .shell import invoke
 from .survey import Readers, config_report, examine
 
 

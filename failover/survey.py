@@ -17,8 +17,23 @@ from typing import Any
 
 from . import doctor, log
 from .config import Config, ConfigError
-from .doctor import AGENT_METRIC, AGENT_NAMESPACE, AlarmFacts, Facts, NodeFacts, SubscriptionFacts, VipFacts
-from .network import CALL_TIMEOUT, ApiError, Deadline, Network, bounded_call, build_client
+from .doctor import (
+    AGENT_METRIC,
+    AGENT_NAMESPACE,
+    AlarmFacts,
+    Facts,
+    NodeFacts,
+    SubscriptionFacts,
+    VipFacts,
+)
+from .network import (
+    CALL_TIMEOUT,
+    ApiError,
+    Deadline,
+    Network,
+    bounded_call,
+    build_client,
+)
 
 # How far back the freshness check looks for the agents' datapoints.
 METRICS_WINDOW_SECONDS = 600.0

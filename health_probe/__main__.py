@@ -19,18 +19,18 @@ import threading
 
 import requests
 
+from failover.log import Logger, to_stream
 from health_probe.agent import Agent, Clock, SystemClock
 from health_probe.clients import credentials, monitoring_ingestion_client
 from health_probe.config import AgentConfig, ConfigError, load_config
 from health_probe.endpoint import HealthEndpoint
 from health_probe.invoke import warm
-from health_probe.logs import JsonLog
 from health_probe.probe import probe
 from health_probe.publish import post_batch
 from health_probe.relay import Invoker, Relay
 
 
-def build_agent(config: AgentConfig, log: JsonLog, clock: Clock | None = None) -> Agent:
+def build_agent(config: AgentConfig, log: Logger, clock: Clock | None = None) -> Agent:
     """Wire the real adapters: requests for probes, MonitoringClient for posts, and the system
     clock (tests hand in the emulator's scaled clock)."""
     creds = credentials(config)
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="stop after N rounds (default: run until SIGTERM)")
     parser.add_argument("--no-metrics", action="store_true", help="serve the health endpoint (and the relay) only; post no metrics")
     args = parser.parse_args(argv)
-    log = JsonLog()
+    to_stream("health_probe", "stdout")  # the journal: journalctl -u vip-failover-probe -o cat
+    log = Logger("health_probe")
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         # (or depend on) metric credentials.
         endpoint = HealthEndpoint(config, log.bind(component="endpoint")).start() if config.endpoint_address else None
     except OSError as exc:
-        log("start_failed", level="error", reason=f"health endpoint cannot listen on "
-            f"{config.endpoint_address}:{config.endpoint_port}: {exc.strerror}")
+        log.error("start_failed", reason=f"health endpoint cannot listen on "
+                  f"{config.endpoint_address}:{config.endpoint_port}: {exc.strerror}")
         return 1
     relay = None
     try:
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         relay = start_relay(config, log) if config.function_id and config.invoke_endpoint else None
     except OSError as exc:
         # Not fatal: the health endpoint matters more, and notify invokes directly without a relay.
-        log("relay_failed", level="error", reason=f"relay cannot listen on {config.relay_address}:"
-            f"{config.relay_port}: {exc.strerror}", decision="run without it; notify invokes the function directly")
+        log.error("relay_failed", reason=f"relay cannot listen on {config.relay_address}:"
+                  f"{config.relay_port}: {exc.strerror}", decision="run without it; notify invokes the function directly")
     try:
         if args.no_metrics:
             while not stop.wait(1.0):
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             agent = build_agent(config, log)
         except Exception as exc:  # noqa: BLE001 - any credential failure ends start-up with its reason
-            log("start_failed", level="error", reason=f"{type(exc).__name__}: {exc}", auth=config.auth)
+            log.error("start_failed", reason=f"{type(exc).__name__}: {exc}", auth=config.auth)
             return 1
         agent.run(stop, max_rounds=args.rounds)
         return 0
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
 
 
-def start_relay(config: AgentConfig, log: JsonLog) -> Relay:
+def start_relay(config: AgentConfig, log: Logger) -> Relay:
     """keepalived's notices → the function through a warm client (health_probe/relay.py)."""
     relay_log = log.bind(component="relay")
     invoker = Invoker(lambda: warm(config), relay_log, config.notify_timeout_seconds)

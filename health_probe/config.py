@@ -25,10 +25,11 @@ Example::
     relay_address: 127.0.0.1                          # loopback only
     relay_port: 8406
 """
+
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -86,15 +87,35 @@ class AgentConfig:
     relay_port: int = 8406
 
 
-_OPTIONAL = {
-    "auth": str, "oci_config_file": str, "oci_profile": str, "region": str,
-    "telemetry_endpoint": str, "federation_endpoint": str, "interval_seconds": (int, float),
-    "jitter_seconds": (int, float), "timeout_seconds": (int, float), "buffer_max_points": int,
-    "batch_max_streams": int, "post_timeout_seconds": (int, float), "function_id": str,
-    "invoke_endpoint": str, "notify_timeout_seconds": (int, float), "endpoint_address": str,
-    "endpoint_port": int, "haproxy_url": str, "floating_ips": list, "relay_address": str, "relay_port": int,
+# Every key of the file and its YAML type, once; the required ones are AgentConfig's fields
+# without a default.
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "node": str,
+    "compartment_id": str,
+    "targets": list,
+    "auth": str,
+    "oci_config_file": str,
+    "oci_profile": str,
+    "region": str,
+    "telemetry_endpoint": str,
+    "federation_endpoint": str,
+    "interval_seconds": (int, float),
+    "jitter_seconds": (int, float),
+    "timeout_seconds": (int, float),
+    "buffer_max_points": int,
+    "batch_max_streams": int,
+    "post_timeout_seconds": (int, float),
+    "function_id": str,
+    "invoke_endpoint": str,
+    "notify_timeout_seconds": (int, float),
+    "endpoint_address": str,
+    "endpoint_port": int,
+    "haproxy_url": str,
+    "floating_ips": list,
+    "relay_address": str,
+    "relay_port": int,
 }
-_REQUIRED = {"node": str, "compartment_id": str, "targets": list}
+_REQUIRED = tuple(f.name for f in fields(AgentConfig) if f.default is MISSING and f.default_factory is MISSING)
 _TARGET_KEYS = ("name", "role", "url", "resource_id")
 
 
@@ -116,9 +137,9 @@ def parse_config(raw: Any, source: str = "config") -> AgentConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
     problems: list[str] = []
-    for key in sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL)):
+    for key in sorted(set(raw) - set(_TYPES)):
         problems.append(f"unknown key {key!r}")
-    for key, kind in {**_REQUIRED, **_OPTIONAL}.items():
+    for key, kind in _TYPES.items():
         if key in _REQUIRED and key not in raw:
             problems.append(f"missing required key {key!r}")
         elif key in raw and (not isinstance(raw[key], kind) or isinstance(raw[key], bool)):
@@ -128,7 +149,7 @@ def parse_config(raw: Any, source: str = "config") -> AgentConfig:
 
     targets = tuple(_parse_targets(raw["targets"], problems))
     # Templates render an unset optional string as "": treat it as absent.
-    options = {key: raw[key] for key in _OPTIONAL if key in raw and raw[key] != ""}
+    options = {key: raw[key] for key in _TYPES if key not in _REQUIRED and key in raw and raw[key] != ""}
     # A short interval (the lab's) scales the default timeout and jitter down with it.
     interval = options.get("interval_seconds", AgentConfig.interval_seconds)
     options.setdefault("timeout_seconds", min(AgentConfig.timeout_seconds, interval / 2))
@@ -160,6 +181,11 @@ def _parse_targets(items: list[Any], problems: list[str]) -> list[Target]:
 
 
 def _check_values(config: AgentConfig) -> list[str]:
+    checks = (_check_targets, _check_auth, _check_timing, _check_relay, _check_endpoint)
+    return [problem for check in checks for problem in check(config)]
+
+
+def _check_targets(config: AgentConfig) -> list[str]:
     problems = []
     if not config.targets:
         problems.append("'targets' must list at least one target")
@@ -174,12 +200,23 @@ def _check_values(config: AgentConfig) -> list[str]:
             problems.append(f"target {target.name!r}: url must be http(s)://host[:port]/path")
         if not target.resource_id.startswith("ocid1."):
             problems.append(f"target {target.name!r}: resource_id must be an OCID")
+    return problems
+
+
+def _check_auth(config: AgentConfig) -> list[str]:
+    problems = []
     if not config.compartment_id.startswith("ocid1."):
         problems.append("'compartment_id' must be an OCID")
     if config.auth not in AUTH_MODES:
         problems.append(f"'auth' must be one of {', '.join(AUTH_MODES)}")
     if config.auth == "config_file" and not config.oci_config_file:
         problems.append("auth 'config_file' needs 'oci_config_file'")
+    return problems
+
+
+def _check_timing(config: AgentConfig) -> list[str]:
+    """Intervals, timeouts and the buffer's and batches' bounds."""
+    problems = []
     if config.interval_seconds <= 0 or config.timeout_seconds <= 0 or config.notify_timeout_seconds <= 0:
         problems.append("'interval_seconds', 'timeout_seconds' and 'notify_timeout_seconds' must be positive")
     if config.timeout_seconds >= config.interval_seconds:
@@ -190,11 +227,16 @@ def _check_values(config: AgentConfig) -> list[str]:
         problems.append("'buffer_max_points' must hold at least one probe round")
     if not 1 <= config.batch_max_streams <= MAX_STREAMS_PER_CALL:
         problems.append(f"'batch_max_streams' must be between 1 and {MAX_STREAMS_PER_CALL}")
+    return problems
+
+
+def _check_relay(config: AgentConfig) -> list[str]:
+    problems = []
     if not (_is_ip(config.relay_address) and ipaddress.ip_address(config.relay_address).is_loopback):
         problems.append("'relay_address' must be a loopback address (the relay takes this node's own notices)")
     if not 1 <= config.relay_port <= 65535:
         problems.append("'relay_port' must be between 1 and 65535")
-    return problems + _check_endpoint(config)
+    return problems
 
 
 def _check_endpoint(config: AgentConfig) -> list[str]:

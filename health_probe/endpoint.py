@@ -28,8 +28,8 @@ from typing import Any
 
 import requests
 
+from failover.log import Logger
 from health_probe.config import AgentConfig
-from health_probe.logs import JsonLog
 from health_probe.serving import Verdict, judge
 
 HAPROXY_TIMEOUT_SECONDS = 0.5
@@ -77,7 +77,7 @@ def observe(config: AgentConfig) -> Verdict:
 class HealthEndpoint:
     """The running endpoint; logs each change of the verdict (not every request)."""
 
-    def __init__(self, config: AgentConfig, log: JsonLog) -> None:
+    def __init__(self, config: AgentConfig, log: Logger) -> None:
         assert config.endpoint_address is not None
         self._config = config
         self._log = log
@@ -88,13 +88,13 @@ class HealthEndpoint:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}/healthz"
 
-    def start(self) -> "HealthEndpoint":
+    def start(self) -> HealthEndpoint:
         self._thread.start()
-        self._log("endpoint_started", url=self.url, floating_ips=list(self._config.floating_ips),
-                  nonlocal_bind=nonlocal_bind_enabled())
+        self._log.info("endpoint_started", url=self.url, floating_ips=list(self._config.floating_ips),
+                       nonlocal_bind=nonlocal_bind_enabled())
         return self
 
     def stop(self) -> None:
@@ -105,16 +105,16 @@ class HealthEndpoint:
     def verdict(self) -> Verdict:
         verdict = observe(self._config)
         if verdict.serving != self._last:
-            self._log("serving" if verdict.serving else "not_serving", level="info" if verdict.serving else "warning",
-                      reason=verdict.reason, haproxy="up" if verdict.haproxy_up else "down",
-                      vip_alias=dict(verdict.vip_alias))
+            say = self._log.info if verdict.serving else self._log.warning
+            say("serving" if verdict.serving else "not_serving", reason=verdict.reason,
+                haproxy="up" if verdict.haproxy_up else "down", vip_alias=dict(verdict.vip_alias))
             self._last = verdict.serving
         return verdict
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class HealthzHandler(BaseHTTPRequestHandler):
             timeout = CLIENT_TIMEOUT_SECONDS
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -130,7 +130,7 @@ class HealthEndpoint:
             def log_message(self, *args: object) -> None:
                 """Silent per request: the verdict's changes are logged instead."""
 
-        return Handler
+        return HealthzHandler
 
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:

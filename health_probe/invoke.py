@@ -7,7 +7,8 @@ once) and cold by ``health_probe.notify`` when the relay does not answer. Both b
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import oci
 

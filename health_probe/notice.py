@@ -29,7 +29,7 @@ class Outcome:
         return {"answered": self.answered, "answer": self.answer, "reason": self.reason}
 
     @classmethod
-    def from_wire(cls, body: Any) -> "Outcome":
+    def from_wire(cls, body: Any) -> Outcome:
         """Read the relay's answer body; anything malformed is "no answer"."""
         if not isinstance(body, dict) or not isinstance(body.get("answered"), bool):
             return cls(False, reason="the relay's answer is malformed")

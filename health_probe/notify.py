@@ -7,9 +7,10 @@ holder which let the alias go is repaired even when no peer notifies.
 
 First through the node agent's warm relay (health_probe/relay.py, ``relay_address:relay_port``,
 127.0.0.1:8406): the agent holds the credentials and the client, so no ``import oci`` and no
-token fetch here; this module imports only the standard library and the agent's config. When
-the relay does not acknowledge within ``RELAY_ACK_SECONDS`` (agent down, no credentials yet,
-busy) or acknowledges but delivers no outcome, it invokes the function directly with the same
+token fetch here; this module imports only the standard library, the agent's config and the
+project's logger (``failover.log``, standard library only). When the relay does not
+acknowledge within ``RELAY_ACK_SECONDS`` (agent down, no credentials yet, busy) or
+acknowledges but delivers no outcome, it invokes the function directly with the same
 credentials as the agent (instance principals on OCI, the config file by hand), importing
 ``oci`` only then. A second invoke is safe: the function re-reads and writes with if-match.
 keepalived never times out a notify script, so the whole run is bounded by
@@ -32,8 +33,8 @@ import signal
 import sys
 import time
 
+from failover.log import Logger, to_stream
 from health_probe.config import AgentConfig, ConfigError, load_config
-from health_probe.logs import JsonLog
 from health_probe.notice import STATES, Outcome
 
 # The relay acknowledges as soon as it has read the notice (loopback: milliseconds); longer
@@ -45,7 +46,7 @@ class NotifyTimeout(Exception):
     """The notify ran past ``notify_timeout_seconds``."""
 
 
-def via_relay(config: AgentConfig, state: str, deadline: float, log: JsonLog) -> Outcome | None:
+def via_relay(config: AgentConfig, state: str, deadline: float, log: Logger) -> Outcome | None:
     """The function's outcome through the agent's relay, or None when the relay cannot deliver
     one (then the caller invokes directly)."""
     connection = http.client.HTTPConnection(config.relay_address, config.relay_port, timeout=RELAY_ACK_SECONDS)
@@ -58,19 +59,19 @@ def via_relay(config: AgentConfig, state: str, deadline: float, log: JsonLog) ->
                            headers={"Content-Type": "application/json"})
         response = connection.getresponse()
         if response.status != 200:
-            log("relay_unavailable", level="warning", state=state,
-                reason=f"HTTP {response.status}: {Outcome.from_wire(_json(response.read())).reason}")
+            log.warning("relay_unavailable", state=state,
+                        reason=f"HTTP {response.status}: {Outcome.from_wire(_json(response.read())).reason}")
             return None
         # Acknowledged: the relay is invoking; wait for its outcome inside our own budget.
         sock.settimeout(max(0.1, deadline - time.monotonic()))
         outcome = Outcome.from_wire(_json(response.read()))
     except (OSError, http.client.HTTPException) as exc:
-        log("relay_unavailable", level="warning", state=state, reason=f"{type(exc).__name__}: {exc}")
+        log.warning("relay_unavailable", state=state, reason=f"{type(exc).__name__}: {exc}")
         return None
     finally:
         connection.close()
     if not outcome.answered:
-        log("relay_unavailable", level="warning", state=state, reason=f"the relay got no answer: {outcome.reason}")
+        log.warning("relay_unavailable", state=state, reason=f"the relay got no answer: {outcome.reason}")
         return None
     return outcome
 
@@ -89,7 +90,7 @@ def direct(config: AgentConfig, state: str) -> Outcome:
     return invoke(invoke_client(config), config, state)
 
 
-def notify(config: AgentConfig, state: str, log: JsonLog) -> int:
+def notify(config: AgentConfig, state: str, log: Logger) -> int:
     """Relay first, else direct; log the outcome; return the exit status."""
     deadline = time.monotonic() + config.notify_timeout_seconds
     path = "relay"
@@ -101,11 +102,11 @@ def notify(config: AgentConfig, state: str, log: JsonLog) -> int:
     except NotifyTimeout:
         outcome = Outcome(False, reason=f"no answer within {config.notify_timeout_seconds} s")
     if not outcome.answered:
-        log("notify_failed", level="error", path=path, reason=outcome.reason, state=state)
+        log.error("notify_failed", path=path, reason=outcome.reason, state=state)
         return 1
     answer = outcome.answer
-    log("notify_answered", path=path, state=state, decision=answer.get("decision"), reason=answer.get("reason"),
-        to=answer.get("to"))
+    log.info("notify_answered", path=path, state=state, decision=answer.get("decision"), reason=answer.get("reason"),
+             to=answer.get("to"))
     return 0
 
 
@@ -122,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if not config.function_id or not config.invoke_endpoint:
         print(f"health_probe.notify: {args.config}: notify needs 'function_id' and 'invoke_endpoint'", file=sys.stderr)
         return 2
-    log = JsonLog(node=config.node, component="notify")
+    to_stream("health_probe", "stdout")
+    log = Logger("health_probe", node=config.node, component="notify")
 
     def expire(*_: object) -> None:
         raise NotifyTimeout()
@@ -132,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return notify(config, args.state, log)
     except NotifyTimeout:
-        log("notify_failed", level="error", reason=f"no answer within {config.notify_timeout_seconds} s",
-            state=args.state)
+        log.error("notify_failed", reason=f"no answer within {config.notify_timeout_seconds} s",
+                  state=args.state)
         return 1
     finally:
         signal.alarm(0)

@@ -19,7 +19,7 @@ from health_probe.points import Point
 RETRYABLE_STATUS = frozenset({401, 409, 429})
 
 
-class Outcome(enum.Enum):
+class PostOutcome(enum.Enum):
     SENT = "sent"
     RETRY = "retry"
     REJECTED = "rejected"
@@ -27,7 +27,7 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class PostResult:
-    outcome: Outcome
+    outcome: PostOutcome
     reason: str
     failed_streams: int = 0
 
@@ -52,10 +52,10 @@ def post_batch(client: oci.monitoring.MonitoringClient, batch: tuple[Point, ...]
     try:
         response = client.post_metric_data(details)
     except oci.exceptions.ServiceError as exc:
-        outcome = Outcome.RETRY if exc.status in RETRYABLE_STATUS or exc.status >= 500 else Outcome.REJECTED
+        outcome = PostOutcome.RETRY if exc.status in RETRYABLE_STATUS or exc.status >= 500 else PostOutcome.REJECTED
         return PostResult(outcome, f"{exc.status} {exc.code}")
     except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as exc:
-        return PostResult(Outcome.RETRY, f"unreachable: {type(exc).__name__}")
+        return PostResult(PostOutcome.RETRY, f"unreachable: {type(exc).__name__}")
     failed = response.data.failed_metrics_count or 0
     reason = "; ".join(item.message for item in response.data.failed_metrics or [])
-    return PostResult(Outcome.SENT, reason or "ok", failed)
+    return PostResult(PostOutcome.SENT, reason or "ok", failed)

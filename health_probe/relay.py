@@ -29,12 +29,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
+from failover.log import Logger
 from health_probe.config import AgentConfig
 from health_probe.endpoint import send_json
-from health_probe.logs import JsonLog
 from health_probe.notice import STATES, Outcome
 
 MAX_BODY_BYTES = 1024
@@ -70,7 +71,7 @@ def parse_notice(raw: bytes) -> str:
 class Invoker:
     """The warm invoke: built once by ``factory`` (credentials + client), one invoke at a time."""
 
-    def __init__(self, factory: Callable[[], tuple[Invoke, Callable[[], None]]], log: JsonLog,
+    def __init__(self, factory: Callable[[], tuple[Invoke, Callable[[], None]]], log: Logger,
                  timeout_seconds: float) -> None:
         self._factory = factory
         self._log = log
@@ -92,10 +93,10 @@ class Invoker:
     def _build(self) -> None:
         try:
             self._invoke, self._keep_warm = self._factory()
-            self._log("relay_ready", reason="function client and credentials built")
+            self._log.info("relay_ready", reason="function client and credentials built")
         except Exception as exc:  # noqa: BLE001 - any credential failure: notices fall back until it works
-            self._log("relay_not_ready", level="warning", reason=f"{type(exc).__name__}: {exc}",
-                      decision="answer 503 (notify invokes directly); retry on the next notice")
+            self._log.warning("relay_not_ready", reason=f"{type(exc).__name__}: {exc}",
+                              decision="answer 503 (notify invokes directly); retry on the next notice")
         finally:
             self._building.release()
 
@@ -105,7 +106,7 @@ class Invoker:
         try:
             self._keep_warm()
         except Exception as exc:  # noqa: BLE001 - the next notice's signing refreshes it anyway
-            self._log("relay_refresh_failed", level="warning", reason=f"{type(exc).__name__}: {exc}")
+            self._log.warning("relay_refresh_failed", reason=f"{type(exc).__name__}: {exc}")
 
     def __call__(self, state: str) -> Outcome:
         invoke = self._invoke
@@ -121,7 +122,7 @@ class Invoker:
 class Relay:
     """The loopback listener around an ``Invoker``; logs every notice and its outcome."""
 
-    def __init__(self, config: AgentConfig, invoker: Invoker, log: JsonLog) -> None:
+    def __init__(self, config: AgentConfig, invoker: Invoker, log: Logger) -> None:
         self._config = config
         self._invoker = invoker
         self._log = log
@@ -136,14 +137,14 @@ class Relay:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}/notify"
 
-    def start(self) -> "Relay":
+    def start(self) -> Relay:
         self._invoker.build_in_background()
         for thread in self._threads:
             thread.start()
-        self._log("relay_started", url=self.url)
+        self._log.info("relay_started", url=self.url)
         return self
 
     def stop(self) -> None:
@@ -162,10 +163,10 @@ class Relay:
         acknowledge()
         outcome = self._invoker(state)
         if outcome.answered:
-            self._log("relay_answered", state=state, decision=outcome.answer.get("decision"),
-                      reason=outcome.answer.get("reason"), to=outcome.answer.get("to"))
+            self._log.info("relay_answered", state=state, decision=outcome.answer.get("decision"),
+                           reason=outcome.answer.get("reason"), to=outcome.answer.get("to"))
         else:
-            self._log("relay_failed", level="error", state=state, reason=outcome.reason)
+            self._log.error("relay_failed", state=state, reason=outcome.reason)
         return outcome
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -178,8 +179,8 @@ class Relay:
                 problem = self._refusal()
                 if problem:
                     status, reason = problem
-                    relay._log("relay_refused", level="warning", client=self.client_address[0], status=status,
-                               reason=reason)
+                    relay._log.warning("relay_refused", client=self.client_address[0], status=status,
+                                       reason=reason)
                     self._answer(status, {"answered": False, "reason": reason})
                     return
                 if not relay._pending.acquire(blocking=False):
@@ -214,8 +215,8 @@ class Relay:
                 try:
                     self.wfile.write(json.dumps(outcome.wire()).encode())
                 except OSError:
-                    relay._log("relay_client_gone", level="warning", state=state,
-                               reason="notify stopped waiting before the outcome (it logs its own)")
+                    relay._log.warning("relay_client_gone", state=state,
+                                       reason="notify stopped waiting before the outcome (it logs its own)")
 
             def _acknowledge(self) -> None:
                 """Status line and headers now; the body (no length: the connection closes) later."""

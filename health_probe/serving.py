@@ -13,8 +13,9 @@ alias check (endpoint.py binds a socket to each floating IP) would pass for any 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from failover.log import Logger
 from ocisim.audit import AuditLog
 from ocisim.auth import Keyring, Principal, new_private_key, private_pem
 from ocisim.clock import Clock
 from ocisim.faults import FaultTable
-from ocisim.logs import log as write_log
 from ocisim.service import Service
 
 STATE_VERSION = 1
+# Every service logs through the backend (`backend.log(event, **fields)`), as logger "ocisim".
+_LOG = Logger("ocisim")
 # Real UpdatePrivateIp takes about a second; keep the default small so tests stay fast.
 DEFAULT_LATENCY = {"UpdatePrivateIp": 0.05}
 
@@ -217,4 +219,4 @@ class Backend:
                 "OCI_RESOURCE_PRINCIPAL_REGION": self.region}
 
     def log(self, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
-        write_log(event, level=level, **fields)
+        _LOG.log(level, event, **fields)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import signal
 import sys
 import threading
 from types import FrameType
 
+from failover.log import Logger, to_stderr_root
 from ocisim.emulator import DEFAULT_TOPOLOGY, Emulator
-from ocisim.logs import configure_stderr, log
+
+_LOG = Logger("ocisim")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,11 +39,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
-    configure_stderr()
+    to_stderr_root()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log("signal", signal=signal.Signals(signum).name)
+        _LOG.info("signal", signal=signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -53,7 +54,7 @@ def serve(args: argparse.Namespace) -> int:
                                   clock_scale=args.clock_scale, config_dir=args.config_dir,
                                   tls=args.tls)
     except (OSError, ValueError, RuntimeError) as exc:
-        log("failed to start", level=logging.ERROR, error=repr(exc), cause=repr(exc.__cause__))
+        _LOG.error("failed to start", error=repr(exc), cause=repr(exc.__cause__))
         return 1
     try:
         sys.stdout.write(json.dumps(emulator.ready_line) + "\n")

@@ -2,7 +2,6 @@
 refreshed, an operator, junk), then every line the function and the emulator logged is scanned
 for every private key and session token the emulator issued."""
 
-import logging
 import re
 import time
 
@@ -12,20 +11,8 @@ from chaos.faults import FAST_LATENCY
 from chaos.lane import Lane
 from chaos.scenarios import master
 from ocisim.auth import private_pem
-from ocisim.logs import JsonLines
 from ocisim.notifications import delivery
-
-
-class Capture(logging.Handler):
-    """Every log line of this process, formatted exactly as `ocisim serve` writes them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(JsonLines())
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+from tests.support.logs import capture_logs
 
 
 def pem_lines(pem: str) -> list[str]:
@@ -34,16 +21,11 @@ def pem_lines(pem: str) -> list[str]:
 
 @pytest.fixture
 def lane():
-    root, capture = logging.getLogger(), Capture()
-    level = root.level
-    root.addHandler(capture)
-    root.setLevel(logging.INFO)
-    lane = Lane("never", FAST_LATENCY)
-    lane.capture = capture
-    yield lane
-    lane.close()
-    root.removeHandler(capture)
-    root.setLevel(level)
+    with capture_logs("") as capture:  # every line of this process, as `ocisim serve` writes them
+        lane = Lane("never", FAST_LATENCY)
+        lane.capture = capture
+        yield lane
+        lane.close()
 
 
 def test_no_key_or_token_in_any_log_line(lane):
@@ -81,7 +63,7 @@ def test_no_key_or_token_in_any_log_line(lane):
 
     function_log = lane.pool.log_path.read_text().splitlines()
     emulator_log = lane.capture.lines
-    assert any('"event": "request"' in line and "InvokeFunction" in line for line in emulator_log)
+    assert any(entry["event"] == "request" and entry.get("operation") == "InvokeFunction" for entry in lane.capture.entries)
     assert any('"event":"moved"' in line for line in function_log)
     leaks = [(line[:120], secret[:12]) for line in function_log + emulator_log for secret in secrets if secret in line]
     assert leaks == []

@@ -1,11 +1,13 @@
 """Configuration: every key validated at start, errors name the key."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from fn_helpers import VIP, VNIC_A, VNIC_B, config, env
 
-from failover.config import Config, ConfigError
+from failover.config import ENV_KEYS, Config, ConfigError
 
 
 def test_defaults_and_priority_order():
@@ -135,3 +137,11 @@ def test_bad_values_name_the_key(overrides, key):
         Config.from_env(env(**overrides))
     assert err.value.key == key
     assert str(err.value).startswith(f"{key}: ")
+
+
+def test_the_documented_keys_are_the_keys_the_function_reads() -> None:
+    """docs/function.md's configuration table names exactly ENV_KEYS: an operator reading it
+    can set every key, and none that the function ignores."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "function.md").read_text()
+    table = doc.split("## Configuration", 1)[1].split("\n\n", 2)[1]
+    assert set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.M)) == set(ENV_KEYS)

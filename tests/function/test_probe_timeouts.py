@@ -24,7 +24,8 @@ from failover.config import Config, ConfigError
 from failover.decide import Health
 from failover.network import ApiError, VipState
 from failover.probe import ProbeResult
-from failover.shell import Runtime, handle
+from failover.runtime import Runtime
+from failover.shell import handle
 
 MASTER_B = json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER"}).encode()
 WAIT = 5.0

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from failover.decide import Health
 from failover.network import ApiError, VipState
 from failover.probe import ProbeResult
-from failover.shell import Runtime, handle
+from failover.runtime import Runtime
+from failover.shell import handle
 
 VIP2 = "ocid1.privateip.oc1.iad.abuwcljrvip2"
 

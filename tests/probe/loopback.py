@@ -14,7 +14,7 @@ import pytest
 from health_probe.__main__ import build_agent
 from health_probe.agent import Agent
 from health_probe.config import parse_config
-from health_probe.logs import JsonLog
+from failover.log import Logger
 from health_probe.names import NAMES
 from ocisim import Emulator
 
@@ -83,10 +83,9 @@ def agent_config(emu: Emulator, servers: dict[str, HealthServer], node: str, **o
     }
 
 
-def make_agent(emu: Emulator, raw: dict[str, Any], entries: list[dict[str, Any]] | None = None) -> Agent:
-    """``python -m health_probe``'s own wiring, on the emulator's clock, logging into ``entries``."""
-    sink = entries.append if entries is not None else (lambda entry: None)
-    return build_agent(parse_config(raw), JsonLog(sink, node=raw["node"]), clock=emu.clock)
+def make_agent(emu: Emulator, raw: dict[str, Any]) -> Agent:
+    """``python -m health_probe``'s own wiring, on the emulator's clock (its lines: capture_logs)."""
+    return build_agent(parse_config(raw), Logger("health_probe", node=raw["node"]), clock=emu.clock)
 
 
 def summarize(emu: Emulator, query: str, minutes: int = 10) -> list:

@@ -22,7 +22,8 @@ from loopback import HealthServer
 
 from health_probe.config import parse_config
 from health_probe.endpoint import HealthEndpoint, is_local_address, nonlocal_bind_enabled
-from health_probe.logs import JsonLog
+from failover.log import Logger
+from tests.support.logs import LogCapture, capture_logs
 
 ROOT = Path(__file__).resolve().parents[2]
 # In 198.18.0.0/15 (benchmarking) and used by nothing on this machine: the lab uses 198.18.0-2.x.
@@ -44,8 +45,14 @@ def haproxy() -> Iterator[HealthServer]:
     server.close()
 
 
-def run_endpoint(raw: dict[str, Any], entries: list[dict[str, Any]]) -> HealthEndpoint:
-    return HealthEndpoint(parse_config(raw), JsonLog(entries.append)).start()
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    with capture_logs("health_probe") as capture:
+        yield capture
+
+
+def run_endpoint(raw: dict[str, Any]) -> HealthEndpoint:
+    return HealthEndpoint(parse_config(raw), Logger("health_probe")).start()
 
 
 def get(url: str) -> tuple[int, dict[str, Any]]:
@@ -70,9 +77,8 @@ def test_the_alias_check_tells_local_from_not_local() -> None:
     assert not is_local_address(NOT_LOCAL)
 
 
-def test_serving_node_answers_200_with_why(haproxy: HealthServer) -> None:
-    entries: list[dict[str, Any]] = []
-    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]), entries)
+def test_serving_node_answers_200_with_why(haproxy: HealthServer, logs: LogCapture) -> None:
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]))
     try:
         status, body = get(endpoint.url)
     finally:
@@ -81,11 +87,11 @@ def test_serving_node_answers_200_with_why(haproxy: HealthServer) -> None:
     assert body == {"node": "node-a", "serving": True, "haproxy": "up", "vip_alias": {"127.0.0.1": True},
                     "reason": "haproxy answers and 127.0.0.1 is an address of this node"}
     assert haproxy.hits == 1
-    assert [e["event"] for e in entries] == ["endpoint_started", "serving"]
+    assert [e["event"] for e in logs.entries] == ["endpoint_started", "serving"]
 
 
 def test_haproxy_up_but_the_floating_ip_not_local_is_503(haproxy: HealthServer) -> None:
-    endpoint = run_endpoint(config(haproxy, ["127.0.0.1", NOT_LOCAL]), [])
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1", NOT_LOCAL]))
     try:
         status, body = get(endpoint.url)
     finally:
@@ -95,9 +101,8 @@ def test_haproxy_up_but_the_floating_ip_not_local_is_503(haproxy: HealthServer) 
     assert "not an address of this node" in body["reason"]
 
 
-def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: HealthServer) -> None:
-    entries: list[dict[str, Any]] = []
-    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]), entries)
+def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: HealthServer, logs: LogCapture) -> None:
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]))
     try:
         haproxy.healthy = False
         answers = [get(endpoint.url) for _ in range(2)]
@@ -111,11 +116,11 @@ def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: 
     assert answers[2][1]["reason"] == "haproxy does not answer (ConnectionError)"
     assert all(body["haproxy"] == "down" and body["vip_alias"] == {"127.0.0.1": True} for _, body in answers)
     assert missing == 404
-    assert [e["event"] for e in entries] == ["endpoint_started", "not_serving"]
+    assert [e["event"] for e in logs.entries] == ["endpoint_started", "not_serving"]
 
 
 def test_a_slow_client_cannot_hold_the_endpoint(haproxy: HealthServer) -> None:
-    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]), [])
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]))
     try:
         host, port = endpoint.url.split("/")[2].split(":")
         with socket.create_connection((host, int(port)), timeout=5):  # opens, never sends a request

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from health_probe.config import ConfigError, load_config, parse_config
+from health_probe.config import _TYPES, AgentConfig, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +24,10 @@ def valid() -> dict:
             {"name": "vip", "role": "vip", "url": "http://10.0.0.4/", "resource_id": "ocid1.privateip.oc1.iad.v"},
         ],
     }
+
+
+def test_each_key_of_the_file_is_declared_once_and_is_a_setting_of_the_agent() -> None:
+    assert set(_TYPES) == {field.name for field in fields(AgentConfig)}
 
 
 def test_template_rendering_with_empty_optionals_is_accepted() -> None:

@@ -15,6 +15,7 @@ from loopback import HealthServer, agent_config, make_agent, resource_ids, summa
 
 from health_probe.names import NAMES
 from ocisim import Emulator
+from tests.support.logs import capture_logs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,21 +48,21 @@ def test_metrics_arrive_with_the_names_dimensions_and_values(emulator: Emulator,
 
 def test_monitoring_unreachable_then_back_sends_the_buffered_points_and_the_buffer_stays_bounded(
         emulator: Emulator, health_servers: dict[str, HealthServer]) -> None:
-    entries: list[dict] = []
     # 3 targets x (up + latency) = 6 points per round; room for two rounds
-    agent = make_agent(emulator, agent_config(emulator, health_servers, "node-b", buffer_max_points=12), entries)
+    agent = make_agent(emulator, agent_config(emulator, health_servers, "node-b", buffer_max_points=12))
     emulator.inject_fault("PostMetricData", drop=True, count=4)
     stamps = []
-    for _ in range(4):
-        stamps.append(emulator.clock.now_datetime())
-        agent.run_round()
-        assert len(agent.buffer.points) <= 12
-        emulator.clock.advance(20)
-    assert len(agent.buffer.points) == 12 and agent.buffer.dropped == 12
-    assert summarize(emulator, f"{NAMES.metric_up}[1m].count()") == []
+    with capture_logs("health_probe") as logs:
+        for _ in range(4):
+            stamps.append(emulator.clock.now_datetime())
+            agent.run_round()
+            assert len(agent.buffer.points) <= 12
+            emulator.clock.advance(20)
+        assert len(agent.buffer.points) == 12 and agent.buffer.dropped == 12
+        assert summarize(emulator, f"{NAMES.metric_up}[1m].count()") == []
 
-    stamps.append(emulator.clock.now_datetime())
-    agent.run_round()                          # Monitoring is back
+        stamps.append(emulator.clock.now_datetime())
+        agent.run_round()                          # Monitoring is back
     assert agent.buffer.points == ()
     counts = summarize(emulator, f"{NAMES.metric_up}[1m].count()")
     assert sum(p.value for item in counts for p in item.aggregated_datapoints) == 6   # two rounds of 3 targets
@@ -69,9 +70,9 @@ def test_monitoring_unreachable_then_back_sends_the_buffered_points_and_the_buff
     up = summarize(emulator, f"{NAMES.metric_up}[1m].max()", minutes=10)
     assert up and all(p.timestamp >= stamps[3].replace(second=0, microsecond=0) for item in up
                       for p in item.aggregated_datapoints)
-    events = [e["event"] for e in entries]
+    events = [e["event"] for e in logs.entries]
     assert events.count("post_failed") == 1 and events.count("post_recovered") == 1
-    dropped = [e for e in entries if e["event"] == "points_dropped"]
+    dropped = logs.events("points_dropped")
     assert sum(e["dropped"] for e in dropped) == 18 and all(e["reason"] for e in dropped)
 
 

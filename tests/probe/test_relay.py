@@ -173,7 +173,7 @@ def test_notify_invokes_directly_when_no_agent_runs(function_emulator: Emulator,
 NON_LOOPBACK_SCRIPT = """
 import dataclasses, json, socket, sys
 from health_probe.config import parse_config
-from health_probe.logs import JsonLog
+from failover.log import Logger
 from health_probe.relay import Invoker, Relay
 
 def no_client():
@@ -181,7 +181,7 @@ def no_client():
 
 raw = json.loads(sys.argv[1])
 config = dataclasses.replace(parse_config(raw), relay_address="0.0.0.0")
-log = JsonLog(lambda entry: None)
+log = Logger("health_probe")
 relay = Relay(config, Invoker(no_client, log, 5.0), log).start()
 statuses = {}
 for source in ("198.18.254.1", "127.0.0.1"):

@@ -30,7 +30,15 @@ from typing import Any
 
 from chaos.faults import FAST_PATH_BUDGET_S, Fault, Trial, by_name
 from chaos.invariants import Observation
-from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, holder_at, invoke_errors, timeline
+from chaos.lab_records import (
+    Action,
+    AliasSample,
+    answers_from_log,
+    client_view,
+    holder_at,
+    invoke_errors,
+    timeline,
+)
 from chaos.records import function_errors, writes_from_audit
 from chaos.runner import judged
 from failover.config import Config
@@ -129,18 +137,7 @@ class LabRun:
     def prepare(self, holder: str) -> Node:
         """Housekeeping, outside any measurement: every fault healed, one MASTER serving, the
         cloud and the fabric following it, and that node is ``holder``."""
-        plan = self.plan
-        current = trial.resync(self.state)
-        if current.name != holder:
-            control.fault(current.name, "keepalived-stop", plan)  # SIGTERM: the wanted node becomes MASTER
-            control.wait_for(
-                lambda: network.alias_holders(plan) == [holder], SWITCH_TIMEOUT_S, f"{holder} to be MASTER"
-            )
-            if self.holder() != holder:
-                cloud.move_vip(self.state.emulator, self.state.facts, holder)
-            current = trial.resync(self.state)
-        if current.name != holder:
-            raise LabError(f"could not put the floating IP on {holder} (it is on {current.name})")
+        current = trial.put_vip_on(self.state, holder, SWITCH_TIMEOUT_S)
         self.audit()  # the housekeeping's writes are behind the mark
         return current
 

@@ -153,6 +153,23 @@ def resync(state: LabState) -> Node:
     return wait_steady(plan)
 
 
+def put_vip_on(state: LabState, name: str, timeout: float) -> Node:
+    """Housekeeping before a trial or test, never inside a measurement: every fault healed, one
+    MASTER serving, the cloud and the fabric following it, and that node is `name` (if another
+    held the floating IP, its keepalived is stopped until `name` is MASTER, then healed)."""
+    plan = state.plan
+    current = resync(state)
+    if current.name != name:
+        control.fault(current.name, "keepalived-stop", plan)  # SIGTERM: the wanted node becomes MASTER
+        control.wait_for(lambda: network.alias_holders(plan) == [name], timeout, f"{name} to be MASTER")
+        if cloud.vip_holder(state.emulator, state.facts) != name:
+            cloud.move_vip(state.emulator, state.facts, name)
+        current = resync(state)
+    if current.name != name:
+        raise LabError(f"could not put the floating IP on {name} (it is on {current.name})")
+    return current
+
+
 def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_PER_SECOND) -> TrialResult:
     """Break the serving node with `kind`, measure until the other node answers (or `timeout`)."""
     plan = state.plan

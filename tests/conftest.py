@@ -1,7 +1,8 @@
 """Shared fixtures for every test area: a fresh emulator on a free loopback port.
 
 Each test gets its own in-memory emulator (starting takes ~0.2 s), so tests never see each
-other's moves, faults or audit entries. Area-specific fixtures live in tests/<area>/conftest.py.
+other's moves, faults or audit entries. Area-specific fixtures live in tests/<area>/conftest.py;
+the stand-ins they build on, in tests/support/.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-# The booted lab, once per session: booting both nodes from terraform's cloud-init takes a
-# minute or two, so tests/lab and the lab chaos subset share one (tests/lab/session.py).
-pytest_plugins = ["tests.lab.session"]
+# Fixtures of the shared stand-ins, for every area: the booted lab, once per session (booting both
+# nodes from terraform's cloud-init takes a minute or two, so tests/lab and the lab chaos subset
+# share one), and haproxy's monitor-uri of each node (the node agent's targets).
+pytest_plugins = ["tests.support.booted_lab", "tests.support.health_servers"]

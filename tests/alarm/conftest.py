@@ -1,15 +1,16 @@
 """tests/alarm fixtures: the alarm path started with function configuration overrides."""
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from alarm_helpers import AlarmPath, start_alarm_path
-from loopback import HealthServer, health_servers  # noqa: F401 - fixture used by alarm_path
+
+from tests.support.alarm_path import AlarmPath, start_alarm_path
+from tests.support.health_servers import MonitorUriServer
 
 
 @pytest.fixture
-def alarm_path(health_servers: dict[str, HealthServer]) -> Iterator[Callable[..., AlarmPath]]:  # noqa: F811
+def alarm_path(health_servers: dict[str, MonitorUriServer]) -> Iterator[Callable[..., AlarmPath]]:
     """Start it with function configuration overrides (FAILBACK_POLICY, ...)."""
     started: list[AlarmPath] = []
 

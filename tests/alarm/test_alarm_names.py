@@ -1,15 +1,13 @@
 """The emulator's topology alarms are the ones terraform deploys: both read health_probe/metrics.json."""
 from __future__ import annotations
 
-import json
-
 from health_probe.names import NAMES
-from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.monitoring.mql import parse
+from tests.support.topology import two_node
 
 
 def test_topology_alarms_match_the_names_file() -> None:
-    topology = json.loads(open(DEFAULT_TOPOLOGY).read())
+    topology = two_node()
     by_name = {a["displayName"]: a for a in topology["alarms"]}
     assert set(by_name) == {a.display_name for a in NAMES.alarms}
     topic_ids = {t["topicId"] for t in topology["topics"]}

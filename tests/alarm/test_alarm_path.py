@@ -7,9 +7,9 @@ import json
 from datetime import datetime
 
 import oci
-from alarm_helpers import AlarmPath
 
 from health_probe.names import NAMES
+from tests.support.alarm_path import AlarmPath
 
 OK_TO_FIRING, FIRING_TO_OK = "OK_TO_FIRING", "FIRING_TO_OK"
 NODE_DOWN = next(a for a in NAMES.alarms if a.key == "node_down")

@@ -1,8 +1,19 @@
 """Alarm states and transitions per metric stream (pure), following OCI's documented examples."""
 from __future__ import annotations
 
-from ocisim.monitoring.alarms import (FIRING, FIRING_TO_OK, OK, OK_TO_FIRING, REPEAT, RESET, AlarmSpec,
-                                      AlarmState, state_from_json, state_to_json, step)
+from ocisim.monitoring.alarms import (
+    FIRING,
+    FIRING_TO_OK,
+    OK,
+    OK_TO_FIRING,
+    REPEAT,
+    RESET,
+    AlarmSpec,
+    AlarmState,
+    state_from_json,
+    state_to_json,
+    step,
+)
 
 A = (("node", "node-a"),)
 B = (("node", "node-b"),)

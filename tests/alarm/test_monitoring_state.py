@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 
-from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.monitoring.alarms import FIRING, step
 from ocisim.monitoring.evaluate import window_values
 from ocisim.monitoring.models import MonitoringState, seed
+from tests.support.topology import two_node
 
-TOPOLOGY = json.loads(open(DEFAULT_TOPOLOGY).read())
+TOPOLOGY = two_node()
 COMPARTMENT = TOPOLOGY["compartments"][0]["id"]
 
 

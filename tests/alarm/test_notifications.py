@@ -5,9 +5,9 @@ import json
 from datetime import datetime
 
 import oci
-from alarm_helpers import AlarmPath
 
 from ocisim.notifications.delivery import retry_delays
+from tests.support.alarm_path import AlarmPath
 
 
 def test_retries_back_off_from_immediately_to_32_minutes_within_two_hours() -> None:

@@ -1,5 +1,5 @@
 """One fixed lab trial of the chaos matrix in the real lab, on every `make test`, on the
-session's booted lab (tests/lab/session.py).
+session's booted lab (tests/support/booted_lab.py).
 
 keepalived SIGKILLed on the holder and started again: it comes back as BACKUP and drops the
 stale alias, and the IP must follow to the peer (an outage before the node's serving-health
@@ -11,7 +11,7 @@ import pytest
 
 from chaos import faults
 from chaos.lab_driver import run_lab_trials
-from tests.lab.session import BootedLab
+from tests.support.booted_lab import BootedLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 FAULTS = ("lab:keepalived-kill+restart",)

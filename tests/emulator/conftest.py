@@ -1,46 +1,18 @@
 """Clients and resource ids for the emulator tests, taken the way a user takes them.
 
-The ids come from the topology file the emulator was seeded with; every call goes through the
+The ids come from the topology file the emulator was seeded with (tests.support.topology); every call goes through the
 real `oci` SDK clients signed with the config file the emulator wrote.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 import oci
 import pytest
 
 from ocisim import Emulator
-from ocisim.emulator import DEFAULT_TOPOLOGY
-
-
-@dataclass(frozen=True)
-class Topology:
-    vip_id: str
-    vip_address: str
-    vnic_a: str
-    vnic_b: str
-    primary_a: str
-    subnet_id: str
-    instance_a: str
-    instance_b: str
-    public_ip_id: str
-    public_ip_address: str
-    function_id: str
-
-
-def read_topology(path: Any = DEFAULT_TOPOLOGY) -> Topology:
-    data = json.loads(open(path).read())
-    a, b = data["instances"]
-    return Topology(
-        vip_id=data["privateIps"][0]["id"], vip_address=data["privateIps"][0]["ipAddress"],
-        vnic_a=a["vnics"][0]["id"], vnic_b=b["vnics"][0]["id"],
-        primary_a=a["vnics"][0]["privateIp"]["id"], subnet_id=data["subnets"][0]["id"],
-        instance_a=a["id"], instance_b=b["id"], public_ip_id=data["publicIps"][0]["id"],
-        public_ip_address=data["publicIps"][0]["ipAddress"], function_id=data["functions"][0]["id"])
+from tests.support.topology import Topology, read_topology
 
 
 @pytest.fixture(scope="session")
@@ -61,10 +33,3 @@ def net(emulator: Emulator, config: dict[str, Any]) -> oci.core.VirtualNetworkCl
 @pytest.fixture
 def compute(emulator: Emulator, config: dict[str, Any]) -> oci.core.ComputeClient:
     return oci.core.ComputeClient(config, service_endpoint=emulator.endpoint)
-
-
-def move(net: oci.core.VirtualNetworkClient, private_ip_id: str, vnic_id: str,
-         etag: str | None = None) -> oci.response.Response:
-    return net.update_private_ip(private_ip_id,
-                                 oci.core.models.UpdatePrivateIpDetails(vnic_id=vnic_id),
-                                 if_match=etag)

@@ -10,7 +10,8 @@ import requests
 
 from ocisim import Emulator
 from ocisim.auth import Keyring, new_private_key, private_pem
-from tests.emulator.conftest import Topology, move
+from tests.support.clients import move
+from tests.support.topology import Topology
 
 
 def assert_not_authenticated(response: requests.Response) -> None:

@@ -8,7 +8,8 @@ import oci
 import pytest
 
 from ocisim import Emulator
-from tests.emulator.conftest import Topology, move
+from tests.support.clients import move
+from tests.support.topology import Topology, two_node
 
 
 def service_error(call, *args, **kwargs) -> oci.exceptions.ServiceError:
@@ -49,7 +50,7 @@ def test_stale_etag_is_refused_with_412_and_changes_nothing(emulator: Emulator, 
 
 def test_cross_subnet_move_is_refused(tmp_path, topo: Topology) -> None:
     """A third node in another subnet: the VIP may not go there (400 InvalidParameter)."""
-    data = json.loads(open("ocisim/topologies/two-node.json").read())
+    data = two_node()
     other = dict(data["subnets"][0], id=data["subnets"][0]["id"].replace("aaaaaaaa", "bbbbbbbb", 1),
                  cidrBlock="10.0.0.128/25", displayName="other")
     node_c = json.loads(json.dumps(data["instances"][1]).replace("node-b", "node-c")

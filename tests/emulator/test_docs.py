@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from ocisim import Emulator
-from tests.emulator.conftest import Topology
+from tests.support.paths import REPO
+from tests.support.topology import Topology
 
-REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "emulator.md"
 # Files the docs name that live outside the repository: the operator's env file (written from
 # terraform's output), each node's rendered agent config, cloud-init's result on a node.
@@ -46,7 +46,8 @@ def named_paths(text: str, top: set[str]) -> list[str]:
     words = [w for code in re.findall(r"`([^`\n]+)`", text) for w in WORD.findall(code.replace("=", " "))]
     words += re.findall(r"\]\(([^)\s#]+)", text)
     prose = re.sub(r"`[^`\n]+`|\]\([^)]*\)|https?://\S+", " ", text)
-    words += re.findall(r"(?<![\w./:-])(?:%s)/[\w./-]*\w" % "|".join(map(re.escape, sorted(top))), prose)
+    tops = "|".join(map(re.escape, sorted(top)))
+    words += re.findall(rf"(?<![\w./:-])(?:{tops})/[\w./-]*\w", prose)
     paths = []
     for word in (w.rstrip(".,:;") for w in words):
         if word.startswith(("/", ".venv", "run/")) or "..." in word or word in NOT_REPOSITORY_FILES:

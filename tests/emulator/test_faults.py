@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from ocisim import Emulator
-from tests.emulator.conftest import Topology, move
+from tests.support.clients import move
+from tests.support.topology import Topology
 
 FAST_RETRIES = oci.retry.RetryStrategyBuilder(
     max_attempts=4, total_elapsed_time_seconds=10, retry_base_sleep_time_seconds=0.05,

@@ -5,7 +5,6 @@ the policies terraform deploys."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -19,17 +18,23 @@ import pytest
 import yaml
 
 from ocisim import Emulator
-from ocisim.emulator import DEFAULT_TOPOLOGY
-from tests.terraform.tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
+from tests.support.terraform import (
+    TERRAFORM,
+    evaluate,
+    node_agent_module,
+    node_config_module,
+    variable_defaults,
+)
+from tests.support.topology import two_node
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: nothing to render")
 
-TOPOLOGY = json.loads(DEFAULT_TOPOLOGY.read_text())
+TOPOLOGY = two_node()
 NAMESPACE = TOPOLOGY["objectStorage"]["namespace"]
 BUCKET = TOPOLOGY["objectStorage"]["buckets"][0]["name"]
 OTHER_BUCKET = "not-the-node-config"
 INSTANCES = {i["displayName"]: i for i in TOPOLOGY["instances"]}
-DEFAULTS = {name: body.get("default") for name, body in Module.load(TERRAFORM_DIR).labelled("variable").items()}
+DEFAULTS = variable_defaults()
 FETCH_PATH = "/usr/local/sbin/vip-failover-fetch-config"
 RUN_TIMEOUT_SECONDS = 60
 
@@ -40,31 +45,8 @@ def object_name(node: str) -> str:
 
 
 def config_module(label: str, node: str, bucket: str) -> str:
-    peer = next(other for other in DEFAULTS["nodes"] if other != node)
-    mine, theirs = DEFAULTS["nodes"][node], DEFAULTS["nodes"][peer]
-    return f"""
-module "{label}" {{
-  source            = {hcl(str(TERRAFORM_DIR / "modules" / "node_config"))}
-  templates_dir     = {hcl(str(REPO / "templates"))}
-  probe_unit_file   = {hcl(str(REPO / "health_probe" / "vip-failover-probe.service"))}
-  node              = {{ name = {hcl(node)}, private_ip = {hcl(mine["private_ip"])}, priority = {mine["priority"]} }}
-  peer              = {{ name = {hcl(peer)}, private_ip = {hcl(theirs["private_ip"])} }}
-  vrrp = {{
-    interface         = {hcl(DEFAULTS["nic_interface"])}
-    vip               = {hcl(DEFAULTS["floating_ip"])}
-    vip_prefix_len    = {DEFAULTS["nodes_subnet_cidr"].split("/")[1]}
-    virtual_router_id = {DEFAULTS["virtual_router_id"]}
-    advert_int        = {DEFAULTS["advert_int"]}
-  }}
-  health_port       = {DEFAULTS["health_port"]}
-  endpoint_port     = {DEFAULTS["node_health_port"]}
-  http_port         = 80
-  firewall          = {{ service_ports = [80, 443], client_cidr = "0.0.0.0/0", function_cidr = {hcl(DEFAULTS["functions_subnet_cidr"])} }}
-  source_repository = "https://example.invalid/oci-vip-failover.git"
-  source_ref        = "main"
-  config_object     = {{ namespace = {hcl(NAMESPACE)}, bucket = {hcl(bucket)}, name = {hcl(object_name(node))} }}
-}}
-output "{label}" {{
+    config_object = {"namespace": NAMESPACE, "bucket": bucket, "name": object_name(node)}
+    return node_config_module(label, node, config_object) + f"""output "{label}" {{
   value = module.{label}.cloud_init
 }}
 """
@@ -73,31 +55,18 @@ output "{label}" {{
 def agent_module(node: str) -> str:
     """modules/node_agent as terraform/compute.tf calls it, with the topology's OCIDs."""
     peer = next(other for other in DEFAULTS["nodes"] if other != node)
-    function = TOPOLOGY["functions"][0]
-    return f"""
-module "agent" {{
-  source        = {hcl(str(TERRAFORM_DIR / "modules" / "node_agent"))}
-  templates_dir = {hcl(str(REPO / "templates"))}
-  node          = {{ name = {hcl(node)}, private_ip = {hcl(DEFAULTS["nodes"][node]["private_ip"])} }}
-  peer          = {{ name = {hcl(peer)}, private_ip = {hcl(DEFAULTS["nodes"][peer]["private_ip"])} }}
-  vip           = {hcl(DEFAULTS["floating_ip"])}
-  health_port   = {DEFAULTS["health_port"]}
-  endpoint_port = {DEFAULTS["node_health_port"]}
-  agent = {{
-    instance_id            = {hcl(INSTANCES[node]["id"])}
-    peer_instance_id       = {hcl(INSTANCES[peer]["id"])}
-    vip_private_ip_id      = {hcl(TOPOLOGY["privateIps"][0]["id"])}
-    compartment_id         = {hcl(TOPOLOGY["compartments"][0]["id"])}
-    region                 = {hcl(TOPOLOGY["region"])}
-    invoke_endpoint        = "https://functions.us-ashburn-1.oci.oraclecloud.com"
-    function_id            = {hcl(function["id"])}
-    probe_interval_seconds = {DEFAULTS["probe_interval_seconds"]}
-    notify_timeout_seconds = {DEFAULTS["notify_timeout_seconds"]}
-  }}
-}}
-output "node_agent_yaml" {{
+    agent = {
+        "instance_id": INSTANCES[node]["id"],
+        "peer_instance_id": INSTANCES[peer]["id"],
+        "vip_private_ip_id": TOPOLOGY["privateIps"][0]["id"],
+        "compartment_id": TOPOLOGY["compartments"][0]["id"],
+        "region": TOPOLOGY["region"],
+        "invoke_endpoint": "https://functions.us-ashburn-1.oci.oraclecloud.com",
+        "function_id": TOPOLOGY["functions"][0]["id"],
+    }
+    return node_agent_module("agent", node, agent) + """output "node_agent_yaml" {
   value = module.agent.node_agent_yaml
-}}
+}
 """
 
 

@@ -8,12 +8,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import shutil
 import socket
-import socketserver
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -27,7 +24,6 @@ from hypothesis import strategies as st
 
 from lab.outside_in import ALARM_ID, MONITOR_ID, terraform_settings, with_outside_in
 from ocisim import Emulator
-from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.healthchecks.models import (
     PROBED_NETWORKS,
     VANTAGE_POINTS,
@@ -38,67 +34,29 @@ from ocisim.healthchecks.models import (
     summary,
 )
 from ocisim.healthchecks.prober import MAX_BODY_BYTES
-from ocisim.healthchecks.results import NETWORK, ProbeOutcome, metric_items, probe_url, result_summary
+from ocisim.healthchecks.results import (
+    NETWORK,
+    ProbeOutcome,
+    metric_items,
+    probe_url,
+    result_summary,
+)
+from tests.support.health_servers import RawTcpPeer
+from tests.support.netns import scratch_netns
+from tests.support.paths import ALARM_FIXTURES
+from tests.support.topology import two_node
 
-FIXTURE = Path(__file__).resolve().parents[1] / "alarm" / "fixtures" / "ocisim-outside-in-split-v1.5.json"
+FIXTURE = ALARM_FIXTURES / "ocisim-outside-in-split-v1.5.json"
 Models = oci.healthchecks.models
 
 
 # --- loopback peers, each bounded ------------------------------------------------------------------
-class Peer:
-    """A TCP server on 127.0.0.1 that answers as `mode` says: "http" (status `self.status`),
-    "silent" (reads, never answers), "endless" (200 and a body that never ends), "garbage"."""
-
-    def __init__(self, mode: str = "http") -> None:
-        self.mode, self.status, self.hits = mode, 200, 0
-        self.closing = threading.Event()
-        peer = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                peer.hits += 1
-                self.request.settimeout(5)
-                try:
-                    self.request.recv(4096)
-                    peer.answer(self.request)
-                except OSError:
-                    pass  # the prober hung up: what a bounded client does
-
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    def answer(self, conn: socket.socket) -> None:
-        if self.mode == "http":
-            body = f"serving {self.status}\n".encode()
-            conn.sendall(f"HTTP/1.1 {self.status} X\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
-        elif self.mode == "silent":
-            self.closing.wait(10)
-        elif self.mode == "endless":
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
-            for _ in range(10_000):  # 80 MB at most, far past what a probe reads
-                if self.closing.is_set():
-                    return
-                conn.sendall(b"x" * 8192)
-        else:
-            conn.sendall(b"SSH-2.0-not-http\r\n\r\n")
-
-    def close(self) -> None:
-        self.closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture
-def peers() -> Iterator[Callable[[str], Peer]]:
-    made: list[Peer] = []
+def peers() -> Iterator[Callable[[str], RawTcpPeer]]:
+    made: list[RawTcpPeer] = []
 
-    def make(mode: str = "http") -> Peer:
-        made.append(Peer(mode))
+    def make(mode: str = "http") -> RawTcpPeer:
+        made.append(RawTcpPeer(mode))
         return made[-1]
 
     yield make
@@ -219,7 +177,7 @@ def test_a_topology_monitor_on_a_public_address_stops_the_start(tmp_path: Path) 
         Emulator.start(topology=path, state=None)
 
 
-def test_a_target_slipped_into_the_state_is_still_never_probed(peers: Callable[[str], Peer]) -> None:
+def test_a_target_slipped_into_the_state_is_still_never_probed(peers: Callable[[str], RawTcpPeer]) -> None:
     peer = peers("http")
     with Emulator.start(state=None, clock_scale=20) as emu:
         monitor = client(emu).create_http_monitor(details(emu, port=peer.port)).data
@@ -305,7 +263,7 @@ def test_every_field_the_emulator_sends_is_one_the_sdk_models_read() -> None:
 
 
 # --- the runner --------------------------------------------------------------------------------------
-def test_each_vantage_point_probes_at_the_interval_and_sees_the_service_fail(peers: Callable[[str], Peer]) -> None:
+def test_each_vantage_point_probes_at_the_interval_and_sees_the_service_fail(peers: Callable[[str], RawTcpPeer]) -> None:
     peer = peers("http")
     with Emulator.start(state=None, clock_scale=20) as emu:
         monitor = client(emu).create_http_monitor(details(emu, port=peer.port, path="/")).data
@@ -321,7 +279,7 @@ def test_each_vantage_point_probes_at_the_interval_and_sees_the_service_fail(pee
     assert gaps and all(9_000 <= gap <= 12_500 for gap in gaps), gaps  # every 10 s of emulated time
 
 
-def test_the_metrics_land_in_monitoring_under_oci_healthchecks(peers: Callable[[str], Peer]) -> None:
+def test_the_metrics_land_in_monitoring_under_oci_healthchecks(peers: Callable[[str], RawTcpPeer]) -> None:
     peer = peers("http")
     with Emulator.start(state=None, clock_scale=20) as emu:
         monitor = client(emu).create_http_monitor(details(emu, port=peer.port)).data
@@ -346,7 +304,7 @@ def test_the_metrics_land_in_monitoring_under_oci_healthchecks(peers: Callable[[
     [("silent", "NETWORK", True), ("garbage", "TRANSPORT", False), ("refused", "TRANSPORT", False)],
 )
 def test_hostile_peers_cost_at_most_the_timeout_and_read_as_unreachable(
-    peers: Callable[[str], Peer], mode: str, category: str, timed_out: bool
+    peers: Callable[[str], RawTcpPeer], mode: str, category: str, timed_out: bool
 ) -> None:
     port = 9 if mode == "refused" else peers(mode).port  # nothing listens on the discard port
     with Emulator.start(state=None, clock_scale=20) as emu:
@@ -359,7 +317,7 @@ def test_hostile_peers_cost_at_most_the_timeout_and_read_as_unreachable(
     assert waited < 5, "one probe round is bounded by the (scaled) 10 s timeout"
 
 
-def test_an_endless_body_is_read_up_to_the_bound_and_still_counts(peers: Callable[[str], Peer]) -> None:
+def test_an_endless_body_is_read_up_to_the_bound_and_still_counts(peers: Callable[[str], RawTcpPeer]) -> None:
     peer = peers("endless")
     with Emulator.start(state=None, clock_scale=20) as emu:
         monitor = client(emu).create_http_monitor(details(emu, port=peer.port)).data
@@ -367,7 +325,7 @@ def test_an_endless_body_is_read_up_to_the_bound_and_still_counts(peers: Callabl
     assert found and all(r.is_healthy and r.encoded_body_size == MAX_BODY_BYTES for r in found)
 
 
-def test_stopping_the_emulator_cancels_probes_stuck_on_a_silent_peer(peers: Callable[[str], Peer]) -> None:
+def test_stopping_the_emulator_cancels_probes_stuck_on_a_silent_peer(peers: Callable[[str], RawTcpPeer]) -> None:
     peer = peers("silent")
     emu = Emulator.start(state=None)  # real time: a 10 s probe timeout is 10 s of waiting
     client(emu).create_http_monitor(details(emu, port=peer.port))
@@ -379,7 +337,7 @@ def test_stopping_the_emulator_cancels_probes_stuck_on_a_silent_peer(peers: Call
     assert peer.hits == 3 and time.monotonic() - started < 2
 
 
-def test_monitors_and_results_survive_a_restart(peers: Callable[[str], Peer], tmp_path: Path) -> None:
+def test_monitors_and_results_survive_a_restart(peers: Callable[[str], RawTcpPeer], tmp_path: Path) -> None:
     peer, state = peers("http"), tmp_path / "state.json"
     with Emulator.start(state=state, clock_scale=20) as emu:
         monitor = client(emu).create_http_monitor(details(emu, port=peer.port)).data
@@ -392,7 +350,7 @@ def test_monitors_and_results_survive_a_restart(peers: Callable[[str], Peer], tm
 
 
 def test_a_node_principal_may_not_read_the_monitors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.iam.iam_env import node_signer, start
+    from tests.support.iam import node_signer, start
 
     with start(tmp_path) as emu:
         client(emu).create_http_monitor(details(emu))
@@ -407,7 +365,7 @@ def test_a_node_principal_may_not_read_the_monitors(tmp_path: Path, monkeypatch:
 # --- the outside-in alarm, end to end ---------------------------------------------------------------
 def outside_in_topology(port: int) -> dict[str, Any]:
     """two-node.json plus the monitor (of loopback `port`) and the alarm terraform's outside-in option deploys."""
-    return with_outside_in(json.loads(DEFAULT_TOPOLOGY.read_text()), "127.0.0.1", port=port)
+    return with_outside_in(two_node(), "127.0.0.1", port=port)
 
 
 def shape(value: object) -> object:
@@ -419,7 +377,7 @@ def shape(value: object) -> object:
 
 
 def test_the_outside_in_alarm_fires_through_notifications_as_recorded(
-    peers: Callable[[str], Peer], tmp_path: Path
+    peers: Callable[[str], RawTcpPeer], tmp_path: Path
 ) -> None:
     peer = peers("http")
     path = tmp_path / "outside-in.json"
@@ -450,15 +408,8 @@ def test_the_outside_in_alarm_fires_through_notifications_as_recorded(
 @pytest.fixture
 def vantage_netns() -> Iterator[str]:
     """A namespace of this test's own with only loopback: what answers there is not what answers here."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 to create a network namespace")
-    name = f"ocisim-vp-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, timeout=10)
+    with scratch_netns("ocisim-vp", (["link", "set", "lo", "up"],)) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=True, timeout=10)
 
 
 def test_probes_leave_from_the_vantage_namespace(vantage_netns: str, tmp_path: Path) -> None:

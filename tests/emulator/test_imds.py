@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from ocisim import Emulator
-from tests.emulator.conftest import Topology
+from tests.support.topology import Topology
 
 ORACLE = {"Authorization": "Bearer Oracle"}
 

@@ -25,8 +25,9 @@ from ocisim import Emulator, chain
 from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.objectstorage.errors import StorageLimitExceeded
 from ocisim.objectstorage.models import MAX_STORED_BYTES, ObjectStorageState
+from tests.support.topology import two_node
 
-TOPOLOGY = json.loads(DEFAULT_TOPOLOGY.read_text())
+TOPOLOGY = two_node()
 NAMESPACE = TOPOLOGY["objectStorage"]["namespace"]
 BUCKET = TOPOLOGY["objectStorage"]["buckets"][0]["name"]
 NAME = "node-agent/node-a.yaml"

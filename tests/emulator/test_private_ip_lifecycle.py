@@ -6,7 +6,7 @@ import oci
 import pytest
 
 from ocisim import Emulator
-from tests.emulator.conftest import Topology
+from tests.support.topology import Topology
 
 
 def create(net: oci.core.VirtualNetworkClient, vnic_id: str, address: str | None = None) -> oci.core.models.PrivateIp:

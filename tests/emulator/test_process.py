@@ -9,8 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ import requests
 
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
-from tests.emulator.conftest import Topology, move
-
-REPO = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_SECONDS = 30
+from tests.support.clients import move
+from tests.support.emulator_process import READY_TIMEOUT_SECONDS, serve
+from tests.support.paths import REPO
+from tests.support.topology import Topology, two_node
 
 
 def client(ready: dict[str, Any]) -> oci.core.VirtualNetworkClient:
@@ -43,31 +42,10 @@ def test_state_survives_a_restart_through_the_python_api(tmp_path: Path, topo: T
         assert [e["after"]["vnicId"] for e in emu.audit()] == [topo.vnic_b]
 
 
-@contextmanager
-def serve(state: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ocisim", "serve", "--topology", str(DEFAULT_TOPOLOGY),
-         "--state", str(state), "--port", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(READY_TIMEOUT_SECONDS)
-    try:
-        assert lines and lines[0], f"no ready line; stderr: {process.stderr.read() if process.poll() is not None else ''}"
-        yield process, json.loads(lines[0])
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
-
-
 def follow_audit(admin: str) -> None:
     """A lab-style audit follower, pending while the emulator stops: it must not delay it."""
-    try:
+    with suppress(requests.ConnectionError):
         requests.get(f"{admin}/audit", params={"after": 1, "wait": 30}, timeout=35)
-    except requests.ConnectionError:
-        pass
 
 
 def stop(process: subprocess.Popen[str]) -> tuple[str, str, float]:
@@ -79,7 +57,7 @@ def stop(process: subprocess.Popen[str]) -> tuple[str, str, float]:
 
 def test_serve_prints_one_ready_line_stops_on_sigterm_and_resumes(tmp_path: Path, topo: Topology) -> None:
     state = tmp_path / "state.json"
-    with serve(state) as (process, ready):
+    with serve("--topology", str(DEFAULT_TOPOLOGY), "--state", str(state), "--port", "0") as (process, ready):
         assert ready["endpoint"].startswith("http://127.0.0.1:")
         assert (ready["region"], ready["oci_profile"]) == ("us-ashburn-1", "DEFAULT")
         assert ready["compartment_id"].startswith("ocid1.compartment.oc1..")
@@ -99,7 +77,7 @@ def test_serve_prints_one_ready_line_stops_on_sigterm_and_resumes(tmp_path: Path
     events = [json.loads(line)["event"] for line in stderr.splitlines()]
     assert "ready" in events and events[-1] == "stopped"
 
-    with serve(state) as (process, ready):
+    with serve("--topology", str(DEFAULT_TOPOLOGY), "--state", str(state), "--port", "0") as (process, ready):
         assert client(ready).get_private_ip(topo.vip_id).data.vnic_id == topo.vnic_b
         stop(process)
 
@@ -127,7 +105,7 @@ def test_oci_cli_reads_and_moves_the_floating_ip(emulator: Emulator, topo: Topol
 def test_a_failed_start_stops_what_had_started_and_logs_only_json(tmp_path: Path) -> None:
     """The alarm loop starts before the health checks; when they refuse to start, the services
     already running are stopped, not left as tasks destroyed while pending at exit."""
-    topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+    topology = two_node()
     topology.setdefault("healthChecks", {})["vantageNetns"] = "no-such-namespace"
     path = tmp_path / "topology.json"
     path.write_text(json.dumps(topology))

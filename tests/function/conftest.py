@@ -6,22 +6,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fn_emulator import ALARM_IDS, PROBE_TIMEOUT, REPO, FunctionEmulator, NodeHealth, nodes_config
 
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
+from tests.support.function_emulator import ALARM_IDS, FunctionEmulator, nodes_config
+from tests.support.health_servers import PROBE_TIMEOUT, NodeVerdictServer
+from tests.support.paths import REPO
 
 
 @pytest.fixture
-def nodes() -> Iterator[dict[str, NodeHealth]]:
-    health = {name: NodeHealth(name) for name in ("node-a", "node-b")}
+def nodes() -> Iterator[dict[str, NodeVerdictServer]]:
+    health = {name: NodeVerdictServer(name) for name in ("node-a", "node-b")}
     yield health
     for node in health.values():
         node.close()
 
 
 @pytest.fixture
-def start_function(nodes: dict[str, NodeHealth]) -> Iterator[Callable[..., FunctionEmulator]]:
+def start_function(nodes: dict[str, NodeVerdictServer]) -> Iterator[Callable[..., FunctionEmulator]]:
     """Start the emulator with this repo's function attached; keyword args are config overrides
     (``topology``: another topology file)."""
     started: list[Emulator] = []

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import time
 
-from fn_emulator import REPO, FunctionEmulator, NodeHealth, nodes_config
-
 from failover.probe import probe
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
+from tests.support.function_emulator import FunctionEmulator, nodes_config
+from tests.support.health_servers import NodeVerdictServer
+from tests.support.paths import REPO
 
 DEAD_URL = "http://198.18.255.254:8405/healthz"
 CONNECT, READ = 0.3, 5.0
@@ -22,7 +23,7 @@ def main() -> None:
     started = time.monotonic()
     bare = probe(DEAD_URL, READ, connect_timeout=CONNECT)
     bare_s = time.monotonic() - started
-    node_b = NodeHealth("node-b")
+    node_b = NodeVerdictServer("node-b")
     nodes = json.loads(nodes_config({"node-a": node_b, "node-b": node_b}))
     for node in nodes:
         if node["name"] == "node-a":

@@ -7,9 +7,9 @@ import json
 import time
 
 import oci
-from fn_emulator import FUNCTION, VNICS
 
 from failover.announce import EVENTS_NAMESPACE, event_for
+from tests.support.topology import FUNCTION, VNICS
 
 EVENTS_TOPIC = FUNCTION["config"]["EVENTS_TOPIC_ID"]
 COMPARTMENT = FUNCTION["config"]["COMPARTMENT_ID"]

@@ -2,7 +2,8 @@
 
 import json
 
-from fn_emulator import VIP_ID, nodes_config, run_cli
+from tests.support.function_emulator import nodes_config, run_cli
+from tests.support.topology import VIP_ID
 
 
 def test_status_move_dry_run_and_move(emulator, nodes, tmp_path):

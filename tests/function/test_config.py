@@ -2,12 +2,12 @@
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-from fn_helpers import VIP, VNIC_A, VNIC_B, config, env
 
 from failover.config import ENV_KEYS, Config, ConfigError
+from tests.support.function_env import VIP, VNIC_A, VNIC_B, config, env
+from tests.support.paths import REPO
 
 
 def test_defaults_and_priority_order():
@@ -142,6 +142,6 @@ def test_bad_values_name_the_key(overrides, key):
 def test_the_documented_keys_are_the_keys_the_function_reads() -> None:
     """docs/function.md's configuration table names exactly ENV_KEYS: an operator reading it
     can set every key, and none that the function ignores."""
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "function.md").read_text()
+    doc = (REPO / "docs" / "function.md").read_text()
     table = doc.split("## Configuration", 1)[1].split("\n\n", 2)[1]
     assert set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.M)) == set(ENV_KEYS)

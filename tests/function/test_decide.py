@@ -4,13 +4,13 @@ import dataclasses
 import itertools
 
 import pytest
-from fn_helpers import ALARM_ID, config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failover.decide import Action, Decision, Health, View, cooldown_left, decide
 from failover.events import AlarmEvent, Command, KeepalivedNotice, Stream
 from failover.tags import LastMove, Pause
+from tests.support.function_env import RECORDED_ALARM_ID, config
 
 H, D, U = Health.HEALTHY, Health.DOWN, Health.UNKNOWN
 NOW = 1_800_000_000.0
@@ -19,8 +19,8 @@ PREFERRED = config(FAILBACK_POLICY="preferred")
 
 
 def alarm(kind="OK_TO_FIRING", firing=("node-a",), ok=(), ts=NOW + 5):
-    streams = tuple(Stream("FIRING", (("node", n),), ALARM_ID) for n in firing)
-    streams += tuple(Stream("OK", (("node", n),), ALARM_ID) for n in ok)
+    streams = tuple(Stream("FIRING", (("node", n),), RECORDED_ALARM_ID) for n in firing)
+    streams += tuple(Stream("OK", (("node", n),), RECORDED_ALARM_ID) for n in ok)
     return AlarmEvent(type=kind, dedupe_key="alarm-1", timestamp_ms=int(ts * 1000), title="t", streams=streams)
 
 

@@ -2,19 +2,26 @@
 emulator recorded, never evidence against a node, never a failback trigger, and refused loudly
 when the function's own checks find nothing wrong. Pure: no I/O, no clock."""
 
-from pathlib import Path
 
 import pytest
-from fn_helpers import ALARM_ID, env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failover.config import Config
-from failover.decide import OUTSIDE_UNREACHABLE, PUBLIC_IP_DETACHED, Action, Health, View, decide
+from failover.decide import (
+    OUTSIDE_UNREACHABLE,
+    PUBLIC_IP_DETACHED,
+    Action,
+    Health,
+    View,
+    decide,
+)
 from failover.events import OUTSIDE_IN_NAMESPACE, AlarmEvent, Stream, parse_event
 from failover.tags import LastMove
+from tests.support.function_env import RECORDED_ALARM_ID, env
+from tests.support.paths import ALARM_FIXTURES
 
-RECORDED = Path(__file__).resolve().parents[1] / "alarm" / "fixtures" / "ocisim-outside-in-split-v1.5.json"
+RECORDED = ALARM_FIXTURES / "ocisim-outside-in-split-v1.5.json"
 OUTSIDE_ALARM = "ocid1.alarm.oc1.iad.aaaaaaaaoutsideinalarmofthetwonodetopology00000000000000"
 MONITOR = "ocid1.httpmonitor.oc1..aaaaaaaaoutsideinmonitorofthetwonodetopology0000000000"
 H, D, U = Health.HEALTHY, Health.DOWN, Health.UNKNOWN
@@ -22,7 +29,7 @@ NOW = 1_796_180_650.0  # ten seconds after the recorded message was evaluated
 
 
 def cfg(**overrides: str) -> Config:
-    return Config.from_env(env(ALARM_IDS=f"{ALARM_ID},{OUTSIDE_ALARM}", **overrides))
+    return Config.from_env(env(ALARM_IDS=f"{RECORDED_ALARM_ID},{OUTSIDE_ALARM}", **overrides))
 
 
 def outside(kind: str = "OK_TO_FIRING", dims: tuple[tuple[str, str], ...] = (("resourceId", MONITOR),)) -> AlarmEvent:
@@ -41,7 +48,7 @@ def test_the_recorded_message_is_the_outside_in_alarm_and_names_no_node() -> Non
     assert isinstance(event, AlarmEvent) and event.type == "OK_TO_FIRING"
     assert [(s.namespace, s.dimensions) for s in event.streams] == [(OUTSIDE_IN_NAMESPACE, (("resourceId", MONITOR),))]
     assert event.is_outside_in(frozenset({OUTSIDE_ALARM}))
-    assert not event.is_outside_in(frozenset({ALARM_ID})), "only the deployment's own alarm counts"
+    assert not event.is_outside_in(frozenset({RECORDED_ALARM_ID})), "only the deployment's own alarm counts"
     assert event.nodes_with("FIRING", frozenset({OUTSIDE_ALARM})) == frozenset()
 
 

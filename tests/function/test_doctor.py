@@ -10,15 +10,17 @@ from datetime import UTC, datetime
 
 import oci
 import pytest
-from fn_emulator import FUNCTION, REPO, VIP_ID, nodes_config, run_cli
 
 from failover.doctor import AGENT_NAMESPACE, State, checks, report
 from failover.tags import with_pause
 from health_probe.names import NAMES
 from health_probe.points import Point
 from health_probe.publish import metric_data
+from tests.support.function_emulator import nodes_config, run_cli
+from tests.support.paths import REPO
+from tests.support.topology import FUNCTION, VIP_ID, two_node
 
-TOPOLOGY = json.loads((REPO / "ocisim" / "topologies" / "two-node.json").read_text())
+TOPOLOGY = two_node()
 NODE_DOWN_ALARM = TOPOLOGY["alarms"][0]["id"]
 SUBSCRIPTION = TOPOLOGY["subscriptions"][0]["id"]
 COMPARTMENT = FUNCTION["config"]["COMPARTMENT_ID"]

@@ -4,7 +4,6 @@ import contextlib
 import json
 
 import pytest
-from fn_helpers import fixture_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from failover.events import (
     parse_event,
     unknown_nodes,
 )
+from tests.support.function_env import fixture_bytes
 
 ALARM_FIXTURES = [
     "alarm_ok_to_firing_split.json",

@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from fn_emulator import REPO, nodes_config
-from fn_helpers import env, fixture_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.support.function_emulator import nodes_config
+from tests.support.function_env import env, fixture_bytes
+from tests.support.paths import REPO
 
 FDK = Path(sys.executable).with_name("fdk")
 

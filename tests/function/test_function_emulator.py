@@ -5,10 +5,9 @@ import json
 import threading
 import time
 
-from fn_emulator import VNICS
-from fn_helpers import fixture_bytes
-
 from ocisim.functions.runtime import runtime_for
+from tests.support.function_env import fixture_bytes
+from tests.support.topology import VNICS
 
 
 def fresh(name: str, offset_s: float = 0.0) -> dict:

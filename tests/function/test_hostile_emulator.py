@@ -10,13 +10,11 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import oci
 import pytest
-from fn_emulator import ALARM_IDS, REPO, VIP_ID, VNICS, FunctionEmulator, NodeHealth, nodes_config
 
 from failover.config import Config, Node
 from failover.decide import Health
@@ -25,14 +23,17 @@ from failover.probe import probe, probe_nodes
 from failover.runtime import Runtime
 from failover.shell import handle
 from ocisim import Emulator
-from ocisim.emulator import DEFAULT_TOPOLOGY
+from tests.support.function_emulator import ALARM_IDS, FunctionEmulator, nodes_config
+from tests.support.health_servers import HostileHealthServer, NodeVerdictServer
 from tests.support.logs import capture_logs
+from tests.support.paths import REPO
+from tests.support.topology import VIP_ID, VNICS, two_node
 
 MASTER_B = json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER"}).encode()
 VIP2_ID = "ocid1.privateip.oc1.iad.aaaaaaaasecondvipforthegrouptestsonnodea00000000000000000"
 
 
-def function_env(emu: Emulator, nodes: dict[str, NodeHealth], **overrides: str) -> dict[str, str]:
+def function_env(emu: Emulator, nodes: dict[str, NodeVerdictServer], **overrides: str) -> dict[str, str]:
     """The function's configuration with the operator's API key (as the CLI runs it)."""
     return {
         "VIP_PRIVATE_IP_IDS": VIP_ID,
@@ -48,7 +49,7 @@ def function_env(emu: Emulator, nodes: dict[str, NodeHealth], **overrides: str) 
     }
 
 
-def runtime(emu: Emulator, nodes: dict[str, NodeHealth], **overrides: str) -> Runtime:
+def runtime(emu: Emulator, nodes: dict[str, NodeVerdictServer], **overrides: str) -> Runtime:
     env = function_env(emu, nodes, **overrides)
     config = Config.from_env(env)
     return Runtime(config=config, network=build_network(env, config.service_endpoint))
@@ -93,7 +94,7 @@ def test_a_hanging_call_is_cut_to_what_is_left_of_the_budget(emulator: Emulator,
 
 
 def short_timeout_topology(tmp_path: Path, seconds: int) -> Path:
-    topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+    topology = two_node()
     for function in topology["functions"]:
         function["timeoutInSeconds"] = seconds
     path = tmp_path / "topology.json"
@@ -127,48 +128,12 @@ def test_the_function_answers_before_its_timeout_and_never_writes_after(tmp_path
 # --- 3. probes bounded in time and bytes, no thread left behind -------------------------------
 
 
-class HostileHealth:
-    """A health endpoint that answers 200 and then trickles its body, or sends a huge one."""
-
-    def __init__(self, mode: str, seconds: float = 8.0) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                size = 50 * 1024 * 1024 if mode == "huge" else 200
-                self.send_response(200)
-                self.send_header("Content-Length", str(size))
-                self.end_headers()
-                give_up = time.monotonic() + seconds
-                sent = 0
-                try:
-                    while sent < size and time.monotonic() < give_up:
-                        chunk = b"x" * (1024 * 1024 if mode == "huge" else 1)
-                        self.wfile.write(chunk)
-                        self.wfile.flush()
-                        sent += len(chunk)
-                        if mode == "trickle":
-                            time.sleep(0.05)
-                except OSError:
-                    pass
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/healthz"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def hostile() -> Iterator[Any]:
-    made: list[HostileHealth] = []
+    made: list[HostileHealthServer] = []
 
-    def make(mode: str) -> HostileHealth:
-        made.append(HostileHealth(mode))
+    def make(mode: str) -> HostileHealthServer:
+        made.append(HostileHealthServer(mode))
         return made[-1]
 
     yield make
@@ -274,7 +239,7 @@ def test_a_moves_answer_is_not_the_final_object_only_the_next_get_is(emulator: E
 
 
 def two_vip_topology(tmp_path: Path) -> Path:
-    topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+    topology = two_node()
     first = topology["privateIps"][0]
     topology["privateIps"].append(
         {**first, "id": VIP2_ID, "ipAddress": "10.0.0.5", "displayName": "vip2", "hostnameLabel": "vip2"}

@@ -4,13 +4,12 @@ everything holds, and repairs what its own probe finds wrong."""
 
 import json
 import time
-from pathlib import Path
 
-from fn_emulator import ALARM_IDS, VNICS
+from tests.support.function_emulator import ALARM_IDS
+from tests.support.paths import ALARM_FIXTURES
+from tests.support.topology import VNICS, two_node
 
-from ocisim.emulator import DEFAULT_TOPOLOGY
-
-RECORDED = Path(__file__).resolve().parents[1] / "alarm" / "fixtures" / "ocisim-outside-in-split-v1.5.json"
+RECORDED = ALARM_FIXTURES / "ocisim-outside-in-split-v1.5.json"
 OUTSIDE_ALARM = json.loads(RECORDED.read_text())["alarmMetaData"][0]["id"]
 WITH_OUTSIDE_IN = f"{ALARM_IDS},{OUTSIDE_ALARM}"
 
@@ -47,7 +46,7 @@ def test_the_holders_own_probe_down_moves_the_ip(start_function, nodes):
 
 
 def test_a_detached_public_ip_is_refused_as_such(start_function, nodes, tmp_path):
-    topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+    topology = two_node()
     topology["publicIps"] = []  # the reserved public IP unassigned by hand
     path = tmp_path / "detached.json"
     path.write_text(json.dumps(topology))

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from fn_emulator import VIP_ID, VNICS, nodes_config, run_cli
 
 from failover.config import Config
 from failover.decide import Action, Health, View, decide
 from failover.events import Command, KeepalivedNotice
 from failover.pause import PauseError, parse_duration, pause_until
 from failover.tags import MAX_PAUSE_SECONDS, Pause, read_pause, with_pause
+from tests.support.function_emulator import nodes_config, run_cli
+from tests.support.topology import VIP_ID, VNICS
 
 NOTICE = {"source": "keepalived", "node": "node-b", "state": "MASTER"}
 

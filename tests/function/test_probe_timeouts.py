@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 
 import pytest
-from fn_emulator import REPO
-from fn_helpers import VNIC_A, config, env
 
 from failover.config import Config, ConfigError
 from failover.decide import Health
@@ -26,6 +23,9 @@ from failover.network import ApiError, VipState
 from failover.probe import ProbeResult
 from failover.runtime import Runtime
 from failover.shell import handle
+from tests.support.function_env import VNIC_A, config, env
+from tests.support.netns import scratch_netns
+from tests.support.paths import REPO
 
 MASTER_B = json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER"}).encode()
 WAIT = 5.0
@@ -106,23 +106,16 @@ def test_a_failed_read_answers_cannot_verify_without_waiting_for_the_probes():
 @pytest.fixture
 def dead_address_netns() -> Iterator[str]:
     """A namespace of this test's own: loopback, and 198.18.255.0/24 on a veth pair inside it."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 to create a network namespace")
-    name = f"fn-probe-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
-    try:
-        # eth1 has no address: ARP for 198.18.255.254 goes unanswered and no SYN is ever sent.
-        for command in (
-            ["link", "set", "lo", "up"],
-            ["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
-            ["link", "set", "eth0", "up"],
-            ["link", "set", "eth1", "up"],
-            ["addr", "add", "198.18.255.1/24", "dev", "eth0"],
-        ):
-            subprocess.run(["ip", "-n", name, *command], check=True, timeout=10)
+    # eth1 has no address: ARP for 198.18.255.254 goes unanswered and no SYN is ever sent.
+    setup = (
+        ["link", "set", "lo", "up"],
+        ["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
+        ["link", "set", "eth0", "up"],
+        ["link", "set", "eth1", "up"],
+        ["addr", "add", "198.18.255.1/24", "dev", "eth0"],
+    )
+    with scratch_netns("fn-probe", setup) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=True, timeout=10)
 
 
 def test_a_dead_node_costs_the_connect_timeout_and_stays_unknown(dead_address_netns: str) -> None:

@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from fn_helpers import VNIC_A, VNIC_B, config
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from failover.decide import Health
 from failover.network import ApiError, VipState
 from failover.probe import ProbeResult
 from failover.runtime import Runtime
 from failover.shell import handle
+from tests.support.function_env import VNIC_A, VNIC_B, config
+from tests.support.junk import junk_bodies
 
 VIP2 = "ocid1.privateip.oc1.iad.abuwcljrvip2"
 
@@ -69,20 +69,12 @@ def test_partial_move_says_exactly_which_moved():
     assert [v["private_ip_id"] for v in failed] == [VIP2] and "boom" in failed[0]["reason"]
 
 
-junk = st.one_of(
-    st.binary(max_size=200),
-    st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-        lambda inner: (
-            st.lists(inner, max_size=3)
-            | st.dictionaries(
-                st.sampled_from(["action", "to", "source", "node", "state", "dedupeKey", "type", "alarmMetaData", "x"]),
-                inner,
-                max_size=4,
-            )
-        ),
-        max_leaves=12,
-    ).map(lambda v: json.dumps(v).encode()),
+junk = junk_bodies(
+    ["action", "to", "source", "node", "state", "dedupeKey", "type", "alarmMetaData", "x"],
+    max_bytes=200,
+    max_text=10,
+    max_keys=4,
+    max_leaves=12,
 )
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for the IAM tests (helpers in iam_env.py): emulators with IAM on, and the
+"""Fixtures for the IAM tests (helpers in tests/support/iam.py): emulators with IAM on, and the
 function's resource principal."""
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from typing import Any
 
 import oci
 import pytest
-from iam_env import REFUSED_HEALTH_URL, REPO, Ids, iam_topology, start
 
 from ocisim import Emulator
+from tests.support.iam import REFUSED_HEALTH_URL, Ids, iam_topology, start
+from tests.support.paths import REPO
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from typing import Any
 
 import oci
 import pytest
-from iam_env import OTHER_FUNCTION, Ids, clients, node_signer
 
 from health_probe.names import NAMES
 from ocisim import Emulator
+from tests.support.iam import OTHER_FUNCTION, Ids, clients, node_signer
 
 
 def refused(call: Callable[[], Any]) -> oci.exceptions.ServiceError:

@@ -6,10 +6,11 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from iam_env import OTHER_COMPARTMENT, iam_topology
 
 from ocisim.core.models import seed
 from ocisim.iam.requests import OPERATIONS, Request, Requirement
+from tests.support.iam import OTHER_COMPARTMENT, iam_topology
+from tests.support.junk import junk_bodies
 
 TOPOLOGY = iam_topology()
 CORE = seed(TOPOLOGY, "2026-01-01T00:00:00.000Z")
@@ -80,20 +81,12 @@ def test_a_missing_target_needs_nothing_so_the_handler_answers_404() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     operation=st.sampled_from(sorted(OPERATIONS)),
-    body=st.one_of(
-        st.binary(max_size=64),
-        st.recursive(
-            st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-            lambda inner: (
-                st.lists(inner, max_size=3)
-                | st.dictionaries(
-                    st.sampled_from(["vnicId", "privateIpId", "ipAddress", "metricData", "namespace", "compartmentId"]),
-                    inner,
-                    max_size=3,
-                )
-            ),
-            max_leaves=8,
-        ).map(lambda v: json.dumps(v).encode()),
+    body=junk_bodies(
+        ["vnicId", "privateIpId", "ipAddress", "metricData", "namespace", "compartmentId"],
+        max_bytes=64,
+        max_text=8,
+        max_keys=3,
+        max_leaves=8,
     ),
 )
 def test_any_body_gives_requirements_never_an_exception(operation: str, body: bytes) -> None:

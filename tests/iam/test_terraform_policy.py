@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import pytest
-from iam_env import REPO, iam_topology
 
 from health_probe.names import NAMES
 from ocisim import iam
 from ocisim.iam.language import Comparison
 from ocisim.iam.terraform import UnboundReference, group_ocid, policy_from_terraform
+from tests.support.iam import iam_topology
+from tests.support.paths import REPO
 
 TOPOLOGY = iam_topology()
 BINDINGS = TOPOLOGY["iam"]["bindings"]

@@ -11,10 +11,11 @@ from typing import Any
 
 import oci
 import pytest
-from iam_env import REPO, Ids, clients, iam_topology, node_signer
 
 from ocisim import Emulator
 from ocisim.auth import fingerprint, new_private_key, private_pem
+from tests.support.iam import Ids, clients, iam_topology, node_signer
+from tests.support.paths import REPO
 
 OPERATOR_USER = "ocid1.user.oc1..aaaaaaaaoperatorinthegroupforthefailovertests0000000000000000"
 FORCED = json.dumps({"action": "failover", "to": "node-b", "force": True})

@@ -1,6 +1,6 @@
 """The function image holds the function and nothing else, and serves a call as OCI runs it.
 
-The image is laid out from the Dockerfile and `.dockerignore` (function_image.py) with the
+The image is laid out from the Dockerfile and `.dockerignore` (tests/support/function_image.py) with the
 dependencies installed from requirements.txt alone into a fresh venv, then attached to the
 emulator, which starts func.yaml's entrypoint on fdk's unix socket as the Fn runtime does; the
 call goes through the real FunctionsInvokeClient.
@@ -16,9 +16,10 @@ from pathlib import Path
 import oci
 import pytest
 import yaml
-from function_image import (
+
+from ocisim import Emulator
+from tests.support.function_image import (
     BUILD_TIMEOUT_SECONDS,
-    REPO,
     Image,
     assemble,
     build_context,
@@ -29,8 +30,7 @@ from function_image import (
     parse_dockerignore,
     unresolved_imports,
 )
-
-from ocisim import Emulator
+from tests.support.paths import REPO
 
 # The first run on a machine installs requirements.txt from the package index (function_image's
 # BUILD_TIMEOUT_SECONDS bounds it); the suite's default per-test limit would cut a slow link short.

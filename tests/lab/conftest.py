@@ -1,4 +1,4 @@
-"""The lab tests run on the session's booted lab (tests/lab/session.py): both nodes booted from
+"""The lab tests run on the session's booted lab (tests/support/booted_lab.py): both nodes booted from
 terraform's cloud-init once, shared with the lab chaos subset."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lab.state import LabState
-from tests.lab.session import BootedLab
+from tests.support.booted_lab import BootedLab
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from lab import bench, machines, methods, trial
-from tests.lab.session import BootedLab, put_vip_on
+from tests.support.booted_lab import BootedLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
@@ -40,7 +40,7 @@ def test_one_bench_trial_of_the_seed_script_on_booted_nodes(booted_lab: BootedLa
         record = bench.summarise_method(results, trial.RATE_PER_SECOND)
     finally:
         bench.use_method(state, "fast_path", deployed)
-        put_vip_on(state, plan.nodes[0].name)
+        trial.put_vip_on(state, plan.nodes[0].name, timeout=20.0)
     assert function is None
     assert set(record) >= RECORD_KEYS and set(record["per_fault"]["haproxy-stop"]) >= PER_FAULT_KEYS
     assert (record["trials"], record["failed_over"]) == (1, 1), log.getvalue()

@@ -13,7 +13,7 @@ import yaml
 from lab import cloud, machines, network, rootfs, sources, userdata
 from lab.plan import ENDPOINT_PORT, HEALTH_PORT, HTTP_PORT, Node, Plan
 from lab.shell import in_netns
-from tests.lab.session import MISSING_PACKAGE, BootedLab
+from tests.support.booted_lab import MISSING_PACKAGE, BootedLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 

@@ -10,7 +10,7 @@ import pytest
 
 from health_probe.install import keepalived_snippet, notify_commands
 from lab import machines
-from tests.lab.session import BootedLab
+from tests.support.booted_lab import BootedLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 

@@ -4,13 +4,14 @@ test): a second `up` is refused while one runs, and `down` leaves nothing behind
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from lab import control, network
 from lab.plan import Plan
 from lab.state import LabState
-from tests.lab.session import leftovers
+from tests.support.booted_lab import leftovers
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -40,7 +41,7 @@ def test_down_leaves_nothing_behind(fast_path_lab: LabState) -> None:
 
 def _running(pid: int) -> bool:
     try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
     return state != "Z"

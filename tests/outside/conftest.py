@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import oci
 import pytest
-import requests
 
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
+from tests.support.topology import two_node
 
 
 @pytest.fixture(scope="module")
@@ -27,41 +21,4 @@ def shared_emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def topology() -> dict[str, Any]:
-    return json.loads(DEFAULT_TOPOLOGY.read_text())
-
-
-class SignedSession:
-    """Raw HTTP to the emulator, signed by the oci SDK's own request signer (API key)."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        config = oci.config.from_file(emulator.oci_config_file, emulator.oci_profile)
-        self.endpoint = emulator.endpoint
-        self.auth = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
-
-    def request(self, method: str, path: str, *, body: Any = None, **params: str) -> requests.Response:
-        data = None if body is None else json.dumps(body)
-        headers = {"content-type": "application/json"} if data is not None else {}
-        return requests.request(
-            method, self.endpoint + path, params=params or None, data=data, headers=headers, auth=self.auth, timeout=10
-        )
-
-
-OCI_CLI = Path(sys.executable).parent / "oci"
-
-
-def oci_cli(emulator: Emulator, *args: str, home: Path, expect_ok: bool = True) -> subprocess.CompletedProcess[str]:
-    """The oci command-line client against the emulator's endpoint with its config file.
-
-    `home` keeps the CLI's own files (its invoke-endpoint cache) inside the test's directory.
-    """
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "OCI_CLI_SUPPRESS_FILE_PERMISSIONS_WARNING": "True"}
-    done = subprocess.run(
-        [str(OCI_CLI), "--config-file", emulator.oci_config_file, "--endpoint", emulator.endpoint, *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env=env,
-    )
-    if expect_ok:
-        assert done.returncode == 0, done.stderr
-    return done
+    return two_node()

@@ -26,8 +26,8 @@ import requests
 import yaml
 
 from ocisim import Emulator
-from ocisim.emulator import DEFAULT_TOPOLOGY
-from tests.outside.sdk_models import model_class
+from tests.support.sdk_models import model_class
+from tests.support.topology import two_node
 
 CASSETTE = Path(__file__).parent / "fixtures" / "oci-cli-cassette" / "secondary_ip_operations.yml"
 FIRST, LAST = 17, 73  # ListVnicAttachments of the first instance ... DeletePrivateIp of the last IP
@@ -91,7 +91,7 @@ def topology_from_recording() -> dict[str, Any]:
     attachments = {a["instanceId"]: a for a in (answers[17][0], answers[20][0])}
     vnics = {v["id"]: v for v in (answers[18], answers[21])}
     primaries = {p["vnicId"]: p for e in (30, 46) for p in answers[e] if p["isPrimary"]}
-    ours = json.loads(DEFAULT_TOPOLOGY.read_text())
+    ours = two_node()
     topology: dict[str, Any] = {
         "region": "us-phoenix-1",
         "tenancy": ours["tenancy"],

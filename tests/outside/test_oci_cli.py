@@ -9,9 +9,8 @@ from typing import Any
 import oci
 
 from ocisim import Emulator
-from tests.outside.conftest import oci_cli
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.clients import oci_cli
+from tests.support.paths import REPO
 
 
 def _json(done: Any) -> Any:

@@ -16,19 +16,20 @@ start and stop 0 and idempotent; the IP and the address on the interface follow.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import oci
 import pytest
 
+from lab.network import netns_unavailable
 from ocisim import Emulator
-from ocisim.emulator import DEFAULT_TOPOLOGY
+from tests.support.netns import scratch_netns
+from tests.support.topology import two_node
 
 AGENT = Path("/usr/lib/ocf/resource.d/heartbeat/ocivip")
 OCF_ROOT = Path("/usr/lib/ocf")
@@ -41,52 +42,38 @@ VIP, PREFIX = "10.0.0.4", 25
 def _why_not() -> str | None:
     if not AGENT.exists():
         return f"{AGENT} missing (Debian's resource-agents; make test installs it as root)"
-    if os.geteuid() != 0:
-        return "needs root to make network namespaces"
     for command in ("jq", "curl"):
         if shutil.which(command) is None:
             return f"{command} missing"
-    probe = f"ocisim-probe-{uuid.uuid4().hex[:6]}"
-    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True)
-    if made.returncode != 0:
-        return "cannot make network namespaces here"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-    return None
+    return netns_unavailable()
 
 
 _CANNOT_RUN = _why_not()
 pytestmark = pytest.mark.skipif(_CANNOT_RUN is not None, reason=_CANNOT_RUN or "")
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
 @pytest.fixture
 def nodes() -> Iterator[dict[str, str]]:
     """A network namespace per node: eth0 with the node's address, default route via the
     subnet's virtual router (so the agent finds its interface as on an instance)."""
-    made: dict[str, str] = {}
-    try:
+    with ExitStack() as stack:
+        made = {}
         for name, address in (("node-a", "10.0.0.2"), ("node-b", "10.0.0.3")):
-            netns = f"ocivip-{name}-{uuid.uuid4().hex[:6]}"
-            _ip("netns", "add", netns)
-            made[name] = netns
             # a veth pair with both ends inside (no dummy driver needed): eth0 has a carrier
-            _ip("-n", netns, "link", "add", "eth0", "type", "veth", "peer", "name", "peer0")
-            _ip("-n", netns, "link", "set", "peer0", "up")
-            _ip("-n", netns, "link", "set", "eth0", "up")
-            _ip("-n", netns, "addr", "add", f"{address}/{PREFIX}", "dev", "eth0")
-            _ip("-n", netns, "route", "add", "default", "via", "10.0.0.1", "dev", "eth0")
+            setup = (
+                ["link", "add", "eth0", "type", "veth", "peer", "name", "peer0"],
+                ["link", "set", "peer0", "up"],
+                ["link", "set", "eth0", "up"],
+                ["addr", "add", f"{address}/{PREFIX}", "dev", "eth0"],
+                ["route", "add", "default", "via", "10.0.0.1", "dev", "eth0"],
+            )
+            made[name] = stack.enter_context(scratch_netns(f"ocivip-{name}", setup))
         yield made
-    finally:
-        for netns in made.values():
-            subprocess.run(["ip", "netns", "del", netns], capture_output=True, timeout=10)
 
 
 def _topology(tmp_path: Path, terraform_dir: Path | None) -> Path:
     """two-node.json, with the IAM ocivip documents instead of the project's (unless None)."""
-    data = json.loads(DEFAULT_TOPOLOGY.read_text())
+    data = two_node()
     if terraform_dir is not None:
         data["iam"] = {
             "enabled": True,
@@ -143,7 +130,7 @@ def test_start_monitor_stop_from_each_node_follow_the_ocf_contract(
     ocivip_emulator: Emulator, nodes: dict[str, str], tmp_path: Path
 ) -> None:
     emu = ocivip_emulator
-    data = json.loads(DEFAULT_TOPOLOGY.read_text())
+    data = two_node()
     subnet_id = data["subnets"][0]["id"]
     vnic = {i["displayName"]: i["vnics"][0]["id"] for i in data["instances"]}
 
@@ -181,7 +168,7 @@ def test_start_monitor_stop_from_each_node_follow_the_ocf_contract(
 
 def test_with_the_projects_own_policies_the_agent_cannot_move_the_ip(tmp_path: Path, nodes: dict[str, str]) -> None:
     """Our terraform lets a node invoke the function, not move IPs: ocivip start fails, nothing moves."""
-    data = json.loads(DEFAULT_TOPOLOGY.read_text())
+    data = two_node()
     with Emulator.start(topology=_topology(tmp_path, None)) as emu:
         started = agent(emu, nodes, "node-b", "start", tmp_path)
 

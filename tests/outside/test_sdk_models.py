@@ -7,7 +7,6 @@ SDK's deserialiser would hide unknown fields.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -17,9 +16,9 @@ import pytest
 
 from ocisim import Emulator
 from ocisim.clock import iso
-from ocisim.emulator import DEFAULT_TOPOLOGY
-from tests.outside.conftest import SignedSession
-from tests.outside.sdk_models import problems
+from tests.support.clients import SignedSession
+from tests.support.sdk_models import problems
+from tests.support.topology import two_node
 
 V1 = "/20160918"
 MON = "/20180401"
@@ -330,7 +329,7 @@ def test_every_signed_route_is_checked(shared_emulator: Emulator, topology: dict
     assert checked - signed - {"X509Federation"} == set(), "checks of routes that are not served"
 
 
-@pytest.mark.parametrize("operation", sorted(cases(json.loads(DEFAULT_TOPOLOGY.read_text()))))
+@pytest.mark.parametrize("operation", sorted(cases(two_node())))
 def test_answer_matches_the_sdk_model(operation: str, shared_emulator: Emulator, topology: dict[str, Any]) -> None:
     method, path, query, body, package, type_name = cases(topology)[operation]
     if callable(path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,9 @@ import pytest
 import requests
 
 from ocisim import Emulator
-from tests.outside.conftest import OCI_CLI
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.clients import OCI_CLI
+from tests.support.emulator_process import serve
+from tests.support.paths import REPO
 
 
 def test_sdk_over_https_with_the_ready_lines_cert_bundle(
@@ -80,27 +79,10 @@ def test_serve_tls_prints_an_https_ready_line_and_the_function_runs_over_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The whole chain over HTTPS: the function (fdk) calls back into the emulator with our CA."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ocisim",
-            "serve",
-            "--tls",
-            "--function-dir",
-            str(REPO),
-            "--state",
-            str(tmp_path / "state.json"),
-            "--port",
-            "0",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
+    with serve(
+        "--tls", "--function-dir", str(REPO), "--state", str(tmp_path / "state.json"), "--port", "0",
         stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        ready = json.loads(process.stdout.readline())
+    ) as (_, ready):
         assert ready["endpoint"].startswith("https://") and Path(ready["cert_bundle"]).is_file()
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", ready["cert_bundle"])
         config = oci.config.from_file(ready["oci_config_file"])
@@ -112,9 +94,6 @@ def test_serve_tls_prints_an_https_ready_line_and_the_function_runs_over_it(
 
         status = json.loads(answer.data.content)
         assert status["decision"] == "status", status
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_notifications_delivers_to_the_function_over_https(

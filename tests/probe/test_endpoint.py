@@ -4,8 +4,6 @@ and ``python -m health_probe --no-metrics`` as a process."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,19 +16,21 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from loopback import HealthServer
 
+from failover.log import Logger
 from health_probe.config import parse_config
 from health_probe.endpoint import HealthEndpoint, is_local_address, nonlocal_bind_enabled
-from failover.log import Logger
+from tests.support.health_servers import MonitorUriServer
 from tests.support.logs import LogCapture, capture_logs
+from tests.support.netns import scratch_netns
+from tests.support.node_agent import free_port
+from tests.support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
 # In 198.18.0.0/15 (benchmarking) and used by nothing on this machine: the lab uses 198.18.0-2.x.
 NOT_LOCAL = "198.19.254.254"
 
 
-def config(haproxy: HealthServer, floating_ips: list[str], port: int | None = None) -> dict[str, Any]:
+def config(haproxy: MonitorUriServer, floating_ips: list[str], port: int | None = None) -> dict[str, Any]:
     return {"node": "node-a", "compartment_id": "ocid1.compartment.oc1..c", "auth": "config_file",
             "oci_config_file": "/nonexistent", "targets": [{"name": "node-a", "role": "node", "url": haproxy.url,
                                                             "resource_id": "ocid1.instance.oc1.iad.a"}],
@@ -39,8 +39,8 @@ def config(haproxy: HealthServer, floating_ips: list[str], port: int | None = No
 
 
 @pytest.fixture
-def haproxy() -> Iterator[HealthServer]:
-    server = HealthServer()
+def haproxy() -> Iterator[MonitorUriServer]:
+    server = MonitorUriServer()
     yield server
     server.close()
 
@@ -77,7 +77,7 @@ def test_the_alias_check_tells_local_from_not_local() -> None:
     assert not is_local_address(NOT_LOCAL)
 
 
-def test_serving_node_answers_200_with_why(haproxy: HealthServer, logs: LogCapture) -> None:
+def test_serving_node_answers_200_with_why(haproxy: MonitorUriServer, logs: LogCapture) -> None:
     endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]))
     try:
         status, body = get(endpoint.url)
@@ -90,7 +90,7 @@ def test_serving_node_answers_200_with_why(haproxy: HealthServer, logs: LogCaptu
     assert [e["event"] for e in logs.entries] == ["endpoint_started", "serving"]
 
 
-def test_haproxy_up_but_the_floating_ip_not_local_is_503(haproxy: HealthServer) -> None:
+def test_haproxy_up_but_the_floating_ip_not_local_is_503(haproxy: MonitorUriServer) -> None:
     endpoint = run_endpoint(config(haproxy, ["127.0.0.1", NOT_LOCAL]))
     try:
         status, body = get(endpoint.url)
@@ -101,7 +101,7 @@ def test_haproxy_up_but_the_floating_ip_not_local_is_503(haproxy: HealthServer) 
     assert "not an address of this node" in body["reason"]
 
 
-def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: HealthServer, logs: LogCapture) -> None:
+def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: MonitorUriServer, logs: LogCapture) -> None:
     endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]))
     try:
         haproxy.healthy = False
@@ -119,7 +119,7 @@ def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: 
     assert [e["event"] for e in logs.entries] == ["endpoint_started", "not_serving"]
 
 
-def test_a_slow_client_cannot_hold_the_endpoint(haproxy: HealthServer) -> None:
+def test_a_slow_client_cannot_hold_the_endpoint(haproxy: MonitorUriServer) -> None:
     endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]))
     try:
         host, port = endpoint.url.split("/")[2].split(":")
@@ -136,23 +136,15 @@ def test_a_slow_client_cannot_hold_the_endpoint(haproxy: HealthServer) -> None:
 def netns() -> Iterator[str]:
     """A network namespace of this test's own (no traffic leaves it): an interface with a
     198.19.77.x address, like a node's NIC."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 to create a network namespace")
-    name = f"hp-endpoint-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
-    try:
-        for command in (["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
-                        ["link", "set", "eth0", "up"], ["addr", "add", "198.19.77.2/24", "dev", "eth0"]):
-            subprocess.run(["ip", "-n", name, *command], check=True, timeout=10)
+    with scratch_netns("hp-endpoint", (["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
+                                       ["link", "set", "eth0", "up"], ["addr", "add", "198.19.77.2/24", "dev", "eth0"])) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=True, timeout=10)
 
 
 def local_in(netns: str, *addresses: str) -> list[bool]:
     code = ("import json, sys; from health_probe.endpoint import is_local_address, nonlocal_bind_enabled; "
             "print(json.dumps([nonlocal_bind_enabled(), *[is_local_address(a) for a in sys.argv[1:]]]))")
-    done = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", code, *addresses], cwd=ROOT,
+    done = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", code, *addresses], cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=True)
     nonlocal_bind, *local = json.loads(done.stdout)
     assert nonlocal_bind is False, "a fresh namespace has its own net.ipv4.ip_nonlocal_bind=0"
@@ -170,19 +162,13 @@ def test_inside_a_namespace_the_alias_check_follows_keepalived_adding_and_removi
     assert local_in(netns, vip) == [False]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_the_agent_process_serves_the_endpoint_without_metrics_and_stops_on_sigterm(haproxy: HealthServer,
+def test_the_agent_process_serves_the_endpoint_without_metrics_and_stops_on_sigterm(haproxy: MonitorUriServer,
                                                                                    tmp_path: Path) -> None:
     port = free_port()
     path = tmp_path / "node-agent.yaml"
     path.write_text(yaml.safe_dump(config(haproxy, ["127.0.0.1"], port)))
     process = subprocess.Popen([sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from health_probe.install import CONFIG_PATH, SYSTEMD_DIR, UNIT_NAME
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 VALID = """\
 node: node-a
 compartment_id: ocid1.compartment.oc1..example

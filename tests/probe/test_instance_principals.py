@@ -13,10 +13,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from loopback import HealthServer, agent_config, make_agent, summarize
 
 from health_probe.names import NAMES
 from ocisim import Emulator
+from tests.support.health_servers import MonitorUriServer
+from tests.support.node_agent import agent_config, make_agent, summarize
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def test_signer_gets_an_instance_token_and_signed_calls_are_accepted(emulator: E
 
 
 def test_agent_posts_with_instance_principals(emulator: Emulator, node_a_metadata: str,
-                                              health_servers: dict[str, HealthServer]) -> None:
+                                              health_servers: dict[str, MonitorUriServer]) -> None:
     raw = agent_config(emulator, health_servers, "node-a", auth="instance_principal", oci_config_file="",
                        federation_endpoint=f"{emulator.endpoint}/v1/x509")
     make_agent(emulator, raw).run_round()
@@ -57,7 +58,7 @@ def test_metadata_needs_the_bearer_header(emulator: Emulator, node_a_metadata: s
 def test_federation_refuses_a_certificate_it_did_not_issue(emulator: Emulator) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"opc-tenant:{emulator.tenancy_id}")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
             .sign(key, hashes.SHA256()))

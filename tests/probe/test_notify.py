@@ -4,51 +4,13 @@ Here no node agent runs, so its relay's port is closed and notify invokes the fu
 (the fallback); tests/probe/test_relay.py covers the relay."""
 from __future__ import annotations
 
-import json
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import oci
-import pytest
-import yaml
-from loopback import HealthServer, agent_config
 
 from ocisim import Emulator
-from ocisim.emulator import DEFAULT_TOPOLOGY
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def run_notify(config: dict[str, Any], tmp_path: Path, state: str = "MASTER") -> tuple[int, list[dict], float]:
-    """Run notify as keepalived does; without a ``relay_port`` in ``config``, a closed one."""
-    path = tmp_path / "node-agent.yaml"
-    path.write_text(yaml.safe_dump({"relay_port": free_port(), **config}))
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), "--state", state],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return done.returncode, lines, time.monotonic() - started
-
-
-@pytest.fixture
-def function_emulator(health_servers: dict[str, HealthServer]) -> Emulator:
-    topology = json.loads(Path(DEFAULT_TOPOLOGY).read_text())
-    nodes = json.loads(topology["functions"][0]["config"]["NODES"])
-    for node in nodes:
-        node["health_url"] = health_servers[node["name"]].url
-    with Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=ROOT,
-                        function_config={"NODES": json.dumps(nodes)}) as emu:
-        yield emu
+from tests.support.node_agent import agent_config, run_notify
 
 
 def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, health_servers, tmp_path: Path) -> None:

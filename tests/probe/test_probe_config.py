@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from health_probe.config import _TYPES, AgentConfig, ConfigError, load_config, parse_config
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
 
 
 def valid() -> dict:
@@ -91,7 +90,7 @@ def test_unreadable_or_invalid_yaml_files(tmp_path: Path) -> None:
 def test_command_line_exits_2_with_the_reason_on_bad_config(tmp_path: Path) -> None:
     path = tmp_path / "agent.yaml"
     path.write_text("node: node-a\ntargets: []\n")
-    done = subprocess.run([sys.executable, "-m", "health_probe", "--config", str(path)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "health_probe", "--config", str(path)], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "missing required key 'compartment_id'" in done.stderr

@@ -6,22 +6,21 @@ import json
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import oci
 import pytest
 import yaml
-from loopback import HealthServer, agent_config, make_agent, resource_ids, summarize
 
 from health_probe.names import NAMES
 from ocisim import Emulator
+from tests.support.health_servers import MonitorUriServer
 from tests.support.logs import capture_logs
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.node_agent import agent_config, make_agent, resource_ids, summarize
+from tests.support.paths import REPO
 
 
 def test_metrics_arrive_with_the_names_dimensions_and_values(emulator: Emulator,
-                                                           health_servers: dict[str, HealthServer]) -> None:
+                                                           health_servers: dict[str, MonitorUriServer]) -> None:
     health_servers["node-b"].healthy = False
     agent = make_agent(emulator, agent_config(emulator, health_servers, "node-a"))
     for _ in range(3):
@@ -47,7 +46,7 @@ def test_metrics_arrive_with_the_names_dimensions_and_values(emulator: Emulator,
 
 
 def test_monitoring_unreachable_then_back_sends_the_buffered_points_and_the_buffer_stays_bounded(
-        emulator: Emulator, health_servers: dict[str, HealthServer]) -> None:
+        emulator: Emulator, health_servers: dict[str, MonitorUriServer]) -> None:
     # 3 targets x (up + latency) = 6 points per round; room for two rounds
     agent = make_agent(emulator, agent_config(emulator, health_servers, "node-b", buffer_max_points=12))
     emulator.inject_fault("PostMetricData", drop=True, count=4)
@@ -96,12 +95,12 @@ def test_post_metric_data_rejects_what_oci_rejects(emulator: Emulator) -> None:
     assert (caught.value.status, caught.value.code) == (400, "InvalidParameter")
 
 
-def test_the_command_runs_rounds_and_logs_json_lines(emulator: Emulator, health_servers: dict[str, HealthServer],
+def test_the_command_runs_rounds_and_logs_json_lines(emulator: Emulator, health_servers: dict[str, MonitorUriServer],
                                                      tmp_path) -> None:
     path = tmp_path / "node-agent.yaml"
     path.write_text(yaml.safe_dump(agent_config(emulator, health_servers, "node-a", interval_seconds=1, timeout_seconds=0.5)))
     done = subprocess.run([sys.executable, "-m", "health_probe", "--config", str(path), "--rounds", "2"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     events = [json.loads(line)["event"] for line in done.stdout.splitlines()]
     assert events[0] == "agent_started" and events[-1] == "agent_stopped"

@@ -1,15 +1,21 @@
 """Datapoints, the bounded buffer and the jittered schedule (pure)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from health_probe.config import Target
 from health_probe.names import NAMES
-from health_probe.points import PointBuffer, add_points, points_for, put_back, take_batch
+from health_probe.points import (
+    PointBuffer,
+    add_points,
+    points_for,
+    put_back,
+    take_batch,
+)
 from health_probe.probe import ProbeResult
 from health_probe.schedule import next_delay
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NODE_A = Target("node-a", "node", "http://127.0.0.1:1/healthz", "ocid1.instance.oc1.iad.a")
 VIP = Target("vip", "vip", "http://127.0.0.1:2/", "ocid1.privateip.oc1.iad.v")
 

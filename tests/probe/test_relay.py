@@ -7,25 +7,26 @@ the real function under fdk standing in for OCI Functions.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
 import yaml
-from loopback import HealthServer, agent_config
-from test_notify import ROOT, free_port, function_emulator, run_notify  # noqa: F401 - a fixture
 
 from health_probe.config import ConfigError, parse_config
 from health_probe.relay import MAX_BODY_BYTES, is_loopback, parse_notice
 from ocisim import Emulator
+from tests.support.health_servers import MonitorUriServer
+from tests.support.netns import scratch_netns
+from tests.support.node_agent import agent_config, free_port, run_notify
+from tests.support.paths import REPO
 
 READY_SECONDS = 30.0
 
@@ -58,7 +59,7 @@ def wait_for_event(log: Path, event: str, process: subprocess.Popen) -> list[dic
 
 
 @pytest.fixture
-def relay_agent(function_emulator: Emulator, health_servers: dict[str, HealthServer],
+def relay_agent(function_emulator: Emulator, health_servers: dict[str, MonitorUriServer],
                 tmp_path: Path) -> Iterator[tuple[dict[str, Any], Path, subprocess.Popen]]:
     """node-b's agent (endpoint + relay, no metrics) on free loopback ports; (config, log, process)."""
     emu = function_emulator
@@ -71,7 +72,7 @@ def relay_agent(function_emulator: Emulator, health_servers: dict[str, HealthSer
     log = tmp_path / "agent.log"
     with open(log, "w") as out:
         process = subprocess.Popen([sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
-                                   cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+                                   cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for_event(log, "relay_ready", process)
         yield config, log, process
@@ -112,7 +113,7 @@ def test_simultaneous_notices_are_all_relayed_and_move_once(relay_agent, functio
     path = tmp_path / "notify.yaml"
     path.write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "health_probe.notify", "--config", str(path), "--state"]
-    runs = [subprocess.Popen([*command, state], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    runs = [subprocess.Popen([*command, state], cwd=REPO, stdout=subprocess.PIPE, text=True)
             for state in ("MASTER", "MASTER", "BACKUP")]
     outputs = [run.communicate(timeout=60)[0] for run in runs]
     answers = [json.loads(out.splitlines()[-1]) for out in outputs]
@@ -195,23 +196,15 @@ print(json.dumps(statuses))
 
 @pytest.fixture
 def netns() -> Iterator[str]:
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("needs root and iproute2 to create a network namespace")
-    name = f"hp-relay-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
-    try:
-        for command in (["link", "set", "lo", "up"], ["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
-                        ["link", "set", "eth0", "up"], ["addr", "add", "198.18.254.1/24", "dev", "eth0"]):
-            subprocess.run(["ip", "-n", name, *command], check=True, timeout=10)
+    with scratch_netns("hp-relay", (["link", "set", "lo", "up"], ["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
+                                    ["link", "set", "eth0", "up"], ["addr", "add", "198.18.254.1/24", "dev", "eth0"])) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=True, timeout=10)
 
 
 def test_a_peer_that_is_not_loopback_is_refused(netns: str, emulator: Emulator, health_servers) -> None:
     raw = agent_config(emulator, health_servers, "node-b", function_id="ocid1.fnfunc.oc1.iad.x",
                        invoke_endpoint="http://127.0.0.1:1", relay_port=8406)
     done = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", NON_LOOPBACK_SCRIPT, json.dumps(raw)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout) == {"198.18.254.1": "403", "127.0.0.1": "503"}

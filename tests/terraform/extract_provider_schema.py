@@ -12,7 +12,7 @@ through the SDK but the schema does not carry. Offline (`-mod=vendor`, `GOPROXY=
 A developer's step, not a test's: run it when terraform/ starts using a new resource type or the
 provider pin in terraform/versions.tf moves, then commit the fixture:
 
-    python tests/terraform/extract_provider_schema.py --provider-src CHECKOUT [--go GO]
+    python -m tests.terraform.extract_provider_schema --provider-src CHECKOUT [--go GO]
 
 CHECKOUT is a checkout of github.com/oracle/terraform-provider-oci at the pinned tag (a git
 work tree, or an export with `--commit`). A Go toolchain >= the provider's go.mod works; the
@@ -31,11 +31,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tf_schema import used_types
+from tests.support.paths import REPO
+from tests.support.tf_schema import FIXTURE, used_types
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-FIXTURE = HERE / "fixtures" / "oci_provider_schema.json"
 PROVIDER_SOURCE = "registry.terraform.io/oracle/oci"
 PROGRAM_DIR = "cmd/vip-failover-schema"  # inside the provider checkout: internal/ packages import only from there
 REGISTRATION = re.compile(r'tfresource\.Register(Resource|Datasource)\("(oci_[a-z0-9_]+)",')

@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 from failover.config import ENV_KEYS, Config
-from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
+from tests.support.paths import REPO
+from tests.support.terraform import TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
+from tests.support.topology import two_node
 
 ROOT = Module.load(TERRAFORM_DIR)
 CONTROLLER = Module.load(TERRAFORM_DIR / "modules" / "controller")
@@ -30,7 +32,7 @@ def test_the_emulators_topology_configures_the_same_keys() -> None:
     """Terraform, the emulator's topology and the lab set exactly the same keys (conventions)."""
     module = Module.load(TERRAFORM_DIR / "modules" / "function_config")
     deployed = set(module.labelled("output")["config"]["value"])
-    topology = json.loads((REPO / "ocisim" / "topologies" / "two-node.json").read_text())
+    topology = two_node()
     for function in topology["functions"]:
         assert set(function["config"]) - EMULATOR_ONLY == deployed, function["name"]
 

@@ -1,58 +1,29 @@
 """`terraform validate` and `terraform plan` of the root module, offline: OCI resources stood in
-by terraform_data (tf_skeleton.py), so the real terraform checks the dependency graph, references,
+by terraform_data (tests/support/tf_skeleton.py), so the real terraform checks the dependency graph, references,
 expressions, variable validations and preconditions. It caught a real cycle once: node-agent.yaml
 (instance OCIDs) and cloud-init in one module."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, terraform_env
-from tf_skeleton import skeleton, write_skeleton
+from tests.support.paths import REPO
+from tests.support.terraform import TERRAFORM, TERRAFORM_DIR, Module, run_terraform
+from tests.support.tf_skeleton import skeleton, write_skeleton
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: root module not validated")
 
 
-@pytest.fixture(scope="module")
-def stand_in_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The skeleton, initialised, in <tmp>/terraform so that ${path.module}/../health_probe etc.
-    resolve; with the example variables beside it."""
-    base = tmp_path_factory.mktemp("root")
-    workdir = base / "terraform"
-    workdir.mkdir()
-    for shared in ("health_probe", "templates"):
-        (base / shared).symlink_to(REPO / shared)
-    write_skeleton(TERRAFORM_DIR, workdir)
-    (workdir / "example.tfvars").write_text((TERRAFORM_DIR / "terraform.tfvars.example").read_text())
-    terraform(workdir, "init", "-backend=false", "-input=false")
-    return workdir
-
-
-def terraform(workdir: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    run = subprocess.run(
-        [TERRAFORM, *args, "-no-color"],
-        cwd=workdir,
-        env=terraform_env(workdir.parent),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if ok:
-        assert run.returncode == 0, f"terraform {args[0]}:\n{run.stdout}\n{run.stderr}"
-    return run
-
-
 def test_the_root_module_validates_with_oci_resources_stood_in(stand_in_root: Path) -> None:
-    terraform(stand_in_root, "validate")
+    run_terraform(stand_in_root, "validate")
 
 
 def test_the_example_variables_plan(stand_in_root: Path) -> None:
     """Plan evaluates every expression whose inputs are known: variable validations, placement,
     the rendered cloud-init of both nodes, preconditions."""
-    plan = terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars")
+    plan = run_terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars")
     assert "terraform_data.oci_core_instance__node[\"node-a\"]" in plan.stdout
 
 
@@ -68,7 +39,7 @@ def test_the_example_variables_plan(stand_in_root: Path) -> None:
 def test_unsafe_variables_are_refused_before_anything_is_created(
     stand_in_root: Path, override: str, message: str
 ) -> None:
-    plan = terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars", f"-var={override}", ok=False)
+    plan = run_terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars", f"-var={override}", ok=False)
     assert plan.returncode != 0
     assert message in " ".join(plan.stderr.split()), plan.stderr
 
@@ -88,5 +59,5 @@ def test_each_example_validates_with_oci_resources_stood_in(tmp_path: Path, exam
         (tmp_path / shared).symlink_to(REPO / shared)
     workdir = tmp_path / "examples" / example
     write_skeleton(REPO / "examples" / example, workdir)
-    terraform(workdir, "init", "-backend=false", "-input=false")
-    terraform(workdir, "validate")
+    run_terraform(workdir, "init", "-backend=false", "-input=false")
+    run_terraform(workdir, "validate")

@@ -11,9 +11,8 @@ import subprocess
 
 import pytest
 
-from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, terraform_env
+from tests.support.terraform import CHECKOV, TERRAFORM, TERRAFORM_DIR, terraform_env
 
-CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 # A justification says why, not just "skip": a sentence, not a word.
 MIN_JUSTIFICATION = 40
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import os
 import re
 import shutil
 import subprocess
@@ -17,14 +16,21 @@ from typing import Any
 
 import pytest
 import yaml
-from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
 
 from health_probe.config import parse_config
+from tests.support.netns import scratch_netns, skip_without_netns
+from tests.support.paths import REPO
+from tests.support.terraform import (
+    TERRAFORM,
+    evaluate,
+    node_agent_module,
+    node_config_module,
+    variable_defaults,
+)
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: templates not rendered")
 
-ROOT = Module.load(TERRAFORM_DIR)
-DEFAULTS = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
+DEFAULTS = variable_defaults()
 NODES: dict[str, dict[str, Any]] = DEFAULTS["nodes"]
 # OCI user_data and the rest of the instance metadata share 32,000 bytes.
 METADATA_LIMIT = 32_000
@@ -33,57 +39,24 @@ METADATA_LIMIT = 32_000
 def node_modules(name: str) -> str:
     """Both per-node modules, called as terraform/compute.tf calls them, with example OCIDs."""
     peer = next(other for other in NODES if other != name)
-    node, other = NODES[name], NODES[peer]
-    return f"""
-module "config_{name}" {{
-  source            = {hcl(str(TERRAFORM_DIR / "modules" / "node_config"))}
-  templates_dir     = {hcl(str(REPO / "templates"))}
-  probe_unit_file   = {hcl(str(REPO / "health_probe" / "vip-failover-probe.service"))}
-  node              = {{ name = {hcl(name)}, private_ip = {hcl(node["private_ip"])}, priority = {node["priority"]} }}
-  peer              = {{ name = {hcl(peer)}, private_ip = {hcl(other["private_ip"])} }}
-  vrrp = {{
-    interface         = {hcl(DEFAULTS["nic_interface"])}
-    vip               = {hcl(DEFAULTS["floating_ip"])}
-    vip_prefix_len    = {DEFAULTS["nodes_subnet_cidr"].split("/")[1]}
-    virtual_router_id = {DEFAULTS["virtual_router_id"]}
-    advert_int        = {DEFAULTS["advert_int"]}
-  }}
-  health_port       = {DEFAULTS["health_port"]}
-  endpoint_port     = {DEFAULTS["node_health_port"]}
-  http_port         = 80
-  firewall = {{
-    service_ports = [80, 443]
-    client_cidr   = {hcl(DEFAULTS["http_ingress_cidr"])}
-    function_cidr = {hcl(DEFAULTS["functions_subnet_cidr"])}
-  }}
-  source_repository = "https://example.invalid/oci-vip-failover.git"
-  source_ref        = "main"
-  config_object     = {{ namespace = "examplens", bucket = "vip-failover-node-config", name = "node-agent/{name}.yaml" }}
-}}
-module "agent_{name}" {{
-  source        = {hcl(str(TERRAFORM_DIR / "modules" / "node_agent"))}
-  templates_dir = {hcl(str(REPO / "templates"))}
-  node          = {{ name = {hcl(name)}, private_ip = {hcl(node["private_ip"])} }}
-  peer          = {{ name = {hcl(peer)}, private_ip = {hcl(other["private_ip"])} }}
-  vip           = {hcl(DEFAULTS["floating_ip"])}
-  health_port   = {DEFAULTS["health_port"]}
-  endpoint_port = {DEFAULTS["node_health_port"]}
-  agent = {{
-    instance_id            = "ocid1.instance.oc1.iad.{name.replace("-", "")}"
-    peer_instance_id       = "ocid1.instance.oc1.iad.{peer.replace("-", "")}"
-    vip_private_ip_id      = "ocid1.privateip.oc1.iad.floating"
-    compartment_id         = "ocid1.compartment.oc1..example"
-    region                 = "us-ashburn-1"
-    invoke_endpoint        = "https://example.us-ashburn-1.functions.oci.oraclecloud.com"
-    function_id            = "ocid1.fnfunc.oc1.iad.failover"
-    probe_interval_seconds = {DEFAULTS["probe_interval_seconds"]}
-    notify_timeout_seconds = {DEFAULTS["notify_timeout_seconds"]}
-  }}
-}}
-output "{name}" {{
+    config_object = {"namespace": "examplens", "bucket": "vip-failover-node-config", "name": f"node-agent/{name}.yaml"}
+    agent = {
+        "instance_id": f"ocid1.instance.oc1.iad.{name.replace('-', '')}",
+        "peer_instance_id": f"ocid1.instance.oc1.iad.{peer.replace('-', '')}",
+        "vip_private_ip_id": "ocid1.privateip.oc1.iad.floating",
+        "compartment_id": "ocid1.compartment.oc1..example",
+        "region": "us-ashburn-1",
+        "invoke_endpoint": "https://example.us-ashburn-1.functions.oci.oraclecloud.com",
+        "function_id": "ocid1.fnfunc.oc1.iad.failover",
+    }
+    return (
+        node_config_module(f"config_{name}", name, config_object)
+        + node_agent_module(f"agent_{name}", name, agent)
+        + f"""output "{name}" {{
   value = merge(module.config_{name}, module.agent_{name})
 }}
 """
+    )
 
 
 @pytest.fixture(scope="module")
@@ -105,18 +78,10 @@ def test_haproxy_accepts_the_rendered_config(rendered: dict[str, dict[str, Any]]
 def nic_namespace() -> Iterator[str]:
     """A network namespace that has the node's NIC name (keepalived -t refuses a config whose
     interface does not exist). No traffic: the namespace only holds a veth pair."""
-    if shutil.which("keepalived") is None or shutil.which("ip") is None or os.geteuid() != 0:
-        pytest.skip("keepalived -t needs keepalived, iproute2 and root (for a namespace with the NIC)")
-    name = f"tfcheck-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=30)
-    try:
-        nic = DEFAULTS["nic_interface"]
-        subprocess.run(
-            ["ip", "-n", name, "link", "add", nic, "type", "veth", "peer", "name", f"{nic}-peer"], check=True, timeout=30
-        )
+    skip_without_netns("keepalived")  # keepalived -t checks the config against the namespace's NIC
+    nic = DEFAULTS["nic_interface"]
+    with scratch_netns("tfcheck", (["link", "add", nic, "type", "veth", "peer", "name", f"{nic}-peer"],)) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=True, timeout=30)
 
 
 @pytest.mark.parametrize("node", NODES)

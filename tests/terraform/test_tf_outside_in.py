@@ -9,15 +9,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import test_tf_graph
-from test_tf_lint import CHECKOV
-from tf_helpers import TERRAFORM, TERRAFORM_DIR, Module
 
 from ocisim.monitoring.mql import parse
+from tests.support.terraform import (
+    CHECKOV,
+    TERRAFORM,
+    TERRAFORM_DIR,
+    Module,
+    run_terraform,
+)
 
 ROOT = Module.load(TERRAFORM_DIR)
 RESOURCES = ROOT.resources()
-stand_in_root = test_tf_graph.stand_in_root  # the root module stood in and initialised, once per module
 MONITOR = "terraform_data.oci_health_checks_http_monitor__outside_in[0]"
 ALARM = "terraform_data.oci_monitoring_alarm__outside_in[0]"
 RULE = "terraform_data.oci_core_network_security_group_security_rule__nodes_outside_in"
@@ -25,7 +28,7 @@ needs_terraform = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not
 
 
 def plan(workdir: Path, *overrides: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    return test_tf_graph.terraform(
+    return run_terraform(
         workdir, "plan", "-input=false", "-var-file=example.tfvars", *(f"-var={o}" for o in overrides), ok=ok
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tf_helpers import TERRAFORM_DIR, Module
+from tests.support.terraform import TERRAFORM_DIR, Module
 
 ROOT = Module.load(TERRAFORM_DIR / "modules" / "controller")
 LOCALS = ROOT.locals()

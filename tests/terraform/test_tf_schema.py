@@ -10,8 +10,15 @@ from pathlib import Path
 
 import hcl2
 import pytest
-from tf_helpers import TERRAFORM_DIR
-from tf_schema import Schemas, check_argument_rules, check_source, check_tree, used_types
+
+from tests.support.terraform import TERRAFORM_DIR
+from tests.support.tf_schema import (
+    Schemas,
+    check_argument_rules,
+    check_source,
+    check_tree,
+    used_types,
+)
 
 SCHEMAS = Schemas.load()
 

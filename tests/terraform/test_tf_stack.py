@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tf_helpers import REPO, TERRAFORM_DIR, Module
+
+from tests.support.paths import REPO
+from tests.support.terraform import TERRAFORM_DIR, Module
 
 ROOT = Module.load(TERRAFORM_DIR)
 VARIABLES = ROOT.labelled("variable")

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tf_helpers import MODULE_DIRS, REFERENCE, REPO, RESOURCE_REFERENCE, Module
+from tests.support.paths import REPO
+from tests.support.terraform import MODULE_DIRS, REFERENCE, RESOURCE_REFERENCE, Module
 
 MODULES = {path.relative_to(MODULE_DIRS[0].parent).as_posix(): Module.load(path) for path in MODULE_DIRS}
 

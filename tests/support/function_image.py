@@ -25,7 +25,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "oci-vip-failover" / "function-image"
 BUILD_TIMEOUT_SECONDS = 600
 LEAKY_ENV = (

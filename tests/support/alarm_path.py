@@ -1,23 +1,23 @@
 """The alarm path end to end: the emulator with this repo's function under fdk, on a scaled
-clock, and both nodes' agents probing loopback health endpoints (tests/probe/loopback.py)."""
+clock, and both nodes' agents probing loopback health endpoints (tests.support.health_servers)."""
+
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import oci
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "probe"))
-from loopback import HealthServer, agent_config, make_agent  # noqa: E402
+from ocisim import Emulator
+from ocisim.emulator import DEFAULT_TOPOLOGY
+from tests.support.health_servers import MonitorUriServer
+from tests.support.node_agent import agent_config, make_agent
+from tests.support.paths import REPO
+from tests.support.topology import function_nodes
 
-from ocisim import Emulator  # noqa: E402
-from ocisim.emulator import DEFAULT_TOPOLOGY  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[2]
 CLOCK_SCALE = 60.0          # one emulated minute per wall second
 WAIT_SECONDS = 30.0         # wall-clock bound of every wait
 
@@ -25,7 +25,7 @@ WAIT_SECONDS = 30.0         # wall-clock bound of every wait
 class AlarmPath:
     """An emulator with the function attached and both node agents running."""
 
-    def __init__(self, emu: Emulator, servers: dict[str, HealthServer]) -> None:
+    def __init__(self, emu: Emulator, servers: dict[str, MonitorUriServer]) -> None:
         self.emu, self.servers = emu, servers
         function = emu.backend.topology["functions"][0]
         self.vip_id = function["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0]
@@ -73,17 +73,12 @@ class AlarmPath:
             thread.join(timeout=10)
 
 
-def start_alarm_path(servers: dict[str, HealthServer], **config: str) -> AlarmPath:
+def start_alarm_path(servers: dict[str, MonitorUriServer], **config: str) -> AlarmPath:
     """The emulator (function attached, clock scaled) and both agents; config overrides the function's."""
-    nodes = [{"name": name, "vnic_id": vnic, "health_url": servers[name].url, "priority": priority}
-             for name, vnic, priority in _topology_nodes()]
+    nodes = [{"name": n["name"], "vnic_id": n["vnic_id"], "health_url": servers[n["name"]].url,
+              "priority": n["priority"]} for n in function_nodes()]
     function_config = {"NODES": json.dumps(nodes), "COOLDOWN_SECONDS": "1", "PROBE_TIMEOUT_SECONDS": "1", **config}
     emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO,
                          function_config=function_config, clock_scale=CLOCK_SCALE)
     return AlarmPath(emu, servers)
 
-
-def _topology_nodes() -> list[tuple[str, str, int]]:
-    topology = json.loads(Path(DEFAULT_TOPOLOGY).read_text())
-    nodes = json.loads(topology["functions"][0]["config"]["NODES"])
-    return [(n["name"], n["vnic_id"], n["priority"]) for n in nodes]

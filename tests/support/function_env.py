@@ -1,18 +1,18 @@
-"""Shared builders for the function tests (pure data, no I/O)."""
+"""A valid function environment and the recorded fixtures, for the function's pure tests (no I/O)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from failover.config import Config
+from tests.support.paths import REPO
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = REPO / "tests" / "function" / "fixtures"
 VIP = "ocid1.privateip.oc1.iad.abuwcljrvip"
 VNIC_A = "ocid1.vnic.oc1.iad.abuwcljrnodea"
 VNIC_B = "ocid1.vnic.oc1.iad.abuwcljrnodeb"
 # The alarm of the recorded fixtures: the deployment's own (ALARM_IDS), so its streams are evidence.
-ALARM_ID = "ocid1.alarm.oc1.iad.aaaaaaaavipfailovernodedown"
+RECORDED_ALARM_ID = "ocid1.alarm.oc1.iad.aaaaaaaavipfailovernodedown"
 
 
 def env(**overrides: str) -> dict[str, str]:
@@ -25,7 +25,7 @@ def env(**overrides: str) -> dict[str, str]:
                 {"name": "node-b", "vnic_id": VNIC_B, "health_url": "http://127.0.0.1:2/healthz", "priority": 50},
             ]
         ),
-        "ALARM_IDS": ALARM_ID,
+        "ALARM_IDS": RECORDED_ALARM_ID,
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}

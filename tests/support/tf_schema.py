@@ -21,8 +21,9 @@ from typing import Any
 
 import hcl2
 
-HERE = Path(__file__).resolve().parent
-FIXTURE = HERE / "fixtures" / "oci_provider_schema.json"
+from tests.support.paths import REPO
+
+FIXTURE = REPO / "tests" / "terraform" / "fixtures" / "oci_provider_schema.json"
 PROVIDER = "registry.terraform.io/oracle/oci"
 
 # Arguments terraform itself handles on every resource / data block; not the provider's.

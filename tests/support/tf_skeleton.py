@@ -17,7 +17,7 @@ from typing import Any
 
 import hcl2
 
-from tf_helpers import PARSER_KEYS
+from tests.support.terraform import PARSER_KEYS
 
 DROPPED_META = {"provider", "lifecycle", "depends_on"}
 UNKNOWN = "known_after_apply"

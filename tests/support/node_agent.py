@@ -1,64 +1,28 @@
-"""Loopback HTTP servers standing in for the nodes' haproxy health endpoints, and the node agent
-wired to them and to an emulator (the real wiring of ``python -m health_probe``, on the
-emulator's scaled clock). Shared by tests/probe and tests/alarm."""
+"""The node agent wired to loopback health endpoints (tests.support.health_servers) and to an
+emulator: the real wiring of ``python -m health_probe``, on the emulator's scaled clock."""
+
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import json
+import socket
+import subprocess
+import sys
+import time
 from datetime import timedelta
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any
 
 import oci
-import pytest
+import yaml
 
+from failover.log import Logger
 from health_probe.__main__ import build_agent
 from health_probe.agent import Agent
 from health_probe.config import parse_config
-from failover.log import Logger
 from health_probe.names import NAMES
 from ocisim import Emulator
-
-
-class HealthServer:
-    """A /healthz endpoint on 127.0.0.1 answering 200 or 503 like haproxy's monitor-uri."""
-
-    def __init__(self) -> None:
-        self.healthy = True
-        self.hits = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                server.hits += 1
-                status = 200 if server.healthy else 503
-                body = b"ok\n" if server.healthy else b"down\n"
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/healthz"
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-
-@pytest.fixture
-def health_servers() -> Iterator[dict[str, HealthServer]]:
-    servers = {"node-a": HealthServer(), "node-b": HealthServer(), "vip": HealthServer()}
-    yield servers
-    for server in servers.values():
-        server.close()
+from tests.support.health_servers import MonitorUriServer
+from tests.support.paths import REPO
 
 
 def resource_ids(emu: Emulator) -> dict[str, str]:
@@ -69,7 +33,7 @@ def resource_ids(emu: Emulator) -> dict[str, str]:
     return ids
 
 
-def agent_config(emu: Emulator, servers: dict[str, HealthServer], node: str, **overrides: Any) -> dict[str, Any]:
+def agent_config(emu: Emulator, servers: dict[str, MonitorUriServer], node: str, **overrides: Any) -> dict[str, Any]:
     """The node agent's YAML document for ``node`` (as the template renders it), on the emulator."""
     ids = resource_ids(emu)
     return {
@@ -95,3 +59,21 @@ def summarize(emu: Emulator, query: str, minutes: int = 10) -> list:
     details = oci.monitoring.models.SummarizeMetricsDataDetails(
         namespace=NAMES.namespace, query=query, start_time=end - timedelta(minutes=minutes), end_time=end)
     return client.summarize_metrics_data(emu.compartment_id, details).data
+
+
+def free_port() -> int:
+    """A loopback port free right now (for the agent's endpoint and relay)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_notify(config: dict[str, Any], tmp_path: Path, state: str = "MASTER") -> tuple[int, list[dict], float]:
+    """Run notify as keepalived does; without a ``relay_port`` in ``config``, a closed one."""
+    path = tmp_path / "node-agent.yaml"
+    path.write_text(yaml.safe_dump({"relay_port": free_port(), **config}))
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), "--state", state],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return done.returncode, lines, time.monotonic() - started

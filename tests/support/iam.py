@@ -15,9 +15,8 @@ import oci
 import pytest
 
 from ocisim import Emulator
-from ocisim.emulator import DEFAULT_TOPOLOGY
+from tests.support.topology import two_node
 
-REPO = Path(__file__).resolve().parents[2]
 OTHER_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaothercompartmentnotcoveredbyanypolicy000000000"
 OTHER_FUNCTION = "ocid1.fnfunc.oc1.iad.aaaaaaaaotherfunctioninthesamecompartment0000000000000000"
 # Nothing listens on the discard port: the function's health probes are refused at once, on loopback.
@@ -26,7 +25,7 @@ REFUSED_HEALTH_URL = "http://127.0.0.1:9/healthz"
 
 def iam_topology() -> dict[str, Any]:
     """two-node.json with its IAM section enabled, node-c elsewhere, and a second function."""
-    topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+    topology = two_node()
     topology["iam"]["enabled"] = True
     node_c = json.loads(
         json.dumps(topology["instances"][1])

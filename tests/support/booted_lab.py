@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from lab import cloud, control, machines, network, trial
+from lab import control, machines, network
 from lab.network import netns_unavailable
 from lab.plan import PYTHON, REPO, Plan
 from lab.processes import pid_from
@@ -40,21 +40,6 @@ class BootedLab:
     left_after_failed_up: list[str]
     left_after_interrupted_up: list[str]
     interrupted_up_exit: int
-
-
-def put_vip_on(state: LabState, name: str, timeout: float = 20.0) -> None:
-    """Housekeeping between lab tests: the floating IP back on `name` (MASTER, cloud and fabric
-    following it), every fault healed, so the next test starts from a fresh lab's layout."""
-    plan = state.plan
-    current = trial.resync(state)
-    if current.name != name:
-        control.fault(current.name, "keepalived-stop", plan)  # SIGTERM: the other node becomes MASTER
-        control.wait_for(lambda: network.alias_holders(plan) == [name], timeout, f"{name} to be MASTER")
-        if cloud.vip_holder(state.emulator, state.facts) != name:
-            cloud.move_vip(state.emulator, state.facts, name)
-        control.heal(plan)
-        current = trial.resync(state)
-    assert current.name == name, f"the floating IP stayed on {current.name}"
 
 
 def leftovers(plan: Plan) -> list[str]:

@@ -30,15 +30,7 @@ from typing import Any
 
 from chaos.faults import FAST_PATH_BUDGET_S, Fault, Trial, by_name
 from chaos.invariants import Observation
-from chaos.lab_records import (
-    Action,
-    AliasSample,
-    answers_from_log,
-    client_view,
-    holder_at,
-    invoke_errors,
-    timeline,
-)
+from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, holder_at, invoke_errors, timeline
 from chaos.records import function_errors, writes_from_audit
 from chaos.runner import judged
 from failover.config import Config

@@ -4,15 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from chaos.invariants import (
-    Answer,
-    Change,
-    Observation,
-    Write,
-    check,
-    served_throughout,
-    serving_at,
-)
+from chaos.invariants import Answer, Change, Observation, Write, check, served_throughout, serving_at
 
 T0 = 1_000.0
 A, B = "node-a", "node-b"

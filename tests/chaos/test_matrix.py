@@ -2,14 +2,7 @@
 
 import pytest
 
-from chaos.faults import (
-    FAST_PATH_BUDGET_S,
-    MATRIX,
-    backoff_bound,
-    by_name,
-    plan,
-    trial_counts,
-)
+from chaos.faults import FAST_PATH_BUDGET_S, MATRIX, backoff_bound, by_name, plan, trial_counts
 from chaos.scenarios import SCENARIOS
 
 

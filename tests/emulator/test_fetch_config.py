@@ -18,13 +18,7 @@ import pytest
 import yaml
 
 from ocisim import Emulator
-from tests.support.terraform import (
-    TERRAFORM,
-    evaluate,
-    node_agent_module,
-    node_config_module,
-    variable_defaults,
-)
+from tests.support.terraform import TERRAFORM, evaluate, node_agent_module, node_config_module, variable_defaults
 from tests.support.topology import two_node
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: nothing to render")

@@ -34,13 +34,7 @@ from ocisim.healthchecks.models import (
     summary,
 )
 from ocisim.healthchecks.prober import MAX_BODY_BYTES
-from ocisim.healthchecks.results import (
-    NETWORK,
-    ProbeOutcome,
-    metric_items,
-    probe_url,
-    result_summary,
-)
+from ocisim.healthchecks.results import NETWORK, ProbeOutcome, metric_items, probe_url, result_summary
 from tests.support.health_servers import RawTcpPeer
 from tests.support.netns import scratch_netns
 from tests.support.paths import ALARM_FIXTURES

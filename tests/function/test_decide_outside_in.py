@@ -8,14 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failover.config import Config
-from failover.decide import (
-    OUTSIDE_UNREACHABLE,
-    PUBLIC_IP_DETACHED,
-    Action,
-    Health,
-    View,
-    decide,
-)
+from failover.decide import OUTSIDE_UNREACHABLE, PUBLIC_IP_DETACHED, Action, Health, View, decide
 from failover.events import OUTSIDE_IN_NAMESPACE, AlarmEvent, Stream, parse_event
 from failover.tags import LastMove
 from tests.support.function_env import RECORDED_ALARM_ID, env

@@ -12,13 +12,7 @@ import pytest
 from failover.config import ConfigError
 from failover.decide import Action, Health, View, decide
 from failover.events import AlarmEvent, KeepalivedNotice, Stream, parse_event
-from failover.tags import (
-    MAX_CLOCK_SKEW_SECONDS,
-    LastMove,
-    last_move,
-    read_last_move,
-    with_move,
-)
+from failover.tags import MAX_CLOCK_SKEW_SECONDS, LastMove, last_move, read_last_move, with_move
 from tests.support.function_env import VNIC_A, VNIC_B, config, fixture_bytes
 
 H, D, U = Health.HEALTHY, Health.DOWN, Health.UNKNOWN

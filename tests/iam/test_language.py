@@ -6,15 +6,7 @@ import pytest
 
 from ocisim.auth import Principal
 from ocisim.iam.decide import Policy, decide, principal_variables
-from ocisim.iam.language import (
-    AllOf,
-    AnyOf,
-    Comparison,
-    PolicySyntaxError,
-    holds,
-    parse_rule,
-    parse_statement,
-)
+from ocisim.iam.language import AllOf, AnyOf, Comparison, PolicySyntaxError, holds, parse_rule, parse_statement
 from ocisim.iam.permissions import UnknownResourceType, granted
 from ocisim.iam.requests import Requirement
 

@@ -5,13 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from health_probe.config import Target
 from health_probe.names import NAMES
-from health_probe.points import (
-    PointBuffer,
-    add_points,
-    points_for,
-    put_back,
-    take_batch,
-)
+from health_probe.points import PointBuffer, add_points, points_for, put_back, take_batch
 from health_probe.probe import ProbeResult
 from health_probe.schedule import next_delay
 

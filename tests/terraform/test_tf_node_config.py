@@ -20,13 +20,7 @@ import yaml
 from health_probe.config import parse_config
 from tests.support.netns import scratch_netns, skip_without_netns
 from tests.support.paths import REPO
-from tests.support.terraform import (
-    TERRAFORM,
-    evaluate,
-    node_agent_module,
-    node_config_module,
-    variable_defaults,
-)
+from tests.support.terraform import TERRAFORM, evaluate, node_agent_module, node_config_module, variable_defaults
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: templates not rendered")
 

@@ -11,13 +11,7 @@ from pathlib import Path
 import pytest
 
 from ocisim.monitoring.mql import parse
-from tests.support.terraform import (
-    CHECKOV,
-    TERRAFORM,
-    TERRAFORM_DIR,
-    Module,
-    run_terraform,
-)
+from tests.support.terraform import CHECKOV, TERRAFORM, TERRAFORM_DIR, Module, run_terraform
 
 ROOT = Module.load(TERRAFORM_DIR)
 RESOURCES = ROOT.resources()

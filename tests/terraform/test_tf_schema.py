@@ -12,13 +12,7 @@ import hcl2
 import pytest
 
 from tests.support.terraform import TERRAFORM_DIR
-from tests.support.tf_schema import (
-    Schemas,
-    check_argument_rules,
-    check_source,
-    check_tree,
-    used_types,
-)
+from tests.support.tf_schema import Schemas, check_argument_rules, check_source, check_tree, used_types
 
 SCHEMAS = Schemas.load()
 

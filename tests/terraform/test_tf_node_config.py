@@ -156,11 +156,21 @@ def test_the_node_installs_requirements_node_txt_which_pins_what_health_probe_im
             assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", line), f"not a plain pin: {line!r}"
             name, version = line.split("==")
             pins[name] = version
-    third_party = set()
-    for module in (REPO / "health_probe").glob("*.py"):
-        for match in re.finditer(r"^(?:import|from) ([a-z_]+)", module.read_text(), re.MULTILINE):
-            third_party.add(match.group(1))
-    third_party -= set(sys.stdlib_module_names) | {"health_probe", "__future__"}
+    # What the agent imports, and what the modules of the function's package that it imports
+    # (the node runs from the whole checkout) import in turn.
+    third_party: set[str] = set()
+    modules = list((REPO / "health_probe").glob("*.py"))
+    seen: set[Path] = set()
+    while modules:
+        module = modules.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        text = module.read_text()
+        third_party.update(re.findall(r"^(?:import|from) ([a-z_]+)", text, re.MULTILINE))
+        for name in re.findall(r"^\s*from failover\.([a-z_]+) import", text, re.MULTILINE):
+            modules += [REPO / "failover" / f"{name}.py", REPO / "failover" / "__init__.py"]
+    third_party -= set(sys.stdlib_module_names) | {"health_probe", "failover", "__future__"}
     assert {"yaml" if name == "PyYAML" else name for name in pins} == third_party
     # The same versions as the function and the tests use.
     for name, version in pins.items():

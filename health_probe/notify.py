@@ -7,8 +7,8 @@ holder which let the alias go is repaired even when no peer notifies.
 
 First through the node agent's warm relay (health_probe/relay.py, ``relay_address:relay_port``,
 127.0.0.1:8406): the agent holds the credentials and the client, so no ``import oci`` and no
-token fetch here; this module imports only the standard library, the agent's config and the
-project's logger (``failover.log``, standard library only). When the relay does not
+token fetch here; this module imports only the standard library, the agent's config (PyYAML)
+and the project's logger (``failover.log``, standard library only). When the relay does not
 acknowledge within ``RELAY_ACK_SECONDS`` (agent down, no credentials yet, busy) or
 acknowledges but delivers no outcome, it invokes the function directly with the same
 credentials as the agent (instance principals on OCI, the config file by hand), importing

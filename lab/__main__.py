@@ -1,4 +1,4 @@
-"""python -m lab up|fault NODE KIND|heal|down (ACCEPTANCE.md section 4); each prints one JSON line."""
+"""python -m lab up|fault NODE KIND|heal|down (docs/lab.md); each prints one JSON line."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""`up`, `fault`, `heal` and `down`: the lab's life cycle (ACCEPTANCE.md section 4)."""
+"""`up`, `fault`, `heal` and `down`: the lab's life cycle (docs/lab.md)."""
 from __future__ import annotations
 
 import json

@@ -2,7 +2,7 @@
 
 Why an option and not the default: OCI speaks only HTTPS, and a TLS handshake is part of what a
 cold client pays per connection, so a client tested over `serve --tls` sees the same connection
-set-up. The default stays plain HTTP because the acceptance interface fixes the ready line's
+set-up. The default stays plain HTTP because the ready line's documented interface (docs/emulator.md) gives the
 endpoint as `http://127.0.0.1:PORT`. Clients trust the CA through the file the ready line names
 as `cert_bundle` (REQUESTS_CA_BUNDLE for the SDK, `--cert-bundle` / OCI_CLI_CERT_BUNDLE for the
 oci CLI).

@@ -15,7 +15,7 @@ from tests.support.booted_lab import BootedLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
-# shared/ACCEPTANCE.md section 3: what every method's object of bench/results.json states.
+# What every method's object of bench/results.json states.
 RECORD_KEYS = {"min", "p50", "p95", "max", "trials", "failed_requests", "api_calls", "emulator_latency_s", "per_fault"}
 PER_FAULT_KEYS = {"min", "p50", "p95", "max", "trials", "failed_over", "failed_requests"}
 

@@ -260,6 +260,11 @@ class Emulator:
         with self.backend.lock:
             return copy.deepcopy(self.backend.states["notifications"].deliveries)
 
+    def published(self, topic_id: str) -> list[dict[str, Any]]:
+        """The messages published to a topic (PublishMessage, alarms), oldest first."""
+        with self.backend.lock:
+            return [copy.deepcopy(m) for m in self.backend.states["notifications"].messages if m["topicId"] == topic_id]
+
     def alarm_spec(self, display_name: str) -> AlarmSpec:
         """The alarm of that display name as the emulator evaluates it (what its messages are built from)."""
         with self.backend.lock:

@@ -17,8 +17,7 @@ NOTICE = {"source": "keepalived", "node": "node-b", "state": "MASTER"}
 
 
 def _messages(fn, topic_id=EVENTS_TOPIC):
-    with fn.emu.backend.lock:
-        return [m for m in fn.emu.backend.states["notifications"].messages if m["topicId"] == topic_id]
+    return fn.emu.published(topic_id)
 
 
 def _metric_total(fn, name):

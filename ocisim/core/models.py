@@ -120,23 +120,18 @@ class CoreState:
                          vlan_id: str | None = None) -> list[Resource]:
         if not (vnic_id or subnet_id or vlan_id):
             raise InvalidParameter("One of vnicId, subnetId or vlanId must be given")
-        if ip_address is not None and not (subnet_id or vnic_id or vlan_id):
-            raise InvalidParameter("ipAddress needs subnetId")
+        self.check_list_scope(vnic_id, subnet_id)
+        found = matching(self.private_ips.values(), {
+            "vnicId": vnic_id, "subnetId": subnet_id, "ipAddress": ip_address, "ipState": ip_state,
+            "lifetime": lifetime, "vlanId": vlan_id})
+        return sorted(found, key=lambda p: ipaddress.ip_address(p["ipAddress"]))
+
+    def check_list_scope(self, vnic_id: str | None, subnet_id: str | None) -> None:
+        """A list scoped by a VNIC or subnet that does not exist is 404, as a path would be."""
         if vnic_id is not None and vnic_id not in self.vnics:
             raise not_found("Vnic", vnic_id)
         if subnet_id is not None and subnet_id not in self.subnets:
             raise not_found("Subnet", subnet_id)
-        found = []
-        for private_ip in self.private_ips.values():
-            wanted = ((vnic_id is None or private_ip["vnicId"] == vnic_id)
-                      and (subnet_id is None or private_ip["subnetId"] == subnet_id)
-                      and (ip_address is None or private_ip["ipAddress"] == ip_address)
-                      and (ip_state is None or private_ip["ipState"] == ip_state)
-                      and (lifetime is None or private_ip["lifetime"] == lifetime)
-                      and (vlan_id is None or private_ip.get("vlanId") == vlan_id))
-            if wanted:
-                found.append(private_ip)
-        return sorted(found, key=lambda p: ipaddress.ip_address(p["ipAddress"]))
 
     def list_vnic_attachments(self, *, compartment_id: str, instance_id: str | None,
                               vnic_id: str | None, availability_domain: str | None) -> list[Resource]:
@@ -300,6 +295,11 @@ class CoreState:
         freed = self.released.setdefault(current["subnetId"], [])
         freed[:] = [a for a in freed if a != current["ipAddress"]][-(MAX_RELEASED - 1):] + [current["ipAddress"]]
         return current
+
+
+def matching(resources: Iterable[Resource], filters: Mapping[str, Any]) -> list[Resource]:
+    """The resources whose fields equal every filter that is given (None: not filtered)."""
+    return [r for r in resources if all(value is None or r.get(name) == value for name, value in filters.items())]
 
 
 def _check_types(details: Mapping[str, Any]) -> None:

@@ -56,6 +56,8 @@ class CoreState:
     vnic_attachments: dict[str, Resource] = field(default_factory=dict)
     private_ips: dict[str, Resource] = field(default_factory=dict)
     public_ips: dict[str, Resource] = field(default_factory=dict)
+    ipv6s: dict[str, Resource] = field(default_factory=dict)  # ocisim.core.ipv6
+    route_tables: dict[str, Resource] = field(default_factory=dict)  # ocisim.core.routing
     etags: dict[str, str] = field(default_factory=dict)
     released: dict[str, list[str]] = field(default_factory=dict)  # subnet -> addresses freed, oldest first
 
@@ -94,6 +96,8 @@ class CoreState:
         vnic["privateIp"] = primary["ipAddress"] if primary else None
         public = self.public_ip_of(primary["id"]) if primary else None
         vnic["publicIp"] = public["ipAddress"] if public else None
+        vnic["ipv6Addresses"] = sorted((p["ipAddress"] for p in self.ipv6s.values() if p["vnicId"] == vnic_id),
+                                       key=ipaddress.IPv6Address)
         return vnic
 
     def public_ip_of(self, private_ip_id: str) -> Resource | None:
@@ -165,7 +169,7 @@ class CoreState:
         return before, copy.deepcopy(current)
 
     def _check_move(self, private_ip: Resource, vnic_id: str) -> None:
-        vnic = self._related_vnic(vnic_id)
+        vnic = self.related_vnic(vnic_id)
         if vnic["subnetId"] != private_ip["subnetId"]:
             raise InvalidParameter(
                 f"The private IP {private_ip['ipAddress']} is in subnet {private_ip['subnetId']} "
@@ -174,7 +178,7 @@ class CoreState:
             raise InvalidParameter(f"VNIC {vnic_id} is {vnic['lifecycleState']}")
         self._check_room(vnic_id)
 
-    def _related_vnic(self, vnic_id: str) -> Resource:
+    def related_vnic(self, vnic_id: str) -> Resource:
         """A VNIC named in a request body: unknown is 400, as OCI's error table says."""
         vnic = self.vnics.get(vnic_id)
         if vnic is None:
@@ -201,7 +205,7 @@ class CoreState:
             raise MissingParameter("vnicId is required")
         if details.get("lifetime") not in (None, "EPHEMERAL"):
             raise InvalidParameter("lifetime: only EPHEMERAL private IPs are emulated")
-        vnic = self._related_vnic(details["vnicId"])
+        vnic = self.related_vnic(details["vnicId"])
         if vnic["lifecycleState"] != "AVAILABLE":
             raise InvalidParameter(f"VNIC {vnic['id']} is {vnic['lifecycleState']}")
         subnet = self.subnets[vnic["subnetId"]]
@@ -209,7 +213,7 @@ class CoreState:
             raise InvalidParameter(f"subnetId {details['subnetId']} is not the subnet of VNIC {vnic['id']}")
         self._check_room(vnic["id"])
         address = self._free_address(subnet, details.get("ipAddress"))
-        private_ip_id = f"ocid1.privateip.oc1.{_region_key(vnic['id'])}.{_random_suffix()}"
+        private_ip_id = f"ocid1.privateip.oc1.{region_key(vnic['id'])}.{random_suffix()}"
         fields = {k: copy.deepcopy(details[k]) for k in ("displayName", "hostnameLabel", "freeformTags",
                                                          "definedTags") if details.get(k) is not None}
         _add_private_ip(self, vnic, {"id": private_ip_id, "ipAddress": address, "isPrimary": False,
@@ -281,6 +285,10 @@ class CoreState:
         check_etag(if_match, self.etags[private_ip_id])
         if current["isPrimary"]:
             raise InvalidParameter("A primary private IP cannot be deleted; terminate its VNIC instead")
+        routes = sorted(t["id"] for t in self.route_tables.values()
+                        if any(r.get("networkEntityId") == private_ip_id for r in t["routeRules"]))
+        if routes:
+            raise Conflict(f"Private IP {private_ip_id} is the target of route rules in {', '.join(routes)}")
         public = self.public_ip_of(private_ip_id)
         if public is not None:
             if public.get("lifetime") == "RESERVED":
@@ -355,7 +363,7 @@ def _instance_defaults(instance: Mapping[str, Any]) -> Resource:
 
     The image OCID is made up (no image is emulated); the topology may override any field.
     """
-    image_id = f"ocid1.image.oc1.{_region_key(instance['id'])}.aaaaaaaaocisimdebian12imagenotarealimage"
+    image_id = f"ocid1.image.oc1.{region_key(instance['id'])}.aaaaaaaaocisimdebian12imagenotarealimage"
     return {
         "freeformTags": {}, "definedTags": {}, "systemTags": {}, "securityAttributes": {},
         "securityAttributesState": "STABLE", "extendedMetadata": {}, "metadata": {},
@@ -420,13 +428,13 @@ def _add_private_ip(state: CoreState, vnic: Resource, private_ip: Mapping[str, A
         "ipv4SubnetCidrAtCreation": None, **private_ip}
 
 
-def _region_key(ocid: str) -> str:
+def region_key(ocid: str) -> str:
     """The region part of a regional OCID (ocid1.<type>.oc1.<region>.<unique>)."""
     parts = ocid.split(".")
     return parts[3] if len(parts) > 4 else ""
 
 
-def _random_suffix() -> str:
+def random_suffix() -> str:
     """An OCID's unique part: 'aaaaaaaa' and 52 base32 characters, like OCI's."""
     return "aaaaaaaa" + base64.b32encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode().lower()[:52]
 

@@ -112,6 +112,52 @@ def delete_private_ip(r: Request) -> list[Requirement]:
             + _on(("SUBNET_DETACH",), r.core.subnets.get(private_ip["subnetId"])))
 
 
+def get_ipv6(r: Request) -> list[Requirement]:
+    return _on(("IPV6_READ",), r.core.ipv6s.get(r.params["ipv6Id"]))
+
+
+def list_ipv6s(r: Request) -> list[Requirement]:
+    scope = r.core.vnics.get(r.query.get("vnicId", "")) or r.core.subnets.get(r.query.get("subnetId", ""))
+    return _on(("IPV6_READ",), scope)
+
+
+def update_ipv6(r: Request) -> list[Requirement]:
+    """As UpdatePrivateIp: IPV6_UPDATE, and a move also VNIC_UNASSIGN on the VNIC it leaves and
+    VNIC_ASSIGN on the one it joins."""
+    address = r.core.ipv6s.get(r.params["ipv6Id"])
+    if address is None:
+        return []
+    needed = _on(("IPV6_UPDATE",), address)
+    target = _text(r.json_object().get("vnicId"))
+    if target is not None and target != address["vnicId"]:
+        needed += _on(("VNIC_UNASSIGN",), r.core.vnics.get(address["vnicId"]))
+        needed += _on(("VNIC_ASSIGN",), r.core.vnics.get(target))
+    return needed
+
+
+def create_ipv6(r: Request) -> list[Requirement]:
+    vnic = r.core.vnics.get(_text(r.json_object().get("vnicId")) or "")
+    if vnic is None:
+        return []
+    return _on(("IPV6_CREATE",), r.core.subnets.get(vnic["subnetId"])) + _on(("VNIC_ASSIGN",), vnic)
+
+
+def delete_ipv6(r: Request) -> list[Requirement]:
+    address = r.core.ipv6s.get(r.params["ipv6Id"])
+    if address is None:
+        return []
+    return _on(("IPV6_DELETE",), address) + _on(("VNIC_UNASSIGN",), r.core.vnics.get(address["vnicId"]))
+
+
+def get_route_table(r: Request) -> list[Requirement]:
+    return _on(("ROUTE_TABLE_READ",), r.core.route_tables.get(r.params["rtId"]))
+
+
+def list_route_tables(r: Request) -> list[Requirement]:
+    compartment_id = r.query.get("compartmentId")
+    return [Requirement("ROUTE_TABLE_READ", compartment_id)] if compartment_id else []
+
+
 def get_vnic_attachment(r: Request) -> list[Requirement]:
     return _on(("VNIC_ATTACHMENT_READ",), r.core.vnic_attachments.get(r.params["vnicAttachmentId"]))
 
@@ -287,6 +333,13 @@ OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "UpdatePrivateIp": update_private_ip,
     "CreatePrivateIp": create_private_ip,
     "DeletePrivateIp": delete_private_ip,
+    "GetIpv6": get_ipv6,
+    "ListIpv6s": list_ipv6s,
+    "UpdateIpv6": update_ipv6,
+    "CreateIpv6": create_ipv6,
+    "DeleteIpv6": delete_ipv6,
+    "GetRouteTable": get_route_table,
+    "ListRouteTables": list_route_tables,
     "GetVnicAttachment": get_vnic_attachment,
     "GetVnic": get_vnic,
     "ListVnicAttachments": list_vnic_attachments,

@@ -216,3 +216,15 @@ def test_injected_faults_apply_to_the_ipv6_routes(multi_emulator: Emulator, mult
     assert (error.status, error.code) == (429, "TooManyRequests")
     assert multi_net.get_ipv6(multi.vip6).data.vnic_id == multi.vnics["node-a"]
     assert move6(multi_net, multi.vip6, multi.vnics["node-b"]).data.vnic_id == multi.vnics["node-b"]
+
+
+def test_a_move_survives_a_restart(tmp_path: Path, multi: Multi) -> None:
+    state = tmp_path / "state.json"
+    with Emulator.start(topology=MULTI_TOPOLOGY, state=state) as emu:
+        net = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file), service_endpoint=emu.endpoint)
+        move6(net, multi.vip6, multi.vnics["node-c"])
+        etag = net.get_ipv6(multi.vip6).headers["etag"]
+    with Emulator.start(topology=MULTI_TOPOLOGY, state=state) as emu:
+        net = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file), service_endpoint=emu.endpoint)
+        got = net.get_ipv6(multi.vip6)
+        assert (got.data.vnic_id, got.headers["etag"]) == (multi.vnics["node-c"], etag)

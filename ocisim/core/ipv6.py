@@ -92,13 +92,7 @@ def update_ipv6(
                 f"to VNIC {target} in subnet {vnic['subnetId']}"
             )
         _check_room(state, target)
-    before = copy.deepcopy(current)
-    for name in UPDATABLE_FIELDS:
-        if details.get(name) is not None:
-            current[name] = copy.deepcopy(details[name])
-    if current != before:
-        state.etags[ipv6_id] = new_etag()
-    return before, copy.deepcopy(current)
+    return state.apply(current, details, UPDATABLE_FIELDS)
 
 
 def create_ipv6(state: CoreState, details: Mapping[str, Any], created: str) -> Resource:

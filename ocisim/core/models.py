@@ -160,12 +160,18 @@ class CoreState:
         target = details.get("vnicId")
         if target is not None and target != current["vnicId"]:
             self._check_move(current, target)
+        return self.apply(current, details, UPDATABLE_PRIVATE_IP_FIELDS)
+
+    def apply(self, current: Resource, details: Mapping[str, Any],
+              fields: Iterable[str]) -> tuple[Resource, Resource]:
+        """Set each of `fields` that `details` gives (validated before); a change gets a new etag.
+        Returns (before, after)."""
         before = copy.deepcopy(current)
-        for name in UPDATABLE_PRIVATE_IP_FIELDS:
+        for name in fields:
             if details.get(name) is not None:
                 current[name] = copy.deepcopy(details[name])
         if current != before:
-            self.etags[private_ip_id] = new_etag()
+            self.etags[current["id"]] = new_etag()
         return before, copy.deepcopy(current)
 
     def _check_move(self, private_ip: Resource, vnic_id: str) -> None:

@@ -78,21 +78,30 @@ def get_private_ip(r: Request) -> list[Requirement]:
     return _on(("PRIVATE_IP_READ",), r.core.private_ips.get(r.params["privateIpId"]))
 
 
+def _list_scope(r: Request) -> Resource | None:
+    """The VNIC or subnet a ListPrivateIps / ListIpv6s is scoped by."""
+    return r.core.vnics.get(r.query.get("vnicId", "")) or r.core.subnets.get(r.query.get("subnetId", ""))
+
+
 def list_private_ips(r: Request) -> list[Requirement]:
-    scope = r.core.vnics.get(r.query.get("vnicId", "")) or r.core.subnets.get(r.query.get("subnetId", ""))
-    return _on(("PRIVATE_IP_READ",), scope)
+    return _on(("PRIVATE_IP_READ",), _list_scope(r))
+
+
+def _update(r: Request, address: Resource | None, permission: str) -> list[Requirement]:
+    """The update permission on the address; a move (a new `vnicId` in the body) also needs
+    VNIC_UNASSIGN on the VNIC it leaves and VNIC_ASSIGN on the VNIC it joins."""
+    if address is None:
+        return []
+    needed = _on((permission,), address)
+    target = _text(r.json_object().get("vnicId"))
+    if target is not None and target != address["vnicId"]:
+        needed += _on(("VNIC_UNASSIGN",), r.core.vnics.get(address["vnicId"]))
+        needed += _on(("VNIC_ASSIGN",), r.core.vnics.get(target))
+    return needed
 
 
 def update_private_ip(r: Request) -> list[Requirement]:
-    private_ip = r.core.private_ips.get(r.params["privateIpId"])
-    if private_ip is None:
-        return []
-    needed = _on(("PRIVATE_IP_UPDATE",), private_ip)
-    target = _text(r.json_object().get("vnicId"))
-    if target is not None and target != private_ip["vnicId"]:
-        needed += _on(("VNIC_UNASSIGN",), r.core.vnics.get(private_ip["vnicId"]))
-        needed += _on(("VNIC_ASSIGN",), r.core.vnics.get(target))
-    return needed
+    return _update(r, r.core.private_ips.get(r.params["privateIpId"]), "PRIVATE_IP_UPDATE")
 
 
 def create_private_ip(r: Request) -> list[Requirement]:
@@ -117,22 +126,11 @@ def get_ipv6(r: Request) -> list[Requirement]:
 
 
 def list_ipv6s(r: Request) -> list[Requirement]:
-    scope = r.core.vnics.get(r.query.get("vnicId", "")) or r.core.subnets.get(r.query.get("subnetId", ""))
-    return _on(("IPV6_READ",), scope)
+    return _on(("IPV6_READ",), _list_scope(r))
 
 
 def update_ipv6(r: Request) -> list[Requirement]:
-    """As UpdatePrivateIp: IPV6_UPDATE, and a move also VNIC_UNASSIGN on the VNIC it leaves and
-    VNIC_ASSIGN on the one it joins."""
-    address = r.core.ipv6s.get(r.params["ipv6Id"])
-    if address is None:
-        return []
-    needed = _on(("IPV6_UPDATE",), address)
-    target = _text(r.json_object().get("vnicId"))
-    if target is not None and target != address["vnicId"]:
-        needed += _on(("VNIC_UNASSIGN",), r.core.vnics.get(address["vnicId"]))
-        needed += _on(("VNIC_ASSIGN",), r.core.vnics.get(target))
-    return needed
+    return _update(r, r.core.ipv6s.get(r.params["ipv6Id"]), "IPV6_UPDATE")
 
 
 def create_ipv6(r: Request) -> list[Requirement]:

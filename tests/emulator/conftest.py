@@ -64,6 +64,22 @@ def compute(emulator: Emulator, config: dict[str, Any]) -> oci.core.ComputeClien
     return oci.core.ComputeClient(config, service_endpoint=emulator.endpoint)
 
 
+def add_node_in_another_subnet(data: dict[str, Any], template: dict[str, Any], replacements: dict[str, str],
+                               **subnet: Any) -> dict[str, Any]:
+    """Add to a topology a subnet like its first one (changed by `subnet`) holding a copy of the
+    instance `template`, with `replacements` applied to its text; returns the new instance."""
+    first = data["subnets"][0]
+    other = {**first, "id": first["id"].replace("aaaaaaaa", "bbbbbbbb", 1), "displayName": "other", **subnet}
+    text = json.dumps(template)
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    node = json.loads(text)
+    node["vnics"][0]["subnetId"] = other["id"]
+    data["subnets"].append(other)
+    data["instances"].append(node)
+    return node
+
+
 def move(net: oci.core.VirtualNetworkClient, private_ip_id: str, vnic_id: str,
          etag: str | None = None) -> oci.response.Response:
     return net.update_private_ip(private_ip_id,

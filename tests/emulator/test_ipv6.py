@@ -10,7 +10,7 @@ import oci
 import pytest
 
 from ocisim import Emulator
-from tests.emulator.conftest import MULTI_TOPOLOGY, Multi
+from tests.emulator.conftest import MULTI_TOPOLOGY, Multi, add_node_in_another_subnet
 from tests.emulator.test_core import service_error
 
 NO_RETRY = oci.retry.NoneRetryStrategy()
@@ -114,24 +114,15 @@ def test_an_unknown_vnic_in_the_body_is_400_related_resource(multi_net, multi: M
 def test_a_move_to_a_vnic_in_another_subnet_is_refused(tmp_path: Path, multi: Multi) -> None:
     """node-d in a second dual-stack subnet of the VCN: the IPv6 VIP may not go there."""
     data = json.loads(MULTI_TOPOLOGY.read_text())
-    other = dict(
-        data["subnets"][0],
-        id=multi.subnet.replace("aaaaaaaa", "bbbbbbbb", 1),
+    node_d = add_node_in_another_subnet(
+        data,
+        data["instances"][2],
+        {"node-c": "node-d", "10.0.0.6": "10.0.0.130", "aaaaaaaanodec": "aaaaaaaanoded"},
         cidrBlock="10.0.0.128/25",
-        ipv6CidrBlocks=["fd00:10:0:2::/64"],
-        displayName="other",
         virtualRouterIp="10.0.0.129",
+        ipv6CidrBlocks=["fd00:10:0:2::/64"],
+        ipv6VirtualRouterIp="fd00:10:0:2::1",
     )
-    del other["ipv6VirtualRouterIp"]
-    node_d = json.loads(
-        json.dumps(data["instances"][2])
-        .replace("node-c", "node-d")
-        .replace("10.0.0.6", "10.0.0.130")
-        .replace("aaaaaaaanodec", "aaaaaaaanoded")
-    )
-    node_d["vnics"][0]["subnetId"] = other["id"]
-    data["subnets"].append(other)
-    data["instances"].append(node_d)
     path = tmp_path / "four-node.json"
     path.write_text(json.dumps(data))
     with Emulator.start(topology=path) as emu:

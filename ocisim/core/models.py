@@ -250,9 +250,9 @@ class CoreState:
         for host in network.hosts():
             if str(host) not in unavailable:
                 return str(host)
-        for address in freed:
-            if address not in taken:
-                return address
+        for released in freed:
+            if released not in taken:
+                return released
         raise LimitExceeded(f"Subnet {subnet['id']} has no free address")
 
     def update_public_ip(self, public_ip_id: str, details: Mapping[str, Any],

@@ -6,13 +6,14 @@ real `oci` SDK clients signed with the config file the emulator wrote.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import oci
 import pytest
 
 from ocisim import Emulator
-from tests.support.topology import Topology, read_topology
+from tests.support.topology import MULTI_TOPOLOGY, Multi, Topology, read_multi, read_topology
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,21 @@ def net(emulator: Emulator, config: dict[str, Any]) -> oci.core.VirtualNetworkCl
 @pytest.fixture
 def compute(emulator: Emulator, config: dict[str, Any]) -> oci.core.ComputeClient:
     return oci.core.ComputeClient(config, service_endpoint=emulator.endpoint)
+
+
+@pytest.fixture(scope="session")
+def multi() -> Multi:
+    return read_multi()
+
+
+@pytest.fixture
+def multi_emulator() -> Iterator[Emulator]:
+    """The multi topology, in memory, IAM as its topology says (API-key calls are not restricted)."""
+    with Emulator.start(topology=MULTI_TOPOLOGY, state=None) as emu:
+        yield emu
+
+
+@pytest.fixture
+def multi_net(multi_emulator: Emulator) -> oci.core.VirtualNetworkClient:
+    config = oci.config.from_file(multi_emulator.oci_config_file, multi_emulator.oci_profile)
+    return oci.core.VirtualNetworkClient(config, service_endpoint=multi_emulator.endpoint)

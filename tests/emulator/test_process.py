@@ -4,11 +4,9 @@ the ready line, SIGTERM, and the `oci` command-line client against it."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import threading
-import time
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -20,14 +18,9 @@ import requests
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
 from tests.support.clients import move
-from tests.support.emulator_process import READY_TIMEOUT_SECONDS, serve
+from tests.support.emulator_process import READY_TIMEOUT_SECONDS, client, serve, stop
 from tests.support.paths import REPO
 from tests.support.topology import Topology, two_node
-
-
-def client(ready: dict[str, Any]) -> oci.core.VirtualNetworkClient:
-    config = oci.config.from_file(ready["oci_config_file"], ready["oci_profile"])
-    return oci.core.VirtualNetworkClient(config, service_endpoint=ready["endpoint"])
 
 
 def test_state_survives_a_restart_through_the_python_api(tmp_path: Path, topo: Topology) -> None:
@@ -46,13 +39,6 @@ def follow_audit(admin: str) -> None:
     """A lab-style audit follower, pending while the emulator stops: it must not delay it."""
     with suppress(requests.ConnectionError):
         requests.get(f"{admin}/audit", params={"after": 1, "wait": 30}, timeout=35)
-
-
-def stop(process: subprocess.Popen[str]) -> tuple[str, str, float]:
-    started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=10)
-    return stdout, stderr, time.monotonic() - started
 
 
 def test_serve_prints_one_ready_line_stops_on_sigterm_and_resumes(tmp_path: Path, topo: Topology) -> None:

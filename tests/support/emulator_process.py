@@ -4,12 +4,16 @@ handed to the test with the one JSON line it prints when ready."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import oci
 
 from tests.support.paths import REPO
 
@@ -48,3 +52,16 @@ def _stderr_of_exited(process: subprocess.Popen[str]) -> str:
     if process.poll() is None or process.stderr is None:
         return ""
     return process.stderr.read()
+
+
+def client(ready: dict[str, Any]) -> oci.core.VirtualNetworkClient:
+    config = oci.config.from_file(ready["oci_config_file"], ready["oci_profile"])
+    return oci.core.VirtualNetworkClient(config, service_endpoint=ready["endpoint"])
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[str, str, float]:
+    """SIGTERM, then what it printed and how long it took to stop."""
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=10)
+    return stdout, stderr, time.monotonic() - started

@@ -48,7 +48,9 @@ class Topology:
 
 def node_modules(topology: Topology, name: str, extra_config: str = "") -> str:
     node = topology.nodes[name]
-    peers = [{"name": p, **{k: v for k, v in topology.nodes[p].items() if k != "priority"}} for p in topology.peers(name)]
+    peers = [
+        {"name": p, **{k: v for k, v in topology.nodes[p].items() if k != "priority"}} for p in topology.peers(name)
+    ]
     this = {"name": name, **node}
     firewall: dict[str, Any] = {
         "service_ports": [80, 443],
@@ -65,8 +67,10 @@ def node_modules(topology: Topology, name: str, extra_config: str = "") -> str:
         "virtual_router_id": DEFAULTS["virtual_router_id"],
         "advert_int": DEFAULTS["advert_int"],
     }
-    agent_peers = [{"name": p, "private_ip": topology.nodes[p]["private_ip"], "instance_id": instance_id(p)}
-                   for p in topology.peers(name)]
+    agent_peers = [
+        {"name": p, "private_ip": topology.nodes[p]["private_ip"], "instance_id": instance_id(p)}
+        for p in topology.peers(name)
+    ]
     vips = [{"name": vip, "address": address, "id": private_ip_id(vip)} for vip, address in topology.vips.items()]
     key = name.replace("-", "_")
     return f"""

@@ -167,11 +167,7 @@ module "node_agent" {
   node          = { name = each.key, private_ip = each.value.private_ip }
   peers         = [for peer in local.peers_of[each.key] : { name = peer, private_ip = var.nodes[peer].private_ip, instance_id = oci_core_instance.node[peer].id }]
   vips          = [for name, address in local.floating_ips : { name = name, address = address, id = oci_core_private_ip.floating[name].id }]
-  # Named only when there are two instances; with one, a notice covers every floating IP.
-  vrrp_instances = length(local.floating_ipv6s) == 0 ? {} : {
-    vip_ipv4 = [for name in keys(local.floating_ips) : oci_core_private_ip.floating[name].id]
-    vip_ipv6 = [for name in keys(local.floating_ipv6s) : oci_core_ipv6.floating[name].id]
-  }
+  vips_ipv6     = [for name, address in local.floating_ipv6s : { name = name, address = address, id = oci_core_ipv6.floating[name].id }]
   health_port   = var.health_port
   endpoint_port = var.node_health_port
   agent = {

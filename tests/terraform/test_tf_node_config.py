@@ -330,12 +330,13 @@ def test_the_agent_probes_every_node_and_floating_ip(
         {"name": vip, "role": "vip", "url": f"http://{ip}:{health}/healthz", "resource_id": private_ip_id(vip)}
         for vip, ip in topology.vips.items()
     ]
-    assert document["floating_ips"] == list(topology.vips.values())
+    assert document["floating_ips"] == list(topology.vips.values()) + list(topology.vips_ipv6.values())
     if topology.vips_ipv6:
-        # The contract's mapping: which floating IPs each keepalived instance's notice is about.
+        # Which floating IPs each keepalived instance's notice is about, by the instances' own names.
         assert document["vrrp_instances"] == {
             "vip_ipv4": [private_ip_id(v) for v in topology.vips], "vip_ipv6": [ipv6_id(v) for v in topology.vips_ipv6]
         }
+        assert list(document["vrrp_instances"]) == list(instances(rendered_topologies[label][node]["keepalived_conf"]))
     else:
         assert "vrrp_instances" not in document
         config = parse_config(document, source=node)

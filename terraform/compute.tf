@@ -117,14 +117,6 @@ resource "oci_core_instance" "node" {
     nsg_ids          = [oci_core_network_security_group.nodes.id]
     # Route-target mode: the node forwards packets addressed to neither of its own IPs.
     skip_source_dest_check = var.route_target_mode
-
-    dynamic "ipv6address_ipv6subnet_cidr_pair_details" {
-      for_each = var.dual_stack ? [local.node_ipv6[each.key]] : []
-      content {
-        ipv6subnet_cidr = local.nodes_ipv6_cidr
-        ipv6address     = ipv6address_ipv6subnet_cidr_pair_details.value
-      }
-    }
   }
 
   metadata = {
@@ -157,6 +149,17 @@ data "oci_core_vnic_attachments" "node" {
 
   compartment_id = var.compartment_ocid
   instance_id    = oci_core_instance.node[each.key].id
+}
+
+# With dual_stack, each node's own IPv6 address on its VNIC (vip_ipv6's VRRP runs between them).
+# A resource of its own rather than create_vnic_details' IPv6 block, which would replace a
+# running node when dual_stack is turned on later.
+resource "oci_core_ipv6" "node" {
+  for_each = var.dual_stack ? var.nodes : {}
+
+  vnic_id      = data.oci_core_vnic_attachments.node[each.key].vnic_attachments[0].vnic_id
+  ip_address   = local.node_ipv6[each.key]
+  display_name = "${var.name_prefix}-${each.key}"
 }
 
 module "node_agent" {

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from ocisim import Emulator
-from tests.support.terraform import TERRAFORM, evaluate, node_agent_module, node_config_module, variable_defaults
+from tests.support.terraform import TERRAFORM, evaluate
+from tests.support.tf_nodes import Topology, node_modules
 from tests.support.topology import two_node
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: nothing to render")
@@ -28,7 +29,6 @@ NAMESPACE = TOPOLOGY["objectStorage"]["namespace"]
 BUCKET = TOPOLOGY["objectStorage"]["buckets"][0]["name"]
 OTHER_BUCKET = "not-the-node-config"
 INSTANCES = {i["displayName"]: i for i in TOPOLOGY["instances"]}
-DEFAULTS = variable_defaults()
 FETCH_PATH = "/usr/local/sbin/vip-failover-fetch-config"
 RUN_TIMEOUT_SECONDS = 60
 
@@ -36,32 +36,6 @@ RUN_TIMEOUT_SECONDS = 60
 def object_name(node: str) -> str:
     """What terraform/compute.tf names each node's object (oci_objectstorage_object.node_agent)."""
     return f"node-agent/{node}.yaml"
-
-
-def config_module(label: str, node: str, bucket: str) -> str:
-    config_object = {"namespace": NAMESPACE, "bucket": bucket, "name": object_name(node)}
-    return node_config_module(label, node, config_object) + f"""output "{label}" {{
-  value = module.{label}.cloud_init
-}}
-"""
-
-
-def agent_module(node: str) -> str:
-    """modules/node_agent as terraform/compute.tf calls it, with the topology's OCIDs."""
-    peer = next(other for other in DEFAULTS["nodes"] if other != node)
-    agent = {
-        "instance_id": INSTANCES[node]["id"],
-        "peer_instance_id": INSTANCES[peer]["id"],
-        "vip_private_ip_id": TOPOLOGY["privateIps"][0]["id"],
-        "compartment_id": TOPOLOGY["compartments"][0]["id"],
-        "region": TOPOLOGY["region"],
-        "invoke_endpoint": "https://functions.us-ashburn-1.oci.oraclecloud.com",
-        "function_id": TOPOLOGY["functions"][0]["id"],
-    }
-    return node_agent_module("agent", node, agent) + """output "node_agent_yaml" {
-  value = module.agent.node_agent_yaml
-}
-"""
 
 
 def shipped_script(cloud_init: str, directory: Path) -> Path:
@@ -75,8 +49,26 @@ def shipped_script(cloud_init: str, directory: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    main = config_module("node_a", "node-a", BUCKET) + config_module("node_a_other_bucket", "node-a", OTHER_BUCKET)
-    return evaluate(tmp_path_factory.mktemp("fetch_config"), main + agent_module("node-a"))
+    """node-a's modules as terraform/compute.tf calls them with the topology's OCIDs, storing its
+    configuration in the node-config bucket and, for the refusal test, in another one."""
+    agent = {
+        "compartment_id": TOPOLOGY["compartments"][0]["id"],
+        "region": TOPOLOGY["region"],
+        "invoke_endpoint": "https://functions.us-ashburn-1.oci.oraclecloud.com",
+        "function_id": TOPOLOGY["functions"][0]["id"],
+    }
+    ids = {name: instance["id"] for name, instance in INSTANCES.items()}
+    main = "".join(
+        node_modules(
+            Topology(), "node-a", label=label, agent=agent, instance_ids=ids,
+            config_object={"namespace": NAMESPACE, "bucket": bucket, "name": object_name("node-a")},
+        )
+        for label, bucket in (("node_a", BUCKET), ("node_a_other_bucket", OTHER_BUCKET))
+    )
+    outputs = evaluate(tmp_path_factory.mktemp("fetch_config"), main)
+    return {label: output["cloud_init"] for label, output in outputs.items()} | {
+        "node_agent_yaml": outputs["node_a"]["node_agent_yaml"]
+    }
 
 
 def node_env(emu: Emulator, node: str) -> dict[str, str]:

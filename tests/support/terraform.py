@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -141,73 +141,6 @@ def root_module() -> Module:
 def variable_defaults() -> dict[str, Any]:
     """terraform/variables.tf's defaults: variable name -> default (None when it has none)."""
     return {name: body.get("default") for name, body in root_module().labelled("variable").items()}
-
-
-def _peer(node: str, defaults: Mapping[str, Any]) -> str:
-    return next(other for other in defaults["nodes"] if other != node)
-
-
-def node_config_module(label: str, node: str, config_object: Mapping[str, str]) -> str:
-    """modules/node_config called as terraform/compute.tf calls it, with the defaults of
-    variables.tf; ``config_object`` is where the node's agent configuration is stored."""
-    defaults = variable_defaults()
-    peer = _peer(node, defaults)
-    mine, theirs = defaults["nodes"][node], defaults["nodes"][peer]
-    return f"""
-module "{label}" {{
-  source            = {hcl(str(TERRAFORM_DIR / "modules" / "node_config"))}
-  templates_dir     = {hcl(str(REPO / "templates"))}
-  probe_unit_file   = {hcl(str(REPO / "health_probe" / "vip-failover-probe.service"))}
-  node              = {{ name = {hcl(node)}, private_ip = {hcl(mine["private_ip"])}, priority = {mine["priority"]} }}
-  peer              = {{ name = {hcl(peer)}, private_ip = {hcl(theirs["private_ip"])} }}
-  vrrp = {{
-    interface         = {hcl(defaults["nic_interface"])}
-    vip               = {hcl(defaults["floating_ip"])}
-    vip_prefix_len    = {defaults["nodes_subnet_cidr"].split("/")[1]}
-    virtual_router_id = {defaults["virtual_router_id"]}
-    advert_int        = {defaults["advert_int"]}
-  }}
-  health_port       = {defaults["health_port"]}
-  endpoint_port     = {defaults["node_health_port"]}
-  http_port         = 80
-  firewall = {{
-    service_ports = [80, 443]
-    client_cidr   = {hcl(defaults["http_ingress_cidr"])}
-    function_cidr = {hcl(defaults["functions_subnet_cidr"])}
-  }}
-  source_repository = "https://example.invalid/oci-vip-failover.git"
-  source_ref        = "main"
-  config_object = {{
-    namespace = {hcl(config_object["namespace"])}
-    bucket    = {hcl(config_object["bucket"])}
-    name      = {hcl(config_object["name"])}
-  }}
-}}
-"""
-
-
-def node_agent_module(label: str, node: str, agent: Mapping[str, str]) -> str:
-    """modules/node_agent called as terraform/compute.tf calls it, with the defaults of
-    variables.tf; ``agent`` holds the OCIDs and endpoints the node's agent reports to."""
-    defaults = variable_defaults()
-    peer = _peer(node, defaults)
-    settings = "\n".join(f"    {key:<22} = {hcl(value)}" for key, value in agent.items())
-    return f"""
-module "{label}" {{
-  source        = {hcl(str(TERRAFORM_DIR / "modules" / "node_agent"))}
-  templates_dir = {hcl(str(REPO / "templates"))}
-  node          = {{ name = {hcl(node)}, private_ip = {hcl(defaults["nodes"][node]["private_ip"])} }}
-  peer          = {{ name = {hcl(peer)}, private_ip = {hcl(defaults["nodes"][peer]["private_ip"])} }}
-  vip           = {hcl(defaults["floating_ip"])}
-  health_port   = {defaults["health_port"]}
-  endpoint_port = {defaults["node_health_port"]}
-  agent = {{
-{settings}
-    probe_interval_seconds = {defaults["probe_interval_seconds"]}
-    notify_timeout_seconds = {defaults["notify_timeout_seconds"]}
-  }}
-}}
-"""
 
 
 def run_terraform(workdir: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

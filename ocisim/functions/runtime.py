@@ -213,20 +213,27 @@ class Pool:
         dead = [c for c in self.containers if c.process.returncode is not None]
         live = [c for c in self.containers if c.process.returncode is None]
         chosen = expired([c.idle_since for c in live], self.backend.clock.now(), idle_timeout_s, self.hot)
-        gone = dead + [live[index] for index in chosen]
-        for container in gone:
-            self.containers.remove(container)
-            task = asyncio.get_running_loop().create_task(self._retire(container))
-            self.stopping.add(task)
-            task.add_done_callback(self.stopping.discard)
+        for container in dead + [live[index] for index in chosen]:
+            self._retire_locked(container)
         if chosen:
             self.backend.log("function containers idled out", function=self.function["id"], stopped=len(chosen),
                              containers=len(self.containers))
         return len(chosen)
 
+    def _retire_locked(self, container: Container) -> None:
+        """Stop `container` in the background; with `changed` held. Until its process is gone
+        it still counts against the bound."""
+        self.containers.remove(container)
+        task = asyncio.get_running_loop().create_task(self._retire(container))
+        self.stopping.add(task)
+        task.add_done_callback(self.stopping.discard)
+
     async def _retire(self, container: Container) -> None:
         await container.stop()
         self.launched.discard(container.process)
+        async with self.changed:
+            self.stopping.discard(asyncio.current_task())  # its room is free for a waiting call
+            self.changed.notify_all()
 
     async def _acquire(self, wait_s: float) -> tuple[Container, float | None]:
         """An idle container (and None: a warm call), or a new one and the seconds its cold
@@ -242,7 +249,7 @@ class Pool:
                 if idle is not None:
                     idle.busy, idle.idle_since = True, None
                     return idle, None
-                if len(self.containers) + self.starting < self.cold.max_containers:
+                if len(self.containers) + self.starting + len(self.stopping) < self.cold.max_containers:
                     self.starting += 1
                     break
                 if self.waiting >= MAX_WAITING or loop.time() >= give_up:
@@ -267,9 +274,14 @@ class Pool:
             self.containers.append(container)
         return container, loop.time() - began
 
-    async def _release(self, container: Container) -> None:
+    async def _release(self, container: Container, *, timed_out: bool) -> None:
+        """Back to idle; or, when its call timed out (the handler may still be running), stopped
+        and replaced on demand, as Fn does."""
         async with self.changed:
-            container.busy, container.idle_since = False, self.backend.clock.now()
+            if timed_out:
+                self._retire_locked(container)
+            else:
+                container.busy, container.idle_since = False, self.backend.clock.now()
             self.changed.notify_all()
 
     async def provision(self, count: int) -> None:
@@ -363,7 +375,7 @@ class Pool:
             self.backend.log("function.invoke", function=self.function["id"], fn_call_id=call_id,
                              cold=cold_s is not None, cold_start_s=round(cold_s or 0.0, 3), seconds=seconds,
                              status=status, pid=container.process.pid)
-            await self._release(container)
+            await self._release(container, timed_out=status == 504)
 
     async def stop(self) -> None:
         """All containers at once (shutdown takes one grace period, not the sum), then any

@@ -37,7 +37,8 @@ def parser() -> argparse.ArgumentParser:
                        help="serve HTTPS with a CA made for this run (the ready line's cert_bundle)")
     timing = serve.add_argument_group("timing", "cold starts and token latency (docs/emulator.md)")
     timing.add_argument("--profile", choices=PROFILES, default="fast",
-                        help="fast: warm functions, no token latency; realistic: OCI's documented numbers")
+                        help="fast: warm functions, no token latency; realistic: OCI-like "
+                             "(numbers and sources: docs/emulator.md)")
     timing.add_argument("--function-idle-timeout", type=float, metavar="SECONDS",
                         help="stop a function container idle this long (emulated time)")
     timing.add_argument("--function-cold-start", type=float, metavar="SECONDS",

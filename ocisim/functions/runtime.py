@@ -210,7 +210,7 @@ class Pool:
     def _idle_out(self, idle_timeout_s: float | None) -> int:
         """Stop (in the background) containers idle for `idle_timeout_s` beyond the provisioned
         ones, and forget any whose process died; with `changed` held. How many went."""
-        dead = [c for c in self.containers if c.process.returncode is not None]
+        dead = [c for c in self.containers if c.process.returncode is not None and not c.busy]
         live = [c for c in self.containers if c.process.returncode is None]
         chosen = expired([c.idle_since for c in live], self.backend.clock.now(), idle_timeout_s, self.hot)
         for container in dead + [live[index] for index in chosen]:
@@ -278,7 +278,7 @@ class Pool:
         """Back to idle; or, when its call timed out (the handler may still be running), stopped
         and replaced on demand, as Fn does."""
         async with self.changed:
-            if timed_out:
+            if timed_out and container in self.containers:
                 self._retire_locked(container)
             else:
                 container.busy, container.idle_since = False, self.backend.clock.now()
@@ -289,6 +289,7 @@ class Pool:
         concurrency (or the warm first function) made ready before any call."""
         async with self.changed:
             self.starting += count
+        started: list[Container | BaseException] = []
         try:
             started = await asyncio.gather(*(self._start_container() for _ in range(count)), return_exceptions=True)
         finally:
@@ -308,11 +309,12 @@ class Pool:
         while True:
             async with self.changed:
                 self._idle_out(self.cold.idle_timeout_s)
-                missing = self.hot - len(self.containers) - self.starting
+                running = len(self.containers) + self.starting
+                missing = min(self.hot - running, self.cold.max_containers - running - len(self.stopping))
             if missing > 0:
                 try:
                     await self.provision(missing)
-                except RuntimeError as exc:
+                except (RuntimeError, OSError) as exc:
                     self.backend.log("function container failed to start", function=self.function["id"],
                                      error=str(exc))
             timeout = self.cold.idle_timeout_s

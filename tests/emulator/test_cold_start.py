@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -161,6 +163,19 @@ def test_provisioned_concurrency_keeps_its_containers_hot_past_the_idle_timeout(
     management = oci.functions.FunctionsManagementClient(emu.oci_config(), service_endpoint=emu.endpoint)
     config = management.get_function(first_function(emu)).data.provisioned_concurrency_config
     assert (config.strategy, config.count) == ("CONSTANT", 2)
+
+
+def test_a_provisioned_container_that_dies_is_replaced(start: Callable[..., Emulator]) -> None:
+    emu = start({"provisionedConcurrencyConfig": {"strategy": "CONSTANT", "count": 2}})
+    pool = runtime_for(emu.backend).pools[first_function(emu)]
+    os.kill(pool.containers[0].process.pid, signal.SIGKILL)
+
+    deadline = time.monotonic() + 10.0
+    while (report(emu)["containersStarted"], report(emu)["containers"]) != (3, 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    state = report(emu)
+    assert (state["containers"], state["containersStarted"]) == (2, 3)
+    assert all(c.process.returncode is None for c in pool.containers)
 
 
 def test_a_slow_function_queues_callers_within_bounds_and_never_runs_more_containers(

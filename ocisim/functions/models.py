@@ -21,7 +21,6 @@ DETACHED_TIMEOUT_BOUNDS = (5, 3600)  # OCI's allowed detached-mode timeout, seco
 MAX_CONTAINERS_LIMIT = 16            # fdk processes of one function at once
 MAX_COLD_DELAY_SECONDS = 60.0        # a modeled cold start, beyond the real fdk start
 MAX_IDLE_TIMEOUT_SECONDS = 86400.0
-COLD_START_KEYS = ("idleTimeoutSeconds", "delaySeconds", "maxContainers")
 
 
 @dataclass(frozen=True)
@@ -44,19 +43,30 @@ class ColdStart:
                 "maxContainers": self.max_containers}
 
 
+# coldStart's keys: the ColdStart field each sets and its upper bound.
+COLD_START_FIELDS = {"idleTimeoutSeconds": ("idle_timeout_s", MAX_IDLE_TIMEOUT_SECONDS),
+                     "delaySeconds": ("delay_s", MAX_COLD_DELAY_SECONDS),
+                     "maxContainers": ("max_containers", MAX_CONTAINERS_LIMIT)}
 # The default: warm forever, no modeled delay (what the tests and the lab have always had).
 WARM = ColdStart()
 # The `realistic` profile: Fn's default idle_timeout (30 s; OCI publishes no idle time), and
-# the first call of an idle function measured through the fn CLI (~20-24 s) less the same
-# measurement's warm call (~3.7 s, the CLI and the network): ~17 s (docs/emulator.md).
+# the first call of an idle function measured through the fn CLI (~20-24 s, ~22 s) less the
+# same measurement's warm call (~3.7 s, the CLI and the network) less the real fdk start the
+# emulator adds on top (~1 s): 17 s (docs/emulator.md).
 REALISTIC = ColdStart(idle_timeout_s=30.0, delay_s=17.0)
 
 
-def _seconds(raw: Mapping[str, Any], key: str, high: float) -> float:
-    value = raw[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
-        raise ValueError(f"coldStart.{key} must be a number of seconds from 0 to {high:g}, not {value!r}")
-    return float(value)
+def _setting(key: str, value: Any, high: float) -> float | int | None:
+    """One `coldStart` value checked: seconds (idle may be null: never) or a container count."""
+    if key == "idleTimeoutSeconds" and value is None:
+        return None
+    count = key == "maxContainers"
+    low = 1 if count else 0
+    number = isinstance(value, int) if count else isinstance(value, (int, float))
+    if isinstance(value, bool) or not number or not low <= value <= high:
+        kind = "an integer" if count else "a number of seconds"
+        raise ValueError(f"coldStart.{key} must be {kind} from {low} to {high:g}, not {value!r}")
+    return int(value) if count else float(value)
 
 
 def cold_start(raw: Mapping[str, Any] | None, base: ColdStart) -> ColdStart:
@@ -64,21 +74,11 @@ def cold_start(raw: Mapping[str, Any] | None, base: ColdStart) -> ColdStart:
     ValueError for an unknown key or a value out of bounds."""
     if raw is None:
         return base
-    unknown = sorted(set(raw) - set(COLD_START_KEYS)) if isinstance(raw, Mapping) else [raw]
+    unknown = sorted(set(raw) - set(COLD_START_FIELDS)) if isinstance(raw, Mapping) else [raw]
     if unknown:
-        raise ValueError(f"coldStart must be an object of {', '.join(COLD_START_KEYS)}, not with {unknown[0]!r}")
-    changes: dict[str, Any] = {}
-    if "idleTimeoutSeconds" in raw:
-        changes["idle_timeout_s"] = (None if raw["idleTimeoutSeconds"] is None
-                                     else _seconds(raw, "idleTimeoutSeconds", MAX_IDLE_TIMEOUT_SECONDS))
-    if "delaySeconds" in raw:
-        changes["delay_s"] = _seconds(raw, "delaySeconds", MAX_COLD_DELAY_SECONDS)
-    if "maxContainers" in raw:
-        count = raw["maxContainers"]
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_CONTAINERS_LIMIT:
-            raise ValueError(f"coldStart.maxContainers must be an integer from 1 to {MAX_CONTAINERS_LIMIT}, "
-                             f"not {count!r}")
-        changes["max_containers"] = count
+        raise ValueError(f"coldStart must be an object of {', '.join(COLD_START_FIELDS)}, not with {unknown[0]!r}")
+    changes: dict[str, Any] = {name: _setting(key, raw[key], high)
+                               for key, (name, high) in COLD_START_FIELDS.items() if key in raw}
     return replace(base, **changes)
 
 

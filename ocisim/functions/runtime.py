@@ -326,14 +326,18 @@ class Pool:
 
     async def force_idle(self) -> int:
         """Idle out every idle container now, as if the idle timeout had passed (provisioned ones
-        stay): the next call is cold unless the function is provisioned. How many went."""
+        stay): the next call is cold unless the function is provisioned. Returns once their
+        processes are gone; how many went."""
         async with self.changed:
-            return self._idle_out(0.0)
+            stopped = self._idle_out(0.0)
+        await asyncio.gather(*list(self.stopping), return_exceptions=True)
+        return stopped
 
     def to_json(self) -> dict[str, Any]:
         """What the admin endpoint reports of this function's containers and calls."""
         return {"name": self.function.get("name"), "containers": len(self.containers),
-                "busy": sum(c.busy for c in self.containers), "starting": self.starting, "waiting": self.waiting,
+                "busy": sum(c.busy for c in self.containers), "starting": self.starting,
+                "stopping": len(self.stopping), "waiting": self.waiting,
                 "provisioned": self.hot, "containersStarted": self.started, "calls": dict(self.calls),
                 "coldStart": self.cold.to_json()}
 

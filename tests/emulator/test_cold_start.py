@@ -103,8 +103,11 @@ def test_an_idle_function_answers_its_next_call_cold_and_later_calls_warm(
     assert invoke_lines(caplog)[1]["cold_start_s"] >= DELAY_S and invoke_lines(caplog)[2]["cold_start_s"] == 0
     assert report(emu)["calls"] == {"cold": 1, "warm": 2}
 
+    pool = runtime_for(emu.backend).pools[first_function(emu)]
+    [idle] = [c.process for c in pool.containers]
     forced = requests.post(f"{emu.endpoint}/_admin/functions/{first_function(emu)}/idle", timeout=5).json()
-    assert (forced["stopped"], forced["containers"]) == (1, 0)
+    assert (forced["stopped"], forced["containers"], forced["stopping"]) == (1, 0, 0)
+    assert idle.returncode is not None, "the forced idle answered before its fdk process was gone"
     assert call(emu, tmp_path / "forced")[1] >= DELAY_S
     assert report(emu)["calls"] == {"cold": 2, "warm": 2}
 

@@ -16,6 +16,7 @@ from types import FrameType
 
 from failover.log import Logger, to_stderr_root
 from ocisim.emulator import DEFAULT_TOPOLOGY, Emulator
+from ocisim.service import PROFILES
 
 _LOG = Logger("ocisim")
 
@@ -35,7 +36,27 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--config-dir", help="where to write the OCI config file and API key")
     serve.add_argument("--tls", action="store_true",
                        help="serve HTTPS with a CA made for this run (the ready line's cert_bundle)")
+    timing = serve.add_argument_group("timing", "cold starts and token latency (docs/emulator.md)")
+    timing.add_argument("--profile", choices=PROFILES, default="fast",
+                        help="fast: warm functions, no token latency; realistic: OCI-like "
+                             "(numbers and sources: docs/emulator.md)")
+    timing.add_argument("--function-idle-timeout", type=float, metavar="SECONDS",
+                        help="stop a function container idle this long (emulated time)")
+    timing.add_argument("--function-cold-start", type=float, metavar="SECONDS",
+                        help="what a call that finds no idle container waits before its fdk process starts")
+    timing.add_argument("--function-max-containers", type=int, metavar="N",
+                        help="containers one function may run at once")
+    timing.add_argument("--imds-latency", type=float, metavar="SECONDS", help="added to every IMDS request")
+    timing.add_argument("--federation-latency", type=float, metavar="SECONDS",
+                        help="added to every instance-principal federation (/v1/x509) request")
     return root
+
+
+def cold_start(args: argparse.Namespace) -> dict[str, float | int]:
+    """The serve-level `coldStart` the flags set (the keys a topology function's `coldStart` has)."""
+    flags = {"idleTimeoutSeconds": args.function_idle_timeout, "delaySeconds": args.function_cold_start,
+             "maxContainers": args.function_max_containers}
+    return {key: value for key, value in flags.items() if value is not None}
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -52,7 +73,8 @@ def serve(args: argparse.Namespace) -> int:
         emulator = Emulator.start(topology=args.topology, state=args.state, port=args.port,
                                   host=args.host, function_dir=args.function_dir,
                                   clock_scale=args.clock_scale, config_dir=args.config_dir,
-                                  tls=args.tls)
+                                  tls=args.tls, profile=args.profile, cold_start=cold_start(args),
+                                  imds_latency=args.imds_latency, federation_latency=args.federation_latency)
     except (OSError, ValueError, RuntimeError) as exc:
         _LOG.error("failed to start", error=repr(exc), cause=repr(exc.__cause__))
         return 1

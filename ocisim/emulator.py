@@ -29,6 +29,7 @@ from ocisim.chain import build_app
 from ocisim.clock import Clock
 from ocisim.faults import make_fault
 from ocisim.monitoring.alarms import AlarmSpec
+from ocisim.service import PROFILES
 from ocisim.tls import make_tls_files
 
 DEFAULT_TOPOLOGY = Path(__file__).parent / "topologies" / "two-node.json"
@@ -66,7 +67,9 @@ class Emulator:
               function_dir: str | os.PathLike | None = None,
               function_config: Mapping[str, str] | None = None, clock_scale: float = 1.0,
               config_dir: str | os.PathLike | None = None,
-              function_python: str | os.PathLike | None = None, tls: bool = False) -> Emulator:
+              function_python: str | os.PathLike | None = None, tls: bool = False,
+              profile: str = "fast", cold_start: Mapping[str, Any] | None = None,
+              imds_latency: float | None = None, federation_latency: float | None = None) -> Emulator:
         """Start serving; returns once every service is up and the endpoint answers.
 
         `state` None keeps everything in memory. The OCI config file and API key go to
@@ -74,10 +77,18 @@ class Emulator:
         `function_python` runs the function as its image does: func.yaml's entrypoint with the
         image's /python (the build stage's `pip install --target`) mapped onto that directory.
         `tls` serves HTTPS with a CA made for this run (ocisim.tls); its file is `cert_bundle`.
+        `profile` "realistic" models OCI's cold starts and token latency (docs/emulator.md);
+        `cold_start` ({"idleTimeoutSeconds", "delaySeconds", "maxContainers"}, any of them) and
+        `imds_latency` / `federation_latency` (seconds per request) override it, and a
+        topology function's own `coldStart` overrides `cold_start`.
         """
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
         options = {"function_dir": None if function_dir is None else str(function_dir),
                    "function_python": None if function_python is None else str(function_python),
-                   "function_config": dict(function_config or {})}
+                   "function_config": dict(function_config or {}), "profile": profile,
+                   "cold_start": dict(cold_start or {}), "imds_latency_s": imds_latency,
+                   "federation_latency_s": federation_latency}
         backend = Backend.open(topology_path=topology, state_path=state,
                                clock=Clock(clock_scale), options=options)
         owned = None

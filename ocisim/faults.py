@@ -74,6 +74,13 @@ class FaultTable:
         with self._lock:
             self._latency[operation] = float(seconds)
 
+    def set_default_latency(self, operation: str, seconds: float) -> None:
+        """A latency `clear()` keeps: a service's modeled cost (a profile), not a fault."""
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        with self._lock:
+            self._default_latency[operation] = self._latency[operation] = float(seconds)
+
     def clear(self) -> None:
         """Remove every fault and return latency to the defaults."""
         with self._lock:

@@ -24,7 +24,8 @@ Handlers receive a `Call` and return a `Reply` (or raise an `ocisim.errors.OciEr
   Background work (an alarm evaluator) uses `backend.record(...)` and `backend.save()`.
 - `call.state` is this service's state section; `call.backend` gives the rest: `clock`
   (ocisim.clock.Clock, all emulated time), `keyring.issue_session_token(...)`,
-  `resource_principal_env(...)`, `options` (function_dir, function_python, function_config), `endpoint`,
+  `resource_principal_env(...)`, `options` (function_dir, function_python, function_config, profile,
+  cold_start, imds_latency_s, federation_latency_s), `endpoint`,
   `region`, `tenancy_id`, `compartment_id`, `topology`, `states[other_service]`, `log(...)`.
 
 Routes authenticate with the OCI request signature by default (`auth="signature"`); a route
@@ -55,6 +56,11 @@ from ocisim.errors import InvalidParameter
 
 if TYPE_CHECKING:
     from ocisim.backend import Backend
+
+# Timing profiles (`serve --profile`): "fast" models no cold start and no token latency (tests,
+# demos); "realistic" the documented OCI numbers each service holds (docs/emulator.md).
+PROFILES = ("fast", "realistic")
+REALISTIC_PROFILE = "realistic"
 
 Handler = Callable[["Call"], "Reply | Awaitable[Reply]"]
 Hook = Callable[["Backend"], "None | Awaitable[None]"]

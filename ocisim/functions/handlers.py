@@ -21,11 +21,34 @@ from ocisim.functions.models import (
     function_resource,
     function_summary,
 )
-from ocisim.functions.runtime import runtime_for
+from ocisim.functions.runtime import Pool, Runtime, runtime_for
 from ocisim.service import Call, Reply, paginate
 
 RELAYED_HEADERS = ("Fn-Fdk-Version", "Fn-Fdk-Runtime")
 INVOKE_TYPES = ("sync", "detached")
+
+
+def _attached(call: Call) -> tuple[Runtime, Pool]:
+    """The running containers of the function in the path (404 without code attached)."""
+    function_id = call.params["functionId"]
+    runtime = runtime_for(call.backend)
+    pool = runtime.pools.get(function_id) if runtime else None
+    if runtime is None or pool is None:
+        raise NotAuthorizedOrNotFound(
+            f"Function {function_id} has no code attached (start the emulator with --function-dir)")
+    return runtime, pool
+
+
+def get_containers(call: Call) -> Reply:
+    runtime = runtime_for(call.backend)
+    return Reply({"functions": {} if runtime is None else
+                  {function_id: pool.to_json() for function_id, pool in runtime.pools.items()}})
+
+
+async def force_idle(call: Call) -> Reply:
+    _, pool = _attached(call)
+    stopped = await pool.force_idle()
+    return Reply({"stopped": stopped, **pool.to_json()})
 
 
 def _function(call: Call) -> dict[str, Any]:
@@ -83,11 +106,7 @@ async def invoke_function(call: Call) -> Reply:
     invoke_type = call.headers.get("fn-invoke-type", "sync").lower()
     if invoke_type not in INVOKE_TYPES:
         raise InvalidParameter(f"fn-invoke-type must be one of {', '.join(INVOKE_TYPES)}")
-    runtime = runtime_for(call.backend)
-    pool = runtime.pools.get(function_id) if runtime else None
-    if runtime is None or pool is None:
-        raise NotAuthorizedOrNotFound(
-            f"Function {function_id} has no code attached (start the emulator with --function-dir)")
+    runtime, pool = _attached(call)
     content_type = call.headers.get("content-type", "application/octet-stream")
     call_headers = {"Fn-Call-Id": call.request_id}
     if invoke_type == "detached":

@@ -17,8 +17,14 @@ PYTHONPATH=<dir>:<function_python> as the image sets it: the function sees only 
 holds. Without it, fdk is this interpreter's and the function sees this interpreter's packages.
 
 Like Fn, a container serves one call at a time; a call that finds every container busy
-starts another (a cold start), up to MAX_CONTAINERS. One container is started with the
-emulator so the first call is warm. Function logs (fdk's stderr) go to `function.log`.
+starts another (a cold start), up to the function's `maxContainers`; beyond that it waits for
+one to come free, at most the function's timeout and with at most MAX_WAITING callers queued
+(429 TooManyRequests otherwise). A cold call first waits the modeled `delaySeconds`, then the
+real fdk start. Containers idle for `idleTimeoutSeconds` (emulated time) are stopped, except
+the function's provisioned ones (`provisionedConcurrencyConfig`), which are started with the
+emulator and never idled out. The first function is started warm, so its first call is
+warm unless it idles out. Every call is logged as `function.invoke` (cold or not, and what its
+cold start cost). Function logs (fdk's stderr) go to `function.log`.
 """
 
 from __future__ import annotations
@@ -39,13 +45,15 @@ from typing import Any
 
 import aiohttp
 
-from ocisim.errors import error_for_status
+from ocisim.errors import OciError, error_for_status
+from ocisim.functions.models import ColdStart, expired, function_cold_start, hot_containers
 
-MAX_CONTAINERS = 4
+MAX_WAITING = 16  # calls of one function queued for a free container; more are refused (429)
 MAX_DETACHED = 16  # detached invocations running at once; more are refused (429)
 # Fn keeps a container's resource-principal token fresh; so do we, well before its 1 h expiry.
 RP_REFRESH_SECONDS = 1800.0
 START_TIMEOUT_SECONDS = 20.0
+REAP_PERIOD_BOUNDS = (0.05, 1.0)  # wall seconds between idle checks
 SERVICE_NAME = "functions"
 
 
@@ -94,6 +102,7 @@ class Container:
     busy: bool = False
     minted: float = field(default_factory=time.time)
     calls: int = 0
+    idle_since: float | None = None  # emulated time it last came free; None while busy
 
     async def stop(self) -> None:
         await self.session.close()
@@ -116,16 +125,27 @@ class Pool:
     function_dir: Path
     workdir: Path
     python_dir: Path | None = None
+    cold: ColdStart = field(default_factory=ColdStart)
     containers: list[Container] = field(default_factory=list)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     starting: int = 0
+    waiting: int = 0
+    started: int = 0
+    calls: dict[str, int] = field(default_factory=lambda: {"cold": 0, "warm": 0})
     # Every fdk process launched, from launch on: a call cancelled at shutdown between launch
     # and joining `containers` must not leave its process behind.
     launched: set[asyncio.subprocess.Process] = field(default_factory=set)
+    stopping: set[asyncio.Task] = field(default_factory=set)
+    reaper: asyncio.Task | None = None
 
     @property
     def log_path(self) -> Path:
         return self.workdir / "function.log"
+
+    @property
+    def hot(self) -> int:
+        """Containers provisioned concurrency keeps started."""
+        return hot_containers(self.function, self.cold)
 
     def _mint(self, directory: Path) -> dict[str, str]:
         """Write (or rewrite) the container's RPST and session key files; the v2.2 env."""
@@ -184,43 +204,149 @@ class Pool:
         # startup_s: process start to a listening socket, the cold-start cost a caller waits for.
         self.backend.log("function container started", function=self.function["id"], pid=process.pid,
                          startup_s=round(loop.time() - launched, 3))
+        self.started += 1
         return Container(process=process, directory=directory, session=session)
 
-    async def _acquire(self) -> Container:
+    def _idle_out(self, idle_timeout_s: float | None) -> int:
+        """Stop (in the background) containers idle for `idle_timeout_s` beyond the provisioned
+        ones, and forget any whose process died; with `changed` held. How many went."""
+        dead = [c for c in self.containers if c.process.returncode is not None and not c.busy]
+        live = [c for c in self.containers if c.process.returncode is None]
+        chosen = expired([c.idle_since for c in live], self.backend.clock.now(), idle_timeout_s, self.hot)
+        for container in dead + [live[index] for index in chosen]:
+            self._retire_locked(container)
+        if chosen:
+            self.backend.log("function containers idled out", function=self.function["id"], stopped=len(chosen),
+                             containers=len(self.containers))
+        return len(chosen)
+
+    def _retire_locked(self, container: Container) -> None:
+        """Stop `container` in the background; with `changed` held. Until its process is gone
+        it still counts against the bound."""
+        self.containers.remove(container)
+        task = asyncio.get_running_loop().create_task(self._retire(container))
+        self.stopping.add(task)
+        task.add_done_callback(self.stopping.discard)
+
+    async def _retire(self, container: Container) -> None:
+        await container.stop()
+        self.launched.discard(container.process)
         async with self.changed:
+            self.stopping.discard(asyncio.current_task())  # its room is free for a waiting call
+            self.changed.notify_all()
+
+    async def _acquire(self, wait_s: float) -> tuple[Container, float | None]:
+        """An idle container (and None: a warm call), or a new one and the seconds its cold
+        start took. With every container the function may have busy, waits at most `wait_s`
+        for one to come free, behind at most MAX_WAITING others: a slow or hostile function
+        queues callers, it never makes containers pile up."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + wait_s
+        async with self.changed:
+            self._idle_out(self.cold.idle_timeout_s)
             while True:
                 idle = next((c for c in self.containers if not c.busy and c.process.returncode is None), None)
                 if idle is not None:
-                    idle.busy = True
-                    return idle
-                if len(self.containers) + self.starting < MAX_CONTAINERS:
+                    idle.busy, idle.idle_since = True, None
+                    return idle, None
+                if len(self.containers) + self.starting + len(self.stopping) < self.cold.max_containers:
                     self.starting += 1
                     break
-                await self.changed.wait()
+                if self.waiting >= MAX_WAITING or loop.time() >= give_up:
+                    raise error_for_status(429, f"Every container of function {self.function['id']} is busy")
+                self.waiting += 1
+                try:
+                    await asyncio.wait_for(self.changed.wait(), give_up - loop.time())
+                except TimeoutError:
+                    pass
+                finally:
+                    self.waiting -= 1
+        began = loop.time()
         try:
+            await asyncio.sleep(self.cold.delay_s)
             container = await self._start_container()
         finally:
             async with self.changed:
                 self.starting -= 1
+                self.changed.notify_all()
         container.busy = True
         async with self.changed:
             self.containers.append(container)
-        return container
+        return container, loop.time() - began
 
-    async def _release(self, container: Container) -> None:
+    async def _release(self, container: Container, *, timed_out: bool) -> None:
+        """Back to idle; or, when its call timed out (the handler may still be running), stopped
+        and replaced on demand, as Fn does."""
         async with self.changed:
-            container.busy = False
+            if timed_out and container in self.containers:
+                self._retire_locked(container)
+            else:
+                container.busy, container.idle_since = False, self.backend.clock.now()
             self.changed.notify_all()
 
-    async def warm(self) -> None:
-        container = await self._acquire()
-        await self._release(container)
+    async def provision(self, count: int) -> None:
+        """Start `count` containers at once, idle and without the modeled delay: provisioned
+        concurrency (or the warm first function) made ready before any call."""
+        async with self.changed:
+            self.starting += count
+        started: list[Container | BaseException] = []
+        try:
+            started = await asyncio.gather(*(self._start_container() for _ in range(count)), return_exceptions=True)
+        finally:
+            async with self.changed:
+                self.starting -= count
+                for container in started:
+                    if isinstance(container, Container):
+                        container.idle_since = self.backend.clock.now()
+                        self.containers.append(container)
+                self.changed.notify_all()
+        failed = next((e for e in started if isinstance(e, BaseException)), None)
+        if failed is not None:
+            raise failed
+
+    async def _reap(self) -> None:
+        """Idle containers out on time; start provisioned ones that are missing (one died)."""
+        while True:
+            async with self.changed:
+                self._idle_out(self.cold.idle_timeout_s)
+                running = len(self.containers) + self.starting
+                missing = min(self.hot - running, self.cold.max_containers - running - len(self.stopping))
+            if missing > 0:
+                try:
+                    await self.provision(missing)
+                except (RuntimeError, OSError) as exc:
+                    self.backend.log("function container failed to start", function=self.function["id"],
+                                     error=str(exc))
+            timeout = self.cold.idle_timeout_s
+            period = 1.0 if timeout is None else self.backend.clock.real_seconds(timeout) / 4
+            await asyncio.sleep(min(max(period, REAP_PERIOD_BOUNDS[0]), REAP_PERIOD_BOUNDS[1]))
+
+    def start_reaping(self) -> None:
+        self.reaper = asyncio.get_running_loop().create_task(self._reap())
+
+    async def force_idle(self) -> int:
+        """Idle out every idle container now, as if the idle timeout had passed (provisioned ones
+        stay): the next call is cold unless the function is provisioned. Returns once their
+        processes are gone; how many went."""
+        async with self.changed:
+            stopped = self._idle_out(0.0)
+        await asyncio.gather(*list(self.stopping), return_exceptions=True)
+        return stopped
+
+    def to_json(self) -> dict[str, Any]:
+        """What the admin endpoint reports of this function's containers and calls."""
+        return {"name": self.function.get("name"), "containers": len(self.containers),
+                "busy": sum(c.busy for c in self.containers), "starting": self.starting,
+                "stopping": len(self.stopping), "waiting": self.waiting,
+                "provisioned": self.hot, "containersStarted": self.started, "calls": dict(self.calls),
+                "coldStart": self.cold.to_json()}
 
     async def invoke(self, body: bytes, content_type: str, call_id: str, *,
                      timeout: float | None = None) -> Answer:
         """POST /call to an idle container as the Fn agent does, within `timeout` (default: the
-        function's own timeout)."""
+        function's own timeout, which also bounds the wait for a free container)."""
         timeout = float(timeout or self.function.get("timeoutInSeconds", 30))
+        container, cold_s = await self._acquire(timeout)
         deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout)
         headers = {
             "Fn-Call-Id": call_id,
@@ -229,31 +355,41 @@ class Pool:
             "Fn-Http-Request-Url": f"/invoke/{self.function['id']}",
             "Content-Type": content_type,
         }
-        container = await self._acquire()
         if time.time() - container.minted > RP_REFRESH_SECONDS:
             self._mint(container.directory)  # the SDK re-reads both files when its token expires
             container.minted = time.time()
         started = time.monotonic()
+        status = None
         try:
             async with container.session.post("http://localhost/call", data=body, headers=headers,
                                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+                status = response.status
                 return Answer(response.status, await response.read(), response.headers.get("Content-Type"),
                               {k.lower(): v for k, v in response.headers.items()})
         except TimeoutError:
+            status = 504
             return Answer(504, b"timed out", None, {})
         finally:
+            seconds = round(time.monotonic() - started, 3)
             if container.calls == 0:
                 # The first call pays the function's imports and client setup: with startup_s,
                 # the cold start a caller sees.
                 self.backend.log("function container first call", function=self.function["id"],
-                                 pid=container.process.pid, seconds=round(time.monotonic() - started, 3))
+                                 pid=container.process.pid, seconds=seconds)
             container.calls += 1
-            await self._release(container)
+            self.calls["warm" if cold_s is None else "cold"] += 1
+            self.backend.log("function.invoke", function=self.function["id"], fn_call_id=call_id,
+                             cold=cold_s is not None, cold_start_s=round(cold_s or 0.0, 3), seconds=seconds,
+                             status=status, pid=container.process.pid)
+            await self._release(container, timed_out=status == 504)
 
     async def stop(self) -> None:
         """All containers at once (shutdown takes one grace period, not the sum), then any
         process launched for a call that was cancelled before it got its container."""
-        await asyncio.gather(*(container.stop() for container in self.containers))
+        if self.reaper is not None:
+            self.reaper.cancel()
+            await asyncio.gather(self.reaper, return_exceptions=True)
+        await asyncio.gather(*(container.stop() for container in self.containers), *self.stopping)
         self.containers.clear()
         for process in self.launched:
             if process.returncode is None:
@@ -278,7 +414,11 @@ class Runtime:
             raise error_for_status(429, "Too many detached invocations in progress")
 
         async def run() -> None:
-            answer = await invocation
+            try:
+                answer = await invocation
+            except OciError as exc:  # no container came free within the timeout
+                self.backend.log("detached invocation refused", fn_call_id=call_id, status=exc.status)
+                return
             self.backend.log("detached invocation finished", fn_call_id=call_id, status=answer.status)
 
         task = asyncio.get_running_loop().create_task(run())
@@ -303,6 +443,9 @@ def _attached_functions(backend: Any, function_dir: Path) -> list[dict[str, Any]
 
 
 async def start(backend: Any) -> None:
+    # Every function's cold-start and provisioned settings are checked, code attached or not:
+    # a bad topology or flag stops the emulator at start with the setting's name.
+    colds = {f["id"]: function_cold_start(f, backend.options) for f in backend.states["functions"].values()}
     function_dir = backend.options.get("function_dir")
     if not function_dir:
         return
@@ -315,16 +458,23 @@ async def start(backend: Any) -> None:
     runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")), backend=backend)
     python_dir = backend.options.get("function_python")
     for function in functions:
-        runtime.pools[function["id"]] = Pool(backend=backend, function=function, function_dir=function_dir,
-                                             workdir=runtime.workdir / function["id"][-12:],
-                                             python_dir=None if python_dir is None else Path(python_dir).resolve())
-        runtime.pools[function["id"]].workdir.mkdir()
+        pool = Pool(backend=backend, function=function, function_dir=function_dir,
+                    workdir=runtime.workdir / function["id"][-12:],
+                    python_dir=None if python_dir is None else Path(python_dir).resolve(),
+                    cold=colds[function["id"]])
+        pool.workdir.mkdir()
+        runtime.pools[function["id"]] = pool
     backend.runtime[SERVICE_NAME] = runtime
-    # Only the first is warm at start (the others start on their first call, a cold start).
-    await runtime.pools[functions[0]["id"]].warm()
-    for function in functions:
-        backend.log("function attached", function=function["id"], name=function.get("name"), directory=str(function_dir),
-                    log=str(runtime.pools[function["id"]].log_path))
+    # The first is warm at start; the others start on their first call (a cold start), unless
+    # provisioned concurrency keeps some of theirs hot.
+    pools = list(runtime.pools.values())
+    await asyncio.gather(*(pool.provision(max(pool.hot, 1 if index == 0 else 0))
+                           for index, pool in enumerate(pools)))
+    for pool in pools:
+        pool.start_reaping()
+        backend.log("function attached", function=pool.function["id"], name=pool.function.get("name"),
+                    directory=str(function_dir), log=str(pool.log_path), provisioned=pool.hot,
+                    cold_start=pool.cold.to_json())
 
 
 async def stop(backend: Any) -> None:

@@ -4,6 +4,7 @@ from ocisim.service import Route
 
 IMDS = "/imds/{instance}/opc/v2"
 IMDS_V1 = "/imds/{instance}/opc/v1"
+FEDERATION_OPERATION = "X509Federation"
 
 ROUTES = [
     Route("GET", f"{IMDS}/instance/region", "ImdsGetRegion", h.get_region, auth="none"),
@@ -15,5 +16,8 @@ ROUTES = [
     Route("GET", f"{IMDS}/identity/intermediate.pem", "ImdsGetIntermediateCertificate", h.get_intermediate,
           auth="none"),
     Route("GET", f"{IMDS_V1}/{{path:.*}}", "ImdsV1", h.legacy_v1, auth="none"),
-    Route("POST", h.FEDERATION_PATH, "X509Federation", h.x509_federation, auth="none"),
+    Route("POST", h.FEDERATION_PATH, FEDERATION_OPERATION, h.x509_federation, auth="none"),
 ]
+
+# The operations a token acquisition goes through (ocisim.identity.latency models their cost).
+IMDS_OPERATIONS = tuple(r.operation for r in ROUTES if r.path.startswith(f"{IMDS}/"))

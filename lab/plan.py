@@ -1,17 +1,25 @@
-"""The lab's fixed layout: names, addresses and the template variables for each node.
+"""The lab's layout: names, addresses and the template variables for each node.
 
-Pure data: nothing here touches the system. The layout mirrors the emulator's two-node topology
-(10.0.0.x) one to one in the benchmarking range 198.18.0.0/15, the only addresses the lab uses:
+Pure data: nothing here touches the system. The layout mirrors the emulator topology the lab runs
+(10.0.0.x, fd00:10:0:1::/64) one to one in the lab's own ranges, the only addresses it uses:
 
-    198.18.0.0/24  the nodes' subnet: node-a .2, node-b .3, the floating IP .4, fabric .1
-    198.18.1.0/24  the client's subnet: client .2, fabric .1
-    198.18.2.0/24  the control plane (root namespace: emulator, function): .2, fabric .1
+    198.18.0.0/24       the nodes' subnet: the host part of each cloud address kept (node-a .2,
+                        node-b .3, the floating IPs .4, .5, ...), fabric .1
+    fd00:198:18::/64    the same subnet's IPv6 half (dual-stack topologies): node-a ::2, ... the
+                        IPv6 VIP ::4 (interface identifier kept), fabric fe80::1 on every link
+    198.18.1.0/24       the client's subnet: client .2, fabric .1 (fd00:198:18:1::2, ::1)
+    198.18.2.0/24       the control plane (root namespace: emulator, function): .2, fabric .1
+    198.18.3.0/24       route-target topologies: a second client subnet, routed to the
+    198.18.4.0/24       destination behind the appliance pair (a server at .2) through the node
+                        that holds the route rule's target IP
 """
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
@@ -19,6 +27,12 @@ PYTHON = REPO / ".venv" / "bin" / "python"
 HTTP_PORT = 80
 HEALTH_PORT = 8404  # haproxy's monitor-uri: keepalived's check and the agents' metrics
 ENDPOINT_PORT = 8405  # the node agent's GET /healthz: "can serve the floating IP now"
+TRANSIT_PORT = 80  # the route-target destination's server
+LAB_V4 = ipaddress.ip_network("198.18.0.0/15")
+LAB_V6 = ipaddress.ip_network("fd00::/8")
+NODES_V4 = ipaddress.ip_network("198.18.0.0/24")
+NODES_V6 = ipaddress.ip_network("fd00:198:18::/64")
+GATEWAY_V6 = "fe80::1"  # the fabric's link-local address on every node's cable
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,8 @@ class Node:
     name: str
     ip: str
     priority: int
+    ip6: str = ""  # its IPv6 address on dual-stack topologies
+    skip_source_dest_check: bool = False  # its VNIC's: may it forward others' packets (route target)
 
     @property
     def netns(self) -> str:
@@ -51,37 +67,112 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Vip:
+    """One floating IP: the topology's name for it, its lab address and the emulator's."""
+
+    name: str
+    address: str
+    cloud_address: str
+
+    @property
+    def family(self) -> int:
+        return ipaddress.ip_address(self.address).version
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.address}/{32 if self.family == 4 else 128}"
+
+    @property
+    def url_host(self) -> str:
+        return self.address if self.family == 4 else f"[{self.address}]"
+
+
+@dataclass(frozen=True)
+class Transit:
+    """The route-target path: a client subnet whose traffic to `destination` the fabric routes
+    through the node holding the floating IP named `target`, as OCI routes a route rule whose
+    network entity is that private IP."""
+
+    target: str  # the Vip's name
+    destination: str  # lab CIDR behind the pair
+    cloud_destination: str
+    client_netns: str = "client-rt"
+    client_ip: str = "198.18.3.2"
+    client_gateway: str = "198.18.3.1"
+    client_if: str = "to-client-rt"
+    server_netns: str = "behind"
+    server_if: str = "to-behind"
+
+    @property
+    def server_ip(self) -> str:
+        return str(next(ipaddress.ip_network(self.destination).hosts()) + 1)
+
+    @property
+    def server_gateway(self) -> str:
+        return str(next(ipaddress.ip_network(self.destination).hosts()))
+
+
+DEFAULT_NODES = (Node("node-a", "198.18.0.2", 100), Node("node-b", "198.18.0.3", 90))
+DEFAULT_VIPS = (Vip("vip", "198.18.0.4", "10.0.0.4"),)
+
+
+@dataclass(frozen=True)
 class Plan:
     """Where everything of one lab lives; `run_dir` holds configs, pid files and logs."""
 
     run_dir: Path
-    nodes: tuple[Node, ...] = (
-        Node("node-a", "198.18.0.2", 150),
-        Node("node-b", "198.18.0.3", 100),
-    )
-    vip: str = "198.18.0.4"
-    cloud_vip: str = "10.0.0.4"
+    nodes: tuple[Node, ...] = DEFAULT_NODES
+    vips: tuple[Vip, ...] = DEFAULT_VIPS
+    transit: Transit | None = None
+    topology: str = "two-node"  # ocisim/topologies/<topology>.json
     node_prefix_len: int = 24
     node_gateway: str = "198.18.0.1"
     fabric_netns: str = "fabric"
     client_netns: str = "client"
     client_ip: str = "198.18.1.2"
     client_gateway: str = "198.18.1.1"
+    client_ip6: str = "fd00:198:18:1::2"
+    client_gateway6: str = "fd00:198:18:1::1"
     control_if: str = "lab-cp"
     control_ip: str = "198.18.2.2"
     control_gateway: str = "198.18.2.1"
-    lab_prefixes: tuple[str, ...] = ("198.18.0.0/24", "198.18.1.0/24")
     virtual_router_id: int = 51
     advert_int: float = 0.2
     netns_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        names = (self.fabric_netns, self.client_netns, *(n.netns for n in self.nodes))
+        extra = (self.transit.client_netns, self.transit.server_netns) if self.transit else ()
+        names = (self.fabric_netns, self.client_netns, *extra, *(n.netns for n in self.nodes))
         object.__setattr__(self, "netns_names", names)
-        lab = ipaddress.ip_network("198.18.0.0/15")
-        for address in (self.vip, self.client_ip, self.control_ip, *(n.ip for n in self.nodes)):
+        addresses = [self.client_ip, self.control_ip, *(n.ip for n in self.nodes), *(v.address for v in self.vips)]
+        addresses += [n.ip6 for n in self.nodes if n.ip6]
+        for address in addresses:
+            lab = LAB_V4 if ipaddress.ip_address(address).version == 4 else LAB_V6
             if ipaddress.ip_address(address) not in lab:
-                raise ValueError(f"{address}: the lab uses only addresses in {lab}")
+                raise ValueError(f"{address}: the lab uses only addresses in {LAB_V4} and {LAB_V6}")
+        if len(self.nodes) < 2 or not self.vips or self.vips[0].family != 4:
+            raise ValueError("a lab has two nodes or more and an IPv4 floating IP first")
+
+    @property
+    def vip(self) -> str:
+        """The first IPv4 floating IP: the one the client, the trials and the demo use."""
+        return self.vips[0].address
+
+    @property
+    def cloud_vip(self) -> str:
+        return self.vips[0].cloud_address
+
+    @property
+    def dual_stack(self) -> bool:
+        return any(v.family == 6 for v in self.vips)
+
+    @property
+    def lab_prefixes(self) -> tuple[str, ...]:
+        """The lab subnets the root namespace (the control plane) routes into the fabric."""
+        return ("198.18.0.0/24", "198.18.1.0/24", *((self.transit.destination,) if self.transit else ()))
+
+    def vip_named(self, name: str) -> Vip:
+        return next(v for v in self.vips if v.name == name)
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -89,11 +180,77 @@ class Plan:
                 return node
         raise KeyError(f"no node {name!r}; the lab has {', '.join(n.name for n in self.nodes)}")
 
+    def others(self, node: Node) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n != node)
+
     def peer(self, node: Node) -> Node:
-        return next(n for n in self.nodes if n != node)
+        """The node that takes over when `node` fails and every other node is healthy: the
+        highest priority among the others (with two nodes, simply the other one)."""
+        return max(self.others(node), key=lambda n: n.priority)
 
     def path(self, node: Node | None, name: str) -> Path:
         return self.run_dir / (node.name if node else "lab") / name
+
+    def save(self) -> None:
+        """The layout of a lab that `up` builds, for every later command and for `down`."""
+        data = {k: v for k, v in asdict(self).items() if k not in ("run_dir", "netns_names")}
+        plan_file(self.run_dir).parent.mkdir(parents=True, exist_ok=True)
+        plan_file(self.run_dir).write_text(json.dumps(data, indent=2))
+
+
+def plan_file(run_dir: Path) -> Path:
+    return run_dir / "lab" / "plan.json"
+
+
+def load_plan(run_dir: Path) -> Plan:
+    """The layout `up` saved in `run_dir`; the default two-node layout when there is none."""
+    try:
+        data = json.loads(plan_file(run_dir).read_text())
+    except FileNotFoundError:
+        return Plan(run_dir)
+    transit = data.pop("transit")
+    return Plan(run_dir, nodes=tuple(Node(**n) for n in data.pop("nodes")), vips=tuple(Vip(**v) for v in data.pop("vips")),
+                transit=Transit(**transit) if transit else None, **data)
+
+
+def lab_address(cloud_address: str, cloud_subnet: str, lab_subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """The lab address of a cloud address: the same host part in the lab's subnet (pure)."""
+    offset = int(ipaddress.ip_address(cloud_address)) - int(ipaddress.ip_network(cloud_subnet).network_address)
+    return str(lab_subnet.network_address + offset)
+
+
+def plan_for(run_dir: Path, topology: dict[str, Any], name: str) -> Plan:
+    """The lab's layout for an emulator topology (pure): a node per entry of the function's
+    NODES (its priority, the addresses of its VNIC), a Vip per floating IP of the function's
+    config (IPv4 first), and the route-target path if a route rule targets one of them."""
+    subnet = topology["subnets"][0]
+    v4_subnet, v6_subnets = subnet["cidrBlock"], subnet.get("ipv6CidrBlocks") or []
+    config = topology["functions"][0]["config"]
+    vnics = {vnic["id"]: vnic for instance in topology["instances"] for vnic in instance["vnics"]}
+    nodes = []
+    for entry in json.loads(config["NODES"]):
+        ip = lab_address(vnics[entry["vnic_id"]]["privateIp"]["ipAddress"], v4_subnet, NODES_V4)
+        ip6 = str(NODES_V6.network_address + int(ipaddress.ip_address(ip)) - int(NODES_V4.network_address))
+        skip = bool(vnics[entry["vnic_id"]].get("skipSourceDestCheck"))
+        nodes.append(Node(entry["name"], ip, int(entry["priority"]), ip6 if v6_subnets else "", skip))
+    by_id = {p["id"]: p for p in topology["privateIps"]}
+    vips = [Vip(by_id[i]["displayName"], lab_address(by_id[i]["ipAddress"], v4_subnet, NODES_V4), by_id[i]["ipAddress"])
+            for i in _ids(config.get("VIP_PRIVATE_IP_IDS"))]
+    v6_by_id = {p["id"]: p for p in topology.get("ipv6s", [])}
+    vips += [Vip(v6_by_id[i]["displayName"], lab_address(v6_by_id[i]["ipAddress"], v6_subnets[0], NODES_V6),
+                 v6_by_id[i]["ipAddress"]) for i in _ids(config.get("VIP_IPV6_IDS"))]
+    names = {i: by_id[i]["displayName"] for i in _ids(config.get("VIP_PRIVATE_IP_IDS"))}
+    rules = [rule for table in topology.get("routeTables", []) for rule in table.get("routeRules", [])
+             if rule.get("networkEntityId") in names]
+    transit = None
+    if rules:
+        # 10.0.1.0/24 would be the client's lab subnet (198.18.1.0/24): the destination has its own.
+        transit = Transit(names[rules[0]["networkEntityId"]], "198.18.4.0/24", rules[0]["destination"])
+    return Plan(run_dir, nodes=tuple(nodes), vips=tuple(vips), transit=transit, topology=name)
+
+
+def _ids(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def haproxy_vars(plan: Plan, node: Node) -> dict[str, str | int]:

@@ -25,7 +25,8 @@ from lab.state import LabState
 RATE_PER_SECOND = 50.0
 BASELINE_SECONDS = 0.5
 SETTLE_TIMEOUT_SECONDS = 30.0
-_STATE = re.compile(r"\(VI_1\) Entering (\w+) STATE")
+# The IPv4 VRRP instance's transitions (the IPv6 one, where there is one, moves with it).
+_STATE = re.compile(r"\((?!vip_ipv6\))\w+\) Entering (\w+) STATE")
 
 
 @dataclass(frozen=True)
@@ -111,21 +112,20 @@ def serving_node(plan: Plan) -> Node:
 
 
 def wait_steady(plan: Plan, timeout: float = SETTLE_TIMEOUT_SECONDS) -> Node:
-    """Wait until one node serves (alias + route + answers) and the other is a ready BACKUP."""
+    """Wait until one node serves (alias + route + answers) and every other is a ready BACKUP."""
 
     def steady() -> bool:
         try:
             master = serving_node(plan)
         except LabError:
             return False
-        backup = plan.peer(master)
         return (
-            keepalived_state(plan, backup) == "BACKUP"
+            all(keepalived_state(plan, backup) == "BACKUP" for backup in plan.others(master))
             and not control.notify_running(plan)
             and master.name in control.client_get(plan, 0.5)
         )
 
-    control.wait_for(steady, timeout, "a steady lab (one MASTER serving, one BACKUP)", interval=0.2)
+    control.wait_for(steady, timeout, "a steady lab (one MASTER serving, every other node BACKUP)", interval=0.2)
     return serving_node(plan)
 
 
@@ -147,9 +147,12 @@ def resync(state: LabState) -> Node:
         control.wait_for(lambda: len(network.alias_holders(plan)) == 1, SETTLE_TIMEOUT_SECONDS, "one VRRP MASTER")
         holders = network.alias_holders(plan)
     holder = plan.node(holders[0])
-    if cloud.vip_holder(state.emulator, state.facts) != holder.name:
-        cloud.move_vip(state.emulator, state.facts, holder.name)
-    network.route_vip(plan, holder)
+    for vip in plan.vips:  # each where its VRRP instance's MASTER is (else with the first)
+        owners = network.alias_holders(plan, vip)
+        target = plan.node(owners[0]) if len(owners) == 1 else holder
+        if cloud.vip_holder(state.emulator, state.facts, vip.name) != target.name:
+            cloud.move_vip(state.emulator, state.facts, target.name, vip.name)
+        network.route_vip(plan, target, vip)
     return wait_steady(plan)
 
 

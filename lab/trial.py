@@ -41,6 +41,7 @@ class TrialResult:
     api_calls: dict[str, int]
     answers: list[dict[str, Any]] = field(repr=False)
     emulator_log: list[dict[str, Any]] = field(repr=False)
+    target: str = "vip"
 
     @property
     def ok(self) -> bool:
@@ -52,6 +53,43 @@ def summarise(answers: list[dict[str, Any]], fault_time: float, to_node: str) ->
     firsts = [a["done"] for a in answers if a["node"] == to_node and a["done"] >= fault_time]
     failover = min(firsts) - fault_time if firsts else None
     return failover, sum(1 for a in answers if a["error"])
+
+
+def summarise_path(answers: list[dict[str, Any]], fault_time: float, moved_at: float | None) -> tuple[float | None, int]:
+    """(failover seconds, failed requests) of the route-target path: fault -> the first answer to
+    a request sent once the fabric routed the path through the new holder; pure."""
+    firsts = [a["done"] for a in answers if a["node"] and moved_at is not None and a["sent"] >= moved_at]
+    return (min(firsts) - fault_time if firsts else None), sum(1 for a in answers if a["error"])
+
+
+def transit_moved(plan: Plan, after: float, holder: Node) -> float | None:
+    """When the fabric follower first routed the route-target path through `holder` after
+    `after` (its log), if it did."""
+    lines = plan.path(None, "fabric.log").read_text().splitlines()
+    times = [e["time"] for e in parse_log(lines) if e.get("event") == "transit" and e.get("holder") == holder.name]
+    return next((t for t in times if t >= after), None)
+
+
+# What a trial's client sends requests to: the (first IPv4) floating IP, the IPv6 VIP, or the
+# route-target path's destination behind the pair (from that path's own client).
+TARGETS = ("vip", "vip6", "route-target")
+
+
+def client_command(plan: Plan, target: str, survivor: Node, seconds: float, rate: float) -> list[str]:
+    """The bounded client of one trial (pure)."""
+    if target == "route-target":
+        if plan.transit is None:
+            raise LabError("this lab has no route-target path (lab up --topology multi)")
+        netns, host, until = plan.transit.client_netns, plan.transit.server_ip, None
+    elif target == "vip6":
+        six = [v for v in plan.vips if v.family == 6]
+        if not six:
+            raise LabError("this lab has no IPv6 VIP (lab up --topology multi)")
+        netns, host, until = plan.client_netns, six[0].address, survivor.name
+    else:
+        netns, host, until = plan.client_netns, plan.vip, survivor.name
+    command = [str(PYTHON), "-m", "lab.client", host, "--rate", str(rate), "--duration", str(seconds)]
+    return in_netns(netns, *command, *(["--until", until] if until else []))
 
 
 def parse_log(lines: list[str]) -> list[dict[str, Any]]:
@@ -156,26 +194,17 @@ def resync(state: LabState) -> Node:
     return wait_steady(plan)
 
 
-def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_PER_SECOND) -> TrialResult:
-    """Break the serving node with `kind`, measure until the other node answers (or `timeout`)."""
+def run_trial(
+    state: LabState, kind: str, *, timeout: float, rate: float = RATE_PER_SECOND, target: str = "vip"
+) -> TrialResult:
+    """Break the serving node with `kind`, measure until the next node answers (or `timeout`):
+    through `target` (TARGETS); for the route-target path, until `timeout`."""
     plan = state.plan
     victim = wait_steady(plan)
     survivor = plan.peer(victim)
     log = plan.path(None, "emulator.log")
     client = subprocess.Popen(
-        in_netns(
-            plan.client_netns,
-            str(PYTHON),
-            "-m",
-            "lab.client",
-            plan.vip,
-            "--rate",
-            str(rate),
-            "--duration",
-            str(timeout + BASELINE_SECONDS),
-            "--until",
-            survivor.name,
-        ),
+        client_command(plan, target, survivor, timeout + BASELINE_SECONDS, rate),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -190,7 +219,10 @@ def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_
         client.kill()
         out, _ = client.communicate()
     answers = [json.loads(line) for line in out.splitlines() if line.strip()]
-    failover, failed = summarise(answers, fault_time, survivor.name)
+    if target == "route-target":
+        failover, failed = summarise_path(answers, fault_time, transit_moved(plan, fault_time, survivor))
+    else:
+        failover, failed = summarise(answers, fault_time, survivor.name)
     with open(log) as handle:
         handle.seek(log_offset)
         entries = parse_log(handle.readlines())
@@ -205,6 +237,7 @@ def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_
         count_api_calls(entries),
         answers,
         entries,
+        target,
     )
 
 

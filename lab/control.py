@@ -226,6 +226,7 @@ def _up(plan: Plan, raw: dict[str, Any], method: str, agents: bool, clock_scale:
         _boot_nodes(state, image, cloud_facts, source_overrides, timings)
     else:
         render_node_files(state, cloud_facts)
+        network.enable_forwarding(plan)  # what cloud-init's sysctl does on a booted appliance node
         # node-a first, so that it becomes MASTER where the emulator has the IP, as in the topology.
         start_node(state, first)
         wait_master(plan, first)

@@ -149,6 +149,14 @@ def setup(plan: Plan) -> None:
         run(command)
 
 
+def enable_forwarding(plan: Plan) -> None:
+    """IP forwarding in the nodes whose VNIC skips the source/destination check (the route
+    target's appliances), for host-process nodes; a booted node's own cloud-init turns it on."""
+    for node in plan.nodes:
+        if node.skip_source_dest_check:
+            run(in_netns(node.netns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"))
+
+
 def netns_unavailable() -> str | None:
     """Why network namespaces cannot be created here (not root, no iproute2, a sandbox
     without CAP_SYS_ADMIN), or None when they can: a throwaway namespace is made and removed."""

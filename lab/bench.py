@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime
@@ -118,7 +118,7 @@ TARGET_METHODS = {"fast_path_ipv6": "vip6", "fast_path_route_target": "route-tar
 BENCH_METHODS = (*METHODS, *TARGET_METHODS)
 
 
-def bench_labs(methods: list[str], booted: bool) -> Iterator[tuple[str, LabState]]:
+def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabState], None, None]:
     """(method, its lab) for each method given: the two-node lab's (`method_labs`) first, then
     the multi topology's fast-path targets on one lab of that topology."""
     classic = [m for m in methods if m in METHODS]

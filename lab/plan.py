@@ -99,9 +99,15 @@ class Transit:
     client_netns: str = "client-rt"
     client_ip: str = "198.18.3.2"
     client_gateway: str = "198.18.3.1"
-    client_if: str = "to-client-rt"
     server_netns: str = "behind"
-    server_if: str = "to-behind"
+
+    @property
+    def client_if(self) -> str:
+        return f"to-{self.client_netns}"
+
+    @property
+    def server_if(self) -> str:
+        return f"to-{self.server_netns}"
 
     @property
     def server_ip(self) -> str:

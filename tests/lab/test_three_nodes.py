@@ -10,23 +10,15 @@ from typing import Any
 import pytest
 
 from lab import cloud, control, network, trial
-from lab.network import netns_unavailable
 from lab.state import LabState
+from tests.lab.module_lab import own_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
 def three_nodes() -> Iterator[tuple[LabState, dict[str, Any]]]:
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    control.down()  # whatever lab a run of single files left up: the lab is single-user
-    info = control.up(booted=False, nodes=3)
-    try:
-        yield LabState.load(control.default_plan()), info
-    finally:
-        control.down()
+    yield from own_lab(booted=False, nodes=3)
 
 
 def test_up_lists_all_three_nodes_and_node_a_serves(three_nodes: tuple[LabState, dict[str, Any]]) -> None:

@@ -17,9 +17,9 @@ import pytest
 import requests
 
 from lab import cloud, control, network, trial
-from lab.network import netns_unavailable
 from lab.plan import LAB_V6, REPO, Node
 from lab.state import LabState
+from tests.lab.module_lab import own_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
@@ -28,15 +28,7 @@ CLIENT_SECONDS = 15.0
 
 @pytest.fixture(scope="module")
 def multi_lab() -> Iterator[tuple[LabState, dict[str, Any]]]:
-    reason = netns_unavailable()
-    if reason:
-        pytest.skip(reason)
-    control.down()  # whatever lab a run of single files left up: the lab is single-user
-    info = control.up(topology_name="multi")
-    try:
-        yield LabState.load(control.default_plan()), info
-    finally:
-        control.down()
+    yield from own_lab(topology_name="multi")
 
 
 def health(node: Node) -> dict[str, Any]:

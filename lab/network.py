@@ -198,7 +198,7 @@ def route_vip(plan: Plan, holder: Node, vip: Vip | None = None) -> None:
 def vip_route_holder(plan: Plan, vip: Vip | None = None) -> Node | None:
     """The node the fabric delivers a floating IP (the first by default) to now, if any."""
     vip = vip or plan.vips[0]
-    out = run(["ip", "-n", plan.fabric_netns, "route", "show", vip.prefix]).stdout
+    out = run(["ip", "-n", plan.fabric_netns, f"-{vip.family}", "route", "show", vip.prefix]).stdout
     return next((n for n in plan.nodes if f"dev {n.fabric_if} " in out + " "), None)
 
 

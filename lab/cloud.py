@@ -106,6 +106,14 @@ def audit(endpoint: str, after: int = 0, wait: float = 0.0) -> list[dict[str, An
     return reply.json()
 
 
+def next_hops(endpoint: str, route_table_id: str) -> list[dict[str, Any]]:
+    """The emulator's effective next hop of each rule of a route table (its admin API): for a
+    rule whose target is a private IP, the VNIC (and instance) that IP is on now."""
+    reply = requests.get(f"{endpoint}/_sim/route-tables/{route_table_id}/next-hops", timeout=5)
+    reply.raise_for_status()
+    return reply.json()
+
+
 def set_latency(endpoint: str, latency: dict[str, float]) -> None:
     for operation, seconds in latency.items():
         requests.post(f"{endpoint}/_admin/latency", json={"operation": operation, "seconds": seconds},

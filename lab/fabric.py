@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from lab import cloud, network
-from lab.plan import Node, Vip, load_plan
+from lab.plan import load_plan
 from lab.state import LabState
 
 MAX_LIFETIME_SECONDS = 7 * 24 * 3600
@@ -39,23 +39,32 @@ def log(**fields: Any) -> None:
     print(json.dumps({"time": time.time(), **fields}), flush=True)
 
 
-def place(state: LabState, vip: Vip, holder: Node, reason: str, **fields: Any) -> None:
-    """Route `vip` to `holder` (and the route-target path, when `vip` is its rule's target)."""
-    plan = state.plan
-    network.route_vip(plan, holder, vip)
-    log(event="route", vip=vip.name, holder=holder.name, reason=reason, **fields)
-    if plan.transit and plan.transit.target == vip.name:
-        network.route_transit(plan, holder)
-        log(event="transit", holder=holder.name, reason=reason, **fields)
+def next_hop_vnic(hops: list[dict[str, Any]], destination: str) -> str | None:
+    """The VNIC the emulator's route rule for `destination` sends traffic to now (pure)."""
+    return next((hop.get("vnicId") for hop in hops if hop.get("destination") == destination), None)
 
 
 def follow(state: LabState) -> None:
     plan, facts = state.plan, state.facts
     node_of_vnic = {vnic: plan.node(name) for name, vnic in facts.vnic_ids.items()}
     endpoint = state.emulator["endpoint"]
+
+    def place_transit(reason: str, **fields: Any) -> None:
+        """The route-target path through the node of the route rule's effective next hop."""
+        assert plan.transit is not None
+        vnic = next_hop_vnic(cloud.next_hops(endpoint, facts.route_table_id), plan.transit.cloud_destination)
+        if vnic in node_of_vnic:
+            network.route_transit(plan, node_of_vnic[vnic])
+            log(event="transit", holder=node_of_vnic[vnic].name, reason=reason, **fields)
+
     seq = max((entry["seq"] for entry in cloud.audit(endpoint)), default=0)
     for vip in plan.vips:
-        place(state, vip, plan.node(cloud.vip_holder(state.emulator, facts, vip.name)), "at start")
+        holder = cloud.vip_holder(state.emulator, facts, vip.name)
+        network.route_vip(plan, plan.node(holder), vip)
+        log(event="route", vip=vip.name, holder=holder, reason="at start")
+    if plan.transit:
+        place_transit("at start")
+    target = facts.vip_id(plan.transit.target) if plan.transit else None
 
     errors = 0
     deadline = time.monotonic() + MAX_LIFETIME_SECONDS
@@ -70,11 +79,14 @@ def follow(state: LabState) -> None:
             continue
         for entry in entries:
             seq = max(seq, entry["seq"])
+            when = {"seq": entry["seq"], "audit_time": entry["time"]}
             for vip in plan.vips:
                 vnic = holder_vnic(entry, facts.vip_id(vip.name))
                 if vnic in node_of_vnic:
-                    place(state, vip, node_of_vnic[vnic], entry["operation"], seq=entry["seq"],
-                          audit_time=entry["time"])
+                    network.route_vip(plan, node_of_vnic[vnic], vip)
+                    log(event="route", vip=vip.name, holder=node_of_vnic[vnic].name, reason=entry["operation"], **when)
+            if entry.get("resource_id") in (target, facts.route_table_id):  # the next hop may have moved
+                place_transit(entry["operation"], **when)
     log(event="stop", reason="emulator unreachable" if errors else "lifetime reached")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab import bench, cloud, topology, trial
+from lab.fabric import holder_vnic, next_hop_vnic
 from lab.network import setup_commands, vcn_rules
 from lab.plan import LAB_V4, LAB_V6, Plan, load_plan, plan_for
 
@@ -140,3 +141,11 @@ def test_a_bench_run_of_some_methods_replaces_only_their_entries() -> None:
         "fast_path_ipv6": {"p50": 1.9, "measured_at": "now"},
         "fast_path": {"p50": 2.0, "measured_at": "now"},
     }
+
+
+def test_the_fabric_follows_ipv6_moves_and_the_route_rules_next_hop() -> None:
+    six = "ocid1.ipv6.oc1.iad.vip6"
+    assert holder_vnic({"resource_id": six, "operation": "UpdateIpv6", "after": {"vnicId": "vnic-c"}}, six) == "vnic-c"
+    hops = [{"destination": "10.0.1.0/24", "vnicId": "vnic-b"}, {"destination": "10.0.9.0/24", "vnicId": None}]
+    assert next_hop_vnic(hops, "10.0.1.0/24") == "vnic-b"
+    assert next_hop_vnic(hops, "10.0.2.0/24") is None

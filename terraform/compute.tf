@@ -1,20 +1,26 @@
-# The two nodes: different fault domains (and, optionally, availability domains), each with
+# The nodes: spread over fault domains (and, optionally, availability domains), each with
 # haproxy, keepalived and the node agent installed by cloud-init from the shared templates.
 
 locals {
   node_names = sort(keys(var.nodes))
-  # The floating IP starts on the highest-priority node; failback "preferred" returns there.
+  # The floating IPs start on the highest-priority node; failback "preferred" returns there.
   preferred_node = [for name in local.node_names : name if var.nodes[name].priority == max([for n in values(var.nodes) : n.priority]...)][0]
-  peer_of        = { for name in local.node_names : name => one([for other in local.node_names : other if other != name]) }
+  peers_of       = { for name in local.node_names : name => [for other in local.node_names : other if other != name] }
 
   availability_domains = data.oci_identity_availability_domains.all.availability_domains[*].name
   placement = {
     for index, name in local.node_names : name => {
-      fault_domain        = "FAULT-DOMAIN-${index + 1}"
-      availability_domain = local.availability_domains[var.spread_across_availability_domains ? index % length(local.availability_domains) : 0]
+      fault_domain        = coalesce(var.nodes[name].fault_domain, "FAULT-DOMAIN-${index % 3 + 1}")
+      availability_domain = coalesce(var.nodes[name].availability_domain, local.availability_domains[var.spread_across_availability_domains ? index % length(local.availability_domains) : 0])
     }
   }
   image_id = coalesce(var.image_ocid, try(data.oci_core_images.ubuntu.images[0].id, null))
+
+  # With dual_stack each node's IPv6 address has its IPv4 host number in the nodes' /64
+  # (10.0.0.2 -> <prefix>::2); the subnet's prefix is Oracle's, known once the VCN exists.
+  ipv4_as_number = { for name, node in var.nodes : name => sum([for i, octet in split(".", node.private_ip) : tonumber(octet) * pow(256, 3 - i)]) }
+  subnet_number  = sum([for i, octet in split(".", cidrhost(var.nodes_subnet_cidr, 0)) : tonumber(octet) * pow(256, 3 - i)])
+  node_ipv6      = { for name in local.node_names : name => var.dual_stack ? cidrhost(local.nodes_ipv6_cidr, local.ipv4_as_number[name] - local.subnet_number) : null }
 }
 
 data "oci_identity_availability_domains" "all" {
@@ -51,12 +57,13 @@ module "node_config" {
 
   templates_dir   = "${path.module}/../templates"
   probe_unit_file = "${path.module}/../health_probe/vip-failover-probe.service"
-  node            = { name = each.key, private_ip = each.value.private_ip, priority = each.value.priority }
-  peer            = { name = local.peer_of[each.key], private_ip = var.nodes[local.peer_of[each.key]].private_ip }
+  node            = { name = each.key, private_ip = each.value.private_ip, priority = each.value.priority, ipv6 = local.node_ipv6[each.key] }
+  peers           = [for peer in local.peers_of[each.key] : { name = peer, private_ip = var.nodes[peer].private_ip, ipv6 = local.node_ipv6[peer] }]
   vrrp = {
     interface         = var.nic_interface
-    vip               = var.floating_ip
+    vips              = values(local.floating_ips)
     vip_prefix_len    = tonumber(split("/", var.nodes_subnet_cidr)[1])
+    vips_ipv6         = values(local.floating_ipv6s)
     virtual_router_id = var.virtual_router_id
     advert_int        = var.advert_int
   }
@@ -65,9 +72,11 @@ module "node_config" {
   http_port     = local.service_ports.http
   # The host firewall opens what oci_core_network_security_group.nodes opens (network.tf).
   firewall = {
-    service_ports = values(local.service_ports)
-    client_cidr   = var.http_ingress_cidr
-    function_cidr = var.functions_subnet_cidr
+    service_ports    = values(local.service_ports)
+    client_cidr      = var.http_ingress_cidr
+    function_cidr    = var.functions_subnet_cidr
+    client_ipv6_cidr = var.http_ingress_ipv6_cidr
+    forwarding       = var.route_target_mode ? { source_cidr = var.client_subnet_cidr, destination_cidr = var.route_target_destination } : null
   }
   source_repository = var.source_repository
   source_ref        = var.source_ref
@@ -106,6 +115,16 @@ resource "oci_core_instance" "node" {
     assign_public_ip = var.assign_node_public_ips
     hostname_label   = each.key
     nsg_ids          = [oci_core_network_security_group.nodes.id]
+    # Route-target mode: the node forwards packets addressed to neither of its own IPs.
+    skip_source_dest_check = var.route_target_mode
+
+    dynamic "ipv6address_ipv6subnet_cidr_pair_details" {
+      for_each = var.dual_stack ? [local.node_ipv6[each.key]] : []
+      content {
+        ipv6subnet_cidr = local.nodes_ipv6_cidr
+        ipv6address     = ipv6address_ipv6subnet_cidr_pair_details.value
+      }
+    }
   }
 
   metadata = {
@@ -146,14 +165,17 @@ module "node_agent" {
 
   templates_dir = "${path.module}/../templates"
   node          = { name = each.key, private_ip = each.value.private_ip }
-  peer          = { name = local.peer_of[each.key], private_ip = var.nodes[local.peer_of[each.key]].private_ip }
-  vip           = var.floating_ip
+  peers         = [for peer in local.peers_of[each.key] : { name = peer, private_ip = var.nodes[peer].private_ip, instance_id = oci_core_instance.node[peer].id }]
+  vips          = [for name, address in local.floating_ips : { name = name, address = address, id = oci_core_private_ip.floating[name].id }]
+  # Named only when there are two instances; with one, a notice covers every floating IP.
+  vrrp_instances = length(local.floating_ipv6s) == 0 ? {} : {
+    vip_ipv4 = [for name in keys(local.floating_ips) : oci_core_private_ip.floating[name].id]
+    vip_ipv6 = [for name in keys(local.floating_ipv6s) : oci_core_ipv6.floating[name].id]
+  }
   health_port   = var.health_port
   endpoint_port = var.node_health_port
   agent = {
     instance_id            = oci_core_instance.node[each.key].id
-    peer_instance_id       = oci_core_instance.node[local.peer_of[each.key]].id
-    vip_private_ip_id      = oci_core_private_ip.floating.id
     compartment_id         = var.compartment_ocid
     region                 = var.region
     invoke_endpoint        = module.controller.function_invoke_endpoint

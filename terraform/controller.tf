@@ -1,4 +1,4 @@
-# The controller (modules/controller) on the nodes, floating IP and network this stack creates.
+# The controller (modules/controller) on the nodes, floating IPs and network this stack creates.
 # On nodes you already have, call the same module with their OCIDs instead (examples/).
 
 module "controller" {
@@ -21,7 +21,9 @@ module "controller" {
       priority    = var.nodes[name].priority
     }
   }
-  vip_private_ip_ids  = [oci_core_private_ip.floating.id]
+  vip_private_ip_ids  = [for name in keys(local.floating_ips) : oci_core_private_ip.floating[name].id]
+  vip_ipv6_ids        = [for name in keys(local.floating_ipv6s) : oci_core_ipv6.floating[name].id]
+  vip_groups          = [for group in var.vip_groups : [for name in group : local.vip_ids[name]]]
   function_subnet_ids = [oci_core_subnet.functions.id]
   function_nsg_ids    = [oci_core_network_security_group.functions.id]
   node_config_buckets = [oci_objectstorage_bucket.node_config.name]

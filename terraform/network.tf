@@ -1,18 +1,24 @@
-# Network: one VCN, a public regional subnet for the two nodes and the floating IP, a private
-# subnet for the function. Traffic rules live in two NSGs (nodes, function) so that "only the
-# two nodes" and "only the function" can be said exactly: an NSG rule may name another NSG as
-# its source, a security list cannot.
+# Network: one VCN, a public regional subnet for the nodes and the floating IPs, a private
+# subnet for the function (and, in route-target mode, one for the clients routed through the
+# nodes). Traffic rules live in two NSGs (nodes, function) so that "only the nodes" and "only
+# the function" can be said exactly: an NSG rule may name another NSG as its source, a security
+# list cannot. An NSG source matches its VNICs' addresses of either family, so the VRRP and
+# health rules hold for IPv6 too; the CIDR rules have an IPv6 twin with dual_stack.
 
 locals {
   # OCI's IP protocol numbers as the API wants them (strings).
   protocol = {
-    icmp = "1"
-    tcp  = "6"
-    vrrp = "112"
+    icmp   = "1"
+    tcp    = "6"
+    vrrp   = "112"
+    icmpv6 = "58"
   }
   # Service ports opened to clients; OCI ingress rules filter by source only, so what reaches
   # the floating IP is what reaches the node that holds it.
   service_ports = { http = 80, https = 443 }
+
+  # dual_stack: the VCN's Oracle-allocated /56, and its first /64 for the nodes' subnet.
+  nodes_ipv6_cidr = var.dual_stack ? cidrsubnet(oci_core_vcn.main.ipv6cidr_blocks[0], 8, 0) : null
 }
 
 resource "oci_core_vcn" "main" {
@@ -20,6 +26,8 @@ resource "oci_core_vcn" "main" {
   cidr_blocks    = [var.vcn_cidr]
   display_name   = "${var.name_prefix}-vcn"
   dns_label      = "vipfailover"
+  # Oracle allocates a global /56 (ipv6cidr_blocks) when this is on.
+  is_ipv6enabled = var.dual_stack
 }
 
 # The VCN's default security list allows SSH from anywhere; no subnet uses it, and it is kept
@@ -74,6 +82,15 @@ resource "oci_core_route_table" "public" {
     destination_type  = "CIDR_BLOCK"
     network_entity_id = oci_core_internet_gateway.main.id
   }
+
+  dynamic "route_rules" {
+    for_each = var.dual_stack ? ["::/0"] : []
+    content {
+      destination       = route_rules.value
+      destination_type  = "CIDR_BLOCK"
+      network_entity_id = oci_core_internet_gateway.main.id
+    }
+  }
 }
 
 resource "oci_core_route_table" "functions" {
@@ -116,12 +133,29 @@ resource "oci_core_security_list" "baseline" {
       code = 4
     }
   }
+
+  # Its IPv6 twin: ICMPv6 "packet too big".
+  dynamic "ingress_security_rules" {
+    for_each = var.dual_stack ? ["::/0"] : []
+    content {
+      protocol    = local.protocol.icmpv6
+      source      = ingress_security_rules.value
+      stateless   = true
+      description = "Path MTU discovery (IPv6)"
+
+      icmp_options {
+        type = 2
+        code = 0
+      }
+    }
+  }
 }
 
 resource "oci_core_subnet" "nodes" {
   compartment_id             = var.compartment_ocid
   vcn_id                     = oci_core_vcn.main.id
   cidr_block                 = var.nodes_subnet_cidr
+  ipv6cidr_blocks            = var.dual_stack ? [local.nodes_ipv6_cidr] : null
   display_name               = "${var.name_prefix}-nodes"
   dns_label                  = "nodes"
   route_table_id             = oci_core_route_table.public.id
@@ -163,7 +197,26 @@ resource "oci_core_network_security_group_security_rule" "nodes_service" {
   source                    = var.http_ingress_cidr
   source_type               = "CIDR_BLOCK"
   stateless                 = true
-  description               = "${upper(each.key)} to the service behind the floating IP"
+  description               = "${upper(each.key)} to the service behind the floating IPs"
+
+  tcp_options {
+    destination_port_range {
+      min = each.value
+      max = each.value
+    }
+  }
+}
+
+resource "oci_core_network_security_group_security_rule" "nodes_service_ipv6" {
+  for_each = var.dual_stack ? local.service_ports : {}
+
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "INGRESS"
+  protocol                  = local.protocol.tcp
+  source                    = var.http_ingress_ipv6_cidr
+  source_type               = "CIDR_BLOCK"
+  stateless                 = true
+  description               = "${upper(each.key)} over IPv6 to the service behind the IPv6 floating IPs"
 
   tcp_options {
     destination_port_range {
@@ -190,7 +243,7 @@ resource "oci_core_network_security_group_security_rule" "nodes_ssh" {
   }
 }
 
-# VRRP (IP protocol 112): source is the nodes' own NSG, so only the two nodes can send it.
+# VRRP (IP protocol 112, both instances): source is the nodes' own NSG, so only the nodes can send it.
 resource "oci_core_network_security_group_security_rule" "nodes_vrrp" {
   network_security_group_id = oci_core_network_security_group.nodes.id
   direction                 = "INGRESS"
@@ -198,12 +251,12 @@ resource "oci_core_network_security_group_security_rule" "nodes_vrrp" {
   source                    = oci_core_network_security_group.nodes.id
   source_type               = "NETWORK_SECURITY_GROUP"
   stateless                 = true
-  description               = "Unicast VRRP between the two nodes only"
+  description               = "Unicast VRRP between the nodes only"
 }
 
 # Health ports. The function probes each node's agent endpoint (node_health_port: "can serve
-# the floating IP") before every move; each node's agent probes both nodes' haproxy (health_port)
-# for the metrics, so a dead node is still reported by its peer.
+# the floating IPs") before every move; each node's agent probes every node's haproxy
+# (health_port) for the metrics, so a dead node is still reported by the others.
 resource "oci_core_network_security_group_security_rule" "nodes_health" {
   for_each = {
     function = { source = oci_core_network_security_group.functions.id, port = var.node_health_port }
@@ -234,7 +287,20 @@ resource "oci_core_network_security_group_security_rule" "nodes_egress" {
   destination               = "0.0.0.0/0"
   destination_type          = "CIDR_BLOCK"
   stateless                 = false
-  description               = "Packages, OCI APIs, VRRP to the peer, and replies"
+  description               = "Packages, OCI APIs, VRRP to the peers, and replies"
+}
+
+resource "oci_core_network_security_group_security_rule" "nodes_egress_ipv6" {
+  # checkov:skip=CKV2_OCI_2:False positive: this is an EGRESS rule (the check ignores direction); no ingress rule opens 3389.
+  count = var.dual_stack ? 1 : 0
+
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "EGRESS"
+  protocol                  = "all"
+  destination               = "::/0"
+  destination_type          = "CIDR_BLOCK"
+  stateless                 = false
+  description               = "Replies to IPv6 clients, VRRP (vip_ipv6) to the peers"
 }
 
 resource "oci_core_network_security_group_security_rule" "functions_to_oci" {
@@ -269,4 +335,52 @@ resource "oci_core_network_security_group_security_rule" "functions_to_health" {
       max = var.node_health_port
     }
   }
+}
+
+# --- Route-target mode -------------------------------------------------------------------------
+# The network-appliance pattern: the clients' route to route_target_destination names a floating
+# private IP as its next hop, so moving that IP (UpdatePrivateIp) moves the route with it. The
+# nodes forward (source/destination check off on their VNICs, IP forwarding in the OS).
+
+resource "oci_core_route_table" "via_appliance" {
+  count = var.route_target_mode ? 1 : 0
+
+  compartment_id = var.compartment_ocid
+  vcn_id         = oci_core_vcn.main.id
+  display_name   = "${var.name_prefix}-via-appliance"
+
+  route_rules {
+    destination       = var.route_target_destination
+    destination_type  = "CIDR_BLOCK"
+    network_entity_id = oci_core_private_ip.floating[var.route_target_vip].id
+    description       = "Through whichever node holds the floating IP ${var.route_target_vip}"
+  }
+}
+
+resource "oci_core_subnet" "clients" {
+  count = var.route_target_mode ? 1 : 0
+
+  compartment_id             = var.compartment_ocid
+  vcn_id                     = oci_core_vcn.main.id
+  cidr_block                 = var.client_subnet_cidr
+  display_name               = "${var.name_prefix}-clients"
+  dns_label                  = "clients"
+  route_table_id             = oci_core_route_table.via_appliance[0].id
+  security_list_ids          = [oci_core_security_list.baseline.id]
+  prohibit_public_ip_on_vnic = true
+}
+
+# What the clients send through the nodes reaches the nodes' VNICs: admit it, stateful so that
+# the replies are admitted too.
+resource "oci_core_network_security_group_security_rule" "nodes_forwarded" {
+  # checkov:skip=CKV2_OCI_2:The source is the private client subnet, whose traffic of any protocol and port the nodes route on to route_target_destination (route-target mode); the nodes' host firewall admits none of it to the nodes themselves (INPUT), it only forwards it (FORWARD).
+  count = var.route_target_mode ? 1 : 0
+
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "INGRESS"
+  protocol                  = "all"
+  source                    = var.client_subnet_cidr
+  source_type               = "CIDR_BLOCK"
+  stateless                 = false
+  description               = "Route-target mode: the client subnet's traffic the nodes forward to ${var.route_target_destination}"
 }

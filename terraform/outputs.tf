@@ -1,14 +1,22 @@
 output "floating_public_ip" {
-  description = "The reserved public IP clients use; it follows the floating private IP."
-  value       = oci_core_public_ip.floating.ip_address
+  description = "The reserved public IP clients use; it follows the floating private IP vip."
+  value       = oci_core_public_ip.floating["vip"].ip_address
 }
 
 output "floating_private_ip" {
-  description = "The floating secondary private IP and its OCID (the function's VIP_PRIVATE_IP_IDS)."
+  description = "The floating secondary private IP vip and its OCID (the first of the function's VIP_PRIVATE_IP_IDS)."
   value = {
-    address = oci_core_private_ip.floating.ip_address
-    id      = oci_core_private_ip.floating.id
+    address = oci_core_private_ip.floating["vip"].ip_address
+    id      = oci_core_private_ip.floating["vip"].id
   }
+}
+
+output "floating_ips" {
+  description = "Every floating IP by name: address, OCID, and the reserved public IP (IPv4 only; IPv6 floating IPs have none)."
+  value = merge(
+    { for name, ip in oci_core_private_ip.floating : name => { address = ip.ip_address, id = ip.id, public_ip = oci_core_public_ip.floating[name].ip_address } },
+    { for name, ip in oci_core_ipv6.floating : name => { address = ip.ip_address, id = ip.id, public_ip = null } },
+  )
 }
 
 output "function_id" {

@@ -32,7 +32,7 @@ resource "oci_health_checks_http_monitor" "outside_in" {
 
   compartment_id      = var.compartment_ocid
   display_name        = "${var.name_prefix}-outside-in"
-  targets             = [oci_core_public_ip.floating.ip_address]
+  targets             = [oci_core_public_ip.floating["vip"].ip_address]
   protocol            = local.outside_in.protocol
   port                = var.outside_in_port
   path                = var.outside_in_path

@@ -50,7 +50,7 @@ variable "vcn_cidr" {
 
 variable "nodes_subnet_cidr" {
   type        = string
-  description = "CIDR of the public regional subnet that holds both nodes and the floating IP (a private IP moves only within one subnet)."
+  description = "CIDR of the public regional subnet that holds the nodes and the floating IPs (a private IP moves only within one subnet)."
   default     = "10.0.0.0/24"
 }
 
@@ -80,36 +80,117 @@ variable "http_ingress_cidr" {
 
 variable "nodes" {
   type = map(object({
-    private_ip = string
-    priority   = number
+    private_ip          = string
+    priority            = number
+    fault_domain        = optional(string)
+    availability_domain = optional(string)
   }))
-  description = "The two nodes: name => primary private IP (inside nodes_subnet_cidr) and VRRP/failback priority (higher is preferred)."
+  description = "The nodes, two or more: name => primary private IP (inside nodes_subnet_cidr), VRRP/failback priority (higher is preferred, each different), and optionally its fault domain (default: FAULT-DOMAIN-1, -2, -3 in turn, by name) and availability domain (a name from `oci iam availability-domain list`; default: see spread_across_availability_domains)."
   default = {
     "node-a" = { private_ip = "10.0.0.2", priority = 100 }
     "node-b" = { private_ip = "10.0.0.3", priority = 90 }
   }
 
   validation {
-    condition     = length(var.nodes) == 2
-    error_message = "Exactly two nodes: keepalived runs unicast VRRP between one node and its one peer."
+    condition     = length(var.nodes) >= 2
+    error_message = "At least two nodes, or there is nowhere to fail over to."
+  }
+
+  validation {
+    condition     = length(distinct([for node in values(var.nodes) : node.priority])) == length(var.nodes) && alltrue([for node in values(var.nodes) : node.priority >= 1 && node.priority <= 254])
+    error_message = "Each node's priority must be different (the highest one holds the floating IPs first) and between 1 and 254 (VRRP)."
+  }
+
+  validation {
+    condition     = alltrue([for node in values(var.nodes) : node.fault_domain == null || contains(["FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3"], coalesce(node.fault_domain, "-"))])
+    error_message = "A node's fault_domain must be FAULT-DOMAIN-1, FAULT-DOMAIN-2 or FAULT-DOMAIN-3."
   }
 }
 
 variable "floating_ip" {
   type        = string
-  description = "The floating secondary private IP (inside nodes_subnet_cidr); created on the highest-priority node's VNIC."
+  description = "The floating secondary private IP (inside nodes_subnet_cidr), named vip; created on the highest-priority node's VNIC with a reserved public IP."
   default     = "10.0.0.4"
+}
+
+variable "additional_floating_ips" {
+  type        = map(string)
+  description = "More IPv4 floating IPs that fail over with floating_ip: name => address inside nodes_subnet_cidr. Each is a secondary private IP with its own reserved public IP, and rides in the same VRRP instance (vip_ipv4)."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.additional_floating_ips) : can(regex("^[a-z][a-z0-9-]{0,62}$", name)) && name != "vip"])
+    error_message = "additional_floating_ips: names are host name labels (lower-case letters, digits, '-'), other than vip (floating_ip's)."
+  }
+}
+
+variable "vip_groups" {
+  type        = list(list(string))
+  description = "How the floating IPs move (VIP_GROUPS): lists of their names (vip, additional_floating_ips' and floating_ipv6_hostnums' names), each moved as a unit, every floating IP in exactly one list; empty: all of them form one group."
+  default     = []
+}
+
+variable "dual_stack" {
+  type        = bool
+  description = "IPv6 too: an Oracle-allocated /56 on the VCN, its first /64 on the nodes' subnet, each node an IPv6 address with its IPv4 host number (10.0.0.2 -> <prefix>::2), the IPv6 floating IPs of floating_ipv6_hostnums in their own VRRP instance (vip_ipv6), and IPv6 rules for the service."
+  default     = false
+}
+
+variable "floating_ipv6_hostnums" {
+  type        = map(number)
+  description = "With dual_stack: the IPv6 floating IPs, name => host number in the nodes' subnet's /64 (4 -> <prefix>::4). They have no public IP object: the address is reachable as it is, where http_ingress_ipv6_cidr admits."
+  default     = { "vip6" = 4 }
+
+  validation {
+    condition     = alltrue([for name, host in var.floating_ipv6_hostnums : can(regex("^[a-z][a-z0-9-]{0,62}$", name)) && host >= 4 && floor(host) == host])
+    error_message = "floating_ipv6_hostnums: names are host name labels, host numbers whole and at least 4 (the subnet's first addresses are Oracle's)."
+  }
+}
+
+variable "http_ingress_ipv6_cidr" {
+  type        = string
+  description = "With dual_stack: who may reach the service (ports 80 and 443) over IPv6."
+  default     = "::/0"
+}
+
+variable "route_target_mode" {
+  type        = bool
+  description = "Network-appliance mode: a client subnet whose route to route_target_destination goes to a floating IP (route_target_vip), so the route follows it on failover; source/destination checks off on the nodes' VNICs, and IP forwarding on the nodes."
+  default     = false
+}
+
+variable "route_target_vip" {
+  type        = string
+  description = "With route_target_mode: the name of the IPv4 floating IP the route rule targets (vip or a name of additional_floating_ips)."
+  default     = "vip"
+}
+
+variable "route_target_destination" {
+  type        = string
+  description = "With route_target_mode: the CIDR the client subnet reaches through the nodes."
+  default     = "172.16.0.0/16"
+
+  validation {
+    condition     = can(cidrnetmask(var.route_target_destination))
+    error_message = "route_target_destination must be an IPv4 CIDR block."
+  }
+}
+
+variable "client_subnet_cidr" {
+  type        = string
+  description = "With route_target_mode: CIDR of the private client subnet whose route table sends route_target_destination to the floating IP."
+  default     = "10.0.2.0/24"
 }
 
 variable "spread_across_availability_domains" {
   type        = bool
-  description = "Put the two nodes in different availability domains (regions with several ADs); they are always in different fault domains. The subnet is regional, so the floating IP can move between them either way."
+  description = "Put the nodes in different availability domains, in turn (regions with several ADs); a node's own availability_domain wins. They are always in different fault domains where there are at most three. The subnet is regional, so the floating IPs can move between them either way."
   default     = false
 }
 
 variable "instance_shape" {
   type        = string
-  description = "Compute shape of both nodes."
+  description = "Compute shape of every node."
   default     = "VM.Standard.E4.Flex"
 }
 
@@ -133,7 +214,7 @@ variable "image_ocid" {
 
 variable "ssh_public_key" {
   type        = string
-  description = "SSH public key authorised for the ubuntu user on both nodes."
+  description = "SSH public key authorised for the ubuntu user on every node."
 }
 
 variable "assign_node_public_ips" {
@@ -175,7 +256,7 @@ variable "apt_proxy" {
 
 variable "virtual_router_id" {
   type        = number
-  description = "VRRP virtual router id shared by both nodes (unique within the subnet)."
+  description = "VRRP virtual router id shared by every node (unique within the subnet; the IPv4 and IPv6 instances both use it)."
   default     = 51
 
   validation {

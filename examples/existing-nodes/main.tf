@@ -1,4 +1,4 @@
-# The controller on two nodes you already have: their instances, VNICs and the floating private
+# The controller on the nodes you already have (two or more): their instances, VNICs and the floating private
 # IP exist; this creates the function, its application, the alarms and their topic, the dynamic
 # groups and the policies, and renders each node's node-agent.yaml for
 # `python -m health_probe install --config node-agent.yaml` on that node (docs/deploy.md).
@@ -25,8 +25,8 @@ provider "oci" {
 }
 
 locals {
-  names   = sort(keys(var.nodes))
-  peer_of = { for name in local.names : name => one([for other in local.names : other if other != name]) }
+  names    = sort(keys(var.nodes))
+  peers_of = { for name in local.names : name => [for other in local.names : other if other != name] }
 }
 
 module "controller" {
@@ -60,14 +60,12 @@ module "node_agent" {
 
   templates_dir = "${path.module}/../../templates"
   node          = { name = each.key, private_ip = each.value.private_ip }
-  peer          = { name = local.peer_of[each.key], private_ip = var.nodes[local.peer_of[each.key]].private_ip }
-  vip           = var.floating_ip
+  peers         = [for peer in local.peers_of[each.key] : { name = peer, private_ip = var.nodes[peer].private_ip, instance_id = var.nodes[peer].instance_id }]
+  vips          = [{ name = "vip", address = var.floating_ip, id = var.floating_private_ip_id }]
   health_port   = var.health_port
   endpoint_port = var.node_health_port
   agent = {
     instance_id            = each.value.instance_id
-    peer_instance_id       = var.nodes[local.peer_of[each.key]].instance_id
-    vip_private_ip_id      = var.floating_private_ip_id
     compartment_id         = var.compartment_ocid
     region                 = var.region
     invoke_endpoint        = module.controller.function_invoke_endpoint

@@ -32,7 +32,7 @@ variable "nodes" {
     private_ip  = string
     priority    = number
   }))
-  description = "Your two nodes: name (as keepalived and the agent call it) => instance OCID, the VNIC that carries the floating IP, its primary private IP, and the failback priority."
+  description = "Your nodes, two or more: name (as keepalived and the agent call it) => instance OCID, the VNIC that carries the floating IP, its primary private IP, and the failback priority."
 }
 
 variable "floating_private_ip_id" {

@@ -1,4 +1,4 @@
-# The whole stack from an empty compartment: network, two nodes, the floating IP and the
+# The whole stack from an empty compartment: network, the nodes, the floating IP and the
 # controller (terraform/, which composes modules/controller). Equivalent to running terraform in
 # terraform/ with a terraform.tfvars; shown here as a module call.
 

@@ -18,6 +18,7 @@ from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
 
 ROOT = Module.load(TERRAFORM_DIR)
 CONTROLLER = Module.load(TERRAFORM_DIR / "modules" / "controller")
+DEFAULTS = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
 # Set only to point the SDK at the emulator; on OCI the region's own endpoints are right.
 EMULATOR_ONLY = {"OCI_SERVICE_ENDPOINT"}
 
@@ -32,19 +33,31 @@ def keys_the_function_reads() -> set[str]:
     }
 
 
+# Keys set only when the deployment uses them (IPv6 floating IPs, VIP groups); unset, the
+# function's defaults are what the keys would say.
+OPTIONAL_KEYS = {"VIP_IPV6_IDS", "VIP_GROUPS"}
+
+
+def deployed_keys() -> tuple[set[str], set[str]]:
+    """(always set, set only when used): the literal keys of function_config's merge()."""
+    text = (TERRAFORM_DIR / "modules" / "function_config" / "main.tf").read_text()
+    always = set(re.findall(r"^    ([A-Z][A-Z0-9_]+) += ", text, flags=re.M))
+    optional = set(re.findall(r"\? \{\} : \{ ([A-Z][A-Z0-9_]+) = ", text))
+    return always, optional
+
+
 def test_the_config_module_sets_every_key_the_function_reads_and_no_other() -> None:
-    module = Module.load(TERRAFORM_DIR / "modules" / "function_config")
-    deployed = set(module.labelled("output")["config"]["value"])
-    assert deployed == keys_the_function_reads() - EMULATOR_ONLY
+    always, optional = deployed_keys()
+    assert optional == OPTIONAL_KEYS and not always & optional
+    assert always | optional == keys_the_function_reads() - EMULATOR_ONLY
 
 
 def test_the_emulators_topology_configures_the_same_keys() -> None:
     """Terraform, the emulator's topology and the lab set exactly the same keys (conventions)."""
-    module = Module.load(TERRAFORM_DIR / "modules" / "function_config")
-    deployed = set(module.labelled("output")["config"]["value"])
+    always, optional = deployed_keys()
     topology = json.loads((REPO / "ocisim" / "topologies" / "two-node.json").read_text())
     for function in topology["functions"]:
-        assert set(function["config"]) - EMULATOR_ONLY == deployed, function["name"]
+        assert always <= set(function["config"]) - EMULATOR_ONLY <= always | optional, function["name"]
 
 
 def test_the_function_is_configured_by_the_config_module() -> None:
@@ -66,30 +79,32 @@ def test_the_function_probes_each_nodes_agent_endpoint_not_haproxy() -> None:
     assert (defaults["node_health_port"], defaults["health_port"]) == (8405, 8404)
 
 
-@pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: config map not evaluated")
-@pytest.mark.parametrize("failback, dry_run", [("never", False), ("preferred", True)])
-def test_failover_config_accepts_what_terraform_builds(tmp_path: Path, failback: str, dry_run: bool) -> None:
-    defaults = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
-    nodes = [
+def node_entries(nodes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The NODES entries terraform/controller.tf builds, with example VNIC OCIDs."""
+    return [
         {
             "name": name,
             "vnic_id": f"ocid1.vnic.oc1.iad.{name.replace('-', '')}",
-            "health_url": f"http://{spec['private_ip']}:{defaults['node_health_port']}/healthz",
+            "health_url": f"http://{spec['private_ip']}:{DEFAULTS['node_health_port']}/healthz",
             "priority": spec["priority"],
         }
-        for name, spec in sorted(defaults["nodes"].items())
+        for name, spec in sorted(nodes.items())
     ]
-    main_tf = f"""
+
+
+def config_module(nodes: list[dict[str, Any]], failback: str, dry_run: bool, vips: str) -> str:
+    """function_config called as modules/controller calls it; `vips` sets its VIP arguments."""
+    return f"""
 module "config" {{
   source                 = {hcl(str(TERRAFORM_DIR / "modules" / "function_config"))}
-  vip_private_ip_ids     = ["ocid1.privateip.oc1.iad.floating"]
+{vips}
   nodes                  = {hcl(nodes)}
   failback_policy        = {hcl(failback)}
-  cooldown_seconds       = {defaults["cooldown_seconds"]}
-  probe_timeout_seconds  = {defaults["probe_timeout_seconds"]}
-  probe_connect_timeout_seconds = {defaults["probe_connect_timeout_seconds"]}
+  cooldown_seconds       = {DEFAULTS["cooldown_seconds"]}
+  probe_timeout_seconds  = {DEFAULTS["probe_timeout_seconds"]}
+  probe_connect_timeout_seconds = {DEFAULTS["probe_connect_timeout_seconds"]}
   dry_run                = {hcl(dry_run)}
-  retry_deadline_seconds = {defaults["retry_deadline_seconds"]}
+  retry_deadline_seconds = {DEFAULTS["retry_deadline_seconds"]}
   alarm_ids              = ["ocid1.alarm.oc1.iad.nodedown", "ocid1.alarm.oc1.iad.nodeabsent"]
   events_topic_id        = "ocid1.onstopic.oc1.iad.events"
   compartment_id         = "ocid1.compartment.oc1..vipfailover"
@@ -98,8 +113,17 @@ output "config" {{
   value = module.config.config
 }}
 """
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: config map not evaluated")
+@pytest.mark.parametrize("failback, dry_run", [("never", False), ("preferred", True)])
+def test_failover_config_accepts_what_terraform_builds(tmp_path: Path, failback: str, dry_run: bool) -> None:
+    defaults = DEFAULTS
+    nodes = node_entries(defaults["nodes"])
+    main_tf = config_module(nodes, failback, dry_run, '  vip_private_ip_ids     = ["ocid1.privateip.oc1.iad.floating"]')
     env: dict[str, Any] = evaluate(tmp_path, main_tf)["config"]
     assert all(isinstance(value, str) for value in env.values()), "function config values are strings"
+    assert not OPTIONAL_KEYS & set(env), "a deployment without IPv6 or groups is configured as before"
     config = Config.from_env(env)
     assert config.vip_private_ip_ids == ("ocid1.privateip.oc1.iad.floating",)
     assert [node.name for node in config.nodes] == ["node-a", "node-b"]  # highest priority first
@@ -116,6 +140,25 @@ output "config" {{
     assert json.loads(env["NODES"]) == nodes
     assert (config.events_topic_id, config.compartment_id) == (
         "ocid1.onstopic.oc1.iad.events", "ocid1.compartment.oc1..vipfailover")
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: config map not evaluated")
+def test_three_nodes_two_ipv4_groups_and_an_ipv6_floating_ip_are_configured_as_the_contract_says(
+    tmp_path: Path,
+) -> None:
+    three = {**DEFAULTS["nodes"], "node-c": {"private_ip": "10.0.0.6", "priority": 80}}
+    vip, vip2, vip6 = "ocid1.privateip.oc1.iad.vip", "ocid1.privateip.oc1.iad.vip2", "ocid1.ipv6.oc1.iad.vip6"
+    vips = f"""  vip_private_ip_ids     = {hcl([vip, vip2])}
+  vip_ipv6_ids           = {hcl([vip6])}
+  vip_groups             = {hcl([[vip, vip2], [vip6]])}"""
+    env: dict[str, Any] = evaluate(tmp_path, config_module(node_entries(three), "never", False, vips))["config"]
+    assert all(isinstance(value, str) for value in env.values()), "function config values are strings"
+    assert env["VIP_PRIVATE_IP_IDS"] == f"{vip},{vip2}"
+    assert env["VIP_IPV6_IDS"] == vip6
+    assert json.loads(env["VIP_GROUPS"]) == [[vip, vip2], [vip6]]
+    config = Config.from_env(env)
+    assert [node.name for node in config.nodes] == ["node-a", "node-b", "node-c"]
+    assert config.vip_private_ip_ids == (vip, vip2)
 
 
 def test_memory_and_timeout_default_to_func_yaml() -> None:

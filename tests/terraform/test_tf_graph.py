@@ -60,7 +60,16 @@ def test_the_example_variables_plan(stand_in_root: Path) -> None:
     "override, message",
     [
         ("admin_cidr=0.0.0.0/0", "admin_cidr must be a CIDR narrower than 0.0.0.0/0"),
-        ("floating_ip=10.0.0.2", "floating_ip must differ from both nodes' primary IPs"),
+        ("floating_ip=10.0.0.2", "Each floating IP must differ from the others and from every node's primary IP"),
+        ('additional_floating_ips={"vip-2" = "10.0.0.4"}', "Each floating IP must differ from the others"),
+        ('nodes={"node-a" = {private_ip = "10.0.0.2", priority = 100}}', "At least two nodes"),
+        (
+            'nodes={"node-a" = {private_ip = "10.0.0.2", priority = 90}, "node-b" = {private_ip = "10.0.0.3", priority = 90}}',
+            "Each node's priority must be different",
+        ),
+        ('vip_groups=[["vip"], ["vip"]]', "vip_groups must hold every floating IP's name"),
+        ('vip_groups=[["vip", "vip-9"]]', "vip_groups must hold every floating IP's name"),
+        ("route_target_mode=true -var=route_target_vip=vip-9", "route_target_vip must name an IPv4 floating IP"),
         ("retry_deadline_seconds=60", "retry_deadline_seconds must be below function_timeout_seconds"),
         ("failback_policy=always", "failback_policy must be never or preferred"),
     ],
@@ -68,9 +77,43 @@ def test_the_example_variables_plan(stand_in_root: Path) -> None:
 def test_unsafe_variables_are_refused_before_anything_is_created(
     stand_in_root: Path, override: str, message: str
 ) -> None:
-    plan = terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars", f"-var={override}", ok=False)
+    overrides = [f"-var={one}" for one in override.split(" -var=")]
+    plan = terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars", *overrides, ok=False)
     assert plan.returncode != 0
     assert message in " ".join(plan.stderr.split()), plan.stderr
+
+
+THREE_NODES = (
+    'nodes={"node-a" = {private_ip = "10.0.0.2", priority = 100}, "node-b" = {private_ip = "10.0.0.3", priority = 90},'
+    ' "node-c" = {private_ip = "10.0.0.6", priority = 80, fault_domain = "FAULT-DOMAIN-1"}}'
+)
+
+
+@pytest.mark.parametrize(
+    "overrides, planned, absent",
+    [
+        ([], ['oci_core_private_ip__floating["vip"]', 'oci_core_public_ip__floating["vip"]'],
+         ["oci_core_ipv6__floating", "oci_core_route_table__via_appliance", "nodes_service_ipv6"]),
+        ([THREE_NODES], ['oci_core_instance__node["node-c"]', 'oci_objectstorage_object__node_agent["node-c"]'], []),
+        (['additional_floating_ips={"vip-2" = "10.0.0.5"}', 'vip_groups=[["vip"], ["vip-2"]]'],
+         ['oci_core_private_ip__floating["vip-2"]', 'oci_core_public_ip__floating["vip-2"]'], []),
+        (["dual_stack=true"], ['oci_core_ipv6__floating["vip6"]', 'nodes_service_ipv6["http"]', "nodes_egress_ipv6[0]"],
+         []),
+        (["route_target_mode=true", "route_target_destination=172.16.0.0/16"],
+         ["oci_core_route_table__via_appliance[0]", "oci_core_subnet__clients[0]", "nodes_forwarded[0]"],
+         ["oci_core_ipv6__floating"]),
+    ],
+    ids=["default", "three-nodes", "two-vips", "dual-stack", "route-target"],
+)
+def test_each_option_plans_its_resources_and_nothing_else(
+    stand_in_root: Path, overrides: list[str], planned: list[str], absent: list[str]
+) -> None:
+    plan = terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars",
+                     *[f"-var={one}" for one in overrides])
+    for address in planned:
+        assert f"{address} will be created" in plan.stdout, address
+    for address in absent:
+        assert address not in plan.stdout, address
 
 
 def test_every_oci_resource_and_data_source_has_a_stand_in() -> None:

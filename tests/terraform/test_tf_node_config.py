@@ -1,5 +1,6 @@
 """Each node's files, rendered by the real terraform (templatefile() on the shared templates) for
-both nodes, then checked by the programs that will read them: haproxy -c, keepalived -t,
+every node of the default pair and of larger topologies (three nodes, two IPv4 floating IPs, an
+IPv6 floating IP, route-target mode), then checked by the programs that will read them: haproxy -c, keepalived -t,
 health_probe's own config parser, bash -n, Python's compiler, a YAML parser for cloud-init."""
 
 from __future__ import annotations
@@ -17,78 +18,21 @@ from typing import Any
 
 import pytest
 import yaml
-from tf_helpers import REPO, TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl
+from tf_helpers import REPO, TERRAFORM, evaluate
+from tf_nodes import DEFAULTS, PREFIX_LEN as PREFIX, Topology, instance_id, ipv6_id, node_modules, private_ip_id, render
 
 from health_probe.config import parse_config
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: templates not rendered")
 
-ROOT = Module.load(TERRAFORM_DIR)
-DEFAULTS = {name: body.get("default") for name, body in ROOT.labelled("variable").items()}
 NODES: dict[str, dict[str, Any]] = DEFAULTS["nodes"]
 # OCI user_data and the rest of the instance metadata share 32,000 bytes.
 METADATA_LIMIT = 32_000
 
 
-def node_modules(name: str) -> str:
-    """Both per-node modules, called as terraform/compute.tf calls them, with example OCIDs."""
-    peer = next(other for other in NODES if other != name)
-    node, other = NODES[name], NODES[peer]
-    return f"""
-module "config_{name}" {{
-  source            = {hcl(str(TERRAFORM_DIR / "modules" / "node_config"))}
-  templates_dir     = {hcl(str(REPO / "templates"))}
-  probe_unit_file   = {hcl(str(REPO / "health_probe" / "vip-failover-probe.service"))}
-  node              = {{ name = {hcl(name)}, private_ip = {hcl(node["private_ip"])}, priority = {node["priority"]} }}
-  peer              = {{ name = {hcl(peer)}, private_ip = {hcl(other["private_ip"])} }}
-  vrrp = {{
-    interface         = {hcl(DEFAULTS["nic_interface"])}
-    vip               = {hcl(DEFAULTS["floating_ip"])}
-    vip_prefix_len    = {DEFAULTS["nodes_subnet_cidr"].split("/")[1]}
-    virtual_router_id = {DEFAULTS["virtual_router_id"]}
-    advert_int        = {DEFAULTS["advert_int"]}
-  }}
-  health_port       = {DEFAULTS["health_port"]}
-  endpoint_port     = {DEFAULTS["node_health_port"]}
-  http_port         = 80
-  firewall = {{
-    service_ports = [80, 443]
-    client_cidr   = {hcl(DEFAULTS["http_ingress_cidr"])}
-    function_cidr = {hcl(DEFAULTS["functions_subnet_cidr"])}
-  }}
-  source_repository = "https://example.invalid/oci-vip-failover.git"
-  source_ref        = "main"
-  config_object     = {{ namespace = "examplens", bucket = "vip-failover-node-config", name = "node-agent/{name}.yaml" }}
-}}
-module "agent_{name}" {{
-  source        = {hcl(str(TERRAFORM_DIR / "modules" / "node_agent"))}
-  templates_dir = {hcl(str(REPO / "templates"))}
-  node          = {{ name = {hcl(name)}, private_ip = {hcl(node["private_ip"])} }}
-  peer          = {{ name = {hcl(peer)}, private_ip = {hcl(other["private_ip"])} }}
-  vip           = {hcl(DEFAULTS["floating_ip"])}
-  health_port   = {DEFAULTS["health_port"]}
-  endpoint_port = {DEFAULTS["node_health_port"]}
-  agent = {{
-    instance_id            = "ocid1.instance.oc1.iad.{name.replace("-", "")}"
-    peer_instance_id       = "ocid1.instance.oc1.iad.{peer.replace("-", "")}"
-    vip_private_ip_id      = "ocid1.privateip.oc1.iad.floating"
-    compartment_id         = "ocid1.compartment.oc1..example"
-    region                 = "us-ashburn-1"
-    invoke_endpoint        = "https://example.us-ashburn-1.functions.oci.oraclecloud.com"
-    function_id            = "ocid1.fnfunc.oc1.iad.failover"
-    probe_interval_seconds = {DEFAULTS["probe_interval_seconds"]}
-    notify_timeout_seconds = {DEFAULTS["notify_timeout_seconds"]}
-  }}
-}}
-output "{name}" {{
-  value = merge(module.config_{name}, module.agent_{name})
-}}
-"""
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    return evaluate(tmp_path_factory.mktemp("node_config"), "\n".join(node_modules(name) for name in NODES))
+    return render(tmp_path_factory.mktemp("node_config"), Topology())
 
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
@@ -210,10 +154,10 @@ def test_the_node_installs_requirements_node_txt_which_pins_what_health_probe_im
 
 
 def test_a_private_wheelhouse_and_apt_proxy_are_used_when_given(tmp_path: Path) -> None:
-    calls = node_modules("node-a").replace('source_ref        = "main"', """source_ref        = "main"
-  pip_find_links    = "http://198.18.2.2:8480/"
+    calls = node_modules(Topology(), "node-a", """  pip_find_links    = "http://198.18.2.2:8480/"
   apt_proxy         = "http://198.18.2.2:3142"
-  environment       = { OCI_METADATA_BASE_URL = "http://198.18.2.2:1/imds/node-a/opc/v2" }""")
+  environment       = { OCI_METADATA_BASE_URL = "http://198.18.2.2:1/imds/node-a/opc/v2" }
+""")
     out = evaluate(tmp_path, calls)["node-a"]
     document = yaml.safe_load(out["cloud_init"])
     assert document["apt"] == {"proxy": "http://198.18.2.2:3142"}
@@ -260,3 +204,207 @@ def test_the_install_commands_keepalived_lines_are_the_ones_terraform_renders(
     assert len(settings) == 7
     assert [line for line in settings if line not in conf] == []
     assert rendered[node]["template_vars"]["notify_master_command"] == notify_commands().master
+
+
+# --- Beyond two nodes and one IPv4 floating IP ---------------------------------------------------
+
+THREE = {
+    "node-a": {"private_ip": "10.0.0.2", "priority": 100},
+    "node-b": {"private_ip": "10.0.0.3", "priority": 90},
+    "node-c": {"private_ip": "10.0.0.6", "priority": 80},
+}
+TWO_VIPS = {"vip": "10.0.0.4", "vip-2": "10.0.0.5"}
+V6 = "fd00:10:0:1::"
+
+
+def dual_stack(nodes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each node's IPv6 address with its IPv4 host number, as terraform/compute.tf derives it."""
+    return {name: {**spec, "ipv6": V6 + spec["private_ip"].rsplit(".", 1)[1]} for name, spec in nodes.items()}
+
+
+TOPOLOGIES = {
+    "three-nodes": Topology(nodes=THREE),
+    "two-vips": Topology(vips=TWO_VIPS),
+    "dual-stack": Topology(nodes=dual_stack(NODES), vips_ipv6={"vip6": V6 + "4"}),
+    # The emulator's multi topology: three nodes, two IPv4 VIPs, one IPv6 VIP, route target.
+    "multi": Topology(
+        nodes=dual_stack(THREE),
+        vips=TWO_VIPS,
+        vips_ipv6={"vip6": V6 + "4"},
+        forwarding={"source_cidr": "10.0.2.0/24", "destination_cidr": "172.16.0.0/16"},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def rendered_topologies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every topology in one terraform apply (module names carry the topology's index)."""
+    calls, outputs = [], {}
+    for index, (label, topology) in enumerate(TOPOLOGIES.items()):
+        for name in topology.nodes:
+            call = node_modules(topology, name)
+            key = name.replace("-", "_")
+            calls.append(call.replace(f"config_{key}", f"config_{index}_{key}").replace(
+                f"agent_{key}", f"agent_{index}_{key}").replace(f'output "{name}"', f'output "t{index}_{key}"'))
+            outputs[(label, name)] = f"t{index}_{key}"
+    values = evaluate(tmp_path_factory.mktemp("topologies"), "\n".join(calls))
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for (label, name), output in outputs.items():
+        result.setdefault(label, {})[name] = values[output]
+    return result
+
+
+CASES = [(label, node) for label, topology in TOPOLOGIES.items() for node in topology.nodes]
+
+
+def instances(conf: str) -> dict[str, str]:
+    """vrrp_instance name -> its body, from a rendered keepalived.conf."""
+    return dict(re.findall(r"^vrrp_instance (\w+) \{\n(.*?)^\}", conf, flags=re.M | re.S))
+
+
+def block(body: str, name: str) -> list[str]:
+    return body.split(f"{name} {{", 1)[1].split("}", 1)[0].split()
+
+
+@pytest.mark.parametrize("label, node", CASES)
+def test_keepalived_accepts_every_topologys_config(
+    rendered_topologies: dict[str, dict[str, dict[str, Any]]], label: str, node: str, nic_namespace: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "keepalived.conf"
+    config.write_text(rendered_topologies[label][node]["keepalived_conf"])
+    check = subprocess.run(
+        ["ip", "netns", "exec", nic_namespace, "keepalived", "-t", "-f", str(config)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("label, node", CASES)
+def test_each_family_has_one_vrrp_instance_with_every_other_node_as_peer(
+    rendered_topologies: dict[str, dict[str, dict[str, Any]]], label: str, node: str
+) -> None:
+    topology = TOPOLOGIES[label]
+    found = instances(rendered_topologies[label][node]["keepalived_conf"])
+    assert list(found) == (["vip_ipv4", "vip_ipv6"] if topology.vips_ipv6 else ["vip_ipv4"])
+    families = {"vip_ipv4": ("private_ip", topology.vips, PREFIX), "vip_ipv6": ("ipv6", topology.vips_ipv6, 64)}
+    for name, body in found.items():
+        address, vips, prefix = families[name]
+        assert f"unicast_src_ip {topology.nodes[node][address]}\n" in body
+        assert block(body, "unicast_peer") == [topology.nodes[p][address] for p in topology.peers(node)]
+        assert block(body, "virtual_ipaddress") == [
+            word for ip in vips.values() for word in (f"{ip}/{prefix}", "dev", DEFAULTS["nic_interface"])
+        ]
+        assert f"priority {topology.nodes[node]['priority']}\n" in body
+        assert f"virtual_router_id {DEFAULTS['virtual_router_id']}\n" in body
+
+
+@pytest.mark.parametrize("label", ["dual-stack", "multi"])
+def test_with_two_instances_each_notice_names_its_instance(
+    rendered_topologies: dict[str, dict[str, dict[str, Any]]], label: str
+) -> None:
+    """keepalived's `notify` appends "INSTANCE <name> <state> <priority>"; the re-assertion after a
+    split brain (no state change, so no `notify`) says the same itself."""
+    for out in rendered_topologies[label].values():
+        release = out["template_vars"]["notify_release_command"]
+        priority = out["template_vars"]["priority"]
+        for name, body in instances(out["keepalived_conf"]).items():
+            lines = [line.strip() for line in body.splitlines() if line.strip().startswith("notify")]
+            assert lines == [
+                f'notify "{release}"',
+                f'notify_master_rx_lower_pri "{release} INSTANCE {name} MASTER {priority}"',
+            ]
+
+
+@pytest.mark.parametrize("label, node", CASES)
+def test_the_agent_probes_every_node_and_floating_ip(
+    rendered_topologies: dict[str, dict[str, dict[str, Any]]], label: str, node: str
+) -> None:
+    topology = TOPOLOGIES[label]
+    document = yaml.safe_load(rendered_topologies[label][node]["node_agent_yaml"])
+    health = DEFAULTS["health_port"]
+    assert document["targets"] == [
+        {"name": n, "role": "node", "url": f"http://{topology.nodes[n]['private_ip']}:{health}/healthz",
+         "resource_id": instance_id(n)}
+        for n in [node, *topology.peers(node)]
+    ] + [
+        {"name": vip, "role": "vip", "url": f"http://{ip}:{health}/healthz", "resource_id": private_ip_id(vip)}
+        for vip, ip in topology.vips.items()
+    ]
+    assert document["floating_ips"] == list(topology.vips.values())
+    if topology.vips_ipv6:
+        # The contract's mapping: which floating IPs each keepalived instance's notice is about.
+        assert document["vrrp_instances"] == {
+            "vip_ipv4": [private_ip_id(v) for v in topology.vips], "vip_ipv6": [ipv6_id(v) for v in topology.vips_ipv6]
+        }
+    else:
+        assert "vrrp_instances" not in document
+        config = parse_config(document, source=node)
+        assert [t.name for t in config.targets if t.role == "node"] == [node, *topology.peers(node)]
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
+@pytest.mark.parametrize("label", ["dual-stack", "three-nodes"])
+def test_haproxy_listens_on_ipv6_only_with_an_ipv6_floating_ip(
+    rendered_topologies: dict[str, dict[str, dict[str, Any]]], label: str, tmp_path: Path
+) -> None:
+    text = rendered_topologies[label]["node-a"]["haproxy_cfg"]
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(text)
+    check = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
+    binds = re.findall(r"^\s+bind (.+)$", text, flags=re.M)
+    http, health = 80, DEFAULTS["health_port"]
+    if TOPOLOGIES[label].vips_ipv6:
+        assert binds == [f":{http}", f":::{http} v6only", f":{health}", f":::{health} v6only"]
+    else:
+        assert binds == [f":{http}", f":{health}"]
+
+
+def firewall_of(out: dict[str, Any]) -> str:
+    files = {entry["path"]: entry["content"] for entry in yaml.safe_load(out["cloud_init"])["write_files"]}
+    return files["/usr/local/sbin/vip-failover-firewall"]
+
+
+@pytest.mark.parametrize("label, node", CASES)
+def test_the_host_firewall_admits_every_peer_and_forwards_only_in_route_target_mode(
+    rendered_topologies: dict[str, dict[str, dict[str, Any]]], label: str, node: str, tmp_path: Path
+) -> None:
+    topology = TOPOLOGIES[label]
+    script = firewall_of(rendered_topologies[label][node])
+    path = tmp_path / "firewall"
+    path.write_text(script)
+    syntax = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True, timeout=30)
+    assert syntax.returncode == 0, syntax.stderr
+    health = DEFAULTS["health_port"]
+    for peer in topology.peers(node):
+        ip = topology.nodes[peer]["private_ip"]
+        assert f"allow -p vrrp -s {ip}/32\n" in script
+        assert f"allow -p tcp -s {ip}/32 --dport {health} -m conntrack --ctstate NEW\n" in script
+        if topology.vips_ipv6:
+            ip6 = topology.nodes[peer]["ipv6"]
+            assert f"accept ip6tables INPUT -p vrrp -s {ip6}/128\n" in script
+            assert f"accept ip6tables INPUT -p tcp -s {ip6}/128 --dport {health} -m conntrack --ctstate NEW\n" in script
+    assert topology.nodes[node]["private_ip"] + "/32" not in script, "a node admits its peers, not itself"
+    assert ("ip6tables" in script.split("allow() {", 1)[1]) is bool(topology.vips_ipv6)
+    if topology.forwarding:
+        source, destination = topology.forwarding["source_cidr"], topology.forwarding["destination_cidr"]
+        assert "net.ipv4.ip_forward = 1\n" in script
+        assert f"accept iptables FORWARD -s {source} -d {destination}\n" in script
+        assert f"accept iptables FORWARD -s {destination} -d {source} -m conntrack --ctstate ESTABLISHED,RELATED\n" in script
+    else:
+        assert "ip_forward" not in script and "FORWARD -s" not in script
+
+
+@pytest.mark.parametrize("label, node", CASES)
+def test_every_topologys_user_data_fits_in_the_instance_metadata(
+    rendered_topologies: dict[str, dict[str, dict[str, Any]]], label: str, node: str
+) -> None:
+    user_data = base64.b64encode(gzip.compress(rendered_topologies[label][node]["cloud_init"].encode()))
+    assert len(user_data) < METADATA_LIMIT // 2, f"{len(user_data)} bytes of user_data"
+
+
+def test_ipv6_floating_ips_need_every_nodes_ipv6_address(tmp_path: Path) -> None:
+    """vip_ipv6's unicast VRRP runs between the nodes' IPv6 addresses: without them, refuse."""
+    topology = Topology(vips_ipv6={"vip6": V6 + "4"})
+    with pytest.raises(AssertionError, match="this node and every peer need an"):
+        evaluate(tmp_path, node_modules(topology, "node-a"))

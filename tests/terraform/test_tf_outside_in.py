@@ -72,7 +72,7 @@ def test_unsafe_outside_in_variables_are_refused(stand_in_root: Path, overrides:
 
 def test_the_monitor_probes_the_reserved_public_ip_from_three_providers() -> None:
     monitor = RESOURCES[("oci_health_checks_http_monitor", "outside_in")]
-    assert monitor["targets"] == ["${oci_core_public_ip.floating.ip_address}"]
+    assert monitor["targets"] == ['${oci_core_public_ip.floating["vip"].ip_address}']
     assert monitor["port"] == "${var.outside_in_port}" and monitor["path"] == "${var.outside_in_path}"
     defaults = ROOT.labelled("variable")["outside_in_vantage_points"]["default"]
     assert len({name.split("-")[0] for name in defaults}) >= 3

@@ -37,6 +37,8 @@ ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
         # Failover events (events.tf): PublishMessage, and PostMetricData into the events' namespace.
         ("use", "ons-topics"): {"ONS_TOPIC_PUBLISH"},
         ("use", "metrics"): "target.metrics.namespace = 'vip_failover_events'",
+        # With IPv6 floating IPs only: GetIpv6; UpdateIpv6 = IPV6_UPDATE + the VNIC half above.
+        ("use", "ipv6s"): {"IPV6_READ", "IPV6_UPDATE"},
     },
     "nodes": {
         # PostMetricData into the probe's namespace only (read from health_probe/metrics.json).
@@ -56,19 +58,23 @@ ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
         ("read", "alarms"): None,
         ("inspect", "ons-subscriptions"): None,
         ("read", "metrics"): "target.metrics.namespace = '${local.metric_names.namespace}'",
+        ("use", "ipv6s"): {"IPV6_READ", "IPV6_UPDATE"},
     },
 }
+# Grants that exist only when the deployment needs them: resource-type -> the condition under
+# which the statement's local is empty.
+ONLY_WHEN = {"ipv6s": "length(var.vip_ipv6_ids) == 0"}
 # A policy grants only to the principal it is named for; events.tf's policy is the function's.
 PRINCIPAL_OF_POLICY = {"events": "function"}
 
 STATEMENT = re.compile(
     r"^Allow (?:dynamic-group id \$\{oci_identity_dynamic_group\.(?P<principal>[a-z_]+)\.id\}"
     r"|group id \$\{var\.(?P<group>operators)_group_ocid\})"
-    r" to (?P<verb>inspect|read|use|manage) (?P<resource>[a-z-]+) (?P<scope>in .+?)"
+    r" to (?P<verb>inspect|read|use|manage) (?P<resource>[a-z0-9-]+) (?P<scope>in .+?)"
     r"(?: where (?P<condition>.+))?$"
 )
 PERMISSIONS = re.compile(r"^any \{(?P<terms>[^{}]+)\}$")
-PERMISSION_TERM = re.compile(r"^request\.permission = '(?P<name>[A-Z_]+)'$")
+PERMISSION_TERM = re.compile(r"^request\.permission = '(?P<name>[A-Z0-9_]+)'$")
 
 
 @dataclass(frozen=True)
@@ -106,14 +112,24 @@ def permissions(condition: str) -> set[str]:
 
 
 FOR_EACH_STATEMENT = re.compile(r'^\$\{\[for \w+ in [\w.]+ : "(?P<template>.+)"\]\}$', re.S)
+CONDITIONAL_STATEMENTS = re.compile(r'^\$\{(?P<unless>[^?]+) \? \[\] : \[(?P<items>"[^"]+"(?:, "[^"]+")*),?\]\}$', re.S)
+# statement -> the condition under which its local is empty (statements_of records it)
+UNLESS: dict[str, str] = {}
 
 
 def statements_of(local: str) -> list[str]:
-    """A local's statements: a list, or `[for x in list : "template"]` (one statement per item)."""
+    """A local's statements: a list, `[for x in list : "template"]` (one statement per item), or
+    `condition ? [] : [statements]` (granted only where the deployment needs them)."""
     value = LOCALS[local]
     if isinstance(value, list):
         return value
-    match = FOR_EACH_STATEMENT.match(" ".join(value.split()))
+    flat = " ".join(value.split())
+    conditional = CONDITIONAL_STATEMENTS.match(flat)
+    if conditional:
+        texts = re.findall(r'"([^"]+)"', conditional.group("items"))
+        UNLESS.update(dict.fromkeys(texts, conditional.group("unless")))
+        return texts
+    match = FOR_EACH_STATEMENT.match(flat)
     assert match, f"local.{local}: neither a list of statements nor a for expression: {value}"
     return [match.group("template").replace('\\"', '"')]
 
@@ -131,6 +147,7 @@ def policies() -> dict[str, list[str]]:
 
 
 STATEMENTS = [(policy, parse(text)) for policy, texts in policies().items() for text in texts]
+CONDITIONS = {parse(text): unless for text, unless in UNLESS.items()}
 
 
 def test_there_are_policies_for_the_function_the_nodes_and_the_operators() -> None:
@@ -159,6 +176,13 @@ def test_every_allowed_grant_is_used_once() -> None:
     granted = [(s.principal, s.verb, s.resource) for _, s in STATEMENTS]
     assert len(granted) == len(set(granted)), "duplicate grants"
     assert set(granted) == {(p, v, r) for p, grants in ALLOWED.items() for v, r in grants}
+
+
+def test_grants_a_deployment_may_not_need_are_made_only_when_it_does() -> None:
+    """No IPv6 floating IP, no IPv6 grant: each such statement's local is empty unless needed."""
+    for _, statement in STATEMENTS:
+        assert CONDITIONS.get(statement) == ONLY_WHEN.get(statement.resource), statement
+    assert set(CONDITIONS.values()) == set(ONLY_WHEN.values())
 
 
 def test_the_metrics_namespace_is_the_probes() -> None:

@@ -92,10 +92,25 @@ def test_nodes_are_never_replaced_by_a_newer_image() -> None:
     assert any("source_id" in entry for entry in ignored)
 
 
-def test_the_public_ip_is_reserved_and_rides_on_the_floating_private_ip() -> None:
-    public = MODULES["terraform"].resources()[("oci_core_public_ip", "floating")]
+def test_each_floating_ip_has_a_reserved_public_ip_riding_on_it() -> None:
+    resources = MODULES["terraform"].resources()
+    public, private = resources[("oci_core_public_ip", "floating")], resources[("oci_core_private_ip", "floating")]
     assert public["lifetime"] == "RESERVED"
-    assert public["private_ip_id"] == "${oci_core_private_ip.floating.id}"
+    assert public["for_each"] == private["for_each"] == "${local.floating_ips}"
+    assert public["private_ip_id"] == "${oci_core_private_ip.floating[each.key].id}"
+
+
+def test_the_one_floating_ip_of_earlier_deployments_is_kept_as_vip() -> None:
+    """Before several floating IPs there was one, without a key: moved, never re-created."""
+    moved = {block["from"]: block["to"] for block in MODULES["terraform"].blocks["moved"]}
+    for rtype in ("oci_core_private_ip", "oci_core_public_ip"):
+        assert moved[f"${{{rtype}.floating}}"] == f'${{{rtype}.floating["vip"]}}'
+    assert MODULES["terraform"].locals()["floating_ips"] == "${merge({vip = var.floating_ip}, var.additional_floating_ips)}"
+
+
+def test_apply_never_moves_an_ipv6_floating_ip_back() -> None:
+    floating = MODULES["terraform"].resources()[("oci_core_ipv6", "floating")]
+    assert {"vnic_id", "freeform_tags"} <= set(floating["lifecycle"][0]["ignore_changes"])
 
 
 def test_the_function_subscribes_to_the_alarm_topic() -> None:
@@ -156,7 +171,9 @@ def test_what_moved_into_the_controller_is_moved_not_recreated() -> None:
     """A deployment made before the controller was a module keeps its function, alarms, topic and
     IAM: every resource of the controller has a `moved` block from its old root address."""
     root, controller = MODULES["terraform"], MODULES["terraform/modules/controller"]
-    moved = {block["from"]: block["to"] for block in root.blocks.get("moved", [])}
+    moved = {
+        block["from"]: block["to"] for block in root.blocks.get("moved", []) if block["to"].startswith("${module.controller.")
+    }
     expected = {f"${{{t}.{n}}}": f"${{module.controller.{t}.{n}}}" for t, n in controller.resources()}
     expected |= {f"${{module.{n}}}": f"${{module.controller.module.{n}}}" for n in controller.labelled("module")}
     assert moved == expected

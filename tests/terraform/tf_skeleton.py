@@ -12,6 +12,7 @@ attribute path passes (attribute names are what the absent provider schema would
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,9 @@ def expr(value: Any, repeated: dict[str, str]) -> str:
         if value.startswith("${") and value.endswith("}") and not value.startswith('"'):
             return rewrite(value[2:-1], repeated)
         return rewrite(value, repeated)  # a quoted template string, kept as written
+    if isinstance(value, Dynamic):
+        pairs = f"[for key, value in {expr(value.for_each, repeated)} : {{ key = key, value = value }}]"
+        return f"[for {value.iterator} in {pairs} : {expr(value.content, repeated)}]"
     if isinstance(value, list):
         return "[" + ", ".join(expr(item, repeated) for item in value) + "]"
     if isinstance(value, dict):
@@ -93,8 +97,25 @@ def body(items: dict[str, Any], repeated: dict[str, str], indent: str = "  ") ->
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Dynamic:
+    """A `dynamic` block: its content's expressions, evaluated per element of for_each."""
+
+    iterator: str
+    for_each: Any
+    content: list[Any]
+
+
 def leaves(value: Any) -> list[Any]:
     """Every expression of a resource body, nested blocks flattened (for the stand-in's input)."""
+    if isinstance(value, dict) and "dynamic" in value:
+        dynamic = [
+            Dynamic(spec.get("iterator", label.strip(chr(34))), spec["for_each"], leaves(spec["content"]))
+            for block in value["dynamic"]
+            for label, spec in block.items()
+            if label not in PARSER_KEYS
+        ]
+        return dynamic + leaves({key: item for key, item in value.items() if key != "dynamic"})
     if is_block(value):
         return [leaf for block in value for leaf in leaves(block)]
     if isinstance(value, dict):

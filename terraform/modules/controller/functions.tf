@@ -9,6 +9,8 @@ module "function_config" {
   source = "../function_config"
 
   vip_private_ip_ids = var.vip_private_ip_ids
+  vip_ipv6_ids       = var.vip_ipv6_ids
+  vip_groups         = var.vip_groups
   nodes = [
     for name in sort(keys(var.nodes)) : {
       name       = name
@@ -47,6 +49,14 @@ resource "oci_functions_function" "failover" {
     precondition {
       condition     = var.retry_deadline_seconds < var.function_timeout_seconds
       error_message = "retry_deadline_seconds must be below function_timeout_seconds, or OCI kills the function in the middle of its retries."
+    }
+
+    precondition {
+      condition = length(var.vip_groups) == 0 || (
+        length(flatten(var.vip_groups)) == length(concat(var.vip_private_ip_ids, var.vip_ipv6_ids))
+        && length(setsubtract(flatten(var.vip_groups), concat(var.vip_private_ip_ids, var.vip_ipv6_ids))) == 0
+      )
+      error_message = "vip_groups must hold every floating IP's OCID (vip_private_ip_ids and vip_ipv6_ids) exactly once."
     }
   }
 }

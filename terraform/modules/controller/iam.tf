@@ -23,6 +23,12 @@ locals {
     "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to read metrics ${local.compartment_scope} where target.metrics.namespace = '${local.metric_names.namespace}'",
   ]
 
+  # With IPv6 floating IPs: GetIpv6 and the IPv6 half of UpdateIpv6 (its VNIC half is the
+  # `use vnics` above); not create or delete, which `use ipv6s` would otherwise include.
+  function_ipv6_statements = length(var.vip_ipv6_ids) == 0 ? [] : [
+    "Allow dynamic-group id ${oci_identity_dynamic_group.function.id} to use ipv6s ${local.compartment_scope} where any {request.permission = 'IPV6_READ', request.permission = 'IPV6_UPDATE'}",
+  ]
+
   node_statements = [
     # PostMetricData, only into the probe's namespace.
     "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to use metrics ${local.compartment_scope} where target.metrics.namespace = '${local.metric_names.namespace}'",
@@ -72,6 +78,11 @@ locals {
     "Allow group id ${var.operators_group_ocid} to inspect ons-subscriptions ${local.compartment_scope}",
     "Allow group id ${var.operators_group_ocid} to read metrics ${local.compartment_scope} where target.metrics.namespace = '${local.metric_names.namespace}'",
   ]
+
+  # `python -m failover` moving the IPv6 floating IPs: the function's own IPv6 grant.
+  operator_ipv6_statements = length(var.vip_ipv6_ids) == 0 ? [] : [
+    "Allow group id ${var.operators_group_ocid} to use ipv6s ${local.compartment_scope} where any {request.permission = 'IPV6_READ', request.permission = 'IPV6_UPDATE'}",
+  ]
 }
 
 resource "oci_identity_policy" "operators" {
@@ -79,8 +90,8 @@ resource "oci_identity_policy" "operators" {
 
   compartment_id = var.compartment_ocid
   name           = "${var.name_prefix}-operators"
-  description    = "The operators' group may cause manual and forced moves of the floating IP"
-  statements     = local.operator_statements
+  description    = "The operators' group may cause manual and forced moves of the floating IPs"
+  statements     = concat(local.operator_statements, local.operator_ipv6_statements)
 }
 
 resource "oci_identity_policy" "function" {
@@ -88,8 +99,8 @@ resource "oci_identity_policy" "function" {
 
   compartment_id = var.compartment_ocid
   name           = "${var.name_prefix}-function"
-  description    = "The failover function moves the floating private IP between the nodes' VNICs"
-  statements     = local.function_statements
+  description    = "The failover function moves the floating IPs between the nodes' VNICs"
+  statements     = concat(local.function_statements, local.function_ipv6_statements)
 }
 
 resource "oci_identity_policy" "nodes" {

@@ -33,11 +33,33 @@ variable "nodes" {
 
 variable "vip_private_ip_ids" {
   type        = list(string)
-  description = "OCIDs of the floating secondary private IPs that move together (an existing one when adopting)."
+  description = "OCIDs of the IPv4 floating secondary private IPs (existing ones when adopting); they move together unless vip_groups says otherwise."
 
   validation {
     condition     = length(var.vip_private_ip_ids) > 0 && alltrue([for id in var.vip_private_ip_ids : can(regex("^ocid1\\.privateip\\.", id))])
     error_message = "vip_private_ip_ids must be private IP OCIDs (ocid1.privateip....)."
+  }
+}
+
+variable "vip_ipv6_ids" {
+  type        = list(string)
+  default     = []
+  description = "OCIDs of the IPv6 floating IPs that fail over with them (UpdateIpv6); empty: none."
+
+  validation {
+    condition     = alltrue([for id in var.vip_ipv6_ids : can(regex("^ocid1\\.ipv6\\.", id))])
+    error_message = "vip_ipv6_ids must be IPv6 OCIDs (ocid1.ipv6....)."
+  }
+}
+
+variable "vip_groups" {
+  type        = list(list(string))
+  default     = []
+  description = "The floating IPs' OCIDs (of vip_private_ip_ids and vip_ipv6_ids) in the groups the function moves as a unit, each in exactly one; empty: all of them form one group."
+
+  validation {
+    condition     = alltrue([for group in var.vip_groups : length(group) > 0])
+    error_message = "vip_groups: no empty group."
   }
 }
 

@@ -2,7 +2,8 @@
 # OCI_SERVICE_ENDPOINT is left unset so that the SDK talks to the region's own endpoints.
 output "config" {
   description = "The oci_functions_function config map."
-  value = {
+  # VIP_IPV6_IDS and VIP_GROUPS only when set: a deployment with neither is configured as before.
+  value = merge({
     VIP_PRIVATE_IP_IDS            = join(",", var.vip_private_ip_ids)
     NODES                         = jsonencode(var.nodes)
     FAILBACK_POLICY               = var.failback_policy
@@ -17,5 +18,8 @@ output "config" {
     # Failover events (failover/announce.py): the events topic and the metrics' compartment.
     EVENTS_TOPIC_ID = var.events_topic_id
     COMPARTMENT_ID  = var.compartment_id
-  }
+    },
+    length(var.vip_ipv6_ids) == 0 ? {} : { VIP_IPV6_IDS = join(",", var.vip_ipv6_ids) },
+    length(var.vip_groups) == 0 ? {} : { VIP_GROUPS = jsonencode(var.vip_groups) },
+  )
 }

@@ -3,6 +3,18 @@ variable "vip_private_ip_ids" {
   description = "OCIDs of the floating private IPs that move together."
 }
 
+variable "vip_ipv6_ids" {
+  type        = list(string)
+  default     = []
+  description = "OCIDs of the IPv6 floating IPs (ocid1.ipv6....); empty: none."
+}
+
+variable "vip_groups" {
+  type        = list(list(string))
+  default     = []
+  description = "The floating IPs' OCIDs in the groups that move as a unit; empty: all of them form one group."
+}
+
 variable "nodes" {
   type = list(object({
     name       = string

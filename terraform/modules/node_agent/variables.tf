@@ -11,17 +11,28 @@ variable "node" {
   description = "This node: name and primary private IP."
 }
 
-variable "peer" {
-  type = object({
-    name       = string
-    private_ip = string
-  })
-  description = "The other node of the pair (every agent probes both nodes)."
+variable "peers" {
+  type = list(object({
+    name        = string
+    private_ip  = string
+    instance_id = string
+  }))
+  description = "Every other node of the group: each agent probes every node, so a dead node is still reported by the others."
 }
 
-variable "vip" {
-  type        = string
-  description = "The floating private IP (the agent also probes the service through it)."
+variable "vips" {
+  type = list(object({
+    name    = string
+    address = string
+    id      = string
+  }))
+  description = "The IPv4 floating IPs: name, address and private IP OCID. This node must hold them all to serve; the agent also probes the service through each."
+}
+
+variable "vrrp_instances" {
+  type        = map(list(string))
+  default     = {}
+  description = "keepalived instance name => OCIDs of the floating IPs it carries (vip_ipv4, vip_ipv6), so that a notice names what it is about; empty with one instance: a notice covers every floating IP."
 }
 
 variable "health_port" {
@@ -37,8 +48,6 @@ variable "endpoint_port" {
 variable "agent" {
   type = object({
     instance_id            = string
-    peer_instance_id       = string
-    vip_private_ip_id      = string
     compartment_id         = string
     region                 = string
     invoke_endpoint        = string

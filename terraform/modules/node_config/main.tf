@@ -13,18 +13,37 @@ locals {
   python       = "${local.app_dir}/.venv/bin/python"
   agent_config = "${local.config_dir}/node-agent.yaml"
 
+  # "" where a node has no IPv6 address, so that rendering reaches the output's precondition,
+  # which says what is missing.
+  ipv6_of = { for node in concat([var.node], var.peers) : node.name => node.ipv6 == null ? "" : node.ipv6 }
+
+  # One VRRP instance per address family (templates/keepalived.conf.tftpl): every IPv4 floating IP
+  # in vip_ipv4, every IPv6 one in vip_ipv6, each with unicast to every peer of its family.
+  vrrp_instances = concat(
+    [{
+      name      = "vip_ipv4"
+      src_ip    = var.node.private_ip
+      peer_ips  = [for peer in var.peers : peer.private_ip]
+      addresses = [for ip in var.vrrp.vips : "${ip}/${var.vrrp.vip_prefix_len}"]
+    }],
+    length(var.vrrp.vips_ipv6) == 0 ? [] : [{
+      name      = "vip_ipv6"
+      src_ip    = local.ipv6_of[var.node.name]
+      peer_ips  = [for peer in var.peers : local.ipv6_of[peer.name]]
+      addresses = [for ip in var.vrrp.vips_ipv6 : "${ip}/${var.vrrp.vip_ipv6_prefix_len}"]
+    }],
+  )
+
   # Variables of templates/haproxy.cfg.tftpl and templates/keepalived.conf.tftpl: static, so
   # the instance's user_data never depends on resources created after it.
   node_vars = {
     node_name         = var.node.name
-    node_ip           = var.node.private_ip
-    peer_ip           = var.peer.private_ip
+    vrrp_instances    = local.vrrp_instances
     priority          = var.node.priority
     interface         = var.vrrp.interface
-    vip               = var.vrrp.vip
-    vip_prefix_len    = var.vrrp.vip_prefix_len
     virtual_router_id = var.vrrp.virtual_router_id
     advert_int        = var.vrrp.advert_int
+    bind_ipv6         = length(var.vrrp.vips_ipv6) > 0
     http_port         = var.http_port
     health_port       = var.health_port
     health_url        = "http://127.0.0.1:${var.health_port}/healthz"
@@ -54,12 +73,15 @@ locals {
   })
 
   firewall = templatefile("${path.module}/firewall.sh.tftpl", {
-    service_ports = var.firewall.service_ports
-    client_cidr   = var.firewall.client_cidr
-    function_cidr = var.firewall.function_cidr
-    peer_ip       = var.peer.private_ip
-    health_port   = var.health_port
-    endpoint_port = var.endpoint_port
+    service_ports    = var.firewall.service_ports
+    client_cidr      = var.firewall.client_cidr
+    function_cidr    = var.firewall.function_cidr
+    peer_ips         = [for peer in var.peers : peer.private_ip]
+    health_port      = var.health_port
+    endpoint_port    = var.endpoint_port
+    client_ipv6_cidr = length(var.vrrp.vips_ipv6) > 0 ? var.firewall.client_ipv6_cidr : ""
+    peer_ipv6s       = length(var.vrrp.vips_ipv6) > 0 ? [for peer in var.peers : local.ipv6_of[peer.name]] : []
+    forwarding       = var.firewall.forwarding
   })
 
   # KEY=value lines for systemd's EnvironmentFile= and for `.` in the bootstrap: values are

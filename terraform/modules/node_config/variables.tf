@@ -13,27 +13,41 @@ variable "node" {
     name       = string
     private_ip = string
     priority   = number
+    ipv6       = optional(string)
   })
-  description = "This node: name, primary private IP, VRRP priority."
+  description = "This node: name, primary private IP, VRRP priority, and its IPv6 address (needed with vips_ipv6)."
 }
 
-variable "peer" {
-  type = object({
+variable "peers" {
+  type = list(object({
     name       = string
     private_ip = string
-  })
-  description = "The other node of the pair."
+    ipv6       = optional(string)
+  }))
+  description = "Every other node of the group (unicast VRRP goes to each; the firewall admits each), with its IPv6 address when vips_ipv6 is set."
+
+  validation {
+    condition     = length(var.peers) >= 1
+    error_message = "peers: at least one other node, or there is nowhere to fail over to."
+  }
 }
 
 variable "vrrp" {
   type = object({
-    interface         = string
-    vip               = string
-    vip_prefix_len    = number
-    virtual_router_id = number
-    advert_int        = number
+    interface           = string
+    vips                = list(string)
+    vip_prefix_len      = number
+    vips_ipv6           = optional(list(string), [])
+    vip_ipv6_prefix_len = optional(number, 64)
+    virtual_router_id   = number
+    advert_int          = number
   })
-  description = "keepalived settings shared by both nodes: NIC, floating IP and its prefix length, router id, advert interval."
+  description = "keepalived settings shared by every node: NIC, the IPv4 floating IPs (one VRRP instance, vip_ipv4) and their prefix length, the IPv6 floating IPs (a second instance, vip_ipv6; empty: none) and theirs, router id, advert interval."
+
+  validation {
+    condition     = length(var.vrrp.vips) >= 1
+    error_message = "vrrp.vips: at least one IPv4 floating IP."
+  }
 }
 
 variable "health_port" {
@@ -72,11 +86,16 @@ variable "endpoint_port" {
 
 variable "firewall" {
   type = object({
-    service_ports = list(number)
-    client_cidr   = string
-    function_cidr = string
+    service_ports    = list(number)
+    client_cidr      = string
+    function_cidr    = string
+    client_ipv6_cidr = optional(string, "::/0")
+    forwarding = optional(object({
+      source_cidr      = string
+      destination_cidr = string
+    }))
   })
-  description = "What the host firewall opens, the same as the nodes' NSG: service_ports from client_cidr, health_port and VRRP from the peer, endpoint_port from function_cidr. Oracle's images REJECT everything else."
+  description = "What the host firewall opens, the same as the nodes' NSG: service_ports from client_cidr (and client_ipv6_cidr with IPv6 floating IPs), health_port and VRRP from each peer, endpoint_port from function_cidr. Oracle's images REJECT everything else. forwarding (route-target mode, null: off): IP forwarding on, and forwarded traffic from source_cidr to destination_cidr (and its replies) accepted."
 }
 
 variable "pip_find_links" {

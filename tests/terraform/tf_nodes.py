@@ -1,0 +1,115 @@
+"""Both per-node modules (node_config, node_agent) called for every node of a topology as
+terraform/compute.tf calls them, with example OCIDs: the HCL, and its outputs as the real
+terraform renders them (tf_helpers.evaluate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tf_helpers import REPO, TERRAFORM_DIR, Module, evaluate, hcl
+
+DEFAULTS = {name: body.get("default") for name, body in Module.load(TERRAFORM_DIR).labelled("variable").items()}
+PREFIX_LEN = int(DEFAULTS["nodes_subnet_cidr"].split("/")[1])
+
+
+def instance_id(node: str) -> str:
+    return f"ocid1.instance.oc1.iad.{node.replace('-', '')}"
+
+
+def private_ip_id(vip: str) -> str:
+    return f"ocid1.privateip.oc1.iad.{vip.replace('-', '')}"
+
+
+def ipv6_id(vip: str) -> str:
+    return f"ocid1.ipv6.oc1.iad.{vip.replace('-', '')}"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """nodes: name -> {private_ip, priority, and ipv6 with vips_ipv6}; vips: IPv4 name -> address;
+    vips_ipv6: name -> address; forwarding: route-target mode's {source_cidr, destination_cidr}."""
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(DEFAULTS["nodes"]))
+    vips: dict[str, str] = field(default_factory=lambda: {"vip": DEFAULTS["floating_ip"]})
+    vips_ipv6: dict[str, str] = field(default_factory=dict)
+    forwarding: dict[str, str] | None = None
+
+    def peers(self, name: str) -> list[str]:
+        return sorted(other for other in self.nodes if other != name)
+
+    def vrrp_instances(self) -> dict[str, list[str]]:
+        """What terraform/compute.tf passes: named instances only when there are two."""
+        if not self.vips_ipv6:
+            return {}
+        return {"vip_ipv4": [private_ip_id(n) for n in self.vips], "vip_ipv6": [ipv6_id(n) for n in self.vips_ipv6]}
+
+
+def node_modules(topology: Topology, name: str, extra_config: str = "") -> str:
+    node = topology.nodes[name]
+    peers = [{"name": p, **{k: v for k, v in topology.nodes[p].items() if k != "priority"}} for p in topology.peers(name)]
+    this = {"name": name, **node}
+    firewall: dict[str, Any] = {
+        "service_ports": [80, 443],
+        "client_cidr": DEFAULTS["http_ingress_cidr"],
+        "function_cidr": DEFAULTS["functions_subnet_cidr"],
+    }
+    if topology.forwarding:
+        firewall["forwarding"] = topology.forwarding
+    vrrp = {
+        "interface": DEFAULTS["nic_interface"],
+        "vips": list(topology.vips.values()),
+        "vip_prefix_len": PREFIX_LEN,
+        "vips_ipv6": list(topology.vips_ipv6.values()),
+        "virtual_router_id": DEFAULTS["virtual_router_id"],
+        "advert_int": DEFAULTS["advert_int"],
+    }
+    agent_peers = [{"name": p, "private_ip": topology.nodes[p]["private_ip"], "instance_id": instance_id(p)}
+                   for p in topology.peers(name)]
+    vips = [{"name": vip, "address": address, "id": private_ip_id(vip)} for vip, address in topology.vips.items()]
+    key = name.replace("-", "_")
+    return f"""
+module "config_{key}" {{
+  source            = {hcl(str(TERRAFORM_DIR / "modules" / "node_config"))}
+  templates_dir     = {hcl(str(REPO / "templates"))}
+  probe_unit_file   = {hcl(str(REPO / "health_probe" / "vip-failover-probe.service"))}
+  node              = {hcl(this)}
+  peers             = {hcl(peers)}
+  vrrp              = {hcl(vrrp)}
+  health_port       = {DEFAULTS["health_port"]}
+  endpoint_port     = {DEFAULTS["node_health_port"]}
+  http_port         = 80
+  firewall          = {hcl(firewall)}
+  source_repository = "https://example.invalid/oci-vip-failover.git"
+  source_ref        = "main"
+  config_object     = {{ namespace = "examplens", bucket = "vip-failover-node-config", name = "node-agent/{name}.yaml" }}
+{extra_config}}}
+module "agent_{key}" {{
+  source         = {hcl(str(TERRAFORM_DIR / "modules" / "node_agent"))}
+  templates_dir  = {hcl(str(REPO / "templates"))}
+  node           = {hcl({"name": name, "private_ip": node["private_ip"]})}
+  peers          = {hcl(agent_peers)}
+  vips           = {hcl(vips)}
+  vrrp_instances = {hcl(topology.vrrp_instances())}
+  health_port    = {DEFAULTS["health_port"]}
+  endpoint_port  = {DEFAULTS["node_health_port"]}
+  agent = {{
+    instance_id            = {hcl(instance_id(name))}
+    compartment_id         = "ocid1.compartment.oc1..example"
+    region                 = "us-ashburn-1"
+    invoke_endpoint        = "https://example.us-ashburn-1.functions.oci.oraclecloud.com"
+    function_id            = "ocid1.fnfunc.oc1.iad.failover"
+    probe_interval_seconds = {DEFAULTS["probe_interval_seconds"]}
+    notify_timeout_seconds = {DEFAULTS["notify_timeout_seconds"]}
+  }}
+}}
+output "{name}" {{
+  value = merge(module.config_{key}, module.agent_{key})
+}}
+"""
+
+
+def render(workdir: Path, topology: Topology) -> dict[str, dict[str, Any]]:
+    """Every node's outputs (cloud_init, haproxy_cfg, keepalived_conf, node_agent_yaml, ...)."""
+    return evaluate(workdir, "\n".join(node_modules(topology, name) for name in topology.nodes))

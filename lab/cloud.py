@@ -41,7 +41,7 @@ class Facts:
 
 
 def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "never") -> dict[str, Any]:
-    """The two-node topology with the function's health URLs pointing at the lab's nodes, and
+    """The topology with the function's health URLs pointing at the lab's nodes, and
     terraform's outside-in option on: its monitor probes the floating IP from the client
     namespace (the internet's stand-in), its alarm goes to the node alarms' topic."""
     lab = with_outside_in(topology, plan.vip, port=HTTP_PORT, vantage_netns=plan.client_netns)
@@ -52,6 +52,11 @@ def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "n
             node["health_url"] = plan.node(node["name"]).health_url
         config["NODES"] = json.dumps(nodes)
         config.update(LAB_FUNCTION_CONFIG, FAILBACK_POLICY=failback_policy)
+    # What terraform's controller is applied with decides which IPv6 statements its policies have.
+    bindings = lab.get("iam", {}).get("bindings")
+    if bindings is not None:
+        ipv6_ids = lab["functions"][0]["config"].get("VIP_IPV6_IDS", "")
+        bindings.setdefault("var.vip_ipv6_ids", [i.strip() for i in ipv6_ids.split(",") if i.strip()])
     return lab
 
 
@@ -77,6 +82,7 @@ def cloud_for_nodes(ready: dict[str, Any], lab_facts: Facts, auth: str = "config
         endpoint=ready["endpoint"], region=ready["region"], compartment_id=lab_facts.compartment_id,
         function_id=ready["functions"][lab_facts.function_name], oci_config_file=ready["oci_config_file"],
         instance_ids=lab_facts.instance_ids, vip_private_ip_id=lab_facts.vip_private_ip_id, auth=auth,
+        vip_ids=lab_facts.vip_ids,
     )
 
 

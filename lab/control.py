@@ -126,7 +126,7 @@ def render_node_files(state: LabState, cloud_facts: Cloud) -> None:
     """Each process-mode node's haproxy.cfg, keepalived.conf and node-agent.yaml, rendered once
     by terraform's templatefile() with the lab's paths and this method's notify commands."""
     plan = state.plan
-    files: dict[str, tuple[str, dict[str, str | int | float]]] = {}
+    files: dict[str, tuple[str, dict[str, Any]]] = {}
     for node in plan.nodes:
         notify = keepalived_vars(plan, node, notify_master_command(state, node), notify_release_command(state, node))
         files[str(plan.path(node, "haproxy.cfg"))] = ("haproxy.cfg.tftpl", haproxy_vars(plan, node))
@@ -165,6 +165,9 @@ def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1
         raise LabError(str(exc)) from None
     running_plan = load_plan(run_dir)
     plan = plan_for(run_dir, raw, topology_name)
+    if plan.dual_stack and method != "fast_path":
+        raise LabError(f"method {method} has no notify for the {topology_name} topology's two VRRP instances "
+                       "(keepalived's generic notify runs the fast path's): use the fast path")
     if booted and method != "fast_path":
         raise LabError(f"method {method} changes keepalived's notify, which booted nodes take from "
                        "terraform's cloud-init: use --processes")

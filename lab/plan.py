@@ -259,24 +259,35 @@ def _ids(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def haproxy_vars(plan: Plan, node: Node) -> dict[str, str | int]:
+def haproxy_vars(plan: Plan, node: Node) -> dict[str, Any]:
     return {
         "node_name": node.name,
         "http_port": HTTP_PORT,
         "health_port": HEALTH_PORT,
         "pid_file": str(plan.path(node, "haproxy.pid")),
+        "bind_ipv6": plan.dual_stack,
     }
 
 
-def keepalived_vars(plan: Plan, node: Node, notify_master_command: str,
-                    notify_release_command: str) -> dict[str, str | int | float]:
+def vrrp_instances(plan: Plan, node: Node) -> list[dict[str, Any]]:
+    """keepalived's instances on `node`, as terraform's node_config makes them: vip_ipv4 with
+    every IPv4 floating IP, vip_ipv6 (dual-stack only) with every IPv6 one, unicast to every
+    other node in that family (pure)."""
+    instances = []
+    for name, family, prefix in (("vip_ipv4", 4, plan.node_prefix_len), ("vip_ipv6", 6, NODES_V6.prefixlen)):
+        vips = [v for v in plan.vips if v.family == family]
+        if vips:
+            address = (lambda n: n.ip) if family == 4 else (lambda n: n.ip6)
+            instances.append({"name": name, "src_ip": address(node), "peer_ips": [address(n) for n in plan.others(node)],
+                              "addresses": [f"{v.address}/{prefix}" for v in vips]})
+    return instances
+
+
+def keepalived_vars(plan: Plan, node: Node, notify_master_command: str, notify_release_command: str) -> dict[str, Any]:
     return {
         "node_name": node.name,
         "interface": "eth0",
-        "node_ip": node.ip,
-        "peer_ip": plan.peer(node).ip,
-        "vip": plan.vip,
-        "vip_prefix_len": plan.node_prefix_len,
+        "vrrp_instances": vrrp_instances(plan, node),
         "virtual_router_id": plan.virtual_router_id,
         "priority": node.priority,
         "advert_int": plan.advert_int,
@@ -298,6 +309,14 @@ class Cloud:
     instance_ids: dict[str, str]
     vip_private_ip_id: str
     auth: str = "config_file"
+    vip_ids: dict[str, str] = field(default_factory=dict)  # every floating IP's OCID, by the Vip's name
+
+    def vrrp_instances(self, plan: Plan) -> dict[str, list[str]]:
+        """keepalived instance -> the OCIDs of the floating IPs it carries, as terraform names
+        them for the node agent; empty with one instance (a notice covers every floating IP)."""
+        if not plan.dual_stack:
+            return {}
+        return {f"vip_ipv{family}": [self.vip_ids[v.name] for v in plan.vips if v.family == family] for family in (4, 6)}
 
 
 @dataclass(frozen=True)
@@ -311,14 +330,20 @@ class ConfigObject:
         return f"node-agent/{node.name}.yaml"
 
 
-def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, str | int | float]:
-    peer = plan.peer(node)
+def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, Any]:
+    """node-agent.yaml's variables for a host-process node, as terraform's node_agent module
+    sets them, with the lab's auth and endpoints. floating_ips has the IPv6 VIPs too: the agent's
+    answer says per family whether the node holds them (health_probe/serving.py)."""
+    vip_id = {v.name: cloud.vip_ids.get(v.name, cloud.vip_private_ip_id) for v in plan.vips}
+    targets = [
+        {"name": n.name, "role": "node", "url": n.haproxy_url, "resource_id": cloud.instance_ids[n.name]}
+        for n in (node, *plan.others(node))
+    ]
+    # Through each floating IP to whichever node holds it (the service page itself is a 503).
+    targets += [{"name": v.name, "role": "vip", "url": f"http://{v.url_host}:{HEALTH_PORT}/healthz",
+                 "resource_id": vip_id[v.name]} for v in plan.vips if v.family == 4]
     return {
         "node_name": node.name,
-        "instance_id": cloud.instance_ids[node.name],
-        "peer_name": peer.name,
-        "peer_instance_id": cloud.instance_ids[peer.name],
-        "vip_private_ip_id": cloud.vip_private_ip_id,
         "compartment_id": cloud.compartment_id,
         "region": cloud.region,
         "auth": cloud.auth,
@@ -327,14 +352,12 @@ def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, str | int
         "federation_endpoint": f"{cloud.endpoint}/v1/x509",
         "invoke_endpoint": cloud.endpoint,
         "function_id": cloud.function_id,
-        "node_health_url": node.haproxy_url,
-        "peer_health_url": peer.haproxy_url,
-        # Through the floating IP to whichever node holds it (the service page itself is a 503).
-        "vip_url": f"http://{plan.vip}:{HEALTH_PORT}/healthz",
         "probe_interval_seconds": 5,
         "notify_timeout_seconds": 10,
         "node_ip": node.ip,
         "endpoint_port": ENDPOINT_PORT,
         "haproxy_url": f"http://127.0.0.1:{HEALTH_PORT}/healthz",
-        "vip": plan.vip,
+        "floating_ips": [v.address for v in plan.vips],
+        "targets": targets,
+        "vrrp_instances": cloud.vrrp_instances(plan),
     }

@@ -26,7 +26,7 @@ RATE_PER_SECOND = 50.0
 BASELINE_SECONDS = 0.5
 SETTLE_TIMEOUT_SECONDS = 30.0
 # The IPv4 VRRP instance's transitions (the IPv6 one, where there is one, moves with it).
-_STATE = re.compile(r"\((?!vip_ipv6\))\w+\) Entering (\w+) STATE")
+_STATE = re.compile(r"\(vip_ipv4\) Entering (\w+) STATE")
 
 
 @dataclass(frozen=True)

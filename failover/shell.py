@@ -25,7 +25,7 @@ from . import answer, log
 from .announce import Announcer, build_announcer, event_for
 from .config import ENV_KEYS, Config, ConfigError, Node
 from .decide import Action, Decision, Health, View, cooldown_left, decide, permitted
-from .events import AlarmEvent, Command, Event, EventError, parse_event, unknown_nodes
+from .events import AlarmEvent, Command, Event, EventError, covered_groups, parse_event, unknown_nodes
 from .network import CREDENTIAL_KEYS, ApiError, Deadline, EtagMismatch, Network, VipState, build_network
 from .probe import ABORT_GRACE_SECONDS, ProbeResult, probe_nodes
 from .tags import LastMove, Pause, read_last_move, read_pause, with_move
@@ -135,6 +135,7 @@ def _parse(body: bytes | None, config: Config) -> Event:
     unknown = unknown_nodes(event, (n.name for n in config.nodes))
     if unknown:
         raise EventError(f"unknown node {unknown[0]!r}; configured nodes: {', '.join(n.name for n in config.nodes)}")
+    covered_groups(event, config.vip_groups)
     return event
 
 
@@ -212,7 +213,8 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
     probing = _Probing(rt, budget)
     states: dict[str, VipState] = {}
     errors: dict[str, ApiError] = {}
-    for vip in config.vip_private_ip_ids:
+    groups = covered_groups(event, config.vip_groups)
+    for vip in (v for group in groups for v in group):
         try:
             states[vip] = rt.network.read(vip, budget)
         except ApiError as exc:
@@ -238,7 +240,7 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
             "config_error", f"VIP_PRIVATE_IP_IDS: {primary[0]} is a VNIC's primary private IP and cannot move", started
         )
     results: list[dict[str, Any]] = []
-    for group in config.vip_groups:
+    for group in groups:
         readable = [states[v] for v in group if v in states]
         lost = [
             answer.unreadable(v, f"could not read this VIP ({errors[v]}): not moved; the next event retries it")

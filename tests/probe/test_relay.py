@@ -33,8 +33,10 @@ READY_SECONDS = 30.0
 def test_only_loopback_peers_and_well_formed_notices_pass() -> None:
     assert [is_loopback(a) for a in ("127.0.0.1", "127.3.4.5", "::1", "::ffff:127.0.0.1")] == [True] * 4
     assert [is_loopback(a) for a in ("198.18.0.2", "0.0.0.0", "::ffff:198.18.0.2", "node-a")] == [False] * 4
-    assert parse_notice(b'{"state": "MASTER"}') == "MASTER"
-    for bad in (b"MASTER", b'{"state": "master"}', b'{"state": "MASTER", "node": "node-a"}', b"[]"):
+    assert parse_notice(b'{"state": "MASTER"}') == ("MASTER", None)
+    assert parse_notice(b'{"state": "BACKUP", "instance": "vip_ipv6"}') == ("BACKUP", "vip_ipv6")
+    for bad in (b"MASTER", b'{"state": "master"}', b'{"state": "MASTER", "node": "node-a"}', b"[]",
+                b'{"instance": "vip_ipv4"}', b'{"state": "MASTER", "instance": ""}', b'{"state": "MASTER", "instance": 4}'):
         with pytest.raises(ValueError):
             parse_notice(bad)
 

@@ -27,7 +27,7 @@ from .config import ENV_KEYS, Config, ConfigError, Node
 from .decide import Action, Decision, Health, View, cooldown_left, decide, permitted
 from .events import AlarmEvent, Command, Event, EventError, covered_groups, parse_event, unknown_nodes
 from .network import CREDENTIAL_KEYS, ApiError, Deadline, EtagMismatch, Network, VipState, build_network
-from .probe import ABORT_GRACE_SECONDS, ProbeResult, probe_nodes
+from .probe import ABORT_GRACE_SECONDS, ProbeResult, health_for, probe_nodes
 from .tags import LastMove, Pause, read_last_move, read_pause, with_move
 
 # A 412 means another invocation moved the IP between our read and our write: look again and
@@ -69,6 +69,11 @@ class Observation:
     @property
     def health(self) -> dict[str, Health]:
         return {name: result.health for name, result in self.probes.items()}
+
+    def health_for(self, states: Sequence[VipState]) -> dict[str, Health]:
+        """Each node's health for this VIP group's address families (probe.health_for)."""
+        families = {s.family for s in states}
+        return {name: health_for(result, families) for name, result in self.probes.items()}
 
 
 _cache: dict[tuple, Runtime] = {}
@@ -334,7 +339,7 @@ def _group(
     reverified = False
     rounds = 0
     while rounds < MAX_ROUNDS:
-        view = _group_view(states, observation.health, rt, public_ips)
+        view = _group_view(states, observation.health_for(states), rt, public_ips)
         decision = decide(event, view, config)
         answer.log_decision(event, states, view, decision, dry_run)
         if decision.action is not Action.MOVE or dry_run:
@@ -375,7 +380,7 @@ def _group(
         "this VIP): nothing more was done; the next event decides again",
     )
     log.error("gave_up", reason=gave_up.reason)
-    view = _group_view(states, observation.health, rt)
+    view = _group_view(states, observation.health_for(states), rt)
     return _merge(done, [_result_for(s, view, gave_up, "failed", config) for s in states]), observation
 
 

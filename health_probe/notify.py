@@ -117,9 +117,8 @@ def notify(config: AgentConfig, state: str, log: JsonLog, instance: str | None =
         log("notify_failed", level="error", path=path, reason=outcome.reason, state=state)
         return 1
     answer = outcome.answer
-    about = {} if instance is None else {"instance": instance}
     log("notify_answered", path=path, state=state, decision=answer.get("decision"), reason=answer.get("reason"),
-        to=answer.get("to"), **about)
+        to=answer.get("to"), instance=instance)
     return 0
 
 

@@ -172,12 +172,12 @@ class Relay:
         """Acknowledge, invoke (one at a time), log the outcome."""
         acknowledge()
         outcome = self._invoker(state, vips)
-        about = {} if vips is None else {"vips": list(vips)}
+        covers = list(vips) if vips is not None else None  # None: every VIP
         if outcome.answered:
             self._log("relay_answered", state=state, decision=outcome.answer.get("decision"),
-                      reason=outcome.answer.get("reason"), to=outcome.answer.get("to"), **about)
+                      reason=outcome.answer.get("reason"), to=outcome.answer.get("to"), vips=covers)
         else:
-            self._log("relay_failed", level="error", state=state, reason=outcome.reason, **about)
+            self._log("relay_failed", level="error", state=state, reason=outcome.reason, vips=covers)
         return outcome
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -99,6 +99,9 @@ class View:
     paused: Pause | None = None  # an operator's maintenance pause in force
     # The public IPs riding on the group's VIPs; None: not read (read for the outside-in alarm).
     public_ips: tuple[str, ...] | None = None
+    # False for a group of IPv6 VIPs only: no public IP can ride on it, so the outside-in alarm
+    # (it watches the reserved public IP) says nothing about it.
+    carries_public_ip: bool = True
 
 
 @dataclass(frozen=True)
@@ -380,6 +383,13 @@ def _outside_in_serving(event: AlarmEvent, view: View) -> Decision:
         )
     if view.split:
         return Decision(Action.STAY, holder, f"outside-in alarm {event.type}: clients cannot reach the VIP")
+    if not view.carries_public_ip:
+        return Decision(
+            Action.STAY,
+            holder,
+            f"outside-in alarm {event.type} watches the reserved public IP, which no VIP of this group (IPv6) "
+            f"carries; holder {holder} serves: nothing to do",
+        )
     if view.public_ips == ():
         return Decision(
             Action.REFUSE,

@@ -303,7 +303,7 @@ def _group_view(
     holder = _node_name(config, anchor.vnic_id)
     split = frozenset(_node_name(config, s.vnic_id) for s in states if s.vnic_id != anchor.vnic_id)
     return View(holder=holder, health=health, last_move=newest, now=now, split=split, paused=group_pause(states, now),
-                public_ips=public_ips)
+                public_ips=public_ips, carries_public_ip=any(s.family == "ipv4" for s in states))
 
 
 def group_pause(states: Sequence[VipState], now: float) -> Pause | None:

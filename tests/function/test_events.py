@@ -253,3 +253,22 @@ def test_a_notice_that_splits_a_group_or_names_a_stranger_is_refused_clearly():
 def test_malformed_notice_vips_are_refused(vips):
     with pytest.raises(EventError, match='"vips" must'):
         parse_event(json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER", "vips": vips}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=6),
+    st.lists(st.integers(0, 7), min_size=1, max_size=6, unique=True),
+)
+def test_covered_groups_are_exactly_the_groups_a_notice_names_whole(assignment, named):
+    vips = [f"ocid1.privateip.oc1.iad.v{i}" for i in range(len(assignment))]
+    groups = tuple(tuple(v for v, g in zip(vips, assignment) if g == k) for k in sorted(set(assignment)))
+    notice = KeepalivedNotice("node-b", "MASTER", tuple(f"ocid1.privateip.oc1.iad.v{i}" for i in named))
+    try:
+        chosen = covered_groups(notice, groups)
+    except EventError:
+        unknown = any(v not in vips for v in notice.vips)
+        split = any(set(g) & set(notice.vips) and not set(g) <= set(notice.vips) for g in groups)
+        assert unknown or split
+        return
+    assert {v for g in chosen for v in g} == set(notice.vips), "whole groups, and only those named"

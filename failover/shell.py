@@ -25,9 +25,9 @@ from . import answer, log
 from .announce import Announcer, build_announcer, event_for
 from .config import ENV_KEYS, Config, ConfigError, Node
 from .decide import Action, Decision, Health, View, cooldown_left, decide, permitted
-from .events import AlarmEvent, Command, Event, EventError, parse_event, unknown_nodes
+from .events import AlarmEvent, Command, Event, EventError, covered_groups, parse_event, unknown_nodes
 from .network import CREDENTIAL_KEYS, ApiError, Deadline, EtagMismatch, Network, VipState, build_network
-from .probe import ABORT_GRACE_SECONDS, ProbeResult, probe_nodes
+from .probe import ABORT_GRACE_SECONDS, ProbeResult, health_for, probe_nodes
 from .tags import LastMove, Pause, read_last_move, read_pause, with_move
 
 # A 412 means another invocation moved the IP between our read and our write: look again and
@@ -69,6 +69,11 @@ class Observation:
     @property
     def health(self) -> dict[str, Health]:
         return {name: result.health for name, result in self.probes.items()}
+
+    def health_for(self, states: Sequence[VipState]) -> dict[str, Health]:
+        """Each node's health for this VIP group's address families (probe.health_for)."""
+        families = {s.family for s in states}
+        return {name: health_for(result, families) for name, result in self.probes.items()}
 
 
 _cache: dict[tuple, Runtime] = {}
@@ -135,6 +140,7 @@ def _parse(body: bytes | None, config: Config) -> Event:
     unknown = unknown_nodes(event, (n.name for n in config.nodes))
     if unknown:
         raise EventError(f"unknown node {unknown[0]!r}; configured nodes: {', '.join(n.name for n in config.nodes)}")
+    covered_groups(event, config.vip_groups)
     return event
 
 
@@ -212,7 +218,8 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
     probing = _Probing(rt, budget)
     states: dict[str, VipState] = {}
     errors: dict[str, ApiError] = {}
-    for vip in config.vip_private_ip_ids:
+    groups = covered_groups(event, config.vip_groups)
+    for vip in (v for group in groups for v in group):
         try:
             states[vip] = rt.network.read(vip, budget)
         except ApiError as exc:
@@ -238,7 +245,7 @@ def _run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: fl
             "config_error", f"VIP_PRIVATE_IP_IDS: {primary[0]} is a VNIC's primary private IP and cannot move", started
         )
     results: list[dict[str, Any]] = []
-    for group in config.vip_groups:
+    for group in groups:
         readable = [states[v] for v in group if v in states]
         lost = [
             answer.unreadable(v, f"could not read this VIP ({errors[v]}): not moved; the next event retries it")
@@ -296,7 +303,7 @@ def _group_view(
     holder = _node_name(config, anchor.vnic_id)
     split = frozenset(_node_name(config, s.vnic_id) for s in states if s.vnic_id != anchor.vnic_id)
     return View(holder=holder, health=health, last_move=newest, now=now, split=split, paused=group_pause(states, now),
-                public_ips=public_ips)
+                public_ips=public_ips, carries_public_ip=any(s.family == "ipv4" for s in states))
 
 
 def group_pause(states: Sequence[VipState], now: float) -> Pause | None:
@@ -332,7 +339,7 @@ def _group(
     reverified = False
     rounds = 0
     while rounds < MAX_ROUNDS:
-        view = _group_view(states, observation.health, rt, public_ips)
+        view = _group_view(states, observation.health_for(states), rt, public_ips)
         decision = decide(event, view, config)
         answer.log_decision(event, states, view, decision, dry_run)
         if decision.action is not Action.MOVE or dry_run:
@@ -373,7 +380,7 @@ def _group(
         "this VIP): nothing more was done; the next event decides again",
     )
     log.error("gave_up", reason=gave_up.reason)
-    view = _group_view(states, observation.health, rt)
+    view = _group_view(states, observation.health_for(states), rt)
     return _merge(done, [_result_for(s, view, gave_up, "failed", config) for s in states]), observation
 
 

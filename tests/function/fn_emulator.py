@@ -65,13 +65,13 @@ class NodeHealth:
         self.server.server_close()
 
 
-def topology_function() -> dict[str, Any]:
-    return json.loads(DEFAULT_TOPOLOGY.read_text())["functions"][0]
+def topology_function(topology: Path = DEFAULT_TOPOLOGY) -> dict[str, Any]:
+    return json.loads(topology.read_text())["functions"][0]
 
 
-def nodes_config(nodes: dict[str, NodeHealth]) -> str:
+def nodes_config(nodes: dict[str, NodeHealth], topology: Path = DEFAULT_TOPOLOGY) -> str:
     """The topology's NODES with each health_url replaced by the loopback endpoint."""
-    items = json.loads(topology_function()["config"]["NODES"])
+    items = json.loads(topology_function(topology)["config"]["NODES"])
     for item in items:
         item["health_url"] = nodes[item["name"]].url
     return json.dumps(items)

@@ -117,14 +117,6 @@ resource "oci_core_instance" "node" {
     nsg_ids          = [oci_core_network_security_group.nodes.id]
     # Route-target mode: the node forwards packets addressed to neither of its own IPs.
     skip_source_dest_check = var.route_target_mode
-
-    dynamic "ipv6address_ipv6subnet_cidr_pair_details" {
-      for_each = var.dual_stack ? [local.node_ipv6[each.key]] : []
-      content {
-        ipv6subnet_cidr = local.nodes_ipv6_cidr
-        ipv6address     = ipv6address_ipv6subnet_cidr_pair_details.value
-      }
-    }
   }
 
   metadata = {
@@ -159,6 +151,17 @@ data "oci_core_vnic_attachments" "node" {
   instance_id    = oci_core_instance.node[each.key].id
 }
 
+# With dual_stack, each node's own IPv6 address on its VNIC (vip_ipv6's VRRP runs between them).
+# A resource of its own rather than create_vnic_details' IPv6 block, which would replace a
+# running node when dual_stack is turned on later.
+resource "oci_core_ipv6" "node" {
+  for_each = var.dual_stack ? var.nodes : {}
+
+  vnic_id      = data.oci_core_vnic_attachments.node[each.key].vnic_attachments[0].vnic_id
+  ip_address   = local.node_ipv6[each.key]
+  display_name = "${var.name_prefix}-${each.key}"
+}
+
 module "node_agent" {
   source   = "./modules/node_agent"
   for_each = var.nodes
@@ -167,11 +170,7 @@ module "node_agent" {
   node          = { name = each.key, private_ip = each.value.private_ip }
   peers         = [for peer in local.peers_of[each.key] : { name = peer, private_ip = var.nodes[peer].private_ip, instance_id = oci_core_instance.node[peer].id }]
   vips          = [for name, address in local.floating_ips : { name = name, address = address, id = oci_core_private_ip.floating[name].id }]
-  # Named only when there are two instances; with one, a notice covers every floating IP.
-  vrrp_instances = length(local.floating_ipv6s) == 0 ? {} : {
-    vip_ipv4 = [for name in keys(local.floating_ips) : oci_core_private_ip.floating[name].id]
-    vip_ipv6 = [for name in keys(local.floating_ipv6s) : oci_core_ipv6.floating[name].id]
-  }
+  vips_ipv6     = [for name, address in local.floating_ipv6s : { name = name, address = address, id = oci_core_ipv6.floating[name].id }]
   health_port   = var.health_port
   endpoint_port = var.node_health_port
   agent = {

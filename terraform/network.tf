@@ -17,6 +17,20 @@ locals {
   # the floating IP is what reaches the node that holds it.
   service_ports = { http = 80, https = 443 }
 
+  # The clients' rules; with dual_stack their IPv6 twins ("http-ipv6", ...).
+  service_rules = merge(
+    { for name, port in local.service_ports : name => {
+      port        = port
+      source      = var.http_ingress_cidr
+      description = "${upper(name)} to the service behind the floating IP"
+    } },
+    var.dual_stack ? { for name, port in local.service_ports : "${name}-ipv6" => {
+      port        = port
+      source      = var.http_ingress_ipv6_cidr
+      description = "${upper(name)} over IPv6 to the service behind the IPv6 floating IPs"
+    } } : {},
+  )
+
   # dual_stack: the VCN's Oracle-allocated /56, and its first /64 for the nodes' subnet.
   nodes_ipv6_cidr = var.dual_stack ? cidrsubnet(oci_core_vcn.main.ipv6cidr_blocks[0], 8, 0) : null
 }
@@ -189,39 +203,20 @@ resource "oci_core_network_security_group" "functions" {
 # Ingress rules are stateless: replies leave through the stateful "all egress" rule below.
 
 resource "oci_core_network_security_group_security_rule" "nodes_service" {
-  for_each = local.service_ports
+  for_each = local.service_rules
 
   network_security_group_id = oci_core_network_security_group.nodes.id
   direction                 = "INGRESS"
   protocol                  = local.protocol.tcp
-  source                    = var.http_ingress_cidr
+  source                    = each.value.source
   source_type               = "CIDR_BLOCK"
   stateless                 = true
-  description               = "${upper(each.key)} to the service behind the floating IPs"
+  description               = each.value.description
 
   tcp_options {
     destination_port_range {
-      min = each.value
-      max = each.value
-    }
-  }
-}
-
-resource "oci_core_network_security_group_security_rule" "nodes_service_ipv6" {
-  for_each = var.dual_stack ? local.service_ports : {}
-
-  network_security_group_id = oci_core_network_security_group.nodes.id
-  direction                 = "INGRESS"
-  protocol                  = local.protocol.tcp
-  source                    = var.http_ingress_ipv6_cidr
-  source_type               = "CIDR_BLOCK"
-  stateless                 = true
-  description               = "${upper(each.key)} over IPv6 to the service behind the IPv6 floating IPs"
-
-  tcp_options {
-    destination_port_range {
-      min = each.value
-      max = each.value
+      min = each.value.port
+      max = each.value.port
     }
   }
 }

@@ -41,7 +41,7 @@ OPTIONAL_KEYS = {"VIP_IPV6_IDS", "VIP_GROUPS"}
 def deployed_keys() -> tuple[set[str], set[str]]:
     """(always set, set only when used): the literal keys of function_config's merge()."""
     text = (TERRAFORM_DIR / "modules" / "function_config" / "main.tf").read_text()
-    always = set(re.findall(r"^    ([A-Z][A-Z0-9_]+) += ", text, flags=re.M))
+    always = set(re.findall(r"^    ([A-Z][A-Z0-9_]+) += ", text, flags=re.MULTILINE))
     optional = set(re.findall(r"\? \{\} : \{ ([A-Z][A-Z0-9_]+) = ", text))
     return always, optional
 

@@ -92,6 +92,16 @@ def test_nodes_are_never_replaced_by_a_newer_image() -> None:
     assert any("source_id" in entry for entry in ignored)
 
 
+def test_turning_on_dual_stack_or_route_target_mode_keeps_the_running_nodes() -> None:
+    """create_vnic_details' IPv6 block forces a new instance; skip_source_dest_check does not. The
+    nodes' IPv6 addresses are resources of their own."""
+    vnic = MODULES["terraform"].resources()[("oci_core_instance", "node")]["create_vnic_details"][0]
+    assert "ipv6address_ipv6subnet_cidr_pair_details" not in vnic and "assign_ipv6ip" not in vnic
+    assert vnic["skip_source_dest_check"] == "${var.route_target_mode}"
+    node_ipv6 = MODULES["terraform"].resources()[("oci_core_ipv6", "node")]
+    assert node_ipv6["ip_address"] == "${local.node_ipv6[each.key]}"
+
+
 def test_each_floating_ip_has_a_reserved_public_ip_riding_on_it() -> None:
     resources = MODULES["terraform"].resources()
     public, private = resources[("oci_core_public_ip", "floating")], resources[("oci_core_private_ip", "floating")]

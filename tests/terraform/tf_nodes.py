@@ -39,16 +39,12 @@ class Topology:
     def peers(self, name: str) -> list[str]:
         return sorted(other for other in self.nodes if other != name)
 
-    def vrrp_instances(self) -> dict[str, list[str]]:
-        """What terraform/compute.tf passes: named instances only when there are two."""
-        if not self.vips_ipv6:
-            return {}
-        return {"vip_ipv4": [private_ip_id(n) for n in self.vips], "vip_ipv6": [ipv6_id(n) for n in self.vips_ipv6]}
-
 
 def node_modules(topology: Topology, name: str, extra_config: str = "") -> str:
     node = topology.nodes[name]
-    peers = [{"name": p, **{k: v for k, v in topology.nodes[p].items() if k != "priority"}} for p in topology.peers(name)]
+    peers = [
+        {"name": p, **{k: v for k, v in topology.nodes[p].items() if k != "priority"}} for p in topology.peers(name)
+    ]
     this = {"name": name, **node}
     firewall: dict[str, Any] = {
         "service_ports": [80, 443],
@@ -65,9 +61,12 @@ def node_modules(topology: Topology, name: str, extra_config: str = "") -> str:
         "virtual_router_id": DEFAULTS["virtual_router_id"],
         "advert_int": DEFAULTS["advert_int"],
     }
-    agent_peers = [{"name": p, "private_ip": topology.nodes[p]["private_ip"], "instance_id": instance_id(p)}
-                   for p in topology.peers(name)]
+    agent_peers = [
+        {"name": p, "private_ip": topology.nodes[p]["private_ip"], "instance_id": instance_id(p)}
+        for p in topology.peers(name)
+    ]
     vips = [{"name": vip, "address": address, "id": private_ip_id(vip)} for vip, address in topology.vips.items()]
+    vips_ipv6 = [{"name": vip, "address": address, "id": ipv6_id(vip)} for vip, address in topology.vips_ipv6.items()]
     key = name.replace("-", "_")
     return f"""
 module "config_{key}" {{
@@ -91,7 +90,7 @@ module "agent_{key}" {{
   node           = {hcl({"name": name, "private_ip": node["private_ip"]})}
   peers          = {hcl(agent_peers)}
   vips           = {hcl(vips)}
-  vrrp_instances = {hcl(topology.vrrp_instances())}
+  vips_ipv6      = {hcl(vips_ipv6)}
   health_port    = {DEFAULTS["health_port"]}
   endpoint_port  = {DEFAULTS["node_health_port"]}
   agent = {{

@@ -17,7 +17,7 @@ locals {
     node_ip                = var.node.private_ip
     endpoint_port          = var.endpoint_port
     haproxy_url            = "http://127.0.0.1:${var.health_port}/healthz"
-    floating_ips           = [for vip in var.vips : vip.address]
+    floating_ips           = [for vip in concat(var.vips, var.vips_ipv6) : vip.address]
     # This node first, then every other one; then the service through each floating IP (:80 is
     # the 503 "Hello" page by design, so haproxy's health port).
     targets = concat(
@@ -34,6 +34,11 @@ locals {
         resource_id = vip.id
       }],
     )
-    vrrp_instances = var.vrrp_instances
+    # With two VRRP instances (templates/keepalived.conf.tftpl) a notice names its instance: which
+    # floating IPs each carries. With one, the key is left out and a notice covers every IP.
+    vrrp_instances = length(var.vips_ipv6) == 0 ? {} : {
+      vip_ipv4 = [for vip in var.vips : vip.id]
+      vip_ipv6 = [for vip in var.vips_ipv6 : vip.id]
+    }
   }
 }

@@ -26,13 +26,17 @@ variable "vips" {
     address = string
     id      = string
   }))
-  description = "The IPv4 floating IPs: name, address and private IP OCID. This node must hold them all to serve; the agent also probes the service through each."
+  description = "The IPv4 floating IPs (keepalived's vip_ipv4 instance): name, address and private IP OCID. This node must hold them all to serve; the agent also probes the service through each."
 }
 
-variable "vrrp_instances" {
-  type        = map(list(string))
-  default     = {}
-  description = "keepalived instance name => OCIDs of the floating IPs it carries (vip_ipv4, vip_ipv6), so that a notice names what it is about; empty with one instance: a notice covers every floating IP."
+variable "vips_ipv6" {
+  type = list(object({
+    name    = string
+    address = string
+    id      = string
+  }))
+  default     = []
+  description = "The IPv6 floating IPs (keepalived's vip_ipv6 instance): name, address and IPv6 OCID; this node must hold them too to serve that family. Empty: none, and one VRRP instance."
 }
 
 variable "health_port" {

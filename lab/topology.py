@@ -69,7 +69,12 @@ def with_nodes(topology: dict[str, Any], count: int | None) -> dict[str, Any]:
         out["instances"].append(instance)
         for function in out.get("functions", []):
             nodes = json.loads(function["config"]["NODES"])
-            entry = {**nodes[-1], "name": name, "vnic_id": vnic["id"], "priority": nodes[-1]["priority"] - PRIORITY_STEP}
+            entry = {
+                **nodes[-1],
+                "name": name,
+                "vnic_id": vnic["id"],
+                "priority": nodes[-1]["priority"] - PRIORITY_STEP,
+            }
             entry["health_url"] = entry["health_url"].replace(nodes[-1]["name"], name)
             function["config"]["NODES"] = json.dumps([*nodes, entry])
         bindings = out.get("iam", {}).get("bindings", {})

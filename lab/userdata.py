@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.plan import ENDPOINT_PORT, HEALTH_PORT, HTTP_PORT, NODES_V6, REPO, Cloud, ConfigObject, Node, Plan
+from lab.plan import ENDPOINT_PORT, HEALTH_PORT, HTTP_PORT, NODES_V6, REPO, Cloud, ConfigObject, Node, Plan, Vip
 from lab.shell import LabError
 from lab.sources import Sources
 
@@ -91,8 +91,8 @@ module "agent_{key}" {{
   templates_dir  = {v(str(REPO / "templates"))}
   node           = {v({"name": node.name, "private_ip": node.ip})}
   peers          = {v([{"name": n.name, "private_ip": n.ip, "instance_id": cloud.instance_ids[n.name]} for n in others])}
-  vips           = {v([{"name": vip.name, "address": vip.address, "id": cloud.vip_ids.get(vip.name, cloud.vip_private_ip_id)} for vip in four])}
-  vrrp_instances = {v(cloud.vrrp_instances(plan))}
+  vips           = {v(agent_vips(cloud, four))}
+  vips_ipv6      = {v(agent_vips(cloud, [vip for vip in plan.vips if vip.family == 6]))}
   health_port    = {HEALTH_PORT}
   endpoint_port  = {ENDPOINT_PORT}
   endpoints      = {v({"telemetry": cloud.endpoint, "federation": f"{cloud.endpoint}/v1/x509"})}
@@ -110,6 +110,12 @@ output "{key}" {{
   value = {{ cloud_init = module.config_{key}.cloud_init, node_agent_yaml = module.agent_{key}.node_agent_yaml }}
 }}
 """
+
+
+def agent_vips(cloud: Cloud, vips: list[Vip]) -> list[dict[str, str]]:
+    """node_agent's vips and vips_ipv6: each floating IP's name, lab address and OCID."""
+    return [{"name": vip.name, "address": vip.address, "id": cloud.vip_ids.get(vip.name, cloud.vip_private_ip_id)}
+            for vip in vips]
 
 
 TEMPLATES = REPO / "templates"

@@ -118,7 +118,11 @@ def test_a_crashed_holder_moves_every_vip_to_the_next_priority_healthy_node(
 
     got = {target: answers(client) for target, client in running.items()}
     assert holders(state) == {"vip": "node-c", "vip-2": "node-c", "vip6": "node-c"}
-    moves = [e for e in cloud.audit(state.emulator["endpoint"], after=seq) if e["operation"] in ("UpdatePrivateIp", "UpdateIpv6")]
+    moves = [
+        e
+        for e in cloud.audit(state.emulator["endpoint"], after=seq)
+        if e["operation"] in ("UpdatePrivateIp", "UpdateIpv6")
+    ]
     assert {e["resource_id"] for e in moves} == set(state.facts.vip_ids.values())
     assert {e["after"]["vnicId"] for e in moves} == {state.facts.vnic_ids["node-c"]}
     for target in ("vip", "vip6"):
@@ -132,5 +136,7 @@ def test_a_crashed_holder_moves_every_vip_to_the_next_priority_healthy_node(
     assert any(a["node"] for a in path if a["sent"] >= moved), "no answer through node-c"
     assert network.transit_counts(plan)["node-c"] > counted["node-c"]
     assert network.transit_holder(plan) == plan.node("node-c")
-    print(f"route-target: through node-c {moved - fault_time:.2f} s after the crash, "
-          f"{sum(1 for a in path if a['error'])} of {len(path)} requests failed")
+    print(
+        f"route-target: through node-c {moved - fault_time:.2f} s after the crash, "
+        f"{sum(1 for a in path if a['error'])} of {len(path)} requests failed"
+    )

@@ -52,11 +52,6 @@ def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "n
             node["health_url"] = plan.node(node["name"]).health_url
         config["NODES"] = json.dumps(nodes)
         config.update(LAB_FUNCTION_CONFIG, FAILBACK_POLICY=failback_policy)
-    # What terraform's controller is applied with decides which IPv6 statements its policies have.
-    bindings = lab.get("iam", {}).get("bindings")
-    if bindings is not None:
-        ipv6_ids = lab["functions"][0]["config"].get("VIP_IPV6_IDS", "")
-        bindings.setdefault("var.vip_ipv6_ids", [i.strip() for i in ipv6_ids.split(",") if i.strip()])
     return lab
 
 

@@ -103,6 +103,7 @@ class Evaluator:
             "concat": lambda *lists: [item for items in lists for item in items],
             "file": lambda name: (module.path / name).read_text(),
             "jsondecode": json.loads,
+            "length": len,
         }
 
     def value(self, node: Tree | Token, scope: Mapping[str, Any]) -> Any:
@@ -128,6 +129,19 @@ class Evaluator:
             else:
                 out.append(str(self.value(_children(piece)[0], scope)))
         return "".join(out)
+
+    def _conditional(self, node: Tree, scope: Mapping[str, Any]) -> Any:
+        condition, yes, no = _children(node)
+        return self.value(yes if self.value(condition, scope) else no, scope)
+
+    def _binary_op(self, node: Tree, scope: Mapping[str, Any]) -> Any:
+        left, term = _children(node)
+        operator, right = _children(term)
+        ops = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b}
+        return ops[str(operator.children[0])](self.value(left, scope), self.value(right, scope))
+
+    def _int_lit(self, node: Tree, scope: Mapping[str, Any]) -> int:
+        return int(str(node.children[0]))
 
     def _tuple(self, node: Tree, scope: Mapping[str, Any]) -> list[Any]:
         return [self.value(item, scope) for item in _children(node)]

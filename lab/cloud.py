@@ -155,6 +155,11 @@ def _object_storage_client(emulator: dict[str, Any]) -> oci.object_storage.Objec
     return oci.object_storage.ObjectStorageClient(config, service_endpoint=emulator["endpoint"])
 
 
+def running_topology(plan: Plan) -> dict[str, Any]:
+    """The topology the lab's emulator was started with (lab_topology's, saved by `up`)."""
+    return json.loads(plan.path(None, "topology.json").read_text())
+
+
 def node_config_location(emulator: dict[str, Any], topology: dict[str, Any]) -> ConfigObject:
     """Where terraform's bucket for the nodes' node-agent.yaml is: GetNamespace, and the bucket
     the topology binds to the controller's node_config_buckets (as terraform passes it)."""

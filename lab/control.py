@@ -302,7 +302,7 @@ def _boot_nodes(state: LabState, image: Path, cloud_facts: Any, source_overrides
     served = sources.start(plan, source_overrides)
     timings["sources_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
-    config = cloud.node_config_location(state.emulator, json.loads(plan.path(None, "topology.json").read_text()))
+    config = cloud.node_config_location(state.emulator, cloud.running_topology(plan))
     rendered = userdata.render(plan.path(None, "terraform"), plan, cloud_facts, served, config)
     for node in plan.nodes:
         cloud.put_object(state.emulator, config, config.name(node), rendered[node.name].node_agent_yaml)

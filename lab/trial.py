@@ -62,12 +62,18 @@ def summarise_path(answers: list[dict[str, Any]], fault_time: float, moved_at: f
     return (min(firsts) - fault_time if firsts else None), sum(1 for a in answers if a["error"])
 
 
-def transit_moved(plan: Plan, after: float, holder: Node) -> float | None:
-    """When the fabric follower first routed the route-target path through `holder` after
-    `after` (its log), if it did."""
+def transit_moved(plan: Plan, after: float, victim: Node) -> tuple[float, str] | None:
+    """When, and to which node, the fabric follower first routed the route-target path away
+    from `victim` after `after` (its log), if it did."""
     lines = plan.path(None, "fabric.log").read_text().splitlines()
-    times = [e["time"] for e in parse_log(lines) if e.get("event") == "transit" and e.get("holder") == holder.name]
-    return next((t for t in times if t >= after), None)
+    moves = [(e["time"], e["holder"]) for e in parse_log(lines) if e.get("event") == "transit"]
+    return next(((t, holder) for t, holder in moves if t >= after and holder != victim.name), None)
+
+
+def next_holder(answers: list[dict[str, Any]], fault_time: float, victim: Node) -> str | None:
+    """The first node other than `victim` that answered after the fault (pure): with more than
+    two nodes the IP need not go where the trial expected (the next priority may be busy)."""
+    return next((a["node"] for a in answers if a["done"] >= fault_time and a["node"] not in (None, victim.name)), None)
 
 
 # What a trial's client sends requests to: the (first IPv4) floating IP, the IPv6 VIP, or the
@@ -218,18 +224,21 @@ def run_trial(
     except subprocess.TimeoutExpired:
         client.kill()
         out, _ = client.communicate()
-    answers = [json.loads(line) for line in out.splitlines() if line.strip()]
+    answers = sorted((json.loads(line) for line in out.splitlines() if line.strip()), key=lambda a: a["done"])
     if target == "route-target":
-        failover, failed = summarise_path(answers, fault_time, transit_moved(plan, fault_time, survivor))
+        moved = transit_moved(plan, fault_time, victim)
+        to_node = moved[1] if moved else survivor.name
+        failover, failed = summarise_path(answers, fault_time, moved[0] if moved else None)
     else:
-        failover, failed = summarise(answers, fault_time, survivor.name)
+        to_node = next_holder(answers, fault_time, victim) or survivor.name
+        failover, failed = summarise(answers, fault_time, to_node)
     with open(log) as handle:
         handle.seek(log_offset)
         entries = parse_log(handle.readlines())
     return TrialResult(
         kind,
         victim.name,
-        survivor.name,
+        to_node,
         fault_time,
         failover,
         len(answers),

@@ -149,3 +149,15 @@ def test_the_fabric_follows_ipv6_moves_and_the_route_rules_next_hop() -> None:
     hops = [{"destination": "10.0.1.0/24", "vnicId": "vnic-b"}, {"destination": "10.0.9.0/24", "vnicId": None}]
     assert next_hop_vnic(hops, "10.0.1.0/24") == "vnic-b"
     assert next_hop_vnic(hops, "10.0.2.0/24") is None
+
+
+def test_with_three_nodes_the_trial_follows_whichever_node_answers_after_the_fault() -> None:
+    victim = Plan(Path("/run")).nodes[0]
+    answers = [
+        {"sent": 9.9, "done": 10.0, "node": "node-a", "error": None},
+        {"sent": 10.1, "done": 10.2, "node": "node-a", "error": None},  # the alias lingers a moment
+        {"sent": 10.3, "done": 11.3, "node": None, "error": "TimeoutError"},
+        {"sent": 11.5, "done": 11.6, "node": "node-c", "error": None},
+    ]
+    assert trial.next_holder(answers, 10.05, victim) == "node-c"
+    assert trial.next_holder(answers[:3], 10.05, victim) is None

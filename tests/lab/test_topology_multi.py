@@ -137,6 +137,6 @@ def test_a_crashed_holder_moves_every_vip_to_the_next_priority_healthy_node(
     assert network.transit_counts(plan)["node-c"] > counted["node-c"]
     assert network.transit_holder(plan) == plan.node("node-c")
     print(
-        f"route-target: through node-c {moved - fault_time:.2f} s after the crash, "
+        f"route-target: through node-c {moved[0] - fault_time:.2f} s after the crash, "
         f"{sum(1 for a in path if a['error'])} of {len(path)} requests failed"
     )

@@ -163,24 +163,8 @@ def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1
         raw = topology.with_nodes(json.loads(topology.topology_file(topology_name).read_text()), nodes)
     except ValueError as exc:
         raise LabError(str(exc)) from None
-    running_plan = load_plan(run_dir)
     plan = plan_for(run_dir, raw, topology_name)
-    if plan.dual_stack and method != "fast_path":
-        raise LabError(f"method {method} has no notify for the {topology_name} topology's two VRRP instances "
-                       "(keepalived's generic notify runs the fast path's): use the fast path")
-    if booted and method != "fast_path":
-        raise LabError(f"method {method} changes keepalived's notify, which booted nodes take from "
-                       "terraform's cloud-init: use --processes")
-    if os.geteuid() != 0:
-        raise LabError("the lab needs root (network namespaces, haproxy on :80)")
-    running = sorted({*network.existing_netns(running_plan), *network.existing_netns(plan)})
-    if running or LabState.file(plan).exists():
-        raise LabError(f"a lab is already running (namespaces: {', '.join(running) or 'none'}; "
-                       f"state {LabState.file(plan)}); stop it first: python -m lab down")
-    tools = BOOTED_TOOLS if booted else PROCESS_TOOLS
-    missing = [tool for tool in tools if not shutil.which(tool)]
-    if missing:
-        raise LabError(f"missing {', '.join(missing)}: run `make lab-deps` (apt-get install)")
+    _refuse_to_start(plan, load_plan(run_dir), method, booted)
     _unmount_under(plan.run_dir)
     shutil.rmtree(plan.run_dir, ignore_errors=True)
     for node in (None, *plan.nodes):
@@ -191,6 +175,25 @@ def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1
     except BaseException:
         down(plan)
         raise
+
+
+def _refuse_to_start(plan: Plan, running_plan: Plan, method: str, booted: bool) -> None:
+    """Raise LabError, saying why and what to do, if this lab cannot start here and now."""
+    if plan.dual_stack and method != "fast_path":
+        raise LabError(f"method {method} has no notify for the {plan.topology} topology's two VRRP instances "
+                       "(keepalived's generic notify runs the fast path's): use the fast path")
+    if booted and method != "fast_path":
+        raise LabError(f"method {method} changes keepalived's notify, which booted nodes take from "
+                       "terraform's cloud-init: use --processes")
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (network namespaces, haproxy on :80)")
+    running = sorted({*network.existing_netns(running_plan), *network.existing_netns(plan)})
+    if running or LabState.file(plan).exists():
+        raise LabError(f"a lab is already running (namespaces: {', '.join(running) or 'none'}; "
+                       f"state {LabState.file(plan)}); stop it first: python -m lab down")
+    missing = [tool for tool in (BOOTED_TOOLS if booted else PROCESS_TOOLS) if not shutil.which(tool)]
+    if missing:
+        raise LabError(f"missing {', '.join(missing)}: run `make lab-deps` (apt-get install)")
 
 
 PROCESS_TOOLS = ("haproxy", "keepalived", "curl", "nft", "terraform")

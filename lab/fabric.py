@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from lab import cloud, network
-from lab.plan import load_plan
+from lab.plan import Node, Vip, load_plan
 from lab.state import LabState
 
 MAX_LIFETIME_SECONDS = 7 * 24 * 3600
@@ -42,6 +42,12 @@ def log(**fields: Any) -> None:
 def next_hop_vnic(hops: list[dict[str, Any]], destination: str) -> str | None:
     """The VNIC the emulator's route rule for `destination` sends traffic to now (pure)."""
     return next((hop.get("vnicId") for hop in hops if hop.get("destination") == destination), None)
+
+
+def moves(entry: dict[str, Any], state: LabState, node_of_vnic: dict[str, Node]) -> list[tuple[Vip, Node]]:
+    """The floating IPs an audit entry leaves on a lab node's VNIC, with that node (pure)."""
+    placed = [(vip, holder_vnic(entry, state.facts.vip_id(vip.name))) for vip in state.plan.vips]
+    return [(vip, node_of_vnic[vnic]) for vip, vnic in placed if vnic in node_of_vnic]
 
 
 def follow(state: LabState) -> None:
@@ -80,11 +86,9 @@ def follow(state: LabState) -> None:
         for entry in entries:
             seq = max(seq, entry["seq"])
             when = {"seq": entry["seq"], "audit_time": entry["time"]}
-            for vip in plan.vips:
-                vnic = holder_vnic(entry, facts.vip_id(vip.name))
-                if vnic in node_of_vnic:
-                    network.route_vip(plan, node_of_vnic[vnic], vip)
-                    log(event="route", vip=vip.name, holder=node_of_vnic[vnic].name, reason=entry["operation"], **when)
+            for vip, node in moves(entry, state, node_of_vnic):
+                network.route_vip(plan, node, vip)
+                log(event="route", vip=vip.name, holder=node.name, reason=entry["operation"], **when)
             if entry.get("resource_id") in (target, facts.route_table_id):  # the next hop may have moved
                 place_transit(entry["operation"], **when)
     log(event="stop", reason="emulator unreachable" if errors else "lifetime reached")

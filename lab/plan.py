@@ -151,11 +151,9 @@ class Plan:
         names = (self.fabric_netns, self.client_netns, *extra, *(n.netns for n in self.nodes))
         object.__setattr__(self, "netns_names", names)
         addresses = [self.client_ip, self.control_ip, *(n.ip for n in self.nodes), *(v.address for v in self.vips)]
-        addresses += [n.ip6 for n in self.nodes if n.ip6]
-        for address in addresses:
-            lab = LAB_V4 if ipaddress.ip_address(address).version == 4 else LAB_V6
-            if ipaddress.ip_address(address) not in lab:
-                raise ValueError(f"{address}: the lab uses only addresses in {LAB_V4} and {LAB_V6}")
+        outside = [a for a in [*addresses, *(n.ip6 for n in self.nodes if n.ip6)] if not _in_lab(a)]
+        if outside:
+            raise ValueError(f"{', '.join(outside)}: the lab uses only addresses in {LAB_V4} and {LAB_V6}")
         if len(self.nodes) < 2 or not self.vips or self.vips[0].family != 4:
             raise ValueError("a lab has two nodes or more and an IPv4 floating IP first")
 
@@ -204,6 +202,11 @@ class Plan:
         plan_file(self.run_dir).write_text(json.dumps(data, indent=2))
 
 
+def _in_lab(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return ip in (LAB_V4 if ip.version == 4 else LAB_V6)
+
+
 def plan_file(run_dir: Path) -> Path:
     return run_dir / "lab" / "plan.json"
 
@@ -230,29 +233,39 @@ def plan_for(run_dir: Path, topology: dict[str, Any], name: str) -> Plan:
     NODES (its priority, the addresses of its VNIC), a Vip per floating IP of the function's
     config (IPv4 first), and the route-target path if a route rule targets one of them."""
     subnet = topology["subnets"][0]
-    v4_subnet, v6_subnets = subnet["cidrBlock"], subnet.get("ipv6CidrBlocks") or []
     config = topology["functions"][0]["config"]
+    vips = _vips(topology, config, subnet)
+    names = {p["id"]: p["displayName"] for p in topology["privateIps"]}
+    rules = [rule for table in topology.get("routeTables", []) for rule in table.get("routeRules", [])
+             if rule.get("networkEntityId") in names and names[rule["networkEntityId"]] in {v.name for v in vips}]
+    # 10.0.1.0/24 would be the client's lab subnet (198.18.1.0/24): the destination has its own.
+    transit = Transit(names[rules[0]["networkEntityId"]], "198.18.4.0/24", rules[0]["destination"]) if rules else None
+    return Plan(run_dir, nodes=_nodes(topology, config, subnet), vips=vips, transit=transit, topology=name)
+
+
+def _nodes(topology: dict[str, Any], config: dict[str, str], subnet: dict[str, Any]) -> tuple[Node, ...]:
+    """A Node per entry of NODES: the lab addresses of its VNIC, its priority, its VNIC's check."""
     vnics = {vnic["id"]: vnic for instance in topology["instances"] for vnic in instance["vnics"]}
     nodes = []
     for entry in json.loads(config["NODES"]):
-        ip = lab_address(vnics[entry["vnic_id"]]["privateIp"]["ipAddress"], v4_subnet, NODES_V4)
+        vnic = vnics[entry["vnic_id"]]
+        ip = lab_address(vnic["privateIp"]["ipAddress"], subnet["cidrBlock"], NODES_V4)
         ip6 = str(NODES_V6.network_address + int(ipaddress.ip_address(ip)) - int(NODES_V4.network_address))
-        skip = bool(vnics[entry["vnic_id"]].get("skipSourceDestCheck"))
-        nodes.append(Node(entry["name"], ip, int(entry["priority"]), ip6 if v6_subnets else "", skip))
-    by_id = {p["id"]: p for p in topology["privateIps"]}
-    vips = [Vip(by_id[i]["displayName"], lab_address(by_id[i]["ipAddress"], v4_subnet, NODES_V4), by_id[i]["ipAddress"])
+        dual = bool(subnet.get("ipv6CidrBlocks"))
+        nodes.append(Node(entry["name"], ip, int(entry["priority"]), ip6 if dual else "", bool(vnic.get("skipSourceDestCheck"))))
+    return tuple(nodes)
+
+
+def _vips(topology: dict[str, Any], config: dict[str, str], subnet: dict[str, Any]) -> tuple[Vip, ...]:
+    """A Vip per floating IP of the function's config, the IPv4 ones (in their order) first."""
+    v4 = {p["id"]: p for p in topology["privateIps"]}
+    v6 = {p["id"]: p for p in topology.get("ipv6s", [])}
+    vips = [Vip(v4[i]["displayName"], lab_address(v4[i]["ipAddress"], subnet["cidrBlock"], NODES_V4), v4[i]["ipAddress"])
             for i in _ids(config.get("VIP_PRIVATE_IP_IDS"))]
-    v6_by_id = {p["id"]: p for p in topology.get("ipv6s", [])}
-    vips += [Vip(v6_by_id[i]["displayName"], lab_address(v6_by_id[i]["ipAddress"], v6_subnets[0], NODES_V6),
-                 v6_by_id[i]["ipAddress"]) for i in _ids(config.get("VIP_IPV6_IDS"))]
-    names = {i: by_id[i]["displayName"] for i in _ids(config.get("VIP_PRIVATE_IP_IDS"))}
-    rules = [rule for table in topology.get("routeTables", []) for rule in table.get("routeRules", [])
-             if rule.get("networkEntityId") in names]
-    transit = None
-    if rules:
-        # 10.0.1.0/24 would be the client's lab subnet (198.18.1.0/24): the destination has its own.
-        transit = Transit(names[rules[0]["networkEntityId"]], "198.18.4.0/24", rules[0]["destination"])
-    return Plan(run_dir, nodes=tuple(nodes), vips=tuple(vips), transit=transit, topology=name)
+    six = (subnet.get("ipv6CidrBlocks") or [""])[0]
+    vips += [Vip(v6[i]["displayName"], lab_address(v6[i]["ipAddress"], six, NODES_V6), v6[i]["ipAddress"])
+             for i in _ids(config.get("VIP_IPV6_IDS"))]
+    return tuple(vips)
 
 
 def _ids(value: str | None) -> list[str]:

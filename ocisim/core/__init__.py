@@ -2,13 +2,18 @@
 
 from typing import Any, Mapping
 
+from ocisim.core import ipv6, routing
 from ocisim.core.models import CoreState, seed
 from ocisim.core.routes import ROUTES
 from ocisim.service import Service
 
 
 def _seed(topology: Mapping[str, Any], backend: Any) -> CoreState:
-    return seed(topology, backend.clock.iso_now())
+    created = backend.clock.iso_now()
+    state = seed(topology, created)
+    ipv6.seed(state, topology, created)
+    routing.seed(state, topology, created)
+    return state
 
 
 SERVICE = Service(name="core", routes=ROUTES, seed=_seed, load=CoreState.from_json,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocisim.core import ipv6, routing
 from ocisim.core.models import CoreState, new_etag
 from ocisim.errors import InvalidParameter, MissingParameter
 from ocisim.service import Call, Reply, paginate
@@ -112,3 +113,51 @@ def get_public_ip_by_private_ip_id(call: Call) -> Reply:
 def get_public_ip_by_ip_address(call: Call) -> Reply:
     ip_address = _required(_details(call), "ipAddress")
     return _reply(call, _state(call).public_ip_by_address(ip_address))
+
+
+def get_ipv6(call: Call) -> Reply:
+    return _reply(call, ipv6.ipv6(_state(call), call.params["ipv6Id"]))
+
+
+def list_ipv6s(call: Call) -> Reply:
+    q = call.query
+    return paginate(ipv6.list_ipv6s(_state(call), vnic_id=q.get("vnicId"), subnet_id=q.get("subnetId"),
+                                    ip_address=q.get("ipAddress"), ip_state=q.get("ipState"),
+                                    lifetime=q.get("lifetime")), q)
+
+
+def update_ipv6(call: Call) -> Reply:
+    ipv6_id = call.params["ipv6Id"]
+    before, after = ipv6.update_ipv6(_state(call), ipv6_id, _details(call), call.headers.get("if-match"))
+    call.audit(ipv6_id, before, after)
+    return _reply(call, after)
+
+
+def create_ipv6(call: Call) -> Reply:
+    created = ipv6.create_ipv6(_state(call), _details(call), call.backend.clock.iso_now())
+    call.audit(created["id"], None, created)
+    return _reply(call, created)
+
+
+def delete_ipv6(call: Call) -> Reply:
+    ipv6_id = call.params["ipv6Id"]
+    before = ipv6.delete_ipv6(_state(call), ipv6_id, call.headers.get("if-match"))
+    call.audit(ipv6_id, before, None)
+    return Reply(status=204)
+
+
+def get_route_table(call: Call) -> Reply:
+    return _reply(call, routing.route_table(_state(call), call.params["rtId"]))
+
+
+def list_route_tables(call: Call) -> Reply:
+    q = call.query
+    return paginate(routing.list_route_tables(
+        _state(call), compartment_id=_required(dict(q), "compartmentId"), vcn_id=q.get("vcnId"),
+        display_name=q.get("displayName"), lifecycle_state=q.get("lifecycleState"), sort_by=q.get("sortBy"),
+        sort_order=q.get("sortOrder")), q)
+
+
+def get_next_hops(call: Call) -> Reply:
+    """Admin: where each rule of a route table delivers now (the lab routes its client subnet so)."""
+    return Reply(routing.next_hops(_state(call), call.params["rtId"]))

@@ -56,6 +56,8 @@ class CoreState:
     vnic_attachments: dict[str, Resource] = field(default_factory=dict)
     private_ips: dict[str, Resource] = field(default_factory=dict)
     public_ips: dict[str, Resource] = field(default_factory=dict)
+    ipv6s: dict[str, Resource] = field(default_factory=dict)  # ocisim.core.ipv6
+    route_tables: dict[str, Resource] = field(default_factory=dict)  # ocisim.core.routing
     etags: dict[str, str] = field(default_factory=dict)
     released: dict[str, list[str]] = field(default_factory=dict)  # subnet -> addresses freed, oldest first
 
@@ -94,6 +96,8 @@ class CoreState:
         vnic["privateIp"] = primary["ipAddress"] if primary else None
         public = self.public_ip_of(primary["id"]) if primary else None
         vnic["publicIp"] = public["ipAddress"] if public else None
+        vnic["ipv6Addresses"] = sorted((p["ipAddress"] for p in self.ipv6s.values() if p["vnicId"] == vnic_id),
+                                       key=ipaddress.IPv6Address)
         return vnic
 
     def public_ip_of(self, private_ip_id: str) -> Resource | None:
@@ -120,23 +124,18 @@ class CoreState:
                          vlan_id: str | None = None) -> list[Resource]:
         if not (vnic_id or subnet_id or vlan_id):
             raise InvalidParameter("One of vnicId, subnetId or vlanId must be given")
-        if ip_address is not None and not (subnet_id or vnic_id or vlan_id):
-            raise InvalidParameter("ipAddress needs subnetId")
+        self.check_list_scope(vnic_id, subnet_id)
+        found = matching(self.private_ips.values(), {
+            "vnicId": vnic_id, "subnetId": subnet_id, "ipAddress": ip_address, "ipState": ip_state,
+            "lifetime": lifetime, "vlanId": vlan_id})
+        return sorted(found, key=lambda p: ipaddress.ip_address(p["ipAddress"]))
+
+    def check_list_scope(self, vnic_id: str | None, subnet_id: str | None) -> None:
+        """A list scoped by a VNIC or subnet that does not exist is 404, as a path would be."""
         if vnic_id is not None and vnic_id not in self.vnics:
             raise not_found("Vnic", vnic_id)
         if subnet_id is not None and subnet_id not in self.subnets:
             raise not_found("Subnet", subnet_id)
-        found = []
-        for private_ip in self.private_ips.values():
-            wanted = ((vnic_id is None or private_ip["vnicId"] == vnic_id)
-                      and (subnet_id is None or private_ip["subnetId"] == subnet_id)
-                      and (ip_address is None or private_ip["ipAddress"] == ip_address)
-                      and (ip_state is None or private_ip["ipState"] == ip_state)
-                      and (lifetime is None or private_ip["lifetime"] == lifetime)
-                      and (vlan_id is None or private_ip.get("vlanId") == vlan_id))
-            if wanted:
-                found.append(private_ip)
-        return sorted(found, key=lambda p: ipaddress.ip_address(p["ipAddress"]))
 
     def list_vnic_attachments(self, *, compartment_id: str, instance_id: str | None,
                               vnic_id: str | None, availability_domain: str | None) -> list[Resource]:
@@ -161,16 +160,22 @@ class CoreState:
         target = details.get("vnicId")
         if target is not None and target != current["vnicId"]:
             self._check_move(current, target)
+        return self.apply(current, details, UPDATABLE_PRIVATE_IP_FIELDS)
+
+    def apply(self, current: Resource, details: Mapping[str, Any],
+              fields: Iterable[str]) -> tuple[Resource, Resource]:
+        """Set each of `fields` that `details` gives (validated before); a change gets a new etag.
+        Returns (before, after)."""
         before = copy.deepcopy(current)
-        for name in UPDATABLE_PRIVATE_IP_FIELDS:
+        for name in fields:
             if details.get(name) is not None:
                 current[name] = copy.deepcopy(details[name])
         if current != before:
-            self.etags[private_ip_id] = new_etag()
+            self.etags[current["id"]] = new_etag()
         return before, copy.deepcopy(current)
 
     def _check_move(self, private_ip: Resource, vnic_id: str) -> None:
-        vnic = self._related_vnic(vnic_id)
+        vnic = self.related_vnic(vnic_id)
         if vnic["subnetId"] != private_ip["subnetId"]:
             raise InvalidParameter(
                 f"The private IP {private_ip['ipAddress']} is in subnet {private_ip['subnetId']} "
@@ -179,7 +184,7 @@ class CoreState:
             raise InvalidParameter(f"VNIC {vnic_id} is {vnic['lifecycleState']}")
         self._check_room(vnic_id)
 
-    def _related_vnic(self, vnic_id: str) -> Resource:
+    def related_vnic(self, vnic_id: str) -> Resource:
         """A VNIC named in a request body: unknown is 400, as OCI's error table says."""
         vnic = self.vnics.get(vnic_id)
         if vnic is None:
@@ -206,7 +211,7 @@ class CoreState:
             raise MissingParameter("vnicId is required")
         if details.get("lifetime") not in (None, "EPHEMERAL"):
             raise InvalidParameter("lifetime: only EPHEMERAL private IPs are emulated")
-        vnic = self._related_vnic(details["vnicId"])
+        vnic = self.related_vnic(details["vnicId"])
         if vnic["lifecycleState"] != "AVAILABLE":
             raise InvalidParameter(f"VNIC {vnic['id']} is {vnic['lifecycleState']}")
         subnet = self.subnets[vnic["subnetId"]]
@@ -214,7 +219,7 @@ class CoreState:
             raise InvalidParameter(f"subnetId {details['subnetId']} is not the subnet of VNIC {vnic['id']}")
         self._check_room(vnic["id"])
         address = self._free_address(subnet, details.get("ipAddress"))
-        private_ip_id = f"ocid1.privateip.oc1.{_region_key(vnic['id'])}.{_random_suffix()}"
+        private_ip_id = f"ocid1.privateip.oc1.{region_key(vnic['id'])}.{random_suffix()}"
         fields = {k: copy.deepcopy(details[k]) for k in ("displayName", "hostnameLabel", "freeformTags",
                                                          "definedTags") if details.get(k) is not None}
         _add_private_ip(self, vnic, {"id": private_ip_id, "ipAddress": address, "isPrimary": False,
@@ -245,9 +250,9 @@ class CoreState:
         for host in network.hosts():
             if str(host) not in unavailable:
                 return str(host)
-        for address in freed:
-            if address not in taken:
-                return address
+        for released in freed:
+            if released not in taken:
+                return released
         raise LimitExceeded(f"Subnet {subnet['id']} has no free address")
 
     def update_public_ip(self, public_ip_id: str, details: Mapping[str, Any],
@@ -286,6 +291,10 @@ class CoreState:
         check_etag(if_match, self.etags[private_ip_id])
         if current["isPrimary"]:
             raise InvalidParameter("A primary private IP cannot be deleted; terminate its VNIC instead")
+        routes = sorted(t["id"] for t in self.route_tables.values()
+                        if any(r.get("networkEntityId") == private_ip_id for r in t["routeRules"]))
+        if routes:
+            raise Conflict(f"Private IP {private_ip_id} is the target of route rules in {', '.join(routes)}")
         public = self.public_ip_of(private_ip_id)
         if public is not None:
             if public.get("lifetime") == "RESERVED":
@@ -300,6 +309,11 @@ class CoreState:
         freed = self.released.setdefault(current["subnetId"], [])
         freed[:] = [a for a in freed if a != current["ipAddress"]][-(MAX_RELEASED - 1):] + [current["ipAddress"]]
         return current
+
+
+def matching(resources: Iterable[Resource], filters: Mapping[str, Any]) -> list[Resource]:
+    """The resources whose fields equal every filter that is given (None: not filtered)."""
+    return [r for r in resources if all(value is None or r.get(name) == value for name, value in filters.items())]
 
 
 def _check_types(details: Mapping[str, Any]) -> None:
@@ -355,7 +369,7 @@ def _instance_defaults(instance: Mapping[str, Any]) -> Resource:
 
     The image OCID is made up (no image is emulated); the topology may override any field.
     """
-    image_id = f"ocid1.image.oc1.{_region_key(instance['id'])}.aaaaaaaaocisimdebian12imagenotarealimage"
+    image_id = f"ocid1.image.oc1.{region_key(instance['id'])}.aaaaaaaaocisimdebian12imagenotarealimage"
     return {
         "freeformTags": {}, "definedTags": {}, "systemTags": {}, "securityAttributes": {},
         "securityAttributesState": "STABLE", "extendedMetadata": {}, "metadata": {},
@@ -420,13 +434,13 @@ def _add_private_ip(state: CoreState, vnic: Resource, private_ip: Mapping[str, A
         "ipv4SubnetCidrAtCreation": None, **private_ip}
 
 
-def _region_key(ocid: str) -> str:
+def region_key(ocid: str) -> str:
     """The region part of a regional OCID (ocid1.<type>.oc1.<region>.<unique>)."""
     parts = ocid.split(".")
     return parts[3] if len(parts) > 4 else ""
 
 
-def _random_suffix() -> str:
+def random_suffix() -> str:
     """An OCID's unique part: 'aaaaaaaa' and 52 base32 characters, like OCI's."""
     return "aaaaaaaa" + base64.b32encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode().lower()[:52]
 

@@ -10,6 +10,10 @@ One inconsistency in OCI's own pages, resolved here: the Core `vnics` table does
 VNIC_ASSIGN / VNIC_UNASSIGN under `use`, but the API table says UpdatePrivateIp needs them, the
 `private-ips` table says UpdatePrivateIp "also needs use vnics", and the Roving Edge copy of the
 `vnics` table lists both under `use`. So `use vnics` holds them.
+
+`ipv6s` follows the same split as OCI's guidance for it: `use ipv6s` moves an address between
+VNICs (IPV6_UPDATE; UpdateIpv6 also needs VNIC_ASSIGN / VNIC_UNASSIGN from `use vnics`, as
+UpdatePrivateIp does), creating and deleting one takes `manage ipv6s`.
 """
 
 from __future__ import annotations
@@ -35,6 +39,16 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
         "use": frozenset({"VNIC_ATTACH", "VNIC_DETACH", "VNIC_CREATE", "VNIC_DELETE", "VNIC_UPDATE",
                           "VNIC_ASSIGN", "VNIC_UNASSIGN", "VNIC_ASSOCIATE_NETWORK_SECURITY_GROUP",
                           "VNIC_DISASSOCIATE_NETWORK_SECURITY_GROUP"}),
+    },
+    "ipv6s": {
+        "inspect": frozenset({"IPV6_READ"}),
+        "use": frozenset({"IPV6_UPDATE"}),
+        "manage": frozenset({"IPV6_CREATE", "IPV6_DELETE"}),
+    },
+    "route-tables": {
+        "inspect": frozenset({"ROUTE_TABLE_READ"}),
+        "manage": frozenset({"ROUTE_TABLE_ATTACH", "ROUTE_TABLE_DETACH", "ROUTE_TABLE_UPDATE",
+                             "ROUTE_TABLE_CREATE", "ROUTE_TABLE_DELETE", "ROUTE_TABLE_MOVE"}),
     },
     "vnic-attachments": {
         "inspect": frozenset({"VNIC_ATTACHMENT_READ"}),
@@ -97,7 +111,8 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
 
 # An aggregate resource-type is its members, verb for verb (only the members modelled above).
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "virtual-network-family": ("private-ips", "public-ips", "vnics", "vnic-attachments", "subnets"),
+    "virtual-network-family": ("private-ips", "public-ips", "ipv6s", "route-tables", "vnics", "vnic-attachments",
+                               "subnets"),
     "object-family": ("objectstorage-namespaces", "buckets", "objects"),
 }
 

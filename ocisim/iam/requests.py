@@ -78,21 +78,30 @@ def get_private_ip(r: Request) -> list[Requirement]:
     return _on(("PRIVATE_IP_READ",), r.core.private_ips.get(r.params["privateIpId"]))
 
 
+def _list_scope(r: Request) -> Resource | None:
+    """The VNIC or subnet a ListPrivateIps / ListIpv6s is scoped by."""
+    return r.core.vnics.get(r.query.get("vnicId", "")) or r.core.subnets.get(r.query.get("subnetId", ""))
+
+
 def list_private_ips(r: Request) -> list[Requirement]:
-    scope = r.core.vnics.get(r.query.get("vnicId", "")) or r.core.subnets.get(r.query.get("subnetId", ""))
-    return _on(("PRIVATE_IP_READ",), scope)
+    return _on(("PRIVATE_IP_READ",), _list_scope(r))
+
+
+def _update(r: Request, address: Resource | None, permission: str) -> list[Requirement]:
+    """The update permission on the address; a move (a new `vnicId` in the body) also needs
+    VNIC_UNASSIGN on the VNIC it leaves and VNIC_ASSIGN on the VNIC it joins."""
+    if address is None:
+        return []
+    needed = _on((permission,), address)
+    target = _text(r.json_object().get("vnicId"))
+    if target is not None and target != address["vnicId"]:
+        needed += _on(("VNIC_UNASSIGN",), r.core.vnics.get(address["vnicId"]))
+        needed += _on(("VNIC_ASSIGN",), r.core.vnics.get(target))
+    return needed
 
 
 def update_private_ip(r: Request) -> list[Requirement]:
-    private_ip = r.core.private_ips.get(r.params["privateIpId"])
-    if private_ip is None:
-        return []
-    needed = _on(("PRIVATE_IP_UPDATE",), private_ip)
-    target = _text(r.json_object().get("vnicId"))
-    if target is not None and target != private_ip["vnicId"]:
-        needed += _on(("VNIC_UNASSIGN",), r.core.vnics.get(private_ip["vnicId"]))
-        needed += _on(("VNIC_ASSIGN",), r.core.vnics.get(target))
-    return needed
+    return _update(r, r.core.private_ips.get(r.params["privateIpId"]), "PRIVATE_IP_UPDATE")
 
 
 def create_private_ip(r: Request) -> list[Requirement]:
@@ -110,6 +119,41 @@ def delete_private_ip(r: Request) -> list[Requirement]:
     return (_on(("PRIVATE_IP_DELETE", "PRIVATE_IP_UNASSIGN"), private_ip)
             + _on(("VNIC_UNASSIGN",), r.core.vnics.get(private_ip["vnicId"]))
             + _on(("SUBNET_DETACH",), r.core.subnets.get(private_ip["subnetId"])))
+
+
+def get_ipv6(r: Request) -> list[Requirement]:
+    return _on(("IPV6_READ",), r.core.ipv6s.get(r.params["ipv6Id"]))
+
+
+def list_ipv6s(r: Request) -> list[Requirement]:
+    return _on(("IPV6_READ",), _list_scope(r))
+
+
+def update_ipv6(r: Request) -> list[Requirement]:
+    return _update(r, r.core.ipv6s.get(r.params["ipv6Id"]), "IPV6_UPDATE")
+
+
+def create_ipv6(r: Request) -> list[Requirement]:
+    vnic = r.core.vnics.get(_text(r.json_object().get("vnicId")) or "")
+    if vnic is None:
+        return []
+    return _on(("IPV6_CREATE",), r.core.subnets.get(vnic["subnetId"])) + _on(("VNIC_ASSIGN",), vnic)
+
+
+def delete_ipv6(r: Request) -> list[Requirement]:
+    address = r.core.ipv6s.get(r.params["ipv6Id"])
+    if address is None:
+        return []
+    return _on(("IPV6_DELETE",), address) + _on(("VNIC_UNASSIGN",), r.core.vnics.get(address["vnicId"]))
+
+
+def get_route_table(r: Request) -> list[Requirement]:
+    return _on(("ROUTE_TABLE_READ",), r.core.route_tables.get(r.params["rtId"]))
+
+
+def list_route_tables(r: Request) -> list[Requirement]:
+    compartment_id = r.query.get("compartmentId")
+    return [Requirement("ROUTE_TABLE_READ", compartment_id)] if compartment_id else []
 
 
 def get_vnic_attachment(r: Request) -> list[Requirement]:
@@ -287,6 +331,13 @@ OPERATIONS: dict[str, Callable[[Request], list[Requirement]]] = {
     "UpdatePrivateIp": update_private_ip,
     "CreatePrivateIp": create_private_ip,
     "DeletePrivateIp": delete_private_ip,
+    "GetIpv6": get_ipv6,
+    "ListIpv6s": list_ipv6s,
+    "UpdateIpv6": update_ipv6,
+    "CreateIpv6": create_ipv6,
+    "DeleteIpv6": delete_ipv6,
+    "GetRouteTable": get_route_table,
+    "ListRouteTables": list_route_tables,
     "GetVnicAttachment": get_vnic_attachment,
     "GetVnic": get_vnic,
     "ListVnicAttachments": list_vnic_attachments,

@@ -7,6 +7,7 @@ real `oci` SDK clients signed with the config file the emulator wrote.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +64,75 @@ def compute(emulator: Emulator, config: dict[str, Any]) -> oci.core.ComputeClien
     return oci.core.ComputeClient(config, service_endpoint=emulator.endpoint)
 
 
+def add_node_in_another_subnet(data: dict[str, Any], template: dict[str, Any], replacements: dict[str, str],
+                               **subnet: Any) -> dict[str, Any]:
+    """Add to a topology a subnet like its first one (changed by `subnet`) holding a copy of the
+    instance `template`, with `replacements` applied to its text; returns the new instance."""
+    first = data["subnets"][0]
+    other = {**first, "id": first["id"].replace("aaaaaaaa", "bbbbbbbb", 1), "displayName": "other", **subnet}
+    text = json.dumps(template)
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    node = json.loads(text)
+    node["vnics"][0]["subnetId"] = other["id"]
+    data["subnets"].append(other)
+    data["instances"].append(node)
+    return node
+
+
 def move(net: oci.core.VirtualNetworkClient, private_ip_id: str, vnic_id: str,
          etag: str | None = None) -> oci.response.Response:
     return net.update_private_ip(private_ip_id,
                                  oci.core.models.UpdatePrivateIpDetails(vnic_id=vnic_id),
                                  if_match=etag)
+
+
+MULTI_TOPOLOGY = DEFAULT_TOPOLOGY.with_name("multi.json")
+
+
+@dataclass(frozen=True)
+class Multi:
+    """ocisim/topologies/multi.json by name: three nodes, vip + vip-2 (IPv4), vip6, one route table."""
+
+    compartment: str
+    vcn: str
+    subnet: str
+    vnics: dict[str, str]      # node name -> VNIC OCID
+    instances: dict[str, str]  # node name -> instance OCID
+    private_ips: dict[str, str]  # VIP name -> private IP OCID
+    public_ips: dict[str, str]   # VIP name -> its reserved public IP's address
+    vip6: str
+    vip6_address: str
+    route_table: str
+
+
+def read_multi(path: Any = MULTI_TOPOLOGY) -> Multi:
+    data = json.loads(open(path).read())
+    by_private = {p["privateIpId"]: p["ipAddress"] for p in data["publicIps"]}
+    [vip6] = data["ipv6s"]
+    [table] = data["routeTables"]
+    return Multi(
+        compartment=data["compartments"][0]["id"], vcn=data["vcns"][0]["id"], subnet=data["subnets"][0]["id"],
+        vnics={i["displayName"]: i["vnics"][0]["id"] for i in data["instances"]},
+        instances={i["displayName"]: i["id"] for i in data["instances"]},
+        private_ips={p["displayName"]: p["id"] for p in data["privateIps"]},
+        public_ips={p["displayName"]: by_private[p["id"]] for p in data["privateIps"]},
+        vip6=vip6["id"], vip6_address=vip6["ipAddress"], route_table=table["id"])
+
+
+@pytest.fixture(scope="session")
+def multi() -> Multi:
+    return read_multi()
+
+
+@pytest.fixture
+def multi_emulator() -> Iterator[Emulator]:
+    """The multi topology, in memory, IAM as its topology says (API-key calls are not restricted)."""
+    with Emulator.start(topology=MULTI_TOPOLOGY, state=None) as emu:
+        yield emu
+
+
+@pytest.fixture
+def multi_net(multi_emulator: Emulator) -> oci.core.VirtualNetworkClient:
+    config = oci.config.from_file(multi_emulator.oci_config_file, multi_emulator.oci_profile)
+    return oci.core.VirtualNetworkClient(config, service_endpoint=multi_emulator.endpoint)

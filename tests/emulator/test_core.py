@@ -8,7 +8,7 @@ import oci
 import pytest
 
 from ocisim import Emulator
-from tests.emulator.conftest import Topology, move
+from tests.emulator.conftest import Topology, add_node_in_another_subnet, move
 
 
 def service_error(call, *args, **kwargs) -> oci.exceptions.ServiceError:
@@ -50,13 +50,9 @@ def test_stale_etag_is_refused_with_412_and_changes_nothing(emulator: Emulator, 
 def test_cross_subnet_move_is_refused(tmp_path, topo: Topology) -> None:
     """A third node in another subnet: the VIP may not go there (400 InvalidParameter)."""
     data = json.loads(open("ocisim/topologies/two-node.json").read())
-    other = dict(data["subnets"][0], id=data["subnets"][0]["id"].replace("aaaaaaaa", "bbbbbbbb", 1),
-                 cidrBlock="10.0.0.128/25", displayName="other")
-    node_c = json.loads(json.dumps(data["instances"][1]).replace("node-b", "node-c")
-                        .replace("10.0.0.3", "10.0.0.130").replace("aaaaaaaa", "cccccccc"))
-    node_c["vnics"][0]["subnetId"] = other["id"]
-    data["subnets"].append(other)
-    data["instances"].append(node_c)
+    node_c = add_node_in_another_subnet(
+        data, data["instances"][1], {"node-b": "node-c", "10.0.0.3": "10.0.0.130", "aaaaaaaa": "cccccccc"},
+        cidrBlock="10.0.0.128/25")
     path = tmp_path / "three-node.json"
     path.write_text(json.dumps(data))
     with Emulator.start(topology=path) as emu:

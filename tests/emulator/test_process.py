@@ -44,10 +44,11 @@ def test_state_survives_a_restart_through_the_python_api(tmp_path: Path, topo: T
 
 
 @contextmanager
-def serve(state: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+def serve(state: Path, topology: Path = DEFAULT_TOPOLOGY,
+          *options: str) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "ocisim", "serve", "--topology", str(DEFAULT_TOPOLOGY),
-         "--state", str(state), "--port", "0"],
+        [sys.executable, "-m", "ocisim", "serve", "--topology", str(topology),
+         "--state", str(state), "--port", "0", *options],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)

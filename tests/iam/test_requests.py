@@ -104,6 +104,8 @@ def test_any_body_gives_requirements_never_an_exception(operation: str, body: by
         "publicIpId": TOPOLOGY["publicIps"][0]["id"],
         "functionId": TOPOLOGY["functions"][0]["id"],
         "vnicAttachmentId": TOPOLOGY["instances"][0]["vnics"][0]["attachmentId"],
+        "ipv6Id": "ocid1.ipv6.oc1.iad.aaaaaaaanotinthistopology",
+        "rtId": "ocid1.routetable.oc1.iad.aaaaaaaanotinthistopology",
     }
     for need in needs(operation, params, {"compartmentId": COMPARTMENT, "vnicId": VNICS["node-a"]}, body):
         assert need.permission.isupper() and isinstance(need.compartment_id, str)

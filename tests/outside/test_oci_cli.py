@@ -176,3 +176,29 @@ def test_fn_function_invoke_reads_the_invoke_endpoint_then_invokes(tmp_path: Pat
         answer = json.loads(out.read_text())
     assert answer["decision"] == "status"
     assert [e["operation"] for e in emu.audit()] == []
+
+
+def test_ipv6_get_update_and_route_table_get_on_multi(tmp_path: Path) -> None:
+    """`network ipv6 update` is the command that works for moving an IPv6 address (the CLI's
+    `vnic assign-ipv6` does not move one); the route table shows its rule to vip-2."""
+    topology_path = REPO / "ocisim" / "topologies" / "multi.json"
+    topology = json.loads(topology_path.read_text())
+    [vip6], [table] = topology["ipv6s"], topology["routeTables"]
+    vnic_b = topology["instances"][1]["vnics"][0]["id"]
+    with Emulator.start(topology=topology_path, state=None) as emulator:
+        got = _json(oci_cli(emulator, "network", "ipv6", "get", "--ipv6-id", vip6["id"], home=tmp_path))
+        assert (got["data"]["ip-address"], got["data"]["vnic-id"]) == (vip6["ipAddress"], vip6["vnicId"])
+
+        moved = _json(oci_cli(emulator, "network", "ipv6", "update", "--ipv6-id", vip6["id"], "--vnic-id", vnic_b,
+                              "--if-match", got["etag"], "--force", home=tmp_path))
+        stale = oci_cli(emulator, "network", "ipv6", "update", "--ipv6-id", vip6["id"], "--vnic-id", vnic_b,
+                        "--if-match", got["etag"], "--force", home=tmp_path, expect_ok=False)
+        listed = _json(oci_cli(emulator, "network", "ipv6", "list", "--vnic-id", vnic_b, home=tmp_path))
+        rules = _json(oci_cli(emulator, "network", "route-table", "get", "--rt-id", table["id"], home=tmp_path))
+
+        assert moved["data"]["vnic-id"] == vnic_b
+        assert stale.returncode != 0 and "NoEtagMatch" in stale.stderr
+        assert [i["id"] for i in listed["data"]] == [vip6["id"]]
+        assert [r["network-entity-id"] for r in rules["data"]["route-rules"]] == [
+            table["routeRules"][0]["networkEntityId"]]
+        assert [e["operation"] for e in emulator.audit()] == ["UpdateIpv6"]

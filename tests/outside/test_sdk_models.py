@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -35,6 +35,7 @@ ACCEPTED = {"PublishMessage": 202}
 NOT_MODELLED = {
     "InvokeFunction": "the body is the function's own bytes",
     "DeletePrivateIp": "204 with no body (checked in test_delete_private_ip_answers_204_without_body)",
+    "DeleteIpv6": "204 with no body (checked in test_delete_ipv6_answers_204_without_body)",
     "DeleteSubscription": "204 with no body (checked in test_delete_subscription_answers_204_and_lists_it_deleted)",
     "X509Federation": "the auth service's {'token'} answer, read by oci.auth.federation_client, not a model",
     "PutObject": "no body: its answer is headers (etag, opc-content-md5), checked in test_objectstorage.py",
@@ -42,6 +43,8 @@ NOT_MODELLED = {
     "HeadObject": "no body: its answer is headers, checked in tests/emulator/test_objectstorage.py",
     "DeleteObject": "204 with no body, checked in tests/emulator/test_objectstorage.py",
 }
+
+MULTI_TOPOLOGY = DEFAULT_TOPOLOGY.with_name("multi.json")
 
 # A probe round on a loopback port with no listener ends at once (connection refused).
 PROBE_RESULT_WAIT_SECONDS = 10.0
@@ -323,22 +326,59 @@ def cases(topology: dict[str, Any]) -> dict[str, tuple]:
     }
 
 
+def multi_cases(topology: dict[str, Any]) -> dict[str, tuple]:
+    """The operations only multi.json has something to answer for: IPv6 and route tables."""
+    [vip6], [table], [subnet] = topology["ipv6s"], topology["routeTables"], topology["subnets"]
+    node_b = topology["instances"][1]["vnics"][0]["id"]
+    compartment = topology["compartments"][0]["id"]
+    return {
+        "GetIpv6": ("GET", f"{V1}/ipv6/{vip6['id']}", {}, None, "core", "Ipv6"),
+        "ListIpv6s": ("GET", f"{V1}/ipv6", {"subnetId": subnet["id"]}, None, "core", "list[Ipv6]"),
+        "UpdateIpv6": ("PUT", f"{V1}/ipv6/{vip6['id']}", {}, {"displayName": "vip6"}, "core", "Ipv6"),
+        "CreateIpv6": ("POST", f"{V1}/ipv6", {}, {"vnicId": node_b}, "core", "Ipv6"),
+        "GetRouteTable": ("GET", f"{V1}/routeTables/{table['id']}", {}, None, "core", "RouteTable"),
+        "ListRouteTables": (
+            "GET",
+            f"{V1}/routeTables",
+            {"compartmentId": compartment, "vcnId": table["vcnId"]},
+            None,
+            "core",
+            "list[RouteTable]",
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def multi_emulator() -> Iterator[Emulator]:
+    with Emulator.start(topology=MULTI_TOPOLOGY, state=None) as emu:
+        yield emu
+
+
 def test_every_signed_route_is_checked(shared_emulator: Emulator, topology: dict[str, Any]) -> None:
     signed = {r.operation for s in shared_emulator.backend.services for r in s.routes if r.auth == "signature"}
-    checked = set(cases(topology)) | set(NOT_MODELLED)
+    checked = set(cases(topology)) | set(multi_cases(json.loads(MULTI_TOPOLOGY.read_text()))) | set(NOT_MODELLED)
     assert signed - checked == set(), "routes without an SDK model check"
     assert checked - signed - {"X509Federation"} == set(), "checks of routes that are not served"
 
 
 @pytest.mark.parametrize("operation", sorted(cases(json.loads(DEFAULT_TOPOLOGY.read_text()))))
 def test_answer_matches_the_sdk_model(operation: str, shared_emulator: Emulator, topology: dict[str, Any]) -> None:
-    method, path, query, body, package, type_name = cases(topology)[operation]
-    if callable(path):
-        path = path(shared_emulator)
-    if callable(body):
-        body = body(shared_emulator)
+    check_answer(shared_emulator, operation, cases(topology)[operation])
 
-    answer = SignedSession(shared_emulator).request(method, path, body=body, **query)
+
+@pytest.mark.parametrize("operation", sorted(multi_cases(json.loads(MULTI_TOPOLOGY.read_text()))))
+def test_multi_answer_matches_the_sdk_model(operation: str, multi_emulator: Emulator) -> None:
+    check_answer(multi_emulator, operation, multi_cases(json.loads(MULTI_TOPOLOGY.read_text()))[operation])
+
+
+def check_answer(emulator: Emulator, operation: str, case: tuple) -> None:
+    method, path, query, body, package, type_name = case
+    if callable(path):
+        path = path(emulator)
+    if callable(body):
+        body = body(emulator)
+
+    answer = SignedSession(emulator).request(method, path, body=body, **query)
 
     assert answer.status_code == ACCEPTED.get(operation, 200), answer.text
     assert answer.headers["opc-request-id"]
@@ -358,6 +398,17 @@ def test_delete_private_ip_answers_204_without_body(shared_emulator: Emulator, t
 
     assert (deleted.status_code, deleted.content) == (204, b"")
     assert session.request("GET", f"{V1}/privateIps/{created['id']}").status_code == 404
+
+
+def test_delete_ipv6_answers_204_without_body(multi_emulator: Emulator) -> None:
+    session = SignedSession(multi_emulator)
+    node_b = json.loads(MULTI_TOPOLOGY.read_text())["instances"][1]["vnics"][0]["id"]
+    created = session.request("POST", f"{V1}/ipv6", body={"vnicId": node_b}).json()
+
+    deleted = session.request("DELETE", f"{V1}/ipv6/{created['id']}")
+
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert session.request("GET", f"{V1}/ipv6/{created['id']}").status_code == 404
 
 
 def test_delete_subscription_answers_204_and_lists_it_deleted(emulator: Emulator, topology: dict[str, Any]) -> None:

@@ -49,10 +49,17 @@ class FailoverEvent:
     asked_by: str  # the event's source: "alarm OK_TO_FIRING", "keepalived node-b MASTER", "manual failover"
     elapsed_ms: int
     at: float  # epoch seconds
+    # Every address of the decision (IPv4 and IPv6), and after a partial move which VIPs moved
+    # and which did not (the next event completes the group).
+    addresses: tuple[str, ...] = ()
+    moved: tuple[str, ...] = ()
+    not_moved: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
         arrow = f"{self.from_node or '?'} -> {self.to_node or '?'}"
+        if self.kind == "moved" and self.not_moved:
+            return f"VIP {self.vip} partly moved {arrow}: {len(self.not_moved)} of {len(self.vips)} VIPs did not move"
         if self.kind == "moved":
             return f"VIP {self.vip} moved {arrow}"
         if self.kind == "refused":
@@ -65,6 +72,9 @@ class FailoverEvent:
                 "event": self.kind,
                 "vip": self.vip,
                 "vips": list(self.vips),
+                "addresses": list(self.addresses),
+                "moved": list(self.moved),
+                "not_moved": list(self.not_moved),
                 "from": self.from_node,
                 "to": self.to_node,
                 "why": self.why,
@@ -110,6 +120,9 @@ def event_for(answer: Mapping[str, Any], now: float) -> FailoverEvent | None:
         asked_by=str(answer.get("source", "")),
         elapsed_ms=int(answer.get("elapsed_ms", 0)),
         at=now,
+        addresses=tuple(str(v["ip_address"]) for v in vips if v.get("ip_address")),
+        moved=tuple(answer.get("moved") or ()),
+        not_moved=tuple(answer.get("not_moved") or ()),
     )
 
 

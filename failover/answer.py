@@ -1,7 +1,9 @@
 """Shaping what the function says: one result per VIP, one answer per invocation, and the
 decision log lines. Pure apart from logging; the pipeline (pipeline.py) hands everything in.
 
-A partial result says exactly which VIPs moved and which did not (``moved``, ``vips[]``); ``ok``
+Each VIP's result names its OCID (``private_ip_id``, an Ipv6's for an IPv6 VIP) and ``family``
+(``ipv4``/``ipv6``). A partial result says exactly which VIPs moved and which did not (``moved``,
+``not_moved``, ``vips[]``, also in the ``answer`` log line); ``ok``
 is false whenever something that should have happened did not (a failed or unverified write,
 a VIP that could not be read, a refused request).
 """
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import log
+from .config import vip_family
 from .decide import Action, Decision, Health, View
 from .events import AlarmEvent, Event, KeepalivedNotice
 from .network import VipState
@@ -44,6 +47,7 @@ def result(
     arrived = outcome in ("moved", "would_move", "unverified")
     return {
         "private_ip_id": state.private_ip_id,
+        "family": state.family,
         "ip_address": state.ip_address,
         "decision": outcome or _OUTCOME[decision.action],
         "action": decision.action.value,
@@ -62,6 +66,7 @@ def unreadable(private_ip_id: str, reason: str) -> dict[str, Any]:
     """A VIP of the group that could not be read: not decided on, not moved."""
     return {
         "private_ip_id": private_ip_id,
+        "family": vip_family(private_ip_id),
         "ip_address": None,
         "decision": "cannot_verify",
         "action": "none",

@@ -23,6 +23,8 @@ ROLES = ("events", "operator")
 # terraform's function_config module sets exactly these).
 ENV_KEYS = (
     "VIP_PRIVATE_IP_IDS",
+    "VIP_IPV6_IDS",
+    "VIP_GROUPS",
     "NODES",
     "FAILBACK_POLICY",
     "COOLDOWN_SECONDS",
@@ -38,6 +40,13 @@ ENV_KEYS = (
 )
 _OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# The OCID kind of each VIP family: an IPv4 VIP is a secondary private IP, an IPv6 VIP an Ipv6.
+FAMILY_PREFIXES = {"ipv4": "ocid1.privateip.", "ipv6": "ocid1.ipv6."}
+
+
+def vip_family(vip_id: str) -> str:
+    """``ipv4`` or ``ipv6``: which API moves this VIP (UpdatePrivateIp or UpdateIpv6)."""
+    return "ipv6" if vip_id.startswith(FAMILY_PREFIXES["ipv6"]) else "ipv4"
 
 
 class ConfigError(ValueError):
@@ -60,7 +69,9 @@ class Node:
 
 @dataclass(frozen=True)
 class Config:
-    """Validated configuration. ``nodes`` is ordered by priority, highest first."""
+    """Validated configuration. ``nodes`` is ordered by priority, highest first; ``vip_groups``
+    partitions every VIP (IPv4 and IPv6) into the groups that are decided once and moved as a
+    unit (VIP_GROUPS; unset: one group of them all)."""
 
     vip_private_ip_ids: tuple[str, ...]
     nodes: tuple[Node, ...]
@@ -77,6 +88,9 @@ class Config:
     # compartment of the failover_moves / failover_refused metrics. Either may be unset.
     events_topic_id: str | None = None
     compartment_id: str | None = None
+    vip_ipv6_ids: tuple[str, ...] = ()
+    # Empty: every VIP forms one group (see ``vip_groups``).
+    groups: tuple[tuple[str, ...], ...] = ()
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -93,8 +107,12 @@ class Config:
     def from_env(cls, env: Mapping[str, str]) -> Config:
         """Build from an environment mapping (``os.environ`` or ``ctx.Config()``)."""
         probe_timeout = _number(env, "PROBE_TIMEOUT_SECONDS", 2.0, low=0.1, high=30.0)
+        ipv4 = _vip_ids(env.get("VIP_PRIVATE_IP_IDS"))
+        ipv6 = _ipv6_ids(env.get("VIP_IPV6_IDS"))
         return cls(
-            vip_private_ip_ids=_vip_ids(env.get("VIP_PRIVATE_IP_IDS")),
+            vip_private_ip_ids=ipv4,
+            vip_ipv6_ids=ipv6,
+            groups=_groups(env.get("VIP_GROUPS"), ipv4 + ipv6),
             nodes=_nodes(env.get("NODES")),
             failback_policy=_choice(env, "FAILBACK_POLICY", FAILBACK_POLICIES, "never"),
             cooldown_seconds=_number(env, "COOLDOWN_SECONDS", 60.0, low=0.0, high=86400.0),
@@ -114,10 +132,15 @@ class Config:
         )
 
     @property
+    def vip_ids(self) -> tuple[str, ...]:
+        """Every VIP, IPv4 first, in the order configured."""
+        return self.vip_private_ip_ids + self.vip_ipv6_ids
+
+    @property
     def vip_groups(self) -> tuple[tuple[str, ...], ...]:
         """The VIPs that must sit together: decided once, one cooldown, moved to one node.
-        Every VIP of one deployment forms one group (they share the nodes' haproxy)."""
-        return (self.vip_private_ip_ids,)
+        Without VIP_GROUPS every VIP forms one group (they share the nodes' haproxy)."""
+        return self.groups or (self.vip_ids,)
 
 
 def _vip_ids(raw: str | None) -> tuple[str, ...]:
@@ -133,6 +156,48 @@ def _vip_ids(raw: str | None) -> tuple[str, ...]:
     if len(set(ids)) != len(ids):
         raise ConfigError(key, "lists the same private IP twice")
     return ids
+
+
+def _ipv6_ids(raw: str | None) -> tuple[str, ...]:
+    key = "VIP_IPV6_IDS"
+    ids = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+    for ocid in ids:
+        if not _OCID.match(ocid) or not ocid.startswith(FAMILY_PREFIXES["ipv6"]):
+            raise ConfigError(key, f"{ocid!r} is not an IPv6 OCID (ocid1.ipv6....)")
+    if len(set(ids)) != len(ids):
+        raise ConfigError(key, "lists the same IPv6 twice")
+    return ids
+
+
+def _groups(raw: str | None, vips: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """VIP_GROUPS: a JSON list of lists of VIP OCIDs that puts every configured VIP in exactly
+    one group (a VIP left out would never move; one in two groups could be sent two ways)."""
+    key = "VIP_GROUPS"
+    if raw is None or not raw.strip():
+        return ()
+    try:
+        items = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(key, f"not valid JSON ({exc})") from None
+    shape = 'a JSON list of non-empty lists of VIP OCIDs, e.g. [["ocid1.privateip..."], ["ocid1.ipv6..."]]'
+    if not isinstance(items, list) or not items:
+        raise ConfigError(key, f"must be {shape}")
+    groups: list[tuple[str, ...]] = []
+    for i, group in enumerate(items):
+        if not isinstance(group, list) or not group or not all(isinstance(v, str) for v in group):
+            raise ConfigError(key, f"group {i} is not a non-empty list of OCIDs: must be {shape}")
+        groups.append(tuple(group))
+    listed = [v for group in groups for v in group]
+    unknown = [v for v in listed if v not in vips]
+    if unknown:
+        raise ConfigError(key, f"{unknown[0]!r} is not in VIP_PRIVATE_IP_IDS or VIP_IPV6_IDS")
+    twice = sorted({v for v in listed if listed.count(v) > 1})
+    if twice:
+        raise ConfigError(key, f"{twice[0]!r} is in more than one group (every VIP in exactly one)")
+    missing = [v for v in vips if v not in listed]
+    if missing:
+        raise ConfigError(key, f"{missing[0]!r} is in no group (every VIP in exactly one)")
+    return tuple(groups)
 
 
 def _nodes(raw: str | None) -> tuple[Node, ...]:

@@ -28,9 +28,11 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
    the peer has been MASTER all along). It is evaluated as rule 4 with the holder reporting
    itself gone, so its own probe decides: not serving and another node serving → move there;
    still serving (alias kept) → stay. The same notice from any other node changes nothing.
-5. With ``FAILBACK_POLICY=preferred``, an alarm message that does not report the preferred
-   node firing, or the preferred node's own keepalived MASTER notice, moves a VIP held by a
-   healthy lesser node back to the healthy preferred node once the cooldown has passed.
+5. With ``FAILBACK_POLICY=preferred``, a fresh message of the deployment's own alarms, or the
+   keepalived MASTER notice of a node that outranks the holder, moves a VIP held by a healthy
+   lesser node back to the highest-priority healthy node that outranks the holder (and that
+   the event does not report down) once the cooldown has passed: with two nodes the preferred
+   node, with N the best one health allows.
 6. While the VIP group is paused (``View.paused``, an operator's maintenance pause), every
    automatic event is answered ``pause``: nothing moves, and the reason says what would have
    happened. A manual command still acts: "nothing moves unless an operator asks".
@@ -97,6 +99,9 @@ class View:
     paused: Pause | None = None  # an operator's maintenance pause in force
     # The public IPs riding on the group's VIPs; None: not read (read for the outside-in alarm).
     public_ips: tuple[str, ...] | None = None
+    # False for a group of IPv6 VIPs only: no public IP can ride on it, so the outside-in alarm
+    # (it watches the reserved public IP) says nothing about it.
+    carries_public_ip: bool = True
 
 
 @dataclass(frozen=True)
@@ -347,20 +352,11 @@ def _when_holder_serves(
     event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str], source: str
 ) -> Decision:
     holder = view.holder
-    preferred = config.preferred.name
     if isinstance(event, AlarmEvent) and _outside_in(event, config):
         return _outside_in_serving(event, view)
-    if _calls_for_failback(event, view, config, reported):
-        if _health(view, preferred) is not Health.HEALTHY:
-            return Decision(
-                Action.STAY,
-                holder,
-                f"holder {holder} is healthy; failback waits for {preferred} ({_health(view, preferred).value})",
-            )
-        wait = cooldown_left(view, config)
-        if wait > 0:
-            return Decision(Action.REFUSE, preferred, f"failback to {preferred} held: {_cooldown_reason(view, wait)}")
-        return Decision(Action.MOVE, preferred, f"failback policy preferred: {preferred} is healthy again ({source})")
+    failback = _failback(event, view, config, reported, source)
+    if failback is not None:
+        return failback
     if isinstance(event, KeepalivedNotice) and event.node != holder:
         return Decision(
             Action.STAY,
@@ -387,6 +383,13 @@ def _outside_in_serving(event: AlarmEvent, view: View) -> Decision:
         )
     if view.split:
         return Decision(Action.STAY, holder, f"outside-in alarm {event.type}: clients cannot reach the VIP")
+    if not view.carries_public_ip:
+        return Decision(
+            Action.STAY,
+            holder,
+            f"outside-in alarm {event.type} watches the reserved public IP, which no VIP of this group (IPv6) "
+            f"carries; holder {holder} serves: nothing to do",
+        )
     if view.public_ips == ():
         return Decision(
             Action.REFUSE,
@@ -411,19 +414,45 @@ def _outside_in_serving(event: AlarmEvent, view: View) -> Decision:
     )
 
 
-def _calls_for_failback(
-    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str]
-) -> bool:
-    """FAILBACK_POLICY=preferred: the preferred node's own MASTER notice, or a fresh message of
-    the deployment's own alarms that does not report the preferred node firing."""
-    preferred = config.preferred.name
-    if config.failback_policy != "preferred" or view.holder == preferred:
-        return False
+def _failback(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str], source: str
+) -> Decision | None:
+    """FAILBACK_POLICY=preferred, rule 5 (None: the event is no failback trigger). Triggers: the
+    MASTER notice of a node that outranks the holder, or a fresh message of the deployment's own
+    alarms. The target is the highest-priority healthy node that outranks the holder and that the
+    event does not report gone: with N nodes the VIP climbs back as far as health allows, as
+    keepalived's preemption does with the alias."""
+    holder = view.holder
+    better = [n.name for n in config.nodes[: _rank(config, holder)]]
+    if config.failback_policy != "preferred" or not better:
+        return None
     if isinstance(event, KeepalivedNotice):
-        return event.node == preferred
-    if any(s.outside_in for s in event.streams):
-        return False  # about the public IP, not the preferred node: never a reason to fail back
-    return event.is_from(config.alarm_ids) and _alarm_is_fresh(event, view) and preferred not in reported
+        if event.node not in better:
+            return None
+    elif any(s.outside_in for s in event.streams) or not (
+        event.is_from(config.alarm_ids) and _alarm_is_fresh(event, view)
+    ):
+        return None  # the outside-in alarm is about the public IP, never a reason to fail back
+    target = next((n for n in better if _health(view, n) is Health.HEALTHY and n not in reported), None)
+    if target is None:
+        return Decision(
+            Action.STAY,
+            holder,
+            f"holder {holder} is healthy; failback waits for a node that outranks it ({_describe(view, better)}"
+            + (f"; {source} reports {', '.join(sorted(reported & set(better)))} down" if reported & set(better) else "")
+            + ")",
+        )
+    wait = cooldown_left(view, config)
+    if wait > 0:
+        return Decision(Action.REFUSE, target, f"failback to {target} held: {_cooldown_reason(view, wait)}")
+    return Decision(
+        Action.MOVE, target, f"failback policy preferred: {target} outranks {holder} and is healthy ({source})"
+    )
+
+
+def _rank(config: Config, name: str | None) -> int:
+    """Position in priority order (0: the preferred node); a node not configured ranks last."""
+    return next((i for i, n in enumerate(config.nodes) if n.name == name), len(config.nodes))
 
 
 def _cooldown_reason(view: View, wait: float) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .config import Config
+from .config import Config, vip_family
 from .decide import Health
 from .probe import ProbeResult
 from .tags import read_last_move, read_pause
@@ -110,7 +110,13 @@ class Facts:
 
 def checks(config: Config, facts: Facts) -> tuple[Check, ...]:
     """Every link, in chain order."""
-    out = [Check("configuration", State.OK, f"{len(config.vip_private_ip_ids)} VIP(s), {len(config.nodes)} nodes")]
+    out = [
+        Check(
+            "configuration",
+            State.OK,
+            f"{len(config.vip_ids)} VIP(s) in {len(config.vip_groups)} group(s), {len(config.nodes)} nodes",
+        )
+    ]
     holder: str | None = None
     for vip in facts.vips:
         vip_checks, on = _vip(config, facts, vip)
@@ -136,7 +142,8 @@ def _vip(config: Config, facts: Facts, vip: VipFacts) -> tuple[list[Check], str 
     name = f"vip {vip.ip_address or vip.private_ip_id}"
     if vip.error:
         return [Check(f"{name}: readable", State.BROKEN, vip.error)], None
-    out = [Check(f"{name}: readable", State.OK, f"GetPrivateIp {vip.private_ip_id}")]
+    ipv6 = vip_family(vip.private_ip_id) == "ipv6"
+    out = [Check(f"{name}: readable", State.OK, f"{'GetIpv6' if ipv6 else 'GetPrivateIp'} {vip.private_ip_id}")]
     if vip.is_primary:
         out.append(Check(f"{name}: secondary", State.BROKEN, "a VNIC's primary private IP cannot move"))
     else:
@@ -157,7 +164,7 @@ def _vip(config: Config, facts: Facts, vip: VipFacts) -> tuple[list[Check], str 
         out.append(Check(f"{name}: subnet", State.OK, f"every node's VNIC is in {vip.subnet_id}"))
     if vip.public_ip:
         out.append(Check(f"{name}: public IP", State.OK, f"{vip.public_ip} attached"))
-    else:
+    elif not ipv6:  # IPv6 has no public-IP object: nothing to attach
         why = vip.public_ip_error or "no public IP is attached to this private IP"
         out.append(Check(f"{name}: public IP", State.BROKEN, why))
     out.append(_tags(name, vip, facts.now))

@@ -10,7 +10,10 @@ Three kinds of caller reach the function, each with its own body:
 * keepalived's notify script on a node that changed VRRP state:
   ``{"source": "keepalived", "node": "node-b", "state": "MASTER"}`` (the fast path), or
   ``"BACKUP"``, ``"FAULT"``, ``"STOP"`` when a node leaves MASTER (a repair request when it is
-  the holder, see decide.py).
+  the holder, see decide.py). ``"vips": [OCID, ...]`` (optional) names the VIPs of the VRRP
+  instance that changed state (the node agent maps keepalived's instance name to them): only
+  the VIP groups containing them are decided, and a list that covers part of a group is refused
+  (``covered_groups``), because a group moves as a unit. Absent: every group.
 
 Parsing is strict where a typo could move the IP (unknown command keys are refused, so
 ``"dryrun": true`` never turns into a real move) and lenient where OCI may add fields (extra
@@ -29,7 +32,7 @@ dimension such as ``resourceDisplayName`` can never be read as a node name.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 MAX_BODY_BYTES = 256 * 1024
@@ -37,6 +40,8 @@ ALARM_TYPES = ("OK_TO_FIRING", "FIRING_TO_OK", "REPEAT", "RESET")
 STREAM_STATUSES = ("FIRING", "OK", "RESET", "SUSPENDED")
 ACTIONS = ("status", "failover", "failback", "doctor")
 KEEPALIVED_STATES = ("MASTER", "BACKUP", "FAULT", "STOP")
+# More VIPs than any deployment configures is junk, not a notice.
+MAX_NOTICE_VIPS = 64
 # Dimensions that may name the node a metric stream is about, in the order they are trusted.
 NODE_DIMENSIONS = ("node", "nodeName", "resourceDisplayName")
 # The metric namespace of OCI Health Checks: the outside-in alarm's streams carry it.
@@ -117,6 +122,7 @@ class KeepalivedNotice:
 
     node: str
     state: str
+    vips: tuple[str, ...] | None = None  # the VIPs of the VRRP instance; None: every VIP group
 
 
 Event = AlarmEvent | Command | KeepalivedNotice
@@ -163,6 +169,29 @@ def unknown_nodes(event: Event, known: Iterable[str]) -> list[str]:
     if isinstance(event, KeepalivedNotice):
         return [event.node] if event.node not in names else []
     return []
+
+
+def covered_groups(event: Event, groups: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    """The VIP groups this event is about: a keepalived notice's ``vips`` select the groups that
+    contain them, every group otherwise. ``EventError`` when a VIP is not configured or the list
+    covers only part of a group (moving part of one would split what must sit together)."""
+    vips = event.vips if isinstance(event, KeepalivedNotice) else None
+    if vips is None:
+        return tuple(groups)
+    configured = {v for group in groups for v in group}
+    unknown = [v for v in vips if v not in configured]
+    if unknown:
+        raise EventError(f"keepalived notice: {unknown[0]!r} is not a configured VIP: nothing moved")
+    chosen = tuple(group for group in groups if set(group) & set(vips))
+    for group in chosen:
+        left_out = [v for v in group if v not in vips]
+        if left_out:
+            raise EventError(
+                f"keepalived notice: vips cover only part of the VIP group [{', '.join(group)}] "
+                f"(missing {', '.join(left_out)}); a group moves as a unit, so the notice must name all of it "
+                "(node-agent.yaml vrrp_instances): nothing moved"
+            )
+    return chosen
 
 
 def _alarm(data: dict) -> AlarmEvent:
@@ -244,7 +273,7 @@ def _command(data: dict) -> Command:
 def _keepalived(data: dict) -> KeepalivedNotice:
     if data.get("source") != "keepalived":
         raise EventError(f'source must be "keepalived", not {data.get("source")!r}')
-    unknown = set(data) - {"source", "node", "state"}
+    unknown = set(data) - {"source", "node", "state", "vips"}
     if unknown:
         raise EventError(f"keepalived notice: unknown key(s) {sorted(unknown)}")
     node, state = data.get("node"), data.get("state")
@@ -252,4 +281,15 @@ def _keepalived(data: dict) -> KeepalivedNotice:
         raise EventError('keepalived notice: "node" must be a node name')
     if state not in KEEPALIVED_STATES:
         raise EventError(f"keepalived notice: state must be one of {', '.join(KEEPALIVED_STATES)}, not {state!r}")
-    return KeepalivedNotice(node=node, state=state)
+    return KeepalivedNotice(node=node, state=state, vips=_notice_vips(data))
+
+
+def _notice_vips(data: dict) -> tuple[str, ...] | None:
+    if "vips" not in data:
+        return None
+    vips = data["vips"]
+    if not isinstance(vips, list) or not vips or not all(isinstance(v, str) and v for v in vips):
+        raise EventError('keepalived notice: "vips" must be a non-empty list of VIP OCIDs')
+    if len(vips) > MAX_NOTICE_VIPS or len(set(vips)) != len(vips):
+        raise EventError(f'keepalived notice: "vips" must list distinct VIPs, at most {MAX_NOTICE_VIPS}')
+    return tuple(vips)

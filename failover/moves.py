@@ -47,7 +47,7 @@ def settle_group(
     reverified = False
     rounds = 0
     while rounds < MAX_ROUNDS:
-        view = group_view(states, observation.health, rt, public_ips)
+        view = group_view(states, observation.health_for(states), rt, public_ips)
         decision = decide(event, view, config)
         answer.log_decision(event, states, view, decision, dry_run)
         if decision.action is not Action.MOVE or dry_run:
@@ -75,7 +75,7 @@ def settle_group(
         "this VIP): nothing more was done; the next event decides again",
     )
     log.error("gave_up", reason=gave_up.reason)
-    view = group_view(states, observation.health, rt)
+    view = group_view(states, observation.health_for(states), rt)
     return _merge(done, [_result_for(s, view, gave_up, "failed", config) for s in states]), observation
 
 

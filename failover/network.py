@@ -1,5 +1,9 @@
 """The OCI adapter: read where a VIP is, move it with if-match, read it back.
 
+An IPv4 VIP is a secondary private IP (GetPrivateIp / UpdatePrivateIp), an IPv6 VIP an Ipv6
+(GetIpv6 / UpdateIpv6 with ``vnicId``, the same if-match and read-back; IPv6 has no public-IP
+object). The VIP's OCID says which (``config.vip_family``); the shell treats both alike.
+
 Only the SDK submodules used here are imported (``import oci`` pulls in every service and
 costs a second of cold start). ``build_client`` is the one place that builds clients, once
 per container:
@@ -37,8 +41,10 @@ import oci.circuit_breaker
 import oci.config
 import oci.retry
 from oci.core import VirtualNetworkClient
-from oci.core.models import GetPublicIpByPrivateIpIdDetails, UpdatePrivateIpDetails
+from oci.core.models import GetPublicIpByPrivateIpIdDetails, UpdateIpv6Details, UpdatePrivateIpDetails
 from oci.exceptions import ServiceError
+
+from .config import vip_family
 
 # (connect, read) seconds for every OCI call: a hung connection must not eat the budget.
 CALL_TIMEOUT = (2.0, 5.0)
@@ -60,11 +66,14 @@ class ApiError(Exception):
 
 
 class EtagMismatch(Exception):
-    """UpdatePrivateIp answered 412: the private IP changed since we read it."""
+    """UpdatePrivateIp or UpdateIpv6 answered 412: the VIP changed since we read it."""
 
 
 @dataclass(frozen=True)
 class VipState:
+    """One VIP as read. ``private_ip_id`` is the VIP's OCID, an Ipv6's for an IPv6 VIP (the name
+    every caller and answer already uses)."""
+
     private_ip_id: str
     ip_address: str
     vnic_id: str
@@ -72,6 +81,10 @@ class VipState:
     etag: str
     freeform_tags: Mapping[str, str] = field(default_factory=dict)
     subnet_id: str = ""
+
+    @property
+    def family(self) -> str:
+        return vip_family(self.private_ip_id)
 
 
 @dataclass
@@ -101,57 +114,53 @@ class Network:
         self.client = client
 
     def read(self, private_ip_id: str, deadline: Deadline) -> VipState:
-        response = self._call("GetPrivateIp", deadline, self.client.get_private_ip, private_ip_id)
+        """GetPrivateIp, or GetIpv6 for an IPv6 VIP."""
+        if vip_family(private_ip_id) == "ipv6":
+            response = self._call("GetIpv6", deadline, self.client.get_ipv6, private_ip_id)
+        else:
+            response = self._call("GetPrivateIp", deadline, self.client.get_private_ip, private_ip_id)
         ip = response.data
         return VipState(
             private_ip_id=ip.id,
             ip_address=ip.ip_address,
             vnic_id=ip.vnic_id,
-            is_primary=bool(ip.is_primary),
+            is_primary=bool(getattr(ip, "is_primary", False)),
             etag=response.headers.get("etag", ""),
             freeform_tags=dict(ip.freeform_tags or {}),
             subnet_id=ip.subnet_id or "",
         )
 
     def move(self, state: VipState, vnic_id: str, tags: Mapping[str, str], deadline: Deadline) -> str | None:
-        """UpdatePrivateIp to ``vnic_id`` (and our tags) if the etag still matches; the opc-request-id."""
-        details = UpdatePrivateIpDetails(vnic_id=vnic_id, freeform_tags=dict(tags))
-        try:
-            response = self._call(
-                "UpdatePrivateIp",
-                deadline,
-                self.client.update_private_ip,
-                state.private_ip_id,
-                details,
-                if_match=state.etag,
-            )
-        except ApiError as exc:
-            if exc.status == 412:
-                raise EtagMismatch(str(exc)) from None
-            raise
-        return response.request_id
+        """UpdatePrivateIp / UpdateIpv6 to ``vnic_id`` (and our tags) if the etag still matches;
+        the opc-request-id."""
+        return self._update(state, deadline, vnic_id=vnic_id, freeform_tags=dict(tags)).request_id
 
     def retag(self, state: VipState, tags: Mapping[str, str], deadline: Deadline) -> VipState:
         """Replace the freeform tags only (no ``vnicId``: nothing moves), if the etag still
-        matches; the private IP as a fresh GET reads it."""
-        details = UpdatePrivateIpDetails(freeform_tags=dict(tags))
-        try:
-            self._call(
+        matches; the VIP as a fresh GET reads it."""
+        self._update(state, deadline, freeform_tags=dict(tags))
+        return self.read(state.private_ip_id, deadline)
+
+    def _update(self, state: VipState, deadline: Deadline, **details: Any) -> Any:
+        if state.family == "ipv6":
+            operation, method, body = "UpdateIpv6", self.client.update_ipv6, UpdateIpv6Details(**details)
+        else:
+            operation, method, body = (
                 "UpdatePrivateIp",
-                deadline,
                 self.client.update_private_ip,
-                state.private_ip_id,
-                details,
-                if_match=state.etag,
+                UpdatePrivateIpDetails(**details),
             )
+        try:
+            return self._call(operation, deadline, method, state.private_ip_id, body, if_match=state.etag)
         except ApiError as exc:
             if exc.status == 412:
                 raise EtagMismatch(str(exc)) from None
             raise
-        return self.read(state.private_ip_id, deadline)
 
     def public_ip(self, private_ip_id: str, deadline: Deadline) -> str | None:
-        """The public IP riding on this private IP (None when it has none)."""
+        """The public IP riding on this private IP (None when it has none; an IPv6 VIP never has one)."""
+        if vip_family(private_ip_id) == "ipv6":
+            return None
         details = GetPublicIpByPrivateIpIdDetails(private_ip_id=private_ip_id)
         try:
             response = self._call(

@@ -12,7 +12,7 @@ from . import log
 from .config import Config
 from .decide import Health, View
 from .network import ApiError, Deadline, Network, VipState
-from .probe import ABORT_GRACE_SECONDS, ProbeResult
+from .probe import ABORT_GRACE_SECONDS, ProbeResult, health_for
 from .runtime import Runtime
 from .tags import Pause, read_last_move, read_pause
 
@@ -27,6 +27,11 @@ class Observation:
     @property
     def health(self) -> dict[str, Health]:
         return {name: result.health for name, result in self.probes.items()}
+
+    def health_for(self, states: Sequence[VipState]) -> dict[str, Health]:
+        """Each node's health for this VIP group's address families (probe.health_for)."""
+        families = {s.family for s in states}
+        return {name: health_for(result, families) for name, result in self.probes.items()}
 
 
 def observe(rt: Runtime, budget: Deadline) -> Observation:
@@ -79,6 +84,7 @@ def group_view(
         split=split,
         paused=group_pause(states, now),
         public_ips=public_ips,
+        carries_public_ip=any(s.family == "ipv4" for s in states),
     )
 
 

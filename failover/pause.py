@@ -43,14 +43,14 @@ def set_pause(network: Network, config: Config, pause: Pause | None, budget: Dea
     """Write ``pause`` (None: resume) on every VIP of the groups; the answer says which VIPs carry it."""
     done: list[str] = []
     failed: dict[str, str] = {}
-    for vip in config.vip_private_ip_ids:
+    for vip in config.vip_ids:
         try:
             _write(network, vip, pause, budget)
             done.append(vip)
         except ApiError as exc:
             failed[vip] = str(exc)
         except EtagMismatch:
-            failed[vip] = f"the private IP kept changing ({MAX_ATTEMPTS} attempts): try again"
+            failed[vip] = f"the VIP kept changing ({MAX_ATTEMPTS} attempts): try again"
     action = "pause" if pause else "resume"
     log.info(
         action, vips=done, failed=failed, until=pause.until if pause else None, reason=pause.reason if pause else None

@@ -7,11 +7,12 @@ could not be read is reported as such and left for the next event.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from . import answer, log, report
 from .announce import event_for
-from .events import AlarmEvent, Command, Event
+from .events import AlarmEvent, Command, Event, covered_groups
 from .moves import settle_group
 from .network import ApiError, Deadline, VipState
 from .observe import Observation, Probing, attached_public_ips
@@ -20,12 +21,13 @@ from .runtime import Runtime
 
 def run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: float) -> dict[str, Any]:
     probing = Probing(rt, budget)
-    states, errors = _read_vips(rt, budget)
+    groups = covered_groups(event, rt.config.vip_groups)
+    states, errors = _read_vips(rt, groups, budget)
     observation = probing.join()
     unusable = _unusable(states, errors, started, dry_run)
     if unusable is not None:
         return unusable
-    results, observation = _act(event, rt, states, errors, observation, dry_run, budget)
+    results, observation = _act(event, rt, groups, states, errors, observation, dry_run, budget)
     report.add_public_ips(rt.network, results, budget)
     extra = report.status_extra(states, rt) if isinstance(event, Command) and event.action == "status" else None
     body = answer.answer(event, results, observation.probes, dry_run, started, extra)
@@ -33,10 +35,13 @@ def run(event: Event, rt: Runtime, budget: Deadline, dry_run: bool, started: flo
     return body
 
 
-def _read_vips(rt: Runtime, budget: Deadline) -> tuple[dict[str, VipState], dict[str, ApiError]]:
+def _read_vips(
+    rt: Runtime, groups: Sequence[Sequence[str]], budget: Deadline
+) -> tuple[dict[str, VipState], dict[str, ApiError]]:
+    """Every VIP of the groups the event covers (a keepalived instance's notice: only its own)."""
     states: dict[str, VipState] = {}
     errors: dict[str, ApiError] = {}
-    for vip in rt.config.vip_private_ip_ids:
+    for vip in (v for group in groups for v in group):
         try:
             states[vip] = rt.network.read(vip, budget)
         except ApiError as exc:
@@ -73,6 +78,7 @@ def _unusable(
 def _act(
     event: Event,
     rt: Runtime,
+    groups: Sequence[Sequence[str]],
     states: dict[str, VipState],
     errors: dict[str, ApiError],
     observation: Observation,
@@ -81,7 +87,7 @@ def _act(
 ) -> tuple[list[dict[str, Any]], Observation]:
     """Every group decided and acted on; the observation the last decision was made on."""
     results: list[dict[str, Any]] = []
-    for group in rt.config.vip_groups:
+    for group in groups:
         readable = [states[v] for v in group if v in states]
         lost = [
             answer.unreadable(v, f"could not read this VIP ({errors[v]}): not moved; the next event retries it")

@@ -12,6 +12,12 @@ ClusterLabs resource-agents #2020):
 * unknown: anything that proves nothing about the node: timeouts, unreachable networks, DNS,
   an answer that did not complete in time or is larger than ``MAX_ANSWER_BYTES``.
 
+Per address family (``health_for``): the agent answers 200 only while it serves every floating
+IP, and says per family whether it serves that one (``serving_families``; keepalived runs one
+VRRP instance per family, which may change state a moment apart). A node that answered 503 but
+serves every family of a VIP group is healthy *for that group*: an IPv6 group may go to the node
+whose vip_ipv6 instance took the alias before its vip_ipv4 instance did.
+
 Bounds that hold against a slow or hostile endpoint: a short *connect* timeout
 (``PROBE_CONNECT_TIMEOUT_SECONDS``; the nodes share the function's VCN, a live node accepts in
 milliseconds), and ``PROBE_TIMEOUT_SECONDS`` for the **whole** probe, headers and body: a
@@ -28,7 +34,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +187,16 @@ def _classify(status: int, body: bytes, node: str | None) -> ProbeResult:
     if 200 <= status < 300:
         return ProbeResult(Health.HEALTHY, f"HTTP {status}", report)
     return ProbeResult(Health.DOWN, f"HTTP {status}", report)
+
+
+def health_for(result: ProbeResult, families: Collection[str]) -> Health:
+    """The node's health for a VIP group of these address families (see the module docstring)."""
+    if result.health is not Health.DOWN or result.report is None or not families:
+        return result.health
+    serving = result.report.get("serving_families")
+    if isinstance(serving, dict) and all(serving.get(name) is True for name in families):
+        return Health.HEALTHY
+    return Health.DOWN
 
 
 def probe_nodes(nodes: Sequence[Node], timeout: float, connect_timeout: float) -> Mapping[str, ProbeResult]:

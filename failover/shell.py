@@ -21,7 +21,7 @@ from typing import Any
 from . import answer, log
 from .config import Config, ConfigError
 from .decide import permitted
-from .events import Command, Event, EventError, parse_event, unknown_nodes
+from .events import Command, Event, EventError, covered_groups, parse_event, unknown_nodes
 from .network import Deadline
 from .pipeline import run
 from .runtime import Runtime, runtime_for
@@ -77,6 +77,7 @@ def _parse(body: bytes | None, config: Config) -> Event:
     unknown = unknown_nodes(event, (n.name for n in config.nodes))
     if unknown:
         raise EventError(f"unknown node {unknown[0]!r}; configured nodes: {', '.join(n.name for n in config.nodes)}")
+    covered_groups(event, config.vip_groups)
     return event
 
 

@@ -73,7 +73,7 @@ def config_report(exc: ConfigError) -> dict[str, Any]:
 
 def gather(config: Config, network: Network, readers: Readers, prober: Any, budget: Deadline, now: float) -> Facts:
     probes = prober(config.nodes, config.probe_timeout_seconds, config.probe_connect_timeout_seconds)
-    vips = tuple(_vip(network, vip, budget) for vip in config.vip_private_ip_ids)
+    vips = tuple(_vip(network, vip, budget) for vip in config.vip_ids)
     alarms = tuple(_alarm(readers, alarm_id, budget) for alarm_id in sorted(config.alarm_ids))
     compartment = config.compartment_id or next((a[1] for a in alarms if a[1]), None)
     nodes = tuple(_node(network, readers, node, probes[node.name], compartment, budget, now) for node in config.nodes)

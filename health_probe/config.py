@@ -20,10 +20,15 @@ Example::
     endpoint_address: 10.0.0.2                        # this node's primary IP; absent: not served
     endpoint_port: 8405
     haproxy_url: "http://127.0.0.1:8404/healthz"
-    floating_ips: ["10.0.0.4"]
+    floating_ips: ["10.0.0.4", "fd00:10:0:1::4"]       # IPv4 and IPv6 floating IPs alike
     # keepalived's notify posts to the agent's warm relay here (health_probe/relay.py):
     relay_address: 127.0.0.1                          # loopback only
     relay_port: 8406
+    # The VIPs each VRRP instance carries (keepalived names the instance in its notify): a notice
+    # moves only their VIP groups. Absent: a notice covers every VIP.
+    vrrp_instances:
+      vip_ipv4: [ocid1.privateip.oc1.iad.example]
+      vip_ipv6: [ocid1.ipv6.oc1.iad.example]
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlparse
 
 import yaml
@@ -85,6 +90,18 @@ class AgentConfig:
     floating_ips: tuple[str, ...] = ()
     relay_address: str = "127.0.0.1"
     relay_port: int = 8406
+    vrrp_instances: Mapping[str, tuple[str, ...]] | None = None
+
+    def vips_of(self, instance: str | None) -> tuple[str, ...] | None:
+        """The VIP OCIDs of keepalived's VRRP ``instance`` (None: the notice covers every VIP, when
+        no instance is named or ``vrrp_instances`` is not configured). ValueError for an instance
+        the mapping does not name: guessing "all VIPs" could move a group keepalived did not move."""
+        if instance is None or self.vrrp_instances is None:
+            return None
+        if instance not in self.vrrp_instances:
+            raise ValueError(f"VRRP instance {instance!r} is not in vrrp_instances "
+                             f"({', '.join(sorted(self.vrrp_instances))})")
+        return self.vrrp_instances[instance]
 
 
 # Every key of the file and its YAML type, once; the required ones are AgentConfig's fields
@@ -114,6 +131,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "floating_ips": list,
     "relay_address": str,
     "relay_port": int,
+    "vrrp_instances": dict,
 }
 _REQUIRED = tuple(f.name for f in fields(AgentConfig) if f.default is MISSING and f.default_factory is MISSING)
 _TARGET_KEYS = ("name", "role", "url", "resource_id")
@@ -155,6 +173,8 @@ def parse_config(raw: Any, source: str = "config") -> AgentConfig:
     options.setdefault("timeout_seconds", min(AgentConfig.timeout_seconds, interval / 2))
     options.setdefault("jitter_seconds", min(AgentConfig.jitter_seconds, interval / 5))
     options["floating_ips"] = tuple(options.get("floating_ips", ()))
+    if "vrrp_instances" in options:
+        options["vrrp_instances"] = _parse_instances(options["vrrp_instances"], problems)
     config = AgentConfig(node=raw["node"], compartment_id=raw["compartment_id"], targets=targets, **options)
     problems.extend(_check_values(config))
     if problems:
@@ -178,6 +198,26 @@ def _parse_targets(items: list[Any], problems: list[str]) -> list[Target]:
         if not missing:
             targets.append(Target(**{key: item[key] for key in _TARGET_KEYS}))
     return targets
+
+
+def _parse_instances(raw: dict[Any, Any], problems: list[str]) -> dict[str, tuple[str, ...]]:
+    """vrrp_instances: instance name -> a non-empty list of distinct VIP OCIDs, each VIP under one
+    instance only (keepalived moves each alias with exactly one instance)."""
+    instances: dict[str, tuple[str, ...]] = {}
+    for name, vips in raw.items():
+        if not isinstance(name, str) or not name:
+            problems.append("vrrp_instances: instance names must be non-empty strings")
+        elif (not isinstance(vips, list) or not vips
+              or not all(isinstance(v, str) and v.startswith("ocid1.") for v in vips)):
+            problems.append(f"vrrp_instances.{name}: must be a non-empty list of VIP OCIDs")
+        else:
+            instances[name] = tuple(vips)
+    listed = [v for vips in instances.values() for v in vips]
+    if len(set(listed)) != len(listed):
+        problems.append("vrrp_instances: a VIP is listed twice (each VIP belongs to one VRRP instance)")
+    if not raw:
+        problems.append("vrrp_instances: name at least one instance, or leave the key out")
+    return instances
 
 
 def _check_values(config: AgentConfig) -> list[str]:
@@ -240,7 +280,7 @@ def _check_relay(config: AgentConfig) -> list[str]:
 
 
 def _check_endpoint(config: AgentConfig) -> list[str]:
-    """The node health endpoint's keys; the floating IPs are IPv4 (what serving.py checks)."""
+    """The node health endpoint's keys; the floating IPs are IPv4 or IPv6 addresses."""
     if config.endpoint_address is None:
         return ["'floating_ips' needs 'endpoint_address'"] if config.floating_ips else []
     problems = []
@@ -253,17 +293,17 @@ def _check_endpoint(config: AgentConfig) -> list[str]:
         problems.append("'haproxy_url' must be http://host[:port]/path")
     if not config.floating_ips:
         problems.append("'endpoint_address' needs 'floating_ips' (the addresses this node must hold to serve)")
-    if not all(isinstance(ip, str) and _is_ip(ip, version=4) for ip in config.floating_ips):
-        problems.append("'floating_ips' must be a list of IPv4 addresses")
+    if not all(isinstance(ip, str) and _is_ip(ip) for ip in config.floating_ips):
+        problems.append("'floating_ips' must be a list of IPv4 or IPv6 addresses")
     return problems
 
 
-def _is_ip(text: str, version: int | None = None) -> bool:
+def _is_ip(text: str) -> bool:
     try:
-        address = ipaddress.ip_address(text)
+        ipaddress.ip_address(text)
     except ValueError:
         return False
-    return version is None or address.version == version
+    return True
 
 
 def _joined(source: str, problems: list[str]) -> str:

@@ -8,8 +8,9 @@ adapters around the pure verdict:
 * the alias: ``is_local_address`` binds a UDP socket to (floating IP, 0). The kernel accepts
   that bind only for an address it routes as *local in the caller's network namespace*
   (``inet_addr_type() == RTN_LOCAL``): an address on one of this namespace's interfaces, such as
-  keepalived's alias. No packet is sent and nothing is shelled out. It is reliable as long as
-  ``net.ipv4.ip_nonlocal_bind`` is 0 (with 1 every bind succeeds; it is read per namespace
+  keepalived's alias (an IPv6 floating IP: an AF_INET6 socket, same rule). No packet is sent
+  and nothing is shelled out. It is reliable as long as ``net.ipv4.ip_nonlocal_bind`` (for IPv6
+  ``net.ipv6.ip_nonlocal_bind``) is 0 (with 1 every bind succeeds; it is read per namespace
   from /proc and the verdict refuses to vouch), IP_FREEBIND is not set (it is not), and nobody
   routes the floating IP as local by other means (an AnyIP ``local`` route); see
   tests/probe/test_endpoint.py, which also checks it inside a network namespace;
@@ -30,17 +31,18 @@ import requests
 
 from failover.log import Logger
 from health_probe.config import AgentConfig
-from health_probe.serving import Verdict, judge
+from health_probe.serving import Verdict, family, judge
 
 HAPROXY_TIMEOUT_SECONDS = 0.5
 # Per connection: reading the request and writing the answer; a client slower than this is cut.
 CLIENT_TIMEOUT_SECONDS = 2.0
-NONLOCAL_BIND = Path("/proc/sys/net/ipv4/ip_nonlocal_bind")
+NONLOCAL_BIND = {name: Path(f"/proc/sys/net/{name}/ip_nonlocal_bind") for name in ("ipv4", "ipv6")}
 
 
 def is_local_address(ip: str) -> bool:
-    """Whether ``ip`` (IPv4) is an address of this network namespace (see the module docstring)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    """Whether ``ip`` (IPv4 or IPv6) is an address of this network namespace (see the module docstring)."""
+    kind = socket.AF_INET6 if family(ip) == "ipv6" else socket.AF_INET
+    with socket.socket(kind, socket.SOCK_DGRAM) as sock:
         try:
             sock.bind((ip, 0))
         except OSError:
@@ -48,8 +50,8 @@ def is_local_address(ip: str) -> bool:
     return True
 
 
-def nonlocal_bind_enabled(path: Path = NONLOCAL_BIND) -> bool:
-    """net.ipv4.ip_nonlocal_bind of this namespace; unreadable counts as on (cannot vouch)."""
+def nonlocal_bind_enabled(path: Path = NONLOCAL_BIND["ipv4"]) -> bool:
+    """ip_nonlocal_bind of this namespace at ``path``; unreadable counts as on (cannot vouch)."""
     try:
         return path.read_text().strip() != "0"
     except OSError:
@@ -71,7 +73,8 @@ def observe(config: AgentConfig) -> Verdict:
     """Look now: haproxy, each floating IP, the sysctl; then judge."""
     up, detail = haproxy_answers(config.haproxy_url)
     aliases = {ip: is_local_address(ip) for ip in config.floating_ips}
-    return judge(config.node, up, detail, aliases, nonlocal_bind_enabled())
+    blind = {name for name in {family(ip) for ip in aliases} if nonlocal_bind_enabled(NONLOCAL_BIND[name])}
+    return judge(config.node, up, detail, aliases, blind)
 
 
 class HealthEndpoint:
@@ -94,7 +97,7 @@ class HealthEndpoint:
     def start(self) -> HealthEndpoint:
         self._thread.start()
         self._log.info("endpoint_started", url=self.url, floating_ips=list(self._config.floating_ips),
-                       nonlocal_bind=nonlocal_bind_enabled())
+                       nonlocal_bind=nonlocal_bind_enabled(NONLOCAL_BIND["ipv4"]))
         return self
 
     def stop(self) -> None:

@@ -31,10 +31,12 @@ def invoke_client(config: AgentConfig, creds: Credentials | None = None) -> oci.
         timeout=(CONNECT_TIMEOUT_SECONDS, config.notify_timeout_seconds))
 
 
-def invoke(client: oci.functions.FunctionsInvokeClient, config: AgentConfig, state: str) -> Outcome:
-    """One notice to the function (with the client's bounded retries): its answer, or why not."""
+def invoke(client: oci.functions.FunctionsInvokeClient, config: AgentConfig, state: str,
+           vips: tuple[str, ...] | None = None) -> Outcome:
+    """One notice to the function (with the client's bounded retries): its answer, or why not.
+    ``vips``: the VIPs of the VRRP instance that changed state (None: every VIP)."""
     assert config.function_id is not None  # guaranteed by the callers' configuration checks
-    body = json.dumps(notice(config.node, state))
+    body = json.dumps(notice(config.node, state, vips))
     try:
         response = client.invoke_function(config.function_id, invoke_function_body=body)
         return answered(json.loads(response.data.content or b"null"))
@@ -46,11 +48,11 @@ def invoke(client: oci.functions.FunctionsInvokeClient, config: AgentConfig, sta
         return Outcome(False, reason="the function's answer is not JSON")
 
 
-def warm(config: AgentConfig) -> tuple[Callable[[str], Outcome], Callable[[], None]]:
+def warm(config: AgentConfig) -> tuple[Callable[[str, tuple[str, ...] | None], Outcome], Callable[[], None]]:
     """The relay's factory: credentials and client built now; (invoke, keep the token fresh)."""
     creds = credentials(config)
     client = invoke_client(config, creds)
-    return (lambda state: invoke(client, config, state)), (lambda: refresh_if_stale(creds.signer))
+    return (lambda state, vips: invoke(client, config, state, vips)), (lambda: refresh_if_stale(creds.signer))
 
 
 def refresh_if_stale(signer: Any) -> None:

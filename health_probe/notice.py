@@ -11,9 +11,13 @@ from typing import Any
 STATES = ("MASTER", "BACKUP", "FAULT", "STOP")
 
 
-def notice(node: str, state: str) -> dict[str, str]:
-    """The keepalived event body the function expects."""
-    return {"source": "keepalived", "node": node, "state": state}
+def notice(node: str, state: str, vips: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The keepalived event body the function expects; ``vips``: the VIPs of the VRRP instance
+    that changed state (the function then moves only their groups), None for every VIP."""
+    body: dict[str, Any] = {"source": "keepalived", "node": node, "state": state}
+    if vips is not None:
+        body["vips"] = list(vips)
+    return body
 
 
 @dataclass(frozen=True)

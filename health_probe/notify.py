@@ -1,5 +1,12 @@
 """``python -m health_probe.notify --config FILE --state STATE``: keepalived's notify → function.
 
+Also as keepalived's generic ``notify`` script, which appends ``TYPE NAME STATE PRIORITY``
+(``python -m health_probe.notify --config FILE INSTANCE vip_ipv6 MASTER 100``): NAME is the VRRP
+instance, which node-agent.yaml's ``vrrp_instances`` maps to its VIPs, so the function moves
+only their groups (one instance per address family). A GROUP notice (a sync group) is logged and
+left alone: its instances notify on their own. DELETED (the instance removed on reload) drops
+the alias as STOP does and is sent as STOP.
+
 The fast path: the node that just became VRRP MASTER asks the failover function to move the
 floating IP to it (``{"source": "keepalived", "node": ..., "state": "MASTER"}``); a node that
 leaves MASTER or starts as BACKUP (``BACKUP``, ``FAULT``, ``STOP``) tells it too, so that a
@@ -46,7 +53,8 @@ class NotifyTimeout(Exception):
     """The notify ran past ``notify_timeout_seconds``."""
 
 
-def via_relay(config: AgentConfig, state: str, deadline: float, log: Logger) -> Outcome | None:
+def via_relay(config: AgentConfig, state: str, deadline: float, log: Logger,
+              instance: str | None = None) -> Outcome | None:
     """The function's outcome through the agent's relay, or None when the relay cannot deliver
     one (then the caller invokes directly)."""
     connection = http.client.HTTPConnection(config.relay_address, config.relay_port, timeout=RELAY_ACK_SECONDS)
@@ -55,8 +63,8 @@ def via_relay(config: AgentConfig, state: str, deadline: float, log: Logger) -> 
         # Kept here: getresponse() drops the connection's reference to a socket the relay will
         # close, while the response still reads from it.
         sock = connection.sock
-        connection.request("POST", "/notify", body=json.dumps({"state": state}),
-                           headers={"Content-Type": "application/json"})
+        body = {"state": state} if instance is None else {"state": state, "instance": instance}
+        connection.request("POST", "/notify", body=json.dumps(body), headers={"Content-Type": "application/json"})
         response = connection.getresponse()
         if response.status != 200:
             log.warning("relay_unavailable", state=state,
@@ -83,22 +91,27 @@ def _json(data: bytes) -> object:
         return None
 
 
-def direct(config: AgentConfig, state: str) -> Outcome:
+def direct(config: AgentConfig, state: str, vips: tuple[str, ...] | None = None) -> Outcome:
     """The cold path: build credentials and a client here, then invoke (imports oci)."""
     from health_probe.invoke import invoke, invoke_client
 
-    return invoke(invoke_client(config), config, state)
+    return invoke(invoke_client(config), config, state, vips)
 
 
-def notify(config: AgentConfig, state: str, log: Logger) -> int:
+def notify(config: AgentConfig, state: str, log: Logger, instance: str | None = None) -> int:
     """Relay first, else direct; log the outcome; return the exit status."""
     deadline = time.monotonic() + config.notify_timeout_seconds
     path = "relay"
     try:
-        outcome = via_relay(config, state, deadline, log)
+        vips = config.vips_of(instance)
+    except ValueError as exc:
+        log.error("notify_failed", reason=f"{exc}: nothing sent", state=state, instance=instance)
+        return 2
+    try:
+        outcome = via_relay(config, state, deadline, log, instance)
         if outcome is None:
             path = "direct"
-            outcome = direct(config, state)
+            outcome = direct(config, state, vips)
     except NotifyTimeout:
         outcome = Outcome(False, reason=f"no answer within {config.notify_timeout_seconds} s")
     if not outcome.answered:
@@ -106,15 +119,44 @@ def notify(config: AgentConfig, state: str, log: Logger) -> int:
         return 1
     answer = outcome.answer
     log.info("notify_answered", path=path, state=state, decision=answer.get("decision"), reason=answer.get("reason"),
-             to=answer.get("to"))
+             to=answer.get("to"), instance=instance)
     return 0
+
+
+# keepalived's generic notify states beyond STATES; DELETED drops the alias like STOP.
+KEEPALIVED_STATES = {**{state: state for state in STATES}, "DELETED": "STOP"}
+
+
+def keepalived_args(values: list[str]) -> tuple[str, str, str]:
+    """(TYPE, NAME, STATE) from what keepalived appends to a generic notify; ValueError if not."""
+    if len(values) not in (3, 4) or values[0] not in ("INSTANCE", "GROUP"):
+        raise ValueError(f"expected keepalived's TYPE NAME STATE [PRIORITY], not {' '.join(values)[:120]!r}")
+    kind, name, state = values[:3]
+    if state not in KEEPALIVED_STATES:
+        raise ValueError(f"VRRP state must be one of {', '.join(KEEPALIVED_STATES)}, not {state[:20]!r}")
+    return kind, name, KEEPALIVED_STATES[state]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="health_probe.notify", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="node agent YAML file")
-    parser.add_argument("--state", required=True, choices=STATES, help="the VRRP state keepalived entered")
+    parser.add_argument("--state", choices=STATES, help="the VRRP state keepalived entered")
+    parser.add_argument("keepalived", nargs="*", metavar="TYPE NAME STATE PRIORITY",
+                        help="what keepalived appends to a generic notify script")
     args = parser.parse_args(argv)
+    kind, instance = "INSTANCE", None
+    if args.keepalived:
+        try:
+            kind, instance, state = keepalived_args(args.keepalived)
+        except ValueError as exc:
+            print(f"health_probe.notify: {exc}", file=sys.stderr)
+            return 2
+        if args.state is not None and args.state != state:
+            print(f"health_probe.notify: --state {args.state} contradicts keepalived's {state}", file=sys.stderr)
+            return 2
+        args.state = state
+    if args.state is None:
+        parser.error("give --state STATE or keepalived's TYPE NAME STATE PRIORITY")
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -125,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     to_stream("health_probe", "stdout")
     log = Logger("health_probe", node=config.node, component="notify")
+    if kind == "GROUP":
+        log.info("notify_ignored", group=instance, state=args.state,
+                 reason="a sync group's notice: its instances notify on their own")
+        return 0
 
     def expire(*_: object) -> None:
         raise NotifyTimeout()
@@ -132,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, expire)
     signal.alarm(max(1, math.ceil(config.notify_timeout_seconds)))
     try:
-        return notify(config, args.state, log)
+        return notify(config, args.state, log, instance)
     except NotifyTimeout:
         log.error("notify_failed", reason=f"no answer within {config.notify_timeout_seconds} s",
                   state=args.state)

@@ -5,7 +5,12 @@ plus X.509 federation, several round trips) before it can invoke the function sp
 failover getting ready. The agent is already running with those credentials, so it keeps a
 warm ``FunctionsInvokeClient`` and takes notices on a loopback-only listener:
 
-    POST http://127.0.0.1:8406/notify   {"state": "MASTER"}
+    POST http://127.0.0.1:8406/notify   {"state": "MASTER", "instance": "vip_ipv4"}
+
+``instance`` (optional) is the VRRP instance keepalived named; the relay maps it to its VIPs
+with node-agent.yaml's ``vrrp_instances`` (``AgentConfig.vips_of``) and the notice to the
+function carries them, so the function moves only their groups. An instance the mapping does
+not name is refused (400): guessing "every VIP" could move a group keepalived did not move.
 
 * Loopback only: the address must be a loopback address (config.py) and a client that is not
   on loopback is answered 403 (the notice is the node's own; nobody else may make it claim the
@@ -43,8 +48,9 @@ MAX_PENDING = 4
 CLIENT_TIMEOUT_SECONDS = 2.0
 KEEP_WARM_SECONDS = 60.0
 
-# state -> outcome, with the warm client inside (built by `Invoker`'s factory).
-Invoke = Callable[[str], Outcome]
+# (state, the instance's VIPs or None for all) -> outcome, with the warm client inside (built by
+# `Invoker`'s factory).
+Invoke = Callable[[str, tuple[str, ...] | None], Outcome]
 
 
 def is_loopback(host: str) -> bool:
@@ -57,15 +63,20 @@ def is_loopback(host: str) -> bool:
     return (mapped or address).is_loopback
 
 
-def parse_notice(raw: bytes) -> str:
-    """The state of a notice body ``{"state": "MASTER"}``; ValueError says what is wrong."""
+def parse_notice(raw: bytes) -> tuple[str, str | None]:
+    """(state, VRRP instance or None) of a notice body ``{"state": "MASTER", "instance"?: NAME}``;
+    ValueError says what is wrong."""
     try:
         body = json.loads(raw)
     except ValueError:
         raise ValueError("body is not JSON") from None
-    if not isinstance(body, dict) or set(body) != {"state"} or body["state"] not in STATES:
-        raise ValueError(f'expected {{"state": one of {", ".join(STATES)}}}')
-    return body["state"]
+    expected = f'expected {{"state": one of {", ".join(STATES)}, "instance"?: a VRRP instance name}}'
+    if not isinstance(body, dict) or "state" not in body or not set(body) <= {"state", "instance"}:
+        raise ValueError(expected)
+    instance = body.get("instance")
+    if body["state"] not in STATES or not (instance is None or isinstance(instance, str) and instance):
+        raise ValueError(expected)
+    return body["state"], instance
 
 
 class Invoker:
@@ -108,13 +119,13 @@ class Invoker:
         except Exception as exc:  # noqa: BLE001 - the next notice's signing refreshes it anyway
             self._log.warning("relay_refresh_failed", reason=f"{type(exc).__name__}: {exc}")
 
-    def __call__(self, state: str) -> Outcome:
+    def __call__(self, state: str, vips: tuple[str, ...] | None = None) -> Outcome:
         invoke = self._invoke
         assert invoke is not None
         if not self._one_at_a_time.acquire(timeout=self._timeout):
             return Outcome(False, reason=f"another notice's invoke ran longer than {self._timeout:g} s")
         try:
-            return invoke(state)
+            return invoke(state, vips)
         finally:
             self._one_at_a_time.release()
 
@@ -158,15 +169,16 @@ class Relay:
         while not self._stop.wait(KEEP_WARM_SECONDS):
             self._invoker.keep_warm()
 
-    def relay(self, state: str, acknowledge: Callable[[], None]) -> Outcome:
+    def relay(self, state: str, vips: tuple[str, ...] | None, acknowledge: Callable[[], None]) -> Outcome:
         """Acknowledge, invoke (one at a time), log the outcome."""
         acknowledge()
-        outcome = self._invoker(state)
+        outcome = self._invoker(state, vips)
+        covers = list(vips) if vips is not None else None  # None: every VIP
         if outcome.answered:
             self._log.info("relay_answered", state=state, decision=outcome.answer.get("decision"),
-                           reason=outcome.answer.get("reason"), to=outcome.answer.get("to"))
+                           reason=outcome.answer.get("reason"), to=outcome.answer.get("to"), vips=covers)
         else:
-            self._log.error("relay_failed", state=state, reason=outcome.reason)
+            self._log.error("relay_failed", state=state, reason=outcome.reason, vips=covers)
         return outcome
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -203,15 +215,18 @@ class Relay:
 
             def _relay(self) -> None:
                 try:
-                    state = parse_notice(self.rfile.read(int(self.headers["Content-Length"])))
+                    state, instance = parse_notice(self.rfile.read(int(self.headers["Content-Length"])))
+                    vips = relay._config.vips_of(instance)
                 except (ValueError, OSError) as exc:
+                    relay._log.warning("relay_refused", client=self.client_address[0], status=400,
+                               reason=str(exc))
                     self._answer(400, {"answered": False, "reason": str(exc)})
                     return
                 if not relay._invoker.ready:
                     relay._invoker.build_in_background()
                     self._answer(503, {"answered": False, "reason": "the relay has no function client yet"})
                     return
-                outcome = relay.relay(state, self._acknowledge)
+                outcome = relay.relay(state, vips, self._acknowledge)
                 try:
                     self.wfile.write(json.dumps(outcome.wire()).encode())
                 except OSError:

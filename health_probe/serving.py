@@ -8,14 +8,27 @@ outage, found by the lab; docs/lab.md). A node serves only when both hold:
 * haproxy answers its health check locally, and
 * every floating IP is an address of this node (keepalived holds the alias).
 
-The verdict also refuses to vouch when ``net.ipv4.ip_nonlocal_bind`` is on, because then the
-alias check (endpoint.py binds a socket to each floating IP) would pass for any address.
+The verdict also refuses to vouch for a family whose ``net.ipv4.ip_nonlocal_bind`` (or
+``net.ipv6.ip_nonlocal_bind``) is on, because then the alias check (endpoint.py binds a socket
+to each floating IP) would pass for any address.
+
+Each address family is also judged on its own (``serving_families``): keepalived runs one VRRP
+instance per family (``vip_ipv4``, ``vip_ipv6``), so for a moment a node may hold one family's
+aliases and not the other's. The function moves a group of IPv6 VIPs to a node that serves
+IPv6 even while its IPv4 alias is still on its way; the status (200 or 503) stays "serves every
+floating IP".
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+
+def family(ip: str) -> str:
+    """``ipv4`` or ``ipv6``, the names the function's VIP groups use."""
+    return f"ipv{ipaddress.ip_address(ip).version}"
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,7 @@ class Verdict:
     haproxy_up: bool
     vip_alias: tuple[tuple[str, bool], ...]
     reason: str
+    serving_families: tuple[tuple[str, bool], ...] = ()
 
     @property
     def status(self) -> int:
@@ -34,27 +48,33 @@ class Verdict:
 
     def body(self) -> dict[str, Any]:
         return {"node": self.node, "serving": self.serving, "haproxy": "up" if self.haproxy_up else "down",
-                "vip_alias": dict(self.vip_alias), "reason": self.reason}
+                "vip_alias": dict(self.vip_alias), "reason": self.reason,
+                "serving_families": dict(self.serving_families)}
 
 
 def judge(node: str, haproxy_up: bool, haproxy_detail: str, aliases: Mapping[str, bool],
-          nonlocal_bind: bool) -> Verdict:
-    """The verdict from what was observed; ``aliases`` maps each floating IP to "is local"."""
-    if nonlocal_bind:
-        # Every bind succeeds then: the observation proves nothing, so report no alias.
-        aliases = {ip: False for ip in aliases}
+          nonlocal_bind: Collection[str]) -> Verdict:
+    """The verdict from what was observed; ``aliases`` maps each floating IP to "is local",
+    ``nonlocal_bind`` names the families whose ip_nonlocal_bind is on."""
+    blind = sorted({family(ip) for ip in aliases} & set(nonlocal_bind))
+    # Every bind succeeds then: the observation proves nothing, so report no alias.
+    aliases = {ip: local and family(ip) not in blind for ip, local in aliases.items()}
     problems = []
     if not haproxy_up:
         problems.append(f"haproxy does not answer ({haproxy_detail})")
-    if nonlocal_bind:
-        problems.append("net.ipv4.ip_nonlocal_bind is 1: cannot tell whether the floating IP is an address of this node")
-    else:
-        missing = [ip for ip, local in aliases.items() if not local]
-        if missing:
-            problems.append(f"{', '.join(missing)} not an address of this node (keepalived does not hold the alias)")
+    for name in blind:
+        problems.append(f"net.{name}.ip_nonlocal_bind is 1: cannot tell whether the floating IP is an address of "
+                        "this node")
+    missing = [ip for ip, local in aliases.items() if not local and family(ip) not in blind]
+    if missing:
+        problems.append(f"{', '.join(missing)} not an address of this node (keepalived does not hold the alias)")
+    families = {family(ip) for ip in aliases}
+    by_family = tuple((name, haproxy_up and all(local for ip, local in aliases.items() if family(ip) == name))
+                      for name in sorted(families))
     serving = bool(aliases) and not problems
     if serving:
         reason = f"haproxy answers and {', '.join(aliases)} {'is an address' if len(aliases) == 1 else 'are addresses'} of this node"
     else:
         reason = "; ".join(problems) or "no floating IP configured"
-    return Verdict(node=node, serving=serving, haproxy_up=haproxy_up, vip_alias=tuple(aliases.items()), reason=reason)
+    return Verdict(node=node, serving=serving, haproxy_up=haproxy_up, vip_alias=tuple(aliases.items()), reason=reason,
+                   serving_families=by_family)

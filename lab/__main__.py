@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 
-from lab import control
+from lab import control, topology
 from lab.state import METHODS
 
 
@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--processes", action="store_true",
                     help="run haproxy, keepalived and the agent as host processes instead of booting each node "
                          "from terraform's cloud-init (faster; needed for the methods other than fast_path)")
+    up.add_argument("--topology", choices=topology.TOPOLOGIES, default="two-node",
+                    help="the emulator topology (ocisim/topologies/<name>.json): multi has three nodes, two IPv4 "
+                         "VIPs, an IPv6 VIP and a route rule targeting a VIP")
+    up.add_argument("--nodes", type=int, help="this many nodes (more than the topology has: derived from its last)")
     fault = commands.add_parser("fault", help="break a node")
     fault.add_argument("node")
     fault.add_argument("kind", choices=control.FAULTS)
@@ -33,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             result = control.up(args.method, agents=not args.no_agents, clock_scale=args.clock_scale,
-                                failback_policy=args.failback_policy, booted=not args.processes)
+                                failback_policy=args.failback_policy, booted=not args.processes,
+                                topology_name=args.topology, nodes=args.nodes)
         elif args.command == "fault":
             result = control.fault(args.node, args.kind)
         elif args.command == "heal":

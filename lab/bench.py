@@ -6,6 +6,8 @@ at a fixed rate to the floating IP, the serving node is broken, and the trial re
 first answer from the other node, failed requests and the emulator API calls made. The emulator
 answers with REALISTIC_LATENCY, stated in the results. Also measured: the function's cold start,
 warm call latency and peak RSS. Writes bench/results.json, bench/results.md and bench/failover.png.
+On the multi topology's lab, the fast path through its IPv6 VIP and its route-target path too
+(fast_path_ipv6, fast_path_route_target; `--methods` runs any of them by themselves).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +57,8 @@ REALISTIC_LATENCY = {
 # The alarm path acts on a node that is down; a node whose keepalived died still serves, so
 # there is nothing for the alarm to see. Its trials take minutes (1-minute metrics, PT1M pending).
 ALARM_FAULTS = ("haproxy-stop", "link-down")
-TRIAL_TIMEOUT_SECONDS = {"alarm_path": 300.0}
+# The route-target path's client runs the whole trial (every answer comes from behind the pair).
+TRIAL_TIMEOUT_SECONDS = {"alarm_path": 300.0, "fast_path_route_target": 8.0}
 DEFAULT_TRIAL_TIMEOUT_SECONDS = 20.0
 # The node agents run on the wall clock in their own processes, so the emulator's clock is not
 # scaled in the lab: emulated time = wall time for the alarm path here.
@@ -105,6 +109,33 @@ def summarise_method(results: list[trial.TrialResult], rate: float, clock_scale:
         "emulator_clock_scale": clock_scale,
         "per_fault": per_fault,
     }
+
+
+# The fast path through the multi topology's other targets (lab/trial.py TARGETS), each a method
+# of bench/results.json of its own: the IPv6 VIP, and the route-target path (fault -> the first
+# answer through the new holder of the route rule's target IP).
+TARGET_METHODS = {"fast_path_ipv6": "vip6", "fast_path_route_target": "route-target"}
+BENCH_METHODS = (*METHODS, *TARGET_METHODS)
+
+
+def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabState], None, None]:
+    """(method, its lab) for each method given: the two-node lab's (`method_labs`) first, then
+    the multi topology's fast-path targets on one lab of that topology."""
+    classic = [m for m in methods if m in METHODS]
+    if classic:
+        for state in method_labs(classic, booted):
+            yield state.method, state
+    targets = [m for m in methods if m in TARGET_METHODS]
+    if not targets:
+        return
+    control.up("fast_path", latency=REALISTIC_LATENCY, booted=booted, topology_name="multi")
+    try:
+        state = LabState.load(control.default_plan())
+        for method in targets:
+            cloud.set_latency(state.emulator["endpoint"], REALISTIC_LATENCY)
+            yield method, state
+    finally:
+        control.down()
 
 
 def method_labs(methods: list[str], booted: bool) -> Iterator[LabState]:
@@ -252,23 +283,25 @@ def use_method(state: LabState, method: str, deployed: dict[str, str]) -> LabSta
 
 
 def run_method(
-    state: LabState, faults: tuple[str, ...], trials: int, rate: float, log: Any
+    state: LabState, faults: tuple[str, ...], trials: int, rate: float, log: Any, name: str | None = None
 ) -> tuple[list[trial.TrialResult], dict[str, Any] | None]:
-    """Every trial of one method in its lab; for the fast path also the function."""
-    method = state.method
+    """Every trial of one method (`name`: a bench method, default the lab's) in its lab; for the
+    fast path also the function."""
+    method = name or state.method
+    target = TARGET_METHODS.get(method, "vip")
     results = []
     function = None
     for fault in faults:
         for index in range(trials):
             trial.resync(state)
-            result = trial.run_trial(
-                state, fault, timeout=TRIAL_TIMEOUT_SECONDS.get(method, DEFAULT_TRIAL_TIMEOUT_SECONDS), rate=rate
-            )
+            timeout = TRIAL_TIMEOUT_SECONDS.get(method, DEFAULT_TRIAL_TIMEOUT_SECONDS)
+            result = trial.run_trial(state, fault, timeout=timeout, rate=rate, target=target)
             results.append(result)
             print(
                 json.dumps(
                     {
                         "method": method,
+                        "target": target,
                         "fault": fault,
                         "trial": index + 1,
                         "from": result.from_node,
@@ -337,14 +370,14 @@ def peak_rss_mb(state: LabState) -> float | None:
 def markdown(results: dict[str, Any]) -> str:
     """The README table: one row per method, failover seconds and what each cost."""
     rows = [
-        "| method | p50 s | p95 s | min s | max s | failed over | failed requests | API calls/trial |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | p50 s | p95 s | min s | max s | failed over | failed requests | API calls/trial | measured |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for method, r in results.items():
         cells = [r[k] if r[k] is not None else "-" for k in ("p50", "p95", "min", "max")]
         rows.append(
             f"| {method} | {' | '.join(map(str, cells))} | {r['failed_over']}/{r['trials']} | "
-            f"{r['failed_requests']} | {r['api_calls_per_trial']} |"
+            f"{r['failed_requests']} | {r['api_calls_per_trial']} | {r.get('measured_at', '-')} |"
         )
     return "\n".join(rows) + "\n"
 
@@ -369,11 +402,26 @@ def chart(results: dict[str, Any], all_results: dict[str, list[trial.TrialResult
     figure.savefig(path, dpi=120)
 
 
+DEFAULT_METHODS = ["floor", "fast_path", "seed_script", "oci_cli", "alarm_path", *TARGET_METHODS]
+
+
+def merged(previous: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """bench/results.json after a run that measured `measured` (each entry stamped with when):
+    a run of some methods only replaces those, the others stay with their own stamp (pure)."""
+    return {**{m: r for m, r in previous.items() if m not in measured}, **measured}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.bench", description=__doc__)
     parser.add_argument("--trials", type=int, default=10, help="trials per method and fault")
     parser.add_argument(
-        "--methods", nargs="+", choices=METHODS, default=["floor", "fast_path", "seed_script", "oci_cli", "alarm_path"]
+        "--methods",
+        nargs="+",
+        choices=BENCH_METHODS,
+        default=DEFAULT_METHODS,
+        help="what to measure (default: all); fast_path_ipv6 and fast_path_route_target run the fast path on "
+        "the multi topology's lab, through its IPv6 VIP and its route-target path; a run of some methods only "
+        "replaces their entries of results.json (each says when it was measured) and appends to trials.jsonl",
     )
     parser.add_argument("--faults", nargs="+", choices=FAULTS, default=list(FAULTS))
     parser.add_argument("--alarm-trials", type=int, default=1, help="trials per fault for alarm_path (minutes each)")
@@ -386,25 +434,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    complete = set(args.methods) >= set(DEFAULT_METHODS)
+    results_file = args.out / "results.json"
+    previous = json.loads(results_file.read_text()) if results_file.exists() and not complete else {}
     results: dict[str, Any] = {}
     all_results: dict[str, list[trial.TrialResult]] = {}
-    with open(args.out / "trials.jsonl", "w") as log, closing(method_labs(args.methods, not args.processes)) as labs:
-        for state in labs:
-            method = state.method
+    labs = bench_labs(args.methods, not args.processes)
+    with open(args.out / "trials.jsonl", "w" if complete else "a") as log, closing(labs):
+        for method, state in labs:
             alarm = method == "alarm_path"
             faults = tuple(f for f in args.faults if f in ALARM_FAULTS) if alarm else tuple(args.faults)
             trials = args.alarm_trials if alarm else args.trials
             print(f"bench: {method} ({trials} trials x {len(faults)} faults)", file=sys.stderr, flush=True)
-            method_results, function = run_method(state, faults, trials, args.rate, log)
+            method_results, function = run_method(state, faults, trials, args.rate, log, method)
             all_results[method] = method_results
             results[method] = summarise_method(method_results, args.rate, ALARM_CLOCK_SCALE if alarm else 1.0)
             results[method]["nodes"] = "booted" if state.booted else "processes"
+            results[method]["topology"] = state.plan.topology
+            results[method]["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             if function:
                 results[method]["function"] = function
-            (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "results.md").write_text(markdown(results))
-    chart(results, all_results, args.out / "failover.png")
-    print(markdown(results))
+            results_file.write_text(json.dumps(merged(previous, results), indent=2) + "\n")
+    every = merged(previous, results)
+    (args.out / "results.md").write_text(markdown(every))
+    if complete:  # the chart shows one run's trials: only a run of every method replaces it
+        chart(results, all_results, args.out / "failover.png")
+    print(markdown(every))
     return 0
 
 

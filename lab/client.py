@@ -1,4 +1,4 @@
-"""`python -m lab.client VIP --rate R --duration S [--until NODE]`, run inside the client namespace:
+"""`python -m lab.client ADDRESS --rate R --duration S [--until NODE]`, run inside the client namespace:
 requests to the floating IP at a fixed rate, each on a fresh connection, one JSON line per request
 (`sent`, `done`, `node` or `error`). Bounded: at most R x S requests, each timing out after
 TIMEOUT_SECONDS; with --until it stops LINGER_SECONDS after NODE first answers.
@@ -31,7 +31,8 @@ async def request(vip: str, port: int) -> Answer:
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
             reader, writer = await asyncio.open_connection(vip, port)
-            writer.write(f"GET / HTTP/1.0\r\nHost: {vip}\r\n\r\n".encode())
+            host = f"[{vip}]" if ":" in vip else vip
+            writer.write(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
             body = await reader.read()
             writer.close()
         match = _NODE.search(body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +26,22 @@ LAB_FUNCTION_CONFIG = {"COOLDOWN_SECONDS": "2"}
 
 @dataclass(frozen=True)
 class Facts:
-    """The topology's OCIDs the lab needs, by node name."""
+    """The topology's OCIDs the lab needs: nodes' by node name, floating IPs' by the Vip's name."""
 
-    vip_private_ip_id: str
+    vip_private_ip_id: str  # the first IPv4 floating IP's
     vnic_ids: dict[str, str]
     instance_ids: dict[str, str]
     function_name: str
     compartment_id: str
+    vip_ids: dict[str, str] = field(default_factory=dict)  # every floating IP's (private IP or IPv6)
+    route_table_id: str = ""  # the table whose rule targets a floating IP (route-target topologies)
+
+    def vip_id(self, name: str | None) -> str:
+        return self.vip_ids[name] if name else self.vip_private_ip_id
 
 
 def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "never") -> dict[str, Any]:
-    """The two-node topology with the function's health URLs pointing at the lab's nodes, and
+    """The topology with the function's health URLs pointing at the lab's nodes, and
     terraform's outside-in option on: its monitor probes the floating IP from the client
     namespace (the internet's stand-in), its alarm goes to the node alarms' topic."""
     lab = with_outside_in(topology, plan.vip, port=HTTP_PORT, vantage_netns=plan.client_netns)
@@ -53,12 +58,17 @@ def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "n
 def facts(topology: dict[str, Any]) -> Facts:
     function = topology["functions"][0]
     nodes = json.loads(function["config"]["NODES"])
+    floating = {*function["config"]["VIP_PRIVATE_IP_IDS"].split(","), *function["config"].get("VIP_IPV6_IDS", "").split(",")}
+    names = {p["id"]: p["displayName"] for p in [*topology["privateIps"], *topology.get("ipv6s", [])] if p["id"] in floating}
+    tables = [t["id"] for t in topology.get("routeTables", []) if any(r.get("networkEntityId") in names for r in t.get("routeRules", []))]
     return Facts(
-        vip_private_ip_id=function["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0],
+        vip_private_ip_id=function["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0].strip(),
         vnic_ids={n["name"]: n["vnic_id"] for n in nodes},
         instance_ids={i["displayName"]: i["id"] for i in topology["instances"]},
         function_name=function["name"],
         compartment_id=function["compartmentId"],
+        vip_ids={name: ocid for ocid, name in names.items()},
+        route_table_id=tables[0] if tables else "",
     )
 
 
@@ -67,6 +77,7 @@ def cloud_for_nodes(ready: dict[str, Any], lab_facts: Facts, auth: str = "config
         endpoint=ready["endpoint"], region=ready["region"], compartment_id=lab_facts.compartment_id,
         function_id=ready["functions"][lab_facts.function_name], oci_config_file=ready["oci_config_file"],
         instance_ids=lab_facts.instance_ids, vip_private_ip_id=lab_facts.vip_private_ip_id, auth=auth,
+        vip_ids=lab_facts.vip_ids,
     )
 
 
@@ -96,6 +107,14 @@ def audit(endpoint: str, after: int = 0, wait: float = 0.0) -> list[dict[str, An
     return reply.json()
 
 
+def next_hops(endpoint: str, route_table_id: str) -> list[dict[str, Any]]:
+    """The emulator's effective next hop of each rule of a route table (its admin API): for a
+    rule whose target is a private IP, the VNIC (and instance) that IP is on now."""
+    reply = requests.get(f"{endpoint}/_sim/route-tables/{route_table_id}/next-hops", timeout=5)
+    reply.raise_for_status()
+    return reply.json()
+
+
 def set_latency(endpoint: str, latency: dict[str, float]) -> None:
     for operation, seconds in latency.items():
         requests.post(f"{endpoint}/_admin/latency", json={"operation": operation, "seconds": seconds},
@@ -107,10 +126,12 @@ def _network_client(emulator: dict[str, Any]) -> oci.core.VirtualNetworkClient:
     return oci.core.VirtualNetworkClient(config, service_endpoint=emulator["endpoint"])
 
 
-def vip_holder(emulator: dict[str, Any], lab_facts: Facts) -> str:
-    """The node whose VNIC holds the floating IP in the emulator, read with GetPrivateIp."""
-    vnic = _network_client(emulator).get_private_ip(lab_facts.vip_private_ip_id).data.vnic_id
-    return next(name for name, vnic_id in lab_facts.vnic_ids.items() if vnic_id == vnic)
+def vip_holder(emulator: dict[str, Any], lab_facts: Facts, vip: str | None = None) -> str:
+    """The node whose VNIC holds a floating IP (the first IPv4 one by default; else by name) in
+    the emulator, read with GetPrivateIp or GetIpv6."""
+    client, ocid = _network_client(emulator), lab_facts.vip_id(vip)
+    found = client.get_ipv6(ocid) if ocid.startswith("ocid1.ipv6.") else client.get_private_ip(ocid)
+    return next(name for name, vnic_id in lab_facts.vnic_ids.items() if vnic_id == found.data.vnic_id)
 
 
 def nodes_listing_vip(emulator: dict[str, Any], lab_facts: Facts) -> list[str]:
@@ -120,10 +141,13 @@ def nodes_listing_vip(emulator: dict[str, Any], lab_facts: Facts) -> list[str]:
             if any(ip.id == lab_facts.vip_private_ip_id for ip in client.list_private_ips(vnic_id=vnic_id).data)]
 
 
-def move_vip(emulator: dict[str, Any], lab_facts: Facts, node_name: str) -> None:
-    """Put the floating IP on a node's VNIC as the operator would (bench housekeeping only)."""
-    details = oci.core.models.UpdatePrivateIpDetails(vnic_id=lab_facts.vnic_ids[node_name])
-    _network_client(emulator).update_private_ip(lab_facts.vip_private_ip_id, details)
+def move_vip(emulator: dict[str, Any], lab_facts: Facts, node_name: str, vip: str | None = None) -> None:
+    """Put a floating IP on a node's VNIC as the operator would (housekeeping only)."""
+    client, ocid, vnic = _network_client(emulator), lab_facts.vip_id(vip), lab_facts.vnic_ids[node_name]
+    if ocid.startswith("ocid1.ipv6."):
+        client.update_ipv6(ocid, oci.core.models.UpdateIpv6Details(vnic_id=vnic))
+    else:
+        client.update_private_ip(ocid, oci.core.models.UpdatePrivateIpDetails(vnic_id=vnic))
 
 
 def _object_storage_client(emulator: dict[str, Any]) -> oci.object_storage.ObjectStorageClient:
@@ -131,10 +155,14 @@ def _object_storage_client(emulator: dict[str, Any]) -> oci.object_storage.Objec
     return oci.object_storage.ObjectStorageClient(config, service_endpoint=emulator["endpoint"])
 
 
-def node_config_location(emulator: dict[str, Any]) -> ConfigObject:
+def running_topology(plan: Plan) -> dict[str, Any]:
+    """The topology the lab's emulator was started with (lab_topology's, saved by `up`)."""
+    return json.loads(plan.path(None, "topology.json").read_text())
+
+
+def node_config_location(emulator: dict[str, Any], topology: dict[str, Any]) -> ConfigObject:
     """Where terraform's bucket for the nodes' node-agent.yaml is: GetNamespace, and the bucket
     the topology binds to the controller's node_config_buckets (as terraform passes it)."""
-    topology = json.loads(TOPOLOGY.read_text())
     bucket = topology["iam"]["bindings"]["var.node_config_buckets"][0]
     return ConfigObject(namespace=_object_storage_client(emulator).get_namespace().data, bucket=bucket)
 

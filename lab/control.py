@@ -12,9 +12,23 @@ from urllib.parse import urlsplit
 
 import requests
 
-from lab import cloud, machines, network, processes, rootfs, sources, userdata
+from lab import cloud, machines, network, processes, rootfs, sources, topology, userdata
 from lab.methods import NOTIFY_PROCESSES, node_env, notify_master_command
-from lab.plan import HEALTH_PORT, PYTHON, REPO, Cloud, Node, Plan, haproxy_vars, keepalived_vars, node_agent_vars
+from lab.plan import (
+    HEALTH_PORT,
+    PYTHON,
+    REPO,
+    TRANSIT_PORT,
+    Cloud,
+    Node,
+    Plan,
+    haproxy_vars,
+    keepalived_vars,
+    load_plan,
+    node_agent_vars,
+    plan_file,
+    plan_for,
+)
 from lab.shell import LabError, in_netns, run
 from lab.state import LabState
 
@@ -25,14 +39,17 @@ READY_TIMEOUT_SECONDS = 30.0
 
 
 def default_plan() -> Plan:
-    return Plan(RUN_DIR)
+    """The running lab's layout (saved by `up`), or the default two-node one."""
+    return load_plan(RUN_DIR)
 
 
 # client ------------------------------------------------------------------------------------
 
-def client_get(plan: Plan, timeout: float = 1.0) -> str:
-    """One request from the client namespace to the floating IP: the body, or "" on failure."""
-    done = run(in_netns(plan.client_netns, "curl", "--silent", "--max-time", str(timeout), f"http://{plan.vip}/"),
+def client_get(plan: Plan, timeout: float = 1.0, host: str | None = None, netns: str | None = None) -> str:
+    """One request from the client namespace (or `netns`) to the floating IP (or `host`, an
+    IPv6 one in brackets): the body, or "" on failure."""
+    url = f"http://{host or plan.vip}/"
+    done = run(in_netns(netns or plan.client_netns, "curl", "--silent", "--max-time", str(timeout), url),
                check=False, timeout=timeout + 5)
     return done.stdout.strip()
 
@@ -109,7 +126,7 @@ def render_node_files(state: LabState, cloud_facts: Cloud) -> None:
     """Each process-mode node's haproxy.cfg, keepalived.conf and node-agent.yaml, rendered once
     by terraform's templatefile() with the lab's paths and this method's notify commands."""
     plan = state.plan
-    files: dict[str, tuple[str, dict[str, str | int | float]]] = {}
+    files: dict[str, tuple[str, dict[str, Any]]] = {}
     for node in plan.nodes:
         notify = keepalived_vars(plan, node, notify_master_command(state, node), notify_release_command(state, node))
         files[str(plan.path(node, "haproxy.cfg"))] = ("haproxy.cfg.tftpl", haproxy_vars(plan, node))
@@ -130,43 +147,60 @@ def _start_watchers(plan: Plan) -> None:
 def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1.0,
        latency: dict[str, float] | None = None, plan: Plan | None = None,
        failback_policy: str = "never", booted: bool = True,
-       source_overrides: dict[str, str] | None = None) -> dict[str, Any]:
+       source_overrides: dict[str, str] | None = None, topology_name: str = "two-node",
+       nodes: int | None = None) -> dict[str, Any]:
     """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again.
+
+    `topology_name` is one of ocisim/topologies/ (lab.topology), `nodes` the number of nodes
+    (None: the topology's own; more derives the missing ones).
 
     `booted` (the default): every node a machine booted from terraform's cloud-init, as OCI
     boots an instance; otherwise haproxy, keepalived and the agent run as host processes in the
     nodes' namespaces (faster, and the only mode for the methods other than the fast path).
     `source_overrides` (path -> content) changes files of the snapshot the nodes clone."""
-    plan = plan or default_plan()
+    run_dir = (plan or default_plan()).run_dir
+    try:
+        raw = topology.with_nodes(json.loads(topology.topology_file(topology_name).read_text()), nodes)
+    except ValueError as exc:
+        raise LabError(str(exc)) from None
+    plan = plan_for(run_dir, raw, topology_name)
+    _refuse_to_start(plan, load_plan(run_dir), method, booted)
+    _unmount_under(plan.run_dir)
+    shutil.rmtree(plan.run_dir, ignore_errors=True)
+    for node in (None, *plan.nodes):
+        plan.path(node, "x").parent.mkdir(parents=True, exist_ok=True)
+    plan.save()  # first: `down` removes what this layout makes, also after a failed up
+    try:
+        return _up(plan, raw, method, agents, clock_scale, latency or {}, failback_policy, booted, source_overrides)
+    except BaseException:
+        down(plan)
+        raise
+
+
+def _refuse_to_start(plan: Plan, running_plan: Plan, method: str, booted: bool) -> None:
+    """Raise LabError, saying why and what to do, if this lab cannot start here and now."""
+    if plan.dual_stack and method != "fast_path":
+        raise LabError(f"method {method} has no notify for the {plan.topology} topology's two VRRP instances "
+                       "(keepalived's generic notify runs the fast path's): use the fast path")
     if booted and method != "fast_path":
         raise LabError(f"method {method} changes keepalived's notify, which booted nodes take from "
                        "terraform's cloud-init: use --processes")
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network namespaces, haproxy on :80)")
-    running = network.existing_netns(plan)
+    running = sorted({*network.existing_netns(running_plan), *network.existing_netns(plan)})
     if running or LabState.file(plan).exists():
         raise LabError(f"a lab is already running (namespaces: {', '.join(running) or 'none'}; "
                        f"state {LabState.file(plan)}); stop it first: python -m lab down")
-    tools = BOOTED_TOOLS if booted else PROCESS_TOOLS
-    missing = [tool for tool in tools if not shutil.which(tool)]
+    missing = [tool for tool in (BOOTED_TOOLS if booted else PROCESS_TOOLS) if not shutil.which(tool)]
     if missing:
         raise LabError(f"missing {', '.join(missing)}: run `make lab-deps` (apt-get install)")
-    _unmount_under(plan.run_dir)
-    shutil.rmtree(plan.run_dir, ignore_errors=True)
-    for node in (None, *plan.nodes):
-        plan.path(node, "x").parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return _up(plan, method, agents, clock_scale, latency or {}, failback_policy, booted, source_overrides)
-    except BaseException:
-        down(plan)
-        raise
 
 
 PROCESS_TOOLS = ("haproxy", "keepalived", "curl", "nft", "terraform")
 BOOTED_TOOLS = ("curl", "nft", "mmdebstrap", "systemd-nspawn", "nsenter", "git", "terraform")
 
 
-def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict[str, float],
+def _up(plan: Plan, raw: dict[str, Any], method: str, agents: bool, clock_scale: float, latency: dict[str, float],
         failback_policy: str, booted: bool, source_overrides: dict[str, str] | None) -> dict[str, Any]:
     timings: dict[str, float] = {}
     if booted:  # the one-time parts first: the root filesystem and the wheelhouse
@@ -174,7 +208,7 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
         image = rootfs.ensure_image(rootfs.image_path().with_name(rootfs.image_path().name + ".log"))
         timings["rootfs_s"] = round(time.monotonic() - started, 1)
     network.setup(plan)
-    topology = cloud.lab_topology(plan, json.loads(cloud.TOPOLOGY.read_text()), failback_policy)
+    topology = cloud.lab_topology(plan, raw, failback_policy)
     topology_file = plan.path(None, "topology.json")
     topology_file.write_text(json.dumps(topology, indent=2))
     ready = cloud.start_emulator(plan, topology_file, clock_scale)
@@ -185,8 +219,12 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
 
     processes.spawn([str(PYTHON), "-m", "lab.fabric", str(plan.run_dir)], plan.path(None, "fabric.log"),
                     plan.path(None, "fabric.pid"))
-    wait_for(lambda: network.vip_route_holder(plan) is not None, READY_TIMEOUT_SECONDS, "the fabric's first route")
+    wait_for(lambda: all(network.vip_route_holder(plan, vip) for vip in plan.vips), READY_TIMEOUT_SECONDS,
+             "the fabric's first routes")
     _start_watchers(plan)
+    if plan.transit:
+        _start_transit_server(plan)
+        wait_for(lambda: network.transit_holder(plan) is not None, READY_TIMEOUT_SECONDS, "the route-target path")
 
     cloud_facts = cloud.cloud_for_nodes(ready, facts, auth="instance_principal")
     first, *others = plan.nodes
@@ -194,13 +232,15 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
         _boot_nodes(state, image, cloud_facts, source_overrides, timings)
     else:
         render_node_files(state, cloud_facts)
+        network.enable_forwarding(plan)  # what cloud-init's sysctl does on a booted appliance node
         # node-a first, so that it becomes MASTER where the emulator has the IP, as in the topology.
         start_node(state, first)
-        wait_for(lambda: network.alias_holders(plan) == [first.name], READY_TIMEOUT_SECONDS,
-                 f"{first.name} to become MASTER")
+        wait_master(plan, first)
         for node in others:
             start_node(state, node)
-    wait_for(lambda: first.name in client_get(plan, 0.5), READY_TIMEOUT_SECONDS, "the client to reach the floating IP")
+    for vip in plan.vips:
+        wait_for(lambda v=vip: first.name in client_get(plan, 0.5, v.url_host), READY_TIMEOUT_SECONDS,
+                 f"the client to reach {vip.address}")
     # node-a's first notify_master (a no-op move) must not land inside someone's measurement.
     wait_for(lambda: not notify_running(plan), READY_TIMEOUT_SECONDS, "the first notify_master to finish")
     nodes: dict[str, dict[str, str]] = {}
@@ -210,6 +250,9 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
         "vip": plan.vip,
         "client_netns": plan.client_netns,
         "nodes": nodes,
+        "topology": plan.topology,
+        "vips": {vip.name: vip.address for vip in plan.vips},
+        **({"transit": transit_info(plan)} if plan.transit else {}),
         "emulator": ready,
         "method": method,
         "booted": booted,
@@ -217,18 +260,52 @@ def _up(plan: Plan, method: str, agents: bool, clock_scale: float, latency: dict
     }
 
 
+def wait_master(plan: Plan, node: Node) -> None:
+    """Until `node` alone holds every floating IP as an alias (each VRRP instance's MASTER)."""
+    for vip in plan.vips:
+        wait_for(lambda v=vip: network.alias_holders(plan, v) == [node.name], READY_TIMEOUT_SECONDS,
+                 f"{node.name} to become MASTER of {vip.address}")
+
+
+def transit_info(plan: Plan) -> dict[str, str]:
+    """The route-target path as `up` reports it."""
+    transit = plan.transit
+    assert transit is not None
+    return {"client_netns": transit.client_netns, "client_ip": transit.client_ip, "destination": transit.destination,
+            "server": transit_url(plan), "via": transit.target}
+
+
+def transit_url(plan: Plan) -> str:
+    assert plan.transit is not None
+    return f"http://{plan.transit.server_ip}:{TRANSIT_PORT}/"
+
+
+TRANSIT_ANSWER = "Hello from behind the pair\n"
+
+
+def _start_transit_server(plan: Plan) -> None:
+    """The destination behind the pair: a plain HTTP server in its own namespace."""
+    assert plan.transit is not None
+    here = plan.path(None, "behind")
+    here.mkdir(parents=True, exist_ok=True)
+    (here / "index.html").write_text(TRANSIT_ANSWER)
+    processes.spawn(in_netns(plan.transit.server_netns, str(PYTHON), "-m", "http.server", "--bind",
+                             plan.transit.server_ip, "--directory", str(here), str(TRANSIT_PORT)),
+                    plan.path(None, "behind.log"), plan.path(None, "behind.pid"))
+
+
 def _boot_nodes(state: LabState, image: Path, cloud_facts: Any, source_overrides: dict[str, str] | None,
                 timings: dict[str, float]) -> None:
     """Serve what the nodes fetch, play terraform's part (render every node's cloud-init and
     node-agent.yaml with the real terraform, store the yaml in Object Storage), then boot the
-    nodes one after the other: node-a first, so that it becomes MASTER where the emulator has
-    the IP, as in the topology."""
+    nodes: node-a first, so that it becomes MASTER where the emulator has the IP, as in the
+    topology, then every other node at once (each boot's time counts from the batch's start)."""
     plan = state.plan
     started = time.monotonic()
     served = sources.start(plan, source_overrides)
     timings["sources_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
-    config = cloud.node_config_location(state.emulator)
+    config = cloud.node_config_location(state.emulator, cloud.running_topology(plan))
     rendered = userdata.render(plan.path(None, "terraform"), plan, cloud_facts, served, config)
     for node in plan.nodes:
         cloud.put_object(state.emulator, config, config.name(node), rendered[node.name].node_agent_yaml)
@@ -236,13 +313,16 @@ def _boot_nodes(state: LabState, image: Path, cloud_facts: Any, source_overrides
     first, *others = plan.nodes
     for node in plan.nodes:
         machines.prepare(plan, node, image, rendered[node.name].cloud_init)
-    for node in plan.nodes:
-        machines.boot(plan, node)
-        timings[f"boot_{node.name}_s"] = round(machines.wait_cloud_init(plan, node), 1)
-        wait_for(lambda n=node: endpoint_answers(n), READY_TIMEOUT_SECONDS, f"{node.name}'s health endpoint")
-        if node == first:
-            wait_for(lambda: network.alias_holders(plan) == [first.name], READY_TIMEOUT_SECONDS,
-                     f"{first.name} to become MASTER")
+    for batch in ([first], others):  # the others together: each waits on its own downloads and units
+        started = time.monotonic()
+        for node in batch:
+            machines.boot(plan, node)
+        for node in batch:
+            machines.wait_cloud_init(plan, node, max(1.0, started + machines.BOOT_TIMEOUT_SECONDS - time.monotonic()))
+            timings[f"boot_{node.name}_s"] = round(time.monotonic() - started, 1)
+            wait_for(lambda n=node: endpoint_answers(n), READY_TIMEOUT_SECONDS, f"{node.name}'s health endpoint")
+        if batch == [first]:
+            wait_master(plan, first)
 
 
 def _unmount_under(directory: Path) -> None:
@@ -356,4 +436,5 @@ def down(plan: Plan | None = None) -> dict[str, Any]:
     left = network.existing_netns(plan)
     if left:
         raise LabError(f"could not remove namespaces {', '.join(left)}")
+    plan_file(plan.run_dir).unlink(missing_ok=True)
     return {"down": True, "killed": len(killed)}

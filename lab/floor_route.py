@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lab.methods import FLOOR_PORT
 from lab.network import route_vip
-from lab.plan import Node, Plan
+from lab.plan import Node, Plan, load_plan
 from lab.shell import LabError
 
 MAX_DATAGRAM = 64
@@ -33,7 +33,7 @@ def sender_node(plan: Plan, address: str) -> Node | None:
 
 def main(argv: list[str]) -> int:
     (run_dir,) = argv
-    plan = Plan(Path(run_dir))
+    plan = load_plan(Path(run_dir))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((plan.control_ip, FLOOR_PORT))
         print(json.dumps({"event": "listening", "address": plan.control_ip, "port": FLOOR_PORT}), flush=True)

@@ -61,7 +61,11 @@ def prepare(plan: Plan, node: Node, image: Path, user_data: str) -> Path:
 def boot(plan: Plan, node: Node) -> None:
     """Start the machine in the background; its console goes to console.log."""
     # CAP_NET_ADMIN: the node's own firewall (iptables) and keepalived's alias, in its namespace.
+    # /proc/sys/net writable, as nspawn leaves it with a network namespace of its own making (not
+    # with one it is handed): the node's sysctls are its own, e.g. forwarding on a route target.
     command = [
+        "env",
+        "SYSTEMD_NSPAWN_API_VFS_WRITABLE=network",
         "systemd-nspawn",
         "--boot",
         "--register=no",

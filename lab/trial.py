@@ -25,7 +25,8 @@ from lab.state import LabState
 RATE_PER_SECOND = 50.0
 BASELINE_SECONDS = 0.5
 SETTLE_TIMEOUT_SECONDS = 30.0
-_STATE = re.compile(r"\(VI_1\) Entering (\w+) STATE")
+# The IPv4 VRRP instance's transitions (the IPv6 one, where there is one, moves with it).
+_STATE = re.compile(r"\(vip_ipv4\) Entering (\w+) STATE")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class TrialResult:
     api_calls: dict[str, int]
     answers: list[dict[str, Any]] = field(repr=False)
     emulator_log: list[dict[str, Any]] = field(repr=False)
+    target: str = "vip"
 
     @property
     def ok(self) -> bool:
@@ -51,6 +53,49 @@ def summarise(answers: list[dict[str, Any]], fault_time: float, to_node: str) ->
     firsts = [a["done"] for a in answers if a["node"] == to_node and a["done"] >= fault_time]
     failover = min(firsts) - fault_time if firsts else None
     return failover, sum(1 for a in answers if a["error"])
+
+
+def summarise_path(answers: list[dict[str, Any]], fault_time: float, moved_at: float | None) -> tuple[float | None, int]:
+    """(failover seconds, failed requests) of the route-target path: fault -> the first answer to
+    a request sent once the fabric routed the path through the new holder; pure."""
+    firsts = [a["done"] for a in answers if a["node"] and moved_at is not None and a["sent"] >= moved_at]
+    return (min(firsts) - fault_time if firsts else None), sum(1 for a in answers if a["error"])
+
+
+def transit_moved(plan: Plan, after: float, victim: Node) -> tuple[float, str] | None:
+    """When, and to which node, the fabric follower first routed the route-target path away
+    from `victim` after `after` (its log), if it did."""
+    lines = plan.path(None, "fabric.log").read_text().splitlines()
+    moves = [(e["time"], e["holder"]) for e in parse_log(lines) if e.get("event") == "transit"]
+    return next(((t, holder) for t, holder in moves if t >= after and holder != victim.name), None)
+
+
+def next_holder(answers: list[dict[str, Any]], fault_time: float, victim: Node) -> str | None:
+    """The first node other than `victim` that answered after the fault (pure): with more than
+    two nodes the IP need not go where the trial expected (the next priority may be busy)."""
+    return next((a["node"] for a in answers if a["done"] >= fault_time and a["node"] not in (None, victim.name)), None)
+
+
+# What a trial's client sends requests to: the (first IPv4) floating IP, the IPv6 VIP, or the
+# route-target path's destination behind the pair (from that path's own client).
+TARGETS = ("vip", "vip6", "route-target")
+
+
+def client_command(plan: Plan, target: str, survivor: Node, seconds: float, rate: float) -> list[str]:
+    """The bounded client of one trial (pure)."""
+    if target == "route-target":
+        if plan.transit is None:
+            raise LabError("this lab has no route-target path (lab up --topology multi)")
+        netns, host, until = plan.transit.client_netns, plan.transit.server_ip, None
+    elif target == "vip6":
+        six = [v for v in plan.vips if v.family == 6]
+        if not six:
+            raise LabError("this lab has no IPv6 VIP (lab up --topology multi)")
+        netns, host, until = plan.client_netns, six[0].address, survivor.name
+    else:
+        netns, host, until = plan.client_netns, plan.vip, survivor.name
+    command = [str(PYTHON), "-m", "lab.client", host, "--rate", str(rate), "--duration", str(seconds)]
+    return in_netns(netns, *command, *(["--until", until] if until else []))
 
 
 def parse_log(lines: list[str]) -> list[dict[str, Any]]:
@@ -111,21 +156,20 @@ def serving_node(plan: Plan) -> Node:
 
 
 def wait_steady(plan: Plan, timeout: float = SETTLE_TIMEOUT_SECONDS) -> Node:
-    """Wait until one node serves (alias + route + answers) and the other is a ready BACKUP."""
+    """Wait until one node serves (alias + route + answers) and every other is a ready BACKUP."""
 
     def steady() -> bool:
         try:
             master = serving_node(plan)
         except LabError:
             return False
-        backup = plan.peer(master)
         return (
-            keepalived_state(plan, backup) == "BACKUP"
+            all(keepalived_state(plan, backup) == "BACKUP" for backup in plan.others(master))
             and not control.notify_running(plan)
             and master.name in control.client_get(plan, 0.5)
         )
 
-    control.wait_for(steady, timeout, "a steady lab (one MASTER serving, one BACKUP)", interval=0.2)
+    control.wait_for(steady, timeout, "a steady lab (one MASTER serving, every other node BACKUP)", interval=0.2)
     return serving_node(plan)
 
 
@@ -147,9 +191,12 @@ def resync(state: LabState) -> Node:
         control.wait_for(lambda: len(network.alias_holders(plan)) == 1, SETTLE_TIMEOUT_SECONDS, "one VRRP MASTER")
         holders = network.alias_holders(plan)
     holder = plan.node(holders[0])
-    if cloud.vip_holder(state.emulator, state.facts) != holder.name:
-        cloud.move_vip(state.emulator, state.facts, holder.name)
-    network.route_vip(plan, holder)
+    for vip in plan.vips:  # each where its VRRP instance's MASTER is (else with the first)
+        owners = network.alias_holders(plan, vip)
+        target = plan.node(owners[0]) if len(owners) == 1 else holder
+        if cloud.vip_holder(state.emulator, state.facts, vip.name) != target.name:
+            cloud.move_vip(state.emulator, state.facts, target.name, vip.name)
+        network.route_vip(plan, target, vip)
     return wait_steady(plan)
 
 
@@ -170,26 +217,17 @@ def put_vip_on(state: LabState, name: str, timeout: float) -> Node:
     return current
 
 
-def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_PER_SECOND) -> TrialResult:
-    """Break the serving node with `kind`, measure until the other node answers (or `timeout`)."""
+def run_trial(
+    state: LabState, kind: str, *, timeout: float, rate: float = RATE_PER_SECOND, target: str = "vip"
+) -> TrialResult:
+    """Break the serving node with `kind`, measure until the next node answers (or `timeout`):
+    through `target` (TARGETS); for the route-target path, until `timeout`."""
     plan = state.plan
     victim = wait_steady(plan)
     survivor = plan.peer(victim)
     log = plan.path(None, "emulator.log")
     client = subprocess.Popen(
-        in_netns(
-            plan.client_netns,
-            str(PYTHON),
-            "-m",
-            "lab.client",
-            plan.vip,
-            "--rate",
-            str(rate),
-            "--duration",
-            str(timeout + BASELINE_SECONDS),
-            "--until",
-            survivor.name,
-        ),
+        client_command(plan, target, survivor, timeout + BASELINE_SECONDS, rate),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -203,15 +241,21 @@ def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_
     except subprocess.TimeoutExpired:
         client.kill()
         out, _ = client.communicate()
-    answers = [json.loads(line) for line in out.splitlines() if line.strip()]
-    failover, failed = summarise(answers, fault_time, survivor.name)
+    answers = sorted((json.loads(line) for line in out.splitlines() if line.strip()), key=lambda a: a["done"])
+    if target == "route-target":
+        moved = transit_moved(plan, fault_time, victim)
+        to_node = moved[1] if moved else survivor.name
+        failover, failed = summarise_path(answers, fault_time, moved[0] if moved else None)
+    else:
+        to_node = next_holder(answers, fault_time, victim) or survivor.name
+        failover, failed = summarise(answers, fault_time, to_node)
     with open(log) as handle:
         handle.seek(log_offset)
         entries = parse_log(handle.readlines())
     return TrialResult(
         kind,
         victim.name,
-        survivor.name,
+        to_node,
         fault_time,
         failover,
         len(answers),
@@ -219,6 +263,7 @@ def run_trial(state: LabState, kind: str, *, timeout: float, rate: float = RATE_
         count_api_calls(entries),
         answers,
         entries,
+        target,
     )
 
 

@@ -8,6 +8,7 @@ works offline.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.plan import ENDPOINT_PORT, HEALTH_PORT, HTTP_PORT, REPO, Cloud, ConfigObject, Node, Plan
+from lab.plan import ENDPOINT_PORT, HEALTH_PORT, HTTP_PORT, NODES_V6, REPO, Cloud, ConfigObject, Node, Plan, Vip
 from lab.shell import LabError
 from lab.sources import Sources
 
@@ -43,39 +44,41 @@ def environment(cloud: Cloud, node: Node) -> dict[str, str]:
 
 def module_calls(plan: Plan, node: Node, cloud: Cloud, sources: Sources, config: ConfigObject) -> str:
     """HCL calling both modules for one node (JSON literals are valid HCL values)."""
-    peer = plan.peer(node)
+    others = plan.others(node)
     key = node.name.replace("-", "_")
     v = json.dumps
+    four = [vip for vip in plan.vips if vip.family == 4]
+    firewall: dict[str, object] = {
+        "service_ports": [HTTP_PORT, 443],
+        "client_cidr": plan.lab_prefixes[1],
+        "function_cidr": f"{plan.control_ip.rsplit('.', 1)[0]}.0/24",
+        "client_ipv6_cidr": f"{ipaddress.ip_network(plan.client_ip6 + '/64', strict=False)}",
+    }
+    if plan.transit:  # the route-target path's client and destination: what the node forwards
+        firewall["forwarding"] = {"source_cidr": f"{ipaddress.ip_network(plan.transit.client_ip + '/24', strict=False)}",
+                                  "destination_cidr": plan.transit.destination}
+    vrrp = {
+        "interface": INTERFACE,
+        "vips": [vip.address for vip in four],
+        "vip_prefix_len": plan.node_prefix_len,
+        "vips_ipv6": [vip.address for vip in plan.vips if vip.family == 6],
+        "vip_ipv6_prefix_len": NODES_V6.prefixlen,
+        "virtual_router_id": plan.virtual_router_id,
+        "advert_int": plan.advert_int,
+    }
+    ipv6 = {"ipv6": node.ip6} if node.ip6 else {}
     return f"""
 module "config_{key}" {{
   source            = {v(str(MODULES / "node_config"))}
   templates_dir     = {v(str(REPO / "templates"))}
   probe_unit_file   = {v(str(REPO / "health_probe" / "vip-failover-probe.service"))}
-  node              = {v({"name": node.name, "private_ip": node.ip, "priority": node.priority})}
-  peer              = {v({"name": peer.name, "private_ip": peer.ip})}
-  vrrp              = {
-        v(
-            {
-                "interface": INTERFACE,
-                "vip": plan.vip,
-                "vip_prefix_len": plan.node_prefix_len,
-                "virtual_router_id": plan.virtual_router_id,
-                "advert_int": plan.advert_int,
-            }
-        )
-    }
+  node              = {v({"name": node.name, "private_ip": node.ip, "priority": node.priority, **ipv6})}
+  peers             = {v([{"name": n.name, "private_ip": n.ip, **({"ipv6": n.ip6} if n.ip6 else {})} for n in others])}
+  vrrp              = {v(vrrp)}
   health_port       = {HEALTH_PORT}
   endpoint_port     = {ENDPOINT_PORT}
   http_port         = {HTTP_PORT}
-  firewall          = {
-        v(
-            {
-                "service_ports": [HTTP_PORT, 443],
-                "client_cidr": plan.lab_prefixes[1],
-                "function_cidr": f"{plan.control_ip.rsplit('.', 1)[0]}.0/24",
-            }
-        )
-    }
+  firewall          = {v(firewall)}
   source_repository = {v(sources.repository)}
   source_ref        = {v(sources.ref)}
   config_object     = {v({"namespace": config.namespace, "bucket": config.bucket, "name": config.name(node)})}
@@ -84,34 +87,35 @@ module "config_{key}" {{
   environment       = {v(environment(cloud, node))}
 }}
 module "agent_{key}" {{
-  source        = {v(str(MODULES / "node_agent"))}
-  templates_dir = {v(str(REPO / "templates"))}
-  node          = {v({"name": node.name, "private_ip": node.ip})}
-  peer          = {v({"name": peer.name, "private_ip": peer.ip})}
-  vip           = {v(plan.vip)}
-  health_port   = {HEALTH_PORT}
-  endpoint_port = {ENDPOINT_PORT}
-  endpoints     = {v({"telemetry": cloud.endpoint, "federation": f"{cloud.endpoint}/v1/x509"})}
-  agent = {
-        v(
-            {
-                "instance_id": cloud.instance_ids[node.name],
-                "peer_instance_id": cloud.instance_ids[peer.name],
-                "vip_private_ip_id": cloud.vip_private_ip_id,
-                "compartment_id": cloud.compartment_id,
-                "region": cloud.region,
-                "invoke_endpoint": cloud.endpoint,
-                "function_id": cloud.function_id,
-                "probe_interval_seconds": 5,
-                "notify_timeout_seconds": 10,
-            }
-        )
-    }
+  source         = {v(str(MODULES / "node_agent"))}
+  templates_dir  = {v(str(REPO / "templates"))}
+  node           = {v({"name": node.name, "private_ip": node.ip})}
+  peers          = {v([{"name": n.name, "private_ip": n.ip, "instance_id": cloud.instance_ids[n.name]} for n in others])}
+  vips           = {v(agent_vips(cloud, four))}
+  vips_ipv6      = {v(agent_vips(cloud, [vip for vip in plan.vips if vip.family == 6]))}
+  health_port    = {HEALTH_PORT}
+  endpoint_port  = {ENDPOINT_PORT}
+  endpoints      = {v({"telemetry": cloud.endpoint, "federation": f"{cloud.endpoint}/v1/x509"})}
+  agent = {v({
+        "instance_id": cloud.instance_ids[node.name],
+        "compartment_id": cloud.compartment_id,
+        "region": cloud.region,
+        "invoke_endpoint": cloud.endpoint,
+        "function_id": cloud.function_id,
+        "probe_interval_seconds": 5,
+        "notify_timeout_seconds": 10,
+    })}
 }}
 output "{key}" {{
   value = {{ cloud_init = module.config_{key}.cloud_init, node_agent_yaml = module.agent_{key}.node_agent_yaml }}
 }}
 """
+
+
+def agent_vips(cloud: Cloud, vips: list[Vip]) -> list[dict[str, str]]:
+    """node_agent's vips and vips_ipv6: each floating IP's name, lab address and OCID."""
+    return [{"name": vip.name, "address": vip.address, "id": cloud.vip_ids.get(vip.name, cloud.vip_private_ip_id)}
+            for vip in vips]
 
 
 TEMPLATES = REPO / "templates"
@@ -143,7 +147,7 @@ def render(workdir: Path, plan: Plan, cloud: Cloud, sources: Sources, config: Co
     return {node.name: Rendered(**outputs[node.name.replace("-", "_")]) for node in plan.nodes}
 
 
-def templatefile(workdir: Path, files: dict[str, tuple[str, dict[str, str | int | float]]]) -> dict[str, str]:
+def templatefile(workdir: Path, files: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, str]:
     """templates/<template> rendered with its variables by terraform's own templatefile(), for
     each key of `files` (key -> (template, variables)), in one `terraform apply`: the process
     mode's haproxy.cfg, keepalived.conf and node-agent.yaml, with the lab's paths and commands."""

@@ -16,7 +16,8 @@ from tests.support.paths import REPO
 
 @pytest.fixture
 def nodes() -> Iterator[dict[str, NodeVerdictServer]]:
-    health = {name: NodeVerdictServer(name) for name in ("node-a", "node-b")}
+    # node-c for the three-node topology (multi.json); the others configure only node-a and node-b.
+    health = {name: NodeVerdictServer(name) for name in ("node-a", "node-b", "node-c")}
     yield health
     for node in health.values():
         node.close()
@@ -30,7 +31,7 @@ def start_function(nodes: dict[str, NodeVerdictServer]) -> Iterator[Callable[...
 
     def start(*, topology: Path = DEFAULT_TOPOLOGY, **config: str) -> FunctionEmulator:
         function_config = {
-            "NODES": nodes_config(nodes),
+            "NODES": nodes_config(nodes, topology),
             "COOLDOWN_SECONDS": "60",
             "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT),
             "RETRY_DEADLINE_SECONDS": "20",

@@ -83,6 +83,20 @@ def test_which_answers_are_events():
     assert event_for({**base, "decision": "failed", "target": "node-b"}, 0.0).kind == "failed"
 
 
+def test_an_event_names_every_address_and_what_a_partial_move_left_behind():
+    vips = [
+        {"private_ip_id": "p1", "ip_address": "10.0.0.4", "from": "node-a"},
+        {"private_ip_id": "p2", "ip_address": "10.0.0.5", "from": "node-a"},
+        {"private_ip_id": "ocid1.ipv6.x", "ip_address": "fd00:10:0:1::4", "from": "node-a"},
+    ]
+    answer = {"decision": "partial", "ip_address": "10.0.0.4", "target": "node-b", "reason": "r", "vips": vips}
+    event = event_for({**answer, "moved": ["p1", "ocid1.ipv6.x"], "not_moved": ["p2"]}, 0.0)
+    body = json.loads(event.body())
+    assert body["addresses"] == ["10.0.0.4", "10.0.0.5", "fd00:10:0:1::4"]
+    assert (body["moved"], body["not_moved"]) == (["p1", "ocid1.ipv6.x"], ["p2"])
+    assert event.title == "VIP 10.0.0.4 partly moved node-a -> node-b: 1 of 3 VIPs did not move"
+
+
 class _Hangs:
     """A client whose calls block far longer than any invocation may wait (a hostile peer)."""
 

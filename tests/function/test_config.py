@@ -144,4 +144,39 @@ def test_the_documented_keys_are_the_keys_the_function_reads() -> None:
     can set every key, and none that the function ignores."""
     doc = (REPO / "docs" / "function.md").read_text()
     table = doc.split("## Configuration", 1)[1].split("\n\n", 2)[1]
-    assert set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.M)) == set(ENV_KEYS)
+    assert set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", table, re.M)) == set(ENV_KEYS)
+
+
+IPV6 = "ocid1.ipv6.oc1.iad.abuwcljrvip6"
+VIP2 = "ocid1.privateip.oc1.iad.second"
+
+
+def test_ipv6_vips_and_groups():
+    cfg = config(VIP_PRIVATE_IP_IDS=f"{VIP},{VIP2}", VIP_IPV6_IDS=f" {IPV6} ")
+    assert cfg.vip_ipv6_ids == (IPV6,) and cfg.vip_ids == (VIP, VIP2, IPV6)
+    assert cfg.vip_groups == ((VIP, VIP2, IPV6),), "unset: every VIP is one group"
+    grouped = config(
+        VIP_PRIVATE_IP_IDS=f"{VIP},{VIP2}", VIP_IPV6_IDS=IPV6, VIP_GROUPS=json.dumps([[VIP, VIP2], [IPV6]])
+    )
+    assert grouped.vip_groups == ((VIP, VIP2), (IPV6,))
+
+
+@pytest.mark.parametrize(
+    "overrides, says",
+    [
+        ({"VIP_IPV6_IDS": VIP}, "not an IPv6 OCID"),
+        ({"VIP_IPV6_IDS": f"{IPV6},{IPV6}"}, "same IPv6 twice"),
+        ({"VIP_GROUPS": "[[", "VIP_IPV6_IDS": IPV6}, "not valid JSON"),
+        ({"VIP_GROUPS": "[]"}, "JSON list of non-empty lists"),
+        ({"VIP_GROUPS": json.dumps([VIP])}, "group 0 is not a non-empty list"),
+        ({"VIP_GROUPS": json.dumps([[VIP], []])}, "group 1 is not a non-empty list"),
+        ({"VIP_GROUPS": json.dumps([[VIP, IPV6]])}, f"'{IPV6}' is not in VIP_PRIVATE_IP_IDS or VIP_IPV6_IDS"),
+        ({"VIP_GROUPS": json.dumps([[VIP], [VIP, IPV6]]), "VIP_IPV6_IDS": IPV6}, "in more than one group"),
+        ({"VIP_GROUPS": json.dumps([[VIP]]), "VIP_IPV6_IDS": IPV6}, f"'{IPV6}' is in no group"),
+    ],
+)
+def test_bad_ipv6_or_group_settings_name_the_key(overrides, says):
+    with pytest.raises(ConfigError) as err:
+        config(**overrides)
+    assert err.value.key == ("VIP_IPV6_IDS" if "VIP_GROUPS" not in overrides else "VIP_GROUPS")
+    assert says in str(err.value)

@@ -2,6 +2,7 @@
 emulator recorded, never evidence against a node, never a failback trigger, and refused loudly
 when the function's own checks find nothing wrong. Pure: no I/O, no clock."""
 
+import dataclasses
 
 import pytest
 from hypothesis import given, settings
@@ -66,6 +67,13 @@ def test_a_detached_public_ip_is_refused_with_its_own_code() -> None:
 
     assert (decision.action, decision.code) == (Action.REFUSE, PUBLIC_IP_DETACHED)
     assert "re-attach the reserved public IP" in decision.reason
+
+
+def test_a_group_of_ipv6_vips_only_is_not_what_the_outside_in_alarm_watches() -> None:
+    decision = decide(outside(), dataclasses.replace(view(public_ips=()), carries_public_ip=False), cfg())
+
+    assert (decision.action, decision.target, decision.code) == (Action.STAY, "node-a", None)
+    assert "no VIP of this group (IPv6)" in decision.reason
 
 
 def test_an_unreadable_attachment_still_refuses_and_says_it_could_not_read() -> None:

@@ -4,9 +4,6 @@ in the emulator (by the real OCI operation where the SDK has one) is the first f
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from datetime import UTC, datetime
 
 import oci
 import pytest
@@ -14,10 +11,8 @@ import pytest
 from failover.doctor import AGENT_NAMESPACE, State, checks, report
 from failover.tags import with_pause
 from health_probe.names import NAMES
-from health_probe.points import Point
-from health_probe.publish import metric_data
+from tests.support.doctor import agents_post, doctor
 from tests.support.function_emulator import nodes_config, run_cli
-from tests.support.paths import REPO
 from tests.support.topology import FUNCTION, VIP_ID, two_node
 
 TOPOLOGY = two_node()
@@ -26,46 +21,11 @@ SUBSCRIPTION = TOPOLOGY["subscriptions"][0]["id"]
 COMPARTMENT = FUNCTION["config"]["COMPARTMENT_ID"]
 
 
-def agents_post(emu, names=("node-a", "node-b")):
-    """What the node agents post (health_probe.publish.metric_data, as it ships)."""
-    now = datetime.fromtimestamp(emu.clock.now(), UTC)
-    points = tuple(
-        Point(NAMES.metric_up, (("node", n), ("reporter", "peer"), ("resourceId", n), ("role", "node")), now, 1.0)
-        for n in names
-    )
-    client = oci.monitoring.MonitoringClient(emu.oci_config(), service_endpoint=emu.endpoint)
-    details = oci.monitoring.models.PostMetricDataDetails(metric_data=metric_data(points, COMPARTMENT))
-    assert client.post_metric_data(details).data.failed_metrics_count == 0
-
-
 def env_file(tmp_path, nodes, **extra):
     path = tmp_path / "fn-config.json"
     config = {**FUNCTION["config"], "NODES": json.loads(nodes_config(nodes)), "PROBE_TIMEOUT_SECONDS": "0.3", **extra}
     path.write_text(json.dumps(config))
     return path
-
-
-def doctor(emu, path, *flags):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "failover",
-            "--env",
-            str(path),
-            "--config-file",
-            emu.oci_config_file,
-            "--endpoint",
-            emu.endpoint,
-            "doctor",
-            *flags,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return result.returncode, result.stdout
 
 
 def test_a_healthy_deployment_passes_every_link_and_nothing_is_written(emulator, nodes, tmp_path):

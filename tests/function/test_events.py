@@ -14,6 +14,7 @@ from failover.events import (
     EventError,
     KeepalivedNotice,
     Stream,
+    covered_groups,
     parse_event,
     unknown_nodes,
 )
@@ -224,3 +225,50 @@ def test_mutated_alarm_messages_parse_or_raise_event_error(name, data):
 )
 def test_what_is_not_understood_is_recorded_not_refused(body, note):
     assert note in parse_event(body).not_understood
+
+
+GROUPS = (("ocid1.privateip.oc1.iad.vip", "ocid1.privateip.oc1.iad.vip2"), ("ocid1.ipv6.oc1.iad.vip6",))
+
+
+def test_a_notice_naming_its_vrrp_instances_vips_covers_only_their_groups():
+    notice = parse_event(
+        json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER", "vips": list(GROUPS[1])})
+    )
+    assert notice == KeepalivedNotice("node-b", "MASTER", GROUPS[1])
+    assert covered_groups(notice, GROUPS) == (GROUPS[1],)
+    both = KeepalivedNotice("node-b", "MASTER", GROUPS[0] + GROUPS[1])
+    assert covered_groups(both, GROUPS) == GROUPS
+    assert covered_groups(KeepalivedNotice("node-b", "MASTER"), GROUPS) == GROUPS, "no vips: every group"
+    assert covered_groups(Command("status"), GROUPS) == GROUPS
+
+
+def test_a_notice_that_splits_a_group_or_names_a_stranger_is_refused_clearly():
+    with pytest.raises(EventError, match=r"only part of the VIP group .*missing ocid1.privateip.oc1.iad.vip2"):
+        covered_groups(KeepalivedNotice("node-b", "MASTER", (GROUPS[0][0],)), GROUPS)
+    with pytest.raises(EventError, match="'ocid1.privateip.oc1.iad.other' is not a configured VIP"):
+        covered_groups(KeepalivedNotice("node-b", "MASTER", ("ocid1.privateip.oc1.iad.other",)), GROUPS)
+
+
+@pytest.mark.parametrize("vips", [[], "ocid1.ipv6.oc1.iad.vip6", [1], [""], ["a", "a"], [f"v{i}" for i in range(65)]])
+def test_malformed_notice_vips_are_refused(vips):
+    with pytest.raises(EventError, match='"vips" must'):
+        parse_event(json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER", "vips": vips}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=6),
+    st.lists(st.integers(0, 7), min_size=1, max_size=6, unique=True),
+)
+def test_covered_groups_are_exactly_the_groups_a_notice_names_whole(assignment, named):
+    vips = [f"ocid1.privateip.oc1.iad.v{i}" for i in range(len(assignment))]
+    groups = tuple(tuple(v for v, g in zip(vips, assignment) if g == k) for k in sorted(set(assignment)))
+    notice = KeepalivedNotice("node-b", "MASTER", tuple(f"ocid1.privateip.oc1.iad.v{i}" for i in named))
+    try:
+        chosen = covered_groups(notice, groups)
+    except EventError:
+        unknown = any(v not in vips for v in notice.vips)
+        split = any(set(g) & set(notice.vips) and not set(g) <= set(notice.vips) for g in groups)
+        assert unknown or split
+        return
+    assert {v for g in chosen for v in g} == set(notice.vips), "whole groups, and only those named"

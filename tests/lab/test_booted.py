@@ -47,7 +47,7 @@ def test_user_data_is_exactly_what_terraform_renders(booted_lab: BootedLab, tmp_
     state = booted_lab.state
     plan = state.plan
     cloud_facts = cloud.cloud_for_nodes(state.emulator, state.facts, auth="instance_principal")
-    location = cloud.node_config_location(state.emulator)
+    location = cloud.node_config_location(state.emulator, cloud.running_topology(plan))
     rendered = userdata.render(tmp_path, plan, cloud_facts, sources.urls(plan), location)
     for node in plan.nodes:
         seed = (machines.root(plan, node) / "var" / "lib" / "cloud" / "seed" / "nocloud" / "user-data").read_text()

@@ -21,7 +21,10 @@ NAMES = ("haproxy.cfg.tftpl", "keepalived.conf.tftpl", "node-agent.yaml.tftpl")
 
 
 def template_variables(name: str) -> set[str]:
-    return set(re.findall(r"(?<!\$)\$\{\s*(\w+)\s*\}", (TEMPLATES / name).read_text()))
+    """The template's variables: what it interpolates, less the names its for loops bind."""
+    text = (TEMPLATES / name).read_text()
+    bound = {n.strip() for names in re.findall(r"%\{~?\s*for\s+([\w\s,]+?)\s+in\s", text) for n in names.split(",")}
+    return set(re.findall(r"(?<!\$)\$\{\s*(\w+)\s*\}", text)) - bound
 
 
 def render_file(tmp_path: Path, name: str, variables: dict) -> str:

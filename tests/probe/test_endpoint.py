@@ -28,6 +28,7 @@ from tests.support.paths import REPO
 
 # In 198.18.0.0/15 (benchmarking) and used by nothing on this machine: the lab uses 198.18.0-2.x.
 NOT_LOCAL = "198.19.254.254"
+NOT_LOCAL_V6 = "fd00:254::254"
 
 
 def config(haproxy: MonitorUriServer, floating_ips: list[str], port: int | None = None) -> dict[str, Any]:
@@ -73,8 +74,8 @@ def test_nonlocal_bind_is_read_from_proc_and_unreadable_counts_as_on(tmp_path: P
 
 
 def test_the_alias_check_tells_local_from_not_local() -> None:
-    assert is_local_address("127.0.0.1")
-    assert not is_local_address(NOT_LOCAL)
+    assert is_local_address("127.0.0.1") and is_local_address("::1")
+    assert not is_local_address(NOT_LOCAL) and not is_local_address(NOT_LOCAL_V6)
 
 
 def test_serving_node_answers_200_with_why(haproxy: MonitorUriServer, logs: LogCapture) -> None:
@@ -85,7 +86,8 @@ def test_serving_node_answers_200_with_why(haproxy: MonitorUriServer, logs: LogC
         endpoint.stop()
     assert status == 200
     assert body == {"node": "node-a", "serving": True, "haproxy": "up", "vip_alias": {"127.0.0.1": True},
-                    "reason": "haproxy answers and 127.0.0.1 is an address of this node"}
+                    "reason": "haproxy answers and 127.0.0.1 is an address of this node",
+                    "serving_families": {"ipv4": True}}
     assert haproxy.hits == 1
     assert [e["event"] for e in logs.entries] == ["endpoint_started", "serving"]
 
@@ -99,6 +101,17 @@ def test_haproxy_up_but_the_floating_ip_not_local_is_503(haproxy: MonitorUriServ
     assert status == 503
     assert (body["serving"], body["haproxy"], body["vip_alias"]) == (False, "up", {"127.0.0.1": True, NOT_LOCAL: False})
     assert "not an address of this node" in body["reason"]
+
+
+def test_an_ipv6_floating_ip_is_checked_and_reported_as_its_own_family(haproxy: MonitorUriServer) -> None:
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1", "::1", NOT_LOCAL_V6]))
+    try:
+        status, body = get(endpoint.url)
+    finally:
+        endpoint.stop()
+    assert status == 503 and body["vip_alias"] == {"127.0.0.1": True, "::1": True, NOT_LOCAL_V6: False}
+    assert body["serving_families"] == {"ipv4": True, "ipv6": False}
+    assert f"{NOT_LOCAL_V6} not an address of this node" in body["reason"]
 
 
 def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: MonitorUriServer, logs: LogCapture) -> None:
@@ -160,6 +173,16 @@ def test_inside_a_namespace_the_alias_check_follows_keepalived_adding_and_removi
     assert not is_local_address(vip)
     subprocess.run(["ip", "-n", netns, "addr", "del", f"{vip}/24", "dev", "eth0"], check=True, timeout=10)
     assert local_in(netns, vip) == [False]
+
+
+def test_inside_a_namespace_the_ipv6_alias_check_follows_keepalived_too(netns: str) -> None:
+    vip6 = "fd00:77::4"
+    assert local_in(netns, vip6) == [False]
+    # nodad: usable at once, as keepalived's own IPv6 VIPs are (it adds them with IFA_F_NODAD).
+    subprocess.run(["ip", "-n", netns, "addr", "add", f"{vip6}/64", "dev", "eth0", "nodad"], check=True, timeout=10)
+    assert local_in(netns, vip6) == [True] and not is_local_address(vip6)
+    subprocess.run(["ip", "-n", netns, "addr", "del", f"{vip6}/64", "dev", "eth0"], check=True, timeout=10)
+    assert local_in(netns, vip6) == [False]
 
 
 def test_the_agent_process_serves_the_endpoint_without_metrics_and_stops_on_sigterm(haproxy: MonitorUriServer,

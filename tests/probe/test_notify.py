@@ -8,9 +8,10 @@ import socket
 from pathlib import Path
 
 import oci
+import pytest
 
 from ocisim import Emulator
-from tests.support.node_agent import agent_config, run_notify
+from tests.support.node_agent import agent_config, run_keepalived_notify, run_notify
 
 
 def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, health_servers, tmp_path: Path) -> None:
@@ -58,3 +59,34 @@ def test_notify_gives_up_within_its_timeout_when_the_function_is_unreachable(emu
 def test_notify_without_a_function_is_a_configuration_error(emulator: Emulator, health_servers, tmp_path: Path) -> None:
     status, _, _ = run_notify(agent_config(emulator, health_servers, "node-b"), tmp_path)
     assert status == 2
+
+
+def test_keepalived_args_name_the_instance_and_its_state() -> None:
+    from health_probe.notify import keepalived_args
+
+    assert keepalived_args(["INSTANCE", "vip_ipv6", "MASTER", "100"]) == ("INSTANCE", "vip_ipv6", "MASTER")
+    assert keepalived_args(["INSTANCE", "vip_ipv4", "DELETED", "90"])[2] == "STOP"
+    assert keepalived_args(["GROUP", "all", "BACKUP", "0"])[0] == "GROUP"
+    for bad in (["MASTER"], ["INSTANCE", "vip_ipv4"], ["PEER", "x", "MASTER", "1"], ["INSTANCE", "x", "PRIMARY", "1"]):
+        with pytest.raises(ValueError):
+            keepalived_args(bad)
+
+
+def test_a_generic_notify_for_a_mapped_instance_moves_its_vips(function_emulator: Emulator, health_servers,
+                                                               tmp_path: Path) -> None:
+    emu = function_emulator
+    vip = emu.backend.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
+    health_servers["node-a"].healthy = False
+    config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
+                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20, vrrp_instances={"vip_ipv4": [vip]})
+    status, lines, _ = run_keepalived_notify(config, tmp_path, "INSTANCE", "vip_other", "MASTER", "90")
+    assert status == 2 and lines[-1]["event"] == "notify_failed"
+    assert "'vip_other' is not in vrrp_instances" in lines[-1]["reason"]
+    assert not [e for e in emu.audit() if e["operation"] == "UpdatePrivateIp"], "an unmapped instance moves nothing"
+    status, lines, _ = run_keepalived_notify(config, tmp_path, "GROUP", "vips", "MASTER", "90")
+    assert (status, lines[-1]["event"]) == (0, "notify_ignored")
+    status, lines, _ = run_keepalived_notify(config, tmp_path, "INSTANCE", "vip_ipv4", "MASTER", "90")
+    assert status == 0
+    (answer,) = [line for line in lines if line["event"] == "notify_answered"]
+    assert (answer["instance"], answer["decision"], answer["to"], answer["path"]) == (
+        "vip_ipv4", "moved", "node-b", "direct")

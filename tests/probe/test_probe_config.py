@@ -47,6 +47,9 @@ def test_short_interval_scales_default_timeout_and_jitter() -> None:
     assert config.timeout_seconds == 0.5 and config.jitter_seconds == 0.2
 
 
+V4, V4B, V6 = "ocid1.privateip.oc1.iad.vip", "ocid1.privateip.oc1.iad.vip2", "ocid1.ipv6.oc1.iad.vip6"
+
+
 @pytest.mark.parametrize("change, message", [
     ({"auth": "config_file"}, "auth 'config_file' needs 'oci_config_file'"),
     ({"interval_seconds": "10"}, "'interval_seconds' has the wrong type"),
@@ -56,15 +59,31 @@ def test_short_interval_scales_default_timeout_and_jitter() -> None:
     ({"targets": []}, "at least one target"),
     ({"endpoint_address": "10.0.0.2"}, "'endpoint_address' needs 'floating_ips'"),
     ({"endpoint_address": "node-a", "floating_ips": ["10.0.0.4"]}, "'endpoint_address' must be this node's IP address"),
-    ({"endpoint_address": "10.0.0.2", "floating_ips": ["fd00::4"]}, "'floating_ips' must be a list of IPv4 addresses"),
+    ({"endpoint_address": "10.0.0.2", "floating_ips": ["fd00::4::5"]},
+     "'floating_ips' must be a list of IPv4 or IPv6 addresses"),
     ({"endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"], "endpoint_port": 0}, "'endpoint_port' must be between"),
     ({"endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"], "haproxy_url": "127.0.0.1:8404"}, "'haproxy_url' must be"),
     ({"floating_ips": ["10.0.0.4"]}, "'floating_ips' needs 'endpoint_address'"),
+    ({"vrrp_instances": {}}, "vrrp_instances: name at least one instance"),
+    ({"vrrp_instances": {"vip_ipv4": []}}, "vrrp_instances.vip_ipv4: must be a non-empty list of VIP OCIDs"),
+    ({"vrrp_instances": {"vip_ipv4": ["10.0.0.4"]}}, "vrrp_instances.vip_ipv4: must be a non-empty list"),
+    ({"vrrp_instances": {"vip_ipv4": [V4], "vip_ipv6": [V4]}}, "a VIP is listed twice"),
+    ({"vrrp_instances": [V4]}, "'vrrp_instances' has the wrong type"),
 ])
 def test_each_mistake_is_named(change: dict, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({**valid(), **change})
     assert message in str(caught.value)
+
+
+def test_each_vrrp_instance_names_its_vips_and_an_unmapped_one_is_an_error() -> None:
+    config = parse_config({**valid(), "vrrp_instances": {"vip_ipv4": [V4, V4B], "vip_ipv6": [V6]},
+                           "endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4", "fd00:10:0:1::4"]})
+    assert config.floating_ips == ("10.0.0.4", "fd00:10:0:1::4")
+    assert (config.vips_of("vip_ipv4"), config.vips_of("vip_ipv6")) == ((V4, V4B), (V6,))
+    assert config.vips_of(None) is None and parse_config(valid()).vips_of("vip_ipv4") is None
+    with pytest.raises(ValueError, match="'vip_other' is not in vrrp_instances"):
+        config.vips_of("vip_other")
 
 
 def test_all_target_problems_are_reported_together() -> None:

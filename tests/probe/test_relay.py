@@ -25,7 +25,7 @@ from health_probe.relay import MAX_BODY_BYTES, is_loopback, parse_notice
 from ocisim import Emulator
 from tests.support.health_servers import MonitorUriServer
 from tests.support.netns import scratch_netns
-from tests.support.node_agent import agent_config, free_port, run_notify
+from tests.support.node_agent import agent_config, free_port, resource_ids, run_keepalived_notify, run_notify
 from tests.support.paths import REPO
 
 READY_SECONDS = 30.0
@@ -34,8 +34,10 @@ READY_SECONDS = 30.0
 def test_only_loopback_peers_and_well_formed_notices_pass() -> None:
     assert [is_loopback(a) for a in ("127.0.0.1", "127.3.4.5", "::1", "::ffff:127.0.0.1")] == [True] * 4
     assert [is_loopback(a) for a in ("198.18.0.2", "0.0.0.0", "::ffff:198.18.0.2", "node-a")] == [False] * 4
-    assert parse_notice(b'{"state": "MASTER"}') == "MASTER"
-    for bad in (b"MASTER", b'{"state": "master"}', b'{"state": "MASTER", "node": "node-a"}', b"[]"):
+    assert parse_notice(b'{"state": "MASTER"}') == ("MASTER", None)
+    assert parse_notice(b'{"state": "BACKUP", "instance": "vip_ipv6"}') == ("BACKUP", "vip_ipv6")
+    for bad in (b"MASTER", b'{"state": "master"}', b'{"state": "MASTER", "node": "node-a"}', b"[]",
+                b'{"instance": "vip_ipv4"}', b'{"state": "MASTER", "instance": ""}', b'{"state": "MASTER", "instance": 4}'):
         with pytest.raises(ValueError):
             parse_notice(bad)
 
@@ -66,7 +68,8 @@ def relay_agent(function_emulator: Emulator, health_servers: dict[str, MonitorUr
     config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
                           invoke_endpoint=emu.endpoint, notify_timeout_seconds=20, relay_port=free_port(),
                           endpoint_address="127.0.0.1", endpoint_port=free_port(),
-                          haproxy_url=health_servers["node-b"].url, floating_ips=["127.0.0.1"])
+                          haproxy_url=health_servers["node-b"].url, floating_ips=["127.0.0.1"],
+                          vrrp_instances={"vip_ipv4": [resource_ids(emu)["vip"]]})
     path = tmp_path / "agent.yaml"
     path.write_text(yaml.safe_dump(config))
     log = tmp_path / "agent.log"
@@ -106,6 +109,17 @@ def test_notify_goes_through_the_warm_relay(relay_agent, function_emulator: Emul
     assert update_private_ip_writes(function_emulator) == 1
 
 
+def test_the_relay_maps_keepalived_instance_to_its_vips(relay_agent, function_emulator: Emulator, health_servers,
+                                                        tmp_path: Path) -> None:
+    config, log, agent = relay_agent
+    health_servers["node-a"].healthy = False
+    status, lines, _ = run_keepalived_notify(config, tmp_path, "INSTANCE", "vip_ipv4", "MASTER", "90")
+    assert status == 0 and (lines[-1]["path"], lines[-1]["instance"], lines[-1]["decision"]) == (
+        "relay", "vip_ipv4", "moved")
+    (relayed,) = [line for line in wait_for_event(log, "relay_answered", agent) if line["event"] == "relay_answered"]
+    assert relayed["vips"] == config["vrrp_instances"]["vip_ipv4"]
+
+
 def test_simultaneous_notices_are_all_relayed_and_move_once(relay_agent, function_emulator: Emulator,
                                                                       health_servers, tmp_path: Path) -> None:
     config, log, agent = relay_agent
@@ -132,8 +146,10 @@ def test_the_relay_refuses_malformed_notices(relay_agent) -> None:
             session.post(f"{url}/notify", data=b'{"state": "' + b"M" * MAX_BODY_BYTES + b'"}', timeout=5),
             session.post(f"{url}/notify", data=b'{"state": "PRIMARY"}', timeout=5),
             session.post(f"{url}/elsewhere", data=b'{"state": "MASTER"}', timeout=5),
+            session.post(f"{url}/notify", data=b'{"state": "MASTER", "instance": "vip_other"}', timeout=5),
         ]
-    assert [a.status_code for a in answers] == [413, 400, 404]
+    assert [a.status_code for a in answers] == [413, 400, 404, 400]
+    assert "'vip_other' is not in vrrp_instances" in answers[3].json()["reason"]
     assert all(a.json()["answered"] is False and a.json()["reason"] for a in answers)
 
 

@@ -5,62 +5,77 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from health_probe.serving import judge
+from health_probe.serving import family, judge
 
 VIP = "10.0.0.4"
 
 
 def test_haproxy_up_and_the_alias_local_serves() -> None:
-    verdict = judge("node-a", True, "HTTP 200", {VIP: True}, nonlocal_bind=False)
+    verdict = judge("node-a", True, "HTTP 200", {VIP: True}, nonlocal_bind=())
     assert (verdict.serving, verdict.status) == (True, 200)
     assert verdict.body() == {"node": "node-a", "serving": True, "haproxy": "up", "vip_alias": {VIP: True},
-                              "reason": "haproxy answers and 10.0.0.4 is an address of this node"}
+                              "reason": "haproxy answers and 10.0.0.4 is an address of this node",
+                              "serving_families": {"ipv4": True}}
 
 
 def test_keepalived_stopped_gracefully_haproxy_up_but_no_alias_does_not_serve() -> None:
-    verdict = judge("node-a", True, "HTTP 200", {VIP: False}, nonlocal_bind=False)
+    verdict = judge("node-a", True, "HTTP 200", {VIP: False}, nonlocal_bind=())
     assert (verdict.serving, verdict.status) == (False, 503)
     assert verdict.body()["haproxy"] == "up" and verdict.body()["vip_alias"] == {VIP: False}
     assert "10.0.0.4 not an address of this node" in verdict.reason
 
 
 def test_haproxy_down_with_the_alias_does_not_serve() -> None:
-    verdict = judge("node-a", False, "ConnectionError", {VIP: True}, nonlocal_bind=False)
+    verdict = judge("node-a", False, "ConnectionError", {VIP: True}, nonlocal_bind=())
     assert verdict.status == 503 and verdict.body()["haproxy"] == "down"
     assert verdict.reason == "haproxy does not answer (ConnectionError)"
 
 
 def test_both_problems_are_named() -> None:
-    reason = judge("node-a", False, "HTTP 503", {VIP: False}, nonlocal_bind=False).reason
+    reason = judge("node-a", False, "HTTP 503", {VIP: False}, nonlocal_bind=()).reason
     assert "haproxy does not answer (HTTP 503)" in reason and "not an address" in reason
 
 
 def test_every_floating_ip_must_be_local() -> None:
-    verdict = judge("node-a", True, "HTTP 200", {VIP: True, "10.0.0.5": False}, nonlocal_bind=False)
+    verdict = judge("node-a", True, "HTTP 200", {VIP: True, "10.0.0.5": False}, nonlocal_bind=())
     assert not verdict.serving and verdict.reason.startswith("10.0.0.5 not an address")
-    assert judge("node-a", True, "HTTP 200", {VIP: True, "10.0.0.5": True}, nonlocal_bind=False).serving
+    assert judge("node-a", True, "HTTP 200", {VIP: True, "10.0.0.5": True}, nonlocal_bind=()).serving
 
 
 def test_nonlocal_bind_makes_the_alias_check_meaningless_so_it_never_vouches() -> None:
-    verdict = judge("node-a", True, "HTTP 200", {VIP: True}, nonlocal_bind=True)
+    verdict = judge("node-a", True, "HTTP 200", {VIP: True}, nonlocal_bind={"ipv4"})
     assert not verdict.serving and verdict.body()["vip_alias"] == {VIP: False}
     assert "ip_nonlocal_bind" in verdict.reason
 
 
 def test_no_floating_ip_configured_never_serves() -> None:
-    assert not judge("node-a", True, "HTTP 200", {}, nonlocal_bind=False).serving
+    assert not judge("node-a", True, "HTTP 200", {}, nonlocal_bind=()).serving
 
 
-@given(st.booleans(), st.dictionaries(st.sampled_from(["10.0.0.4", "10.0.0.5", "10.0.0.6"]), st.booleans()),
-       st.booleans())
+@given(st.booleans(), st.dictionaries(st.sampled_from(["10.0.0.4", "10.0.0.5", "fd00:10:0:1::4"]), st.booleans()),
+       st.sets(st.sampled_from(["ipv4", "ipv6"])))
 def test_serving_exactly_when_haproxy_is_up_and_every_alias_is_provably_local(up: bool, aliases: dict[str, bool],
-                                                                             nonlocal_bind: bool) -> None:
+                                                                             nonlocal_bind: set[str]) -> None:
     verdict = judge("node-a", up, "detail", aliases, nonlocal_bind)
-    assert verdict.serving == (up and bool(aliases) and all(aliases.values()) and not nonlocal_bind)
+    provable = {ip: local and family(ip) not in nonlocal_bind for ip, local in aliases.items()}
+    assert verdict.serving == (up and bool(aliases) and all(provable.values()))
     assert verdict.status == (200 if verdict.serving else 503)
-    assert verdict.reason and set(verdict.body()) == {"node", "serving", "haproxy", "vip_alias", "reason"}
+    assert verdict.reason and set(verdict.body()) == {"node", "serving", "haproxy", "vip_alias", "reason",
+                                                      "serving_families"}
+    for name, serving in verdict.serving_families:
+        assert serving == (up and all(local for ip, local in provable.items() if family(ip) == name))
+    assert {name for name, _ in verdict.serving_families} == {family(ip) for ip in aliases}
+
+
+def test_each_family_is_judged_on_its_own() -> None:
+    # vip_ipv6's keepalived instance is MASTER here, vip_ipv4's not yet: serves IPv6, not IPv4.
+    verdict = judge("node-b", True, "HTTP 200", {VIP: False, "fd00:10:0:1::4": True}, nonlocal_bind=())
+    assert verdict.status == 503 and verdict.body()["serving_families"] == {"ipv4": False, "ipv6": True}
+    blind = judge("node-b", True, "HTTP 200", {VIP: True, "fd00:10:0:1::4": True}, nonlocal_bind={"ipv6"})
+    assert blind.body()["serving_families"] == {"ipv4": True, "ipv6": False}
+    assert "net.ipv6.ip_nonlocal_bind is 1" in blind.reason
 
 
 @pytest.mark.parametrize("aliases", [{VIP: True}, {VIP: True, "10.0.0.5": True}])
 def test_the_reason_lists_the_floating_ips(aliases: dict[str, bool]) -> None:
-    assert ", ".join(aliases) in judge("node-a", True, "HTTP 200", aliases, nonlocal_bind=False).reason
+    assert ", ".join(aliases) in judge("node-a", True, "HTTP 200", aliases, nonlocal_bind=()).reason

@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from ocisim import Emulator
+from ocisim.emulator import DEFAULT_TOPOLOGY
 from tests.support.function_env import RECORDED_ALARM_ID
 from tests.support.health_servers import NodeVerdictServer
 from tests.support.paths import REPO
 from tests.support.topology import VIP_ID, function_nodes, two_node
 
 
-def nodes_config(nodes: dict[str, NodeVerdictServer]) -> str:
+def nodes_config(nodes: dict[str, NodeVerdictServer], topology: Path = DEFAULT_TOPOLOGY) -> str:
     """The topology's NODES with each health_url replaced by the loopback endpoint."""
-    items = function_nodes()
+    items = function_nodes(topology)
     for item in items:
         item["health_url"] = nodes[item["name"]].url
     return json.dumps(items)

@@ -77,3 +77,12 @@ def run_notify(config: dict[str, Any], tmp_path: Path, state: str = "MASTER") ->
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     return done.returncode, lines, time.monotonic() - started
+
+
+def run_keepalived_notify(config: dict[str, Any], tmp_path: Path, *appended: str) -> tuple[int, list[dict], str]:
+    """notify as keepalived's generic ``notify`` runs it: TYPE NAME STATE PRIORITY appended."""
+    path = tmp_path / "node-agent.yaml"
+    path.write_text(yaml.safe_dump({"relay_port": free_port(), **config}))
+    done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), *appended],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    return done.returncode, [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")], done.stderr

@@ -16,14 +16,14 @@ def two_node(path: Path = DEFAULT_TOPOLOGY) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def function_settings() -> dict[str, Any]:
+def function_settings(path: Path = DEFAULT_TOPOLOGY) -> dict[str, Any]:
     """The topology's failover function (its ``config`` is what OCI Functions hands func.py)."""
-    return two_node()["functions"][0]
+    return two_node(path)["functions"][0]
 
 
-def function_nodes() -> list[dict[str, Any]]:
+def function_nodes(path: Path = DEFAULT_TOPOLOGY) -> list[dict[str, Any]]:
     """The function configuration's NODES: name, vnic_id, health_url and priority of each node."""
-    return json.loads(function_settings()["config"]["NODES"])
+    return json.loads(function_settings(path)["config"]["NODES"])
 
 
 FUNCTION = function_settings()

@@ -343,8 +343,12 @@ def test_the_agent_probes_every_node_and_floating_ip(
         assert list(document["vrrp_instances"]) == list(instances(rendered_topologies[label][node]["keepalived_conf"]))
     else:
         assert "vrrp_instances" not in document
-        config = parse_config(document, source=node)
-        assert [t.name for t in config.targets if t.role == "node"] == [node, *topology.peers(node)]
+    # The node agent's own parser accepts it, dual-stack mapping and IPv6 floating IPs included.
+    config = parse_config(document, source=node)
+    assert [t.name for t in config.targets if t.role == "node"] == [node, *topology.peers(node)]
+    assert config.vips_of("vip_ipv6" if topology.vips_ipv6 else None) == (
+        tuple(ipv6_id(v) for v in topology.vips_ipv6) if topology.vips_ipv6 else None
+    )
 
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")

@@ -159,7 +159,7 @@ def test_invariants_with_n_nodes(scenario):
         # Only a failback leaves a serving holder: to the best healthy node above it.
         assert cfg.failback_policy == "preferred"
         above = [n.name for n in cfg.nodes[: _rank(cfg, v.holder)]]
-        assert d.target == next(n for n in above if v.health[n] is H and not _reported(event, n, cfg))
+        assert d.target == next(n for n in above if v.health[n] is H and not _reported(event, n, cfg, v))
         assert cooldown_left(v, cfg) == 0
         return
     # Moving off a lost holder: the keepalived MASTER's node if it serves, else the best healthy
@@ -169,14 +169,18 @@ def test_invariants_with_n_nodes(scenario):
     if isinstance(event, KeepalivedNotice) and event.state == "MASTER" and event.node in healthy:
         assert d.target == event.node
     elif healthy:
-        unreported = [n for n in healthy if not _reported(event, n, cfg)]
+        unreported = [n for n in healthy if not _reported(event, n, cfg, v)]
         assert d.target == (unreported or healthy)[0]
     if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
         assert event.node == v.holder, "only the holder's own release asks for a repair"
 
 
-def _reported(event: object, node: str, cfg: Config) -> bool:
-    return isinstance(event, AlarmEvent) and node in event.nodes_with("FIRING", cfg.alarm_ids)
+def _reported(event: object, node: str, cfg: Config, v: View | None = None) -> bool:
+    """The alarm reports ``node`` gone, and is evidence: fresh, and newer than the last move."""
+    if not isinstance(event, AlarmEvent) or node not in event.nodes_with("FIRING", cfg.alarm_ids):
+        return False
+    at = (event.timestamp_ms or 0) / 1000
+    return at >= NOW - 600 and (v is None or v.last_move is None or at >= v.last_move.at)
 
 
 @settings(max_examples=1000, deadline=None)

@@ -11,7 +11,7 @@ import pytest
 
 from lab import cloud, control, network, trial
 from lab.state import LabState
-from tests.lab.module_lab import own_lab
+from tests.support.module_lab import own_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 

@@ -19,7 +19,7 @@ import requests
 from lab import cloud, control, network, trial
 from lab.plan import LAB_V6, REPO, Node
 from lab.state import LabState
-from tests.lab.module_lab import own_lab
+from tests.support.module_lab import own_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 

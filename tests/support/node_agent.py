@@ -68,21 +68,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_notify(config: dict[str, Any], tmp_path: Path, state: str = "MASTER") -> tuple[int, list[dict], float]:
-    """Run notify as keepalived does; without a ``relay_port`` in ``config``, a closed one."""
+def _run_notify(
+    config: dict[str, Any], tmp_path: Path, arguments: tuple[str, ...]
+) -> tuple[subprocess.CompletedProcess[str], list[dict], float]:
+    """health_probe.notify with ``arguments`` after its --config; without a ``relay_port`` in
+    ``config``, a closed one. Its process, the JSON lines it printed, and how long it took."""
     path = tmp_path / "node-agent.yaml"
     path.write_text(yaml.safe_dump({"relay_port": free_port(), **config}))
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), "--state", state],
+    done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), *arguments],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    return done.returncode, lines, time.monotonic() - started
+    return done, lines, time.monotonic() - started
+
+
+def run_notify(config: dict[str, Any], tmp_path: Path, state: str = "MASTER") -> tuple[int, list[dict], float]:
+    """Run notify as keepalived's state-specific scripts do (``--state``)."""
+    done, lines, seconds = _run_notify(config, tmp_path, ("--state", state))
+    return done.returncode, lines, seconds
 
 
 def run_keepalived_notify(config: dict[str, Any], tmp_path: Path, *appended: str) -> tuple[int, list[dict], str]:
     """notify as keepalived's generic ``notify`` runs it: TYPE NAME STATE PRIORITY appended."""
-    path = tmp_path / "node-agent.yaml"
-    path.write_text(yaml.safe_dump({"relay_port": free_port(), **config}))
-    done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), *appended],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
-    return done.returncode, [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")], done.stderr
+    done, lines, _ = _run_notify(config, tmp_path, appended)
+    return done.returncode, lines, done.stderr

@@ -99,8 +99,8 @@ class Multi:
     route_table: str
 
 
-def read_multi(path: Any = MULTI_TOPOLOGY) -> Multi:
-    data = json.loads(open(path).read())
+def read_multi(path: Path = MULTI_TOPOLOGY) -> Multi:
+    data = two_node(path)
     by_private = {p["privateIpId"]: p["ipAddress"] for p in data["publicIps"]}
     [vip6] = data["ipv6s"]
     [table] = data["routeTables"]

@@ -25,10 +25,10 @@ import requests
 from ocisim import Emulator
 from ocisim.cli import cold_start as cli_cold_start
 from ocisim.cli import parser
-from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.functions import runtime
 from ocisim.functions.models import REALISTIC, WARM, ColdStart, cold_start, expired, provisioned_concurrency
 from ocisim.functions.runtime import runtime_for
+from tests.support.topology import two_node
 
 MARKER_FN = Path(__file__).parent / "fixtures" / "marker_fn"
 IDLE_S, DELAY_S = 0.5, 0.3
@@ -37,7 +37,7 @@ QUICK = {"idleTimeoutSeconds": IDLE_S, "delaySeconds": DELAY_S}
 
 def topology_file(tmp_path: Path, **function: Any) -> Path:
     """The default topology with its first function (the warm one) given `function`'s keys."""
-    topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+    topology = two_node()
     topology["functions"][0].update(function)
     path = tmp_path / "topology.json"
     path.write_text(json.dumps(topology))

@@ -11,7 +11,7 @@ import pytest
 
 from ocisim import Emulator
 from tests.emulator.test_core import service_error
-from tests.support.topology import MULTI_TOPOLOGY, Multi, add_node_in_another_subnet
+from tests.support.topology import MULTI_TOPOLOGY, Multi, add_node_in_another_subnet, two_node
 
 NO_RETRY = oci.retry.NoneRetryStrategy()
 
@@ -113,7 +113,7 @@ def test_an_unknown_vnic_in_the_body_is_400_related_resource(multi_net, multi: M
 
 def test_a_move_to_a_vnic_in_another_subnet_is_refused(tmp_path: Path, multi: Multi) -> None:
     """node-d in a second dual-stack subnet of the VCN: the IPv6 VIP may not go there."""
-    data = json.loads(MULTI_TOPOLOGY.read_text())
+    data = two_node(MULTI_TOPOLOGY)
     node_d = add_node_in_another_subnet(
         data,
         data["instances"][2],

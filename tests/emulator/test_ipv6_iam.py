@@ -16,7 +16,7 @@ import pytest
 
 from ocisim import Emulator
 from tests.support.iam import clients, node_signer
-from tests.support.topology import MULTI_TOPOLOGY, Multi
+from tests.support.topology import MULTI_TOPOLOGY, Multi, two_node
 
 POLICY_DIR = "tests/emulator/fixtures/ipv6-policy"
 
@@ -36,7 +36,7 @@ def move6(net: Any, ipv6_id: str, vnic_id: str, etag: str | None = None) -> Any:
 
 
 def start(tmp_path: Path, iam: dict[str, Any] | None = None) -> Emulator:
-    topology = json.loads(MULTI_TOPOLOGY.read_text())
+    topology = two_node(MULTI_TOPOLOGY)
     if iam is not None:
         topology["iam"] = iam
     path = tmp_path / "topology.json"
@@ -47,7 +47,7 @@ def start(tmp_path: Path, iam: dict[str, Any] | None = None) -> Emulator:
 @pytest.fixture
 def policy_emulator(tmp_path: Path, multi: Multi) -> Iterator[Emulator]:
     """multi.json under the test policies of tests/emulator/fixtures/ipv6-policy."""
-    topology = json.loads(MULTI_TOPOLOGY.read_text())
+    topology = two_node(MULTI_TOPOLOGY)
     bindings = {
         "var.compartment_ocid": multi.compartment,
         "var.tenancy_ocid": topology["tenancy"]["id"],

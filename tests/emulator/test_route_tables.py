@@ -13,7 +13,7 @@ import requests
 from ocisim import Emulator
 from tests.emulator.test_core import service_error
 from tests.support.clients import move
-from tests.support.topology import MULTI_TOPOLOGY, Multi
+from tests.support.topology import MULTI_TOPOLOGY, Multi, two_node
 
 
 def next_hops(emulator: Emulator, route_table: str) -> list[dict[str, object]]:
@@ -101,7 +101,7 @@ def test_the_subnet_carries_its_route_table(multi_emulator: Emulator, multi: Mul
 
 @pytest.mark.parametrize("breakage", ["target-checks-source", "unknown-target", "subnet-table-unknown"])
 def test_a_topology_breaking_the_route_invariants_is_refused_at_start(tmp_path: Path, breakage: str) -> None:
-    data = json.loads(MULTI_TOPOLOGY.read_text())
+    data = two_node(MULTI_TOPOLOGY)
     if breakage == "target-checks-source":  # OCI refuses a private-IP target on such a VNIC
         data["instances"][0]["vnics"][0]["skipSourceDestCheck"] = False
     elif breakage == "unknown-target":

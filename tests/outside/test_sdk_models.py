@@ -7,7 +7,6 @@ SDK's deserialiser would hide unknown fields.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -354,7 +353,7 @@ def multi_emulator() -> Iterator[Emulator]:
 
 def test_every_signed_route_is_checked(shared_emulator: Emulator, topology: dict[str, Any]) -> None:
     signed = {r.operation for s in shared_emulator.backend.services for r in s.routes if r.auth == "signature"}
-    checked = set(cases(topology)) | set(multi_cases(json.loads(MULTI_TOPOLOGY.read_text()))) | set(NOT_MODELLED)
+    checked = set(cases(topology)) | set(multi_cases(two_node(MULTI_TOPOLOGY))) | set(NOT_MODELLED)
     assert signed - checked == set(), "routes without an SDK model check"
     assert checked - signed - {"X509Federation"} == set(), "checks of routes that are not served"
 
@@ -364,9 +363,9 @@ def test_answer_matches_the_sdk_model(operation: str, shared_emulator: Emulator,
     check_answer(shared_emulator, operation, cases(topology)[operation])
 
 
-@pytest.mark.parametrize("operation", sorted(multi_cases(json.loads(MULTI_TOPOLOGY.read_text()))))
+@pytest.mark.parametrize("operation", sorted(multi_cases(two_node(MULTI_TOPOLOGY))))
 def test_multi_answer_matches_the_sdk_model(operation: str, multi_emulator: Emulator) -> None:
-    check_answer(multi_emulator, operation, multi_cases(json.loads(MULTI_TOPOLOGY.read_text()))[operation])
+    check_answer(multi_emulator, operation, multi_cases(two_node(MULTI_TOPOLOGY))[operation])
 
 
 def check_answer(emulator: Emulator, operation: str, case: tuple) -> None:
@@ -400,7 +399,7 @@ def test_delete_private_ip_answers_204_without_body(shared_emulator: Emulator, t
 
 def test_delete_ipv6_answers_204_without_body(multi_emulator: Emulator) -> None:
     session = SignedSession(multi_emulator)
-    node_b = json.loads(MULTI_TOPOLOGY.read_text())["instances"][1]["vnics"][0]["id"]
+    node_b = two_node(MULTI_TOPOLOGY)["instances"][1]["vnics"][0]["id"]
     created = session.request("POST", f"{V1}/ipv6", body={"vnicId": node_b}).json()
 
     deleted = session.request("DELETE", f"{V1}/ipv6/{created['id']}")

@@ -264,7 +264,7 @@ MATRIX: tuple[Fault, ...] = (
 # probe timeout for a node that does not answer (the lab keeps the default, 2 s).
 LAB_CHECK_INTERVAL_S = 1.0
 LAB_ADVERT_INT_S = 0.2
-LAB_LOWEST_VRRP_PRIORITY = 100
+LAB_LOWEST_VRRP_PRIORITY = 90
 LAB_MASTER_DOWN_S = 3 * LAB_ADVERT_INT_S + (256 - LAB_LOWEST_VRRP_PRIORITY) * LAB_ADVERT_INT_S / 256
 LAB_PROBE_TIMEOUT_S = 2.0
 

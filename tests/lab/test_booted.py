@@ -69,10 +69,13 @@ def test_a_failing_bootstrap_fails_up_with_cloud_init_s_reason_and_leaves_nothin
     print(f"\nfailed up took {booted_lab.failed_up_seconds:.0f} s")
 
 
+# The connect waits 5 s, through two SYN retransmits (at 1 s and 3 s): the kernel rate-limits
+# the ICMP errors a REJECT sends (icmp_ratelimit, a token a second per peer after a burst of 6),
+# so a SYN that meets an empty bucket is rejected only on its retransmit.
 CONNECT = """
 import errno, socket, sys
 try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()
     print("open")
 except OSError as exc:
     print("rejected" if exc.errno == errno.EHOSTUNREACH else errno.errorcode.get(exc.errno or 0, repr(exc)))

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: venv test demo bench chaos clean lab-deps outside-deps stack
+.PHONY: venv test lint demo bench chaos clean lab-deps outside-deps stack
 
 venv: $(STAMP)
 
@@ -17,8 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: $(STAMP) lab-deps outside-deps $(CHECKOV_STAMP)
+test: lint $(STAMP) lab-deps outside-deps $(CHECKOV_STAMP)
 	$(PY) -m pytest -q
+
+# The gate before the tests: ruff's rules and its formatting, and mypy (pyproject.toml says which).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # resource-agents (the ClusterLabs ocivip agent tests/outside runs) and jq, installed only if missing.
 outside-deps:

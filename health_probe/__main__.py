@@ -10,6 +10,7 @@ lab without the alarm path).
 Exit status 2 with a one-paragraph error for a bad configuration (systemd shows it and does not
 restart-loop silently); 1 when credentials cannot be obtained or the endpoint cannot listen.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,9 @@ def build_agent(config: AgentConfig, log: Logger, clock: Clock | None = None) ->
         config=config,
         prober=lambda target, when: probe(session, target, config.timeout_seconds, when),
         poster=lambda batch: post_batch(client, batch, config.compartment_id),
-        clock=clock or SystemClock(), log=log)
+        clock=clock or SystemClock(),
+        log=log,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="health_probe", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="node agent YAML file")
     parser.add_argument("--rounds", type=int, default=None, help="stop after N rounds (default: run until SIGTERM)")
-    parser.add_argument("--no-metrics", action="store_true", help="serve the health endpoint (and the relay) only; post no metrics")
+    parser.add_argument(
+        "--no-metrics", action="store_true", help="serve the health endpoint (and the relay) only; post no metrics"
+    )
     args = parser.parse_args(argv)
     to_stream("health_probe", "stdout")  # the journal: journalctl -u vip-failover-probe -o cat
     log = Logger("health_probe")
@@ -73,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         # (or depend on) metric credentials.
         endpoint = HealthEndpoint(config, log.bind(component="endpoint")).start() if config.endpoint_address else None
     except OSError as exc:
-        log.error("start_failed", reason=f"health endpoint cannot listen on "
-                  f"{config.endpoint_address}:{config.endpoint_port}: {exc.strerror}")
+        log.error(
+            "start_failed",
+            reason=f"health endpoint cannot listen on {config.endpoint_address}:{config.endpoint_port}: {exc.strerror}",
+        )
         return 1
     relay = None
     try:
@@ -82,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         relay = start_relay(config, log) if config.function_id and config.invoke_endpoint else None
     except OSError as exc:
         # Not fatal: the health endpoint matters more, and notify invokes directly without a relay.
-        log.error("relay_failed", reason=f"relay cannot listen on {config.relay_address}:"
-                  f"{config.relay_port}: {exc.strerror}", decision="run without it; notify invokes the function directly")
+        log.error(
+            "relay_failed",
+            reason=f"relay cannot listen on {config.relay_address}:{config.relay_port}: {exc.strerror}",
+            decision="run without it; notify invokes the function directly",
+        )
     try:
         if args.no_metrics:
             while not stop.wait(1.0):

@@ -4,6 +4,7 @@ Time, probing and posting are handed in, so a test can run the real loop against
 servers and the emulator on its scaled clock. Logs only what changes (a target going up or
 down, Monitoring becoming unreachable or reachable again, points dropped), each with its reason.
 """
+
 from __future__ import annotations
 
 import random
@@ -69,18 +70,19 @@ class Agent:
     def run(self, stop: threading.Event, max_rounds: int | None = None) -> int:
         """Run rounds until ``stop`` is set (SIGTERM) or ``max_rounds``; returns rounds run."""
         rounds = 0
-        self.log.info("agent_started", targets=[t.name for t in self.config.targets],
-                      interval_seconds=self.config.interval_seconds)
+        self.log.info(
+            "agent_started",
+            targets=[t.name for t in self.config.targets],
+            interval_seconds=self.config.interval_seconds,
+        )
         while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
             started = self.clock.now_datetime()
             self.run_round()
             rounds += 1
             elapsed = (self.clock.now_datetime() - started).total_seconds()
-            delay = next_delay(elapsed, self.config.interval_seconds, self.config.jitter_seconds,
-                               self.rng.random())
+            delay = next_delay(elapsed, self.config.interval_seconds, self.config.jitter_seconds, self.rng.random())
             stop.wait(self.clock.real_seconds(delay))
-        self.log.info("agent_stopped", rounds=rounds, buffered=len(self.buffer.points),
-                      dropped=self.buffer.dropped)
+        self.log.info("agent_stopped", rounds=rounds, buffered=len(self.buffer.points), dropped=self.buffer.dropped)
         return rounds
 
     def run_round(self) -> None:
@@ -96,8 +98,12 @@ class Agent:
         self.buffer = add_points(self.buffer, new, self.clock.now_datetime())
         self.flush()
         if self.buffer.dropped > dropped_before:
-            self.log.warning("points_dropped", reason="buffer full or older than 2 h",
-                             dropped=self.buffer.dropped - dropped_before, buffered=len(self.buffer.points))
+            self.log.warning(
+                "points_dropped",
+                reason="buffer full or older than 2 h",
+                dropped=self.buffer.dropped - dropped_before,
+                buffered=len(self.buffer.points),
+            )
 
     def flush(self) -> None:
         """Post batches until the buffer is empty or Monitoring asks us to retry later."""
@@ -107,13 +113,22 @@ class Agent:
             if result.outcome is PostOutcome.RETRY:
                 self.buffer = put_back(self.buffer, batch)
                 if self._posting_ok:
-                    self.log.warning("post_failed", reason=result.reason,
-                                     decision="keep points and retry next round", buffered=len(self.buffer.points))
+                    self.log.warning(
+                        "post_failed",
+                        reason=result.reason,
+                        decision="keep points and retry next round",
+                        buffered=len(self.buffer.points),
+                    )
                 self._posting_ok = False
                 return
             if result.outcome is PostOutcome.REJECTED or result.failed_streams:
-                self.log.error("post_rejected", reason=result.reason,
-                               decision="drop batch", points=len(batch), failed_streams=result.failed_streams)
+                self.log.error(
+                    "post_rejected",
+                    reason=result.reason,
+                    decision="drop batch",
+                    points=len(batch),
+                    failed_streams=result.failed_streams,
+                )
             elif not self._posting_ok:
                 self.log.info("post_recovered", reason="Monitoring accepted a batch again", points=len(batch))
             self._posting_ok = True
@@ -122,6 +137,10 @@ class Agent:
         name = result.target.name
         if self._last_up.get(name) != result.up:
             say = self.log.info if result.up else self.log.warning
-            say("target_up" if result.up else "target_down", target=name, reason=result.detail,
-                latency_ms=result.latency_ms)
+            say(
+                "target_up" if result.up else "target_down",
+                target=name,
+                reason=result.detail,
+                latency_ms=result.latency_ms,
+            )
         self._last_up[name] = result.up

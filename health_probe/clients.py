@@ -5,6 +5,7 @@ the instance metadata service; ``OCI_METADATA_BASE_URL`` points it elsewhere, e.
 run by hand it uses an API-key config file. Retries are off and the circuit breaker is off: the
 agent's buffer is its retry, and a breaker would only delay the first post after an outage.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,9 +34,12 @@ def credentials(config: AgentConfig) -> Credentials:
         assert config.oci_config_file is not None  # guaranteed by config validation
         sdk_config = oci.config.from_file(config.oci_config_file, config.oci_profile)
         signer = oci.signer.Signer(
-            tenancy=sdk_config["tenancy"], user=sdk_config["user"],
-            fingerprint=sdk_config["fingerprint"], private_key_file_location=sdk_config["key_file"],
-            pass_phrase=sdk_config.get("pass_phrase"))
+            tenancy=sdk_config["tenancy"],
+            user=sdk_config["user"],
+            fingerprint=sdk_config["fingerprint"],
+            private_key_file_location=sdk_config["key_file"],
+            pass_phrase=sdk_config.get("pass_phrase"),
+        )
         return Credentials(sdk_config, signer, config.region or sdk_config["region"])
     kwargs = {"federation_endpoint": config.federation_endpoint} if config.federation_endpoint else {}
     signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner(**kwargs)
@@ -45,9 +49,13 @@ def credentials(config: AgentConfig) -> Credentials:
 def monitoring_ingestion_client(config: AgentConfig, creds: Credentials) -> oci.monitoring.MonitoringClient:
     """MonitoringClient on the telemetry-ingestion endpoint, which the SDK does not pick by itself."""
     endpoint = config.telemetry_endpoint or oci.regions.endpoint_for(
-        "monitoring", creds.region, service_endpoint_template=INGESTION_TEMPLATE)
+        "monitoring", creds.region, service_endpoint_template=INGESTION_TEMPLATE
+    )
     return oci.monitoring.MonitoringClient(
-        creds.config, signer=creds.signer, service_endpoint=endpoint,
+        creds.config,
+        signer=creds.signer,
+        service_endpoint=endpoint,
         retry_strategy=oci.retry.NoneRetryStrategy(),
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
-        timeout=(CONNECT_TIMEOUT_SECONDS, config.post_timeout_seconds))
+        timeout=(CONNECT_TIMEOUT_SECONDS, config.post_timeout_seconds),
+    )

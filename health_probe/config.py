@@ -34,9 +34,10 @@ Example::
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml
@@ -99,8 +100,9 @@ class AgentConfig:
         if instance is None or self.vrrp_instances is None:
             return None
         if instance not in self.vrrp_instances:
-            raise ValueError(f"VRRP instance {instance!r} is not in vrrp_instances "
-                             f"({', '.join(sorted(self.vrrp_instances))})")
+            raise ValueError(
+                f"VRRP instance {instance!r} is not in vrrp_instances ({', '.join(sorted(self.vrrp_instances))})"
+            )
         return self.vrrp_instances[instance]
 
 
@@ -207,8 +209,11 @@ def _parse_instances(raw: dict[Any, Any], problems: list[str]) -> dict[str, tupl
     for name, vips in raw.items():
         if not isinstance(name, str) or not name:
             problems.append("vrrp_instances: instance names must be non-empty strings")
-        elif (not isinstance(vips, list) or not vips
-              or not all(isinstance(v, str) and v.startswith("ocid1.") for v in vips)):
+        elif (
+            not isinstance(vips, list)
+            or not vips
+            or not all(isinstance(v, str) and v.startswith("ocid1.") for v in vips)
+        ):
             problems.append(f"vrrp_instances.{name}: must be a non-empty list of VIP OCIDs")
         else:
             instances[name] = tuple(vips)

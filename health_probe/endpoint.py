@@ -18,6 +18,7 @@ adapters around the pure verdict:
   at a time, each bounded by a socket timeout and the short haproxy check, so a flood or a slow
   client cannot grow threads or memory; the function probes each node once per call.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,9 @@ class HealthEndpoint:
         self._log = log
         self._last: bool | None = None
         self._server = HTTPServer((config.endpoint_address, config.endpoint_port), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.5},
-                                        name="health-endpoint", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, name="health-endpoint", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -96,8 +98,12 @@ class HealthEndpoint:
 
     def start(self) -> HealthEndpoint:
         self._thread.start()
-        self._log.info("endpoint_started", url=self.url, floating_ips=list(self._config.floating_ips),
-                       nonlocal_bind=nonlocal_bind_enabled(NONLOCAL_BIND["ipv4"]))
+        self._log.info(
+            "endpoint_started",
+            url=self.url,
+            floating_ips=list(self._config.floating_ips),
+            nonlocal_bind=nonlocal_bind_enabled(NONLOCAL_BIND["ipv4"]),
+        )
         return self
 
     def stop(self) -> None:
@@ -109,8 +115,12 @@ class HealthEndpoint:
         verdict = observe(self._config)
         if verdict.serving != self._last:
             say = self._log.info if verdict.serving else self._log.warning
-            say("serving" if verdict.serving else "not_serving", reason=verdict.reason,
-                haproxy="up" if verdict.haproxy_up else "down", vip_alias=dict(verdict.vip_alias))
+            say(
+                "serving" if verdict.serving else "not_serving",
+                reason=verdict.reason,
+                haproxy="up" if verdict.haproxy_up else "down",
+                vip_alias=dict(verdict.vip_alias),
+            )
             self._last = verdict.serving
         return verdict
 

@@ -4,6 +4,7 @@ Used warm by the relay in the node agent (health_probe/relay.py: client and cred
 once) and cold by ``health_probe.notify`` when the relay does not answer. Both bound the call by
 ``notify_timeout_seconds``: SDK retries stop at that deadline.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,18 +22,28 @@ def invoke_client(config: AgentConfig, creds: Credentials | None = None) -> oci.
     """FunctionsInvokeClient on the function's invoke endpoint, retrying only inside the deadline."""
     creds = creds or credentials(config)
     retry = oci.retry.RetryStrategyBuilder(
-        max_attempts_check=True, max_attempts=3, total_elapsed_time_check=True,
-        total_elapsed_time_seconds=config.notify_timeout_seconds, retry_max_wait_between_calls_seconds=1,
-        retry_base_sleep_time_seconds=0.2, service_error_check=True,
-        service_error_retry_on_any_5xx=True).get_retry_strategy()
+        max_attempts_check=True,
+        max_attempts=3,
+        total_elapsed_time_check=True,
+        total_elapsed_time_seconds=config.notify_timeout_seconds,
+        retry_max_wait_between_calls_seconds=1,
+        retry_base_sleep_time_seconds=0.2,
+        service_error_check=True,
+        service_error_retry_on_any_5xx=True,
+    ).get_retry_strategy()
     return oci.functions.FunctionsInvokeClient(
-        creds.config, signer=creds.signer, service_endpoint=config.invoke_endpoint, retry_strategy=retry,
+        creds.config,
+        signer=creds.signer,
+        service_endpoint=config.invoke_endpoint,
+        retry_strategy=retry,
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
-        timeout=(CONNECT_TIMEOUT_SECONDS, config.notify_timeout_seconds))
+        timeout=(CONNECT_TIMEOUT_SECONDS, config.notify_timeout_seconds),
+    )
 
 
-def invoke(client: oci.functions.FunctionsInvokeClient, config: AgentConfig, state: str,
-           vips: tuple[str, ...] | None = None) -> Outcome:
+def invoke(
+    client: oci.functions.FunctionsInvokeClient, config: AgentConfig, state: str, vips: tuple[str, ...] | None = None
+) -> Outcome:
     """One notice to the function (with the client's bounded retries): its answer, or why not.
     ``vips``: the VIPs of the VRRP instance that changed state (None: every VIP)."""
     assert config.function_id is not None  # guaranteed by the callers' configuration checks

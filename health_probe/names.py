@@ -4,6 +4,7 @@ Why a JSON file and not Python constants: terraform (``jsondecode(file(...))``) 
 emulator's topology need the same namespace, metric names, dimensions and alarm queries, and a
 data file is the one format all three read. Tests check that the topology agrees with it.
 """
+
 from __future__ import annotations
 
 import json

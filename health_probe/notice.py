@@ -3,6 +3,7 @@
 Standard library only: ``python -m health_probe.notify`` imports this on every VRRP transition,
 and its fast path must not pay for ``import oci`` (about a second on a small node).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

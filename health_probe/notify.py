@@ -30,6 +30,7 @@ fallback says why.
 Exit status: 0 the function answered (its decision is logged), 1 it could not be reached or
 failed in time, 2 bad configuration.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,9 @@ class NotifyTimeout(Exception):
     """The notify ran past ``notify_timeout_seconds``."""
 
 
-def via_relay(config: AgentConfig, state: str, deadline: float, log: Logger,
-              instance: str | None = None) -> Outcome | None:
+def via_relay(
+    config: AgentConfig, state: str, deadline: float, log: Logger, instance: str | None = None
+) -> Outcome | None:
     """The function's outcome through the agent's relay, or None when the relay cannot deliver
     one (then the caller invokes directly)."""
     connection = http.client.HTTPConnection(config.relay_address, config.relay_port, timeout=RELAY_ACK_SECONDS)
@@ -67,8 +69,11 @@ def via_relay(config: AgentConfig, state: str, deadline: float, log: Logger,
         connection.request("POST", "/notify", body=json.dumps(body), headers={"Content-Type": "application/json"})
         response = connection.getresponse()
         if response.status != 200:
-            log.warning("relay_unavailable", state=state,
-                        reason=f"HTTP {response.status}: {Outcome.from_wire(_json(response.read())).reason}")
+            log.warning(
+                "relay_unavailable",
+                state=state,
+                reason=f"HTTP {response.status}: {Outcome.from_wire(_json(response.read())).reason}",
+            )
             return None
         # Acknowledged: the relay is invoking; wait for its outcome inside our own budget.
         sock.settimeout(max(0.1, deadline - time.monotonic()))
@@ -118,8 +123,15 @@ def notify(config: AgentConfig, state: str, log: Logger, instance: str | None = 
         log.error("notify_failed", path=path, reason=outcome.reason, state=state)
         return 1
     answer = outcome.answer
-    log.info("notify_answered", path=path, state=state, decision=answer.get("decision"), reason=answer.get("reason"),
-             to=answer.get("to"), instance=instance)
+    log.info(
+        "notify_answered",
+        path=path,
+        state=state,
+        decision=answer.get("decision"),
+        reason=answer.get("reason"),
+        to=answer.get("to"),
+        instance=instance,
+    )
     return 0
 
 
@@ -141,8 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="health_probe.notify", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="node agent YAML file")
     parser.add_argument("--state", choices=STATES, help="the VRRP state keepalived entered")
-    parser.add_argument("keepalived", nargs="*", metavar="TYPE NAME STATE PRIORITY",
-                        help="what keepalived appends to a generic notify script")
+    parser.add_argument(
+        "keepalived",
+        nargs="*",
+        metavar="TYPE NAME STATE PRIORITY",
+        help="what keepalived appends to a generic notify script",
+    )
     args = parser.parse_args(argv)
     kind, instance = "INSTANCE", None
     if args.keepalived:
@@ -168,8 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     to_stream("health_probe", "stdout")
     log = Logger("health_probe", node=config.node, component="notify")
     if kind == "GROUP":
-        log.info("notify_ignored", group=instance, state=args.state,
-                 reason="a sync group's notice: its instances notify on their own")
+        log.info(
+            "notify_ignored",
+            group=instance,
+            state=args.state,
+            reason="a sync group's notice: its instances notify on their own",
+        )
         return 0
 
     def expire(*_: object) -> None:
@@ -180,8 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return notify(config, args.state, log, instance)
     except NotifyTimeout:
-        log.error("notify_failed", reason=f"no answer within {config.notify_timeout_seconds} s",
-                  state=args.state)
+        log.error("notify_failed", reason=f"no answer within {config.notify_timeout_seconds} s", state=args.state)
         return 1
     finally:
         signal.alarm(0)

@@ -4,6 +4,7 @@ Pure: no clock, no I/O. The buffer is what lets the agent ride out a Monitoring 
 stay until a post succeeds, the oldest go first when it is full, and points older than OCI's
 two-hour acceptance window are dropped since PostMetricData would reject them anyway.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

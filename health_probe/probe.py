@@ -4,6 +4,7 @@ A target is up when it answers 2xx within the timeout (haproxy's ``monitor-uri``
 or 503 when its monitor fails). Redirects are not followed: a health endpoint that redirects is
 misconfigured, and following it could probe something else.
 """
+
 from __future__ import annotations
 
 import time

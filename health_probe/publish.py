@@ -4,6 +4,7 @@ The outcome decides what happens to the batch: SENT (drop it), RETRY (Monitoring
 throttled, 5xx or a token that needs refreshing: keep it in the buffer for the next round) or
 REJECTED (a 4xx that will never succeed: drop it and say why, rather than block the buffer).
 """
+
 from __future__ import annotations
 
 import enum
@@ -37,18 +38,19 @@ def metric_data(batch: tuple[Point, ...], compartment_id: str) -> list[MetricDat
     ordered = sorted(batch, key=lambda point: (point.stream, point.time))
     return [
         MetricDataDetails(
-            namespace=NAMES.namespace, compartment_id=compartment_id, name=metric,
+            namespace=NAMES.namespace,
+            compartment_id=compartment_id,
+            name=metric,
             dimensions=dict(dimensions),
-            datapoints=[Datapoint(timestamp=point.time, value=point.value) for point in points])
+            datapoints=[Datapoint(timestamp=point.time, value=point.value) for point in points],
+        )
         for (metric, dimensions), points in groupby(ordered, key=lambda point: point.stream)
     ]
 
 
-def post_batch(client: oci.monitoring.MonitoringClient, batch: tuple[Point, ...],
-               compartment_id: str) -> PostResult:
+def post_batch(client: oci.monitoring.MonitoringClient, batch: tuple[Point, ...], compartment_id: str) -> PostResult:
     """Post ``batch``; never raises for service or network trouble, it reports the outcome."""
-    details = PostMetricDataDetails(metric_data=metric_data(batch, compartment_id),
-                                    batch_atomicity="NON_ATOMIC")
+    details = PostMetricDataDetails(metric_data=metric_data(batch, compartment_id), batch_atomicity="NON_ATOMIC")
     try:
         response = client.post_metric_data(details)
     except oci.exceptions.ServiceError as exc:

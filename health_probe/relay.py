@@ -29,6 +29,7 @@ not name is refused (400): guessing "every VIP" could move a group keepalived di
   instance-principal token is refreshed in the background once past half its lifetime, so a
   failover never waits for the federation round trips.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -82,8 +83,9 @@ def parse_notice(raw: bytes) -> tuple[str, str | None]:
 class Invoker:
     """The warm invoke: built once by ``factory`` (credentials + client), one invoke at a time."""
 
-    def __init__(self, factory: Callable[[], tuple[Invoke, Callable[[], None]]], log: Logger,
-                 timeout_seconds: float) -> None:
+    def __init__(
+        self, factory: Callable[[], tuple[Invoke, Callable[[], None]]], log: Logger, timeout_seconds: float
+    ) -> None:
         self._factory = factory
         self._log = log
         self._timeout = timeout_seconds
@@ -106,8 +108,11 @@ class Invoker:
             self._invoke, self._keep_warm = self._factory()
             self._log.info("relay_ready", reason="function client and credentials built")
         except Exception as exc:  # noqa: BLE001 - any credential failure: notices fall back until it works
-            self._log.warning("relay_not_ready", reason=f"{type(exc).__name__}: {exc}",
-                              decision="answer 503 (notify invokes directly); retry on the next notice")
+            self._log.warning(
+                "relay_not_ready",
+                reason=f"{type(exc).__name__}: {exc}",
+                decision="answer 503 (notify invokes directly); retry on the next notice",
+            )
         finally:
             self._building.release()
 
@@ -142,9 +147,11 @@ class Relay:
         self._server = ThreadingHTTPServer((config.relay_address, config.relay_port), self._handler())
         self._server.daemon_threads = True
         self._threads = [
-            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, name="relay",
-                             daemon=True),
-            threading.Thread(target=self._warm_loop, name="relay-keep-warm", daemon=True)]
+            threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, name="relay", daemon=True
+            ),
+            threading.Thread(target=self._warm_loop, name="relay-keep-warm", daemon=True),
+        ]
 
     @property
     def url(self) -> str:
@@ -175,8 +182,14 @@ class Relay:
         outcome = self._invoker(state, vips)
         covers = list(vips) if vips is not None else None  # None: every VIP
         if outcome.answered:
-            self._log.info("relay_answered", state=state, decision=outcome.answer.get("decision"),
-                           reason=outcome.answer.get("reason"), to=outcome.answer.get("to"), vips=covers)
+            self._log.info(
+                "relay_answered",
+                state=state,
+                decision=outcome.answer.get("decision"),
+                reason=outcome.answer.get("reason"),
+                to=outcome.answer.get("to"),
+                vips=covers,
+            )
         else:
             self._log.error("relay_failed", state=state, reason=outcome.reason, vips=covers)
         return outcome
@@ -191,8 +204,7 @@ class Relay:
                 problem = self._refusal()
                 if problem:
                     status, reason = problem
-                    relay._log.warning("relay_refused", client=self.client_address[0], status=status,
-                                       reason=reason)
+                    relay._log.warning("relay_refused", client=self.client_address[0], status=status, reason=reason)
                     self._answer(status, {"answered": False, "reason": reason})
                     return
                 if not relay._pending.acquire(blocking=False):
@@ -218,8 +230,7 @@ class Relay:
                     state, instance = parse_notice(self.rfile.read(int(self.headers["Content-Length"])))
                     vips = relay._config.vips_of(instance)
                 except (ValueError, OSError) as exc:
-                    relay._log.warning("relay_refused", client=self.client_address[0], status=400,
-                               reason=str(exc))
+                    relay._log.warning("relay_refused", client=self.client_address[0], status=400, reason=str(exc))
                     self._answer(400, {"answered": False, "reason": str(exc)})
                     return
                 if not relay._invoker.ready:
@@ -230,8 +241,11 @@ class Relay:
                 try:
                     self.wfile.write(json.dumps(outcome.wire()).encode())
                 except OSError:
-                    relay._log.warning("relay_client_gone", state=state,
-                                       reason="notify stopped waiting before the outcome (it logs its own)")
+                    relay._log.warning(
+                        "relay_client_gone",
+                        state=state,
+                        reason="notify stopped waiting before the outcome (it logs its own)",
+                    )
 
             def _acknowledge(self) -> None:
                 """Status line and headers now; the body (no length: the connection closes) later."""

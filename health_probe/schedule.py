@@ -4,6 +4,7 @@ Rounds start every ``interval`` seconds plus a random jitter in [0, jitter), so 
 all nodes (started together by cloud-init) do not probe and post in lockstep. A round that
 overran its interval starts the next one immediately instead of queueing missed rounds.
 """
+
 from __future__ import annotations
 
 

@@ -18,6 +18,7 @@ aliases and not the other's. The function moves a group of IPv6 VIPs to a node t
 IPv6 even while its IPv4 alias is still on its way; the status (200 or 503) stays "serves every
 floating IP".
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -47,13 +48,19 @@ class Verdict:
         return 200 if self.serving else 503
 
     def body(self) -> dict[str, Any]:
-        return {"node": self.node, "serving": self.serving, "haproxy": "up" if self.haproxy_up else "down",
-                "vip_alias": dict(self.vip_alias), "reason": self.reason,
-                "serving_families": dict(self.serving_families)}
+        return {
+            "node": self.node,
+            "serving": self.serving,
+            "haproxy": "up" if self.haproxy_up else "down",
+            "vip_alias": dict(self.vip_alias),
+            "reason": self.reason,
+            "serving_families": dict(self.serving_families),
+        }
 
 
-def judge(node: str, haproxy_up: bool, haproxy_detail: str, aliases: Mapping[str, bool],
-          nonlocal_bind: Collection[str]) -> Verdict:
+def judge(
+    node: str, haproxy_up: bool, haproxy_detail: str, aliases: Mapping[str, bool], nonlocal_bind: Collection[str]
+) -> Verdict:
     """The verdict from what was observed; ``aliases`` maps each floating IP to "is local",
     ``nonlocal_bind`` names the families whose ip_nonlocal_bind is on."""
     blind = sorted({family(ip) for ip in aliases} & set(nonlocal_bind))
@@ -63,18 +70,27 @@ def judge(node: str, haproxy_up: bool, haproxy_detail: str, aliases: Mapping[str
     if not haproxy_up:
         problems.append(f"haproxy does not answer ({haproxy_detail})")
     for name in blind:
-        problems.append(f"net.{name}.ip_nonlocal_bind is 1: cannot tell whether the floating IP is an address of "
-                        "this node")
+        problems.append(
+            f"net.{name}.ip_nonlocal_bind is 1: cannot tell whether the floating IP is an address of this node"
+        )
     missing = [ip for ip, local in aliases.items() if not local and family(ip) not in blind]
     if missing:
         problems.append(f"{', '.join(missing)} not an address of this node (keepalived does not hold the alias)")
     families = {family(ip) for ip in aliases}
-    by_family = tuple((name, haproxy_up and all(local for ip, local in aliases.items() if family(ip) == name))
-                      for name in sorted(families))
+    by_family = tuple(
+        (name, haproxy_up and all(local for ip, local in aliases.items() if family(ip) == name))
+        for name in sorted(families)
+    )
     serving = bool(aliases) and not problems
     if serving:
         reason = f"haproxy answers and {', '.join(aliases)} {'is an address' if len(aliases) == 1 else 'are addresses'} of this node"
     else:
         reason = "; ".join(problems) or "no floating IP configured"
-    return Verdict(node=node, serving=serving, haproxy_up=haproxy_up, vip_alias=tuple(aliases.items()), reason=reason,
-                   serving_families=by_family)
+    return Verdict(
+        node=node,
+        serving=serving,
+        haproxy_up=haproxy_up,
+        vip_alias=tuple(aliases.items()),
+        reason=reason,
+        serving_families=by_family,
+    )

@@ -1,4 +1,5 @@
 """python -m lab up|fault NODE KIND|heal|down (docs/lab.md); each prints one JSON line."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,14 +18,22 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--method", choices=METHODS, default="fast_path", help="what keepalived's notify_master does")
     up.add_argument("--no-agents", action="store_true", help="do not run the health probe on the nodes")
     up.add_argument("--clock-scale", type=float, default=1.0, help="the emulator's clock speed (alarm path)")
-    up.add_argument("--failback-policy", choices=("never", "preferred"), default="never",
-                    help="the function's FAILBACK_POLICY")
-    up.add_argument("--processes", action="store_true",
-                    help="run haproxy, keepalived and the agent as host processes instead of booting each node "
-                         "from terraform's cloud-init (faster; needed for the methods other than fast_path)")
-    up.add_argument("--topology", choices=topology.TOPOLOGIES, default="two-node",
-                    help="the emulator topology (ocisim/topologies/<name>.json): multi has three nodes, two IPv4 "
-                         "VIPs, an IPv6 VIP and a route rule targeting a VIP")
+    up.add_argument(
+        "--failback-policy", choices=("never", "preferred"), default="never", help="the function's FAILBACK_POLICY"
+    )
+    up.add_argument(
+        "--processes",
+        action="store_true",
+        help="run haproxy, keepalived and the agent as host processes instead of booting each node "
+        "from terraform's cloud-init (faster; needed for the methods other than fast_path)",
+    )
+    up.add_argument(
+        "--topology",
+        choices=topology.TOPOLOGIES,
+        default="two-node",
+        help="the emulator topology (ocisim/topologies/<name>.json): multi has three nodes, two IPv4 "
+        "VIPs, an IPv6 VIP and a route rule targeting a VIP",
+    )
     up.add_argument("--nodes", type=int, help="this many nodes (more than the topology has: derived from its last)")
     fault = commands.add_parser("fault", help="break a node")
     fault.add_argument("node")
@@ -36,9 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         if args.command == "up":
-            result = control.up(args.method, agents=not args.no_agents, clock_scale=args.clock_scale,
-                                failback_policy=args.failback_policy, booted=not args.processes,
-                                topology_name=args.topology, nodes=args.nodes)
+            result = control.up(
+                args.method,
+                agents=not args.no_agents,
+                clock_scale=args.clock_scale,
+                failback_policy=args.failback_policy,
+                booted=not args.processes,
+                topology_name=args.topology,
+                nodes=args.nodes,
+            )
         elif args.command == "fault":
             result = control.fault(args.node, args.kind)
         elif args.command == "heal":

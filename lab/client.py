@@ -3,6 +3,7 @@ requests to the floating IP at a fixed rate, each on a fresh connection, one JSO
 (`sent`, `done`, `node` or `error`). Bounded: at most R x S requests, each timing out after
 TIMEOUT_SECONDS; with --until it stops LINGER_SECONDS after NODE first answers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ async def request(vip: str, port: int) -> Answer:
             body = await reader.read()
             writer.close()
         match = _NODE.search(body)
-        return Answer(sent, time.time(), match.group(1).decode() if match else None,
-                      None if match else "no node in the answer")
+        return Answer(
+            sent, time.time(), match.group(1).decode() if match else None, None if match else "no node in the answer"
+        )
     except (OSError, TimeoutError) as exc:
         return Answer(sent, time.time(), None, type(exc).__name__)
 

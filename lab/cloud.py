@@ -2,6 +2,7 @@
 reads from it. The emulator runs in the root namespace on the lab's control-plane address, so
 the nodes reach it through the fabric and the function reaches the nodes' health ports.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,9 +59,18 @@ def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "n
 def facts(topology: dict[str, Any]) -> Facts:
     function = topology["functions"][0]
     nodes = json.loads(function["config"]["NODES"])
-    floating = {*function["config"]["VIP_PRIVATE_IP_IDS"].split(","), *function["config"].get("VIP_IPV6_IDS", "").split(",")}
-    names = {p["id"]: p["displayName"] for p in [*topology["privateIps"], *topology.get("ipv6s", [])] if p["id"] in floating}
-    tables = [t["id"] for t in topology.get("routeTables", []) if any(r.get("networkEntityId") in names for r in t.get("routeRules", []))]
+    floating = {
+        *function["config"]["VIP_PRIVATE_IP_IDS"].split(","),
+        *function["config"].get("VIP_IPV6_IDS", "").split(","),
+    }
+    names = {
+        p["id"]: p["displayName"] for p in [*topology["privateIps"], *topology.get("ipv6s", [])] if p["id"] in floating
+    }
+    tables = [
+        t["id"]
+        for t in topology.get("routeTables", [])
+        if any(r.get("networkEntityId") in names for r in t.get("routeRules", []))
+    ]
     return Facts(
         vip_private_ip_id=function["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0].strip(),
         vnic_ids={n["name"]: n["vnic_id"] for n in nodes},
@@ -74,9 +84,14 @@ def facts(topology: dict[str, Any]) -> Facts:
 
 def cloud_for_nodes(ready: dict[str, Any], lab_facts: Facts, auth: str = "config_file") -> Cloud:
     return Cloud(
-        endpoint=ready["endpoint"], region=ready["region"], compartment_id=lab_facts.compartment_id,
-        function_id=ready["functions"][lab_facts.function_name], oci_config_file=ready["oci_config_file"],
-        instance_ids=lab_facts.instance_ids, vip_private_ip_id=lab_facts.vip_private_ip_id, auth=auth,
+        endpoint=ready["endpoint"],
+        region=ready["region"],
+        compartment_id=lab_facts.compartment_id,
+        function_id=ready["functions"][lab_facts.function_name],
+        oci_config_file=ready["oci_config_file"],
+        instance_ids=lab_facts.instance_ids,
+        vip_private_ip_id=lab_facts.vip_private_ip_id,
+        auth=auth,
         vip_ids=lab_facts.vip_ids,
     )
 
@@ -85,9 +100,24 @@ def start_emulator(plan: Plan, topology_file: Path, clock_scale: float) -> dict[
     """Start `python -m ocisim serve` with the function attached; return its ready line."""
     out = plan.path(None, "emulator.out")
     out.unlink(missing_ok=True)
-    command = [str(PYTHON), "-m", "ocisim", "serve", "--topology", str(topology_file),
-               "--state", str(plan.path(None, "emulator-state.json")), "--host", plan.control_ip,
-               "--port", "0", "--function-dir", str(REPO), "--clock-scale", str(clock_scale)]
+    command = [
+        str(PYTHON),
+        "-m",
+        "ocisim",
+        "serve",
+        "--topology",
+        str(topology_file),
+        "--state",
+        str(plan.path(None, "emulator-state.json")),
+        "--host",
+        plan.control_ip,
+        "--port",
+        "0",
+        "--function-dir",
+        str(REPO),
+        "--clock-scale",
+        str(clock_scale),
+    ]
     process = spawn(command, plan.path(None, "emulator.log"), plan.path(None, "emulator.pid"), stdout=out)
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
@@ -117,8 +147,9 @@ def next_hops(endpoint: str, route_table_id: str) -> list[dict[str, Any]]:
 
 def set_latency(endpoint: str, latency: dict[str, float]) -> None:
     for operation, seconds in latency.items():
-        requests.post(f"{endpoint}/_admin/latency", json={"operation": operation, "seconds": seconds},
-                      timeout=5).raise_for_status()
+        requests.post(
+            f"{endpoint}/_admin/latency", json={"operation": operation, "seconds": seconds}, timeout=5
+        ).raise_for_status()
 
 
 def _network_client(emulator: dict[str, Any]) -> oci.core.VirtualNetworkClient:
@@ -137,8 +168,11 @@ def vip_holder(emulator: dict[str, Any], lab_facts: Facts, vip: str | None = Non
 def nodes_listing_vip(emulator: dict[str, Any], lab_facts: Facts) -> list[str]:
     """Nodes whose VNIC lists the floating IP (ListPrivateIps): exactly one, or OCI is broken."""
     client = _network_client(emulator)
-    return [name for name, vnic_id in lab_facts.vnic_ids.items()
-            if any(ip.id == lab_facts.vip_private_ip_id for ip in client.list_private_ips(vnic_id=vnic_id).data)]
+    return [
+        name
+        for name, vnic_id in lab_facts.vnic_ids.items()
+        if any(ip.id == lab_facts.vip_private_ip_id for ip in client.list_private_ips(vnic_id=vnic_id).data)
+    ]
 
 
 def move_vip(emulator: dict[str, Any], lab_facts: Facts, node_name: str, vip: str | None = None) -> None:

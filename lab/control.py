@@ -1,4 +1,5 @@
 """`up`, `fault`, `heal` and `down`: the lab's life cycle (docs/lab.md)."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,16 @@ from lab.shell import LabError, in_netns, run
 from lab.state import LabState
 
 RUN_DIR = REPO / "run" / "lab"
-FAULTS = ("haproxy-stop", "keepalived-stop", "keepalived-kill", "link-down", "crash", "partition", "health-blocked",
-          "outside-blocked")
+FAULTS = (
+    "haproxy-stop",
+    "keepalived-stop",
+    "keepalived-kill",
+    "link-down",
+    "crash",
+    "partition",
+    "health-blocked",
+    "outside-blocked",
+)
 READY_TIMEOUT_SECONDS = 30.0
 
 
@@ -45,12 +54,16 @@ def default_plan() -> Plan:
 
 # client ------------------------------------------------------------------------------------
 
+
 def client_get(plan: Plan, timeout: float = 1.0, host: str | None = None, netns: str | None = None) -> str:
     """One request from the client namespace (or `netns`) to the floating IP (or `host`, an
     IPv6 one in brackets): the body, or "" on failure."""
     url = f"http://{host or plan.vip}/"
-    done = run(in_netns(netns or plan.client_netns, "curl", "--silent", "--max-time", str(timeout), url),
-               check=False, timeout=timeout + 5)
+    done = run(
+        in_netns(netns or plan.client_netns, "curl", "--silent", "--max-time", str(timeout), url),
+        check=False,
+        timeout=timeout + 5,
+    )
     return done.stdout.strip()
 
 
@@ -62,19 +75,27 @@ def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.05) 
         time.sleep(interval)
 
 
-NODE_PID_FILES = ("haproxy.pid", "keepalived.pid", "keepalived-vrrp.pid", "keepalived-checkers.pid",
-                  "agent.pid", "monitor.pid")
+NODE_PID_FILES = (
+    "haproxy.pid",
+    "keepalived.pid",
+    "keepalived-vrrp.pid",
+    "keepalived-checkers.pid",
+    "agent.pid",
+    "monitor.pid",
+)
 
 
 def notify_running(plan: Plan) -> bool:
     """Whether a notify script (or keepalived's check) is still running on any node."""
     if LabState.load(plan).booted:
         return any(machines.processes_matching(plan, node, NOTIFY_PROCESSES) for node in plan.nodes)
-    return any(processes.foreign_pids(node.netns, [plan.path(node, name) for name in NODE_PID_FILES])
-               for node in plan.nodes)
+    return any(
+        processes.foreign_pids(node.netns, [plan.path(node, name) for name in NODE_PID_FILES]) for node in plan.nodes
+    )
 
 
 # up ----------------------------------------------------------------------------------------
+
 
 def _agent_pid_file(plan: Plan, node: Node) -> Path:
     return plan.path(node, "agent.pid")
@@ -86,8 +107,17 @@ def _start_agent(state: LabState, node: Node) -> None:
     plan = state.plan
     if processes.pid_from(_agent_pid_file(plan, node), "health_probe"):
         return
-    command = in_netns(node.netns, "/usr/bin/env", *node_env(state, node), str(PYTHON), "-m", "health_probe",
-                       "--config", str(plan.path(node, "node-agent.yaml")), *([] if state.agents else ["--no-metrics"]))
+    command = in_netns(
+        node.netns,
+        "/usr/bin/env",
+        *node_env(state, node),
+        str(PYTHON),
+        "-m",
+        "health_probe",
+        "--config",
+        str(plan.path(node, "node-agent.yaml")),
+        *([] if state.agents else ["--no-metrics"]),
+    )
     processes.spawn(command, plan.path(node, "agent.log"), _agent_pid_file(plan, node))
 
 
@@ -140,15 +170,26 @@ def render_node_files(state: LabState, cloud_facts: Cloud) -> None:
 def _start_watchers(plan: Plan) -> None:
     """`ip monitor` per node: timestamped alias changes, the demo's "VRRP transition" times."""
     for node in plan.nodes:
-        processes.spawn(["ip", "-n", node.netns, "-timestamp", "monitor", "address"],
-                        plan.path(node, "addresses.log"), plan.path(node, "monitor.pid"))
+        processes.spawn(
+            ["ip", "-n", node.netns, "-timestamp", "monitor", "address"],
+            plan.path(node, "addresses.log"),
+            plan.path(node, "monitor.pid"),
+        )
 
 
-def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1.0,
-       latency: dict[str, float] | None = None, plan: Plan | None = None,
-       failback_policy: str = "never", booted: bool = True,
-       source_overrides: dict[str, str] | None = None, topology_name: str = "two-node",
-       nodes: int | None = None) -> dict[str, Any]:
+def up(
+    method: str = "fast_path",
+    *,
+    agents: bool = True,
+    clock_scale: float = 1.0,
+    latency: dict[str, float] | None = None,
+    plan: Plan | None = None,
+    failback_policy: str = "never",
+    booted: bool = True,
+    source_overrides: dict[str, str] | None = None,
+    topology_name: str = "two-node",
+    nodes: int | None = None,
+) -> dict[str, Any]:
     """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again.
 
     `topology_name` is one of ocisim/topologies/ (lab.topology), `nodes` the number of nodes
@@ -180,17 +221,23 @@ def up(method: str = "fast_path", *, agents: bool = True, clock_scale: float = 1
 def _refuse_to_start(plan: Plan, running_plan: Plan, method: str, booted: bool) -> None:
     """Raise LabError, saying why and what to do, if this lab cannot start here and now."""
     if plan.dual_stack and method != "fast_path":
-        raise LabError(f"method {method} has no notify for the {plan.topology} topology's two VRRP instances "
-                       "(keepalived's generic notify runs the fast path's): use the fast path")
+        raise LabError(
+            f"method {method} has no notify for the {plan.topology} topology's two VRRP instances "
+            "(keepalived's generic notify runs the fast path's): use the fast path"
+        )
     if booted and method != "fast_path":
-        raise LabError(f"method {method} changes keepalived's notify, which booted nodes take from "
-                       "terraform's cloud-init: use --processes")
+        raise LabError(
+            f"method {method} changes keepalived's notify, which booted nodes take from "
+            "terraform's cloud-init: use --processes"
+        )
     if os.geteuid() != 0:
         raise LabError("the lab needs root (network namespaces, haproxy on :80)")
     running = sorted({*network.existing_netns(running_plan), *network.existing_netns(plan)})
     if running or LabState.file(plan).exists():
-        raise LabError(f"a lab is already running (namespaces: {', '.join(running) or 'none'}; "
-                       f"state {LabState.file(plan)}); stop it first: python -m lab down")
+        raise LabError(
+            f"a lab is already running (namespaces: {', '.join(running) or 'none'}; "
+            f"state {LabState.file(plan)}); stop it first: python -m lab down"
+        )
     missing = [tool for tool in (BOOTED_TOOLS if booted else PROCESS_TOOLS) if not shutil.which(tool)]
     if missing:
         raise LabError(f"missing {', '.join(missing)}: run `make lab-deps` (apt-get install)")
@@ -200,8 +247,17 @@ PROCESS_TOOLS = ("haproxy", "keepalived", "curl", "nft", "terraform")
 BOOTED_TOOLS = ("curl", "nft", "mmdebstrap", "systemd-nspawn", "nsenter", "git", "terraform")
 
 
-def _up(plan: Plan, raw: dict[str, Any], method: str, agents: bool, clock_scale: float, latency: dict[str, float],
-        failback_policy: str, booted: bool, source_overrides: dict[str, str] | None) -> dict[str, Any]:
+def _up(
+    plan: Plan,
+    raw: dict[str, Any],
+    method: str,
+    agents: bool,
+    clock_scale: float,
+    latency: dict[str, float],
+    failback_policy: str,
+    booted: bool,
+    source_overrides: dict[str, str] | None,
+) -> dict[str, Any]:
     timings: dict[str, float] = {}
     if booted:  # the one-time parts first: the root filesystem and the wheelhouse
         started = time.monotonic()
@@ -217,10 +273,16 @@ def _up(plan: Plan, raw: dict[str, Any], method: str, agents: bool, clock_scale:
     state = LabState(plan=plan, method=method, agents=agents, emulator=ready, facts=facts, booted=booted)
     state.save()
 
-    processes.spawn([str(PYTHON), "-m", "lab.fabric", str(plan.run_dir)], plan.path(None, "fabric.log"),
-                    plan.path(None, "fabric.pid"))
-    wait_for(lambda: all(network.vip_route_holder(plan, vip) for vip in plan.vips), READY_TIMEOUT_SECONDS,
-             "the fabric's first routes")
+    processes.spawn(
+        [str(PYTHON), "-m", "lab.fabric", str(plan.run_dir)],
+        plan.path(None, "fabric.log"),
+        plan.path(None, "fabric.pid"),
+    )
+    wait_for(
+        lambda: all(network.vip_route_holder(plan, vip) for vip in plan.vips),
+        READY_TIMEOUT_SECONDS,
+        "the fabric's first routes",
+    )
     _start_watchers(plan)
     if plan.transit:
         _start_transit_server(plan)
@@ -239,8 +301,11 @@ def _up(plan: Plan, raw: dict[str, Any], method: str, agents: bool, clock_scale:
         for node in others:
             start_node(state, node)
     for vip in plan.vips:
-        wait_for(lambda v=vip: first.name in client_get(plan, 0.5, v.url_host), READY_TIMEOUT_SECONDS,
-                 f"the client to reach {vip.address}")
+        wait_for(
+            lambda v=vip: first.name in client_get(plan, 0.5, v.url_host),
+            READY_TIMEOUT_SECONDS,
+            f"the client to reach {vip.address}",
+        )
     # node-a's first notify_master (a no-op move) must not land inside someone's measurement.
     wait_for(lambda: not notify_running(plan), READY_TIMEOUT_SECONDS, "the first notify_master to finish")
     nodes: dict[str, dict[str, str]] = {}
@@ -263,16 +328,24 @@ def _up(plan: Plan, raw: dict[str, Any], method: str, agents: bool, clock_scale:
 def wait_master(plan: Plan, node: Node) -> None:
     """Until `node` alone holds every floating IP as an alias (each VRRP instance's MASTER)."""
     for vip in plan.vips:
-        wait_for(lambda v=vip: network.alias_holders(plan, v) == [node.name], READY_TIMEOUT_SECONDS,
-                 f"{node.name} to become MASTER of {vip.address}")
+        wait_for(
+            lambda v=vip: network.alias_holders(plan, v) == [node.name],
+            READY_TIMEOUT_SECONDS,
+            f"{node.name} to become MASTER of {vip.address}",
+        )
 
 
 def transit_info(plan: Plan) -> dict[str, str]:
     """The route-target path as `up` reports it."""
     transit = plan.transit
     assert transit is not None
-    return {"client_netns": transit.client_netns, "client_ip": transit.client_ip, "destination": transit.destination,
-            "server": transit_url(plan), "via": transit.target}
+    return {
+        "client_netns": transit.client_netns,
+        "client_ip": transit.client_ip,
+        "destination": transit.destination,
+        "server": transit_url(plan),
+        "via": transit.target,
+    }
 
 
 def transit_url(plan: Plan) -> str:
@@ -289,13 +362,26 @@ def _start_transit_server(plan: Plan) -> None:
     here = plan.path(None, "behind")
     here.mkdir(parents=True, exist_ok=True)
     (here / "index.html").write_text(TRANSIT_ANSWER)
-    processes.spawn(in_netns(plan.transit.server_netns, str(PYTHON), "-m", "http.server", "--bind",
-                             plan.transit.server_ip, "--directory", str(here), str(TRANSIT_PORT)),
-                    plan.path(None, "behind.log"), plan.path(None, "behind.pid"))
+    processes.spawn(
+        in_netns(
+            plan.transit.server_netns,
+            str(PYTHON),
+            "-m",
+            "http.server",
+            "--bind",
+            plan.transit.server_ip,
+            "--directory",
+            str(here),
+            str(TRANSIT_PORT),
+        ),
+        plan.path(None, "behind.log"),
+        plan.path(None, "behind.pid"),
+    )
 
 
-def _boot_nodes(state: LabState, image: Path, cloud_facts: Any, source_overrides: dict[str, str] | None,
-                timings: dict[str, float]) -> None:
+def _boot_nodes(
+    state: LabState, image: Path, cloud_facts: Any, source_overrides: dict[str, str] | None, timings: dict[str, float]
+) -> None:
     """Serve what the nodes fetch, play terraform's part (render every node's cloud-init and
     node-agent.yaml with the real terraform, store the yaml in Object Storage), then boot the
     nodes: node-a first, so that it becomes MASTER where the emulator has the IP, as in the
@@ -335,6 +421,7 @@ def _unmount_under(directory: Path) -> None:
 
 
 # faults ------------------------------------------------------------------------------------
+
 
 def fault(node_name: str, kind: str, plan: Plan | None = None) -> dict[str, Any]:
     """Break one node in one of the ways the chaos matrix and the bench use."""
@@ -383,8 +470,12 @@ def _heal_machine(plan: Plan, node: Node) -> None:
     if not machines.running(plan, node):
         machines.boot(plan, node)
         wait_for(lambda: machines.running(plan, node), READY_TIMEOUT_SECONDS, f"{node.name} to boot again")
-        wait_for(lambda: all(machines.active(plan, node, unit) for unit in machines.SERVICES),
-                 machines.BOOT_TIMEOUT_SECONDS, f"{node.name}'s services after its reboot", interval=0.5)
+        wait_for(
+            lambda: all(machines.active(plan, node, unit) for unit in machines.SERVICES),
+            machines.BOOT_TIMEOUT_SECONDS,
+            f"{node.name}'s services after its reboot",
+            interval=0.5,
+        )
     else:
         machines.systemctl(plan, node, "start", *machines.SERVICES)
     wait_for(lambda: endpoint_answers(node), READY_TIMEOUT_SECONDS, f"{node.name}'s health endpoint", interval=0.1)
@@ -402,14 +493,22 @@ def heal(plan: Plan | None = None) -> dict[str, Any]:
         else:
             start_node(state, node)
     route = network.vip_route_holder(plan)
-    return {"healed": True, "time": time.time(), "alias": network.alias_holders(plan),
-            "route": route.name if route else None}
+    return {
+        "healed": True,
+        "time": time.time(),
+        "alias": network.alias_holders(plan),
+        "route": route.name if route else None,
+    }
 
 
 # down --------------------------------------------------------------------------------------
 
-ROOT_PROCESSES = (("fabric.pid", "lab.fabric"), ("emulator.pid", "ocisim"), ("floor-route.pid", "lab.floor_route"),
-                  *sources.PROCESSES)
+ROOT_PROCESSES = (
+    ("fabric.pid", "lab.fabric"),
+    ("emulator.pid", "ocisim"),
+    ("floor-route.pid", "lab.floor_route"),
+    *sources.PROCESSES,
+)
 
 
 def down(plan: Plan | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ of what happened (VRRP, the function call, UpdatePrivateIp, the fabric, the clie
 emulator's audit log, brings node-a back and tears everything down. Exits 1 if the IP did not
 fail over (client never reached node-b, or the emulator does not hold the IP on node-b's VNIC).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,12 @@ def timeline(state: LabState, result: trial.TrialResult) -> list[tuple[float, st
     for entry in trial.api_requests(result.emulator_log):
         who = _who(entry.get("principal"), function_id)
         took = entry.get("duration_ms") or 0.0
-        events.append((_epoch(entry["time"]) - took / 1000,
-                       f"{entry['operation']} (HTTP {entry.get('status')}, took {took:.0f} ms), by {who}"))
+        events.append(
+            (
+                _epoch(entry["time"]) - took / 1000,
+                f"{entry['operation']} (HTTP {entry.get('status')}, took {took:.0f} ms), by {who}",
+            )
+        )
     for line in state.plan.path(None, "fabric.log").read_text().splitlines():
         route = json.loads(line)
         if route.get("event") == "route" and start <= route["time"] <= end:
@@ -76,43 +81,57 @@ def show_audit(state: LabState) -> None:
     for entry in cloud.audit(state.emulator["endpoint"]):
         before, after = entry.get("before") or {}, entry.get("after") or {}
         move = f"{names.get(before.get('vnicId'), '?')} -> {names.get(after.get('vnicId'), '?')}"
-        table.add_row(str(entry["seq"]), entry["time"][11:23], entry["operation"], str(entry["resource_id"])[-12:], move)
+        table.add_row(
+            str(entry["seq"]), entry["time"][11:23], entry["operation"], str(entry["resource_id"])[-12:], move
+        )
     console.print(table)
 
 
 def run(method: str, kind: str) -> int:
     console.rule("[bold]oci-vip-failover: a real failover in a local lab")
-    console.print("Building the lab: namespaces node-a, node-b, client and a routed fabric (the VCN); real "
-                  "haproxy and keepalived on each node, rendered from templates/; the OCI emulator with the "
-                  "failover function running under fdk ...")
+    console.print(
+        "Building the lab: namespaces node-a, node-b, client and a routed fabric (the VCN); real "
+        "haproxy and keepalived on each node, rendered from templates/; the OCI emulator with the "
+        "failover function running under fdk ..."
+    )
     info = control.up(method)
     state = LabState.load(control.default_plan())
     try:
-        console.print(f"Lab up. Floating IP {info['vip']} (10.0.0.4 in the emulator), emulator at "
-                      f"{info['emulator']['endpoint']}, keepalived notify_master: [bold]{method}[/bold].")
+        console.print(
+            f"Lab up. Floating IP {info['vip']} (10.0.0.4 in the emulator), emulator at "
+            f"{info['emulator']['endpoint']}, keepalived notify_master: [bold]{method}[/bold]."
+        )
         console.print(f"client$ curl http://{info['vip']}/  ->  [green]{control.client_get(state.plan)}[/green]")
         console.print(f"Now: {kind} on node-a, with the client sending {trial.RATE_PER_SECOND:.0f} requests/s ...")
         result = trial.run_trial(state, kind, timeout=FAILOVER_TIMEOUT_SECONDS)
         show_timeline(timeline(state, result), result.fault_time)
         holder = cloud.vip_holder(state.emulator, state.facts)
-        console.print(f"client: {result.requests} requests, {result.failed_requests} failed; the emulator holds "
-                      f"10.0.0.4 on {holder}'s VNIC; API calls: {result.api_calls}")
+        console.print(
+            f"client: {result.requests} requests, {result.failed_requests} failed; the emulator holds "
+            f"10.0.0.4 on {holder}'s VNIC; API calls: {result.api_calls}"
+        )
         show_audit(state)
         console.print("Bringing node-a back (haproxy and keepalived restart; with failback 'never' the IP stays) ...")
         healed = control.heal(state.plan)
         steady = trial.wait_steady(state.plan)
-        console.print(f"healed: aliases on {healed['alias']}, serving node {steady.name}; "
-                      f"client$ curl -> [green]{control.client_get(state.plan)}[/green]")
+        console.print(
+            f"healed: aliases on {healed['alias']}, serving node {steady.name}; "
+            f"client$ curl -> [green]{control.client_get(state.plan)}[/green]"
+        )
     finally:
         console.print("Tearing the lab down ...")
         control.down(state.plan)
     ok = result.ok and holder == result.to_node
     if ok:
-        console.print(f"[bold green]FAILOVER OK[/bold green]: {result.from_node} -> {result.to_node} in "
-                      f"{result.failover_s:.2f} s (fault to first answer from {result.to_node}).")
+        console.print(
+            f"[bold green]FAILOVER OK[/bold green]: {result.from_node} -> {result.to_node} in "
+            f"{result.failover_s:.2f} s (fault to first answer from {result.to_node})."
+        )
         return 0
-    console.print(f"[bold red]FAILOVER FAILED[/bold red]: client saw {result.to_node}: {result.ok}; "
-                  f"emulator holder: {holder}. Logs: {state.plan.run_dir}")
+    console.print(
+        f"[bold red]FAILOVER FAILED[/bold red]: client saw {result.to_node}: {result.ok}; "
+        f"emulator holder: {holder}. Logs: {state.plan.run_dir}"
+    )
     return 1
 
 

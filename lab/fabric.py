@@ -8,6 +8,7 @@ rule's target, the route-target path too). It never looks at the nodes: what the
 (keepalived's alias, gratuitous ARP or neighbour advertisements) does not move a route. Runs
 until the lab goes down (or the emulator stays unreachable), bounded by MAX_LIFETIME_SECONDS.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ node and answers ARP for the others (proxy ARP, no delay). The floating IP is on
 ARP from a node cannot move it, as on OCI, so a failover needs both the OS alias (keepalived) and
 the cloud move (UpdatePrivateIp).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,21 @@ def setup_commands(plan: Plan) -> list[list[str]]:
         commands += [in_netns(fabric, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1")]
     for node in plan.nodes:
         commands += [
-            ["ip", "link", "add", node.fabric_if, "netns", fabric, "type", "veth", "peer", "name", "eth0", "netns", node.netns],
+            [
+                "ip",
+                "link",
+                "add",
+                node.fabric_if,
+                "netns",
+                fabric,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                node.netns,
+            ],
             ["ip", "-n", node.netns, "addr", "add", f"{node.ip}/{plan.node_prefix_len}", "dev", "eth0"],
             ["ip", "-n", node.netns, "link", "set", "eth0", "up"],
             ["ip", "-n", node.netns, "route", "add", "default", "via", plan.node_gateway],
@@ -47,7 +62,21 @@ def setup_commands(plan: Plan) -> list[list[str]]:
         if node.ip6:
             commands += _ipv6_cable(plan, node)
     commands += [
-        ["ip", "link", "add", "to-client", "netns", fabric, "type", "veth", "peer", "name", "eth0", "netns", plan.client_netns],
+        [
+            "ip",
+            "link",
+            "add",
+            "to-client",
+            "netns",
+            fabric,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            plan.client_netns,
+        ],
         ["ip", "-n", plan.client_netns, "addr", "add", f"{plan.client_ip}/24", "dev", "eth0"],
         ["ip", "-n", plan.client_netns, "link", "set", "eth0", "up"],
         ["ip", "-n", plan.client_netns, "route", "add", "default", "via", plan.client_gateway],
@@ -69,15 +98,21 @@ def setup_commands(plan: Plan) -> list[list[str]]:
         ["ip", "-n", fabric, "addr", "add", f"{plan.control_gateway}/24", "dev", "to-cp"],
         ["ip", "-n", fabric, "link", "set", "to-cp", "up"],
     ]
-    commands += [["ip", "route", "add", prefix, "via", plan.control_gateway, "dev", plan.control_if] for prefix in plan.lab_prefixes]
+    commands += [
+        ["ip", "route", "add", prefix, "via", plan.control_gateway, "dev", plan.control_if]
+        for prefix in plan.lab_prefixes
+    ]
     # A guard: the fabric forwards nothing that leaves the lab's ranges (a node never reaches
     # 169.254.169.254 or the outside, whatever it is configured with).
-    commands += [in_netns(fabric, "nft", command) for command in (
-        "add table inet lab_guard",
-        "add chain inet lab_guard forward { type filter hook forward priority -10 ; }",
-        f"add rule inet lab_guard forward meta nfproto ipv4 ip daddr != {LAB_V4} drop",
-        f"add rule inet lab_guard forward meta nfproto ipv6 ip6 daddr != {LAB_V6} drop",
-    )]
+    commands += [
+        in_netns(fabric, "nft", command)
+        for command in (
+            "add table inet lab_guard",
+            "add chain inet lab_guard forward { type filter hook forward priority -10 ; }",
+            f"add rule inet lab_guard forward meta nfproto ipv4 ip daddr != {LAB_V4} drop",
+            f"add rule inet lab_guard forward meta nfproto ipv6 ip6 daddr != {LAB_V6} drop",
+        )
+    ]
     return commands + vcn_rules(plan)
 
 
@@ -92,11 +127,15 @@ def vcn_rules(plan: Plan) -> list[list[str]]:
             for family, key, own in (("ip", "4", node.ip), ("ip6", "6", node.ip6)):
                 addresses = ", ".join([own, *(v.address for v in plan.vips if str(v.family) == key)] if own else [])
                 if addresses:
-                    rules += [f"add rule inet lab_vcn forward iifname {node.fabric_if} {family} saddr != {{ {addresses} }} drop",
-                              f"add rule inet lab_vcn forward oifname {node.fabric_if} {family} daddr != {{ {addresses} }} drop"]
+                    rules += [
+                        f"add rule inet lab_vcn forward iifname {node.fabric_if} {family} saddr != {{ {addresses} }} drop",
+                        f"add rule inet lab_vcn forward oifname {node.fabric_if} {family} daddr != {{ {addresses} }} drop",
+                    ]
         if plan.transit:
-            rules.append(f"add rule inet lab_vcn forward iifname {node.fabric_if} ip daddr {plan.transit.destination} "
-                         f"counter comment \"{node.name}\"")
+            rules.append(
+                f"add rule inet lab_vcn forward iifname {node.fabric_if} ip daddr {plan.transit.destination} "
+                f'counter comment "{node.name}"'
+            )
     return [in_netns(plan.fabric_netns, "nft", rule) for rule in rules]
 
 
@@ -108,7 +147,10 @@ def _ipv6_cable(plan: Plan, node: Node) -> list[list[str]]:
     link the fabric answers for."""
     fabric = plan.fabric_netns
     commands = [
-        *(in_netns(node.netns, "sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0") for scope in ("all", "default", "eth0")),
+        *(
+            in_netns(node.netns, "sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0")
+            for scope in ("all", "default", "eth0")
+        ),
         in_netns(fabric, "sysctl", "-q", "-w", f"net.ipv6.conf.{node.fabric_if}.accept_dad=0"),
         in_netns(fabric, "sysctl", "-q", "-w", f"net.ipv6.conf.{node.fabric_if}.proxy_ndp=1"),
         ["ip", "-n", node.netns, "addr", "add", f"{node.ip6}/{NODES_V6.prefixlen}", "dev", "eth0", "nodad"],
@@ -117,7 +159,9 @@ def _ipv6_cable(plan: Plan, node: Node) -> list[list[str]]:
         ["ip", "-n", fabric, "-6", "route", "add", f"{node.ip6}/128", "dev", node.fabric_if],
     ]
     answered = [n.ip6 for n in plan.others(node)] + [v.address for v in plan.vips if v.family == 6]
-    return commands + [["ip", "-n", fabric, "-6", "neigh", "add", "proxy", address, "dev", node.fabric_if] for address in answered]
+    return commands + [
+        ["ip", "-n", fabric, "-6", "neigh", "add", "proxy", address, "dev", node.fabric_if] for address in answered
+    ]
 
 
 def transit_commands(plan: Plan, transit: Transit) -> list[list[str]]:
@@ -140,7 +184,9 @@ def transit_commands(plan: Plan, transit: Transit) -> list[list[str]]:
             ["ip", "-n", fabric, "link", "set", fabric_if, "up"],
         ]
     for fabric_if, table in ((transit.client_if, TRANSIT_TABLES[0]), (transit.server_if, TRANSIT_TABLES[1])):
-        commands.append(["ip", "-n", fabric, "rule", "add", "iif", fabric_if, "lookup", str(table), "priority", str(table)])
+        commands.append(
+            ["ip", "-n", fabric, "rule", "add", "iif", fabric_if, "lookup", str(table), "priority", str(table)]
+        )
     return commands
 
 
@@ -207,17 +253,37 @@ def alias_holders(plan: Plan, vip: Vip | None = None) -> list[str]:
     of a failover)."""
     vip = vip or plan.vips[0]
     family, inet = ("-4", "inet") if vip.family == 4 else ("-6", "inet6")
-    return [n.name for n in plan.nodes
-            if f"{inet} {vip.address}/" in run(["ip", "-n", n.netns, family, "addr", "show", "dev", "eth0"], check=False).stdout]
+    return [
+        n.name
+        for n in plan.nodes
+        if f"{inet} {vip.address}/"
+        in run(["ip", "-n", n.netns, family, "addr", "show", "dev", "eth0"], check=False).stdout
+    ]
 
 
 def route_transit(plan: Plan, holder: Node) -> None:
     """The route-target path through `holder`: the client subnet's traffic to the destination,
     and the destination's answers, both go to that node's VNIC, which forwards them."""
     assert plan.transit is not None
-    for table, prefix in zip(TRANSIT_TABLES, (plan.transit.destination, f"{plan.transit.client_ip.rsplit('.', 1)[0]}.0/24")):
-        run(["ip", "-n", plan.fabric_netns, "route", "replace", prefix, "via", holder.ip, "dev", holder.fabric_if,
-             "table", str(table)])
+    for table, prefix in zip(
+        TRANSIT_TABLES, (plan.transit.destination, f"{plan.transit.client_ip.rsplit('.', 1)[0]}.0/24"), strict=True
+    ):
+        run(
+            [
+                "ip",
+                "-n",
+                plan.fabric_netns,
+                "route",
+                "replace",
+                prefix,
+                "via",
+                holder.ip,
+                "dev",
+                holder.fabric_if,
+                "table",
+                str(table),
+            ]
+        )
 
 
 def transit_counts(plan: Plan) -> dict[str, int]:
@@ -252,9 +318,11 @@ def clear_fault_rules(plan: Plan) -> None:
 def _drop_in_fabric(plan: Plan, *match: str) -> None:
     """Add one drop rule to the fabric's forward chain (table and chain made on first use)."""
     table = ["inet", FAULT_TABLE]
-    for command in (["add", "table", *table],
-                    ["add", "chain", *table, "forward", "{ type filter hook forward priority 0 ; }"],
-                    ["add", "rule", *table, "forward", *match, "drop"]):
+    for command in (
+        ["add", "table", *table],
+        ["add", "chain", *table, "forward", "{ type filter hook forward priority 0 ; }"],
+        ["add", "rule", *table, "forward", *match, "drop"],
+    ):
         run(in_netns(plan.fabric_netns, "nft", *command))
 
 

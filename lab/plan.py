@@ -13,6 +13,7 @@ Pure data: nothing here touches the system. The layout mirrors the emulator topo
     198.18.4.0/24       destination behind the appliance pair (a server at .2) through the node
                         that holds the route rule's target IP
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -218,11 +219,18 @@ def load_plan(run_dir: Path) -> Plan:
     except FileNotFoundError:
         return Plan(run_dir)
     transit = data.pop("transit")
-    return Plan(run_dir, nodes=tuple(Node(**n) for n in data.pop("nodes")), vips=tuple(Vip(**v) for v in data.pop("vips")),
-                transit=Transit(**transit) if transit else None, **data)
+    return Plan(
+        run_dir,
+        nodes=tuple(Node(**n) for n in data.pop("nodes")),
+        vips=tuple(Vip(**v) for v in data.pop("vips")),
+        transit=Transit(**transit) if transit else None,
+        **data,
+    )
 
 
-def lab_address(cloud_address: str, cloud_subnet: str, lab_subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+def lab_address(
+    cloud_address: str, cloud_subnet: str, lab_subnet: ipaddress.IPv4Network | ipaddress.IPv6Network
+) -> str:
     """The lab address of a cloud address: the same host part in the lab's subnet (pure)."""
     offset = int(ipaddress.ip_address(cloud_address)) - int(ipaddress.ip_network(cloud_subnet).network_address)
     return str(lab_subnet.network_address + offset)
@@ -236,8 +244,12 @@ def plan_for(run_dir: Path, topology: dict[str, Any], name: str) -> Plan:
     config = topology["functions"][0]["config"]
     vips = _vips(topology, config, subnet)
     names = {p["id"]: p["displayName"] for p in topology["privateIps"]}
-    rules = [rule for table in topology.get("routeTables", []) for rule in table.get("routeRules", [])
-             if rule.get("networkEntityId") in names and names[rule["networkEntityId"]] in {v.name for v in vips}]
+    rules = [
+        rule
+        for table in topology.get("routeTables", [])
+        for rule in table.get("routeRules", [])
+        if rule.get("networkEntityId") in names and names[rule["networkEntityId"]] in {v.name for v in vips}
+    ]
     # 10.0.1.0/24 would be the client's lab subnet (198.18.1.0/24): the destination has its own.
     transit = Transit(names[rules[0]["networkEntityId"]], "198.18.4.0/24", rules[0]["destination"]) if rules else None
     return Plan(run_dir, nodes=_nodes(topology, config, subnet), vips=vips, transit=transit, topology=name)
@@ -252,7 +264,9 @@ def _nodes(topology: dict[str, Any], config: dict[str, str], subnet: dict[str, A
         ip = lab_address(vnic["privateIp"]["ipAddress"], subnet["cidrBlock"], NODES_V4)
         ip6 = str(NODES_V6.network_address + int(ipaddress.ip_address(ip)) - int(NODES_V4.network_address))
         dual = bool(subnet.get("ipv6CidrBlocks"))
-        nodes.append(Node(entry["name"], ip, int(entry["priority"]), ip6 if dual else "", bool(vnic.get("skipSourceDestCheck"))))
+        nodes.append(
+            Node(entry["name"], ip, int(entry["priority"]), ip6 if dual else "", bool(vnic.get("skipSourceDestCheck")))
+        )
     return tuple(nodes)
 
 
@@ -260,11 +274,15 @@ def _vips(topology: dict[str, Any], config: dict[str, str], subnet: dict[str, An
     """A Vip per floating IP of the function's config, the IPv4 ones (in their order) first."""
     v4 = {p["id"]: p for p in topology["privateIps"]}
     v6 = {p["id"]: p for p in topology.get("ipv6s", [])}
-    vips = [Vip(v4[i]["displayName"], lab_address(v4[i]["ipAddress"], subnet["cidrBlock"], NODES_V4), v4[i]["ipAddress"])
-            for i in _ids(config.get("VIP_PRIVATE_IP_IDS"))]
+    vips = [
+        Vip(v4[i]["displayName"], lab_address(v4[i]["ipAddress"], subnet["cidrBlock"], NODES_V4), v4[i]["ipAddress"])
+        for i in _ids(config.get("VIP_PRIVATE_IP_IDS"))
+    ]
     six = (subnet.get("ipv6CidrBlocks") or [""])[0]
-    vips += [Vip(v6[i]["displayName"], lab_address(v6[i]["ipAddress"], six, NODES_V6), v6[i]["ipAddress"])
-             for i in _ids(config.get("VIP_IPV6_IDS"))]
+    vips += [
+        Vip(v6[i]["displayName"], lab_address(v6[i]["ipAddress"], six, NODES_V6), v6[i]["ipAddress"])
+        for i in _ids(config.get("VIP_IPV6_IDS"))
+    ]
     return tuple(vips)
 
 
@@ -291,8 +309,14 @@ def vrrp_instances(plan: Plan, node: Node) -> list[dict[str, Any]]:
         vips = [v for v in plan.vips if v.family == family]
         if vips:
             address = (lambda n: n.ip) if family == 4 else (lambda n: n.ip6)
-            instances.append({"name": name, "src_ip": address(node), "peer_ips": [address(n) for n in plan.others(node)],
-                              "addresses": [f"{v.address}/{prefix}" for v in vips]})
+            instances.append(
+                {
+                    "name": name,
+                    "src_ip": address(node),
+                    "peer_ips": [address(n) for n in plan.others(node)],
+                    "addresses": [f"{v.address}/{prefix}" for v in vips],
+                }
+            )
     return instances
 
 
@@ -329,7 +353,9 @@ class Cloud:
         them for the node agent; empty with one instance (a notice covers every floating IP)."""
         if not plan.dual_stack:
             return {}
-        return {f"vip_ipv{family}": [self.vip_ids[v.name] for v in plan.vips if v.family == family] for family in (4, 6)}
+        return {
+            f"vip_ipv{family}": [self.vip_ids[v.name] for v in plan.vips if v.family == family] for family in (4, 6)
+        }
 
 
 @dataclass(frozen=True)
@@ -353,8 +379,16 @@ def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, Any]:
         for n in (node, *plan.others(node))
     ]
     # Through each floating IP to whichever node holds it (the service page itself is a 503).
-    targets += [{"name": v.name, "role": "vip", "url": f"http://{v.url_host}:{HEALTH_PORT}/healthz",
-                 "resource_id": vip_id[v.name]} for v in plan.vips if v.family == 4]
+    targets += [
+        {
+            "name": v.name,
+            "role": "vip",
+            "url": f"http://{v.url_host}:{HEALTH_PORT}/healthz",
+            "resource_id": vip_id[v.name],
+        }
+        for v in plan.vips
+        if v.family == 4
+    ]
     return {
         "node_name": node.name,
         "compartment_id": cloud.compartment_id,

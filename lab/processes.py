@@ -3,6 +3,7 @@
 A pid file is trusted only while /proc says the pid still runs the expected program, so a stale
 file never gets an unrelated process killed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -65,8 +66,9 @@ def spawn(command: Sequence[str], log: Path, pid_file: Path, *, stdout: Path | N
     there too unless `stdout` names its own file."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as err, open(stdout or log, "ab") as out:
-        process = subprocess.Popen(list(command), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                   start_new_session=True, cwd=REPO)
+        process = subprocess.Popen(
+            list(command), stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True, cwd=REPO
+        )
     pid_file.write_text(f"{process.pid}\n")
     return process
 
@@ -93,6 +95,7 @@ def foreign_pids(netns: str, known_pid_files: Sequence[Path]) -> list[int]:
 
 # haproxy -----------------------------------------------------------------------------------
 
+
 def haproxy_files(plan: Plan, node: Node) -> tuple[Path, Path]:
     return plan.path(node, "haproxy.cfg"), plan.path(node, "haproxy.pid")
 
@@ -115,9 +118,13 @@ def stop_haproxy(plan: Plan, node: Node, sig: signal.Signals = signal.SIGTERM) -
 
 # keepalived --------------------------------------------------------------------------------
 
+
 def keepalived_pid_files(plan: Plan, node: Node) -> tuple[Path, Path, Path]:
-    return (plan.path(node, "keepalived.pid"), plan.path(node, "keepalived-vrrp.pid"),
-            plan.path(node, "keepalived-checkers.pid"))
+    return (
+        plan.path(node, "keepalived.pid"),
+        plan.path(node, "keepalived-vrrp.pid"),
+        plan.path(node, "keepalived-checkers.pid"),
+    )
 
 
 def start_keepalived(plan: Plan, node: Node) -> None:
@@ -129,8 +136,22 @@ def start_keepalived(plan: Plan, node: Node) -> None:
     for stale in (main, vrrp, checkers):  # keepalived refuses to start over a live-looking pid file
         stale.unlink(missing_ok=True)
     config = plan.path(node, "keepalived.conf")
-    command = in_netns(node.netns, "keepalived", "-n", "-l", "-G", "-D", "-f", str(config),
-                       "-p", str(main), "-r", str(vrrp), "-c", str(checkers))
+    command = in_netns(
+        node.netns,
+        "keepalived",
+        "-n",
+        "-l",
+        "-G",
+        "-D",
+        "-f",
+        str(config),
+        "-p",
+        str(main),
+        "-r",
+        str(vrrp),
+        "-c",
+        str(checkers),
+    )
     spawn(command, plan.path(node, "keepalived.log"), plan.path(node, "keepalived-launch.pid"))
     deadline = time.monotonic() + 10
     while not (pid_from(main, "keepalived") and pid_from(vrrp, "keepalived")):

@@ -1,4 +1,5 @@
 """The one place the lab runs system commands, so every command is logged the same way."""
+
 from __future__ import annotations
 
 import subprocess

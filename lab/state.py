@@ -1,5 +1,6 @@
 """What a running lab is: its plan, method and emulator, saved so that every later command
 (`fault`, `heal`, `down`, the fabric follower) acts on the lab that `up` built."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,14 @@ class LabState:
         return plan.path(None, "state.json")
 
     def save(self) -> None:
-        data = {"run_dir": str(self.plan.run_dir), "method": self.method, "agents": self.agents,
-                "emulator": self.emulator, "facts": asdict(self.facts), "booted": self.booted}
+        data = {
+            "run_dir": str(self.plan.run_dir),
+            "method": self.method,
+            "agents": self.agents,
+            "emulator": self.emulator,
+            "facts": asdict(self.facts),
+            "booted": self.booted,
+        }
         self.file(self.plan).write_text(json.dumps(data, indent=2))
 
     @classmethod
@@ -38,5 +45,11 @@ class LabState:
             data = json.loads(cls.file(plan).read_text())
         except FileNotFoundError:
             raise LabError("no lab is running (start one with: python -m lab up)") from None
-        return cls(plan=plan, method=data["method"], agents=data["agents"], emulator=data["emulator"],
-                   facts=Facts(**data["facts"]), booted=data.get("booted", False))
+        return cls(
+            plan=plan,
+            method=data["method"],
+            agents=data["agents"],
+            emulator=data["emulator"],
+            facts=Facts(**data["facts"]),
+            booted=data.get("booted", False),
+        )

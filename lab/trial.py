@@ -55,7 +55,9 @@ def summarise(answers: list[dict[str, Any]], fault_time: float, to_node: str) ->
     return failover, sum(1 for a in answers if a["error"])
 
 
-def summarise_path(answers: list[dict[str, Any]], fault_time: float, moved_at: float | None) -> tuple[float | None, int]:
+def summarise_path(
+    answers: list[dict[str, Any]], fault_time: float, moved_at: float | None
+) -> tuple[float | None, int]:
     """(failover seconds, failed requests) of the route-target path: fault -> the first answer to
     a request sent once the fabric routed the path through the new holder; pure."""
     firsts = [a["done"] for a in answers if a["node"] and moved_at is not None and a["sent"] >= moved_at]

@@ -55,8 +55,10 @@ def module_calls(plan: Plan, node: Node, cloud: Cloud, sources: Sources, config:
         "client_ipv6_cidr": f"{ipaddress.ip_network(plan.client_ip6 + '/64', strict=False)}",
     }
     if plan.transit:  # the route-target path's client and destination: what the node forwards
-        firewall["forwarding"] = {"source_cidr": f"{ipaddress.ip_network(plan.transit.client_ip + '/24', strict=False)}",
-                                  "destination_cidr": plan.transit.destination}
+        firewall["forwarding"] = {
+            "source_cidr": f"{ipaddress.ip_network(plan.transit.client_ip + '/24', strict=False)}",
+            "destination_cidr": plan.transit.destination,
+        }
     vrrp = {
         "interface": INTERFACE,
         "vips": [vip.address for vip in four],
@@ -90,21 +92,27 @@ module "agent_{key}" {{
   source         = {v(str(MODULES / "node_agent"))}
   templates_dir  = {v(str(REPO / "templates"))}
   node           = {v({"name": node.name, "private_ip": node.ip})}
-  peers          = {v([{"name": n.name, "private_ip": n.ip, "instance_id": cloud.instance_ids[n.name]} for n in others])}
+  peers          = {
+        v([{"name": n.name, "private_ip": n.ip, "instance_id": cloud.instance_ids[n.name]} for n in others])
+    }
   vips           = {v(agent_vips(cloud, four))}
   vips_ipv6      = {v(agent_vips(cloud, [vip for vip in plan.vips if vip.family == 6]))}
   health_port    = {HEALTH_PORT}
   endpoint_port  = {ENDPOINT_PORT}
   endpoints      = {v({"telemetry": cloud.endpoint, "federation": f"{cloud.endpoint}/v1/x509"})}
-  agent = {v({
-        "instance_id": cloud.instance_ids[node.name],
-        "compartment_id": cloud.compartment_id,
-        "region": cloud.region,
-        "invoke_endpoint": cloud.endpoint,
-        "function_id": cloud.function_id,
-        "probe_interval_seconds": 5,
-        "notify_timeout_seconds": 10,
-    })}
+  agent = {
+        v(
+            {
+                "instance_id": cloud.instance_ids[node.name],
+                "compartment_id": cloud.compartment_id,
+                "region": cloud.region,
+                "invoke_endpoint": cloud.endpoint,
+                "function_id": cloud.function_id,
+                "probe_interval_seconds": 5,
+                "notify_timeout_seconds": 10,
+            }
+        )
+    }
 }}
 output "{key}" {{
   value = {{ cloud_init = module.config_{key}.cloud_init, node_agent_yaml = module.agent_{key}.node_agent_yaml }}
@@ -114,8 +122,10 @@ output "{key}" {{
 
 def agent_vips(cloud: Cloud, vips: list[Vip]) -> list[dict[str, str]]:
     """node_agent's vips and vips_ipv6: each floating IP's name, lab address and OCID."""
-    return [{"name": vip.name, "address": vip.address, "id": cloud.vip_ids.get(vip.name, cloud.vip_private_ip_id)}
-            for vip in vips]
+    return [
+        {"name": vip.name, "address": vip.address, "id": cloud.vip_ids.get(vip.name, cloud.vip_private_ip_id)}
+        for vip in vips
+    ]
 
 
 TEMPLATES = REPO / "templates"
@@ -129,12 +139,26 @@ def _terraform_outputs(workdir: Path, main_tf: str) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "main.tf").write_text(main_tf)
     (workdir / "terraformrc").write_text("")
-    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(workdir / "terraformrc"), "TF_IN_AUTOMATION": "1",
-           "CHECKPOINT_DISABLE": "1"}
-    for args in (["init", "-backend=false", "-input=false"], ["apply", "-auto-approve", "-input=false"],
-                 ["output", "-json"]):
-        done = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True,
-                              timeout=TERRAFORM_TIMEOUT_SECONDS, check=False)
+    env = {
+        **os.environ,
+        "TF_CLI_CONFIG_FILE": str(workdir / "terraformrc"),
+        "TF_IN_AUTOMATION": "1",
+        "CHECKPOINT_DISABLE": "1",
+    }
+    for args in (
+        ["init", "-backend=false", "-input=false"],
+        ["apply", "-auto-approve", "-input=false"],
+        ["output", "-json"],
+    ):
+        done = subprocess.run(
+            [terraform, *args],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TERRAFORM_TIMEOUT_SECONDS,
+            check=False,
+        )
         if done.returncode != 0:
             raise LabError(f"terraform {args[0]} in {workdir} failed:\n{done.stderr.strip()}")
     return {name: entry["value"] for name, entry in json.loads(done.stdout).items()}
@@ -155,6 +179,7 @@ def templatefile(workdir: Path, files: dict[str, tuple[str, dict[str, Any]]]) ->
     main_tf = "".join(
         f'output "f{index}" {{\n  value = templatefile({json.dumps(str(TEMPLATES / template))}, '
         f"{json.dumps(variables)})\n}}\n"
-        for index, (template, variables) in enumerate(files[key] for key in keys))
+        for index, (template, variables) in enumerate(files[key] for key in keys)
+    )
     outputs = _terraform_outputs(workdir, main_tf)
     return {key: outputs[f"f{index}"] for index, key in enumerate(keys)}

@@ -41,9 +41,14 @@ def get_faults(call: Call) -> Reply:
 def post_fault(call: Call) -> Reply:
     body = _object(call)
     try:
-        fault = make_fault(body["operation"], status=body.get("status"), code=body.get("code"),
-                           count=body.get("count", 1), delay=float(body.get("delay", 0.0)),
-                           drop=body.get("drop", False))
+        fault = make_fault(
+            body["operation"],
+            status=body.get("status"),
+            code=body.get("code"),
+            count=body.get("count", 1),
+            delay=float(body.get("delay", 0.0)),
+            drop=body.get("drop", False),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidParameter(f"Invalid fault: {exc}") from exc
     call.backend.faults.inject(fault)

@@ -23,14 +23,28 @@ class AuditLog:
         self._next_seq = next_seq
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
-    def append(self, *, time: str, principal: dict[str, Any] | None, operation: str,
-               resource_id: str | None, before: Any, after: Any,
-               opc_request_id: str | None) -> dict[str, Any]:
+    def append(
+        self,
+        *,
+        time: str,
+        principal: dict[str, Any] | None,
+        operation: str,
+        resource_id: str | None,
+        before: Any,
+        after: Any,
+        opc_request_id: str | None,
+    ) -> dict[str, Any]:
         with self._lock:
-            entry = {"seq": self._next_seq, "time": time, "principal": principal,
-                     "operation": operation, "resource_id": resource_id,
-                     "before": copy.deepcopy(before), "after": copy.deepcopy(after),
-                     "opc_request_id": opc_request_id}
+            entry = {
+                "seq": self._next_seq,
+                "time": time,
+                "principal": principal,
+                "operation": operation,
+                "resource_id": resource_id,
+                "before": copy.deepcopy(before),
+                "after": copy.deepcopy(after),
+                "opc_request_id": opc_request_id,
+            }
             self._next_seq += 1
             self._entries.append(entry)
             del self._entries[:-MAX_ENTRIES]

@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ocisim.errors import NotAuthenticated
 
-MAX_CLOCK_SKEW_SECONDS = 300   # request date header vs now, as OCI allows
-TOKEN_LEEWAY_SECONDS = 1       # emulator and clients share one host clock: expiry is expiry
+MAX_CLOCK_SKEW_SECONDS = 300  # request date header vs now, as OCI allows
+TOKEN_LEEWAY_SECONDS = 1  # emulator and clients share one host clock: expiry is expiry
 BODY_HEADERS = ("content-length", "content-type", "x-content-sha256")
 _AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
@@ -52,8 +52,7 @@ class Principal:
     claims: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "tenancy_id": self.tenancy_id,
-                "compartment_id": self.compartment_id}
+        return {"kind": self.kind, "id": self.id, "tenancy_id": self.tenancy_id, "compartment_id": self.compartment_id}
 
 
 ADMIN = Principal(kind="admin", id="ocisim-admin", tenancy_id="")
@@ -61,18 +60,19 @@ ADMIN = Principal(kind="admin", id="ocisim-admin", tenancy_id="")
 
 # --- keys -----------------------------------------------------------------------------------
 
+
 def new_private_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def private_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def public_pem(key: rsa.RSAPublicKey) -> str:
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def load_private_pem(pem: str) -> rsa.RSAPrivateKey:
@@ -89,10 +89,9 @@ def load_public_pem(pem: str) -> rsa.RSAPublicKey:
 
 def fingerprint(public_key: rsa.RSAPublicKey) -> str:
     """OCI's API key fingerprint: MD5 of the DER public key, colon-separated hex."""
-    der = public_key.public_bytes(serialization.Encoding.DER,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     digest = hashlib.md5(der).hexdigest()
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 @dataclass
@@ -117,8 +116,9 @@ class Keyring:
     def to_json(self) -> dict[str, Any]:
         return {
             "token_key": private_pem(self.token_key),
-            "api_keys": {kid: {"principal": p.to_json(), "public_key": public_pem(k)}
-                         for kid, (p, k) in self.api_keys.items()},
+            "api_keys": {
+                kid: {"principal": p.to_json(), "public_key": public_pem(k)} for kid, (p, k) in self.api_keys.items()
+            },
         }
 
     @classmethod
@@ -126,16 +126,26 @@ class Keyring:
         keyring = cls(token_key=load_private_pem(data["token_key"]))
         for kid, entry in data["api_keys"].items():
             p = entry["principal"]
-            keyring.api_keys[kid] = (Principal(p["kind"], p["id"], p["tenancy_id"], p["compartment_id"]),
-                                     load_public_pem(entry["public_key"]))
+            keyring.api_keys[kid] = (
+                Principal(p["kind"], p["id"], p["tenancy_id"], p["compartment_id"]),
+                load_public_pem(entry["public_key"]),
+            )
         return keyring
 
     # --- session tokens ----------------------------------------------------------------------
 
-    def issue_session_token(self, principal_id: str, session_public_key: rsa.RSAPublicKey, *,
-                            ptype: str, tenancy_id: str, compartment_id: str,
-                            ttl_seconds: float = 3600.0, issued_at: float | None = None,
-                            extra_claims: Mapping[str, Any] | None = None) -> str:
+    def issue_session_token(
+        self,
+        principal_id: str,
+        session_public_key: rsa.RSAPublicKey,
+        *,
+        ptype: str,
+        tenancy_id: str,
+        compartment_id: str,
+        ttl_seconds: float = 3600.0,
+        issued_at: float | None = None,
+        extra_claims: Mapping[str, Any] | None = None,
+    ) -> str:
         """Mint an RS256 JWT in the shape of OCI's RPST / instance-principal token.
 
         `ptype` is "resource" (function resource principal) or "instance". The SDK reads
@@ -144,14 +154,28 @@ class Keyring:
         """
         now = time.time() if issued_at is None else issued_at
         numbers = session_public_key.public_numbers()
-        jwk = {"kid": uuid.uuid4().hex, "kty": "RSA", "alg": "RS256", "use": "sig",
-               "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e)}
+        jwk = {
+            "kid": uuid.uuid4().hex,
+            "kty": "RSA",
+            "alg": "RS256",
+            "use": "sig",
+            "n": _b64url_uint(numbers.n),
+            "e": _b64url_uint(numbers.e),
+        }
         claims: dict[str, Any] = {
-            "iss": "authService.oracle.com", "aud": "oci", "sub": principal_id,
-            "ptype": ptype, "ttype": "res" if ptype == "resource" else "x509",
-            "res_id": principal_id, "res_tenant": tenancy_id, "res_compartment": compartment_id,
-            "opc-tenant": tenancy_id, "opc-compartment": compartment_id,
-            "iat": int(now), "exp": int(now + ttl_seconds), "jti": uuid.uuid4().hex,
+            "iss": "authService.oracle.com",
+            "aud": "oci",
+            "sub": principal_id,
+            "ptype": ptype,
+            "ttype": "res" if ptype == "resource" else "x509",
+            "res_id": principal_id,
+            "res_tenant": tenancy_id,
+            "res_compartment": compartment_id,
+            "opc-tenant": tenancy_id,
+            "opc-compartment": compartment_id,
+            "iat": int(now),
+            "exp": int(now + ttl_seconds),
+            "jti": uuid.uuid4().hex,
             "jwk": json.dumps(jwk),
         }
         claims.update(extra_claims or {})
@@ -159,12 +183,17 @@ class Keyring:
 
     def verify_session_token(self, token: str) -> tuple[Principal, rsa.RSAPublicKey]:
         try:
-            claims = jwt.decode(token, self.token_key.public_key(), algorithms=["RS256"],
-                                audience="oci", leeway=TOKEN_LEEWAY_SECONDS)
+            claims = jwt.decode(
+                token, self.token_key.public_key(), algorithms=["RS256"], audience="oci", leeway=TOKEN_LEEWAY_SECONDS
+            )
             jwk = jwt.algorithms.RSAAlgorithm.from_jwk(claims["jwk"])
-            principal = Principal(kind=claims.get("ptype", "resource"), id=claims["sub"],
-                                  tenancy_id=claims["res_tenant"],
-                                  compartment_id=claims.get("res_compartment"), claims=claims)
+            principal = Principal(
+                kind=claims.get("ptype", "resource"),
+                id=claims["sub"],
+                tenancy_id=claims["res_tenant"],
+                compartment_id=claims.get("res_compartment"),
+                claims=claims,
+            )
         except Exception as exc:  # any defect in a presented token is the caller's, never a 500
             raise NotAuthenticated(f"Invalid session token: {type(exc).__name__}") from exc
         if not isinstance(jwk, rsa.RSAPublicKey):
@@ -173,8 +202,16 @@ class Keyring:
 
     # --- requests ----------------------------------------------------------------------------
 
-    def authenticate(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes,
-                     *, require_body_headers: bool, now: float | None = None) -> Principal:
+    def authenticate(
+        self,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        require_body_headers: bool,
+        now: float | None = None,
+    ) -> Principal:
         """Verify a request's OCI signature and return who made it (raises NotAuthenticated).
 
         `now` (default: the wall clock) is what the date header is held against.
@@ -189,8 +226,7 @@ class Keyring:
             raise NotAuthenticated("Unknown keyId")
         signed = params["headers"].lower().split()
         check_signed_headers(method, signed, headers, body, require_body_headers, now)
-        verify_rsa_signature(public_key, signing_string(method, raw_path, headers, signed),
-                             params["signature"])
+        verify_rsa_signature(public_key, signing_string(method, raw_path, headers, signed), params["signature"])
         return principal
 
 
@@ -200,6 +236,7 @@ def _b64url_uint(value: int) -> str:
 
 
 # --- the draft-cavage pieces, also usable by services that authenticate on their own -----------
+
 
 def parse_authorization(header: str | None) -> dict[str, str]:
     if not header or not header.lower().startswith("signature "):
@@ -228,14 +265,19 @@ def signing_string(method: str, path_qs: str, headers: Mapping[str, str], signed
 
 def verify_rsa_signature(public_key: rsa.RSAPublicKey, text: str, signature_b64: str) -> None:
     try:
-        public_key.verify(base64.b64decode(signature_b64), text.encode(), padding.PKCS1v15(),
-                          hashes.SHA256())
+        public_key.verify(base64.b64decode(signature_b64), text.encode(), padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, ValueError) as exc:
         raise NotAuthenticated("The signature does not verify") from exc
 
 
-def check_signed_headers(method: str, signed: list[str], headers: Mapping[str, str], body: bytes,
-                         require_body_headers: bool, now: float | None = None) -> None:
+def check_signed_headers(
+    method: str,
+    signed: list[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    require_body_headers: bool,
+    now: float | None = None,
+) -> None:
     """The headers OCI insists on being signed, and the body headers matching the body."""
     for name in ("date", "(request-target)", "host"):
         if name not in signed and not (name == "date" and "x-date" in signed):

@@ -89,9 +89,19 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 class Backend:
-    def __init__(self, *, services: list[Service], topology: Mapping[str, Any], keyring: Keyring,
-                 api_private_key: str, states: dict[str, Any], audit: AuditLog, clock: Clock,
-                 state_path: Path | None, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        *,
+        services: list[Service],
+        topology: Mapping[str, Any],
+        keyring: Keyring,
+        api_private_key: str,
+        states: dict[str, Any],
+        audit: AuditLog,
+        clock: Clock,
+        state_path: Path | None,
+        options: Mapping[str, Any],
+    ) -> None:
         self.lock = threading.RLock()
         self.services = services
         self.topology = topology
@@ -132,8 +142,14 @@ class Backend:
 
     # --- creation and persistence ------------------------------------------------------------
     @classmethod
-    def open(cls, *, topology_path: str | os.PathLike | None, state_path: str | os.PathLike | None,
-             clock: Clock, options: Mapping[str, Any]) -> Backend:
+    def open(
+        cls,
+        *,
+        topology_path: str | os.PathLike | None,
+        state_path: str | os.PathLike | None,
+        clock: Clock,
+        options: Mapping[str, Any],
+    ) -> Backend:
         """Resume `state_path` if it exists, else seed a new state from the topology."""
         services = discover_services()
         path = Path(state_path) if state_path else None
@@ -141,13 +157,20 @@ class Backend:
             data = json.loads(path.read_text())
             if data.get("version") != STATE_VERSION:
                 raise ValueError(f"{path}: unsupported state version {data.get('version')}")
-            states = {s.name: s.load(data["services"][s.name]) if s.name in data["services"]
-                      else None for s in services}
-            backend = cls(services=services, topology=data["topology"],
-                          keyring=Keyring.from_json(data["keyring"]),
-                          api_private_key=data["api_private_key"], states=states,
-                          audit=AuditLog.from_json(data["audit"]), clock=clock, state_path=path,
-                          options=options)
+            states = {
+                s.name: s.load(data["services"][s.name]) if s.name in data["services"] else None for s in services
+            }
+            backend = cls(
+                services=services,
+                topology=data["topology"],
+                keyring=Keyring.from_json(data["keyring"]),
+                api_private_key=data["api_private_key"],
+                states=states,
+                audit=AuditLog.from_json(data["audit"]),
+                clock=clock,
+                state_path=path,
+                options=options,
+            )
             # A service added since the state was written starts from the saved topology.
             for service in services:
                 if backend.states[service.name] is None:
@@ -159,9 +182,17 @@ class Backend:
         api_key = new_private_key()
         keyring = Keyring.new()
         keyring.add_api_key(topology["tenancy"]["id"], topology["user"]["id"], api_key.public_key())
-        backend = cls(services=services, topology=topology, keyring=keyring,
-                      api_private_key=private_pem(api_key), states={}, audit=AuditLog(),
-                      clock=clock, state_path=path, options=options)
+        backend = cls(
+            services=services,
+            topology=topology,
+            keyring=keyring,
+            api_private_key=private_pem(api_key),
+            states={},
+            audit=AuditLog(),
+            clock=clock,
+            state_path=path,
+            options=options,
+        )
         for service in services:
             backend.states[service.name] = service.seed(topology, backend)
         backend.save()
@@ -186,20 +217,43 @@ class Backend:
             atomic_write(self.state_path, json.dumps(self.to_json(), indent=1, sort_keys=True))
 
     # --- audit ---------------------------------------------------------------------------------
-    def record(self, *, operation: str, principal: Principal | None, resource_id: str | None,
-               before: Any, after: Any, opc_request_id: str | None = None) -> dict[str, Any]:
+    def record(
+        self,
+        *,
+        operation: str,
+        principal: Principal | None,
+        resource_id: str | None,
+        before: Any,
+        after: Any,
+        opc_request_id: str | None = None,
+    ) -> dict[str, Any]:
         entry = self.audit_log.append(
-            time=self.clock.iso_now(), principal=principal.to_json() if principal else None,
-            operation=operation, resource_id=resource_id, before=before, after=after,
-            opc_request_id=opc_request_id)
-        self.log("audit", seq=entry["seq"], operation=operation, resource_id=resource_id,
-                 principal=entry["principal"] and entry["principal"]["id"])
+            time=self.clock.iso_now(),
+            principal=principal.to_json() if principal else None,
+            operation=operation,
+            resource_id=resource_id,
+            before=before,
+            after=after,
+            opc_request_id=opc_request_id,
+        )
+        self.log(
+            "audit",
+            seq=entry["seq"],
+            operation=operation,
+            resource_id=resource_id,
+            principal=entry["principal"] and entry["principal"]["id"],
+        )
         return entry
 
     # --- credentials for code the emulator runs ------------------------------------------------
-    def resource_principal_env(self, principal_id: str, directory: str | os.PathLike, *,
-                               compartment_id: str | None = None,
-                               ttl_seconds: float = 3600.0) -> dict[str, str]:
+    def resource_principal_env(
+        self,
+        principal_id: str,
+        directory: str | os.PathLike,
+        *,
+        compartment_id: str | None = None,
+        ttl_seconds: float = 3600.0,
+    ) -> dict[str, str]:
         """Write an RPST and its session private key under `directory`; return the v2.2 env.
 
         File paths (not literal values) so the SDK can re-read them after a 401, as in OCI.
@@ -208,15 +262,22 @@ class Backend:
         directory.mkdir(parents=True, exist_ok=True)
         session_key = new_private_key()
         token = self.keyring.issue_session_token(
-            principal_id, session_key.public_key(), ptype="resource", tenancy_id=self.tenancy_id,
-            compartment_id=compartment_id or self.compartment_id, ttl_seconds=ttl_seconds)
+            principal_id,
+            session_key.public_key(),
+            ptype="resource",
+            tenancy_id=self.tenancy_id,
+            compartment_id=compartment_id or self.compartment_id,
+            ttl_seconds=ttl_seconds,
+        )
         rpst, pem = directory / "rpst", directory / "private.pem"
         atomic_write(pem, private_pem(session_key))  # key first: a reader never pairs a new
-        atomic_write(rpst, token)                    # token with an old key for long
-        return {"OCI_RESOURCE_PRINCIPAL_VERSION": "2.2",
-                "OCI_RESOURCE_PRINCIPAL_RPST": str(rpst.resolve()),
-                "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": str(pem.resolve()),
-                "OCI_RESOURCE_PRINCIPAL_REGION": self.region}
+        atomic_write(rpst, token)  # token with an old key for long
+        return {
+            "OCI_RESOURCE_PRINCIPAL_VERSION": "2.2",
+            "OCI_RESOURCE_PRINCIPAL_RPST": str(rpst.resolve()),
+            "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": str(pem.resolve()),
+            "OCI_RESOURCE_PRINCIPAL_REGION": self.region,
+        }
 
     def log(self, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
         _LOG.log(level, event, **fields)

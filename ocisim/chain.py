@@ -46,8 +46,11 @@ REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
 BODY = web.RequestKey("body", bytes)
 SLASH = ".slash"  # route name suffix of a path's trailing-slash twin
-ADMIN_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"),
-                  ipaddress.ip_network("198.18.0.0/15"))
+ADMIN_NETWORKS = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+    ipaddress.ip_network("198.18.0.0/15"),
+)
 
 # One request body: at most this many bytes (413), arriving within this many seconds (408), so a
 # huge or dripping body (an object PUT is the largest body any client sends) holds no handler long.
@@ -88,10 +91,15 @@ async def request_id(request: web.Request, handler: RequestHandler) -> web.Strea
     finally:
         principal = request.get(PRINCIPAL)
         request.app[BACKEND].log(
-            "request", method=request.method, path=request.path,
-            operation=matched[0].operation if matched else None, status=status,
-            principal=principal.id if principal else None, opc_request_id=rid,
-            duration_ms=round((time.monotonic() - started) * 1000, 1))
+            "request",
+            method=request.method,
+            path=request.path,
+            operation=matched[0].operation if matched else None,
+            status=status,
+            principal=principal.id if principal else None,
+            opc_request_id=rid,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
 
 
 def error_response(error: OciError) -> web.Response:
@@ -113,8 +121,7 @@ async def serialise_errors(request: web.Request, handler: RequestHandler) -> web
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug in a handler must still answer like OCI does
-        request.app[BACKEND].log("handler crashed", level=logging.ERROR, error=repr(exc),
-                                 path=request.path)
+        request.app[BACKEND].log("handler crashed", level=logging.ERROR, error=repr(exc), path=request.path)
         return error_response(InternalServerError("Internal error"))
 
 
@@ -143,8 +150,8 @@ async def authenticate(request: web.Request, handler: RequestHandler) -> web.Str
     elif route.auth == "signature":
         backend = request.app[BACKEND]
         request[PRINCIPAL] = backend.keyring.authenticate(
-            request.method, request.raw_path, request.headers, request[BODY],
-            require_body_headers=route.sign_body)
+            request.method, request.raw_path, request.headers, request[BODY], require_body_headers=route.sign_body
+        )
     return await handler(request)
 
 
@@ -157,14 +164,22 @@ async def authorize(request: web.Request, handler: RequestHandler) -> web.Stream
     route, _ = route_of(request)  # authenticate already refused unknown routes
     backend = request.app[BACKEND]
     with backend.lock:
-        denial = authorizer.check(principal, route.operation, request.match_info, request.query,
-                                  request[BODY], backend.states)
+        denial = authorizer.check(
+            principal, route.operation, request.match_info, request.query, request[BODY], backend.states
+        )
     if denial is not None:
-        backend.log("authorization denied", level=logging.WARNING, principal=principal.id,
-                    principal_kind=principal.kind, operation=route.operation,
-                    permission=denial.permission, compartment_id=denial.compartment_id,
-                    resource_id=denial.resource_id, policies=authorizer.source,
-                    opc_request_id=request[REQUEST_ID])
+        backend.log(
+            "authorization denied",
+            level=logging.WARNING,
+            principal=principal.id,
+            principal_kind=principal.kind,
+            operation=route.operation,
+            permission=denial.permission,
+            compartment_id=denial.compartment_id,
+            resource_id=denial.resource_id,
+            policies=authorizer.source,
+            opc_request_id=request[REQUEST_ID],
+        )
         raise iam.denied(request.match_info)
     return await handler(request)
 
@@ -212,10 +227,17 @@ def endpoint(route: Route, service: str) -> RequestHandler:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         backend = request.app[BACKEND]
-        call = Call(backend=backend, service=service, operation=route.operation,
-                    params=dict(request.match_info), query=request.query, headers=request.headers,
-                    body=request[BODY], principal=request.get(PRINCIPAL),
-                    request_id=request[REQUEST_ID])
+        call = Call(
+            backend=backend,
+            service=service,
+            operation=route.operation,
+            params=dict(request.match_info),
+            query=request.query,
+            headers=request.headers,
+            body=request[BODY],
+            principal=request.get(PRINCIPAL),
+            request_id=request[REQUEST_ID],
+        )
         if is_async:
             reply = await route.handler(call)
             if call.mutated:
@@ -231,14 +253,19 @@ def endpoint(route: Route, service: str) -> RequestHandler:
 
 
 def build_app(backend: Backend, extra_routes: list[Route]) -> web.Application:
-    app = web.Application(middlewares=[request_id, serialise_errors, authenticate, authorize,
-                                       inject_faults], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[request_id, serialise_errors, authenticate, authorize, inject_faults],
+        client_max_size=MAX_BODY_BYTES,
+    )
     app[BACKEND] = backend
     app[AUTHORIZER] = authorizer = iam.authorizer_for(backend.topology)
     if authorizer is not None:
-        backend.log("iam enforced", policies=authorizer.source,
-                    statements=len(authorizer.policy.statements),
-                    dynamic_groups=len(authorizer.policy.groups))
+        backend.log(
+            "iam enforced",
+            policies=authorizer.source,
+            statements=len(authorizer.policy.statements),
+            dynamic_groups=len(authorizer.policy.groups),
+        )
     table: dict[str, tuple[Route, str]] = {}
     registered = [(r, s.name) for s in backend.services for r in s.routes]
     registered += [(r, "admin") for r in extra_routes]

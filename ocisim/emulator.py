@@ -39,8 +39,9 @@ STOP_TIMEOUT_SECONDS = 4.0
 
 
 class Emulator:
-    def __init__(self, backend: Backend, sock: socket.socket, config_dir: Path,
-                 owned_dir: Path | None, tls: bool = False) -> None:
+    def __init__(
+        self, backend: Backend, sock: socket.socket, config_dir: Path, owned_dir: Path | None, tls: bool = False
+    ) -> None:
         self.backend = backend
         self._sock = sock
         self._owned_dir = owned_dir
@@ -62,14 +63,23 @@ class Emulator:
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
-    def start(cls, topology: str | os.PathLike | None = DEFAULT_TOPOLOGY,
-              state: str | os.PathLike | None = None, port: int = 0, host: str = "127.0.0.1",
-              function_dir: str | os.PathLike | None = None,
-              function_config: Mapping[str, str] | None = None, clock_scale: float = 1.0,
-              config_dir: str | os.PathLike | None = None,
-              function_python: str | os.PathLike | None = None, tls: bool = False,
-              profile: str = "fast", cold_start: Mapping[str, Any] | None = None,
-              imds_latency: float | None = None, federation_latency: float | None = None) -> Emulator:
+    def start(
+        cls,
+        topology: str | os.PathLike | None = DEFAULT_TOPOLOGY,
+        state: str | os.PathLike | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        function_dir: str | os.PathLike | None = None,
+        function_config: Mapping[str, str] | None = None,
+        clock_scale: float = 1.0,
+        config_dir: str | os.PathLike | None = None,
+        function_python: str | os.PathLike | None = None,
+        tls: bool = False,
+        profile: str = "fast",
+        cold_start: Mapping[str, Any] | None = None,
+        imds_latency: float | None = None,
+        federation_latency: float | None = None,
+    ) -> Emulator:
         """Start serving; returns once every service is up and the endpoint answers.
 
         `state` None keeps everything in memory. The OCI config file and API key go to
@@ -84,13 +94,16 @@ class Emulator:
         """
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {profile!r}")
-        options = {"function_dir": None if function_dir is None else str(function_dir),
-                   "function_python": None if function_python is None else str(function_python),
-                   "function_config": dict(function_config or {}), "profile": profile,
-                   "cold_start": dict(cold_start or {}), "imds_latency_s": imds_latency,
-                   "federation_latency_s": federation_latency}
-        backend = Backend.open(topology_path=topology, state_path=state,
-                               clock=Clock(clock_scale), options=options)
+        options = {
+            "function_dir": None if function_dir is None else str(function_dir),
+            "function_python": None if function_python is None else str(function_python),
+            "function_config": dict(function_config or {}),
+            "profile": profile,
+            "cold_start": dict(cold_start or {}),
+            "imds_latency_s": imds_latency,
+            "federation_latency_s": federation_latency,
+        }
+        backend = Backend.open(topology_path=topology, state_path=state, clock=Clock(clock_scale), options=options)
         owned = None
         if config_dir is None:
             if state is None:
@@ -137,8 +150,9 @@ class Emulator:
         app = build_app(self.backend, admin.ROUTES)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.SockSite(self._runner, self._sock,
-                           ssl_context=self.tls.server_context() if self.tls else None).start()
+        await web.SockSite(
+            self._runner, self._sock, ssl_context=self.tls.server_context() if self.tls else None
+        ).start()
         for service in self.backend.services:
             if service.start is not None:
                 await _maybe_await(service.start(self.backend))
@@ -193,7 +207,8 @@ class Emulator:
         config.write_text(
             f"[{OCI_PROFILE}]\nuser={self.backend.user_id}\nfingerprint={fingerprint(public)}\n"
             f"key_file={key_file.resolve()}\ntenancy={self.backend.tenancy_id}\n"
-            f"region={self.backend.region}\n")
+            f"region={self.backend.region}\n"
+        )
         config.chmod(0o600)
         return config.resolve()
 
@@ -219,14 +234,18 @@ class Emulator:
 
     @property
     def ready_line(self) -> dict[str, Any]:
-        return {"endpoint": self.endpoint, "region": self.region,
-                "compartment_id": self.compartment_id, "tenancy_id": self.tenancy_id,
-                "oci_config_file": self.oci_config_file, "oci_profile": self.oci_profile,
-                "functions": self.functions,
-                **({"cert_bundle": self.backend.ca_bundle} if self.tls else {}),
-                "state_file": None if self.backend.state_path is None
-                else str(self.backend.state_path.resolve()),
-                "pid": os.getpid()}
+        return {
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "compartment_id": self.compartment_id,
+            "tenancy_id": self.tenancy_id,
+            "oci_config_file": self.oci_config_file,
+            "oci_profile": self.oci_profile,
+            "functions": self.functions,
+            **({"cert_bundle": self.backend.ca_bundle} if self.tls else {}),
+            "state_file": None if self.backend.state_path is None else str(self.backend.state_path.resolve()),
+            "pid": os.getpid(),
+        }
 
     def oci_config(self) -> dict[str, Any]:
         """The SDK config dict for the emulator's API key (pass `service_endpoint=endpoint`)."""
@@ -235,15 +254,22 @@ class Emulator:
         return oci.config.from_file(self.oci_config_file, self.oci_profile)
 
     # --- faults, latency, audit, deliveries, credentials ------------------------------------------------
-    def inject_fault(self, operation: str, *, status: int | None = None, code: str | None = None,
-                     count: int | None = 1, delay: float = 0.0, drop: bool | str = False) -> None:
+    def inject_fault(
+        self,
+        operation: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        count: int | None = 1,
+        delay: float = 0.0,
+        drop: bool | str = False,
+    ) -> None:
         """The next `count` calls of `operation` ("*" for any) fail, wait or lose the connection.
 
         `drop=True`/"before": the connection is cut before the call runs; "after": the call
         commits and then the response is lost.
         """
-        self.backend.faults.inject(make_fault(operation, status=status, code=code, count=count,
-                                              delay=delay, drop=drop))
+        self.backend.faults.inject(make_fault(operation, status=status, code=code, count=count, delay=delay, drop=drop))
 
     def set_latency(self, operation: str, seconds: float) -> None:
         self.backend.faults.set_latency(operation, seconds)
@@ -289,15 +315,22 @@ class Emulator:
         """Register an API key for a user of the tenancy, as uploading one in OCI does; returns its key id."""
         return self.backend.keyring.add_api_key(self.tenancy_id, user_id, public_key)
 
-    def resource_principal_env(self, principal_id: str, directory: str | os.PathLike, *,
-                               compartment_id: str | None = None, ttl_seconds: float = 3600.0) -> dict[str, str]:
+    def resource_principal_env(
+        self,
+        principal_id: str,
+        directory: str | os.PathLike,
+        *,
+        compartment_id: str | None = None,
+        ttl_seconds: float = 3600.0,
+    ) -> dict[str, str]:
         """RPST v2.2 files for `principal_id` in `directory` and the env that points to them.
 
         Calling it again with the same directory rotates the token in place, as the Functions
         runtime does; the SDK re-reads the files after a 401.
         """
-        return self.backend.resource_principal_env(principal_id, directory, compartment_id=compartment_id,
-                                                   ttl_seconds=ttl_seconds)
+        return self.backend.resource_principal_env(
+            principal_id, directory, compartment_id=compartment_id, ttl_seconds=ttl_seconds
+        )
 
 
 async def _maybe_await(result: Any) -> None:

@@ -23,11 +23,23 @@ gets the code OCI's table gives that status.
 
 from __future__ import annotations
 
-CODES = {400: "InvalidParameter", 401: "NotAuthenticated", 403: "NotAuthorized",
-         404: "NotAuthorizedOrNotFound", 405: "MethodNotAllowed", 408: "RequestTimeout", 409: "IncorrectState",
-         412: "NoEtagMatch", 413: "RequestEntityTooLarge", 429: "TooManyRequests",
-         500: "InternalServerError", 501: "MethodNotImplemented", 502: "BadGateway",
-         503: "ServiceUnavailable", 504: "GatewayTimeout"}
+CODES = {
+    400: "InvalidParameter",
+    401: "NotAuthenticated",
+    403: "NotAuthorized",
+    404: "NotAuthorizedOrNotFound",
+    405: "MethodNotAllowed",
+    408: "RequestTimeout",
+    409: "IncorrectState",
+    412: "NoEtagMatch",
+    413: "RequestEntityTooLarge",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    501: "MethodNotImplemented",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
 
 
 class OciError(Exception):
@@ -65,7 +77,9 @@ class RelatedResourceNotAuthorizedOrNotFound(OciError):
 class NotAuthenticated(OciError):
     status, code = 401, "NotAuthenticated"
 
-    def __init__(self, message: str = "The required information to complete authentication was not provided or was incorrect.") -> None:
+    def __init__(
+        self, message: str = "The required information to complete authentication was not provided or was incorrect."
+    ) -> None:
         super().__init__(message)
 
 
@@ -102,7 +116,8 @@ def not_found(kind: str, resource_id: str) -> NotAuthorizedOrNotFound:
 
 def related_not_found(kind: str, resource_id: str) -> RelatedResourceNotAuthorizedOrNotFound:
     return RelatedResourceNotAuthorizedOrNotFound(
-        f"Authorization failed or related resource not found: {kind} {resource_id}")
+        f"Authorization failed or related resource not found: {kind} {resource_id}"
+    )
 
 
 def error_for_status(status: int, message: str, code: str | None = None) -> OciError:

@@ -16,7 +16,7 @@ from ocisim.errors import OciError, error_for_status
 ANY_OPERATION = "*"
 
 DROP_BEFORE = "before"  # connection closed before the operation runs: nothing changed
-DROP_AFTER = "after"    # the operation runs and commits, then the response is lost
+DROP_AFTER = "after"  # the operation runs and commits, then the response is lost
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,25 @@ class InjectedFault:
         return error_for_status(self.status, f"Injected fault for {self.operation}", self.code)
 
     def to_json(self) -> dict[str, Any]:
-        return {"operation": self.operation, "status": self.status, "code": self.code,
-                "delay": self.delay, "drop": self.drop, "count": self.count}
+        return {
+            "operation": self.operation,
+            "status": self.status,
+            "code": self.code,
+            "delay": self.delay,
+            "drop": self.drop,
+            "count": self.count,
+        }
 
 
-def make_fault(operation: str, *, status: int | None = None, code: str | None = None,
-               count: int | None = 1, delay: float = 0.0, drop: bool | str = False) -> InjectedFault:
+def make_fault(
+    operation: str,
+    *,
+    status: int | None = None,
+    code: str | None = None,
+    count: int | None = 1,
+    delay: float = 0.0,
+    drop: bool | str = False,
+) -> InjectedFault:
     """Validate the Python API / admin arguments; `drop=True` means drop before running."""
     drop_mode = DROP_BEFORE if drop is True else (drop or None)
     if drop_mode not in (None, DROP_BEFORE, DROP_AFTER):

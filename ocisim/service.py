@@ -69,11 +69,11 @@ Hook = Callable[["Backend"], "None | Awaitable[None]"]
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str        # aiohttp pattern, e.g. "/20160918/privateIps/{privateIpId}"
-    operation: str   # OCI operation name
+    path: str  # aiohttp pattern, e.g. "/20160918/privateIps/{privateIpId}"
+    operation: str  # OCI operation name
     handler: Handler
-    auth: str = "signature"   # "signature" | "none" | "admin"
-    sign_body: bool = True    # PUT/POST must sign content-length, content-type, x-content-sha256
+    auth: str = "signature"  # "signature" | "none" | "admin"
+    sign_body: bool = True  # PUT/POST must sign content-length, content-type, x-content-sha256
 
 
 def _identity(value: Any) -> Any:
@@ -118,15 +118,20 @@ class Call:
             raise InvalidParameter(f"Request body is not valid JSON: {exc}") from exc
 
     def audit(self, resource_id: str | None, before: Any, after: Any) -> None:
-        self.backend.record(operation=self.operation, principal=self.principal,
-                            resource_id=resource_id, before=before, after=after,
-                            opc_request_id=self.request_id)
+        self.backend.record(
+            operation=self.operation,
+            principal=self.principal,
+            resource_id=resource_id,
+            before=before,
+            after=after,
+            opc_request_id=self.request_id,
+        )
         self.mutated = True
 
 
 @dataclass
 class Reply:
-    body: Any = None            # dict/list -> JSON; bytes/str -> sent as is
+    body: Any = None  # dict/list -> JSON; bytes/str -> sent as is
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
@@ -136,8 +141,14 @@ class Reply:
         return cls(body=body, status=status, headers={"etag": etag} if etag else {})
 
 
-def paginate(items: Sequence[Any], query: Mapping[str, str], *, default_limit: int = 100,
-             max_limit: int = 1000, next_after_every_page: bool = False) -> Reply:
+def paginate(
+    items: Sequence[Any],
+    query: Mapping[str, str],
+    *,
+    default_limit: int = 100,
+    max_limit: int = 1000,
+    next_after_every_page: bool = False,
+) -> Reply:
     """OCI list pagination: `limit` + opaque `page` in, `opc-next-page` header out.
 
     `next_after_every_page`: some OCI lists (ListPrivateIps, in a recorded session) hand out a
@@ -152,7 +163,7 @@ def paginate(items: Sequence[Any], query: Mapping[str, str], *, default_limit: i
         raise InvalidParameter("Invalid page")
     if not 1 <= limit <= max_limit:
         raise InvalidParameter(f"limit must be between 1 and {max_limit}")
-    page = list(items[start:start + limit])
+    page = list(items[start : start + limit])
     headers = {}
     if start + limit < len(items) or (next_after_every_page and page):
         headers["opc-next-page"] = base64.urlsafe_b64encode(str(start + limit).encode()).decode()

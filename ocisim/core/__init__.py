@@ -1,6 +1,7 @@
 """Core Services (networking and compute) of the emulator: what a VIP failover touches."""
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ocisim.core import ipv6, routing
 from ocisim.core.models import CoreState, seed
@@ -16,5 +17,4 @@ def _seed(topology: Mapping[str, Any], backend: Any) -> CoreState:
     return state
 
 
-SERVICE = Service(name="core", routes=ROUTES, seed=_seed, load=CoreState.from_json,
-                  dump=CoreState.to_json)
+SERVICE = Service(name="core", routes=ROUTES, seed=_seed, load=CoreState.from_json, dump=CoreState.to_json)

@@ -43,16 +43,23 @@ def get_private_ip(call: Call) -> Reply:
 
 def list_private_ips(call: Call) -> Reply:
     q = call.query
-    return paginate(_state(call).list_private_ips(
-        vnic_id=q.get("vnicId"), subnet_id=q.get("subnetId"), ip_address=q.get("ipAddress"),
-        ip_state=q.get("ipState"), lifetime=q.get("lifetime"), vlan_id=q.get("vlanId")), q,
-        next_after_every_page=True)
+    return paginate(
+        _state(call).list_private_ips(
+            vnic_id=q.get("vnicId"),
+            subnet_id=q.get("subnetId"),
+            ip_address=q.get("ipAddress"),
+            ip_state=q.get("ipState"),
+            lifetime=q.get("lifetime"),
+            vlan_id=q.get("vlanId"),
+        ),
+        q,
+        next_after_every_page=True,
+    )
 
 
 def update_private_ip(call: Call) -> Reply:
     private_ip_id = call.params["privateIpId"]
-    before, after = _state(call).update_private_ip(private_ip_id, _details(call),
-                                                   call.headers.get("if-match"))
+    before, after = _state(call).update_private_ip(private_ip_id, _details(call), call.headers.get("if-match"))
     call.audit(private_ip_id, before, after)
     if before.get("vnicId") != after.get("vnicId"):
         # A move answers as a recorded real session does (oracle/oci-cli, cassette
@@ -85,9 +92,15 @@ def get_vnic(call: Call) -> Reply:
 
 def list_vnic_attachments(call: Call) -> Reply:
     q = call.query
-    return paginate(_state(call).list_vnic_attachments(
-        compartment_id=_required(dict(q), "compartmentId"), instance_id=q.get("instanceId"),
-        vnic_id=q.get("vnicId"), availability_domain=q.get("availabilityDomain")), q)
+    return paginate(
+        _state(call).list_vnic_attachments(
+            compartment_id=_required(dict(q), "compartmentId"),
+            instance_id=q.get("instanceId"),
+            vnic_id=q.get("vnicId"),
+            availability_domain=q.get("availabilityDomain"),
+        ),
+        q,
+    )
 
 
 def get_instance(call: Call) -> Reply:
@@ -121,9 +134,17 @@ def get_ipv6(call: Call) -> Reply:
 
 def list_ipv6s(call: Call) -> Reply:
     q = call.query
-    return paginate(ipv6.list_ipv6s(_state(call), vnic_id=q.get("vnicId"), subnet_id=q.get("subnetId"),
-                                    ip_address=q.get("ipAddress"), ip_state=q.get("ipState"),
-                                    lifetime=q.get("lifetime")), q)
+    return paginate(
+        ipv6.list_ipv6s(
+            _state(call),
+            vnic_id=q.get("vnicId"),
+            subnet_id=q.get("subnetId"),
+            ip_address=q.get("ipAddress"),
+            ip_state=q.get("ipState"),
+            lifetime=q.get("lifetime"),
+        ),
+        q,
+    )
 
 
 def update_ipv6(call: Call) -> Reply:
@@ -152,10 +173,18 @@ def get_route_table(call: Call) -> Reply:
 
 def list_route_tables(call: Call) -> Reply:
     q = call.query
-    return paginate(routing.list_route_tables(
-        _state(call), compartment_id=_required(dict(q), "compartmentId"), vcn_id=q.get("vcnId"),
-        display_name=q.get("displayName"), lifecycle_state=q.get("lifecycleState"), sort_by=q.get("sortBy"),
-        sort_order=q.get("sortOrder")), q)
+    return paginate(
+        routing.list_route_tables(
+            _state(call),
+            compartment_id=_required(dict(q), "compartmentId"),
+            vcn_id=q.get("vcnId"),
+            display_name=q.get("displayName"),
+            lifecycle_state=q.get("lifecycleState"),
+            sort_by=q.get("sortBy"),
+            sort_order=q.get("sortOrder"),
+        ),
+        q,
+    )
 
 
 def get_next_hops(call: Call) -> Reply:

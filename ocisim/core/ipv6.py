@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ocisim.core.models import CoreState, Resource, matching, new_etag, random_suffix, region_key
 from ocisim.errors import Conflict, InvalidParameter, LimitExceeded, MissingParameter, check_etag, not_found

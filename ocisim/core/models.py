@@ -21,8 +21,9 @@ import base64
 import copy
 import ipaddress
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ocisim.errors import (
     Conflict,
@@ -38,9 +39,20 @@ Resource = dict[str, Any]
 MAX_PRIVATE_IPS_PER_VNIC = 33  # the primary plus 32 secondaries, as in OCI
 MAX_RELEASED = 256  # freed addresses remembered per subnet (kept out of automatic assignment)
 UPDATABLE_PRIVATE_IP_FIELDS = ("displayName", "hostnameLabel", "freeformTags", "definedTags", "vnicId")
-CREATE_PRIVATE_IP_FIELDS = ("definedTags", "displayName", "freeformTags", "hostnameLabel", "ipAddress",
-                            "cidrPrefixLength", "vnicId", "vlanId", "subnetId", "ipv4SubnetCidrAtCreation",
-                            "lifetime", "routeTableId")
+CREATE_PRIVATE_IP_FIELDS = (
+    "definedTags",
+    "displayName",
+    "freeformTags",
+    "hostnameLabel",
+    "ipAddress",
+    "cidrPrefixLength",
+    "vnicId",
+    "vlanId",
+    "subnetId",
+    "ipv4SubnetCidrAtCreation",
+    "lifetime",
+    "routeTableId",
+)
 
 
 def new_etag() -> str:
@@ -66,7 +78,7 @@ class CoreState:
         return copy.deepcopy(self.__dict__)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "CoreState":
+    def from_json(cls, data: Mapping[str, Any]) -> CoreState:
         return cls(**copy.deepcopy(dict(data)))
 
     # --- lookups -------------------------------------------------------------------------------
@@ -91,13 +103,13 @@ class CoreState:
     def vnic(self, vnic_id: str) -> Resource:
         """The Vnic as the API returns it: primary IP and its public IP are derived live."""
         vnic = dict(self._get(self.vnics, "Vnic", vnic_id))
-        primary = next((p for p in self.private_ips.values()
-                        if p["vnicId"] == vnic_id and p["isPrimary"]), None)
+        primary = next((p for p in self.private_ips.values() if p["vnicId"] == vnic_id and p["isPrimary"]), None)
         vnic["privateIp"] = primary["ipAddress"] if primary else None
         public = self.public_ip_of(primary["id"]) if primary else None
         vnic["publicIp"] = public["ipAddress"] if public else None
-        vnic["ipv6Addresses"] = sorted((p["ipAddress"] for p in self.ipv6s.values() if p["vnicId"] == vnic_id),
-                                       key=ipaddress.IPv6Address)
+        vnic["ipv6Addresses"] = sorted(
+            (p["ipAddress"] for p in self.ipv6s.values() if p["vnicId"] == vnic_id), key=ipaddress.IPv6Address
+        )
         return vnic
 
     def public_ip_of(self, private_ip_id: str) -> Resource | None:
@@ -119,15 +131,30 @@ class CoreState:
         return self.etags[resource_id]
 
     # --- lists ---------------------------------------------------------------------------------
-    def list_private_ips(self, *, vnic_id: str | None, subnet_id: str | None, ip_address: str | None,
-                         ip_state: str | None = None, lifetime: str | None = None,
-                         vlan_id: str | None = None) -> list[Resource]:
+    def list_private_ips(
+        self,
+        *,
+        vnic_id: str | None,
+        subnet_id: str | None,
+        ip_address: str | None,
+        ip_state: str | None = None,
+        lifetime: str | None = None,
+        vlan_id: str | None = None,
+    ) -> list[Resource]:
         if not (vnic_id or subnet_id or vlan_id):
             raise InvalidParameter("One of vnicId, subnetId or vlanId must be given")
         self.check_list_scope(vnic_id, subnet_id)
-        found = matching(self.private_ips.values(), {
-            "vnicId": vnic_id, "subnetId": subnet_id, "ipAddress": ip_address, "ipState": ip_state,
-            "lifetime": lifetime, "vlanId": vlan_id})
+        found = matching(
+            self.private_ips.values(),
+            {
+                "vnicId": vnic_id,
+                "subnetId": subnet_id,
+                "ipAddress": ip_address,
+                "ipState": ip_state,
+                "lifetime": lifetime,
+                "vlanId": vlan_id,
+            },
+        )
         return sorted(found, key=lambda p: ipaddress.ip_address(p["ipAddress"]))
 
     def check_list_scope(self, vnic_id: str | None, subnet_id: str | None) -> None:
@@ -137,17 +164,22 @@ class CoreState:
         if subnet_id is not None and subnet_id not in self.subnets:
             raise not_found("Subnet", subnet_id)
 
-    def list_vnic_attachments(self, *, compartment_id: str, instance_id: str | None,
-                              vnic_id: str | None, availability_domain: str | None) -> list[Resource]:
-        return [a for a in self.vnic_attachments.values()
-                if a["compartmentId"] == compartment_id
-                and (instance_id is None or a["instanceId"] == instance_id)
-                and (vnic_id is None or a["vnicId"] == vnic_id)
-                and (availability_domain is None or a["availabilityDomain"] == availability_domain)]
+    def list_vnic_attachments(
+        self, *, compartment_id: str, instance_id: str | None, vnic_id: str | None, availability_domain: str | None
+    ) -> list[Resource]:
+        return [
+            a
+            for a in self.vnic_attachments.values()
+            if a["compartmentId"] == compartment_id
+            and (instance_id is None or a["instanceId"] == instance_id)
+            and (vnic_id is None or a["vnicId"] == vnic_id)
+            and (availability_domain is None or a["availabilityDomain"] == availability_domain)
+        ]
 
     # --- the one mutation the controller makes -------------------------------------------------
-    def update_private_ip(self, private_ip_id: str, details: Mapping[str, Any],
-                          if_match: str | None) -> tuple[Resource, Resource]:
+    def update_private_ip(
+        self, private_ip_id: str, details: Mapping[str, Any], if_match: str | None
+    ) -> tuple[Resource, Resource]:
         """Apply UpdatePrivateIpDetails; returns (before, after). Validates before changing."""
         current = self.private_ip(private_ip_id)
         check_etag(if_match, self.etags[private_ip_id])
@@ -162,8 +194,7 @@ class CoreState:
             self._check_move(current, target)
         return self.apply(current, details, UPDATABLE_PRIVATE_IP_FIELDS)
 
-    def apply(self, current: Resource, details: Mapping[str, Any],
-              fields: Iterable[str]) -> tuple[Resource, Resource]:
+    def apply(self, current: Resource, details: Mapping[str, Any], fields: Iterable[str]) -> tuple[Resource, Resource]:
         """Set each of `fields` that `details` gives (validated before); a change gets a new etag.
         Returns (before, after)."""
         before = copy.deepcopy(current)
@@ -179,7 +210,8 @@ class CoreState:
         if vnic["subnetId"] != private_ip["subnetId"]:
             raise InvalidParameter(
                 f"The private IP {private_ip['ipAddress']} is in subnet {private_ip['subnetId']} "
-                f"and cannot be moved to VNIC {vnic_id} in subnet {vnic['subnetId']}")
+                f"and cannot be moved to VNIC {vnic_id} in subnet {vnic['subnetId']}"
+            )
         if vnic["lifecycleState"] != "AVAILABLE":
             raise InvalidParameter(f"VNIC {vnic_id} is {vnic['lifecycleState']}")
         self._check_room(vnic_id)
@@ -194,8 +226,10 @@ class CoreState:
     def _check_room(self, vnic_id: str) -> None:
         on_target = sum(1 for p in self.private_ips.values() if p["vnicId"] == vnic_id)
         if on_target >= MAX_PRIVATE_IPS_PER_VNIC:
-            raise LimitExceeded(f"VNIC {vnic_id} already has {on_target - 1} secondary private IPs "
-                                f"(at most {MAX_PRIVATE_IPS_PER_VNIC - 1})")
+            raise LimitExceeded(
+                f"VNIC {vnic_id} already has {on_target - 1} secondary private IPs "
+                f"(at most {MAX_PRIVATE_IPS_PER_VNIC - 1})"
+            )
 
     # --- assigning and unassigning secondary IPs -------------------------------------------------
     def create_private_ip(self, details: Mapping[str, Any], created: str) -> Resource:
@@ -220,26 +254,37 @@ class CoreState:
         self._check_room(vnic["id"])
         address = self._free_address(subnet, details.get("ipAddress"))
         private_ip_id = f"ocid1.privateip.oc1.{region_key(vnic['id'])}.{random_suffix()}"
-        fields = {k: copy.deepcopy(details[k]) for k in ("displayName", "hostnameLabel", "freeformTags",
-                                                         "definedTags") if details.get(k) is not None}
-        _add_private_ip(self, vnic, {"id": private_ip_id, "ipAddress": address, "isPrimary": False,
-                                     "displayName": address, **fields}, created)
+        fields = {
+            k: copy.deepcopy(details[k])
+            for k in ("displayName", "hostnameLabel", "freeformTags", "definedTags")
+            if details.get(k) is not None
+        }
+        _add_private_ip(
+            self,
+            vnic,
+            {"id": private_ip_id, "ipAddress": address, "isPrimary": False, "displayName": address, **fields},
+            created,
+        )
         self.etags[private_ip_id] = new_etag()
         return copy.deepcopy(self.private_ips[private_ip_id])
 
     def _free_address(self, subnet: Resource, wanted: Any) -> str:
         network = ipaddress.ip_network(subnet["cidrBlock"])
         taken = {p["ipAddress"] for p in self.private_ips.values() if p["subnetId"] == subnet["id"]}
-        reserved = {str(network.network_address), str(network.broadcast_address),
-                    subnet.get("virtualRouterIp") or str(network.network_address + 1)}
+        reserved = {
+            str(network.network_address),
+            str(network.broadcast_address),
+            subnet.get("virtualRouterIp") or str(network.network_address + 1),
+        }
         if wanted is not None:
             try:
                 address = ipaddress.ip_address(wanted)
             except ValueError as exc:
                 raise InvalidParameter(f"ipAddress {wanted!r} is not an IP address") from exc
             if address not in network or str(address) in reserved:
-                raise InvalidParameter(f"ipAddress {address} is not an assignable address of subnet "
-                                       f"{subnet['id']} ({network})")
+                raise InvalidParameter(
+                    f"ipAddress {address} is not an assignable address of subnet {subnet['id']} ({network})"
+                )
             if str(address) in taken:
                 raise Conflict(f"ipAddress {address} is already assigned in subnet {subnet['id']}")
             return str(address)
@@ -255,8 +300,9 @@ class CoreState:
                 return released
         raise LimitExceeded(f"Subnet {subnet['id']} has no free address")
 
-    def update_public_ip(self, public_ip_id: str, details: Mapping[str, Any],
-                         if_match: str | None) -> tuple[Resource, Resource]:
+    def update_public_ip(
+        self, public_ip_id: str, details: Mapping[str, Any], if_match: str | None
+    ) -> tuple[Resource, Resource]:
         """UpdatePublicIp: rename, or (reserved only) reassign: ``privateIpId`` "" unassigns it,
         an OCID assigns it to that private IP, which must not carry another public IP."""
         current = self.public_ip(public_ip_id)
@@ -270,15 +316,20 @@ class CoreState:
             if current.get("lifetime") != "RESERVED":
                 raise InvalidParameter("Only a reserved public IP can be assigned or unassigned")
             if target in ("", None):
-                current.update(privateIpId=None, assignedEntityId=None, assignedEntityType=None,
-                               lifecycleState="AVAILABLE")
+                current.update(
+                    privateIpId=None, assignedEntityId=None, assignedEntityType=None, lifecycleState="AVAILABLE"
+                )
             else:
                 self.private_ip(str(target))
                 other = self.public_ip_of(str(target))
                 if other is not None and other["id"] != public_ip_id:
                     raise Conflict(f"Private IP {target} already has public IP {other['id']}")
-                current.update(privateIpId=target, assignedEntityId=target, assignedEntityType="PRIVATE_IP",
-                               lifecycleState="ASSIGNED")
+                current.update(
+                    privateIpId=target,
+                    assignedEntityId=target,
+                    assignedEntityType="PRIVATE_IP",
+                    lifecycleState="ASSIGNED",
+                )
         for key in ("displayName", "freeformTags", "definedTags"):
             if key in details:
                 current[key] = details[key]
@@ -291,15 +342,19 @@ class CoreState:
         check_etag(if_match, self.etags[private_ip_id])
         if current["isPrimary"]:
             raise InvalidParameter("A primary private IP cannot be deleted; terminate its VNIC instead")
-        routes = sorted(t["id"] for t in self.route_tables.values()
-                        if any(r.get("networkEntityId") == private_ip_id for r in t["routeRules"]))
+        routes = sorted(
+            t["id"]
+            for t in self.route_tables.values()
+            if any(r.get("networkEntityId") == private_ip_id for r in t["routeRules"])
+        )
         if routes:
             raise Conflict(f"Private IP {private_ip_id} is the target of route rules in {', '.join(routes)}")
         public = self.public_ip_of(private_ip_id)
         if public is not None:
             if public.get("lifetime") == "RESERVED":
-                public.update(privateIpId=None, assignedEntityId=None, assignedEntityType=None,
-                              lifecycleState="AVAILABLE")
+                public.update(
+                    privateIpId=None, assignedEntityId=None, assignedEntityType=None, lifecycleState="AVAILABLE"
+                )
                 self.etags[public["id"]] = new_etag()
             else:  # an ephemeral public IP lives and dies with its private IP
                 del self.public_ips[public["id"]]
@@ -307,7 +362,7 @@ class CoreState:
         del self.private_ips[private_ip_id]
         del self.etags[private_ip_id]
         freed = self.released.setdefault(current["subnetId"], [])
-        freed[:] = [a for a in freed if a != current["ipAddress"]][-(MAX_RELEASED - 1):] + [current["ipAddress"]]
+        freed[:] = [a for a in freed if a != current["ipAddress"]][-(MAX_RELEASED - 1) :] + [current["ipAddress"]]
         return current
 
 
@@ -327,6 +382,7 @@ def _check_types(details: Mapping[str, Any]) -> None:
 
 
 # --- seeding from a topology -----------------------------------------------------------------
+
 
 def seed(topology: Mapping[str, Any], created: str) -> CoreState:
     """Build the state from the topology file's sections (see ocisim/topologies/two-node.json)."""
@@ -354,11 +410,19 @@ def seed(topology: Mapping[str, Any], created: str) -> CoreState:
     for public_ip in topology.get("publicIps", []):
         private_ip = state.private_ips[public_ip["privateIpId"]]
         state.public_ips[public_ip["id"]] = {
-            "assignedEntityId": private_ip["id"], "assignedEntityType": "PRIVATE_IP",
-            "availabilityDomain": None, "compartmentId": private_ip["compartmentId"],
-            "definedTags": {}, "freeformTags": {}, "lifecycleState": "ASSIGNED",
-            "lifetime": "RESERVED", "scope": "REGION", "timeCreated": created,
-            "publicIpPoolId": None, **public_ip}
+            "assignedEntityId": private_ip["id"],
+            "assignedEntityType": "PRIVATE_IP",
+            "availabilityDomain": None,
+            "compartmentId": private_ip["compartmentId"],
+            "definedTags": {},
+            "freeformTags": {},
+            "lifecycleState": "ASSIGNED",
+            "lifetime": "RESERVED",
+            "scope": "REGION",
+            "timeCreated": created,
+            "publicIpPoolId": None,
+            **public_ip,
+        }
     for resource_id in _all_ids(state):
         state.etags[resource_id] = new_etag()
     return state
@@ -371,51 +435,114 @@ def _instance_defaults(instance: Mapping[str, Any]) -> Resource:
     """
     image_id = f"ocid1.image.oc1.{region_key(instance['id'])}.aaaaaaaaocisimdebian12imagenotarealimage"
     return {
-        "freeformTags": {}, "definedTags": {}, "systemTags": {}, "securityAttributes": {},
-        "securityAttributesState": "STABLE", "extendedMetadata": {}, "metadata": {},
-        "imageId": image_id, "launchMode": "PARAVIRTUALIZED", "ipxeScript": None,
-        "capacityReservationId": None, "dedicatedVmHostId": None, "clusterPlacementGroupId": None,
-        "instanceConfigurationId": None, "timeMaintenanceRebootDue": None, "isCrossNumaNode": False,
-        "isAIEnterpriseEnabled": False, "placementConstraintDetails": None,
-        "preemptibleInstanceConfig": None, "platformConfig": None, "licensingConfigs": [],
-        "launchOptions": {"bootVolumeType": "PARAVIRTUALIZED", "firmware": "UEFI_64",
-                          "networkType": "PARAVIRTUALIZED", "remoteDataVolumeType": "PARAVIRTUALIZED",
-                          "isPvEncryptionInTransitEnabled": False, "isConsistentVolumeNamingEnabled": True},
+        "freeformTags": {},
+        "definedTags": {},
+        "systemTags": {},
+        "securityAttributes": {},
+        "securityAttributesState": "STABLE",
+        "extendedMetadata": {},
+        "metadata": {},
+        "imageId": image_id,
+        "launchMode": "PARAVIRTUALIZED",
+        "ipxeScript": None,
+        "capacityReservationId": None,
+        "dedicatedVmHostId": None,
+        "clusterPlacementGroupId": None,
+        "instanceConfigurationId": None,
+        "timeMaintenanceRebootDue": None,
+        "isCrossNumaNode": False,
+        "isAIEnterpriseEnabled": False,
+        "placementConstraintDetails": None,
+        "preemptibleInstanceConfig": None,
+        "platformConfig": None,
+        "licensingConfigs": [],
+        "launchOptions": {
+            "bootVolumeType": "PARAVIRTUALIZED",
+            "firmware": "UEFI_64",
+            "networkType": "PARAVIRTUALIZED",
+            "remoteDataVolumeType": "PARAVIRTUALIZED",
+            "isPvEncryptionInTransitEnabled": False,
+            "isConsistentVolumeNamingEnabled": True,
+        },
         "instanceOptions": {"areLegacyImdsEndpointsDisabled": True},
         "availabilityConfig": {"isLiveMigrationPreferred": None, "recoveryAction": "RESTORE_INSTANCE"},
-        "agentConfig": {"isMonitoringDisabled": False, "isManagementDisabled": False,
-                        "areAllPluginsDisabled": False, "pluginsConfig": None},
-        "shapeConfig": {"ocpus": 1.0, "memoryInGBs": 16.0, "baselineOcpuUtilization": None,
-                        "processorDescription": "2.55 GHz AMD EPYC 7J13 (Milan)",
-                        "networkingBandwidthInGbps": 1.0, "maxVnicAttachments": 2, "gpus": 0,
-                        "gpuDescription": None, "localDisks": 0, "localDisksTotalSizeInGBs": None,
-                        "localDiskDescription": None, "vcpus": 2, "resourceManagement": None},
-        "sourceDetails": {"sourceType": "image", "imageId": image_id, "bootVolumeSizeInGBs": None,
-                          "bootVolumeVpusPerGB": None, "kmsKeyId": None,
-                          "instanceSourceImageFilterDetails": None},
+        "agentConfig": {
+            "isMonitoringDisabled": False,
+            "isManagementDisabled": False,
+            "areAllPluginsDisabled": False,
+            "pluginsConfig": None,
+        },
+        "shapeConfig": {
+            "ocpus": 1.0,
+            "memoryInGBs": 16.0,
+            "baselineOcpuUtilization": None,
+            "processorDescription": "2.55 GHz AMD EPYC 7J13 (Milan)",
+            "networkingBandwidthInGbps": 1.0,
+            "maxVnicAttachments": 2,
+            "gpus": 0,
+            "gpuDescription": None,
+            "localDisks": 0,
+            "localDisksTotalSizeInGBs": None,
+            "localDiskDescription": None,
+            "vcpus": 2,
+            "resourceManagement": None,
+        },
+        "sourceDetails": {
+            "sourceType": "image",
+            "imageId": image_id,
+            "bootVolumeSizeInGBs": None,
+            "bootVolumeVpusPerGB": None,
+            "kmsKeyId": None,
+            "instanceSourceImageFilterDetails": None,
+        },
     }
 
 
-def _seed_vnic(state: CoreState, instance: Resource, vnic: Mapping[str, Any], index: int,
-               created: str) -> None:
+def _seed_vnic(state: CoreState, instance: Resource, vnic: Mapping[str, Any], index: int, created: str) -> None:
     subnet = state.subnets[vnic["subnetId"]]
-    common = {"availabilityDomain": instance["availabilityDomain"],
-              "compartmentId": instance["compartmentId"], "timeCreated": created}
+    common = {
+        "availabilityDomain": instance["availabilityDomain"],
+        "compartmentId": instance["compartmentId"],
+        "timeCreated": created,
+    }
     state.vnics[vnic["id"]] = {
-        **common, "id": vnic["id"], "displayName": vnic.get("displayName", instance["displayName"]),
-        "hostnameLabel": vnic.get("hostnameLabel"), "isPrimary": vnic.get("isPrimary", index == 0),
-        "lifecycleState": "AVAILABLE", "macAddress": vnic["macAddress"], "nsgIds": [],
-        "vlanId": None, "skipSourceDestCheck": vnic.get("skipSourceDestCheck", False),
-        "subnetId": subnet["id"], "definedTags": {}, "freeformTags": {}, "systemTags": {},
-        "ipv6Addresses": [], "routeTableId": None, "securityAttributes": {}}
+        **common,
+        "id": vnic["id"],
+        "displayName": vnic.get("displayName", instance["displayName"]),
+        "hostnameLabel": vnic.get("hostnameLabel"),
+        "isPrimary": vnic.get("isPrimary", index == 0),
+        "lifecycleState": "AVAILABLE",
+        "macAddress": vnic["macAddress"],
+        "nsgIds": [],
+        "vlanId": None,
+        "skipSourceDestCheck": vnic.get("skipSourceDestCheck", False),
+        "subnetId": subnet["id"],
+        "definedTags": {},
+        "freeformTags": {},
+        "systemTags": {},
+        "ipv6Addresses": [],
+        "routeTableId": None,
+        "securityAttributes": {},
+    }
     state.vnic_attachments[vnic["attachmentId"]] = {
-        **common, "id": vnic["attachmentId"], "displayName": vnic.get("attachmentDisplayName"),
-        "instanceId": instance["id"], "lifecycleState": "ATTACHED", "nicIndex": 0,
-        "subnetId": subnet["id"], "vlanId": None, "vlanTag": 0, "vnicId": vnic["id"]}
+        **common,
+        "id": vnic["attachmentId"],
+        "displayName": vnic.get("attachmentDisplayName"),
+        "instanceId": instance["id"],
+        "lifecycleState": "ATTACHED",
+        "nicIndex": 0,
+        "subnetId": subnet["id"],
+        "vlanId": None,
+        "vlanTag": 0,
+        "vnicId": vnic["id"],
+    }
     primary = vnic["privateIp"]
-    _add_private_ip(state, state.vnics[vnic["id"]],
-                    {"hostnameLabel": vnic.get("hostnameLabel"), "displayName": primary["ipAddress"],
-                     **primary, "isPrimary": True}, created)
+    _add_private_ip(
+        state,
+        state.vnics[vnic["id"]],
+        {"hostnameLabel": vnic.get("hostnameLabel"), "displayName": primary["ipAddress"], **primary, "isPrimary": True},
+        created,
+    )
 
 
 def _add_private_ip(state: CoreState, vnic: Resource, private_ip: Mapping[str, Any], created: str) -> None:
@@ -423,15 +550,26 @@ def _add_private_ip(state: CoreState, vnic: Resource, private_ip: Mapping[str, A
     address = ipaddress.ip_address(private_ip["ipAddress"])
     if address not in ipaddress.ip_network(subnet["cidrBlock"]):
         raise ValueError(f"{address} is outside subnet {subnet['cidrBlock']}")
-    if any(p["ipAddress"] == str(address) and p["subnetId"] == subnet["id"]
-           for p in state.private_ips.values()):
+    if any(p["ipAddress"] == str(address) and p["subnetId"] == subnet["id"] for p in state.private_ips.values()):
         raise ValueError(f"{address} appears twice in subnet {subnet['id']}")
     state.private_ips[private_ip["id"]] = {
-        "availabilityDomain": vnic["availabilityDomain"], "compartmentId": vnic["compartmentId"],
-        "definedTags": {}, "freeformTags": {}, "displayName": None, "hostnameLabel": None,
-        "cidrPrefixLength": None, "vlanId": None, "subnetId": subnet["id"], "timeCreated": created,
-        "vnicId": vnic["id"], "ipState": "ASSIGNED", "lifetime": "EPHEMERAL", "routeTableId": None,
-        "ipv4SubnetCidrAtCreation": None, **private_ip}
+        "availabilityDomain": vnic["availabilityDomain"],
+        "compartmentId": vnic["compartmentId"],
+        "definedTags": {},
+        "freeformTags": {},
+        "displayName": None,
+        "hostnameLabel": None,
+        "cidrPrefixLength": None,
+        "vlanId": None,
+        "subnetId": subnet["id"],
+        "timeCreated": created,
+        "vnicId": vnic["id"],
+        "ipState": "ASSIGNED",
+        "lifetime": "EPHEMERAL",
+        "routeTableId": None,
+        "ipv4SubnetCidrAtCreation": None,
+        **private_ip,
+    }
 
 
 def region_key(ocid: str) -> str:
@@ -446,6 +584,13 @@ def random_suffix() -> str:
 
 
 def _all_ids(state: CoreState) -> Iterable[str]:
-    for table in (state.vcns, state.subnets, state.instances, state.vnics, state.vnic_attachments,
-                  state.private_ips, state.public_ips):
+    for table in (
+        state.vcns,
+        state.subnets,
+        state.instances,
+        state.vnics,
+        state.vnic_attachments,
+        state.private_ips,
+        state.public_ips,
+    ):
         yield from table

@@ -15,7 +15,8 @@ behind a move. It is served to the lab on the unsigned admin API, not as an OCI 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ocisim.core.models import CoreState, Resource, matching, new_etag
 from ocisim.errors import InvalidParameter, not_found

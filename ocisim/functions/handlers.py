@@ -35,14 +35,20 @@ def _attached(call: Call) -> tuple[Runtime, Pool]:
     pool = runtime.pools.get(function_id) if runtime else None
     if runtime is None or pool is None:
         raise NotAuthorizedOrNotFound(
-            f"Function {function_id} has no code attached (start the emulator with --function-dir)")
+            f"Function {function_id} has no code attached (start the emulator with --function-dir)"
+        )
     return runtime, pool
 
 
 def get_containers(call: Call) -> Reply:
     runtime = runtime_for(call.backend)
-    return Reply({"functions": {} if runtime is None else
-                  {function_id: pool.to_json() for function_id, pool in runtime.pools.items()}})
+    return Reply(
+        {
+            "functions": {}
+            if runtime is None
+            else {function_id: pool.to_json() for function_id, pool in runtime.pools.items()}
+        }
+    )
 
 
 async def force_idle(call: Call) -> Reply:
@@ -72,8 +78,11 @@ def get_function(call: Call) -> Reply:
 
 def list_functions(call: Call) -> Reply:
     app_id = _required(call, "applicationId")
-    found = [function_summary(f, call.backend.endpoint) for f in call.state.values()
-             if f.get("applicationId") == app_id and call.query.get("displayName") in (None, f.get("name"))]
+    found = [
+        function_summary(f, call.backend.endpoint)
+        for f in call.state.values()
+        if f.get("applicationId") == app_id and call.query.get("displayName") in (None, f.get("name"))
+    ]
     return paginate(sorted(found, key=lambda f: f["displayName"]), call.query, default_limit=50)
 
 
@@ -86,9 +95,11 @@ def get_application(call: Call) -> Reply:
 
 def list_applications(call: Call) -> Reply:
     compartment_id = _required(call, "compartmentId")
-    found = [application_summary(a) for a in applications(call.state).values()
-             if a["compartmentId"] == compartment_id
-             and call.query.get("displayName") in (None, a["displayName"])]
+    found = [
+        application_summary(a)
+        for a in applications(call.state).values()
+        if a["compartmentId"] == compartment_id and call.query.get("displayName") in (None, a["displayName"])
+    ]
     return paginate(sorted(found, key=lambda a: a["displayName"]), call.query, default_limit=50)
 
 
@@ -110,15 +121,23 @@ async def invoke_function(call: Call) -> Reply:
     content_type = call.headers.get("content-type", "application/octet-stream")
     call_headers = {"Fn-Call-Id": call.request_id}
     if invoke_type == "detached":
-        runtime.detach(pool.invoke(call.body, content_type, call.request_id,
-                                   timeout=float(detached_timeout(function))), call.request_id)
+        runtime.detach(
+            pool.invoke(call.body, content_type, call.request_id, timeout=float(detached_timeout(function))),
+            call.request_id,
+        )
         return Reply(status=202, headers=call_headers)
     answer = await pool.invoke(call.body, content_type, call.request_id)
     if answer.status == 200:
         relayed = {name: answer.headers[name.lower()] for name in RELAYED_HEADERS if name.lower() in answer.headers}
-        return Reply(body=answer.body, content_type=answer.content_type or "application/octet-stream",
-                     headers={**call_headers, **relayed})
+        return Reply(
+            body=answer.body,
+            content_type=answer.content_type or "application/octet-stream",
+            headers={**call_headers, **relayed},
+        )
     if answer.status == 504:
         raise OciError("The function invocation timed out", status=504, code="FunctionInvokeTimedOut")
-    raise OciError(f"The function failed: {answer.body[:500].decode('utf-8', 'replace')}", status=502,
-                   code="FunctionInvokeExecutionFailed")
+    raise OciError(
+        f"The function failed: {answer.body[:500].decode('utf-8', 'replace')}",
+        status=502,
+        code="FunctionInvokeExecutionFailed",
+    )

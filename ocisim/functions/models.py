@@ -18,8 +18,8 @@ DEFAULT_CREATED = "2026-01-01T00:00:00.000Z"
 DETACHED_TIMEOUT_BOUNDS = (5, 3600)  # OCI's allowed detached-mode timeout, seconds
 
 # Bounds on what a topology or a flag may ask of the emulator's function containers.
-MAX_CONTAINERS_LIMIT = 16            # fdk processes of one function at once
-MAX_COLD_DELAY_SECONDS = 60.0        # a modeled cold start, beyond the real fdk start
+MAX_CONTAINERS_LIMIT = 16  # fdk processes of one function at once
+MAX_COLD_DELAY_SECONDS = 60.0  # a modeled cold start, beyond the real fdk start
 MAX_IDLE_TIMEOUT_SECONDS = 86400.0
 
 
@@ -39,14 +39,19 @@ class ColdStart:
     max_containers: int = 4
 
     def to_json(self) -> dict[str, Any]:
-        return {"idleTimeoutSeconds": self.idle_timeout_s, "delaySeconds": self.delay_s,
-                "maxContainers": self.max_containers}
+        return {
+            "idleTimeoutSeconds": self.idle_timeout_s,
+            "delaySeconds": self.delay_s,
+            "maxContainers": self.max_containers,
+        }
 
 
 # coldStart's keys: the ColdStart field each sets and its upper bound.
-COLD_START_FIELDS = {"idleTimeoutSeconds": ("idle_timeout_s", MAX_IDLE_TIMEOUT_SECONDS),
-                     "delaySeconds": ("delay_s", MAX_COLD_DELAY_SECONDS),
-                     "maxContainers": ("max_containers", MAX_CONTAINERS_LIMIT)}
+COLD_START_FIELDS = {
+    "idleTimeoutSeconds": ("idle_timeout_s", MAX_IDLE_TIMEOUT_SECONDS),
+    "delaySeconds": ("delay_s", MAX_COLD_DELAY_SECONDS),
+    "maxContainers": ("max_containers", MAX_CONTAINERS_LIMIT),
+}
 # The default: warm forever, no modeled delay (what the tests and the lab have always had).
 WARM = ColdStart()
 # The `realistic` profile: Fn's default idle_timeout (30 s; OCI publishes no idle time), and
@@ -77,8 +82,9 @@ def cold_start(raw: Mapping[str, Any] | None, base: ColdStart) -> ColdStart:
     unknown = sorted(set(raw) - set(COLD_START_FIELDS)) if isinstance(raw, Mapping) else [raw]
     if unknown:
         raise ValueError(f"coldStart must be an object of {', '.join(COLD_START_FIELDS)}, not with {unknown[0]!r}")
-    changes: dict[str, Any] = {name: _setting(key, raw[key], high)
-                               for key, (name, high) in COLD_START_FIELDS.items() if key in raw}
+    changes: dict[str, Any] = {
+        name: _setting(key, raw[key], high) for key, (name, high) in COLD_START_FIELDS.items() if key in raw
+    }
     return replace(base, **changes)
 
 
@@ -107,8 +113,10 @@ def provisioned_concurrency(raw: Any) -> dict[str, Any]:
         count = raw["count"]
         if not isinstance(count, bool) and isinstance(count, int) and count >= 1:
             return {"strategy": "CONSTANT", "count": count}
-    raise ValueError('provisionedConcurrencyConfig must be {"strategy": "NONE"} or '
-                     f'{{"strategy": "CONSTANT", "count": N}} with N >= 1, not {raw!r}')
+    raise ValueError(
+        'provisionedConcurrencyConfig must be {"strategy": "NONE"} or '
+        f'{{"strategy": "CONSTANT", "count": N}} with N >= 1, not {raw!r}'
+    )
 
 
 def hot_containers(function: Mapping[str, Any], cold: ColdStart) -> int:
@@ -126,9 +134,10 @@ def expired(idle_since: Sequence[float | None], now: float, idle_timeout_s: floa
     (every idle one when it is 0), longest idle first, never leaving fewer than `keep`."""
     if idle_timeout_s is None:
         return []
-    stale = sorted((since, index) for index, since in enumerate(idle_since)
-                   if since is not None and now - since >= idle_timeout_s)
-    return [index for _, index in stale[:max(0, len(idle_since) - keep)]]
+    stale = sorted(
+        (since, index) for index, since in enumerate(idle_since) if since is not None and now - since >= idle_timeout_s
+    )
+    return [index for _, index in stale[: max(0, len(idle_since) - keep)]]
 
 
 def detached_timeout(function: Mapping[str, Any]) -> int:

@@ -15,8 +15,9 @@ ROUTES = [
     Route("GET", f"{BASE}/applications/{{applicationId}}", "GetApplication", h.get_application),
     Route("GET", f"{BASE}/functions", "ListFunctions", h.list_functions),
     Route("GET", f"{BASE}/functions/{{functionId}}", "GetFunction", h.get_function),
-    Route("POST", f"{BASE}/functions/{{functionId}}/actions/invoke", "InvokeFunction", h.invoke_function,
-          sign_body=False),
+    Route(
+        "POST", f"{BASE}/functions/{{functionId}}/actions/invoke", "InvokeFunction", h.invoke_function, sign_body=False
+    ),
     Route("GET", "/_admin/functions", "AdminGetFunctionContainers", h.get_containers, auth="admin"),
     Route("POST", "/_admin/functions/{functionId}/idle", "AdminIdleFunction", h.force_idle, auth="admin"),
 ]

@@ -77,8 +77,10 @@ def _fdk_command(function_dir: Path, python_dir: Path | None) -> list[str]:
         if not entrypoint:
             raise RuntimeError(f"{function_dir}/func.yaml names no entrypoint")
         image_paths = (("/python/", f"{python_dir}/"), ("/function/", f"{function_dir}/"))
-        return [next((word.replace(a, b, 1) for a, b in image_paths if word.startswith(a)), word)
-                for word in entrypoint.split()]
+        return [
+            next((word.replace(a, b, 1) for a, b in image_paths if word.startswith(a)), word)
+            for word in entrypoint.split()
+        ]
     script = Path(sys.executable).with_name("fdk")
     entry = [str(script)] if script.exists() else [sys.executable, "-c", "from fdk.scripts.fdk import main; main()"]
     return entry + [str(function_dir / "func.py"), "handler"]
@@ -149,8 +151,9 @@ class Pool:
 
     def _mint(self, directory: Path) -> dict[str, str]:
         """Write (or rewrite) the container's RPST and session key files; the v2.2 env."""
-        return self.backend.resource_principal_env(self.function["id"], directory / "rp",
-                                                   compartment_id=self.function.get("compartmentId"))
+        return self.backend.resource_principal_env(
+            self.function["id"], directory / "rp", compartment_id=self.function.get("compartmentId")
+        )
 
     def _env(self, directory: Path) -> dict[str, str]:
         function = self.function
@@ -163,18 +166,20 @@ class Pool:
         if self.backend.ca_bundle:  # serving HTTPS: the function's SDK and probes trust our CA
             env["REQUESTS_CA_BUNDLE"] = self.backend.ca_bundle
         env.update(self._mint(directory))
-        env.update({
-            "FN_LISTENER": f"unix:{directory / 'lsnr.sock'}",
-            "FN_FORMAT": "http-stream",
-            "FN_APP_ID": function.get("applicationId", ""),
-            "FN_FN_ID": function["id"],
-            "FN_APP_NAME": function.get("applicationName", "vip-failover-app"),
-            "FN_FN_NAME": function.get("name", ""),
-            "FN_MEMORY": str(function.get("memoryInMBs", 128)),
-            "FN_TYPE": "sync",
-            "PYTHONPATH": ":".join(str(p) for p in (self.function_dir, self.python_dir) if p is not None),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "FN_LISTENER": f"unix:{directory / 'lsnr.sock'}",
+                "FN_FORMAT": "http-stream",
+                "FN_APP_ID": function.get("applicationId", ""),
+                "FN_FN_ID": function["id"],
+                "FN_APP_NAME": function.get("applicationName", "vip-failover-app"),
+                "FN_FN_NAME": function.get("name", ""),
+                "FN_MEMORY": str(function.get("memoryInMBs", 128)),
+                "FN_TYPE": "sync",
+                "PYTHONPATH": ":".join(str(p) for p in (self.function_dir, self.python_dir) if p is not None),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     async def _start_container(self) -> Container:
@@ -184,9 +189,14 @@ class Pool:
         launched = loop.time()
         with open(self.log_path, "ab") as log:
             process = await asyncio.create_subprocess_exec(
-                *_fdk_command(self.function_dir, self.python_dir), cwd=str(self.function_dir),
-                env=self._env(directory), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True)
+                *_fdk_command(self.function_dir, self.python_dir),
+                cwd=str(self.function_dir),
+                env=self._env(directory),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         self.launched.add(process)
         give_up = loop.time() + START_TIMEOUT_SECONDS
         try:
@@ -202,8 +212,12 @@ class Pool:
             raise
         session = aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(socket_path)))
         # startup_s: process start to a listening socket, the cold-start cost a caller waits for.
-        self.backend.log("function container started", function=self.function["id"], pid=process.pid,
-                         startup_s=round(loop.time() - launched, 3))
+        self.backend.log(
+            "function container started",
+            function=self.function["id"],
+            pid=process.pid,
+            startup_s=round(loop.time() - launched, 3),
+        )
         self.started += 1
         return Container(process=process, directory=directory, session=session)
 
@@ -216,8 +230,12 @@ class Pool:
         for container in dead + [live[index] for index in chosen]:
             self._retire_locked(container)
         if chosen:
-            self.backend.log("function containers idled out", function=self.function["id"], stopped=len(chosen),
-                             containers=len(self.containers))
+            self.backend.log(
+                "function containers idled out",
+                function=self.function["id"],
+                stopped=len(chosen),
+                containers=len(self.containers),
+            )
         return len(chosen)
 
     def _retire_locked(self, container: Container) -> None:
@@ -315,8 +333,7 @@ class Pool:
                 try:
                     await self.provision(missing)
                 except (RuntimeError, OSError) as exc:
-                    self.backend.log("function container failed to start", function=self.function["id"],
-                                     error=str(exc))
+                    self.backend.log("function container failed to start", function=self.function["id"], error=str(exc))
             timeout = self.cold.idle_timeout_s
             period = 1.0 if timeout is None else self.backend.clock.real_seconds(timeout) / 4
             await asyncio.sleep(min(max(period, REAP_PERIOD_BOUNDS[0]), REAP_PERIOD_BOUNDS[1]))
@@ -335,14 +352,20 @@ class Pool:
 
     def to_json(self) -> dict[str, Any]:
         """What the admin endpoint reports of this function's containers and calls."""
-        return {"name": self.function.get("name"), "containers": len(self.containers),
-                "busy": sum(c.busy for c in self.containers), "starting": self.starting,
-                "stopping": len(self.stopping), "waiting": self.waiting,
-                "provisioned": self.hot, "containersStarted": self.started, "calls": dict(self.calls),
-                "coldStart": self.cold.to_json()}
+        return {
+            "name": self.function.get("name"),
+            "containers": len(self.containers),
+            "busy": sum(c.busy for c in self.containers),
+            "starting": self.starting,
+            "stopping": len(self.stopping),
+            "waiting": self.waiting,
+            "provisioned": self.hot,
+            "containersStarted": self.started,
+            "calls": dict(self.calls),
+            "coldStart": self.cold.to_json(),
+        }
 
-    async def invoke(self, body: bytes, content_type: str, call_id: str, *,
-                     timeout: float | None = None) -> Answer:
+    async def invoke(self, body: bytes, content_type: str, call_id: str, *, timeout: float | None = None) -> Answer:
         """POST /call to an idle container as the Fn agent does, within `timeout` (default: the
         function's own timeout, which also bounds the wait for a free container)."""
         timeout = float(timeout or self.function.get("timeoutInSeconds", 30))
@@ -361,11 +384,16 @@ class Pool:
         started = time.monotonic()
         status = None
         try:
-            async with container.session.post("http://localhost/call", data=body, headers=headers,
-                                              timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+            async with container.session.post(
+                "http://localhost/call", data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as response:
                 status = response.status
-                return Answer(response.status, await response.read(), response.headers.get("Content-Type"),
-                              {k.lower(): v for k, v in response.headers.items()})
+                return Answer(
+                    response.status,
+                    await response.read(),
+                    response.headers.get("Content-Type"),
+                    {k.lower(): v for k, v in response.headers.items()},
+                )
         except TimeoutError:
             status = 504
             return Answer(504, b"timed out", None, {})
@@ -374,13 +402,24 @@ class Pool:
             if container.calls == 0:
                 # The first call pays the function's imports and client setup: with startup_s,
                 # the cold start a caller sees.
-                self.backend.log("function container first call", function=self.function["id"],
-                                 pid=container.process.pid, seconds=seconds)
+                self.backend.log(
+                    "function container first call",
+                    function=self.function["id"],
+                    pid=container.process.pid,
+                    seconds=seconds,
+                )
             container.calls += 1
             self.calls["warm" if cold_s is None else "cold"] += 1
-            self.backend.log("function.invoke", function=self.function["id"], fn_call_id=call_id,
-                             cold=cold_s is not None, cold_start_s=round(cold_s or 0.0, 3), seconds=seconds,
-                             status=status, pid=container.process.pid)
+            self.backend.log(
+                "function.invoke",
+                function=self.function["id"],
+                fn_call_id=call_id,
+                cold=cold_s is not None,
+                cold_start_s=round(cold_s or 0.0, 3),
+                seconds=seconds,
+                status=status,
+                pid=container.process.pid,
+            )
             await self._release(container, timed_out=status == 504)
 
     async def stop(self) -> None:
@@ -458,23 +497,32 @@ async def start(backend: Any) -> None:
     runtime = Runtime(workdir=Path(tempfile.mkdtemp(prefix="ocisim-functions-")), backend=backend)
     python_dir = backend.options.get("function_python")
     for function in functions:
-        pool = Pool(backend=backend, function=function, function_dir=function_dir,
-                    workdir=runtime.workdir / function["id"][-12:],
-                    python_dir=None if python_dir is None else Path(python_dir).resolve(),
-                    cold=colds[function["id"]])
+        pool = Pool(
+            backend=backend,
+            function=function,
+            function_dir=function_dir,
+            workdir=runtime.workdir / function["id"][-12:],
+            python_dir=None if python_dir is None else Path(python_dir).resolve(),
+            cold=colds[function["id"]],
+        )
         pool.workdir.mkdir()
         runtime.pools[function["id"]] = pool
     backend.runtime[SERVICE_NAME] = runtime
     # The first is warm at start; the others start on their first call (a cold start), unless
     # provisioned concurrency keeps some of theirs hot.
     pools = list(runtime.pools.values())
-    await asyncio.gather(*(pool.provision(max(pool.hot, 1 if index == 0 else 0))
-                           for index, pool in enumerate(pools)))
+    await asyncio.gather(*(pool.provision(max(pool.hot, 1 if index == 0 else 0)) for index, pool in enumerate(pools)))
     for pool in pools:
         pool.start_reaping()
-        backend.log("function attached", function=pool.function["id"], name=pool.function.get("name"),
-                    directory=str(function_dir), log=str(pool.log_path), provisioned=pool.hot,
-                    cold_start=pool.cold.to_json())
+        backend.log(
+            "function attached",
+            function=pool.function["id"],
+            name=pool.function.get("name"),
+            directory=str(function_dir),
+            log=str(pool.log_path),
+            provisioned=pool.hot,
+            cold_start=pool.cold.to_json(),
+        )
 
 
 async def stop(backend: Any) -> None:

@@ -47,13 +47,31 @@ class Authorizer:
     policy: Policy
     source: str  # where the statements came from, for the log
 
-    def check(self, principal: Principal, operation: str, params: Mapping[str, str],
-              query: Mapping[str, str], body: bytes, states: Mapping[str, Any]) -> Denial | None:
+    def check(
+        self,
+        principal: Principal,
+        operation: str,
+        params: Mapping[str, str],
+        query: Mapping[str, str],
+        body: bytes,
+        states: Mapping[str, Any],
+    ) -> Denial | None:
         """Call with the backend lock held: the targets are read from the current state."""
         resolve = OPERATIONS.get(operation)
-        needs = None if resolve is None else resolve(
-            Request(params=params, query=query, body=body, core=states["core"], functions=states["functions"],
-                    services=states))
+        needs = (
+            None
+            if resolve is None
+            else resolve(
+                Request(
+                    params=params,
+                    query=query,
+                    body=body,
+                    core=states["core"],
+                    functions=states["functions"],
+                    services=states,
+                )
+            )
+        )
         return decide(self.policy, principal, operation, needs)
 
 
@@ -74,6 +92,7 @@ def authorizer_for(topology: Mapping[str, Any]) -> Authorizer | None:
     directory = Path(section["terraform_dir"])
     if not directory.is_absolute():
         directory = REPOSITORY / directory
-    return Authorizer(policy=policy_from_terraform(directory, section.get("bindings", {}),
-                                                   section.get("group_members", {})),
-                      source=str(directory))
+    return Authorizer(
+        policy=policy_from_terraform(directory, section.get("bindings", {}), section.get("group_members", {})),
+        source=str(directory),
+    )

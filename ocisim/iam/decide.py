@@ -54,8 +54,7 @@ def principal_variables(principal: Principal) -> dict[str, str]:
     if principal.kind == "instance":
         return {"instance.id": principal.id, "instance.compartment.id": compartment}
     resource_type = principal.id.split(".")[1] if principal.id.count(".") >= 2 else ""
-    return {"resource.type": resource_type, "resource.id": principal.id,
-            "resource.compartment.id": compartment}
+    return {"resource.type": resource_type, "resource.id": principal.id, "resource.compartment.id": compartment}
 
 
 def groups_of(policy: Policy, principal: Principal) -> frozenset[str]:
@@ -72,13 +71,16 @@ def allows(statement: Statement, operation: str, need: Requirement) -> bool:
         return False
     if statement.condition is None:
         return True
-    variables = {**need.variables, "request.permission": need.permission,
-                 "request.operation": operation, "target.compartment.id": need.compartment_id}
+    variables = {
+        **need.variables,
+        "request.permission": need.permission,
+        "request.operation": operation,
+        "target.compartment.id": need.compartment_id,
+    }
     return holds(statement.condition, variables)
 
 
-def decide(policy: Policy, principal: Principal, operation: str,
-           needs: list[Requirement] | None) -> Denial | None:
+def decide(policy: Policy, principal: Principal, operation: str, needs: list[Requirement] | None) -> Denial | None:
     """None when the call may proceed; `needs` None means the operation is not mapped (refused)."""
     restricted_user = principal.kind == "user" and any(principal.id in u for u in policy.members.values())
     if principal.kind not in RESTRICTED_KINDS and not restricted_user:

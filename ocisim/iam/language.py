@@ -81,21 +81,28 @@ Condition = Comparison | AnyOf | AllOf
 
 @dataclass(frozen=True)
 class Statement:
-    group_id: str               # the dynamic group (or user group) the statement grants to
-    verb: str                   # inspect | read | use | manage
-    resource_type: str          # private-ips, vnics, metrics, fn-invocation, ...
+    group_id: str  # the dynamic group (or user group) the statement grants to
+    verb: str  # inspect | read | use | manage
+    resource_type: str  # private-ips, vnics, metrics, fn-invocation, ...
     compartment_id: str | None  # None: the whole tenancy
     condition: Condition | None
     text: str
-    users: bool = False         # True: `group id` (IAM users), False: `dynamic-group id`
+    users: bool = False  # True: `group id` (IAM users), False: `dynamic-group id`
 
 
 class _ToModel(Transformer):
     def statement(self, items: list) -> Statement:
         (users, group_id), verb, resource_type, compartment_id = items[:4]
         condition = items[4] if len(items) > 4 else None
-        return Statement(group_id=group_id, verb=str(verb).lower(), resource_type=str(resource_type),
-                         compartment_id=compartment_id, condition=condition, text="", users=users)
+        return Statement(
+            group_id=group_id,
+            verb=str(verb).lower(),
+            resource_type=str(resource_type),
+            compartment_id=compartment_id,
+            condition=condition,
+            text="",
+            users=users,
+        )
 
     def rule(self, items: list) -> Condition:
         return items[0]
@@ -133,8 +140,15 @@ def _parse(text: str, start: str) -> object:
 def parse_statement(text: str) -> Statement:
     statement = _parse(text, "statement")
     assert isinstance(statement, Statement)
-    return Statement(statement.group_id, statement.verb, statement.resource_type,
-                     statement.compartment_id, statement.condition, text, statement.users)
+    return Statement(
+        statement.group_id,
+        statement.verb,
+        statement.resource_type,
+        statement.compartment_id,
+        statement.condition,
+        text,
+        statement.users,
+    )
 
 
 def parse_rule(text: str) -> Condition:

@@ -24,9 +24,17 @@ VERBS = ("inspect", "read", "use", "manage")
 INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
     "private-ips": {
         "inspect": frozenset({"PRIVATE_IP_READ"}),
-        "use": frozenset({"PRIVATE_IP_UPDATE", "PRIVATE_IP_ASSIGN", "PRIVATE_IP_UNASSIGN",
-                          "PRIVATE_IP_CREATE", "PRIVATE_IP_DELETE", "PRIVATE_IP_ASSIGN_PUBLIC_IP",
-                          "PRIVATE_IP_UNASSIGN_PUBLIC_IP"}),
+        "use": frozenset(
+            {
+                "PRIVATE_IP_UPDATE",
+                "PRIVATE_IP_ASSIGN",
+                "PRIVATE_IP_UNASSIGN",
+                "PRIVATE_IP_CREATE",
+                "PRIVATE_IP_DELETE",
+                "PRIVATE_IP_ASSIGN_PUBLIC_IP",
+                "PRIVATE_IP_UNASSIGN_PUBLIC_IP",
+            }
+        ),
         "manage": frozenset({"PRIVATE_IP_ROUTE_TABLE_ATTACH", "PRIVATE_IP_ROUTE_TABLE_DETACH"}),
     },
     "public-ips": {
@@ -36,9 +44,19 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
     },
     "vnics": {
         "inspect": frozenset({"VNIC_READ"}),
-        "use": frozenset({"VNIC_ATTACH", "VNIC_DETACH", "VNIC_CREATE", "VNIC_DELETE", "VNIC_UPDATE",
-                          "VNIC_ASSIGN", "VNIC_UNASSIGN", "VNIC_ASSOCIATE_NETWORK_SECURITY_GROUP",
-                          "VNIC_DISASSOCIATE_NETWORK_SECURITY_GROUP"}),
+        "use": frozenset(
+            {
+                "VNIC_ATTACH",
+                "VNIC_DETACH",
+                "VNIC_CREATE",
+                "VNIC_DELETE",
+                "VNIC_UPDATE",
+                "VNIC_ASSIGN",
+                "VNIC_UNASSIGN",
+                "VNIC_ASSOCIATE_NETWORK_SECURITY_GROUP",
+                "VNIC_DISASSOCIATE_NETWORK_SECURITY_GROUP",
+            }
+        ),
     },
     "ipv6s": {
         "inspect": frozenset({"IPV6_READ"}),
@@ -47,8 +65,16 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
     },
     "route-tables": {
         "inspect": frozenset({"ROUTE_TABLE_READ"}),
-        "manage": frozenset({"ROUTE_TABLE_ATTACH", "ROUTE_TABLE_DETACH", "ROUTE_TABLE_UPDATE",
-                             "ROUTE_TABLE_CREATE", "ROUTE_TABLE_DELETE", "ROUTE_TABLE_MOVE"}),
+        "manage": frozenset(
+            {
+                "ROUTE_TABLE_ATTACH",
+                "ROUTE_TABLE_DETACH",
+                "ROUTE_TABLE_UPDATE",
+                "ROUTE_TABLE_CREATE",
+                "ROUTE_TABLE_DELETE",
+                "ROUTE_TABLE_MOVE",
+            }
+        ),
     },
     "vnic-attachments": {
         "inspect": frozenset({"VNIC_ATTACHMENT_READ"}),
@@ -61,10 +87,24 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
     "instances": {
         "inspect": frozenset({"INSTANCE_INSPECT"}),
         "read": frozenset({"INSTANCE_READ"}),
-        "use": frozenset({"INSTANCE_UPDATE", "INSTANCE_CREATE_IMAGE", "INSTANCE_POWER_ACTIONS",
-                          "INSTANCE_ATTACH_VOLUME", "INSTANCE_DETACH_VOLUME"}),
-        "manage": frozenset({"INSTANCE_CREATE", "INSTANCE_DELETE", "INSTANCE_ATTACH_SECONDARY_VNIC",
-                             "INSTANCE_DETACH_SECONDARY_VNIC", "INSTANCE_MOVE"}),
+        "use": frozenset(
+            {
+                "INSTANCE_UPDATE",
+                "INSTANCE_CREATE_IMAGE",
+                "INSTANCE_POWER_ACTIONS",
+                "INSTANCE_ATTACH_VOLUME",
+                "INSTANCE_DETACH_VOLUME",
+            }
+        ),
+        "manage": frozenset(
+            {
+                "INSTANCE_CREATE",
+                "INSTANCE_DELETE",
+                "INSTANCE_ATTACH_SECONDARY_VNIC",
+                "INSTANCE_DETACH_SECONDARY_VNIC",
+                "INSTANCE_MOVE",
+            }
+        ),
     },
     "metrics": {
         "inspect": frozenset({"METRIC_INSPECT"}),
@@ -93,15 +133,17 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
         "inspect": frozenset({"OBJECT_INSPECT"}),
         "read": frozenset({"OBJECT_READ"}),
         "use": frozenset({"OBJECT_OVERWRITE"}),
-        "manage": frozenset({"OBJECT_CREATE", "OBJECT_DELETE", "OBJECT_RESTORE", "OBJECT_UPDATE_TIER",
-                             "OBJECT_VERSION_DELETE"}),
+        "manage": frozenset(
+            {"OBJECT_CREATE", "OBJECT_DELETE", "OBJECT_RESTORE", "OBJECT_UPDATE_TIER", "OBJECT_VERSION_DELETE"}
+        ),
     },
     "buckets": {
         "inspect": frozenset({"BUCKET_INSPECT"}),
         "read": frozenset({"BUCKET_READ"}),
         "use": frozenset({"BUCKET_UPDATE"}),
-        "manage": frozenset({"BUCKET_CREATE", "BUCKET_DELETE", "PAR_MANAGE", "RETENTION_RULE_MANAGE",
-                             "RETENTION_RULE_LOCK"}),
+        "manage": frozenset(
+            {"BUCKET_CREATE", "BUCKET_DELETE", "PAR_MANAGE", "RETENTION_RULE_MANAGE", "RETENTION_RULE_LOCK"}
+        ),
     },
     "objectstorage-namespaces": {
         "read": frozenset({"OBJECTSTORAGE_NAMESPACE_READ"}),
@@ -111,8 +153,15 @@ INCREMENTS: dict[str, dict[str, frozenset[str]]] = {
 
 # An aggregate resource-type is its members, verb for verb (only the members modelled above).
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "virtual-network-family": ("private-ips", "public-ips", "ipv6s", "route-tables", "vnics", "vnic-attachments",
-                               "subnets"),
+    "virtual-network-family": (
+        "private-ips",
+        "public-ips",
+        "ipv6s",
+        "route-tables",
+        "vnics",
+        "vnic-attachments",
+        "subnets",
+    ),
     "object-family": ("objectstorage-namespaces", "buckets", "objects"),
 }
 
@@ -127,5 +176,5 @@ def granted(verb: str, resource_type: str) -> frozenset[str]:
         return frozenset().union(*(granted(verb, member) for member in FAMILIES[resource_type]))
     if resource_type not in INCREMENTS:
         raise UnknownResourceType(f"unknown resource-type {resource_type!r}")
-    levels = VERBS[:VERBS.index(verb) + 1]
+    levels = VERBS[: VERBS.index(verb) + 1]
     return frozenset().union(*(INCREMENTS[resource_type].get(level, frozenset()) for level in levels))

@@ -38,7 +38,7 @@ class Request:
     params: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes
-    core: Any                         # ocisim.core.models.CoreState
+    core: Any  # ocisim.core.models.CoreState
     functions: Mapping[str, Resource]  # function OCID -> function (topology shape)
     services: Mapping[str, Any] = field(default_factory=dict)  # every service's state, by name
 
@@ -55,12 +55,12 @@ class Request:
         return value if isinstance(value, dict) else {}
 
 
-def _on(permissions: tuple[str, ...], resource: Resource | None,
-        variables: Mapping[str, str] | None = None) -> list[Requirement]:
+def _on(
+    permissions: tuple[str, ...], resource: Resource | None, variables: Mapping[str, str] | None = None
+) -> list[Requirement]:
     if resource is None:
         return []
-    return [Requirement(p, resource["compartmentId"], resource.get("id"), dict(variables or {}))
-            for p in permissions]
+    return [Requirement(p, resource["compartmentId"], resource.get("id"), dict(variables or {})) for p in permissions]
 
 
 def _public_ip(public: Resource | None) -> list[Requirement]:
@@ -109,17 +109,22 @@ def create_private_ip(r: Request) -> list[Requirement]:
     vnic = r.core.vnics.get(_text(r.json_object().get("vnicId")) or "")
     if vnic is None:
         return []
-    return (_on(("PRIVATE_IP_CREATE", "PRIVATE_IP_ASSIGN"), r.core.subnets.get(vnic["subnetId"]))
-            + _on(("VNIC_ASSIGN",), vnic) + _on(("SUBNET_ATTACH",), r.core.subnets.get(vnic["subnetId"])))
+    return (
+        _on(("PRIVATE_IP_CREATE", "PRIVATE_IP_ASSIGN"), r.core.subnets.get(vnic["subnetId"]))
+        + _on(("VNIC_ASSIGN",), vnic)
+        + _on(("SUBNET_ATTACH",), r.core.subnets.get(vnic["subnetId"]))
+    )
 
 
 def delete_private_ip(r: Request) -> list[Requirement]:
     private_ip = r.core.private_ips.get(r.params["privateIpId"])
     if private_ip is None:
         return []
-    return (_on(("PRIVATE_IP_DELETE", "PRIVATE_IP_UNASSIGN"), private_ip)
-            + _on(("VNIC_UNASSIGN",), r.core.vnics.get(private_ip["vnicId"]))
-            + _on(("SUBNET_DETACH",), r.core.subnets.get(private_ip["subnetId"])))
+    return (
+        _on(("PRIVATE_IP_DELETE", "PRIVATE_IP_UNASSIGN"), private_ip)
+        + _on(("VNIC_UNASSIGN",), r.core.vnics.get(private_ip["vnicId"]))
+        + _on(("SUBNET_DETACH",), r.core.subnets.get(private_ip["subnetId"]))
+    )
 
 
 def get_ipv6(r: Request) -> list[Requirement]:
@@ -209,11 +214,15 @@ def get_public_ip_by_ip_address(r: Request) -> list[Requirement]:
 
 def post_metric_data(r: Request) -> list[Requirement]:
     data = r.json_object().get("metricData")
-    targets = {(d["compartmentId"], d["namespace"]) for d in (data if isinstance(data, list) else [])
-               if isinstance(d, dict)
-               and isinstance(d.get("compartmentId"), str) and isinstance(d.get("namespace"), str)}
-    return [Requirement("METRIC_WRITE", compartment, variables={"target.metrics.namespace": namespace})
-            for compartment, namespace in sorted(targets)]
+    targets = {
+        (d["compartmentId"], d["namespace"])
+        for d in (data if isinstance(data, list) else [])
+        if isinstance(d, dict) and isinstance(d.get("compartmentId"), str) and isinstance(d.get("namespace"), str)
+    }
+    return [
+        Requirement("METRIC_WRITE", compartment, variables={"target.metrics.namespace": namespace})
+        for compartment, namespace in sorted(targets)
+    ]
 
 
 def summarize_metrics_data(r: Request) -> list[Requirement]:
@@ -221,8 +230,10 @@ def summarize_metrics_data(r: Request) -> list[Requirement]:
     if not compartment_id or namespace is None:
         return []
     variables = {"target.metrics.namespace": namespace}
-    return [Requirement("METRIC_INSPECT", compartment_id, variables=variables),
-            Requirement("METRIC_READ", compartment_id, variables=variables)]
+    return [
+        Requirement("METRIC_INSPECT", compartment_id, variables=variables),
+        Requirement("METRIC_READ", compartment_id, variables=variables),
+    ]
 
 
 def _topic(r: Request, topic_id: str | None) -> Resource | None:
@@ -274,6 +285,7 @@ def invoke_function(r: Request) -> list[Requirement]:
 # objects` downloads; PutObject needs OBJECT_CREATE, and OBJECT_OVERWRITE to replace one). The
 # variables: target.bucket.name for buckets and objects, target.object.name for objects.
 
+
 def _in_bucket(r: Request, permissions: tuple[str, ...], *, with_object: bool = False) -> list[Requirement]:
     state = r.objectstorage
     if state is None or r.params.get("namespaceName") != state.namespace:
@@ -318,8 +330,7 @@ def get_object(r: Request) -> list[Requirement]:
 def put_object(r: Request) -> list[Requirement]:
     objects = r.objectstorage.objects.get(r.params.get("bucketName"), {}) if r.objectstorage is not None else {}
     replacing = r.params.get("objectName") in objects
-    return _in_bucket(r, ("OBJECT_CREATE", "OBJECT_OVERWRITE") if replacing else ("OBJECT_CREATE",),
-                      with_object=True)
+    return _in_bucket(r, ("OBJECT_CREATE", "OBJECT_OVERWRITE") if replacing else ("OBJECT_CREATE",), with_object=True)
 
 
 def delete_object(r: Request) -> list[Requirement]:

@@ -187,7 +187,12 @@ class Evaluator:
             return _walk(self.value(self.module.locals[steps[0]], {}), steps[1:], text)
         if root == "path" and steps[:1] == ["module"]:
             return str(self.module.path)
-        if root == GROUP_TYPE and len(steps) == 2 and steps[1] == "id" and (GROUP_TYPE, steps[0]) in self.module.resources:
+        if (
+            root == GROUP_TYPE
+            and len(steps) == 2
+            and steps[1] == "id"
+            and (GROUP_TYPE, steps[0]) in self.module.resources
+        ):
             return group_ocid(steps[0])
         raise UnboundReference(f"{text}: bind it in the topology's iam.bindings")
 
@@ -222,8 +227,9 @@ def group_ocid(name: str) -> str:
     return f"ocid1.dynamicgroup.oc1..{name}"
 
 
-def policy_from_terraform(directory: Path, bindings: Mapping[str, Any],
-                          members: Mapping[str, Any] | None = None) -> Policy:
+def policy_from_terraform(
+    directory: Path, bindings: Mapping[str, Any], members: Mapping[str, Any] | None = None
+) -> Policy:
     """Every oci_identity_policy statement and oci_identity_dynamic_group rule, evaluated;
     ``members``: user group OCID -> the user OCIDs in it (the topology's ``iam.group_members``)."""
     module = load_module(directory)
@@ -236,5 +242,8 @@ def policy_from_terraform(directory: Path, bindings: Mapping[str, Any],
         elif rtype == GROUP_TYPE:
             group_id = bindings.get(f"{GROUP_TYPE}.{name}.id", group_ocid(name))
             groups[group_id] = parse_rule(evaluator.value(attributes["matching_rule"], {}))
-    return Policy(statements=tuple(statements), groups=groups,
-                  members={gid: frozenset(users) for gid, users in (members or {}).items()})
+    return Policy(
+        statements=tuple(statements),
+        groups=groups,
+        members={gid: frozenset(users) for gid, users in (members or {}).items()},
+    )

@@ -8,10 +8,12 @@ The tokens it issues are the emulator's own session tokens (ocisim.auth), so eve
 accepts requests signed with them, as principal kind "instance" with the instance's OCID.
 What a token costs to get is modeled by ocisim.identity.latency (default nothing).
 """
+
 from ocisim.identity.latency import install
 from ocisim.identity.models import IdentityState, seed
 from ocisim.identity.routes import ROUTES
 from ocisim.service import Service
 
-SERVICE = Service(name="identity", routes=ROUTES, seed=seed, load=IdentityState.from_json,
-                  dump=IdentityState.to_json, start=install)
+SERVICE = Service(
+    name="identity", routes=ROUTES, seed=seed, load=IdentityState.from_json, dump=IdentityState.to_json, start=install
+)

@@ -14,6 +14,7 @@ documents it serves what tools read from IMDS v2: ``/instance/`` (the instance d
 ClusterLabs ``ocivip`` agent reads). The legacy v1 paths answer 404, as on an instance with
 legacy endpoints disabled (the default for new instances).
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,7 +32,7 @@ from ocisim.identity.models import IdentityState, Instance
 from ocisim.service import Call, Reply
 
 FEDERATION_PATH = "/v1/x509"
-TOKEN_TTL_SECONDS = 1200.0   # OCI's instance-principal tokens last about 20 minutes
+TOKEN_TTL_SECONDS = 1200.0  # OCI's instance-principal tokens last about 20 minutes
 
 
 def _instance(call: Call) -> Instance:
@@ -58,14 +59,26 @@ def _document(call: Call, instance: Instance) -> dict[str, Any]:
     """The IMDS v2 instance document, from the instance as Core holds it."""
     region = call.state.region
     core = call.backend.states["core"].instances.get(instance.id, {})
-    return {"id": instance.id, "displayName": instance.name, "hostname": instance.name,
-            "compartmentId": instance.compartment_id, "availabilityDomain": instance.availability_domain,
-            "faultDomain": instance.fault_domain, "shape": instance.shape, "region": region,
-            "canonicalRegionName": region, "ociAdName": instance.availability_domain.split(":")[-1].lower(),
-            "tenantId": call.state.tenancy_id, "image": core.get("imageId"),
-            "state": core.get("lifecycleState", "Running").title(), "timeCreated": core.get("timeCreated"),
-            "shapeConfig": core.get("shapeConfig"), "metadata": core.get("metadata", {}),
-            "freeformTags": core.get("freeformTags", {}), "definedTags": core.get("definedTags", {})}
+    return {
+        "id": instance.id,
+        "displayName": instance.name,
+        "hostname": instance.name,
+        "compartmentId": instance.compartment_id,
+        "availabilityDomain": instance.availability_domain,
+        "faultDomain": instance.fault_domain,
+        "shape": instance.shape,
+        "region": region,
+        "canonicalRegionName": region,
+        "ociAdName": instance.availability_domain.split(":")[-1].lower(),
+        "tenantId": call.state.tenancy_id,
+        "image": core.get("imageId"),
+        "state": core.get("lifecycleState", "Running").title(),
+        "timeCreated": core.get("timeCreated"),
+        "shapeConfig": core.get("shapeConfig"),
+        "metadata": core.get("metadata", {}),
+        "freeformTags": core.get("freeformTags", {}),
+        "definedTags": core.get("definedTags", {}),
+    }
 
 
 def get_instance(call: Call) -> Reply:
@@ -86,16 +99,29 @@ def get_vnics(call: Call) -> Reply:
     """The instance's VNICs as IMDS lists them: primary first, then by NIC index."""
     instance = _instance(call)
     core = call.backend.states["core"]
-    attachments = sorted((a for a in core.vnic_attachments.values()
-                          if a["instanceId"] == instance.id and a["lifecycleState"] == "ATTACHED"),
-                         key=lambda a: (not core.vnics[a["vnicId"]]["isPrimary"], a["nicIndex"]))
+    attachments = sorted(
+        (
+            a
+            for a in core.vnic_attachments.values()
+            if a["instanceId"] == instance.id and a["lifecycleState"] == "ATTACHED"
+        ),
+        key=lambda a: (not core.vnics[a["vnicId"]]["isPrimary"], a["nicIndex"]),
+    )
     listed = []
     for attachment in attachments:
         vnic = core.vnic(attachment["vnicId"])
         subnet = core.subnets[vnic["subnetId"]]
-        listed.append({"vnicId": vnic["id"], "privateIp": vnic["privateIp"], "vlanTag": attachment["vlanTag"],
-                       "macAddr": vnic["macAddress"], "virtualRouterIp": subnet.get("virtualRouterIp"),
-                       "subnetCidrBlock": subnet["cidrBlock"], "nicIndex": attachment["nicIndex"]})
+        listed.append(
+            {
+                "vnicId": vnic["id"],
+                "privateIp": vnic["privateIp"],
+                "vlanTag": attachment["vlanTag"],
+                "macAddr": vnic["macAddress"],
+                "virtualRouterIp": subnet.get("virtualRouterIp"),
+                "subnetCidrBlock": subnet["cidrBlock"],
+                "nicIndex": attachment["nicIndex"],
+            }
+        )
     return Reply(body=listed)
 
 
@@ -105,7 +131,7 @@ def legacy_v1(call: Call) -> Reply:
 
 def get_certificate(call: Call) -> Reply:
     credential = call.state.leaf(_instance(call))
-    call.mutated = True   # a new credential must reach the state file
+    call.mutated = True  # a new credential must reach the state file
     return _text(credential.cert_pem)
 
 
@@ -145,15 +171,21 @@ def x509_federation(call: Call) -> Reply:
     signed = params["headers"].lower().split()
     if "date" not in signed or "(request-target)" not in signed:
         raise NotAuthenticated("date and (request-target) must be signed")
-    if "x-content-sha256" in signed and call.headers.get("x-content-sha256") != base64.b64encode(
-            hashlib.sha256(call.body).digest()).decode():
+    if (
+        "x-content-sha256" in signed
+        and call.headers.get("x-content-sha256") != base64.b64encode(hashlib.sha256(call.body).digest()).decode()
+    ):
         raise NotAuthenticated("x-content-sha256 does not match the body")
     public_key = cert.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey) or not isinstance(session_key, rsa.RSAPublicKey):
         raise InvalidParameter("Only RSA keys are supported")
-    verify_rsa_signature(public_key, signing_string("POST", FEDERATION_PATH, call.headers, signed),
-                         params["signature"])
+    verify_rsa_signature(public_key, signing_string("POST", FEDERATION_PATH, call.headers, signed), params["signature"])
     token = call.backend.keyring.issue_session_token(
-        instance.id, session_key, ptype="instance", tenancy_id=state.tenancy_id,
-        compartment_id=instance.compartment_id, ttl_seconds=TOKEN_TTL_SECONDS)
+        instance.id,
+        session_key,
+        ptype="instance",
+        tenancy_id=state.tenancy_id,
+        compartment_id=instance.compartment_id,
+        ttl_seconds=TOKEN_TTL_SECONDS,
+    )
     return Reply(body={"token": token})

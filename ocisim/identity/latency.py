@@ -38,8 +38,11 @@ def token_latency(options: Mapping[str, Any]) -> dict[str, float]:
     imds = options.get("imds_latency_s")
     federation = options.get("federation_latency_s")
     imds_s = _seconds(imds, "imds latency") if imds is not None else REALISTIC_IMDS_SECONDS * realistic
-    federation_s = (_seconds(federation, "federation latency") if federation is not None
-                    else REALISTIC_FEDERATION_SECONDS * realistic)
+    federation_s = (
+        _seconds(federation, "federation latency")
+        if federation is not None
+        else REALISTIC_FEDERATION_SECONDS * realistic
+    )
     return {**dict.fromkeys(IMDS_OPERATIONS, imds_s), FEDERATION_OPERATION: federation_s}
 
 

@@ -6,6 +6,7 @@ Shaped like OCI's instance certificates so the SDK's own code reads them: the su
 trusts. Keys are made on first use (not at seed), so emulators that never use instance
 principals start as fast as before; once made they are saved with the state.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,9 +45,9 @@ class Credential:
 class IdentityState:
     tenancy_id: str
     region: str
-    instances: dict[str, Instance]               # by display name
+    instances: dict[str, Instance]  # by display name
     ca: Credential | None = None
-    leaves: dict[str, Credential] = field(default_factory=dict)   # by instance OCID
+    leaves: dict[str, Credential] = field(default_factory=dict)  # by instance OCID
 
     def find(self, name_or_id: str) -> Instance | None:
         if name_or_id in self.instances:
@@ -81,8 +82,9 @@ class IdentityState:
         ca_cert = x509.load_pem_x509_certificate(self.ca_credential().cert_pem.encode())
         if cert.issuer != ca_cert.subject:
             raise ValueError("certificate not issued by the instance CA")
-        ca_cert.public_key().verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                                    cert.signature_hash_algorithm)  # type: ignore[arg-type]
+        ca_cert.public_key().verify(
+            cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm
+        )  # type: ignore[arg-type]
         now = dt.datetime.now(dt.UTC)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise ValueError("certificate is not currently valid")
@@ -95,44 +97,73 @@ class IdentityState:
         return instance
 
     def to_json(self) -> dict[str, Any]:
-        return {"tenancy_id": self.tenancy_id, "region": self.region,
-                "instances": [vars(i) for i in self.instances.values()],
-                "ca": vars(self.ca) if self.ca else None,
-                "leaves": {k: vars(v) for k, v in self.leaves.items()}}
+        return {
+            "tenancy_id": self.tenancy_id,
+            "region": self.region,
+            "instances": [vars(i) for i in self.instances.values()],
+            "ca": vars(self.ca) if self.ca else None,
+            "leaves": {k: vars(v) for k, v in self.leaves.items()},
+        }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> IdentityState:
         instances = {i["name"]: Instance(**i) for i in raw["instances"]}
-        return cls(raw["tenancy_id"], raw["region"], instances,
-                   Credential(**raw["ca"]) if raw.get("ca") else None,
-                   {k: Credential(**v) for k, v in raw.get("leaves", {}).items()})
+        return cls(
+            raw["tenancy_id"],
+            raw["region"],
+            instances,
+            Credential(**raw["ca"]) if raw.get("ca") else None,
+            {k: Credential(**v) for k, v in raw.get("leaves", {}).items()},
+        )
 
 
 def seed(topology: Mapping[str, Any], backend: Any) -> IdentityState:
-    instances = {i["displayName"]: Instance(
-        id=i["id"], name=i["displayName"], compartment_id=i["compartmentId"],
-        availability_domain=i.get("availabilityDomain", ""), fault_domain=i.get("faultDomain", ""),
-        shape=i.get("shape", "")) for i in topology.get("instances", [])}
+    instances = {
+        i["displayName"]: Instance(
+            id=i["id"],
+            name=i["displayName"],
+            compartment_id=i["compartmentId"],
+            availability_domain=i.get("availabilityDomain", ""),
+            fault_domain=i.get("faultDomain", ""),
+            shape=i.get("shape", ""),
+        )
+        for i in topology.get("instances", [])
+    }
     return IdentityState(topology["tenancy"]["id"], topology["region"], instances)
 
 
 def _instance_subject(tenancy_id: str, instance: Instance) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, instance.id, _validate=False),
-        *(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, value, _validate=False) for value in (
-            "opc-certtype:instance", f"opc-compartment:{instance.compartment_id}",
-            f"opc-instance:{instance.id}", f"opc-tenant:{tenancy_id}")),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, instance.id, _validate=False),
+            *(
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, value, _validate=False)
+                for value in (
+                    "opc-certtype:instance",
+                    f"opc-compartment:{instance.compartment_id}",
+                    f"opc-instance:{instance.id}",
+                    f"opc-tenant:{tenancy_id}",
+                )
+            ),
+        ]
+    )
 
 
-def _certificate(subject: x509.Name, issuer: x509.Name, public_key: rsa.RSAPublicKey,
-                 signing_key: rsa.RSAPrivateKey, *, is_ca: bool) -> x509.Certificate:
+def _certificate(
+    subject: x509.Name, issuer: x509.Name, public_key: rsa.RSAPublicKey, signing_key: rsa.RSAPrivateKey, *, is_ca: bool
+) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + CERT_VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-            .sign(signing_key, hashes.SHA256()))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + CERT_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+        .sign(signing_key, hashes.SHA256())
+    )
 
 
 def _pem(cert: x509.Certificate) -> str:

@@ -1,4 +1,5 @@
 """IMDS v2 paths under /imds/<instance>/opc/v2, and the auth service's /v1/x509."""
+
 from ocisim.identity import handlers as h
 from ocisim.service import Route
 
@@ -13,8 +14,9 @@ ROUTES = [
     Route("GET", f"{IMDS}/vnics/", "ImdsGetVnics", h.get_vnics, auth="none"),
     Route("GET", f"{IMDS}/identity/cert.pem", "ImdsGetCertificate", h.get_certificate, auth="none"),
     Route("GET", f"{IMDS}/identity/key.pem", "ImdsGetKey", h.get_key, auth="none"),
-    Route("GET", f"{IMDS}/identity/intermediate.pem", "ImdsGetIntermediateCertificate", h.get_intermediate,
-          auth="none"),
+    Route(
+        "GET", f"{IMDS}/identity/intermediate.pem", "ImdsGetIntermediateCertificate", h.get_intermediate, auth="none"
+    ),
     Route("GET", f"{IMDS_V1}/{{path:.*}}", "ImdsV1", h.legacy_v1, auth="none"),
     Route("POST", h.FEDERATION_PATH, FEDERATION_OPERATION, h.x509_federation, auth="none"),
 ]

@@ -11,6 +11,7 @@ Monitoring evaluates every alarm once a minute. For each tracked stream (from OC
 Split alarms (``isNotificationsPerMetricDimensionEnabled``) send one message per stream; grouped
 alarms send one message per alarm-level transition listing every stream involved.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,21 +57,28 @@ class AlarmSpec:
         """Build from an OCI Alarm JSON object; raises MqlError/KeyError on a bad definition."""
         repeat = raw.get("repeatNotificationDuration")
         return cls(
-            id=raw["id"], display_name=raw["displayName"], compartment_id=raw["compartmentId"],
+            id=raw["id"],
+            display_name=raw["displayName"],
+            compartment_id=raw["compartmentId"],
             metric_compartment_id=raw.get("metricCompartmentId", raw["compartmentId"]),
-            namespace=raw["namespace"], query=parse(raw["query"]), severity=raw["severity"],
+            namespace=raw["namespace"],
+            query=parse(raw["query"]),
+            severity=raw["severity"],
             destinations=tuple(raw["destinations"]),
             pending_seconds=iso_duration_seconds(raw.get("pendingDuration") or "PT1M"),
             repeat_seconds=iso_duration_seconds(repeat) if repeat else None,
             split=bool(raw.get("isNotificationsPerMetricDimensionEnabled", False)),
-            body=raw.get("body"), message_format=raw.get("messageFormat", "RAW"),
-            is_enabled=bool(raw.get("isEnabled", True)), resolution=raw.get("resolution", "1m"))
+            body=raw.get("body"),
+            message_format=raw.get("messageFormat", "RAW"),
+            is_enabled=bool(raw.get("isEnabled", True)),
+            resolution=raw.get("resolution", "1m"),
+        )
 
 
 @dataclass(frozen=True)
 class StreamState:
     status: str = OK
-    breaching_run: int = 0          # consecutive evaluations meeting the trigger rule
+    breaching_run: int = 0  # consecutive evaluations meeting the trigger rule
     absent_since: float | None = None
     last_notified: float | None = None
     value: float | None = None
@@ -94,8 +102,9 @@ class Notice:
     total_firing: int
 
 
-def step(spec: AlarmSpec, state: AlarmState, values: Mapping[StreamKey, float],
-         now: float) -> tuple[AlarmState, tuple[Notice, ...]]:
+def step(
+    spec: AlarmSpec, state: AlarmState, values: Mapping[StreamKey, float], now: float
+) -> tuple[AlarmState, tuple[Notice, ...]]:
     """One evaluation at ``now`` with this minute's value per stream (absent streams missing)."""
     streams: dict[StreamKey, StreamState] = {}
     events: list[tuple[str, StreamKey, StreamState]] = []
@@ -109,8 +118,10 @@ def step(spec: AlarmSpec, state: AlarmState, values: Mapping[StreamKey, float],
     firing = [key for key, stream in streams.items() if stream.status == FIRING]
     status = FIRING if firing else OK
     if spec.split:
-        notices = tuple(Notice(event, _status_after(event), now, ((key, stream.value),),
-                               int(_status_after(event) == FIRING)) for event, key, stream in events)
+        notices = tuple(
+            Notice(event, _status_after(event), now, ((key, stream.value),), int(_status_after(event) == FIRING))
+            for event, key, stream in events
+        )
         return AlarmState(status, streams, state.last_notified), notices
     return _grouped(spec, state, streams, status, events, now)
 
@@ -119,8 +130,9 @@ def _status_after(event: str) -> str:
     return OK if event in (FIRING_TO_OK, RESET) else FIRING
 
 
-def _step_stream(spec: AlarmSpec, old: StreamState, value: float | None,
-                 now: float) -> tuple[StreamState | None, str | None]:
+def _step_stream(
+    spec: AlarmSpec, old: StreamState, value: float | None, now: float
+) -> tuple[StreamState | None, str | None]:
     """New state of one stream (None: no longer tracked) and the event it raises, if any."""
     if value is None:
         absent_since = old.absent_since if old.absent_since is not None else now
@@ -145,8 +157,14 @@ def _repeat_due(spec: AlarmSpec, last: float | None, now: float) -> bool:
     return spec.repeat_seconds is not None and last is not None and now - last >= spec.repeat_seconds
 
 
-def _grouped(spec: AlarmSpec, state: AlarmState, streams: dict[StreamKey, StreamState], status: str,
-             events: list[tuple[str, StreamKey, StreamState]], now: float) -> tuple[AlarmState, tuple[Notice, ...]]:
+def _grouped(
+    spec: AlarmSpec,
+    state: AlarmState,
+    streams: dict[StreamKey, StreamState],
+    status: str,
+    events: list[tuple[str, StreamKey, StreamState]],
+    now: float,
+) -> tuple[AlarmState, tuple[Notice, ...]]:
     """Alarm-level messages: every firing stream in one message, or the streams that cleared."""
     firing = tuple((key, s.value) for key, s in streams.items() if s.status == FIRING)
     cleared = tuple((key, s.value) for event, key, s in events if event in (FIRING_TO_OK, RESET))
@@ -165,14 +183,30 @@ def _grouped(spec: AlarmSpec, state: AlarmState, streams: dict[StreamKey, Stream
 
 def state_to_json(state: AlarmState) -> dict[str, Any]:
     """JSON form for the emulator's state file (stream keys become lists of pairs)."""
-    return {"status": state.status, "lastNotified": state.last_notified,
-            "streams": [{"key": [list(pair) for pair in key], **{
-                "status": s.status, "breachingRun": s.breaching_run, "absentSince": s.absent_since,
-                "lastNotified": s.last_notified, "value": s.value}} for key, s in state.streams.items()]}
+    return {
+        "status": state.status,
+        "lastNotified": state.last_notified,
+        "streams": [
+            {
+                "key": [list(pair) for pair in key],
+                **{
+                    "status": s.status,
+                    "breachingRun": s.breaching_run,
+                    "absentSince": s.absent_since,
+                    "lastNotified": s.last_notified,
+                    "value": s.value,
+                },
+            }
+            for key, s in state.streams.items()
+        ],
+    }
 
 
 def state_from_json(raw: Mapping[str, Any]) -> AlarmState:
-    streams = {tuple(tuple(pair) for pair in item["key"]): StreamState(
-        item["status"], item["breachingRun"], item["absentSince"], item["lastNotified"], item["value"])
-        for item in raw.get("streams", [])}
+    streams = {
+        tuple(tuple(pair) for pair in item["key"]): StreamState(
+            item["status"], item["breachingRun"], item["absentSince"], item["lastNotified"], item["value"]
+        )
+        for item in raw.get("streams", [])
+    }
     return AlarmState(raw.get("status", OK), streams, raw.get("lastNotified"))

@@ -5,6 +5,7 @@ state machine.
 A window ending at T covers (T - interval, T]: OCI stamps an aggregated datapoint with the end of
 its window.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from ocisim.monitoring.mql import Query
 
-StreamKey = tuple[tuple[str, str], ...]   # sorted (dimension, value) pairs
+StreamKey = tuple[tuple[str, str], ...]  # sorted (dimension, value) pairs
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,11 @@ def stream_key(query: Query, dimensions: StreamKey) -> StreamKey:
 
 def selected(query: Query, series: Iterable[Series]) -> list[Series]:
     """The series of the query's metric whose dimensions pass every filter."""
-    return [s for s in series if s.metric == query.metric
-            and all(f.matches(dict(s.dimensions).get(f.name)) for f in query.filters)]
+    return [
+        s
+        for s in series
+        if s.metric == query.metric and all(f.matches(dict(s.dimensions).get(f.name)) for f in query.filters)
+    ]
 
 
 def aggregate(statistic: str, argument: float | None, values: list[float]) -> float:
@@ -79,12 +83,16 @@ def window_values(query: Query, series: Iterable[Series], end: float) -> dict[St
             known.add(key)
     if query.is_absence:
         return {key: 0.0 if in_window.get(key) else 1.0 for key in known}
-    return {key: aggregate(query.statistic, query.statistic_arg, [v for _, v in sorted(points)])
-            for key, points in in_window.items() if points}
+    return {
+        key: aggregate(query.statistic, query.statistic_arg, [v for _, v in sorted(points)])
+        for key, points in in_window.items()
+        if points
+    }
 
 
-def summarize(query: Query, series: Iterable[Series], start: float, end: float,
-              resolution_seconds: int) -> dict[StreamKey, list[tuple[float, float]]]:
+def summarize(
+    query: Query, series: Iterable[Series], start: float, end: float, resolution_seconds: int
+) -> dict[StreamKey, list[tuple[float, float]]]:
     """SummarizeMetricsData: one aggregated datapoint per ``resolution`` step in [start, end),
     stamped with its window's end; with a predicate only the points that meet it are kept."""
     series = list(series)

@@ -5,6 +5,7 @@ It evaluates the window ending at each minute boundary T shortly after T (EVALUA
 datapoints stamped just before T have arrived), catches up minute by minute if the loop fell
 behind (a fast clock), and hands each message to Notifications for the alarm's topics.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,7 @@ from ocisim.notifications.delivery import publish
 
 EVALUATION_DELAY_SECONDS = 5.0
 MAX_CATCH_UP = 10
-MAX_WALL_NAP_SECONDS = 0.25     # wake often enough to follow clock scale changes and jumps
+MAX_WALL_NAP_SECONDS = 0.25  # wake often enough to follow clock scale changes and jumps
 SERVICE_NAME = "monitoring"
 
 
@@ -35,15 +36,21 @@ def evaluate_minute(backend: Any, minute: float) -> list[tuple[str, dict[str, An
         for alarm in state.alarms.values():
             if not alarm.spec.is_enabled:
                 continue
-            values = window_values(alarm.spec.query, state.streams(alarm.spec.metric_compartment_id,
-                                                                   alarm.spec.namespace), minute)
+            values = window_values(
+                alarm.spec.query, state.streams(alarm.spec.metric_compartment_id, alarm.spec.namespace), minute
+            )
             alarm.state, notices = step(alarm.spec, alarm.state, values, minute)
             for notice in notices:
                 message = build_message(alarm.spec, notice, backend.region)
                 meta = message["alarmMetaData"][0]
-                alarm.history.append({"alarmSummary": meta["alarmSummary"],
-                                      "summary": f"{notice.type}: {json.dumps(meta['dimensions'])}",
-                                      "timestamp": iso(minute), "timestampTriggered": iso(minute)})
+                alarm.history.append(
+                    {
+                        "alarmSummary": meta["alarmSummary"],
+                        "summary": f"{notice.type}: {json.dumps(meta['dimensions'])}",
+                        "timestamp": iso(minute),
+                        "timestampTriggered": iso(minute),
+                    }
+                )
                 del alarm.history[:-MAX_HISTORY]
                 out.extend((topic, message) for topic in alarm.spec.destinations)
         if out:
@@ -63,7 +70,7 @@ async def _run(backend: Any) -> None:
         while next_minute + EVALUATION_DELAY_SECONDS <= now and len(minutes) < MAX_CATCH_UP:
             minutes.append(next_minute)
             next_minute += EVALUATION_SECONDS
-        if next_minute + EVALUATION_DELAY_SECONDS <= now:   # too far behind: skip to the present
+        if next_minute + EVALUATION_DELAY_SECONDS <= now:  # too far behind: skip to the present
             next_minute = math.floor(now / EVALUATION_SECONDS) * EVALUATION_SECONDS + EVALUATION_SECONDS
         for minute in minutes:
             for topic, message in evaluate_minute(backend, minute):

@@ -1,4 +1,5 @@
 """Monitoring API 20180401 handlers: wire format in, models and pure evaluation out."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,11 +44,21 @@ def summarize_metrics_data(call: Call) -> Reply:
     state: MonitoringState = call.state
     result = summarize(query, state.streams(compartment_id, body["namespace"]), start, end, step)
     metadata, resource_group = state.metadata(compartment_id, body["namespace"], query.metric)
-    return Reply(body=[{
-        "namespace": body["namespace"], "resourceGroup": resource_group, "compartmentId": compartment_id,
-        "name": query.metric, "dimensions": dict(key), "metadata": metadata, "resolution": resolution,
-        "aggregatedDatapoints": [{"timestamp": iso(stamp), "value": value} for stamp, value in points],
-    } for key, points in sorted(result.items())])
+    return Reply(
+        body=[
+            {
+                "namespace": body["namespace"],
+                "resourceGroup": resource_group,
+                "compartmentId": compartment_id,
+                "name": query.metric,
+                "dimensions": dict(key),
+                "metadata": metadata,
+                "resolution": resolution,
+                "aggregatedDatapoints": [{"timestamp": iso(stamp), "value": value} for stamp, value in points],
+            }
+            for key, points in sorted(result.items())
+        ]
+    )
 
 
 def get_alarm(call: Call) -> Reply:
@@ -58,8 +69,19 @@ def get_alarm(call: Call) -> Reply:
 
 
 # UpdateAlarmDetails fields the emulator applies (the rest of OCI's are refused, not ignored).
-UPDATABLE_ALARM_FIELDS = ("displayName", "isEnabled", "destinations", "namespace", "query", "metricCompartmentId",
-                          "pendingDuration", "severity", "body", "repeatNotificationDuration", "resolution")
+UPDATABLE_ALARM_FIELDS = (
+    "displayName",
+    "isEnabled",
+    "destinations",
+    "namespace",
+    "query",
+    "metricCompartmentId",
+    "pendingDuration",
+    "severity",
+    "body",
+    "repeatNotificationDuration",
+    "resolution",
+)
 
 
 def update_alarm(call: Call) -> Reply:
@@ -95,14 +117,21 @@ def _alarms_in(call: Call) -> list[Alarm]:
         raise MissingParameter("compartmentId is required")
     name = call.query.get("displayName")
     state: MonitoringState = call.state
-    return sorted((a for a in state.alarms.values() if a.spec.compartment_id == compartment_id
-                   and name in (None, a.spec.display_name)), key=lambda a: a.spec.display_name)
+    return sorted(
+        (
+            a
+            for a in state.alarms.values()
+            if a.spec.compartment_id == compartment_id and name in (None, a.spec.display_name)
+        ),
+        key=lambda a: a.spec.display_name,
+    )
 
 
 def list_alarms(call: Call) -> Reply:
     lifecycle = call.query.get("lifecycleState")
-    return paginate([alarm_summary(a) for a in _alarms_in(call)
-                     if lifecycle in (None, a.raw.get("lifecycleState"))], call.query)
+    return paginate(
+        [alarm_summary(a) for a in _alarms_in(call) if lifecycle in (None, a.raw.get("lifecycleState"))], call.query
+    )
 
 
 def list_alarms_status(call: Call) -> Reply:
@@ -114,8 +143,9 @@ def get_alarm_history(call: Call) -> Reply:
     alarm = call.state.alarms.get(call.params["alarmId"])
     if alarm is None:
         raise not_found("Alarm", call.params["alarmId"])
-    return Reply(body={"alarmId": alarm.spec.id, "isEnabled": alarm.spec.is_enabled,
-                       "entries": list(reversed(alarm.history))})
+    return Reply(
+        body={"alarmId": alarm.spec.id, "isEnabled": alarm.spec.is_enabled, "entries": list(reversed(alarm.history))}
+    )
 
 
 def _time(value: object) -> float | None:

@@ -5,6 +5,7 @@ captured from real alarms (kept as fixtures in tests/alarm/fixtures/): ``dedupeK
 alarm (grouped) or the alarm and stream (split), ``timestamp`` is the evaluation time, every
 stream's dimensions and formatted value go in ``alarmMetaData[0]``.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -37,8 +38,10 @@ def _summary(spec: AlarmSpec, notice: Notice) -> str:
         because = "the resources with dimensions listed below meet the trigger rule"
     else:
         because = f"{notice.total_firing} metrics meet the trigger rule"
-    return (f'Alarm "{spec.display_name}" is in a "{notice.status}" state; because {because}: '
-            f'"{spec.query.text}", with a trigger delay of {delay}')
+    return (
+        f'Alarm "{spec.display_name}" is in a "{notice.status}" state; because {because}: '
+        f'"{spec.query.text}", with a trigger delay of {delay}'
+    )
 
 
 def build_message(spec: AlarmSpec, notice: Notice, region: str) -> dict[str, Any]:
@@ -53,18 +56,20 @@ def build_message(spec: AlarmSpec, notice: Notice, region: str) -> dict[str, Any
         "severity": spec.severity,
         "timestampEpochMillis": millis,
         "timestamp": _timestamp(millis / 1000),
-        "alarmMetaData": [{
-            "id": spec.id,
-            "status": notice.status,
-            "severity": spec.severity,
-            "namespace": spec.namespace,
-            "query": spec.query.text,
-            "totalMetricsFiring": notice.total_firing,
-            "dimensions": [dict(key) for key, _ in notice.streams],
-            "alarmUrl": f"https://cloud.oracle.com/monitoring/alarms/{spec.id}?region={region}",
-            "alarmSummary": _summary(spec, notice),
-            "metricValues": [{spec.query.expression: _value(value)} for _, value in notice.streams],
-        }],
+        "alarmMetaData": [
+            {
+                "id": spec.id,
+                "status": notice.status,
+                "severity": spec.severity,
+                "namespace": spec.namespace,
+                "query": spec.query.text,
+                "totalMetricsFiring": notice.total_firing,
+                "dimensions": [dict(key) for key, _ in notice.streams],
+                "alarmUrl": f"https://cloud.oracle.com/monitoring/alarms/{spec.id}?region={region}",
+                "alarmSummary": _summary(spec, notice),
+                "metricValues": [{spec.query.expression: _value(value)} for _, value in notice.streams],
+            }
+        ],
         "notificationType": SPLIT if spec.split else GROUPED,
         "version": MESSAGE_VERSION,
     }

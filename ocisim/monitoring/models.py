@@ -4,6 +4,7 @@ Every invariant of PostMetricData lives here (namespace and name rules, 50 strea
 dimension count, the two-hour/ten-minute timestamp window), not in the handlers. Raw points are
 kept for three hours, enough for the default two-hour absence detection period.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,7 +29,7 @@ MAX_HISTORY = 500
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]*[a-z0-9]$")
 _METRIC_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
 
-SeriesId = tuple[str, str, str, StreamKey]    # compartment, namespace, metric name, dimensions
+SeriesId = tuple[str, str, str, StreamKey]  # compartment, namespace, metric name, dimensions
 
 
 @dataclass
@@ -40,27 +41,52 @@ class StoredSeries:
 
 @dataclass
 class Alarm:
-    raw: dict[str, Any]           # the OCI Alarm JSON (GetAlarm answers it)
+    raw: dict[str, Any]  # the OCI Alarm JSON (GetAlarm answers it)
     spec: AlarmSpec
     state: AlarmState = field(default_factory=AlarmState)
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-ALARM_SUMMARY_FIELDS = ("id", "displayName", "compartmentId", "metricCompartmentId", "namespace", "query",
-                        "severity", "destinations", "suppression", "isEnabled",
-                        "isNotificationsPerMetricDimensionEnabled", "freeformTags", "definedTags",
-                        "lifecycleState", "overrides", "ruleName", "notificationVersion", "notificationTitle",
-                        "evaluationSlackDuration", "alarmSummary", "resourceGroup")
+ALARM_SUMMARY_FIELDS = (
+    "id",
+    "displayName",
+    "compartmentId",
+    "metricCompartmentId",
+    "namespace",
+    "query",
+    "severity",
+    "destinations",
+    "suppression",
+    "isEnabled",
+    "isNotificationsPerMetricDimensionEnabled",
+    "freeformTags",
+    "definedTags",
+    "lifecycleState",
+    "overrides",
+    "ruleName",
+    "notificationVersion",
+    "notificationTitle",
+    "evaluationSlackDuration",
+    "alarmSummary",
+    "resourceGroup",
+)
 BASE_RULE = "BASE"
 DEFAULT_CREATED = "2026-01-01T00:00:00.000Z"  # topology alarms say no creation time of their own   # OCI's name of an alarm's own rule (overrides carry their own names)
 
 
 def alarm_resource(alarm: Alarm) -> dict[str, Any]:
     """GetAlarm's Alarm: the stored definition with the fields OCI always fills in."""
-    return {"freeformTags": {}, "definedTags": {}, "overrides": [], "ruleName": BASE_RULE,
-            "notificationVersion": "1.X", "evaluationSlackDuration": "PT3M",
-            "timeCreated": alarm.raw.get("timeCreated"), "timeUpdated": alarm.raw.get("timeCreated"),
-            **alarm.raw}
+    return {
+        "freeformTags": {},
+        "definedTags": {},
+        "overrides": [],
+        "ruleName": BASE_RULE,
+        "notificationVersion": "1.X",
+        "evaluationSlackDuration": "PT3M",
+        "timeCreated": alarm.raw.get("timeCreated"),
+        "timeUpdated": alarm.raw.get("timeCreated"),
+        **alarm.raw,
+    }
 
 
 def alarm_etag(alarm: Alarm) -> str:
@@ -77,10 +103,16 @@ def alarm_status(alarm: Alarm) -> dict[str, Any]:
     """ListAlarmsStatus' AlarmStatusSummary: the alarm's status and when it last changed."""
     resource = alarm_resource(alarm)
     triggered = alarm.history[-1]["timestampTriggered"] if alarm.history else resource["timeCreated"]
-    return {"id": alarm.spec.id, "displayName": alarm.spec.display_name, "severity": alarm.spec.severity,
-            "ruleName": resource["ruleName"], "timestampTriggered": triggered,
-            "alarmSummary": resource.get("alarmSummary") or resource.get("body") or alarm.spec.display_name,
-            "status": alarm.state.status, "suppression": resource.get("suppression")}
+    return {
+        "id": alarm.spec.id,
+        "displayName": alarm.spec.display_name,
+        "severity": alarm.spec.severity,
+        "ruleName": resource["ruleName"],
+        "timestampTriggered": triggered,
+        "alarmSummary": resource.get("alarmSummary") or resource.get("body") or alarm.spec.display_name,
+        "status": alarm.state.status,
+        "suppression": resource.get("suppression"),
+    }
 
 
 @dataclass
@@ -126,8 +158,11 @@ class MonitoringState:
 
     def streams(self, compartment_id: str, namespace: str) -> list[Series]:
         """The raw streams a query in ``compartment_id``/``namespace`` sees."""
-        return [Series(name, dims, tuple(s.points)) for (comp, ns, name, dims), s in self.series.items()
-                if comp == compartment_id and ns == namespace]
+        return [
+            Series(name, dims, tuple(s.points))
+            for (comp, ns, name, dims), s in self.series.items()
+            if comp == compartment_id and ns == namespace
+        ]
 
     def metadata(self, compartment_id: str, namespace: str, name: str) -> tuple[dict[str, str], str | None]:
         for (comp, ns, metric, _), stored in self.series.items():
@@ -138,11 +173,21 @@ class MonitoringState:
     # --- persistence -----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {
-            "series": [{"compartmentId": c, "namespace": n, "name": m, "dimensions": dict(d),
-                        "metadata": s.metadata, "resourceGroup": s.resource_group, "points": s.points}
-                       for (c, n, m, d), s in self.series.items()],
-            "alarms": [{"alarm": a.raw, "state": state_to_json(a.state), "history": a.history}
-                       for a in self.alarms.values()],
+            "series": [
+                {
+                    "compartmentId": c,
+                    "namespace": n,
+                    "name": m,
+                    "dimensions": dict(d),
+                    "metadata": s.metadata,
+                    "resourceGroup": s.resource_group,
+                    "points": s.points,
+                }
+                for (c, n, m, d), s in self.series.items()
+            ],
+            "alarms": [
+                {"alarm": a.raw, "state": state_to_json(a.state), "history": a.history} for a in self.alarms.values()
+            ],
         }
 
     @classmethod
@@ -152,8 +197,9 @@ class MonitoringState:
             key = (s["compartmentId"], s["namespace"], s["name"], tuple(sorted(s["dimensions"].items())))
             state.series[key] = StoredSeries(s["metadata"], s["resourceGroup"], [tuple(p) for p in s["points"]])
         for a in raw.get("alarms", []):
-            state.alarms[a["alarm"]["id"]] = Alarm(a["alarm"], AlarmSpec.from_oci(a["alarm"]),
-                                                   state_from_json(a["state"]), a["history"])
+            state.alarms[a["alarm"]["id"]] = Alarm(
+                a["alarm"], AlarmSpec.from_oci(a["alarm"]), state_from_json(a["state"]), a["history"]
+            )
         return state
 
 
@@ -161,8 +207,14 @@ def seed(topology: Mapping[str, Any], backend: Any) -> MonitoringState:
     """Alarms from the topology's ``alarms`` list (OCI Alarm JSON); a bad one stops the start."""
     state = MonitoringState()
     for raw in topology.get("alarms", []):
-        alarm = {"lifecycleState": "ACTIVE", "isEnabled": True, "resolution": "1m", "timeCreated": DEFAULT_CREATED,
-                 "timeUpdated": DEFAULT_CREATED, **raw}
+        alarm = {
+            "lifecycleState": "ACTIVE",
+            "isEnabled": True,
+            "resolution": "1m",
+            "timeCreated": DEFAULT_CREATED,
+            "timeUpdated": DEFAULT_CREATED,
+            **raw,
+        }
         try:
             state.alarms[alarm["id"]] = Alarm(alarm, AlarmSpec.from_oci(alarm))
         except (KeyError, MqlError) as exc:
@@ -183,8 +235,11 @@ def _problem(item: Any, now: float) -> str | None:
     if not _METRIC_NAME.match(item["name"]):
         return f"Invalid metric name {item['name']!r}"
     dims = item["dimensions"]
-    if not isinstance(dims, dict) or not 1 <= len(dims) <= MAX_DIMENSIONS or not all(
-            isinstance(k, str) and k and isinstance(v, str) and v for k, v in dims.items()):
+    if (
+        not isinstance(dims, dict)
+        or not 1 <= len(dims) <= MAX_DIMENSIONS
+        or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in dims.items())
+    ):
         return f"dimensions must hold 1 to {MAX_DIMENSIONS} non-empty string pairs"
     for point in item["datapoints"]:
         try:
@@ -193,8 +248,10 @@ def _problem(item: Any, now: float) -> str | None:
         except (KeyError, TypeError, ValueError):
             return "Each datapoint needs a timestamp and a numeric value"
         if not now - MAX_PAST_SECONDS < stamp < now + MAX_FUTURE_SECONDS:
-            return (f"Datapoint timestamp {point['timestamp']} is outside the accepted window "
-                    "(less than 2 hours in the past and 10 minutes in the future)")
+            return (
+                f"Datapoint timestamp {point['timestamp']} is outside the accepted window "
+                "(less than 2 hours in the past and 10 minutes in the future)"
+            )
     return None
 
 

@@ -12,6 +12,7 @@ e.g. ``target_up[1m]{role = "node"}.groupBy(node, resourceId).max() < 1``. Anyth
 (rate(), joins with && / ||, arithmetic, nested queries) is refused with an InvalidParameter-style
 message naming what is unsupported, rather than evaluated wrongly.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -63,7 +64,7 @@ def duration_seconds(text: str) -> int:
 @dataclass(frozen=True)
 class DimensionFilter:
     name: str
-    op: str      # "=" exact, "=~" fuzzy: "*" wildcard, "|" alternatives
+    op: str  # "=" exact, "=~" fuzzy: "*" wildcard, "|" alternatives
     value: str
 
     def matches(self, actual: str | None) -> bool:
@@ -76,7 +77,7 @@ class DimensionFilter:
 
 @dataclass(frozen=True)
 class Predicate:
-    op: str      # one of CMP, "in", "not in"
+    op: str  # one of CMP, "in", "not in"
     low: float
     high: float | None = None
 
@@ -85,8 +86,14 @@ class Predicate:
             return self.low <= value <= self.high  # type: ignore[operator]
         if self.op == "not in":
             return not self.low <= value <= self.high  # type: ignore[operator]
-        return {">": value > self.low, ">=": value >= self.low, "<": value < self.low,
-                "<=": value <= self.low, "==": value == self.low, "!=": value != self.low}[self.op]
+        return {
+            ">": value > self.low,
+            ">=": value >= self.low,
+            "<": value < self.low,
+            "<=": value <= self.low,
+            "==": value == self.low,
+            "!=": value != self.low,
+        }[self.op]
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ class Query:
     """A parsed query. ``group_by`` None keeps every stream apart, () is ``grouping()``."""
 
     text: str
-    expression: str          # the query without its predicate: the key of alarm ``metricValues``
+    expression: str  # the query without its predicate: the key of alarm ``metricValues``
     metric: str
     interval_seconds: int
     filters: tuple[DimensionFilter, ...]
@@ -163,9 +170,17 @@ def parse(text: str) -> Query:
     predicate = rest.pop() if rest and isinstance(rest[-1], Predicate) else None
     group_by, statistic, statistic_arg = _calls(text, rest)
     end = len(text) if predicate is None else _predicate_start(tree)
-    return Query(text=text, expression=text[:end].rstrip(), metric=metric, interval_seconds=interval,
-                 filters=filters, group_by=group_by, statistic=statistic,
-                 statistic_arg=statistic_arg, predicate=predicate)
+    return Query(
+        text=text,
+        expression=text[:end].rstrip(),
+        metric=metric,
+        interval_seconds=interval,
+        filters=filters,
+        group_by=group_by,
+        statistic=statistic,
+        statistic_arg=statistic_arg,
+        predicate=predicate,
+    )
 
 
 def _calls(text: str, calls: list[tuple[str, tuple]]) -> tuple[tuple[str, ...] | None, str, float | None]:

@@ -1,5 +1,6 @@
 """Monitoring 20180401 paths as MonitoringClient sends them (PostMetricData goes to the
 telemetry-ingestion host in OCI; the emulator serves both on its one endpoint)."""
+
 from ocisim.monitoring import handlers as h
 from ocisim.service import Route
 

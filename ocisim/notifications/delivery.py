@@ -6,6 +6,7 @@ InvokeFunction apply to alarm deliveries too. Delivery is at least once: a faile
 (5xx, timeout, unreachable) is retried immediately, then after 1, 2, 4 … 32 minutes of emulated
 time, for up to two hours, as OCI documents. Every attempt is logged in the state.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,7 @@ from ocisim.notifications.models import NotificationsState
 
 RETRY_DELAYS_SECONDS = (0, 60, 120, 240, 480, 960, 1920)
 RETRY_WINDOW_SECONDS = 2 * 3600
-INVOKE_READ_TIMEOUT_SECONDS = 330.0   # past the 300 s maximum function timeout
+INVOKE_READ_TIMEOUT_SECONDS = 330.0  # past the 300 s maximum function timeout
 SERVICE_NAME = "notifications"
 
 
@@ -82,12 +83,26 @@ async def _deliver(backend: Any, subscription: dict[str, Any], message_id: str, 
         status, answer = await asyncio.to_thread(_invoke, backend, subscription, body)
         state: NotificationsState = backend.states["notifications"]
         with backend.lock:
-            state.log_delivery({"messageId": message_id, "subscriptionId": subscription["id"],
-                                "topicId": subscription["topicId"], "endpoint": subscription["endpoint"],
-                                "attempt": attempt, "time": backend.clock.iso_now(), "status": status,
-                                "request": _excerpt(body), "response": answer[:2000]})
-        backend.log("notification delivery", message_id=message_id, subscription=subscription["id"],
-                    attempt=attempt, status=status)
+            state.log_delivery(
+                {
+                    "messageId": message_id,
+                    "subscriptionId": subscription["id"],
+                    "topicId": subscription["topicId"],
+                    "endpoint": subscription["endpoint"],
+                    "attempt": attempt,
+                    "time": backend.clock.iso_now(),
+                    "status": status,
+                    "request": _excerpt(body),
+                    "response": answer[:2000],
+                }
+            )
+        backend.log(
+            "notification delivery",
+            message_id=message_id,
+            subscription=subscription["id"],
+            attempt=attempt,
+            status=status,
+        )
         if status == 200:
             return
     backend.log("notification undeliverable", message_id=message_id, subscription=subscription["id"])
@@ -102,14 +117,22 @@ def _invoke(backend: Any, subscription: dict[str, Any], body: str) -> tuple[int 
     """One InvokeFunction call through the emulator's own endpoint, as the Notifications service."""
     key = session_key(backend)
     token = backend.keyring.issue_session_token(
-        subscription["id"], key.public_key(), ptype="service", tenancy_id=backend.tenancy_id,
-        compartment_id=subscription.get("compartmentId", backend.compartment_id), ttl_seconds=600)
+        subscription["id"],
+        key.public_key(),
+        ptype="service",
+        tenancy_id=backend.tenancy_id,
+        compartment_id=subscription.get("compartmentId", backend.compartment_id),
+        ttl_seconds=600,
+    )
     signer = oci.auth.signers.SecurityTokenSigner(token, key)
     client = oci.functions.FunctionsInvokeClient(
-        {"region": backend.region}, signer=signer, service_endpoint=backend.endpoint,
+        {"region": backend.region},
+        signer=signer,
+        service_endpoint=backend.endpoint,
         retry_strategy=oci.retry.NoneRetryStrategy(),
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
-        timeout=(5.0, INVOKE_READ_TIMEOUT_SECONDS))
+        timeout=(5.0, INVOKE_READ_TIMEOUT_SECONDS),
+    )
     if backend.ca_bundle:  # serving HTTPS; trust_env off, or REQUESTS_CA_BUNDLE would win over verify
         client.base_client.session.trust_env = False
         client.base_client.session.verify = backend.ca_bundle

@@ -1,4 +1,5 @@
 """ONS 20181201 handlers: GetTopic, ListSubscriptions, DeleteSubscription, PublishMessage."""
+
 from __future__ import annotations
 
 from ocisim.errors import InvalidParameter, MissingParameter, not_found
@@ -20,8 +21,14 @@ def list_subscriptions(call: Call) -> Reply:
     if not compartment_id:
         raise MissingParameter("compartmentId is required")
     topic_id = call.query.get("topicId")
-    return paginate([subscription_summary(s) for s in call.state.subscriptions.values()
-                     if s.get("compartmentId") == compartment_id and topic_id in (None, s["topicId"])], call.query)
+    return paginate(
+        [
+            subscription_summary(s)
+            for s in call.state.subscriptions.values()
+            if s.get("compartmentId") == compartment_id and topic_id in (None, s["topicId"])
+        ],
+        call.query,
+    )
 
 
 async def publish_message(call: Call) -> Reply:
@@ -39,8 +46,9 @@ async def publish_message(call: Call) -> Reply:
     message_id = publish(call.backend, topic_id, details["body"])
     now = call.backend.clock.iso_now()
     with call.backend.lock:
-        call.state.log_message({"messageId": message_id, "topicId": topic_id, "title": title,
-                                "body": details["body"], "time": now})
+        call.state.log_message(
+            {"messageId": message_id, "topicId": topic_id, "title": title, "body": details["body"], "time": now}
+        )
     return Reply(body={"messageId": message_id, "timeStamp": now}, status=202)
 
 

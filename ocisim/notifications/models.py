@@ -1,4 +1,5 @@
 """Notifications state: topics, subscriptions (OCI's JSON), and the log of delivery attempts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,15 +24,28 @@ def _etag(resource: Mapping[str, Any]) -> str:
 def topic_resource(topic: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
     """GetTopic's NotificationTopic. `apiEndpoint` is the emulator's own: a client that
     publishes to the topic's endpoint stays on this machine."""
-    return {"shortTopicId": topic["topicId"].rsplit(".", 1)[-1][:10], "description": None,
-            "timeCreated": DEFAULT_CREATED, "freeformTags": {}, "definedTags": {}, **topic,
-            "apiEndpoint": endpoint, "etag": _etag(topic)}
+    return {
+        "shortTopicId": topic["topicId"].rsplit(".", 1)[-1][:10],
+        "description": None,
+        "timeCreated": DEFAULT_CREATED,
+        "freeformTags": {},
+        "definedTags": {},
+        **topic,
+        "apiEndpoint": endpoint,
+        "etag": _etag(topic),
+    }
 
 
 def subscription_summary(subscription: Mapping[str, Any]) -> dict[str, Any]:
     """ListSubscriptions' SubscriptionSummary."""
-    return {"createdTime": 1767225600000, "deliveryPolicy": DELIVERY_POLICY, "freeformTags": {},
-            "definedTags": {}, **subscription, "etag": _etag(subscription)}
+    return {
+        "createdTime": 1767225600000,
+        "deliveryPolicy": DELIVERY_POLICY,
+        "freeformTags": {},
+        "definedTags": {},
+        **subscription,
+        "etag": _etag(subscription),
+    }
 
 
 @dataclass
@@ -44,8 +58,11 @@ class NotificationsState:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
     def active_subscriptions(self, topic_id: str) -> list[dict[str, Any]]:
-        return [s for s in self.subscriptions.values()
-                if s["topicId"] == topic_id and s.get("lifecycleState", "ACTIVE") == "ACTIVE"]
+        return [
+            s
+            for s in self.subscriptions.values()
+            if s["topicId"] == topic_id and s.get("lifecycleState", "ACTIVE") == "ACTIVE"
+        ]
 
     def log_delivery(self, entry: dict[str, Any]) -> None:
         self.deliveries.append(entry)
@@ -64,21 +81,29 @@ class NotificationsState:
         return True
 
     def to_json(self) -> dict[str, Any]:
-        return {"topics": list(self.topics.values()), "subscriptions": list(self.subscriptions.values()),
-                "deliveries": self.deliveries, "messages": self.messages}
+        return {
+            "topics": list(self.topics.values()),
+            "subscriptions": list(self.subscriptions.values()),
+            "deliveries": self.deliveries,
+            "messages": self.messages,
+        }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> NotificationsState:
-        return cls({t["topicId"]: t for t in raw.get("topics", [])},
-                   {s["id"]: s for s in raw.get("subscriptions", [])}, list(raw.get("deliveries", [])),
-                   list(raw.get("messages", [])))
+        return cls(
+            {t["topicId"]: t for t in raw.get("topics", [])},
+            {s["id"]: s for s in raw.get("subscriptions", [])},
+            list(raw.get("deliveries", [])),
+            list(raw.get("messages", [])),
+        )
 
 
 def seed(topology: Mapping[str, Any], backend: Any) -> NotificationsState:
     """Topics and subscriptions from the topology; a subscription must name a known topic and,
     for ORACLE_FUNCTIONS, a function of the topology (its endpoint is the function OCID)."""
-    state = NotificationsState.from_json({"topics": topology.get("topics", []),
-                                          "subscriptions": topology.get("subscriptions", [])})
+    state = NotificationsState.from_json(
+        {"topics": topology.get("topics", []), "subscriptions": topology.get("subscriptions", [])}
+    )
     functions = {f["id"] for f in topology.get("functions", [])}
     for sub in state.subscriptions.values():
         if sub["topicId"] not in state.topics:

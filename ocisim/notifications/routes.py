@@ -1,4 +1,5 @@
 """ONS 20181201 paths as NotificationControlPlaneClient / NotificationDataPlaneClient send them."""
+
 from ocisim.notifications import handlers as h
 from ocisim.service import Route
 

@@ -1,4 +1,5 @@
 """tests/alarm fixtures: the alarm path started with function configuration overrides."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

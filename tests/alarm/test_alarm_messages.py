@@ -1,4 +1,5 @@
 """The alarm message builder against OCI's published messages (fixtures/README.md)."""
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,20 @@ STREAM = (("node", "node-a"), ("resourceId", "ocid1.instance.oc1.iad.a"))
 
 
 def alarm(split: bool) -> AlarmSpec:
-    return AlarmSpec.from_oci({
-        "id": "ocid1.alarm.oc1.iad.test", "displayName": "vip-failover-node-down",
-        "compartmentId": "ocid1.compartment.oc1..c", "namespace": "vip_failover",
-        "query": 'target_up[1m]{role = "node"}.groupBy(node, resourceId).max() < 1', "severity": "CRITICAL",
-        "destinations": ["ocid1.onstopic.oc1.iad.t"], "pendingDuration": "PT1M", "body": "failover",
-        "isNotificationsPerMetricDimensionEnabled": split})
+    return AlarmSpec.from_oci(
+        {
+            "id": "ocid1.alarm.oc1.iad.test",
+            "displayName": "vip-failover-node-down",
+            "compartmentId": "ocid1.compartment.oc1..c",
+            "namespace": "vip_failover",
+            "query": 'target_up[1m]{role = "node"}.groupBy(node, resourceId).max() < 1',
+            "severity": "CRITICAL",
+            "destinations": ["ocid1.onstopic.oc1.iad.t"],
+            "pendingDuration": "PT1M",
+            "body": "failover",
+            "isNotificationsPerMetricDimensionEnabled": split,
+        }
+    )
 
 
 def shape(value: object) -> object:
@@ -50,4 +59,8 @@ def test_message_values_for_a_split_stream() -> None:
     assert meta["alarmUrl"] == "https://cloud.oracle.com/monitoring/alarms/ocid1.alarm.oc1.iad.test?region=us-ashburn-1"
     assert "trigger delay of 1 minute" in meta["alarmSummary"]
     # one dedupe key per alarm and stream, the same for every message of that stream
-    assert built["dedupeKey"] == dedupe_key("ocid1.alarm.oc1.iad.test", STREAM) != dedupe_key("ocid1.alarm.oc1.iad.test", None)
+    assert (
+        built["dedupeKey"]
+        == dedupe_key("ocid1.alarm.oc1.iad.test", STREAM)
+        != dedupe_key("ocid1.alarm.oc1.iad.test", None)
+    )

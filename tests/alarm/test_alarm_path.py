@@ -1,6 +1,7 @@
 """node-a's health endpoint fails → the probes report it → the alarm fires after its pending
 duration → Notifications invokes the real function under fdk → the floating IP moves to node-b.
 Clock scaled 60x: one emulated minute per wall second."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ def emulated(iso: str) -> float:
 
 def fail_node_a(path: AlarmPath) -> tuple[float, float, float]:
     """Take node-a's health endpoint down; returns (fault, alarm FIRING, IP moved) emulated times."""
-    path.wait_emulated(120)                       # both agents reporting, alarm evaluated OK
+    path.wait_emulated(120)  # both agents reporting, alarm evaluated OK
     assert path.holder() == "node-a" and path.deliveries() == []
     path.servers["node-a"].healthy = False
     fault = path.emu.clock.now()
@@ -41,22 +42,24 @@ def test_node_down_moves_the_ip_and_failback_never_keeps_it(alarm_path) -> None:
     path = alarm_path(FAILBACK_POLICY="never")
     fail_node_a(path)
     # what an operator sees in the Console / SDK: the alarm as deployed and its history
-    monitoring = oci.monitoring.MonitoringClient(oci.config.from_file(path.emu.oci_config_file),
-                                                 service_endpoint=path.emu.endpoint)
+    monitoring = oci.monitoring.MonitoringClient(
+        oci.config.from_file(path.emu.oci_config_file), service_endpoint=path.emu.endpoint
+    )
     alarm_id = path.delivered(OK_TO_FIRING, "node-a")[0]["request"]["alarmMetaData"][0]["id"]
     alarm = monitoring.get_alarm(alarm_id).data
     assert (alarm.display_name, alarm.query) == (NODE_DOWN.display_name, NODE_DOWN.query)
     assert any(e.summary.startswith(OK_TO_FIRING) for e in monitoring.get_alarm_history(alarm_id).data.entries)
 
-    path.servers["node-a"].healthy = True          # node-a comes back: FIRING_TO_OK
+    path.servers["node-a"].healthy = True  # node-a comes back: FIRING_TO_OK
     path.wait_for("FIRING_TO_OK for node-a", lambda: path.delivered(FIRING_TO_OK, "node-a"))
     path.wait_emulated(120)
     assert path.holder() == "node-b" and len(path.moves()) == 1
 
     # a duplicate of the OK_TO_FIRING message (Notifications is at least once) moves nothing
     (original,) = path.delivered(OK_TO_FIRING, "node-a")
-    ons = oci.ons.NotificationDataPlaneClient(oci.config.from_file(path.emu.oci_config_file),
-                                              service_endpoint=path.emu.endpoint)
+    ons = oci.ons.NotificationDataPlaneClient(
+        oci.config.from_file(path.emu.oci_config_file), service_endpoint=path.emu.endpoint
+    )
     topic = original["topicId"]
     seen = len(path.deliveries())
     ons.publish_message(topic, oci.ons.models.MessageDetails(body=json.dumps(original["request"])))
@@ -91,7 +94,7 @@ def test_failback_preferred_moves_back_after_the_cooldown(alarm_path) -> None:
 def test_silent_agents_fire_the_absence_alarm_and_a_healthy_holder_stays(alarm_path) -> None:
     path = alarm_path()
     path.wait_emulated(120)
-    path.close()                                   # both agents stop reporting; the nodes stay healthy
+    path.close()  # both agents stop reporting; the nodes stay healthy
     absent = next(a for a in NAMES.alarms if a.key == "node_absent")
 
     def absence_messages() -> list[dict]:

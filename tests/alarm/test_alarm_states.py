@@ -1,4 +1,5 @@
 """Alarm states and transitions per metric stream (pure), following OCI's documented examples."""
+
 from __future__ import annotations
 
 from ocisim.monitoring.alarms import (
@@ -19,11 +20,23 @@ A = (("node", "node-a"),)
 B = (("node", "node-b"),)
 
 
-def spec(query: str = 'target_up[1m]{role = "node"}.groupBy(node).max() < 1', pending: str = "PT1M",
-         repeat: str | None = None, split: bool = True) -> AlarmSpec:
-    raw = {"id": "ocid1.alarm.oc1.iad.test", "displayName": "node down", "compartmentId": "ocid1.compartment.oc1..c",
-           "namespace": "vip_failover", "query": query, "severity": "CRITICAL", "destinations": ["ocid1.onstopic.oc1.iad.t"],
-           "pendingDuration": pending, "isNotificationsPerMetricDimensionEnabled": split}
+def spec(
+    query: str = 'target_up[1m]{role = "node"}.groupBy(node).max() < 1',
+    pending: str = "PT1M",
+    repeat: str | None = None,
+    split: bool = True,
+) -> AlarmSpec:
+    raw = {
+        "id": "ocid1.alarm.oc1.iad.test",
+        "displayName": "node down",
+        "compartmentId": "ocid1.compartment.oc1..c",
+        "namespace": "vip_failover",
+        "query": query,
+        "severity": "CRITICAL",
+        "destinations": ["ocid1.onstopic.oc1.iad.t"],
+        "pendingDuration": pending,
+        "isNotificationsPerMetricDimensionEnabled": split,
+    }
     if repeat:
         raw["repeatNotificationDuration"] = repeat
     return AlarmSpec.from_oci(raw)
@@ -69,12 +82,14 @@ def test_absent_firing_stream_is_reset_after_the_internal_reset_period() -> None
     minutes = [{A: 0.0}] + [{}] * 11
     out = run(spec(), minutes)
     assert out[0] == [(OK_TO_FIRING, FIRING, (A,))]
-    assert all(m == [] for m in out[1:11])          # still FIRING while absent, no message
-    assert out[11] == [(RESET, OK, (A,))]            # 10 minutes after absence was detected: RESET
+    assert all(m == [] for m in out[1:11])  # still FIRING while absent, no message
+    assert out[11] == [(RESET, OK, (A,))]  # 10 minutes after absence was detected: RESET
 
 
 def test_absence_alarm_fires_when_a_known_stream_stops_reporting() -> None:
-    out = run(spec(query='target_up[1m].groupBy(node).absent()', pending="PT2M"), [{A: 0.0}, {A: 1.0}, {A: 1.0}, {A: 0.0}])
+    out = run(
+        spec(query="target_up[1m].groupBy(node).absent()", pending="PT2M"), [{A: 0.0}, {A: 1.0}, {A: 1.0}, {A: 0.0}]
+    )
     assert out == [[], [], [(OK_TO_FIRING, FIRING, (A,))], [(FIRING_TO_OK, OK, (A,))]]
 
 

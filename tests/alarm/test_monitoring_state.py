@@ -1,4 +1,5 @@
 """Monitoring's state survives the emulator's state file (metrics, alarms and their evaluation state)."""
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,23 @@ COMPARTMENT = TOPOLOGY["compartments"][0]["id"]
 
 
 def metric(node: str, value: float, stamp: str) -> dict:
-    return {"namespace": "vip_failover", "compartmentId": COMPARTMENT, "name": "target_up",
-            "dimensions": {"node": node, "resourceId": f"ocid1.instance.oc1.iad.{node}", "role": "node", "reporter": "node-b"},
-            "datapoints": [{"timestamp": stamp, "value": value}]}
+    return {
+        "namespace": "vip_failover",
+        "compartmentId": COMPARTMENT,
+        "name": "target_up",
+        "dimensions": {
+            "node": node,
+            "resourceId": f"ocid1.instance.oc1.iad.{node}",
+            "role": "node",
+            "reporter": "node-b",
+        },
+        "datapoints": [{"timestamp": stamp, "value": value}],
+    }
 
 
 def test_round_trip_through_json_keeps_points_and_alarm_states() -> None:
     state = seed(TOPOLOGY, None)
-    now = 1_800_000_000.0   # 2027-01-15T08:00:00Z, a minute boundary
+    now = 1_800_000_000.0  # 2027-01-15T08:00:00Z, a minute boundary
     answer = state.post({"metricData": [metric("node-a", 0.0, "2027-01-15T07:59:30Z")]}, now)
     assert answer == {"failedMetricsCount": 0, "failedMetrics": []}
     alarm = next(a for a in state.alarms.values() if a.spec.display_name == "vip-failover-node-down")

@@ -21,8 +21,7 @@ def test_the_fixed_subset_holds_every_invariant():
     trials = plan(SUBSET, len(SUBSET), seed=8)
     records = run_lane(0, [(t.fault.name, t.index, t.seed) for t in trials], dict(FAST_LATENCY))
     assert len(records) == len(SUBSET) >= 25
-    failed = {r["fault"]: r.get("error") or r["notes"] for r in records
-              if "error" in r or not all(r["held"].values())}
+    failed = {r["fault"]: r.get("error") or r["notes"] for r in records if "error" in r or not all(r["held"].values())}
     assert failed == {}
     moved = [r for r in records if r["failures"]]
     assert moved and all(r["convergence_s"] is not None and r["writes"] == 1 for r in moved)
@@ -30,8 +29,27 @@ def test_the_fixed_subset_holds_every_invariant():
 
 def test_python_m_chaos_writes_reliability_json(tmp_path):
     out = tmp_path / "reliability.json"
-    command = [sys.executable, "-m", "chaos", "--trials", "3", "--lanes", "1", "--latency", "fast", "--seed", "1",
-               "--fault", "baseline", "--fault", "split-brain", "--fault", "bad-input", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "chaos",
+        "--trials",
+        "3",
+        "--lanes",
+        "1",
+        "--latency",
+        "fast",
+        "--seed",
+        "1",
+        "--fault",
+        "baseline",
+        "--fault",
+        "split-brain",
+        "--fault",
+        "bad-input",
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(out.read_text())

@@ -11,21 +11,38 @@ A, B = "node-a", "node-b"
 
 
 def moved_answer(health_a="down", kind="automatic", evidence=frozenset({A}), **extra):
-    body = {"ok": True, "decision": "moved", "from": A, "to": B, "moved": ["vip"],
-            "health": {A: {"health": health_a}, B: {"health": "healthy"}},
-            "unverified": [A] if health_a == "unknown" else [], **extra}
+    body = {
+        "ok": True,
+        "decision": "moved",
+        "from": A,
+        "to": B,
+        "moved": ["vip"],
+        "health": {A: {"health": health_a}, B: {"health": "healthy"}},
+        "unverified": [A] if health_a == "unknown" else [],
+        **extra,
+    }
     return Answer(kind, 200, body, evidence)
 
 
 def failover(**overrides) -> Observation:
     """node-a fails at T0 and the function moves the IP to node-b 1 s later: every invariant holds."""
     base = Observation(
-        fault="test", policy="never", preferred=A, cooldown_s=60.0, window_s=2.5, onset=T0,
-        initial_holder=A, final_holder=B, listed_on=1,
+        fault="test",
+        policy="never",
+        preferred=A,
+        cooldown_s=60.0,
+        window_s=2.5,
+        onset=T0,
+        initial_holder=A,
+        final_holder=B,
+        listed_on=1,
         writes=(Write(T0 + 1.0, A, B, True, reason="holder node-a is down; node-b is healthy"),),
-        answers=(moved_answer(),), timeline=(Change(T0 - 5, A, "up", True), Change(T0 - 5, B, "up", True),
-                                             Change(T0, A, "down", False)),
-        failures=1, allowed_writes=1, budget_s=2.0)
+        answers=(moved_answer(),),
+        timeline=(Change(T0 - 5, A, "up", True), Change(T0 - 5, B, "up", True), Change(T0, A, "down", False)),
+        failures=1,
+        allowed_writes=1,
+        budget_s=2.0,
+    )
     return replace(base, **overrides)
 
 
@@ -63,8 +80,11 @@ def test_moving_to_a_node_that_does_not_serve_is_wrong():
 def test_an_unverified_target_is_right_only_on_its_own_master_notice():
     """The function may move to a peer it cannot probe when that peer's MASTER notice asked for
     it (the holder probed down); the same move for any other caller is a wrong move."""
-    for source, wrong in (("keepalived node-b MASTER", False), ("alarm OK_TO_FIRING", True),
-                          ("keepalived node-a MASTER", True)):
+    for source, wrong in (
+        ("keepalived node-b MASTER", False),
+        ("alarm OK_TO_FIRING", True),
+        ("keepalived node-a MASTER", True),
+    ):
         answer = moved_answer(health_a="down", source=source)
         answer.body["health"][B] = {"health": "unknown"}
         assert (2 in broken(check(failover(answers=(answer,))))) is wrong, source
@@ -89,7 +109,9 @@ def test_operator_and_failback_moves_away_from_a_serving_holder():
     back = Write(T0 + 1, B, A, True, reason="failback", previous_move_at=T0 - 120)
     preferred = failover(policy="preferred", timeline=healthy, initial_holder=B, final_holder=A, writes=(back,))
     assert check(preferred).held[2]
-    assert not check(replace(preferred, writes=(replace(back, previous_move_at=T0 - 10),))).held[2]  # inside the cooldown
+    assert not check(replace(preferred, writes=(replace(back, previous_move_at=T0 - 10),))).held[
+        2
+    ]  # inside the cooldown
     forced = Write(T0 + 1, A, B, True, reason="forced failover to node-b by operator")
     assert not check(failover(writes=(forced,))).held[2]
     assert check(failover(writes=(forced,), answers=(moved_answer(kind="forced"),))).held[2]

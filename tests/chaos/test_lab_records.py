@@ -21,15 +21,19 @@ NODES = (A, B)
 
 
 def test_timeline_follows_what_the_trial_did_and_the_alias_samples():
-    changes = timeline(NODES, AliasSample(T0, frozenset({A})),
-                       [Action(T0 + 1, A, "haproxy-stop"), Action(T0 + 5, "", "heal")],
-                       [AliasSample(T0 + 1.5, frozenset()), AliasSample(T0 + 2.0, frozenset({B}))])
+    changes = timeline(
+        NODES,
+        AliasSample(T0, frozenset({A})),
+        [Action(T0 + 1, A, "haproxy-stop"), Action(T0 + 5, "", "heal")],
+        [AliasSample(T0 + 1.5, frozenset()), AliasSample(T0 + 2.0, frozenset({B}))],
+    )
     assert changes == (
-        Change(T0, A, "up", True), Change(T0, B, "up", False),
-        Change(T0 + 1, A, "down", False),            # haproxy stopped: its probe says 503, it cannot serve
-        Change(T0 + 1.5, A, "down", False),          # keepalived dropped the alias (no serving change)
-        Change(T0 + 2.0, B, "up", True),             # the peer took the alias: it can serve
-        Change(T0 + 5, A, "up", False),              # healed, but without the alias it does not serve
+        Change(T0, A, "up", True),
+        Change(T0, B, "up", False),
+        Change(T0 + 1, A, "down", False),  # haproxy stopped: its probe says 503, it cannot serve
+        Change(T0 + 1.5, A, "down", False),  # keepalived dropped the alias (no serving change)
+        Change(T0 + 2.0, B, "up", True),  # the peer took the alias: it can serve
+        Change(T0 + 5, A, "up", False),  # healed, but without the alias it does not serve
     )
 
 
@@ -40,7 +44,7 @@ def test_timeline_link_down_crash_and_a_blocked_health_port_hang_the_probe():
     crash = timeline(NODES, start, [Action(T0 + 1, A, "crash"), Action(T0 + 3, "", "heal")], [])
     assert crash[-2:] == (Change(T0 + 1, A, "hang", False), Change(T0 + 3, A, "up", True))
     blocked = timeline(NODES, start, [Action(T0 + 1, B, "health-blocked")], [])
-    assert blocked[-1] == Change(T0 + 1, B, "hang", False)   # B serves nothing: it has no alias
+    assert blocked[-1] == Change(T0 + 1, B, "hang", False)  # B serves nothing: it has no alias
     kill = timeline(NODES, start, [Action(T0 + 1, A, "keepalived-kill")], [AliasSample(T0 + 2, frozenset({A, B}))])
     assert kill[-1] == Change(T0 + 2, B, "up", True) and all(c.serving for c in kill if c.node == A)
 
@@ -50,12 +54,14 @@ def answer(sent, node=None, error=None):
 
 
 def test_client_view_is_the_last_unbroken_run_from_the_holder():
-    answers = [answer(T0 + i / 10, A) for i in range(10)] + [answer(T0 + 1 + i / 10, error="TimeoutError") for i in range(5)]
+    answers = [answer(T0 + i / 10, A) for i in range(10)] + [
+        answer(T0 + 1 + i / 10, error="TimeoutError") for i in range(5)
+    ]
     answers += [answer(T0 + 2 + i / 10, B) for i in range(10)]
     view = client_view(list(reversed(answers)), B)
     assert view == ClientView(steady_from=pytest.approx(T0 + 2.01), requests=25, failed=5)
-    assert client_view(answers, A).steady_from is None          # A did not answer at the end
-    assert client_view(answers[:-7], B).steady_from is None     # 3 answers are not "served"
+    assert client_view(answers, A).steady_from is None  # A did not answer at the end
+    assert client_view(answers[:-7], B).steady_from is None  # 3 answers are not "served"
 
 
 def test_holder_at_follows_the_audit_chain():
@@ -69,42 +75,86 @@ def log_line(**fields):
 
 def test_answers_from_the_functions_log():
     lines = [
-        log_line(call_id="1", event="decision", source="keepalived node-b MASTER", holder=A, action="move", target=B,
-                 forced=False, health={A: "unhealthy", B: "healthy"}),
+        log_line(
+            call_id="1",
+            event="decision",
+            source="keepalived node-b MASTER",
+            holder=A,
+            action="move",
+            target=B,
+            forced=False,
+            health={A: "unhealthy", B: "healthy"},
+        ),
         log_line(call_id="1", event="moved", **{"from": A, "to": B}),
         log_line(call_id="1", event="answer", decision="moved", action="move", **{"from": A, "to": B}),
-        log_line(call_id="2", event="decision", source="keepalived node-a STOP", holder=B, action="none", target=B,
-                 forced=False, health={A: "unknown", B: "healthy"}),
+        log_line(
+            call_id="2",
+            event="decision",
+            source="keepalived node-a STOP",
+            holder=B,
+            action="none",
+            target=B,
+            forced=False,
+            health={A: "unknown", B: "healthy"},
+        ),
         log_line(call_id="2", event="answer", decision="kept", action="none", **{"from": B, "to": B}),
-        "not json", log_line(event="no call id"),
+        "not json",
+        log_line(event="no call id"),
     ]
     first, second = answers_from_log(lines, NODES)
     assert first.kind == "automatic" and first.status is None and first.evidence == {A}
     # The source travels with the answer: the no-wrong-move check needs it for a MASTER notice.
-    assert first.body == {"decision": "moved", "source": "keepalived node-b MASTER", "from": A, "to": B,
-                          "target": B, "forced": False,
-                          "health": {A: {"health": "unhealthy"}, B: {"health": "healthy"}}}
+    assert first.body == {
+        "decision": "moved",
+        "source": "keepalived node-b MASTER",
+        "from": A,
+        "to": B,
+        "target": B,
+        "forced": False,
+        "health": {A: {"health": "unhealthy"}, B: {"health": "healthy"}},
+    }
     assert second.evidence == {A} and second.body["health"][A] == {"health": "unknown"}
 
 
 def test_errors_invariant_6_reads_in_the_lab():
-    assert function_errors([log_line(event="internal_error", reason="KeyError: x"), "Traceback (most recent call last):",
-                            log_line(event="answer")]) == ("internal_error: KeyError: x", "a traceback")
-    requests = [{"event": "request", "operation": "InvokeFunction", "status": 200},
-                {"event": "request", "operation": "InvokeFunction", "status": 502},
-                {"event": "request", "operation": "GetPrivateIp", "status": 404}]
+    assert function_errors(
+        [
+            log_line(event="internal_error", reason="KeyError: x"),
+            "Traceback (most recent call last):",
+            log_line(event="answer"),
+        ]
+    ) == ("internal_error: KeyError: x", "a traceback")
+    requests = [
+        {"event": "request", "operation": "InvokeFunction", "status": 200},
+        {"event": "request", "operation": "InvokeFunction", "status": 502},
+        {"event": "request", "operation": "GetPrivateIp", "status": 404},
+    ]
     assert invoke_errors(requests) == ("InvokeFunction answered HTTP 502",)
 
 
 def test_writes_from_audit_keep_only_the_floating_ips_moves():
-    tags = with_move({}, LastMove(at=T0, from_node=A, to_node=B, reason="holder node-a is down", event_key=None,
-                                  move_id="m1"))
-    entries = [{"operation": "UpdatePrivateIp", "resource_id": "vip", "time": "1970-01-01T00:16:41Z",
-                "principal": {"id": "fn"}, "before": {"vnicId": "va", "freeformTags": {}},
-                "after": {"vnicId": "vb", "freeformTags": tags}},
-               {"operation": "UpdatePrivateIp", "resource_id": "other", "time": "1970-01-01T00:16:42Z",
-                "principal": {"id": "fn"}, "before": {"vnicId": "va"}, "after": {"vnicId": "vb"}},
-               {"operation": "PostMetricData", "resource_id": "vip", "time": "1970-01-01T00:16:43Z"}]
+    tags = with_move(
+        {}, LastMove(at=T0, from_node=A, to_node=B, reason="holder node-a is down", event_key=None, move_id="m1")
+    )
+    entries = [
+        {
+            "operation": "UpdatePrivateIp",
+            "resource_id": "vip",
+            "time": "1970-01-01T00:16:41Z",
+            "principal": {"id": "fn"},
+            "before": {"vnicId": "va", "freeformTags": {}},
+            "after": {"vnicId": "vb", "freeformTags": tags},
+        },
+        {
+            "operation": "UpdatePrivateIp",
+            "resource_id": "other",
+            "time": "1970-01-01T00:16:42Z",
+            "principal": {"id": "fn"},
+            "before": {"vnicId": "va"},
+            "after": {"vnicId": "vb"},
+        },
+        {"operation": "PostMetricData", "resource_id": "vip", "time": "1970-01-01T00:16:43Z"},
+    ]
     (write,) = writes_from_audit(entries, "vip", {"va": A, "vb": B}, "fn")
     assert (write.at, write.from_node, write.to_node, write.by_function) == (T0 + 1, A, B, True)
     assert (write.reason, write.previous_move_at) == ("holder node-a is down", None)
@@ -112,16 +162,34 @@ def test_writes_from_audit_keep_only_the_floating_ips_moves():
 
 # --- verdicts on hand-made lab trials ----------------------------------------------------------
 
+
 def lab_trial(**overrides) -> Observation:
     """node-a's haproxy stops at T0; node-b takes the alias at +1.2 s, the function moves the IP
     at +2.2 s and the client is answered by node-b from +2.3 s: every invariant holds."""
     base = dict(
-        fault="lab:haproxy-stop", policy="never", preferred=A, cooldown_s=2.0, window_s=3.0, onset=T0,
-        initial_holder=A, final_holder=B, listed_on=1, writes=(Write(T0 + 2.2, A, B, True, reason="holder down"),),
-        answers=(), failures=1, allowed_writes=1, budget_s=3.0, observed_until=T0 + 6,
-        timeline=timeline(NODES, AliasSample(T0 - 1, frozenset({A})), [Action(T0, A, "haproxy-stop")],
-                          [AliasSample(T0 + 1.0, frozenset()), AliasSample(T0 + 1.2, frozenset({B}))]),
-        client=ClientView(steady_from=T0 + 2.3, requests=120, failed=40))
+        fault="lab:haproxy-stop",
+        policy="never",
+        preferred=A,
+        cooldown_s=2.0,
+        window_s=3.0,
+        onset=T0,
+        initial_holder=A,
+        final_holder=B,
+        listed_on=1,
+        writes=(Write(T0 + 2.2, A, B, True, reason="holder down"),),
+        answers=(),
+        failures=1,
+        allowed_writes=1,
+        budget_s=3.0,
+        observed_until=T0 + 6,
+        timeline=timeline(
+            NODES,
+            AliasSample(T0 - 1, frozenset({A})),
+            [Action(T0, A, "haproxy-stop")],
+            [AliasSample(T0 + 1.0, frozenset()), AliasSample(T0 + 1.2, frozenset({B}))],
+        ),
+        client=ClientView(steady_from=T0 + 2.3, requests=120, failed=40),
+    )
     return replace(Observation(**base), **overrides)
 
 
@@ -139,10 +207,19 @@ def test_the_client_late_or_not_answered_breaks_convergence():
 
 def test_the_ip_left_on_a_node_without_the_alias_is_caught_at_the_end_of_watching():
     # keepalived-stop on the holder: it drops the alias, the peer takes it, the function keeps the IP.
-    stopped = lab_trial(fault="lab:keepalived-stop", writes=(), final_holder=A, budget_s=2.0,
-                        timeline=timeline(NODES, AliasSample(T0 - 1, frozenset({A})), [Action(T0, A, "keepalived-stop")],
-                                          [AliasSample(T0 + 0.1, frozenset({B}))]),
-                        client=ClientView(steady_from=None))
+    stopped = lab_trial(
+        fault="lab:keepalived-stop",
+        writes=(),
+        final_holder=A,
+        budget_s=2.0,
+        timeline=timeline(
+            NODES,
+            AliasSample(T0 - 1, frozenset({A})),
+            [Action(T0, A, "keepalived-stop")],
+            [AliasSample(T0 + 0.1, frozenset({B}))],
+        ),
+        client=ClientView(steady_from=None),
+    )
     verdict = check(stopped)
     assert not verdict.held[3] and verdict.notes == ("3: the IP ends on node-a, which does not serve",)
     # Why the lab passes observed_until: with no write, the end state would be judged at the
@@ -151,6 +228,7 @@ def test_the_ip_left_on_a_node_without_the_alias_is_caught_at_the_end_of_watchin
 
 
 # --- the lab matrix and its budgets -----------------------------------------------------------
+
 
 def test_the_lab_matrix_names_and_drivers():
     names = [f.name for f in faults.LAB_MATRIX]

@@ -58,12 +58,16 @@ def test_no_key_or_token_in_any_log_line(lane):
 
     secrets += issued + pem_lines(lane.emu.backend.api_private_key) + pem_lines(private_pem(keyring.token_key))
     secrets += pem_lines(private_pem(delivery.session_key(lane.emu.backend)))
-    secrets += [token.rsplit(".", 1)[1] for token in issued]  # a JWT's signature alone is enough to forge nothing, but still
+    secrets += [
+        token.rsplit(".", 1)[1] for token in issued
+    ]  # a JWT's signature alone is enough to forge nothing, but still
     assert len(issued) >= 2 and all(len(s) >= 8 for s in secrets)  # the last line of a PEM body is short
 
     function_log = lane.pool.log_path.read_text().splitlines()
     emulator_log = lane.capture.lines
-    assert any(entry["event"] == "request" and entry.get("operation") == "InvokeFunction" for entry in lane.capture.entries)
+    assert any(
+        entry["event"] == "request" and entry.get("operation") == "InvokeFunction" for entry in lane.capture.entries
+    )
     assert any('"event":"moved"' in line for line in function_log)
     leaks = [(line[:120], secret[:12]) for line in function_log + emulator_log for secret in secrets if secret in line]
     assert leaks == []

@@ -7,8 +7,16 @@ from chaos.report import build, markdown, merge, percentile
 def record(fault, writes=1, failures=1, took=1.0, broken=(), error=None):
     if error:
         return {"fault": fault, "index": 0, "error": error}
-    return {"fault": fault, "index": 0, "held": {str(n): n not in broken for n in range(1, 7)}, "writes": writes,
-            "failures": failures, "convergence_s": took, "needless_moves": 0, "notes": []}
+    return {
+        "fault": fault,
+        "index": 0,
+        "held": {str(n): n not in broken for n in range(1, 7)},
+        "writes": writes,
+        "failures": failures,
+        "convergence_s": took,
+        "needless_moves": 0,
+        "notes": [],
+    }
 
 
 def test_percentiles_are_nearest_rank():
@@ -19,8 +27,12 @@ def test_percentiles_are_nearest_rank():
 
 def test_reliability_json_has_the_accepted_shape():
     faults = by_name(["baseline", "split-brain", "probe-unknown+split-brain"])
-    records = [record("baseline", took=0.5), record("baseline", took=1.5, broken=(3,)),
-               record("split-brain", writes=0, failures=0, took=0.0), record("split-brain", error="Traceback")]
+    records = [
+        record("baseline", took=0.5),
+        record("baseline", took=1.5, broken=(3,)),
+        record("split-brain", writes=0, failures=0, took=0.0),
+        record("split-brain", error="Traceback"),
+    ]
     result = build(faults, records, {"seed": 8})
     assert result["seed"] == 8 and result["totals"] == {"trials": 4, "violations": 1, "harness_errors": 1}
     baseline = result["faults"]["baseline"]
@@ -37,8 +49,9 @@ def test_reliability_json_has_the_accepted_shape():
 
 def test_a_level_that_did_not_run_keeps_its_earlier_rows_and_run_data():
     emulator_run = build(by_name(["baseline"]), [record("baseline")], {"seed": 8, "duration_s": 300})
-    lab_run = build(by_name(["lab:crash"]), [record("lab:crash", broken=(3,))],
-                    {"lab": {"seed": 3, "trials_requested": 1}})
+    lab_run = build(
+        by_name(["lab:crash"]), [record("lab:crash", broken=(3,))], {"lab": {"seed": 3, "trials_requested": 1}}
+    )
     merged = merge(emulator_run, lab_run, kept={"emulator"})
     assert list(merged["faults"]) == ["baseline", "lab:crash"] and merged["seed"] == 8
     assert merged["lab"] == {"seed": 3, "trials_requested": 1}

@@ -29,8 +29,7 @@ def test_request_signed_with_another_key_is_401(emulator: Emulator, config, tmp_
     """Same user and fingerprint in the keyId, but the signature comes from a different key."""
     wrong_key = tmp_path / "wrong.pem"
     wrong_key.write_text(private_pem(new_private_key()))
-    client = oci.core.VirtualNetworkClient(dict(config, key_file=str(wrong_key)),
-                                           service_endpoint=emulator.endpoint)
+    client = oci.core.VirtualNetworkClient(dict(config, key_file=str(wrong_key)), service_endpoint=emulator.endpoint)
     with pytest.raises(oci.exceptions.ServiceError) as caught:
         client.get_private_ip(topo.vip_id)
     assert (caught.value.status, caught.value.code) == (401, "NotAuthenticated")
@@ -41,8 +40,7 @@ def test_body_changed_after_signing_is_401(emulator: Emulator, config, net, topo
     signer = oci.signer.Signer(config["tenancy"], config["user"], config["fingerprint"], config["key_file"])
     url = f"{emulator.endpoint}/20160918/privateIps/{topo.vip_id}"
     honest = f'{{"vnicId": "{topo.vnic_a}"}}'.encode()
-    prepared = requests.Request("PUT", url, data=honest,
-                                headers={"content-type": "application/json"}).prepare()
+    prepared = requests.Request("PUT", url, data=honest, headers={"content-type": "application/json"}).prepare()
     signer(prepared)
     prepared.body = f'{{"vnicId": "{topo.vnic_b}"}}'.encode()  # same length, different VNIC
 
@@ -52,51 +50,64 @@ def test_body_changed_after_signing_is_401(emulator: Emulator, config, net, topo
     assert emulator.audit() == []
 
 
-def test_resource_principal_signer_works_and_is_audited(emulator: Emulator, monkeypatch, tmp_path,
-                                                        topo: Topology) -> None:
+def test_resource_principal_signer_works_and_is_audited(
+    emulator: Emulator, monkeypatch, tmp_path, topo: Topology
+) -> None:
     for name, value in emulator.resource_principal_env(topo.function_id, tmp_path).items():
         monkeypatch.setenv(name, value)
     signer = oci.auth.signers.get_resource_principals_signer()
     assert signer.tenancy_id == emulator.tenancy_id and signer.compartment_id == emulator.compartment_id
-    net = oci.core.VirtualNetworkClient({"region": emulator.region}, signer=signer,
-                                        service_endpoint=emulator.endpoint)
+    net = oci.core.VirtualNetworkClient({"region": emulator.region}, signer=signer, service_endpoint=emulator.endpoint)
 
     move(net, topo.vip_id, topo.vnic_b, net.get_private_ip(topo.vip_id).headers["etag"])
 
     [entry] = emulator.audit()
-    assert entry["principal"] == {"kind": "resource", "id": topo.function_id,
-                                  "tenancy_id": emulator.tenancy_id,
-                                  "compartment_id": emulator.compartment_id}
+    assert entry["principal"] == {
+        "kind": "resource",
+        "id": topo.function_id,
+        "tenancy_id": emulator.tenancy_id,
+        "compartment_id": emulator.compartment_id,
+    }
 
 
-def test_session_token_not_issued_by_the_emulator_is_401(emulator: Emulator, monkeypatch, tmp_path,
-                                                         topo: Topology) -> None:
+def test_session_token_not_issued_by_the_emulator_is_401(
+    emulator: Emulator, monkeypatch, tmp_path, topo: Topology
+) -> None:
     forger = Keyring.new()
     session_key = new_private_key()
-    token = forger.issue_session_token(topo.function_id, session_key.public_key(), ptype="resource",
-                                       tenancy_id=emulator.tenancy_id,
-                                       compartment_id=emulator.compartment_id)
+    token = forger.issue_session_token(
+        topo.function_id,
+        session_key.public_key(),
+        ptype="resource",
+        tenancy_id=emulator.tenancy_id,
+        compartment_id=emulator.compartment_id,
+    )
     (tmp_path / "rpst").write_text(token)
     (tmp_path / "key.pem").write_text(private_pem(session_key))
     monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
     monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_RPST", str(tmp_path / "rpst"))
     monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", str(tmp_path / "key.pem"))
     monkeypatch.setenv("OCI_RESOURCE_PRINCIPAL_REGION", emulator.region)
-    net = oci.core.VirtualNetworkClient({"region": emulator.region},
-                                        signer=oci.auth.signers.get_resource_principals_signer(),
-                                        service_endpoint=emulator.endpoint)
+    net = oci.core.VirtualNetworkClient(
+        {"region": emulator.region},
+        signer=oci.auth.signers.get_resource_principals_signer(),
+        service_endpoint=emulator.endpoint,
+    )
     with pytest.raises(oci.exceptions.ServiceError) as caught:
         net.get_private_ip(topo.vip_id)
     assert (caught.value.status, caught.value.code) == (401, "NotAuthenticated")
 
 
 def test_expired_resource_principal_token_is_401_until_the_files_are_rotated(
-        emulator: Emulator, monkeypatch, tmp_path, topo: Topology) -> None:
+    emulator: Emulator, monkeypatch, tmp_path, topo: Topology
+) -> None:
     for name, value in emulator.resource_principal_env(topo.function_id, tmp_path, ttl_seconds=2).items():
         monkeypatch.setenv(name, value)
-    net = oci.core.VirtualNetworkClient({"region": emulator.region},
-                                        signer=oci.auth.signers.get_resource_principals_signer(),
-                                        service_endpoint=emulator.endpoint)
+    net = oci.core.VirtualNetworkClient(
+        {"region": emulator.region},
+        signer=oci.auth.signers.get_resource_principals_signer(),
+        service_endpoint=emulator.endpoint,
+    )
     assert net.get_private_ip(topo.vip_id).status == 200
     time.sleep(3.2)  # expiry plus the verifier's 1 s leeway
 

@@ -65,12 +65,16 @@ def first_function(emu: Emulator) -> str:
 def call(emu: Emulator, marker: Path, sleep: float = 0.0) -> tuple[int, float]:
     """One invoke through the SDK (no retries, no breaker): its status and how long it took."""
     client = oci.functions.FunctionsInvokeClient(
-        emu.oci_config(), service_endpoint=emu.endpoint, retry_strategy=oci.retry.NoneRetryStrategy(),
-        circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy())
+        emu.oci_config(),
+        service_endpoint=emu.endpoint,
+        retry_strategy=oci.retry.NoneRetryStrategy(),
+        circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+    )
     began = time.monotonic()
     try:
-        status = client.invoke_function(first_function(emu),
-                                        invoke_function_body=json.dumps({"marker": str(marker), "sleep": sleep})).status
+        status = client.invoke_function(
+            first_function(emu), invoke_function_body=json.dumps({"marker": str(marker), "sleep": sleep})
+        ).status
     except oci.exceptions.ServiceError as error:
         status = error.status
     return status, time.monotonic() - began
@@ -150,8 +154,9 @@ def test_provisioned_concurrency_keeps_its_containers_hot_past_the_idle_timeout(
     start: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     provisioned = {"strategy": "CONSTANT", "count": 2}
-    emu = start({"provisionedConcurrencyConfig": provisioned, "coldStart": {"idleTimeoutSeconds": IDLE_S,
-                                                                             "delaySeconds": 2.0}})
+    emu = start(
+        {"provisionedConcurrencyConfig": provisioned, "coldStart": {"idleTimeoutSeconds": IDLE_S, "delaySeconds": 2.0}}
+    )
     assert report(emu)["containers"] == 2
 
     emu.clock.advance(60.0)
@@ -223,9 +228,7 @@ def test_a_slow_function_queues_callers_within_bounds_and_never_runs_more_contai
         ("fast", "coldStart must be an object"),
     ],
 )
-def test_a_bad_cold_start_setting_stops_the_emulator_with_a_clear_error(
-    tmp_path: Path, raw: Any, message: str
-) -> None:
+def test_a_bad_cold_start_setting_stops_the_emulator_with_a_clear_error(tmp_path: Path, raw: Any, message: str) -> None:
     with pytest.raises(ValueError, match=f"function vip-failover: {message}"):
         Emulator.start(topology=topology_file(tmp_path, coldStart=raw))
 
@@ -240,11 +243,12 @@ def test_a_bad_provisioned_concurrency_is_refused_and_a_serve_flag_too(tmp_path:
 
 
 def test_serve_flags_and_the_profile_make_the_cold_start_settings() -> None:
-    args = parser().parse_args(["serve", "--profile", "realistic", "--function-cold-start", "2.5",
-                                "--function-max-containers", "3"])
+    args = parser().parse_args(
+        ["serve", "--profile", "realistic", "--function-cold-start", "2.5", "--function-max-containers", "3"]
+    )
     assert cli_cold_start(args) == {"delaySeconds": 2.5, "maxContainers": 3}
     assert cold_start(cli_cold_start(args), REALISTIC) == ColdStart(idle_timeout_s=30.0, delay_s=2.5, max_containers=3)
-    assert cli_cold_start(parser().parse_args(["serve"])) == {} and WARM == ColdStart(None, 0.0, 4)
+    assert cli_cold_start(parser().parse_args(["serve"])) == {} and ColdStart(None, 0.0, 4) == WARM
 
 
 def test_expired_stops_the_longest_idle_first_and_keeps_the_provisioned() -> None:
@@ -260,7 +264,12 @@ def test_expired_stops_the_longest_idle_first_and_keeps_the_provisioned() -> Non
 def test_provisioned_concurrency_takes_the_sdk_model_shapes() -> None:
     assert provisioned_concurrency(None) == {"strategy": "NONE"}
     assert provisioned_concurrency({"strategy": "CONSTANT", "count": 20}) == {"strategy": "CONSTANT", "count": 20}
-    for bad in ({"strategy": "CONSTANT", "count": 0}, {"strategy": "CONSTANT", "count": True},
-                {"strategy": "NONE", "count": 2}, {"strategy": "SOME"}, ["CONSTANT"]):
+    for bad in (
+        {"strategy": "CONSTANT", "count": 0},
+        {"strategy": "CONSTANT", "count": True},
+        {"strategy": "NONE", "count": 2},
+        {"strategy": "SOME"},
+        ["CONSTANT"],
+    ):
         with pytest.raises(ValueError):
             provisioned_concurrency(bad)

@@ -52,13 +52,15 @@ def test_cross_subnet_move_is_refused(tmp_path, topo: Topology) -> None:
     """A third node in another subnet: the VIP may not go there (400 InvalidParameter)."""
     data = two_node()
     node_c = add_node_in_another_subnet(
-        data, data["instances"][1], {"node-b": "node-c", "10.0.0.3": "10.0.0.130", "aaaaaaaa": "cccccccc"},
-        cidrBlock="10.0.0.128/25")
+        data,
+        data["instances"][1],
+        {"node-b": "node-c", "10.0.0.3": "10.0.0.130", "aaaaaaaa": "cccccccc"},
+        cidrBlock="10.0.0.128/25",
+    )
     path = tmp_path / "three-node.json"
     path.write_text(json.dumps(data))
     with Emulator.start(topology=path) as emu:
-        net = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file),
-                                            service_endpoint=emu.endpoint)
+        net = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file), service_endpoint=emu.endpoint)
         error = service_error(move, net, topo.vip_id, node_c["vnics"][0]["id"])
         assert (error.status, error.code) == (400, "InvalidParameter")
         assert net.get_private_ip(topo.vip_id).data.vnic_id == topo.vnic_a
@@ -119,7 +121,10 @@ def test_vnic_attachments_instance_and_vnic(emulator: Emulator, net, compute, to
 
     instance = compute.get_instance(topo.instance_b).data
     assert (instance.display_name, instance.fault_domain, instance.lifecycle_state) == (
-        "node-b", "FAULT-DOMAIN-2", "RUNNING")
+        "node-b",
+        "FAULT-DOMAIN-2",
+        "RUNNING",
+    )
 
     vnic = net.get_vnic(topo.vnic_a).data
     assert (vnic.private_ip, vnic.is_primary, vnic.lifecycle_state) == ("10.0.0.2", True, "AVAILABLE")

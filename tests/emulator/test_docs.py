@@ -21,14 +21,12 @@ PATH_SUFFIX = re.compile(r"\.(py|md|json|jsonl|tf|tftpl|ya?ml|sh|j2|txt|toml|cfg
 WORD = re.compile(r"[\w./][\w./-]*")
 
 
-def test_the_five_documented_lines_move_the_floating_ip(emulator: Emulator, tmp_path: Path,
-                                                        topo: Topology) -> None:
+def test_the_five_documented_lines_move_the_floating_ip(emulator: Emulator, tmp_path: Path, topo: Topology) -> None:
     [snippet] = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
     assert len(snippet.strip().splitlines()) == 5
     (tmp_path / "ready.json").write_text(json.dumps(emulator.ready_line) + "\n")
 
-    done = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=60)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == topo.vnic_b

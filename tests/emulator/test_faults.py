@@ -14,12 +14,14 @@ from tests.support.clients import move
 from tests.support.topology import Topology
 
 FAST_RETRIES = oci.retry.RetryStrategyBuilder(
-    max_attempts=4, total_elapsed_time_seconds=10, retry_base_sleep_time_seconds=0.05,
-    retry_max_wait_between_calls_seconds=0.2).get_retry_strategy()
+    max_attempts=4,
+    total_elapsed_time_seconds=10,
+    retry_base_sleep_time_seconds=0.05,
+    retry_max_wait_between_calls_seconds=0.2,
+).get_retry_strategy()
 
 
-def test_injected_429_is_retried_by_the_sdk_strategy_then_succeeds(emulator: Emulator, net,
-                                                                  topo: Topology) -> None:
+def test_injected_429_is_retried_by_the_sdk_strategy_then_succeeds(emulator: Emulator, net, topo: Topology) -> None:
     emulator.inject_fault("GetPrivateIp", status=429, count=2)
 
     got = net.get_private_ip(topo.vip_id, retry_strategy=FAST_RETRIES)
@@ -27,8 +29,9 @@ def test_injected_429_is_retried_by_the_sdk_strategy_then_succeeds(emulator: Emu
     assert got.status == 200 and got.data.vnic_id == topo.vnic_a
 
 
-def test_injected_429_surfaces_without_a_retry_strategy_and_is_consumed(emulator: Emulator, net,
-                                                                       topo: Topology) -> None:
+def test_injected_429_surfaces_without_a_retry_strategy_and_is_consumed(
+    emulator: Emulator, net, topo: Topology
+) -> None:
     """update_private_ip does not retry by default: the caller sees the 429 itself."""
     emulator.inject_fault("UpdatePrivateIp", status=429)
 
@@ -75,8 +78,7 @@ def test_delay_and_latency_slow_calls_down(emulator: Emulator, net, topo: Topolo
     assert time.monotonic() - started < 0.2
 
 
-def test_two_racing_updates_with_one_etag_give_one_200_and_one_412(emulator: Emulator, net,
-                                                                  topo: Topology) -> None:
+def test_two_racing_updates_with_one_etag_give_one_200_and_one_412(emulator: Emulator, net, topo: Topology) -> None:
     etag = net.get_private_ip(topo.vip_id).headers["etag"]
     emulator.set_latency("UpdatePrivateIp", 0.3)  # both requests are in flight together
     start = threading.Barrier(2)
@@ -99,8 +101,7 @@ def test_two_racing_updates_with_one_etag_give_one_200_and_one_412(emulator: Emu
     assert len(emulator.audit()) == 1
 
 
-def test_admin_endpoint_injects_faults_and_long_polls_the_audit(emulator: Emulator, net,
-                                                               topo: Topology) -> None:
+def test_admin_endpoint_injects_faults_and_long_polls_the_audit(emulator: Emulator, net, topo: Topology) -> None:
     admin = f"{emulator.endpoint}/_admin"
     requests.post(f"{admin}/faults", json={"operation": "GetVnic", "status": 500}, timeout=5).raise_for_status()
     with pytest.raises(oci.exceptions.ServiceError) as caught:
@@ -108,8 +109,9 @@ def test_admin_endpoint_injects_faults_and_long_polls_the_audit(emulator: Emulat
     assert (caught.value.status, caught.value.code) == (500, "InternalServerError")
 
     seen: list[list[dict]] = []
-    follower = threading.Thread(target=lambda: seen.append(
-        requests.get(f"{admin}/audit", params={"after": 0, "wait": 10}, timeout=15).json()))
+    follower = threading.Thread(
+        target=lambda: seen.append(requests.get(f"{admin}/audit", params={"after": 0, "wait": 10}, timeout=15).json())
+    )
     follower.start()
     time.sleep(0.2)
     started = time.monotonic()
@@ -117,8 +119,7 @@ def test_admin_endpoint_injects_faults_and_long_polls_the_audit(emulator: Emulat
     follower.join(timeout=15)
     assert time.monotonic() - started < 2
     assert [e["after"]["vnicId"] for e in seen[0]] == [topo.vnic_b]
-    assert requests.get(f"{admin}/audit", params={"after": seen[0][0]["seq"], "wait": 0.1},
-                        timeout=5).json() == []
+    assert requests.get(f"{admin}/audit", params={"after": seen[0][0]["seq"], "wait": 0.1}, timeout=5).json() == []
 
 
 def test_admin_clock_scale_speeds_up_emulated_time(emulator: Emulator) -> None:

@@ -60,7 +60,11 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ids = {name: instance["id"] for name, instance in INSTANCES.items()}
     main = "".join(
         node_modules(
-            Topology(), "node-a", label=label, agent=agent, instance_ids=ids,
+            Topology(),
+            "node-a",
+            label=label,
+            agent=agent,
+            instance_ids=ids,
             config_object={"namespace": NAMESPACE, "bucket": bucket, "name": object_name("node-a")},
         )
         for label, bucket in (("node_a", BUCKET), ("node_a_other_bucket", OTHER_BUCKET))

@@ -257,7 +257,9 @@ def test_every_field_the_emulator_sends_is_one_the_sdk_models_read() -> None:
 
 
 # --- the runner --------------------------------------------------------------------------------------
-def test_each_vantage_point_probes_at_the_interval_and_sees_the_service_fail(peers: Callable[[str], RawTcpPeer]) -> None:
+def test_each_vantage_point_probes_at_the_interval_and_sees_the_service_fail(
+    peers: Callable[[str], RawTcpPeer],
+) -> None:
     peer = peers("http")
     with Emulator.start(state=None, clock_scale=20) as emu:
         monitor = client(emu).create_http_monitor(details(emu, port=peer.port, path="/")).data

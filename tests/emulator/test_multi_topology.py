@@ -20,7 +20,14 @@ def test_multi_serves_three_nodes_two_vips_with_public_ips_one_ipv6_and_a_route_
     tmp_path: Path, multi: Multi
 ) -> None:
     with serve(
-        "--topology", str(MULTI_TOPOLOGY), "--state", str(tmp_path / "state.json"), "--port", "0", "--function-dir", str(REPO)
+        "--topology",
+        str(MULTI_TOPOLOGY),
+        "--state",
+        str(tmp_path / "state.json"),
+        "--port",
+        "0",
+        "--function-dir",
+        str(REPO),
     ) as (process, ready):
         net = client(ready)
         config = oci.config.from_file(ready["oci_config_file"], ready["oci_profile"])

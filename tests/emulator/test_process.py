@@ -50,8 +50,7 @@ def test_serve_prints_one_ready_line_stops_on_sigterm_and_resumes(tmp_path: Path
         assert ready["functions"]["vip-failover"] == topo.function_id
         assert set(ready["functions"]) == {"vip-failover", "vip-failover-operator"}  # every deployed function
         admin = f"{ready['endpoint']}/_admin"
-        requests.post(f"{admin}/faults", json={"operation": "GetPrivateIp", "drop": True},
-                      timeout=5).raise_for_status()
+        requests.post(f"{admin}/faults", json={"operation": "GetPrivateIp", "drop": True}, timeout=5).raise_for_status()
         with pytest.raises(oci.exceptions.RequestException):
             client(ready).get_private_ip(topo.vip_id)
         move(client(ready), topo.vip_id, topo.vnic_b)
@@ -70,10 +69,21 @@ def test_serve_prints_one_ready_line_stops_on_sigterm_and_resumes(tmp_path: Path
 
 def test_oci_cli_reads_and_moves_the_floating_ip(emulator: Emulator, topo: Topology) -> None:
     """Also the ClusterLabs `ocivip` way: assign-private-ip --unassign-if-already-assigned."""
+
     def oci_cli(*args: str) -> dict[str, Any]:
-        done = subprocess.run([str(Path(sys.executable).parent / "oci"), "--config-file",
-                               emulator.oci_config_file, "--endpoint", emulator.endpoint, *args],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "oci"),
+                "--config-file",
+                emulator.oci_config_file,
+                "--endpoint",
+                emulator.endpoint,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         assert "Warning" not in done.stderr
         return json.loads(done.stdout)
@@ -81,8 +91,16 @@ def test_oci_cli_reads_and_moves_the_floating_ip(emulator: Emulator, topo: Topol
     got = oci_cli("network", "private-ip", "get", "--private-ip-id", topo.vip_id)
     assert got["data"]["vnic-id"] == topo.vnic_a and got["etag"]
 
-    moved = oci_cli("network", "vnic", "assign-private-ip", "--vnic-id", topo.vnic_b,
-                    "--ip-address", topo.vip_address, "--unassign-if-already-assigned")
+    moved = oci_cli(
+        "network",
+        "vnic",
+        "assign-private-ip",
+        "--vnic-id",
+        topo.vnic_b,
+        "--ip-address",
+        topo.vip_address,
+        "--unassign-if-already-assigned",
+    )
 
     assert moved["data"]["vnic-id"] == topo.vnic_b
     assert [e["operation"] for e in emulator.audit()] == ["UpdatePrivateIp"]
@@ -95,9 +113,26 @@ def test_a_failed_start_stops_what_had_started_and_logs_only_json(tmp_path: Path
     topology.setdefault("healthChecks", {})["vantageNetns"] = "no-such-namespace"
     path = tmp_path / "topology.json"
     path.write_text(json.dumps(topology))
-    done = subprocess.run([sys.executable, "-X", "dev", "-m", "ocisim", "serve", "--topology", str(path),
-                           "--state", str(tmp_path / "state.json"), "--port", "0"],
-                          cwd=REPO, capture_output=True, text=True, timeout=READY_TIMEOUT_SECONDS)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "dev",
+            "-m",
+            "ocisim",
+            "serve",
+            "--topology",
+            str(path),
+            "--state",
+            str(tmp_path / "state.json"),
+            "--port",
+            "0",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=READY_TIMEOUT_SECONDS,
+    )
     assert done.returncode == 1 and done.stdout == ""
     assert "Task was destroyed" not in done.stderr and "unclosed" not in done.stderr
     assert json.loads(done.stderr.splitlines()[-1])["event"] == "failed to start"

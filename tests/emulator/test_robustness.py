@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from ocisim import Emulator
 from tests.support.topology import Topology
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
 FIELDS = st.sampled_from(["vnicId", "displayName", "hostnameLabel", "freeformTags", "definedTags"])
 DETAILS = st.dictionaries(FIELDS, JSON, max_size=3) | JSON
 # HTTP header values: printable ASCII with no leading white space (a client strips or refuses it).
@@ -34,12 +36,15 @@ def assert_oci_4xx(response: requests.Response) -> None:
 
 @FUZZ
 @given(details=DETAILS)
-def test_signed_update_with_arbitrary_json_never_5xx(emulator: Emulator, config, topo: Topology,
-                                                     details: Any) -> None:
+def test_signed_update_with_arbitrary_json_never_5xx(emulator: Emulator, config, topo: Topology, details: Any) -> None:
     emulator.set_latency("UpdatePrivateIp", 0.0)
-    response = requests.put(f"{emulator.endpoint}/20160918/privateIps/{topo.vip_id}",
-                            data=json.dumps(details), auth=signer(config),
-                            headers={"content-type": "application/json"}, timeout=5)
+    response = requests.put(
+        f"{emulator.endpoint}/20160918/privateIps/{topo.vip_id}",
+        data=json.dumps(details),
+        auth=signer(config),
+        headers={"content-type": "application/json"},
+        timeout=5,
+    )
     if response.status_code == 200:
         assert isinstance(details, dict) and len(emulator.audit()) >= 1
     else:
@@ -51,20 +56,35 @@ def test_signed_update_with_arbitrary_json_never_5xx(emulator: Emulator, config,
 def test_signed_garbage_bodies_and_ids_never_5xx(emulator: Emulator, config, body: bytes, path: str) -> None:
     emulator.set_latency("UpdatePrivateIp", 0.0)
     before = len(emulator.audit())
-    response = requests.put(f"{emulator.endpoint}/20160918/privateIps/x{path}", data=body,
-                            auth=signer(config), headers={"content-type": "application/json"}, timeout=5)
+    response = requests.put(
+        f"{emulator.endpoint}/20160918/privateIps/x{path}",
+        data=body,
+        auth=signer(config),
+        headers={"content-type": "application/json"},
+        timeout=5,
+    )
     assert_oci_4xx(response)
     assert len(emulator.audit()) == before
 
 
 @FUZZ
-@given(authorization=PRINTABLE | st.builds(
-    lambda kid, headers, sig: f'Signature version="1",keyId="{kid}",algorithm="rsa-sha256",headers="{headers}",signature="{sig}"',
-    PRINTABLE | st.just("ST$a.b.c"), PRINTABLE, PRINTABLE),
-       date=PRINTABLE | st.just("Tue, 01 Jan 2030 00:00:00 GMT"))
-def test_malformed_signatures_are_401(emulator: Emulator, topo: Topology, authorization: str,
-                                      date: str) -> None:
+@given(
+    authorization=PRINTABLE
+    | st.builds(
+        lambda kid, headers, sig: (
+            f'Signature version="1",keyId="{kid}",algorithm="rsa-sha256",headers="{headers}",signature="{sig}"'
+        ),
+        PRINTABLE | st.just("ST$a.b.c"),
+        PRINTABLE,
+        PRINTABLE,
+    ),
+    date=PRINTABLE | st.just("Tue, 01 Jan 2030 00:00:00 GMT"),
+)
+def test_malformed_signatures_are_401(emulator: Emulator, topo: Topology, authorization: str, date: str) -> None:
     """Header values HTTP itself allows; bytes HTTP forbids are refused by the HTTP parser."""
-    response = requests.get(f"{emulator.endpoint}/20160918/privateIps/{topo.vip_id}",
-                            headers={"authorization": authorization, "date": date}, timeout=5)
+    response = requests.get(
+        f"{emulator.endpoint}/20160918/privateIps/{topo.vip_id}",
+        headers={"authorization": authorization, "date": date},
+        timeout=5,
+    )
     assert response.status_code == 401 and response.json()["code"] == "NotAuthenticated"

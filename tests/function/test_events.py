@@ -262,7 +262,7 @@ def test_malformed_notice_vips_are_refused(vips):
 )
 def test_covered_groups_are_exactly_the_groups_a_notice_names_whole(assignment, named):
     vips = [f"ocid1.privateip.oc1.iad.v{i}" for i in range(len(assignment))]
-    groups = tuple(tuple(v for v, g in zip(vips, assignment) if g == k) for k in sorted(set(assignment)))
+    groups = tuple(tuple(v for v, g in zip(vips, assignment, strict=True) if g == k) for k in sorted(set(assignment)))
     notice = KeepalivedNotice("node-b", "MASTER", tuple(f"ocid1.privateip.oc1.iad.v{i}" for i in named))
     try:
         chosen = covered_groups(notice, groups)

@@ -22,7 +22,11 @@ def test_secret_looking_fields_are_redacted_for_every_logger(name: str) -> None:
         )
     (entry,) = logs.entries
     assert (entry["event"], entry["level"], entry["logger"], entry["node"], entry["reason"]) == (
-        "refresh", "warning", name, "node-a", "ok"
+        "refresh",
+        "warning",
+        name,
+        "node-a",
+        "ok",
     )
     assert entry["session_token"] == entry["private_key"] == entry["Authorization"] == "[redacted]"
     assert "ST$abc" not in logs.lines[0] and "BEGIN" not in logs.lines[0]

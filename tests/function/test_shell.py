@@ -73,7 +73,10 @@ VIP1 = "ocid1.privateip.oc1.iad.abuwcljrvip"
 VIP6 = "ocid1.ipv6.oc1.iad.abuwcljrvip6"
 
 
-def grouped(failing=frozenset(), node_b=ProbeResult(Health.HEALTHY, "HTTP 200")):
+NODE_B_HEALTHY = ProbeResult(Health.HEALTHY, "HTTP 200")
+
+
+def grouped(failing=frozenset(), node_b=NODE_B_HEALTHY):
     """Two IPv4 VIPs in one group and an IPv6 VIP in another, all on node-a, node-a down."""
     cfg = config(
         VIP_PRIVATE_IP_IDS=f"{VIP1},{VIP2}",

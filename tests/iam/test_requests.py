@@ -46,10 +46,18 @@ def test_assigning_and_unassigning_a_secondary_ip_needs_what_oci_lists() -> None
     created = needs("CreatePrivateIp", body={"vnicId": VNICS["node-a"], "ipAddress": "10.0.0.20"})
     deleted = needs("DeletePrivateIp", {"privateIpId": VIP})
 
-    assert sorted(n.permission for n in created) == ["PRIVATE_IP_ASSIGN", "PRIVATE_IP_CREATE", "SUBNET_ATTACH",
-                                                     "VNIC_ASSIGN"]
-    assert sorted(n.permission for n in deleted) == ["PRIVATE_IP_DELETE", "PRIVATE_IP_UNASSIGN", "SUBNET_DETACH",
-                                                     "VNIC_UNASSIGN"]
+    assert sorted(n.permission for n in created) == [
+        "PRIVATE_IP_ASSIGN",
+        "PRIVATE_IP_CREATE",
+        "SUBNET_ATTACH",
+        "VNIC_ASSIGN",
+    ]
+    assert sorted(n.permission for n in deleted) == [
+        "PRIVATE_IP_DELETE",
+        "PRIVATE_IP_UNASSIGN",
+        "SUBNET_DETACH",
+        "VNIC_UNASSIGN",
+    ]
     assert needs("CreatePrivateIp", body={"vnicId": "ocid1.vnic.oc1.iad.nosuch"}) == []
 
 
@@ -119,11 +127,21 @@ def test_object_storage_needs_the_bucket_compartment_and_names_the_bucket() -> N
     assert object_needs("GetObject", params) == [("OBJECT_READ", COMPARTMENT, target)]
     assert object_needs("HeadObject", params) == [("OBJECT_INSPECT", COMPARTMENT, target)]
     assert object_needs("PutObject", params) == [("OBJECT_CREATE", COMPARTMENT, target)]
-    store.put_object(store.namespace, bucket, params["objectName"], b"x", content_type="x", content_md5=None,
-                     if_match=None, if_none_match=None, now=0.0)
+    store.put_object(
+        store.namespace,
+        bucket,
+        params["objectName"],
+        b"x",
+        content_type="x",
+        content_md5=None,
+        if_match=None,
+        if_none_match=None,
+        now=0.0,
+    )
     assert [p for p, _, _ in object_needs("PutObject", params)] == ["OBJECT_CREATE", "OBJECT_OVERWRITE"]
     assert object_needs("ListObjects", dict(params, objectName="")) == [
-        ("OBJECT_INSPECT", COMPARTMENT, {"target.bucket.name": bucket})]
+        ("OBJECT_INSPECT", COMPARTMENT, {"target.bucket.name": bucket})
+    ]
     assert object_needs("GetNamespace", {}) == []
     assert object_needs("GetObject", dict(params, bucketName="no-such-bucket")) == []
     assert object_needs("GetObject", dict(params, namespaceName="elsewhere")) == []

@@ -1,4 +1,5 @@
 """The real lab: short fast-path failovers (one trial each); its teardown is tests/lab/test_teardown.py."""
+
 from __future__ import annotations
 
 import json
@@ -66,12 +67,15 @@ def test_keepalived_stopped_on_the_holder_fails_over_within_the_fast_path_budget
     assert epoch(write["time"]) - result.fault_time < FAST_PATH_BUDGET_S
     assert cloud.vip_holder(fast_path_lab.emulator, fast_path_lab.facts) == result.to_node
     assert network.alias_holders(plan) == [result.to_node]
-    print(f"\nkeepalived-stop: client answered by {result.to_node} after {result.failover_s:.3f} s, "
-          f"IP moved after {epoch(write['time']) - result.fault_time:.3f} s, {result.failed_requests} failed requests")
+    print(
+        f"\nkeepalived-stop: client answered by {result.to_node} after {result.failover_s:.3f} s, "
+        f"IP moved after {epoch(write['time']) - result.fault_time:.3f} s, {result.failed_requests} failed requests"
+    )
 
 
 def test_keepalived_killed_then_healed_ends_on_the_alias_holder_and_the_client_stays_served(
-        fast_path_lab: LabState) -> None:
+    fast_path_lab: LabState,
+) -> None:
     """SIGKILL leaves the holder's alias (it keeps serving; the peer's MASTER notice moves nothing).
     The heal restarts keepalived there as BACKUP, which drops the alias; its BACKUP notice makes the
     function move the IP to the peer, which has been MASTER since the kill."""
@@ -80,15 +84,34 @@ def test_keepalived_killed_then_healed_ends_on_the_alias_holder_and_the_client_s
     victim = trial.wait_steady(plan)
     peer = plan.peer(victim)
     control.fault(victim.name, "keepalived-kill", plan)
-    control.wait_for(lambda: sorted(network.alias_holders(plan)) == sorted(n.name for n in plan.nodes), 10,
-                     f"{peer.name} to become MASTER beside {victim.name}'s stale alias")
+    control.wait_for(
+        lambda: sorted(network.alias_holders(plan)) == sorted(n.name for n in plan.nodes),
+        10,
+        f"{peer.name} to become MASTER beside {victim.name}'s stale alias",
+    )
     control.wait_for(lambda: not control.notify_running(plan), 30, f"{peer.name}'s notify_master to finish")
     assert cloud.vip_holder(fast_path_lab.emulator, fast_path_lab.facts) == victim.name
     assert victim.name in control.client_get(plan)
     seq = last_audit_seq(fast_path_lab)
     client = subprocess.Popen(
-        in_netns(plan.client_netns, str(PYTHON), "-m", "lab.client", plan.vip, "--rate", "50", "--duration", "8",
-                 "--until", peer.name), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        in_netns(
+            plan.client_netns,
+            str(PYTHON),
+            "-m",
+            "lab.client",
+            plan.vip,
+            "--rate",
+            "50",
+            "--duration",
+            "8",
+            "--until",
+            peer.name,
+        ),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     time.sleep(trial.BASELINE_SECONDS)
 
     healed_at = time.time()
@@ -107,5 +130,7 @@ def test_keepalived_killed_then_healed_ends_on_the_alias_holder_and_the_client_s
     assert network.alias_holders(plan) == [peer.name]
     assert cloud.vip_holder(fast_path_lab.emulator, fast_path_lab.facts) == peer.name
     assert network.vip_route_holder(plan) == peer
-    print(f"\nkeepalived-kill + heal: {peer.name} answered {first_peer - healed_at:.3f} s after the heal began; "
-          f"longest time without an answer {longest_gap:.3f} s; {failed} of {len(answers)} requests failed")
+    print(
+        f"\nkeepalived-kill + heal: {peer.name} answered {first_peer - healed_at:.3f} s after the heal began; "
+        f"longest time without an answer {longest_gap:.3f} s; {failed} of {len(answers)} requests failed"
+    )

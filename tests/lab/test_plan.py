@@ -1,4 +1,5 @@
 """Pure parts of the lab: the topology it gives the emulator, the layout, and the measurements."""
+
 from __future__ import annotations
 
 import ipaddress

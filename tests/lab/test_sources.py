@@ -1,5 +1,6 @@
 """What the booted nodes clone: a snapshot of the working tree under test, made without
 touching the repository's branches, index or files."""
+
 from __future__ import annotations
 
 import subprocess

@@ -23,8 +23,11 @@ def test_a_second_up_is_refused(fast_path_lab: LabState) -> None:
 
 def test_down_leaves_nothing_behind(fast_path_lab: LabState) -> None:
     plan: Plan = fast_path_lab.plan
-    pids = [int(p) for ns in plan.netns_names
-            for p in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()]
+    pids = [
+        int(p)
+        for ns in plan.netns_names
+        for p in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()
+    ]
     emulator_pid = fast_path_lab.emulator["pid"]
     assert pids and emulator_pid
 

@@ -1,6 +1,7 @@
 """The shared templates, rendered for the process-mode lab by terraform's own templatefile():
 every variable documented in the template's header, and the results accepted by the real
 haproxy, keepalived and the node agent."""
+
 from __future__ import annotations
 
 import re
@@ -64,9 +65,15 @@ def test_keepalived_accepts_the_rendered_config(tmp_path: Path) -> None:
 def test_the_lab_node_agent_serves_the_endpoint_the_function_probes(tmp_path: Path) -> None:
     plan = Plan(tmp_path)
     node = plan.nodes[0]
-    cloud = Cloud(endpoint="http://198.18.2.2:1", region="us-ashburn-1", compartment_id="ocid1.compartment.oc1..c",
-                  function_id="ocid1.fnfunc.oc1.iad.f", oci_config_file="/x", vip_private_ip_id="ocid1.privateip.oc1.iad.v",
-                  instance_ids={n.name: f"ocid1.instance.oc1.iad.{n.name}" for n in plan.nodes})
+    cloud = Cloud(
+        endpoint="http://198.18.2.2:1",
+        region="us-ashburn-1",
+        compartment_id="ocid1.compartment.oc1..c",
+        function_id="ocid1.fnfunc.oc1.iad.f",
+        oci_config_file="/x",
+        vip_private_ip_id="ocid1.privateip.oc1.iad.v",
+        instance_ids={n.name: f"ocid1.instance.oc1.iad.{n.name}" for n in plan.nodes},
+    )
     rendered = render_file(tmp_path, "node-agent.yaml.tftpl", node_agent_vars(plan, node, cloud))
     config = parse_config(yaml.safe_load(rendered))
     assert f"http://{config.endpoint_address}:{config.endpoint_port}/healthz" == node.health_url

@@ -188,10 +188,37 @@ def test_ipv6_get_update_and_route_table_get_on_multi(tmp_path: Path) -> None:
         got = _json(oci_cli(emulator, "network", "ipv6", "get", "--ipv6-id", vip6["id"], home=tmp_path))
         assert (got["data"]["ip-address"], got["data"]["vnic-id"]) == (vip6["ipAddress"], vip6["vnicId"])
 
-        moved = _json(oci_cli(emulator, "network", "ipv6", "update", "--ipv6-id", vip6["id"], "--vnic-id", vnic_b,
-                              "--if-match", got["etag"], "--force", home=tmp_path))
-        stale = oci_cli(emulator, "network", "ipv6", "update", "--ipv6-id", vip6["id"], "--vnic-id", vnic_b,
-                        "--if-match", got["etag"], "--force", home=tmp_path, expect_ok=False)
+        moved = _json(
+            oci_cli(
+                emulator,
+                "network",
+                "ipv6",
+                "update",
+                "--ipv6-id",
+                vip6["id"],
+                "--vnic-id",
+                vnic_b,
+                "--if-match",
+                got["etag"],
+                "--force",
+                home=tmp_path,
+            )
+        )
+        stale = oci_cli(
+            emulator,
+            "network",
+            "ipv6",
+            "update",
+            "--ipv6-id",
+            vip6["id"],
+            "--vnic-id",
+            vnic_b,
+            "--if-match",
+            got["etag"],
+            "--force",
+            home=tmp_path,
+            expect_ok=False,
+        )
         listed = _json(oci_cli(emulator, "network", "ipv6", "list", "--vnic-id", vnic_b, home=tmp_path))
         rules = _json(oci_cli(emulator, "network", "route-table", "get", "--rt-id", table["id"], home=tmp_path))
 
@@ -199,5 +226,6 @@ def test_ipv6_get_update_and_route_table_get_on_multi(tmp_path: Path) -> None:
         assert stale.returncode != 0 and "NoEtagMatch" in stale.stderr
         assert [i["id"] for i in listed["data"]] == [vip6["id"]]
         assert [r["network-entity-id"] for r in rules["data"]["route-rules"]] == [
-            table["routeRules"][0]["networkEntityId"]]
+            table["routeRules"][0]["networkEntityId"]
+        ]
         assert [e["operation"] for e in emulator.audit()] == ["UpdateIpv6"]

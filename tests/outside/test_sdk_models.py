@@ -159,7 +159,14 @@ def cases(topology: dict[str, Any]) -> dict[str, tuple]:
         "GetVnicAttachment": ("GET", f"{V1}/vnicAttachments/{i['attachment']}", {}, None, "core", "VnicAttachment"),
         "GetInstance": ("GET", f"{V1}/instances/{i['instance']}", {}, None, "core", "Instance"),
         "GetPublicIp": ("GET", f"{V1}/publicIps/{i['public']}", {}, None, "core", "PublicIp"),
-        "UpdatePublicIp": ("PUT", f"{V1}/publicIps/{i['public']}", {}, {"displayName": "vip-public"}, "core", "PublicIp"),
+        "UpdatePublicIp": (
+            "PUT",
+            f"{V1}/publicIps/{i['public']}",
+            {},
+            {"displayName": "vip-public"},
+            "core",
+            "PublicIp",
+        ),
         "GetPublicIpByPrivateIpId": (
             "POST",
             f"{V1}/publicIps/actions/getByPrivateIpId",

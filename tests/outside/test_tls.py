@@ -80,7 +80,13 @@ def test_serve_tls_prints_an_https_ready_line_and_the_function_runs_over_it(
 ) -> None:
     """The whole chain over HTTPS: the function (fdk) calls back into the emulator with our CA."""
     with serve(
-        "--tls", "--function-dir", str(REPO), "--state", str(tmp_path / "state.json"), "--port", "0",
+        "--tls",
+        "--function-dir",
+        str(REPO),
+        "--state",
+        str(tmp_path / "state.json"),
+        "--port",
+        "0",
         stderr=subprocess.DEVNULL,
     ) as (_, ready):
         assert ready["endpoint"].startswith("https://") and Path(ready["cert_bundle"]).is_file()

@@ -20,6 +20,7 @@ def function_emulator(health_servers: dict[str, MonitorUriServer]) -> Iterator[E
     nodes = function_nodes()
     for node in nodes:
         node["health_url"] = health_servers[node["name"]].url
-    with Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO,
-                        function_config={"NODES": json.dumps(nodes)}) as emu:
+    with Emulator.start(
+        topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config={"NODES": json.dumps(nodes)}
+    ) as emu:
         yield emu

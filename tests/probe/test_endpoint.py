@@ -1,6 +1,7 @@
 """The node's health endpoint for real: HTTP on loopback, haproxy stood in by a loopback server,
 the alias check against addresses that are and are not local (also inside a network namespace),
 and ``python -m health_probe --no-metrics`` as a process."""
+
 from __future__ import annotations
 
 import json
@@ -32,11 +33,17 @@ NOT_LOCAL_V6 = "fd00:254::254"
 
 
 def config(haproxy: MonitorUriServer, floating_ips: list[str], port: int | None = None) -> dict[str, Any]:
-    return {"node": "node-a", "compartment_id": "ocid1.compartment.oc1..c", "auth": "config_file",
-            "oci_config_file": "/nonexistent", "targets": [{"name": "node-a", "role": "node", "url": haproxy.url,
-                                                            "resource_id": "ocid1.instance.oc1.iad.a"}],
-            "endpoint_address": "127.0.0.1", "endpoint_port": port or free_port(), "haproxy_url": haproxy.url,
-            "floating_ips": floating_ips}
+    return {
+        "node": "node-a",
+        "compartment_id": "ocid1.compartment.oc1..c",
+        "auth": "config_file",
+        "oci_config_file": "/nonexistent",
+        "targets": [{"name": "node-a", "role": "node", "url": haproxy.url, "resource_id": "ocid1.instance.oc1.iad.a"}],
+        "endpoint_address": "127.0.0.1",
+        "endpoint_port": port or free_port(),
+        "haproxy_url": haproxy.url,
+        "floating_ips": floating_ips,
+    }
 
 
 @pytest.fixture
@@ -85,9 +92,14 @@ def test_serving_node_answers_200_with_why(haproxy: MonitorUriServer, logs: LogC
     finally:
         endpoint.stop()
     assert status == 200
-    assert body == {"node": "node-a", "serving": True, "haproxy": "up", "vip_alias": {"127.0.0.1": True},
-                    "reason": "haproxy answers and 127.0.0.1 is an address of this node",
-                    "serving_families": {"ipv4": True}}
+    assert body == {
+        "node": "node-a",
+        "serving": True,
+        "haproxy": "up",
+        "vip_alias": {"127.0.0.1": True},
+        "reason": "haproxy answers and 127.0.0.1 is an address of this node",
+        "serving_families": {"ipv4": True},
+    }
     assert haproxy.hits == 1
     assert [e["event"] for e in logs.entries] == ["endpoint_started", "serving"]
 
@@ -114,7 +126,9 @@ def test_an_ipv6_floating_ip_is_checked_and_reported_as_its_own_family(haproxy: 
     assert f"{NOT_LOCAL_V6} not an address of this node" in body["reason"]
 
 
-def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(haproxy: MonitorUriServer, logs: LogCapture) -> None:
+def test_haproxy_failing_or_gone_is_503_and_each_change_is_logged_once(
+    haproxy: MonitorUriServer, logs: LogCapture
+) -> None:
     endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]))
     try:
         haproxy.healthy = False
@@ -149,16 +163,30 @@ def test_a_slow_client_cannot_hold_the_endpoint(haproxy: MonitorUriServer) -> No
 def netns() -> Iterator[str]:
     """A network namespace of this test's own (no traffic leaves it): an interface with a
     198.19.77.x address, like a node's NIC."""
-    with scratch_netns("hp-endpoint", (["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
-                                       ["link", "set", "eth0", "up"], ["addr", "add", "198.19.77.2/24", "dev", "eth0"])) as name:
+    with scratch_netns(
+        "hp-endpoint",
+        (
+            ["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
+            ["link", "set", "eth0", "up"],
+            ["addr", "add", "198.19.77.2/24", "dev", "eth0"],
+        ),
+    ) as name:
         yield name
 
 
 def local_in(netns: str, *addresses: str) -> list[bool]:
-    code = ("import json, sys; from health_probe.endpoint import is_local_address, nonlocal_bind_enabled; "
-            "print(json.dumps([nonlocal_bind_enabled(), *[is_local_address(a) for a in sys.argv[1:]]]))")
-    done = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", code, *addresses], cwd=REPO,
-                          capture_output=True, text=True, timeout=60, check=True)
+    code = (
+        "import json, sys; from health_probe.endpoint import is_local_address, nonlocal_bind_enabled; "
+        "print(json.dumps([nonlocal_bind_enabled(), *[is_local_address(a) for a in sys.argv[1:]]]))"
+    )
+    done = subprocess.run(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", code, *addresses],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     nonlocal_bind, *local = json.loads(done.stdout)
     assert nonlocal_bind is False, "a fresh namespace has its own net.ipv4.ip_nonlocal_bind=0"
     return local
@@ -185,13 +213,19 @@ def test_inside_a_namespace_the_ipv6_alias_check_follows_keepalived_too(netns: s
     assert local_in(netns, vip6) == [False]
 
 
-def test_the_agent_process_serves_the_endpoint_without_metrics_and_stops_on_sigterm(haproxy: MonitorUriServer,
-                                                                                   tmp_path: Path) -> None:
+def test_the_agent_process_serves_the_endpoint_without_metrics_and_stops_on_sigterm(
+    haproxy: MonitorUriServer, tmp_path: Path
+) -> None:
     port = free_port()
     path = tmp_path / "node-agent.yaml"
     path.write_text(yaml.safe_dump(config(haproxy, ["127.0.0.1"], port)))
-    process = subprocess.Popen([sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

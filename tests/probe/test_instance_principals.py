@@ -1,5 +1,6 @@
 """InstancePrincipalsSecurityTokenSigner, unmodified, against the emulator's IMDS and X.509
 federation: the node agent authenticates as its instance, and forgeries are refused."""
+
 from __future__ import annotations
 
 import base64
@@ -41,10 +42,17 @@ def test_signer_gets_an_instance_token_and_signed_calls_are_accepted(emulator: E
     assert (refused.value.status, refused.value.code) == (404, "NotAuthorizedOrNotFound")
 
 
-def test_agent_posts_with_instance_principals(emulator: Emulator, node_a_metadata: str,
-                                              health_servers: dict[str, MonitorUriServer]) -> None:
-    raw = agent_config(emulator, health_servers, "node-a", auth="instance_principal", oci_config_file="",
-                       federation_endpoint=f"{emulator.endpoint}/v1/x509")
+def test_agent_posts_with_instance_principals(
+    emulator: Emulator, node_a_metadata: str, health_servers: dict[str, MonitorUriServer]
+) -> None:
+    raw = agent_config(
+        emulator,
+        health_servers,
+        "node-a",
+        auth="instance_principal",
+        oci_config_file="",
+        federation_endpoint=f"{emulator.endpoint}/v1/x509",
+    )
     make_agent(emulator, raw).run_round()
     assert len(summarize(emulator, f"{NAMES.metric_up}[1m].max()")) == 3
 
@@ -59,17 +67,31 @@ def test_federation_refuses_a_certificate_it_did_not_issue(emulator: Emulator) -
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"opc-tenant:{emulator.tenancy_id}")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     fingerprint = ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA1()))
-    signer = oci.signer.Signer(emulator.tenancy_id, "fed-x509", fingerprint, None,
-                               private_key_content=key.private_bytes(serialization.Encoding.PEM,
-                                                                     serialization.PrivateFormat.PKCS8,
-                                                                     serialization.NoEncryption()).decode())
+    signer = oci.signer.Signer(
+        emulator.tenancy_id,
+        "fed-x509",
+        fingerprint,
+        None,
+        private_key_content=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+    )
     der = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
-    public = base64.b64encode(key.public_key().public_bytes(serialization.Encoding.DER,
-                                                            serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
-    answer = requests.post(f"{emulator.endpoint}/v1/x509", json={"certificate": der, "publicKey": public}, auth=signer,
-                           timeout=5)
+    public = base64.b64encode(
+        key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ).decode()
+    answer = requests.post(
+        f"{emulator.endpoint}/v1/x509", json={"certificate": der, "publicKey": public}, auth=signer, timeout=5
+    )
     assert answer.status_code == 401 and answer.json()["code"] == "NotAuthenticated"

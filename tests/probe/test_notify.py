@@ -2,6 +2,7 @@
 
 Here no node agent runs, so its relay's port is closed and notify invokes the function directly
 (the fallback); tests/probe/test_relay.py covers the relay."""
+
 from __future__ import annotations
 
 import socket
@@ -16,9 +17,15 @@ from tests.support.node_agent import agent_config, run_keepalived_notify, run_no
 
 def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, health_servers, tmp_path: Path) -> None:
     emu = function_emulator
-    health_servers["node-a"].healthy = False       # node-a's haproxy failed: keepalived made node-b MASTER
-    config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
-                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20)
+    health_servers["node-a"].healthy = False  # node-a's haproxy failed: keepalived made node-b MASTER
+    config = agent_config(
+        emu,
+        health_servers,
+        "node-b",
+        function_id=emu.functions["vip-failover"],
+        invoke_endpoint=emu.endpoint,
+        notify_timeout_seconds=20,
+    )
     status, lines, _ = run_notify(config, tmp_path)
     assert status == 0
     (answer,) = [line for line in lines if line["event"] == "notify_answered"]
@@ -29,12 +36,19 @@ def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, h
     assert network.get_private_ip(vip).data.vnic_id == node_b["vnics"][0]["id"]
 
 
-def test_notify_stop_from_the_holder_that_no_longer_serves_moves_the_vip_away(function_emulator: Emulator,
-                                                                              health_servers, tmp_path: Path) -> None:
+def test_notify_stop_from_the_holder_that_no_longer_serves_moves_the_vip_away(
+    function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
     emu = function_emulator
-    health_servers["node-a"].healthy = False       # keepalived stopped on node-a: alias gone, endpoint 503
-    config = agent_config(emu, health_servers, "node-a", function_id=emu.functions["vip-failover"],
-                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20)
+    health_servers["node-a"].healthy = False  # keepalived stopped on node-a: alias gone, endpoint 503
+    config = agent_config(
+        emu,
+        health_servers,
+        "node-a",
+        function_id=emu.functions["vip-failover"],
+        invoke_endpoint=emu.endpoint,
+        notify_timeout_seconds=20,
+    )
     status, lines, _ = run_notify(config, tmp_path, state="STOP")
     assert status == 0
     (answer,) = [line for line in lines if line["event"] == "notify_answered"]
@@ -42,16 +56,23 @@ def test_notify_stop_from_the_holder_that_no_longer_serves_moves_the_vip_away(fu
     assert "after keepalived STOP from node-a" in answer["reason"]
 
 
-def test_notify_gives_up_within_its_timeout_when_the_function_is_unreachable(emulator: Emulator, health_servers,
-                                                                             tmp_path: Path) -> None:
-    with socket.socket() as holder:                 # a loopback port nobody answers on
+def test_notify_gives_up_within_its_timeout_when_the_function_is_unreachable(
+    emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
+    with socket.socket() as holder:  # a loopback port nobody answers on
         holder.bind(("127.0.0.1", 0))
         holder.listen(0)
         endpoint = f"http://127.0.0.1:{holder.getsockname()[1]}"
-        config = agent_config(emulator, health_servers, "node-b", function_id=emulator.functions["vip-failover"],
-                              invoke_endpoint=endpoint, notify_timeout_seconds=2)
+        config = agent_config(
+            emulator,
+            health_servers,
+            "node-b",
+            function_id=emulator.functions["vip-failover"],
+            invoke_endpoint=endpoint,
+            notify_timeout_seconds=2,
+        )
         status, lines, elapsed = run_notify(config, tmp_path)
-    assert status == 1 and elapsed < 2 + 5      # the bound plus interpreter start-up
+    assert status == 1 and elapsed < 2 + 5  # the bound plus interpreter start-up
     assert [line["event"] for line in lines] == ["relay_unavailable", "notify_failed"] and lines[1]["reason"]
     assert "ConnectionRefused" in lines[0]["reason"] and lines[1]["path"] == "direct"
 
@@ -72,13 +93,21 @@ def test_keepalived_args_name_the_instance_and_its_state() -> None:
             keepalived_args(bad)
 
 
-def test_a_generic_notify_for_a_mapped_instance_moves_its_vips(function_emulator: Emulator, health_servers,
-                                                               tmp_path: Path) -> None:
+def test_a_generic_notify_for_a_mapped_instance_moves_its_vips(
+    function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
     emu = function_emulator
     vip = emu.backend.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
     health_servers["node-a"].healthy = False
-    config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
-                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20, vrrp_instances={"vip_ipv4": [vip]})
+    config = agent_config(
+        emu,
+        health_servers,
+        "node-b",
+        function_id=emu.functions["vip-failover"],
+        invoke_endpoint=emu.endpoint,
+        notify_timeout_seconds=20,
+        vrrp_instances={"vip_ipv4": [vip]},
+    )
     status, lines, _ = run_keepalived_notify(config, tmp_path, "INSTANCE", "vip_other", "MASTER", "90")
     assert status == 2 and lines[-1]["event"] == "notify_failed"
     assert "'vip_other' is not in vrrp_instances" in lines[-1]["reason"]
@@ -89,4 +118,8 @@ def test_a_generic_notify_for_a_mapped_instance_moves_its_vips(function_emulator
     assert status == 0
     (answer,) = [line for line in lines if line["event"] == "notify_answered"]
     assert (answer["instance"], answer["decision"], answer["to"], answer["path"]) == (
-        "vip_ipv4", "moved", "node-b", "direct")
+        "vip_ipv4",
+        "moved",
+        "node-b",
+        "direct",
+    )

@@ -1,4 +1,5 @@
 """Configuration: the template's shape is accepted, every problem is reported at start."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,12 +15,27 @@ from tests.support.paths import REPO
 
 def valid() -> dict:
     return {
-        "node": "node-a", "compartment_id": "ocid1.compartment.oc1..c", "region": "us-ashburn-1",
-        "auth": "instance_principal", "oci_config_file": "", "telemetry_endpoint": "", "federation_endpoint": "",
+        "node": "node-a",
+        "compartment_id": "ocid1.compartment.oc1..c",
+        "region": "us-ashburn-1",
+        "auth": "instance_principal",
+        "oci_config_file": "",
+        "telemetry_endpoint": "",
+        "federation_endpoint": "",
         "interval_seconds": 10,
         "targets": [
-            {"name": "node-a", "role": "node", "url": "http://10.0.0.2:8404/healthz", "resource_id": "ocid1.instance.oc1.iad.a"},
-            {"name": "node-b", "role": "node", "url": "http://10.0.0.3:8404/healthz", "resource_id": "ocid1.instance.oc1.iad.b"},
+            {
+                "name": "node-a",
+                "role": "node",
+                "url": "http://10.0.0.2:8404/healthz",
+                "resource_id": "ocid1.instance.oc1.iad.a",
+            },
+            {
+                "name": "node-b",
+                "role": "node",
+                "url": "http://10.0.0.3:8404/healthz",
+                "resource_id": "ocid1.instance.oc1.iad.b",
+            },
             {"name": "vip", "role": "vip", "url": "http://10.0.0.4/", "resource_id": "ocid1.privateip.oc1.iad.v"},
         ],
     }
@@ -50,26 +66,40 @@ def test_short_interval_scales_default_timeout_and_jitter() -> None:
 V4, V4B, V6 = "ocid1.privateip.oc1.iad.vip", "ocid1.privateip.oc1.iad.vip2", "ocid1.ipv6.oc1.iad.vip6"
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"auth": "config_file"}, "auth 'config_file' needs 'oci_config_file'"),
-    ({"interval_seconds": "10"}, "'interval_seconds' has the wrong type"),
-    ({"colour": "blue"}, "unknown key 'colour'"),
-    ({"timeout_seconds": 20}, "'timeout_seconds' must be shorter than 'interval_seconds'"),
-    ({"compartment_id": "compartment"}, "'compartment_id' must be an OCID"),
-    ({"targets": []}, "at least one target"),
-    ({"endpoint_address": "10.0.0.2"}, "'endpoint_address' needs 'floating_ips'"),
-    ({"endpoint_address": "node-a", "floating_ips": ["10.0.0.4"]}, "'endpoint_address' must be this node's IP address"),
-    ({"endpoint_address": "10.0.0.2", "floating_ips": ["fd00::4::5"]},
-     "'floating_ips' must be a list of IPv4 or IPv6 addresses"),
-    ({"endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"], "endpoint_port": 0}, "'endpoint_port' must be between"),
-    ({"endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"], "haproxy_url": "127.0.0.1:8404"}, "'haproxy_url' must be"),
-    ({"floating_ips": ["10.0.0.4"]}, "'floating_ips' needs 'endpoint_address'"),
-    ({"vrrp_instances": {}}, "vrrp_instances: name at least one instance"),
-    ({"vrrp_instances": {"vip_ipv4": []}}, "vrrp_instances.vip_ipv4: must be a non-empty list of VIP OCIDs"),
-    ({"vrrp_instances": {"vip_ipv4": ["10.0.0.4"]}}, "vrrp_instances.vip_ipv4: must be a non-empty list"),
-    ({"vrrp_instances": {"vip_ipv4": [V4], "vip_ipv6": [V4]}}, "a VIP is listed twice"),
-    ({"vrrp_instances": [V4]}, "'vrrp_instances' has the wrong type"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"auth": "config_file"}, "auth 'config_file' needs 'oci_config_file'"),
+        ({"interval_seconds": "10"}, "'interval_seconds' has the wrong type"),
+        ({"colour": "blue"}, "unknown key 'colour'"),
+        ({"timeout_seconds": 20}, "'timeout_seconds' must be shorter than 'interval_seconds'"),
+        ({"compartment_id": "compartment"}, "'compartment_id' must be an OCID"),
+        ({"targets": []}, "at least one target"),
+        ({"endpoint_address": "10.0.0.2"}, "'endpoint_address' needs 'floating_ips'"),
+        (
+            {"endpoint_address": "node-a", "floating_ips": ["10.0.0.4"]},
+            "'endpoint_address' must be this node's IP address",
+        ),
+        (
+            {"endpoint_address": "10.0.0.2", "floating_ips": ["fd00::4::5"]},
+            "'floating_ips' must be a list of IPv4 or IPv6 addresses",
+        ),
+        (
+            {"endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"], "endpoint_port": 0},
+            "'endpoint_port' must be between",
+        ),
+        (
+            {"endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4"], "haproxy_url": "127.0.0.1:8404"},
+            "'haproxy_url' must be",
+        ),
+        ({"floating_ips": ["10.0.0.4"]}, "'floating_ips' needs 'endpoint_address'"),
+        ({"vrrp_instances": {}}, "vrrp_instances: name at least one instance"),
+        ({"vrrp_instances": {"vip_ipv4": []}}, "vrrp_instances.vip_ipv4: must be a non-empty list of VIP OCIDs"),
+        ({"vrrp_instances": {"vip_ipv4": ["10.0.0.4"]}}, "vrrp_instances.vip_ipv4: must be a non-empty list"),
+        ({"vrrp_instances": {"vip_ipv4": [V4], "vip_ipv6": [V4]}}, "a VIP is listed twice"),
+        ({"vrrp_instances": [V4]}, "'vrrp_instances' has the wrong type"),
+    ],
+)
 def test_each_mistake_is_named(change: dict, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config({**valid(), **change})
@@ -77,8 +107,14 @@ def test_each_mistake_is_named(change: dict, message: str) -> None:
 
 
 def test_each_vrrp_instance_names_its_vips_and_an_unmapped_one_is_an_error() -> None:
-    config = parse_config({**valid(), "vrrp_instances": {"vip_ipv4": [V4, V4B], "vip_ipv6": [V6]},
-                           "endpoint_address": "10.0.0.2", "floating_ips": ["10.0.0.4", "fd00:10:0:1::4"]})
+    config = parse_config(
+        {
+            **valid(),
+            "vrrp_instances": {"vip_ipv4": [V4, V4B], "vip_ipv6": [V6]},
+            "endpoint_address": "10.0.0.2",
+            "floating_ips": ["10.0.0.4", "fd00:10:0:1::4"],
+        }
+    )
     assert config.floating_ips == ("10.0.0.4", "fd00:10:0:1::4")
     assert (config.vips_of("vip_ipv4"), config.vips_of("vip_ipv6")) == ((V4, V4B), (V6,))
     assert config.vips_of(None) is None and parse_config(valid()).vips_of("vip_ipv4") is None
@@ -92,8 +128,13 @@ def test_all_target_problems_are_reported_together() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(raw)
     text = str(caught.value)
-    for expected in ("targets[1]: missing or empty role, url, resource_id", "targets[2]: expected a mapping",
-                     "role must be one of node, vip", "url must be http(s)", "resource_id must be an OCID"):
+    for expected in (
+        "targets[1]: missing or empty role, url, resource_id",
+        "targets[2]: expected a mapping",
+        "role must be one of node, vip",
+        "url must be http(s)",
+        "resource_id must be an OCID",
+    ):
         assert expected in text
 
 
@@ -109,7 +150,12 @@ def test_unreadable_or_invalid_yaml_files(tmp_path: Path) -> None:
 def test_command_line_exits_2_with_the_reason_on_bad_config(tmp_path: Path) -> None:
     path = tmp_path / "agent.yaml"
     path.write_text("node: node-a\ntargets: []\n")
-    done = subprocess.run([sys.executable, "-m", "health_probe", "--config", str(path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "health_probe", "--config", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "missing required key 'compartment_id'" in done.stderr

@@ -1,4 +1,5 @@
 """Datapoints, the bounded buffer and the jittered schedule (pure)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -16,15 +17,20 @@ VIP = Target("vip", "vip", "http://127.0.0.1:2/", "ocid1.privateip.oc1.iad.v")
 
 def round_points(second: int, up: bool = True) -> tuple:
     when = T0 + timedelta(seconds=second)
-    return (points_for(ProbeResult(NODE_A, when, up, 3.0 if up else None, "x"), "node-b")
-            + points_for(ProbeResult(VIP, when, True, 1.0, "x"), "node-b"))
+    return points_for(ProbeResult(NODE_A, when, up, 3.0 if up else None, "x"), "node-b") + points_for(
+        ProbeResult(VIP, when, True, 1.0, "x"), "node-b"
+    )
 
 
 def test_a_probe_gives_up_and_latency_with_the_target_and_reporter_dimensions() -> None:
     up, latency = points_for(ProbeResult(NODE_A, T0, True, 3.25, "HTTP 200"), "node-b")
     assert (up.metric, up.value, latency.metric, latency.value) == (NAMES.metric_up, 1.0, NAMES.metric_latency_ms, 3.25)
-    assert dict(up.dimensions) == {"node": "node-a", "resourceId": "ocid1.instance.oc1.iad.a", "role": "node",
-                                   "reporter": "node-b"}
+    assert dict(up.dimensions) == {
+        "node": "node-a",
+        "resourceId": "ocid1.instance.oc1.iad.a",
+        "role": "node",
+        "reporter": "node-b",
+    }
 
 
 def test_a_failed_probe_reports_down_and_no_latency() -> None:

@@ -4,6 +4,7 @@ Real processes and sockets: ``python -m health_probe`` (the agent, with its rela
 127.0.0.1 port), ``python -m health_probe.notify`` as keepalived runs it, and the emulator with
 the real function under fdk standing in for OCI Functions.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,15 @@ def test_only_loopback_peers_and_well_formed_notices_pass() -> None:
     assert [is_loopback(a) for a in ("198.18.0.2", "0.0.0.0", "::ffff:198.18.0.2", "node-a")] == [False] * 4
     assert parse_notice(b'{"state": "MASTER"}') == ("MASTER", None)
     assert parse_notice(b'{"state": "BACKUP", "instance": "vip_ipv6"}') == ("BACKUP", "vip_ipv6")
-    for bad in (b"MASTER", b'{"state": "master"}', b'{"state": "MASTER", "node": "node-a"}', b"[]",
-                b'{"instance": "vip_ipv4"}', b'{"state": "MASTER", "instance": ""}', b'{"state": "MASTER", "instance": 4}'):
+    for bad in (
+        b"MASTER",
+        b'{"state": "master"}',
+        b'{"state": "MASTER", "node": "node-a"}',
+        b"[]",
+        b'{"instance": "vip_ipv4"}',
+        b'{"state": "MASTER", "instance": ""}',
+        b'{"state": "MASTER", "instance": 4}',
+    ):
         with pytest.raises(ValueError):
             parse_notice(bad)
 
@@ -61,21 +69,35 @@ def wait_for_event(log: Path, event: str, process: subprocess.Popen) -> list[dic
 
 
 @pytest.fixture
-def relay_agent(function_emulator: Emulator, health_servers: dict[str, MonitorUriServer],
-                tmp_path: Path) -> Iterator[tuple[dict[str, Any], Path, subprocess.Popen]]:
+def relay_agent(
+    function_emulator: Emulator, health_servers: dict[str, MonitorUriServer], tmp_path: Path
+) -> Iterator[tuple[dict[str, Any], Path, subprocess.Popen]]:
     """node-b's agent (endpoint + relay, no metrics) on free loopback ports; (config, log, process)."""
     emu = function_emulator
-    config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
-                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20, relay_port=free_port(),
-                          endpoint_address="127.0.0.1", endpoint_port=free_port(),
-                          haproxy_url=health_servers["node-b"].url, floating_ips=["127.0.0.1"],
-                          vrrp_instances={"vip_ipv4": [resource_ids(emu)["vip"]]})
+    config = agent_config(
+        emu,
+        health_servers,
+        "node-b",
+        function_id=emu.functions["vip-failover"],
+        invoke_endpoint=emu.endpoint,
+        notify_timeout_seconds=20,
+        relay_port=free_port(),
+        endpoint_address="127.0.0.1",
+        endpoint_port=free_port(),
+        haproxy_url=health_servers["node-b"].url,
+        floating_ips=["127.0.0.1"],
+        vrrp_instances={"vip_ipv4": [resource_ids(emu)["vip"]]},
+    )
     path = tmp_path / "agent.yaml"
     path.write_text(yaml.safe_dump(config))
     log = tmp_path / "agent.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
-                                   cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_event(log, "relay_ready", process)
         yield config, log, process
@@ -89,18 +111,18 @@ def update_private_ip_writes(emu: Emulator) -> int:
     return sum(1 for entry in emu.audit() if entry["operation"] == "UpdatePrivateIp")
 
 
-def test_notify_goes_through_the_warm_relay(relay_agent, function_emulator: Emulator, health_servers,
-                                            tmp_path: Path) -> None:
+def test_notify_goes_through_the_warm_relay(
+    relay_agent, function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
     config, log, agent = relay_agent
     # The outcome comes long after the relay's acknowledgement: notify must wait for it, not fall back.
     function_emulator.set_latency("UpdatePrivateIp", 1.0)
-    health_servers["node-a"].healthy = False       # node-a's haproxy failed: keepalived made node-b MASTER
+    health_servers["node-a"].healthy = False  # node-a's haproxy failed: keepalived made node-b MASTER
     status, lines, _ = run_notify(config, tmp_path)
     assert status == 0
     assert [line["event"] for line in lines] == ["notify_answered"]
     assert (lines[0]["path"], lines[0]["decision"], lines[0]["to"]) == ("relay", "moved", "node-b")
-    relayed = [line for line in wait_for_event(log, "relay_answered", agent)
-               if line["event"] == "relay_answered"]
+    relayed = [line for line in wait_for_event(log, "relay_answered", agent) if line["event"] == "relay_answered"]
     assert [(r["state"], r["decision"]) for r in relayed] == [("MASTER", "moved")]
     assert update_private_ip_writes(function_emulator) == 1
     # A second MASTER notice (keepalived's notify_master_rx_lower_pri): answered, nothing written.
@@ -109,26 +131,33 @@ def test_notify_goes_through_the_warm_relay(relay_agent, function_emulator: Emul
     assert update_private_ip_writes(function_emulator) == 1
 
 
-def test_the_relay_maps_keepalived_instance_to_its_vips(relay_agent, function_emulator: Emulator, health_servers,
-                                                        tmp_path: Path) -> None:
+def test_the_relay_maps_keepalived_instance_to_its_vips(
+    relay_agent, function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
     config, log, agent = relay_agent
     health_servers["node-a"].healthy = False
     status, lines, _ = run_keepalived_notify(config, tmp_path, "INSTANCE", "vip_ipv4", "MASTER", "90")
     assert status == 0 and (lines[-1]["path"], lines[-1]["instance"], lines[-1]["decision"]) == (
-        "relay", "vip_ipv4", "moved")
+        "relay",
+        "vip_ipv4",
+        "moved",
+    )
     (relayed,) = [line for line in wait_for_event(log, "relay_answered", agent) if line["event"] == "relay_answered"]
     assert relayed["vips"] == config["vrrp_instances"]["vip_ipv4"]
 
 
-def test_simultaneous_notices_are_all_relayed_and_move_once(relay_agent, function_emulator: Emulator,
-                                                                      health_servers, tmp_path: Path) -> None:
+def test_simultaneous_notices_are_all_relayed_and_move_once(
+    relay_agent, function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
     config, log, agent = relay_agent
     health_servers["node-a"].healthy = False
     path = tmp_path / "notify.yaml"
     path.write_text(yaml.safe_dump(config))
     command = [sys.executable, "-m", "health_probe.notify", "--config", str(path), "--state"]
-    runs = [subprocess.Popen([*command, state], cwd=REPO, stdout=subprocess.PIPE, text=True)
-            for state in ("MASTER", "MASTER", "BACKUP")]
+    runs = [
+        subprocess.Popen([*command, state], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        for state in ("MASTER", "MASTER", "BACKUP")
+    ]
     outputs = [run.communicate(timeout=60)[0] for run in runs]
     answers = [json.loads(out.splitlines()[-1]) for out in outputs]
     assert [run.returncode for run in runs] == [0, 0, 0]
@@ -153,16 +182,23 @@ def test_the_relay_refuses_malformed_notices(relay_agent) -> None:
     assert all(a.json()["answered"] is False and a.json()["reason"] for a in answers)
 
 
-def test_notify_invokes_directly_when_the_relay_does_not_acknowledge(function_emulator: Emulator, health_servers,
-                                                                      tmp_path: Path) -> None:
+def test_notify_invokes_directly_when_the_relay_does_not_acknowledge(
+    function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
     emu = function_emulator
     health_servers["node-a"].healthy = False
-    with socket.socket() as stuck:                  # a relay that accepts connections and never answers
+    with socket.socket() as stuck:  # a relay that accepts connections and never answers
         stuck.bind(("127.0.0.1", 0))
         stuck.listen(8)
-        config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
-                              invoke_endpoint=emu.endpoint, notify_timeout_seconds=20,
-                              relay_port=stuck.getsockname()[1])
+        config = agent_config(
+            emu,
+            health_servers,
+            "node-b",
+            function_id=emu.functions["vip-failover"],
+            invoke_endpoint=emu.endpoint,
+            notify_timeout_seconds=20,
+            relay_port=stuck.getsockname()[1],
+        )
         status, lines, _ = run_notify(config, tmp_path)
     assert status == 0
     assert [line["event"] for line in lines] == ["relay_unavailable", "notify_answered"]
@@ -171,12 +207,20 @@ def test_notify_invokes_directly_when_the_relay_does_not_acknowledge(function_em
     assert update_private_ip_writes(emu) == 1
 
 
-def test_notify_invokes_directly_when_no_agent_runs(function_emulator: Emulator, health_servers,
-                                                    tmp_path: Path) -> None:
+def test_notify_invokes_directly_when_no_agent_runs(
+    function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
     emu = function_emulator
     health_servers["node-a"].healthy = False
-    config = agent_config(emu, health_servers, "node-b", function_id=emu.functions["vip-failover"],
-                          invoke_endpoint=emu.endpoint, notify_timeout_seconds=20, relay_port=free_port())
+    config = agent_config(
+        emu,
+        health_servers,
+        "node-b",
+        function_id=emu.functions["vip-failover"],
+        invoke_endpoint=emu.endpoint,
+        notify_timeout_seconds=20,
+        relay_port=free_port(),
+    )
     status, lines, _ = run_notify(config, tmp_path)
     assert status == 0
     assert [line["event"] for line in lines] == ["relay_unavailable", "notify_answered"]
@@ -212,15 +256,33 @@ print(json.dumps(statuses))
 
 @pytest.fixture
 def netns() -> Iterator[str]:
-    with scratch_netns("hp-relay", (["link", "set", "lo", "up"], ["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
-                                    ["link", "set", "eth0", "up"], ["addr", "add", "198.18.254.1/24", "dev", "eth0"])) as name:
+    with scratch_netns(
+        "hp-relay",
+        (
+            ["link", "set", "lo", "up"],
+            ["link", "add", "eth0", "type", "veth", "peer", "name", "eth1"],
+            ["link", "set", "eth0", "up"],
+            ["addr", "add", "198.18.254.1/24", "dev", "eth0"],
+        ),
+    ) as name:
         yield name
 
 
 def test_a_peer_that_is_not_loopback_is_refused(netns: str, emulator: Emulator, health_servers) -> None:
-    raw = agent_config(emulator, health_servers, "node-b", function_id="ocid1.fnfunc.oc1.iad.x",
-                       invoke_endpoint="http://127.0.0.1:1", relay_port=8406)
-    done = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", NON_LOOPBACK_SCRIPT, json.dumps(raw)],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    raw = agent_config(
+        emulator,
+        health_servers,
+        "node-b",
+        function_id="ocid1.fnfunc.oc1.iad.x",
+        invoke_endpoint="http://127.0.0.1:1",
+        relay_port=8406,
+    )
+    done = subprocess.run(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", NON_LOOPBACK_SCRIPT, json.dumps(raw)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout) == {"198.18.254.1": "403", "127.0.0.1": "503"}

@@ -1,4 +1,5 @@
 """The node's verdict "can serve the floating IP now", pure: every way to fail says why."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,9 +14,14 @@ VIP = "10.0.0.4"
 def test_haproxy_up_and_the_alias_local_serves() -> None:
     verdict = judge("node-a", True, "HTTP 200", {VIP: True}, nonlocal_bind=())
     assert (verdict.serving, verdict.status) == (True, 200)
-    assert verdict.body() == {"node": "node-a", "serving": True, "haproxy": "up", "vip_alias": {VIP: True},
-                              "reason": "haproxy answers and 10.0.0.4 is an address of this node",
-                              "serving_families": {"ipv4": True}}
+    assert verdict.body() == {
+        "node": "node-a",
+        "serving": True,
+        "haproxy": "up",
+        "vip_alias": {VIP: True},
+        "reason": "haproxy answers and 10.0.0.4 is an address of this node",
+        "serving_families": {"ipv4": True},
+    }
 
 
 def test_keepalived_stopped_gracefully_haproxy_up_but_no_alias_does_not_serve() -> None:
@@ -52,16 +58,26 @@ def test_no_floating_ip_configured_never_serves() -> None:
     assert not judge("node-a", True, "HTTP 200", {}, nonlocal_bind=()).serving
 
 
-@given(st.booleans(), st.dictionaries(st.sampled_from(["10.0.0.4", "10.0.0.5", "fd00:10:0:1::4"]), st.booleans()),
-       st.sets(st.sampled_from(["ipv4", "ipv6"])))
-def test_serving_exactly_when_haproxy_is_up_and_every_alias_is_provably_local(up: bool, aliases: dict[str, bool],
-                                                                             nonlocal_bind: set[str]) -> None:
+@given(
+    st.booleans(),
+    st.dictionaries(st.sampled_from(["10.0.0.4", "10.0.0.5", "fd00:10:0:1::4"]), st.booleans()),
+    st.sets(st.sampled_from(["ipv4", "ipv6"])),
+)
+def test_serving_exactly_when_haproxy_is_up_and_every_alias_is_provably_local(
+    up: bool, aliases: dict[str, bool], nonlocal_bind: set[str]
+) -> None:
     verdict = judge("node-a", up, "detail", aliases, nonlocal_bind)
     provable = {ip: local and family(ip) not in nonlocal_bind for ip, local in aliases.items()}
     assert verdict.serving == (up and bool(aliases) and all(provable.values()))
     assert verdict.status == (200 if verdict.serving else 503)
-    assert verdict.reason and set(verdict.body()) == {"node", "serving", "haproxy", "vip_alias", "reason",
-                                                      "serving_families"}
+    assert verdict.reason and set(verdict.body()) == {
+        "node",
+        "serving",
+        "haproxy",
+        "vip_alias",
+        "reason",
+        "serving_families",
+    }
     for name, serving in verdict.serving_families:
         assert serving == (up and all(local for ip, local in provable.items() if family(ip) == name))
     assert {name for name, _ in verdict.serving_families} == {family(ip) for ip in aliases}

@@ -18,8 +18,8 @@ from tests.support.node_agent import agent_config, make_agent
 from tests.support.paths import REPO
 from tests.support.topology import function_nodes
 
-CLOCK_SCALE = 60.0          # one emulated minute per wall second
-WAIT_SECONDS = 30.0         # wall-clock bound of every wait
+CLOCK_SCALE = 60.0  # one emulated minute per wall second
+WAIT_SECONDS = 30.0  # wall-clock bound of every wait
 
 
 class AlarmPath:
@@ -30,8 +30,9 @@ class AlarmPath:
         function = emu.backend.topology["functions"][0]
         self.vip_id = function["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0]
         self.vnics = {n["name"]: n["vnic_id"] for n in json.loads(function["config"]["NODES"])}
-        self.network = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file),
-                                                     service_endpoint=emu.endpoint)
+        self.network = oci.core.VirtualNetworkClient(
+            oci.config.from_file(emu.oci_config_file), service_endpoint=emu.endpoint
+        )
         self.stop = threading.Event()
         self.agents = [make_agent(emu, agent_config(emu, servers, node)) for node in ("node-a", "node-b")]
         self.threads = [threading.Thread(target=agent.run, args=(self.stop,), daemon=True) for agent in self.agents]
@@ -50,9 +51,14 @@ class AlarmPath:
 
     def delivered(self, kind: str, node: str, after: int = 0) -> list[dict[str, Any]]:
         """Answered deliveries (function reached) of alarm messages of ``kind`` about ``node``."""
-        return [d for d in self.deliveries()[after:] if isinstance(d["request"], dict)
-                and d["request"].get("type") == kind and d["status"] == 200
-                and d["request"]["alarmMetaData"][0]["dimensions"][0].get("node") == node]
+        return [
+            d
+            for d in self.deliveries()[after:]
+            if isinstance(d["request"], dict)
+            and d["request"].get("type") == kind
+            and d["status"] == 200
+            and d["request"]["alarmMetaData"][0]["dimensions"][0].get("node") == node
+        ]
 
     def wait_for(self, what: str, condition: Callable[[], Any]) -> Any:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -75,10 +81,16 @@ class AlarmPath:
 
 def start_alarm_path(servers: dict[str, MonitorUriServer], **config: str) -> AlarmPath:
     """The emulator (function attached, clock scaled) and both agents; config overrides the function's."""
-    nodes = [{"name": n["name"], "vnic_id": n["vnic_id"], "health_url": servers[n["name"]].url,
-              "priority": n["priority"]} for n in function_nodes()]
+    nodes = [
+        {"name": n["name"], "vnic_id": n["vnic_id"], "health_url": servers[n["name"]].url, "priority": n["priority"]}
+        for n in function_nodes()
+    ]
     function_config = {"NODES": json.dumps(nodes), "COOLDOWN_SECONDS": "1", "PROBE_TIMEOUT_SECONDS": "1", **config}
-    emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO,
-                         function_config=function_config, clock_scale=CLOCK_SCALE)
+    emu = Emulator.start(
+        topology=DEFAULT_TOPOLOGY,
+        state=None,
+        function_dir=REPO,
+        function_config=function_config,
+        clock_scale=CLOCK_SCALE,
+    )
     return AlarmPath(emu, servers)
-

@@ -57,6 +57,4 @@ def move(
     net: oci.core.VirtualNetworkClient, private_ip_id: str, vnic_id: str, etag: str | None = None
 ) -> oci.response.Response:
     """Assign ``private_ip_id`` to ``vnic_id`` (UpdatePrivateIp), optionally with If-Match."""
-    return net.update_private_ip(
-        private_ip_id, oci.core.models.UpdatePrivateIpDetails(vnic_id=vnic_id), if_match=etag
-    )
+    return net.update_private_ip(private_ip_id, oci.core.models.UpdatePrivateIpDetails(vnic_id=vnic_id), if_match=etag)

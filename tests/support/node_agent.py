@@ -37,12 +37,19 @@ def agent_config(emu: Emulator, servers: dict[str, MonitorUriServer], node: str,
     """The node agent's YAML document for ``node`` (as the template renders it), on the emulator."""
     ids = resource_ids(emu)
     return {
-        "node": node, "compartment_id": emu.compartment_id, "region": emu.region,
-        "auth": "config_file", "oci_config_file": emu.oci_config_file,
-        "telemetry_endpoint": emu.endpoint, "federation_endpoint": "",
-        "interval_seconds": 10, "timeout_seconds": 1,
-        "targets": [{"name": name, "role": "vip" if name == "vip" else "node", "url": server.url,
-                     "resource_id": ids[name]} for name, server in servers.items()],
+        "node": node,
+        "compartment_id": emu.compartment_id,
+        "region": emu.region,
+        "auth": "config_file",
+        "oci_config_file": emu.oci_config_file,
+        "telemetry_endpoint": emu.endpoint,
+        "federation_endpoint": "",
+        "interval_seconds": 10,
+        "timeout_seconds": 1,
+        "targets": [
+            {"name": name, "role": "vip" if name == "vip" else "node", "url": server.url, "resource_id": ids[name]}
+            for name, server in servers.items()
+        ],
         **overrides,
     }
 
@@ -57,7 +64,8 @@ def summarize(emu: Emulator, query: str, minutes: int = 10) -> list:
     client = oci.monitoring.MonitoringClient(oci.config.from_file(emu.oci_config_file), service_endpoint=emu.endpoint)
     end = emu.clock.now_datetime() + timedelta(minutes=1)
     details = oci.monitoring.models.SummarizeMetricsDataDetails(
-        namespace=NAMES.namespace, query=query, start_time=end - timedelta(minutes=minutes), end_time=end)
+        namespace=NAMES.namespace, query=query, start_time=end - timedelta(minutes=minutes), end_time=end
+    )
     return client.summarize_metrics_data(emu.compartment_id, details).data
 
 
@@ -76,8 +84,13 @@ def _run_notify(
     path = tmp_path / "node-agent.yaml"
     path.write_text(yaml.safe_dump({"relay_port": free_port(), **config}))
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "health_probe.notify", "--config", str(path), *arguments],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "health_probe.notify", "--config", str(path), *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     return done, lines, time.monotonic() - started
 

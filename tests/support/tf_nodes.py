@@ -56,7 +56,11 @@ def node_modules(
     their outputs. ``config_object`` (where its agent configuration is stored), ``agent`` (OCIDs
     and endpoints it reports to) and ``instance_ids`` (node -> instance OCID) default to examples."""
     ids = {n: instance_id(n) for n in topology.nodes} | dict(instance_ids or {})
-    stored = config_object or {"namespace": "examplens", "bucket": "vip-failover-node-config", "name": f"node-agent/{name}.yaml"}
+    stored = config_object or {
+        "namespace": "examplens",
+        "bucket": "vip-failover-node-config",
+        "name": f"node-agent/{name}.yaml",
+    }
     reports_to = {
         "instance_id": ids[name],
         "compartment_id": "ocid1.compartment.oc1..example",
@@ -86,8 +90,7 @@ def node_modules(
         "advert_int": DEFAULTS["advert_int"],
     }
     agent_peers = [
-        {"name": p, "private_ip": topology.nodes[p]["private_ip"], "instance_id": ids[p]}
-        for p in topology.peers(name)
+        {"name": p, "private_ip": topology.nodes[p]["private_ip"], "instance_id": ids[p]} for p in topology.peers(name)
     ]
     vips = [{"name": vip, "address": address, "id": private_ip_id(vip)} for vip, address in topology.vips.items()]
     vips_ipv6 = [{"name": vip, "address": address, "id": ipv6_id(vip)} for vip, address in topology.vips_ipv6.items()]

@@ -64,8 +64,9 @@ def read_topology(path: Path = DEFAULT_TOPOLOGY) -> Topology:
     )
 
 
-def add_node_in_another_subnet(data: dict[str, Any], template: dict[str, Any], replacements: dict[str, str],
-                               **subnet: Any) -> dict[str, Any]:
+def add_node_in_another_subnet(
+    data: dict[str, Any], template: dict[str, Any], replacements: dict[str, str], **subnet: Any
+) -> dict[str, Any]:
     """Add to a topology a subnet like its first one (changed by `subnet`) holding a copy of the
     instance `template`, with `replacements` applied to its text; returns the new instance."""
     first = data["subnets"][0]
@@ -90,10 +91,10 @@ class Multi:
     compartment: str
     vcn: str
     subnet: str
-    vnics: dict[str, str]      # node name -> VNIC OCID
+    vnics: dict[str, str]  # node name -> VNIC OCID
     instances: dict[str, str]  # node name -> instance OCID
     private_ips: dict[str, str]  # VIP name -> private IP OCID
-    public_ips: dict[str, str]   # VIP name -> its reserved public IP's address
+    public_ips: dict[str, str]  # VIP name -> its reserved public IP's address
     vip6: str
     vip6_address: str
     route_table: str
@@ -105,9 +106,14 @@ def read_multi(path: Path = MULTI_TOPOLOGY) -> Multi:
     [vip6] = data["ipv6s"]
     [table] = data["routeTables"]
     return Multi(
-        compartment=data["compartments"][0]["id"], vcn=data["vcns"][0]["id"], subnet=data["subnets"][0]["id"],
+        compartment=data["compartments"][0]["id"],
+        vcn=data["vcns"][0]["id"],
+        subnet=data["subnets"][0]["id"],
         vnics={i["displayName"]: i["vnics"][0]["id"] for i in data["instances"]},
         instances={i["displayName"]: i["id"] for i in data["instances"]},
         private_ips={p["displayName"]: p["id"] for p in data["privateIps"]},
         public_ips={p["displayName"]: by_private[p["id"]] for p in data["privateIps"]},
-        vip6=vip6["id"], vip6_address=vip6["ipAddress"], route_table=table["id"])
+        vip6=vip6["id"],
+        vip6_address=vip6["ipAddress"],
+        route_table=table["id"],
+    )

@@ -124,13 +124,17 @@ def test_failover_config_accepts_what_terraform_builds(tmp_path: Path, failback:
     assert config.cooldown_seconds == defaults["cooldown_seconds"]
     assert config.retry_deadline_seconds == defaults["retry_deadline_seconds"]
     assert (config.probe_timeout_seconds, config.probe_connect_timeout_seconds) == (
-        defaults["probe_timeout_seconds"], defaults["probe_connect_timeout_seconds"])
+        defaults["probe_timeout_seconds"],
+        defaults["probe_connect_timeout_seconds"],
+    )
     assert config.service_endpoint is None
     assert config.role == "events"
     assert config.alarm_ids == {"ocid1.alarm.oc1.iad.nodedown", "ocid1.alarm.oc1.iad.nodeabsent"}
     assert json.loads(env["NODES"]) == nodes
     assert (config.events_topic_id, config.compartment_id) == (
-        "ocid1.onstopic.oc1.iad.events", "ocid1.compartment.oc1..vipfailover")
+        "ocid1.onstopic.oc1.iad.events",
+        "ocid1.compartment.oc1..vipfailover",
+    )
 
 
 @pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: config map not evaluated")

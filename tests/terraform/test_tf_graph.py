@@ -24,7 +24,7 @@ def test_the_example_variables_plan(stand_in_root: Path) -> None:
     """Plan evaluates every expression whose inputs are known: variable validations, placement,
     the rendered cloud-init of both nodes, preconditions."""
     plan = run_terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars")
-    assert "terraform_data.oci_core_instance__node[\"node-a\"]" in plan.stdout
+    assert 'terraform_data.oci_core_instance__node["node-a"]' in plan.stdout
 
 
 @pytest.mark.parametrize(
@@ -63,30 +63,59 @@ THREE_NODES = (
 @pytest.mark.parametrize(
     "overrides, planned, absent",
     [
-        ([], ['oci_core_private_ip__floating["vip"]', 'oci_core_public_ip__floating["vip"]'],
-         ["oci_core_ipv6__floating", "oci_core_route_table__via_appliance", "http-ipv6"]),
+        (
+            [],
+            ['oci_core_private_ip__floating["vip"]', 'oci_core_public_ip__floating["vip"]'],
+            ["oci_core_ipv6__floating", "oci_core_route_table__via_appliance", "http-ipv6"],
+        ),
         ([THREE_NODES], ['oci_core_instance__node["node-c"]', 'oci_objectstorage_object__node_agent["node-c"]'], []),
-        (['additional_floating_ips={"vip-2" = "10.0.0.5"}', 'vip_groups=[["vip"], ["vip-2"]]'],
-         ['oci_core_private_ip__floating["vip-2"]', 'oci_core_public_ip__floating["vip-2"]'], []),
-        (["dual_stack=true"], ['oci_core_ipv6__floating["vip6"]', 'oci_core_ipv6__node["node-b"]', 'nodes_service["http-ipv6"]',
-                                "nodes_egress_ipv6[0]"],
-         []),
-        (["route_target_mode=true", "route_target_destination=172.16.0.0/16"],
-         ["oci_core_route_table__via_appliance[0]", "oci_core_subnet__clients[0]", "nodes_forwarded[0]"],
-         ["oci_core_ipv6__floating"]),
+        (
+            ['additional_floating_ips={"vip-2" = "10.0.0.5"}', 'vip_groups=[["vip"], ["vip-2"]]'],
+            ['oci_core_private_ip__floating["vip-2"]', 'oci_core_public_ip__floating["vip-2"]'],
+            [],
+        ),
+        (
+            ["dual_stack=true"],
+            [
+                'oci_core_ipv6__floating["vip6"]',
+                'oci_core_ipv6__node["node-b"]',
+                'nodes_service["http-ipv6"]',
+                "nodes_egress_ipv6[0]",
+            ],
+            [],
+        ),
+        (
+            ["route_target_mode=true", "route_target_destination=172.16.0.0/16"],
+            ["oci_core_route_table__via_appliance[0]", "oci_core_subnet__clients[0]", "nodes_forwarded[0]"],
+            ["oci_core_ipv6__floating"],
+        ),
         # All of it at once, as the emulator's multi topology: the groups span both families.
-        ([THREE_NODES, 'additional_floating_ips={"vip-2" = "10.0.0.5"}', "dual_stack=true",
-          'vip_groups=[["vip", "vip-2"], ["vip6"]]', "route_target_mode=true", "route_target_vip=vip-2"],
-         ['oci_core_instance__node["node-c"]', 'oci_core_ipv6__floating["vip6"]', 'oci_core_public_ip__floating["vip-2"]',
-          "oci_core_route_table__via_appliance[0]"], []),
+        (
+            [
+                THREE_NODES,
+                'additional_floating_ips={"vip-2" = "10.0.0.5"}',
+                "dual_stack=true",
+                'vip_groups=[["vip", "vip-2"], ["vip6"]]',
+                "route_target_mode=true",
+                "route_target_vip=vip-2",
+            ],
+            [
+                'oci_core_instance__node["node-c"]',
+                'oci_core_ipv6__floating["vip6"]',
+                'oci_core_public_ip__floating["vip-2"]',
+                "oci_core_route_table__via_appliance[0]",
+            ],
+            [],
+        ),
     ],
     ids=["default", "three-nodes", "two-vips", "dual-stack", "route-target", "multi"],
 )
 def test_each_option_plans_its_resources_and_nothing_else(
     stand_in_root: Path, overrides: list[str], planned: list[str], absent: list[str]
 ) -> None:
-    plan = run_terraform(stand_in_root, "plan", "-input=false", "-var-file=example.tfvars",
-                     *[f"-var={one}" for one in overrides])
+    plan = run_terraform(
+        stand_in_root, "plan", "-input=false", "-var-file=example.tfvars", *[f"-var={one}" for one in overrides]
+    )
     for address in planned:
         assert f"{address} will be created" in plan.stdout, address
     for address in absent:

@@ -34,7 +34,16 @@ def checkov_report() -> dict:
     if not CHECKOV.exists():
         pytest.skip("checkov is not installed: run `make .venv-checkov/.installed` (make test does)")
     run = subprocess.run(
-        [str(CHECKOV), "--directory", str(TERRAFORM_DIR), "--framework", "terraform", "--skip-download", "--output", "json"],
+        [
+            str(CHECKOV),
+            "--directory",
+            str(TERRAFORM_DIR),
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

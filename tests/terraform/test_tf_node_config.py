@@ -158,17 +158,23 @@ def test_the_node_installs_requirements_node_txt_which_pins_what_health_probe_im
 
 
 def test_a_private_wheelhouse_and_apt_proxy_are_used_when_given(tmp_path: Path) -> None:
-    calls = node_modules(Topology(), "node-a", """  pip_find_links    = "http://198.18.2.2:8480/"
+    calls = node_modules(
+        Topology(),
+        "node-a",
+        """  pip_find_links    = "http://198.18.2.2:8480/"
   apt_proxy         = "http://198.18.2.2:3142"
   environment       = { OCI_METADATA_BASE_URL = "http://198.18.2.2:1/imds/node-a/opc/v2" }
-""")
+""",
+    )
     out = evaluate(tmp_path, calls)["node-a"]
     document = yaml.safe_load(out["cloud_init"])
     assert document["apt"] == {"proxy": "http://198.18.2.2:3142"}
     files = {entry["path"]: entry["content"] for entry in document["write_files"]}
     bootstrap = files["/usr/local/sbin/vip-failover-bootstrap"]
-    assert ('.venv/bin/pip install --quiet --no-index --find-links "http://198.18.2.2:8480/" \\\n'
-            '    --trusted-host "198.18.2.2:8480" \\\n    -r requirements-node.txt') in bootstrap
+    assert (
+        '.venv/bin/pip install --quiet --no-index --find-links "http://198.18.2.2:8480/" \\\n'
+        '    --trusted-host "198.18.2.2:8480" \\\n    -r requirements-node.txt'
+    ) in bootstrap
     assert files["/etc/default/vip-failover"] == 'OCI_METADATA_BASE_URL="http://198.18.2.2:1/imds/node-a/opc/v2"\n'
 
 
@@ -248,8 +254,11 @@ def rendered_topologies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, d
         for name in topology.nodes:
             call = node_modules(topology, name)
             key = name.replace("-", "_")
-            calls.append(call.replace(f"config_{key}", f"config_{index}_{key}").replace(
-                f"agent_{key}", f"agent_{index}_{key}").replace(f'output "{name}"', f'output "t{index}_{key}"'))
+            calls.append(
+                call.replace(f"config_{key}", f"config_{index}_{key}")
+                .replace(f"agent_{key}", f"agent_{index}_{key}")
+                .replace(f'output "{name}"', f'output "t{index}_{key}"')
+            )
             outputs[(label, name)] = f"t{index}_{key}"
     values = evaluate(tmp_path_factory.mktemp("topologies"), "\n".join(calls))
     result: dict[str, dict[str, dict[str, Any]]] = {}
@@ -278,7 +287,10 @@ def test_keepalived_accepts_every_topologys_config(
     config.write_text(rendered_topologies[label][node]["keepalived_conf"])
     check = subprocess.run(
         ["ip", "netns", "exec", nic_namespace, "keepalived", "-t", "-f", str(config)],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert check.returncode == 0, check.stdout + check.stderr
 
@@ -327,8 +339,12 @@ def test_the_agent_probes_every_node_and_floating_ip(
     document = yaml.safe_load(rendered_topologies[label][node]["node_agent_yaml"])
     health = DEFAULTS["health_port"]
     assert document["targets"] == [
-        {"name": n, "role": "node", "url": f"http://{topology.nodes[n]['private_ip']}:{health}/healthz",
-         "resource_id": instance_id(n)}
+        {
+            "name": n,
+            "role": "node",
+            "url": f"http://{topology.nodes[n]['private_ip']}:{health}/healthz",
+            "resource_id": instance_id(n),
+        }
         for n in [node, *topology.peers(node)]
     ] + [
         {"name": vip, "role": "vip", "url": f"http://{ip}:{health}/healthz", "resource_id": private_ip_id(vip)}
@@ -338,7 +354,8 @@ def test_the_agent_probes_every_node_and_floating_ip(
     if topology.vips_ipv6:
         # Which floating IPs each keepalived instance's notice is about, by the instances' own names.
         assert document["vrrp_instances"] == {
-            "vip_ipv4": [private_ip_id(v) for v in topology.vips], "vip_ipv6": [ipv6_id(v) for v in topology.vips_ipv6]
+            "vip_ipv4": [private_ip_id(v) for v in topology.vips],
+            "vip_ipv6": [ipv6_id(v) for v in topology.vips_ipv6],
         }
         assert list(document["vrrp_instances"]) == list(instances(rendered_topologies[label][node]["keepalived_conf"]))
     else:
@@ -359,7 +376,9 @@ def test_haproxy_listens_on_ipv6_only_with_an_ipv6_floating_ip(
     text = rendered_topologies[label]["node-a"]["haproxy_cfg"]
     config = tmp_path / "haproxy.cfg"
     config.write_text(text)
-    check = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, timeout=30, check=False)
+    check = subprocess.run(
+        ["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, timeout=30, check=False
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     binds = re.findall(r"^\s+bind (.+)$", text, flags=re.MULTILINE)
     http, health = 80, DEFAULTS["health_port"]
@@ -399,7 +418,10 @@ def test_the_host_firewall_admits_every_peer_and_forwards_only_in_route_target_m
         source, destination = topology.forwarding["source_cidr"], topology.forwarding["destination_cidr"]
         assert "net.ipv4.ip_forward = 1\n" in script
         assert f"accept iptables FORWARD -s {source} -d {destination}\n" in script
-        assert f"accept iptables FORWARD -s {destination} -d {source} -m conntrack --ctstate ESTABLISHED,RELATED\n" in script
+        assert (
+            f"accept iptables FORWARD -s {destination} -d {source} -m conntrack --ctstate ESTABLISHED,RELATED\n"
+            in script
+        )
     else:
         assert "ip_forward" not in script and "FORWARD -s" not in script
 

@@ -112,7 +112,9 @@ def permissions(condition: str) -> set[str]:
 
 
 FOR_EACH_STATEMENT = re.compile(r'^\$\{\[for \w+ in [\w.]+ : "(?P<template>.+)"\]\}$', re.S)
-CONDITIONAL_STATEMENTS = re.compile(r'^\$\{(?P<unless>[^?]+) \? \[\] : \[(?P<items>"[^"]+"(?:, "[^"]+")*),?\]\}$', re.DOTALL)
+CONDITIONAL_STATEMENTS = re.compile(
+    r'^\$\{(?P<unless>[^?]+) \? \[\] : \[(?P<items>"[^"]+"(?:, "[^"]+")*),?\]\}$', re.DOTALL
+)
 # statement -> the condition under which its local is empty (statements_of records it)
 UNLESS: dict[str, str] = {}
 

@@ -63,8 +63,17 @@ def test_make_stack_builds_a_zip_with_what_resource_manager_needs(tmp_path: Path
     checkout = tmp_path / "checkout"
     # The repository's own files only (tracked, or new and not ignored): never a lab's run/ dir,
     # venvs or build output, which can be gigabytes and change while they are copied.
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file():

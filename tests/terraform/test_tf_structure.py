@@ -54,9 +54,7 @@ def test_every_resource_data_and_module_reference_resolves(name: str) -> None:
     data = set(module.resources("data"))
     texts = list(module.expressions())
     used_resources = {(m.group(1), m.group(2)) for text in texts for m in RESOURCE_REFERENCE.finditer(text)}
-    used_data = {
-        (m.group(2), m.group(3)) for text in texts for m in REFERENCE.finditer(text) if m.group(1) == "data"
-    }
+    used_data = {(m.group(2), m.group(3)) for text in texts for m in REFERENCE.finditer(text) if m.group(1) == "data"}
     assert used_resources <= resources, f"unknown resources: {sorted(used_resources - resources)}"
     assert used_data <= data, f"unknown data sources: {sorted(used_data - data)}"
     assert references(module, "module") <= set(module.labelled("module")), "unknown module.*"
@@ -116,7 +114,10 @@ def test_the_one_floating_ip_of_earlier_deployments_is_kept_as_vip() -> None:
     moved = {block["from"]: block["to"] for block in MODULES["terraform"].blocks["moved"]}
     for rtype in ("oci_core_private_ip", "oci_core_public_ip"):
         assert moved[f"${{{rtype}.floating}}"] == f'${{{rtype}.floating["vip"]}}'
-    assert MODULES["terraform"].locals()["floating_ips"] == "${merge({vip = var.floating_ip}, var.additional_floating_ips)}"
+    assert (
+        MODULES["terraform"].locals()["floating_ips"]
+        == "${merge({vip = var.floating_ip}, var.additional_floating_ips)}"
+    )
 
 
 def test_apply_never_moves_an_ipv6_floating_ip_back() -> None:
@@ -148,10 +149,16 @@ def test_the_function_reaches_only_the_node_agents_endpoint_and_peers_only_hapro
         "function": {"source": "${oci_core_network_security_group.functions.id}", "port": "${var.node_health_port}"},
         "peers": {"source": "${oci_core_network_security_group.nodes.id}", "port": "${var.health_port}"},
     }
-    assert ingress["tcp_options"][0]["destination_port_range"][0] == {"min": "${each.value.port}", "max": "${each.value.port}"}
+    assert ingress["tcp_options"][0]["destination_port_range"][0] == {
+        "min": "${each.value.port}",
+        "max": "${each.value.port}",
+    }
     egress = resources[("oci_core_network_security_group_security_rule", "functions_to_health")]
     assert egress["destination"] == "${oci_core_network_security_group.nodes.id}"
-    assert egress["tcp_options"][0]["destination_port_range"][0] == {"min": "${var.node_health_port}", "max": "${var.node_health_port}"}
+    assert egress["tcp_options"][0]["destination_port_range"][0] == {
+        "min": "${var.node_health_port}",
+        "max": "${var.node_health_port}",
+    }
 
 
 def test_ssh_is_accepted_only_from_the_admin_cidr() -> None:
@@ -183,7 +190,9 @@ def test_what_moved_into_the_controller_is_moved_not_recreated() -> None:
     IAM: every resource of the controller has a `moved` block from its old root address."""
     root, controller = MODULES["terraform"], MODULES["terraform/modules/controller"]
     moved = {
-        block["from"]: block["to"] for block in root.blocks.get("moved", []) if block["to"].startswith("${module.controller.")
+        block["from"]: block["to"]
+        for block in root.blocks.get("moved", [])
+        if block["to"].startswith("${module.controller.")
     }
     expected = {f"${{{t}.{n}}}": f"${{module.controller.{t}.{n}}}" for t, n in controller.resources()}
     expected |= {f"${{module.{n}}}": f"${{module.controller.module.{n}}}" for n in controller.labelled("module")}

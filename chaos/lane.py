@@ -33,7 +33,6 @@ from failover.config import Config
 from failover.tags import LastMove, with_move
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
-from ocisim.functions.runtime import runtime_for
 from ocisim.monitoring.alarms import Notice
 from ocisim.monitoring.messages import build_message
 
@@ -81,8 +80,8 @@ class Lane:
         self.emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config=config)
         self.function_id = self.emu.functions[function["name"]]
         self.operator_id = self.emu.functions[OPERATOR_FUNCTION]
-        self.pool = runtime_for(self.emu.backend).pools[self.function_id]
-        self.operator_pool = runtime_for(self.emu.backend).pools[self.operator_id]
+        # What the events and operator functions log, read from an offset per trial.
+        self.function_logs = (self.emu.function_log(self.function_id), self.emu.function_log(self.operator_id))
         self.alarm_spec = self.emu.alarm_spec(NODE_DOWN_ALARM)
         self._sdk = self.emu.oci_config()
         self._client_options = {
@@ -140,8 +139,8 @@ class Lane:
 
     def _log_sizes(self) -> tuple[int, int]:
         return tuple(
-            p.log_path.stat().st_size if p.log_path.exists() else 0  # type: ignore[return-value]
-            for p in (self.pool, self.operator_pool)
+            log.stat().st_size if log.exists() else 0  # type: ignore[return-value]
+            for log in self.function_logs
         )
 
     def statuses(self, mark: Mark, operation: str) -> list[Any]:
@@ -200,10 +199,10 @@ class Lane:
 
     def _function_errors(self, offsets: tuple[int, int]) -> tuple[str, ...]:
         lines: list[str] = []
-        for pool, offset in zip((self.pool, self.operator_pool), offsets, strict=True):
-            if not pool.log_path.exists():
+        for path, offset in zip(self.function_logs, offsets, strict=True):
+            if not path.exists():
                 continue
-            with open(pool.log_path, "rb") as log:
+            with open(path, "rb") as log:
                 log.seek(offset)
                 lines += log.read().decode("utf-8", "replace").splitlines()
         return function_errors(lines)

@@ -151,14 +151,7 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
 
 def _rewrite_tokens(lane: Lane, ttl_seconds: float) -> None:
     """Write new RPST/key files into every container, as the Functions runtime does."""
-    for container in lane.pool.containers:
-        lane.emu.resource_principal_env(
-            lane.function_id,
-            container.directory / "rp",
-            compartment_id=lane.pool.function.get("compartmentId"),
-            ttl_seconds=ttl_seconds,
-        )
-        container.minted = time.time()
+    lane.emu.rotate_function_tokens(lane.function_id, ttl_seconds=ttl_seconds)
 
 
 def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
@@ -195,7 +188,7 @@ def _claims(lane: Lane) -> str:
     """The claims of the first container's current token (to know when it expires)."""
     import base64
 
-    token = (lane.pool.containers[0].directory / "rp" / "rpst").read_text().strip()
+    token = (lane.emu.container_directories(lane.function_id)[0] / "rp" / "rpst").read_text().strip()
     payload = token.split(".")[1]
     return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
 

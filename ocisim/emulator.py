@@ -15,9 +15,9 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -28,6 +28,7 @@ from ocisim.backend import Backend
 from ocisim.chain import build_app
 from ocisim.clock import Clock
 from ocisim.faults import make_fault
+from ocisim.functions import runtime as functions_runtime
 from ocisim.monitoring.alarms import AlarmSpec
 from ocisim.service import PROFILES
 from ocisim.tls import make_tls_files
@@ -36,6 +37,8 @@ DEFAULT_TOPOLOGY = Path(__file__).parent / "topologies" / "two-node.json"
 OCI_PROFILE = "DEFAULT"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 4.0
+LOOP_CALL_TIMEOUT_SECONDS = 30.0  # a forced idle waits out each container's stop grace
+T = TypeVar("T")
 
 
 class Emulator:
@@ -331,6 +334,56 @@ class Emulator:
         return self.backend.resource_principal_env(
             principal_id, directory, compartment_id=compartment_id, ttl_seconds=ttl_seconds
         )
+
+    # --- functions' containers -------------------------------------------------------------------
+    # Tests and chaos check what the runtime left on the machine (processes, token files, the
+    # function's output); these read and steer it in the server's loop, where its objects live.
+    def function_containers(self, function_id: str) -> dict[str, Any]:
+        """What `GET /_admin/functions` reports of that function: counts and calls, its `log`
+        file, the `pids` of its fdk processes and each container's pid and directory
+        (`instances`). A function without code attached raises OciError 404, as the endpoint."""
+
+        async def report() -> dict[str, Any]:
+            return self._pool(function_id).to_json()
+
+        return self._in_loop(report())
+
+    def function_log(self, function_id: str) -> Path:
+        """The file the function's fdk output goes to (every container's stdout and stderr, its
+        JSON log lines among them), for callers that read what the function logged."""
+        return Path(self.function_containers(function_id)["log"])
+
+    def container_directories(self, function_id: str) -> list[Path]:
+        """Each running container's directory, oldest first; its `rp/` holds the RPST and session
+        key the runtime minted, which callers read to check expiry, rotation and leaks."""
+        return [Path(c["directory"]) for c in self.function_containers(function_id)["instances"]]
+
+    def force_idle(self, function_id: str) -> dict[str, Any]:
+        """As `POST /_admin/functions/ID/idle`: idle out every idle container now (provisioned
+        ones stay) and return once their processes are gone, so the next call is cold."""
+
+        async def idle() -> dict[str, Any]:
+            pool = self._pool(function_id)
+            return {"stopped": await pool.force_idle(), **pool.to_json()}
+
+        return self._in_loop(idle())
+
+    def rotate_function_tokens(self, function_id: str, ttl_seconds: float = 3600.0) -> None:
+        """Rewrite the resource-principal token files of every container of that function with
+        tokens valid `ttl_seconds`, as the Functions runtime refreshes them: a short ttl plants a
+        token that really expires before the runtime's own next refresh."""
+
+        async def rotate() -> None:
+            self._pool(function_id).rotate_tokens(ttl_seconds)
+
+        self._in_loop(rotate())
+
+    def _pool(self, function_id: str) -> functions_runtime.Pool:
+        return functions_runtime.attached(self.backend, function_id)[1]
+
+    def _in_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` on the server's event loop (the runtime's objects are the loop's) and wait."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(LOOP_CALL_TIMEOUT_SECONDS)
 
 
 async def _maybe_await(result: Any) -> None:

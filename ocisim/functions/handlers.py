@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocisim.errors import InvalidParameter, MissingParameter, NotAuthorizedOrNotFound, OciError, not_found
+from ocisim.errors import InvalidParameter, MissingParameter, OciError, not_found
 from ocisim.functions.models import (
     application_summary,
     applications,
@@ -21,7 +21,7 @@ from ocisim.functions.models import (
     function_resource,
     function_summary,
 )
-from ocisim.functions.runtime import Pool, Runtime, runtime_for
+from ocisim.functions.runtime import Pool, Runtime, attached, runtime_for
 from ocisim.service import Call, Reply, paginate
 
 RELAYED_HEADERS = ("Fn-Fdk-Version", "Fn-Fdk-Runtime")
@@ -30,14 +30,7 @@ INVOKE_TYPES = ("sync", "detached")
 
 def _attached(call: Call) -> tuple[Runtime, Pool]:
     """The running containers of the function in the path (404 without code attached)."""
-    function_id = call.params["functionId"]
-    runtime = runtime_for(call.backend)
-    pool = runtime.pools.get(function_id) if runtime else None
-    if runtime is None or pool is None:
-        raise NotAuthorizedOrNotFound(
-            f"Function {function_id} has no code attached (start the emulator with --function-dir)"
-        )
-    return runtime, pool
+    return attached(call.backend, call.params["functionId"])
 
 
 def get_containers(call: Call) -> Reply:

@@ -45,7 +45,7 @@ from typing import Any
 
 import aiohttp
 
-from ocisim.errors import OciError, error_for_status
+from ocisim.errors import NotAuthorizedOrNotFound, OciError, error_for_status
 from ocisim.functions.models import ColdStart, expired, function_cold_start, hot_containers
 
 MAX_WAITING = 16  # calls of one function queued for a free container; more are refused (429)
@@ -60,6 +60,18 @@ SERVICE_NAME = "functions"
 def runtime_for(backend: Any) -> Runtime | None:
     """The running containers of this emulator's functions (None without --function-dir)."""
     return backend.runtime.get(SERVICE_NAME)
+
+
+def attached(backend: Any, function_id: str) -> tuple[Runtime, Pool]:
+    """The running containers of that function (404 without code attached): the one lookup the
+    wire handlers and the Python API share."""
+    runtime = runtime_for(backend)
+    pool = runtime.pools.get(function_id) if runtime else None
+    if runtime is None or pool is None:
+        raise NotAuthorizedOrNotFound(
+            f"Function {function_id} has no code attached (start the emulator with --function-dir)"
+        )
+    return runtime, pool
 
 
 def _func_yaml(function_dir: Path, key: str) -> str | None:
@@ -149,11 +161,22 @@ class Pool:
         """Containers provisioned concurrency keeps started."""
         return hot_containers(self.function, self.cold)
 
-    def _mint(self, directory: Path) -> dict[str, str]:
+    def _mint(self, directory: Path, ttl_seconds: float = 3600.0) -> dict[str, str]:
         """Write (or rewrite) the container's RPST and session key files; the v2.2 env."""
         return self.backend.resource_principal_env(
-            self.function["id"], directory / "rp", compartment_id=self.function.get("compartmentId")
+            self.function["id"],
+            directory / "rp",
+            compartment_id=self.function.get("compartmentId"),
+            ttl_seconds=ttl_seconds,
         )
+
+    def rotate_tokens(self, ttl_seconds: float) -> None:
+        """Rewrite every container's RPST files now with tokens valid `ttl_seconds`, as the
+        Functions runtime refreshes them; the refresh clock restarts, so a short-lived token
+        planted here really expires instead of being replaced on the next call."""
+        for container in self.containers:
+            self._mint(container.directory, ttl_seconds)
+            container.minted = time.time()
 
     def _env(self, directory: Path) -> dict[str, str]:
         function = self.function
@@ -351,9 +374,23 @@ class Pool:
         return stopped
 
     def to_json(self) -> dict[str, Any]:
-        """What the admin endpoint reports of this function's containers and calls."""
+        """What the admin endpoint reports of this function's containers and calls. The log
+        file, pids and container directories let a client check what the runtime left on the
+        machine (processes stopped, token files, what the function logged) without reaching
+        into these objects."""
         return {
             "name": self.function.get("name"),
+            "log": str(self.log_path),
+            "pids": sorted(p.pid for p in self.launched if p.returncode is None),
+            "instances": [
+                {
+                    "pid": c.process.pid,
+                    "directory": str(c.directory),
+                    "busy": c.busy,
+                    "alive": c.process.returncode is None,
+                }
+                for c in self.containers
+            ],
             "containers": len(self.containers),
             "busy": sum(c.busy for c in self.containers),
             "starting": self.starting,

@@ -39,7 +39,7 @@ def test_no_key_or_token_in_any_log_line(lane):
         return token
 
     keyring.issue_session_token = recording
-    rp = lane.pool.containers[0].directory / "rp"
+    rp = lane.emu.container_directories(lane.function_id)[0] / "rp"
     secrets = [(rp / "rpst").read_text().strip(), *pem_lines((rp / "private.pem").read_text())]
 
     lane.reset()
@@ -63,7 +63,7 @@ def test_no_key_or_token_in_any_log_line(lane):
     ]  # a JWT's signature alone is enough to forge nothing, but still
     assert len(issued) >= 2 and all(len(s) >= 8 for s in secrets)  # the last line of a PEM body is short
 
-    function_log = lane.pool.log_path.read_text().splitlines()
+    function_log = lane.emu.function_log(lane.function_id).read_text().splitlines()
     emulator_log = lane.capture.lines
     assert any(
         entry["event"] == "request" and entry.get("operation") == "InvokeFunction" for entry in lane.capture.entries

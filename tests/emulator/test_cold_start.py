@@ -27,7 +27,7 @@ from ocisim.cli import cold_start as cli_cold_start
 from ocisim.cli import parser
 from ocisim.functions import runtime
 from ocisim.functions.models import REALISTIC, WARM, ColdStart, cold_start, expired, provisioned_concurrency
-from ocisim.functions.runtime import runtime_for
+from tests.support.processes import alive
 from tests.support.topology import two_node
 
 MARKER_FN = Path(__file__).parent / "fixtures" / "marker_fn"
@@ -107,27 +107,25 @@ def test_an_idle_function_answers_its_next_call_cold_and_later_calls_warm(
     assert invoke_lines(caplog)[1]["cold_start_s"] >= DELAY_S and invoke_lines(caplog)[2]["cold_start_s"] == 0
     assert report(emu)["calls"] == {"cold": 1, "warm": 2}
 
-    pool = runtime_for(emu.backend).pools[first_function(emu)]
-    [idle] = [c.process for c in pool.containers]
+    [idle] = [c["pid"] for c in emu.function_containers(first_function(emu))["instances"]]
     forced = requests.post(f"{emu.endpoint}/_admin/functions/{first_function(emu)}/idle", timeout=5).json()
     assert (forced["stopped"], forced["containers"], forced["stopping"]) == (1, 0, 0)
-    assert idle.returncode is not None, "the forced idle answered before its fdk process was gone"
+    assert not alive(idle), "the forced idle answered before its fdk process was gone"
     assert call(emu, tmp_path / "forced")[1] >= DELAY_S
     assert report(emu)["calls"] == {"cold": 2, "warm": 2}
 
 
 def test_idle_containers_are_stopped_on_time(start: Callable[..., Emulator], tmp_path: Path) -> None:
     emu = start(cold_start=QUICK)
-    pool = runtime_for(emu.backend).pools[first_function(emu)]
-    [process] = list(pool.launched)
+    [process] = emu.function_containers(first_function(emu))["pids"]
 
     deadline = time.monotonic() + 5.0
     while report(emu)["containers"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert report(emu)["containers"] == 0, "an idle container outlived its idle timeout"
-    while process.returncode is None and time.monotonic() < deadline:
+    while alive(process) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert process.returncode is not None, "the idled-out fdk process still runs"
+    assert not alive(process), "the idled-out fdk process still runs"
     assert call(emu, tmp_path / "cold")[1] >= DELAY_S
     assert report(emu)["calls"] == {"cold": 1, "warm": 0}
 
@@ -175,15 +173,14 @@ def test_provisioned_concurrency_keeps_its_containers_hot_past_the_idle_timeout(
 
 def test_a_provisioned_container_that_dies_is_replaced(start: Callable[..., Emulator]) -> None:
     emu = start({"provisionedConcurrencyConfig": {"strategy": "CONSTANT", "count": 2}})
-    pool = runtime_for(emu.backend).pools[first_function(emu)]
-    os.kill(pool.containers[0].process.pid, signal.SIGKILL)
+    os.kill(emu.function_containers(first_function(emu))["instances"][0]["pid"], signal.SIGKILL)
 
     deadline = time.monotonic() + 10.0
     while (report(emu)["containersStarted"], report(emu)["containers"]) != (3, 2) and time.monotonic() < deadline:
         time.sleep(0.1)
     state = report(emu)
     assert (state["containers"], state["containersStarted"]) == (2, 3)
-    assert all(c.process.returncode is None for c in pool.containers)
+    assert all(c["alive"] for c in emu.function_containers(first_function(emu))["instances"])
 
 
 def test_a_slow_function_queues_callers_within_bounds_and_never_runs_more_containers(
@@ -194,13 +191,12 @@ def test_a_slow_function_queues_callers_within_bounds_and_never_runs_more_contai
     replaced) or 429 (no container came free), never a hang."""
     monkeypatch.setattr(runtime, "MAX_WAITING", 1)
     emu = start({"timeoutInSeconds": 2, "coldStart": {"maxContainers": 2}})
-    pool = runtime_for(emu.backend).pools[first_function(emu)]
     most, done = 0, threading.Event()
 
     def watch() -> None:
         nonlocal most
         while not done.is_set():
-            most = max(most, sum(p.returncode is None for p in list(pool.launched)))
+            most = max(most, len(emu.function_containers(first_function(emu))["pids"]))
             time.sleep(0.01)
 
     watcher = threading.Thread(target=watch)

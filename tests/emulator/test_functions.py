@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,8 @@ import oci
 import pytest
 
 from ocisim import Emulator
-from ocisim.functions.runtime import MAX_DETACHED, runtime_for
+from ocisim.functions.runtime import MAX_DETACHED
+from tests.support.processes import alive
 
 MARKER_FN = Path(__file__).parent / "fixtures" / "marker_fn"
 
@@ -102,16 +102,8 @@ def test_detached_invocations_in_flight_are_bounded_and_end_with_the_emulator(tm
         ]
         with pytest.raises(oci.exceptions.ServiceError) as caught:
             client.invoke_function(function_id, invoke_function_body=body, fn_invoke_type="detached")
-        launched = [p.pid for p in runtime_for(emu.backend).pools[function_id].launched]
+        launched = emu.function_containers(function_id)["pids"]
 
     assert accepted == [202] * MAX_DETACHED
     assert (caught.value.status, caught.value.code) == (429, "TooManyRequests")
-    assert launched and [pid for pid in launched if _alive(pid)] == []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    assert launched and [pid for pid in launched if alive(pid)] == []

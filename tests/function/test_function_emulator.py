@@ -5,7 +5,6 @@ import json
 import threading
 import time
 
-from ocisim.functions.runtime import runtime_for
 from tests.support.function_env import fixture_bytes
 from tests.support.topology import VNICS
 
@@ -118,7 +117,7 @@ def test_two_concurrent_invocations_make_exactly_one_move(start_function, nodes)
     [t.join(60) for t in calls]
     assert sorted(a["decision"] for a in answers) == ["moved", "no_change"]
     assert len(fn.writes()) == 1 and fn.holder_vnic() == VNICS["node-b"]
-    log = runtime_for(fn.emu.backend).pools[fn.operator_id].log_path.read_text()
+    log = fn.emu.function_log(fn.operator_id).read_text()
     assert '"event":"etag_mismatch"' in log  # the loser really lost the race on the etag
 
 
@@ -178,9 +177,8 @@ def test_logs_are_json_lines_once_and_carry_no_credentials(start_function, nodes
     fn = start_function()
     nodes["node-a"].state = "down"
     fn.invoke(fired)
-    pool = runtime_for(fn.emu.backend).pools[fn.function_id]
-    log = pool.log_path.read_text()
-    container = pool.containers[0].directory
+    log = fn.emu.function_log(fn.function_id).read_text()
+    container = fn.emu.container_directories(fn.function_id)[0]
     secrets = [(container / "rp" / "rpst").read_text().strip()]
     secrets += [line for line in (container / "rp" / "private.pem").read_text().splitlines() if "-----" not in line]
     assert not any(s in log for s in secrets)
@@ -194,7 +192,7 @@ def test_resource_principal_files_are_refreshed_for_long_lived_containers(start_
     from ocisim.functions import runtime
 
     fn = start_function()
-    rpst = runtime_for(fn.emu.backend).pools[fn.function_id].containers[0].directory / "rp" / "rpst"
+    rpst = fn.emu.container_directories(fn.function_id)[0] / "rp" / "rpst"
     first = rpst.read_text()
     monkeypatch.setattr(runtime, "RP_REFRESH_SECONDS", 0.0)
     assert fn.invoke({"action": "status"})["decision"] == "status"

@@ -11,7 +11,6 @@ from typing import Any
 import oci
 import pytest
 
-from ocisim.functions.runtime import runtime_for
 from tests.support.doctor import agents_post, doctor
 from tests.support.function_emulator import FunctionEmulator, nodes_config
 from tests.support.paths import REPO
@@ -40,7 +39,7 @@ def writes(fn: FunctionEmulator) -> list[dict[str, Any]]:
 
 def logged(fn: FunctionEmulator, event: str) -> list[dict[str, Any]]:
     """The events function's JSON log lines of ``event`` (its container's stderr)."""
-    lines = runtime_for(fn.emu.backend).pools[fn.function_id].log_path.read_text().splitlines()
+    lines = fn.emu.function_log(fn.function_id).read_text().splitlines()
     entries = [json.loads(line) for line in lines if line.startswith("{")]
     return [e for e in entries if e.get("event") == event]
 

@@ -250,4 +250,4 @@ def test_lab_budgets_come_from_the_lab_settings():
     assert "PROBE_TIMEOUT_SECONDS" not in LAB_FUNCTION_CONFIG and faults.LAB_PROBE_TIMEOUT_S == 2.0
     budget = {f.name: faults.FAST_PATH_BUDGET_S + f.extra_budget_s for f in faults.LAB_MATRIX}
     assert budget["lab:keepalived-stop"] == budget["lab:heal:never"] == faults.FAST_PATH_BUDGET_S
-    assert budget["lab:haproxy-stop"] == 3.0 and budget["lab:crash"] == pytest.approx(2 + 0.72 + 2, abs=0.01)
+    assert budget["lab:haproxy-stop"] == 3.0 and budget["lab:crash"] == pytest.approx(2 + 0.73 + 2, abs=0.01)

@@ -23,6 +23,7 @@ import json
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -94,6 +95,9 @@ def fingerprint(public_key: rsa.RSAPublicKey) -> str:
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
+ISSUED_KEPT = 256  # session tokens remembered for Emulator.secrets()
+
+
 @dataclass
 class Keyring:
     """API keys (keyId -> principal + public key) and the token-signing key pair.
@@ -103,6 +107,8 @@ class Keyring:
 
     token_key: rsa.RSAPrivateKey
     api_keys: dict[str, tuple[Principal, rsa.RSAPublicKey]] = field(default_factory=dict)
+    # The last tokens minted, never serialised: what a leak check must not find in any log.
+    issued: deque[str] = field(default_factory=lambda: deque(maxlen=ISSUED_KEPT), repr=False, compare=False)
 
     @classmethod
     def new(cls) -> Keyring:
@@ -179,7 +185,9 @@ class Keyring:
             "jwk": json.dumps(jwk),
         }
         claims.update(extra_claims or {})
-        return jwt.encode(claims, self.token_key, algorithm="RS256")
+        token = jwt.encode(claims, self.token_key, algorithm="RS256")
+        self.issued.append(token)
+        return token
 
     def verify_session_token(self, token: str) -> tuple[Principal, rsa.RSAPublicKey]:
         try:

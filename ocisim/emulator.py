@@ -23,13 +23,14 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ocisim import admin
-from ocisim.auth import fingerprint, load_private_pem
+from ocisim.auth import fingerprint, load_private_pem, private_pem
 from ocisim.backend import Backend
 from ocisim.chain import build_app
 from ocisim.clock import Clock
 from ocisim.faults import make_fault
 from ocisim.functions import runtime as functions_runtime
 from ocisim.monitoring.alarms import AlarmSpec
+from ocisim.notifications import delivery as notifications_delivery
 from ocisim.service import PROFILES
 from ocisim.tls import make_tls_files
 
@@ -234,6 +235,28 @@ class Emulator:
     @property
     def clock(self) -> Clock:
         return self.backend.clock
+
+    @property
+    def topology(self) -> dict[str, Any]:
+        """The topology the emulator was started with (a copy: editing it changes nothing)."""
+        return copy.deepcopy(self.backend.topology)
+
+    def operations(self) -> dict[str, str]:
+        """Every operation the emulator serves and how it is authenticated ("signature", ...)."""
+        return {route.operation: route.auth for service in self.backend.services for route in service.routes}
+
+    def secrets(self) -> list[str]:
+        """Every secret the emulator holds, for leak checks: its API key, its token-signing key,
+        the Notifications service's session key (PEM bodies) and the last session tokens it
+        minted (ocisim.auth.ISSUED_KEPT) with their signatures alone."""
+        pems = (
+            self.backend.api_private_key,
+            private_pem(self.backend.keyring.token_key),
+            private_pem(notifications_delivery.session_key(self.backend)),
+        )
+        tokens = list(self.backend.keyring.issued)
+        lines = [line for pem in pems for line in pem.splitlines() if line and not line.startswith("-----")]
+        return lines + tokens + [token.rsplit(".", 1)[1] for token in tokens]
 
     @property
     def ready_line(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def test_retries_back_off_from_immediately_to_32_minutes_within_two_hours() -> N
 def test_a_failing_function_is_retried_until_it_answers(alarm_path) -> None:
     path: AlarmPath = alarm_path()
     path.emu.inject_fault("InvokeFunction", status=500, code="InternalServerError", count=2)
-    topic = path.emu.backend.topology["topics"][0]["topicId"]
+    topic = path.emu.topology["topics"][0]["topicId"]
     ons = oci.ons.NotificationDataPlaneClient(
         oci.config.from_file(path.emu.oci_config_file), service_endpoint=path.emu.endpoint
     )

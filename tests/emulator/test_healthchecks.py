@@ -171,12 +171,17 @@ def test_a_topology_monitor_on_a_public_address_stops_the_start(tmp_path: Path) 
         Emulator.start(topology=path, state=None)
 
 
-def test_a_target_slipped_into_the_state_is_still_never_probed(peers: Callable[[str], RawTcpPeer]) -> None:
-    peer = peers("http")
-    with Emulator.start(state=None, clock_scale=20) as emu:
+def test_a_target_slipped_into_the_state_is_still_never_probed(
+    peers: Callable[[str], RawTcpPeer], tmp_path: Path
+) -> None:
+    peer, state = peers("http"), tmp_path / "state.json"
+    with Emulator.start(state=state, clock_scale=20) as emu:
         monitor = client(emu).create_http_monitor(details(emu, port=peer.port)).data
-        with emu.backend.lock:  # as if the state file had been edited by hand
-            emu.backend.states["healthchecks"].monitors[monitor.id]["targets"] = ["8.8.8.8"]
+    saved = json.loads(state.read_text())  # the state file edited by hand between two runs
+    (saved_monitor,) = (m for m in saved["services"]["healthchecks"]["monitors"] if m["id"] == monitor.id)
+    saved_monitor["targets"] = ["8.8.8.8"]
+    state.write_text(json.dumps(saved))
+    with Emulator.start(state=state, clock_scale=20) as emu:
         later = [r for r in results(emu, monitor.id, 6) if r.target == "8.8.8.8"]
     assert later and all(r.error_category == "SYSTEM" and not r.is_healthy for r in later)
     assert "never 8.8.8.8" in later[0].error_message

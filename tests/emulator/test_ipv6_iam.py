@@ -119,7 +119,7 @@ def test_the_deployed_policies_still_hold_on_multi(
     """terraform/modules/controller as multi.json binds it: the function moves vip-2 (and the route
     follows); a node's instance principal moves nothing, IPv4 or IPv6."""
     with start(tmp_path) as emu:
-        assert emu.backend.topology["iam"]["terraform_dir"] == "terraform/modules/controller"
+        assert emu.topology["iam"]["terraform_dir"] == "terraform/modules/controller"
         net = function_net(emu, tmp_path, monkeypatch)
         etag = net.get_private_ip(multi.private_ips["vip-2"]).headers["etag"]
         net.update_private_ip(

@@ -32,7 +32,7 @@ def test_signer_gets_an_instance_token_and_signed_calls_are_accepted(emulator: E
     signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner(federation_endpoint=f"{emulator.endpoint}/v1/x509")
     assert (signer.region, signer.tenancy_id) == (emulator.region, emulator.tenancy_id)
     claims = jwt.decode(signer.federation_client.get_security_token(), options={"verify_signature": False})
-    node_a = next(i for i in emulator.backend.topology["instances"] if i["displayName"] == "node-a")
+    node_a = next(i for i in emulator.topology["instances"] if i["displayName"] == "node-a")
     assert (claims["sub"], claims["ptype"], claims["res_tenant"]) == (node_a["id"], "instance", emulator.tenancy_id)
     # The token signs calls the emulator accepts: a call outside the nodes' policy is refused by
     # IAM (404, as OCI answers), not by authentication (401).

@@ -30,9 +30,9 @@ def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, h
     assert status == 0
     (answer,) = [line for line in lines if line["event"] == "notify_answered"]
     assert (answer["decision"], answer["to"], answer["node"], answer["path"]) == ("moved", "node-b", "node-b", "direct")
-    vip = emu.backend.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
+    vip = emu.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
     network = oci.core.VirtualNetworkClient(oci.config.from_file(emu.oci_config_file), service_endpoint=emu.endpoint)
-    node_b = next(i for i in emu.backend.topology["instances"] if i["displayName"] == "node-b")
+    node_b = next(i for i in emu.topology["instances"] if i["displayName"] == "node-b")
     assert network.get_private_ip(vip).data.vnic_id == node_b["vnics"][0]["id"]
 
 
@@ -97,7 +97,7 @@ def test_a_generic_notify_for_a_mapped_instance_moves_its_vips(
     function_emulator: Emulator, health_servers, tmp_path: Path
 ) -> None:
     emu = function_emulator
-    vip = emu.backend.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
+    vip = emu.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
     health_servers["node-a"].healthy = False
     config = agent_config(
         emu,

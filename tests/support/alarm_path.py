@@ -27,7 +27,7 @@ class AlarmPath:
 
     def __init__(self, emu: Emulator, servers: dict[str, MonitorUriServer]) -> None:
         self.emu, self.servers = emu, servers
-        function = emu.backend.topology["functions"][0]
+        function = emu.topology["functions"][0]
         self.vip_id = function["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0]
         self.vnics = {n["name"]: n["vnic_id"] for n in json.loads(function["config"]["NODES"])}
         self.network = oci.core.VirtualNetworkClient(

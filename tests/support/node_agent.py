@@ -27,7 +27,7 @@ from tests.support.paths import REPO
 
 def resource_ids(emu: Emulator) -> dict[str, str]:
     """Target name → the OCID the probe reports it under (instances, and the VIP's private IP)."""
-    topology = emu.backend.topology
+    topology = emu.topology
     ids = {i["displayName"]: i["id"] for i in topology["instances"]}
     ids["vip"] = topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"].split(",")[0]
     return ids

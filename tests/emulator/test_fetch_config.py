@@ -19,7 +19,7 @@ import yaml
 
 from ocisim import Emulator
 from tests.support.terraform import TERRAFORM, evaluate
-from tests.support.tf_nodes import Topology, node_modules
+from tests.support.tf_nodes import NodeLayout, node_modules
 from tests.support.topology import two_node
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: nothing to render")
@@ -60,7 +60,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ids = {name: instance["id"] for name, instance in INSTANCES.items()}
     main = "".join(
         node_modules(
-            Topology(),
+            NodeLayout(),
             "node-a",
             label=label,
             agent=agent,

@@ -29,7 +29,7 @@ def ipv6_id(vip: str) -> str:
 
 
 @dataclass(frozen=True)
-class Topology:
+class NodeLayout:
     """nodes: name -> {private_ip, priority, and ipv6 with vips_ipv6}; vips: IPv4 name -> address;
     vips_ipv6: name -> address; forwarding: route-target mode's {source_cidr, destination_cidr}."""
 
@@ -43,7 +43,7 @@ class Topology:
 
 
 def node_modules(
-    topology: Topology,
+    topology: NodeLayout,
     name: str,
     extra_config: str = "",
     *,
@@ -133,6 +133,6 @@ output "{label}" {{
 """
 
 
-def render(workdir: Path, topology: Topology) -> dict[str, dict[str, Any]]:
+def render(workdir: Path, topology: NodeLayout) -> dict[str, dict[str, Any]]:
     """Every node's outputs (cloud_init, haproxy_cfg, keepalived_conf, node_agent_yaml, ...)."""
     return evaluate(workdir, "\n".join(node_modules(topology, name) for name in topology.nodes))

@@ -22,7 +22,7 @@ from health_probe.config import parse_config
 from tests.support.netns import scratch_netns, skip_without_netns
 from tests.support.paths import REPO
 from tests.support.terraform import TERRAFORM, evaluate
-from tests.support.tf_nodes import DEFAULTS, Topology, instance_id, ipv6_id, node_modules, private_ip_id, render
+from tests.support.tf_nodes import DEFAULTS, NodeLayout, instance_id, ipv6_id, node_modules, private_ip_id, render
 from tests.support.tf_nodes import PREFIX_LEN as PREFIX
 
 pytestmark = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed: templates not rendered")
@@ -34,7 +34,7 @@ METADATA_LIMIT = 32_000
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    return render(tmp_path_factory.mktemp("node_config"), Topology())
+    return render(tmp_path_factory.mktemp("node_config"), NodeLayout())
 
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
@@ -159,7 +159,7 @@ def test_the_node_installs_requirements_node_txt_which_pins_what_health_probe_im
 
 def test_a_private_wheelhouse_and_apt_proxy_are_used_when_given(tmp_path: Path) -> None:
     calls = node_modules(
-        Topology(),
+        NodeLayout(),
         "node-a",
         """  pip_find_links    = "http://198.18.2.2:8480/"
   apt_proxy         = "http://198.18.2.2:3142"
@@ -233,11 +233,11 @@ def dual_stack(nodes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 TOPOLOGIES = {
-    "three-nodes": Topology(nodes=THREE),
-    "two-vips": Topology(vips=TWO_VIPS),
-    "dual-stack": Topology(nodes=dual_stack(NODES), vips_ipv6={"vip6": V6 + "4"}),
+    "three-nodes": NodeLayout(nodes=THREE),
+    "two-vips": NodeLayout(vips=TWO_VIPS),
+    "dual-stack": NodeLayout(nodes=dual_stack(NODES), vips_ipv6={"vip6": V6 + "4"}),
     # The emulator's multi topology: three nodes, two IPv4 VIPs, one IPv6 VIP, route target.
-    "multi": Topology(
+    "multi": NodeLayout(
         nodes=dual_stack(THREE),
         vips=TWO_VIPS,
         vips_ipv6={"vip6": V6 + "4"},
@@ -436,6 +436,6 @@ def test_every_topologys_user_data_fits_in_the_instance_metadata(
 
 def test_ipv6_floating_ips_need_every_nodes_ipv6_address(tmp_path: Path) -> None:
     """vip_ipv6's unicast VRRP runs between the nodes' IPv6 addresses: without them, refuse."""
-    topology = Topology(vips_ipv6={"vip6": V6 + "4"})
+    topology = NodeLayout(vips_ipv6={"vip6": V6 + "4"})
     with pytest.raises(AssertionError, match="this node and every peer need an"):
         evaluate(tmp_path, node_modules(topology, "node-a"))

@@ -18,9 +18,10 @@ adapters around the pure verdict:
   its systemd unit keep it) and that process's ``/proc/<pid>/stat``; a pid file that is missing
   or stale (a SIGKILLed keepalived leaves it behind) falls back to scanning ``/proc`` for any
   running process named keepalived, at most ``MAX_PROC_ENTRIES`` entries. A zombie does not
-  count. Only this node's processes are seen when the node has its own PID namespace (an
-  instance, a booted lab node); an agent sharing one with other nodes' keepalived would see
-  theirs too, and report "running" (the function then behaves as if it could not tell);
+  count. Both are world-readable, so the agent's unprivileged DynamicUser reads them. Only this
+  node's processes are seen when the node has its own PID namespace (an instance, a booted lab
+  node); an agent sharing one with other nodes' keepalived sees theirs too and says "running",
+  so the function never finds that node unmanaged (it acts as before rule 4b);
 * HTTP: the standard library's single-threaded ``HTTPServer`` in a daemon thread. One request
   at a time, each bounded by a socket timeout and the short haproxy check, so a flood or a slow
   client cannot grow threads or memory; the function probes each node once per call.

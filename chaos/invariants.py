@@ -12,7 +12,9 @@ true about the nodes and when (`Change`: a node's probe answer and whether it re
    while that node's own MASTER notice asked for the IP away from a holder probed down); an
    automatic one never moves it away from a holder that served throughout the decision window,
    except a failback to the preferred node under FAILBACK_POLICY=preferred once the cooldown
-   has passed. A forced manual move is exempt and must say so.
+   has passed, or a move off a holder whose keepalived did not run to a node whose keepalived
+   did (the timeline says so: `Change.keepalived`). A forced manual move is exempt and must say
+   so.
 3. Convergence: when some node serves at the end, the holder serves, and it got there within
    the trial's budget of the failure's onset. In the lab "serves" also needs the OS alias, and
    the client's own answers (`ClientView`) must have resumed from the holder within the budget.
@@ -24,6 +26,12 @@ true about the nodes and when (`Change`: a node's probe answer and whether it re
    ``unverified`` list is compared only where the answer itself was seen, not rebuilt from logs.)
 6. Bad input never crashes or writes: every invocation answered 200 with a JSON answer, never
    an internal error; a body that is not a valid event moves nothing.
+
+Protected (``check_protected``, named, not yet one of the numbered ``INVARIANTS`` that ``check``
+and the report count): the IP ends on a node that serves *and* whose keepalived runs, so the
+next fault is handled on the fast path too, unless no node does both at the end. It needs to
+know which nodes run keepalived (`Change.keepalived`); a trial whose timeline does not say so
+for every node passes it vacuously.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ class Change:
     node: str
     probe: str
     serving: bool
+    keepalived: bool | None = None  # and its keepalived ran (None: this change does not say)
 
 
 @dataclass(frozen=True)
@@ -142,6 +151,17 @@ def served_within(timeline: Iterable[Change], node: str | None, start: float, en
     )
 
 
+def keepalived_at(timeline: Iterable[Change], node: str | None, at: float) -> bool | None:
+    """Whether ``node``'s keepalived ran at ``at``, by the latest change that says (None: none does)."""
+    state = None
+    for change in sorted(timeline, key=lambda c: c.at):
+        if change.at > at:
+            break
+        if change.node == node and change.keepalived is not None:
+            state = change.keepalived
+    return state
+
+
 def _moves(obs: Observation) -> list[Write]:
     return [w for w in obs.writes if w.by_function and w.from_node != w.to_node]
 
@@ -176,6 +196,14 @@ def _failback_allowed(write: Write, obs: Observation) -> bool:
     return obs.policy == "preferred" and write.to_node == obs.preferred and cooled
 
 
+def _protective(write: Write, obs: Observation) -> bool:
+    """A move off a holder whose keepalived did not run, onto a node whose keepalived did (decide.py rule 4b)."""
+    return (
+        keepalived_at(obs.timeline, write.from_node, write.at) is False
+        and keepalived_at(obs.timeline, write.to_node, write.at) is True
+    )
+
+
 def check_no_wrong_move(obs: Observation) -> tuple[list[str], int]:
     """Violations, and moves away from a serving holder that the fault's relaxation excuses."""
     notes, needless = [], 0
@@ -187,7 +215,7 @@ def check_no_wrong_move(obs: Observation) -> tuple[list[str], int]:
             continue
         if not served_within(obs.timeline, write.to_node, start, write.at):
             notes.append(f"2: moved to {write.to_node}, which was not serving")
-        if _is_manual(write, obs) or _failback_allowed(write, obs):
+        if _is_manual(write, obs) or _failback_allowed(write, obs) or _protective(write, obs):
             continue
         if served_throughout(obs.timeline, write.from_node, start, write.at):
             needless += 1
@@ -233,6 +261,27 @@ def check_convergence(obs: Observation) -> tuple[list[str], float | None]:
     if took > obs.budget_s:
         return [f"3: converged in {took:.2f}s, budget {obs.budget_s:.2f}s"], took
     return [], took
+
+
+def check_protected(obs: Observation) -> list[str]:
+    """The IP ends on a node that serves and whose keepalived runs, unless no node does both;
+    vacuous unless the timeline says for every node whether its keepalived runs at the end."""
+    end = _end(obs)
+    nodes = sorted({c.node for c in obs.timeline})
+    running = {n: keepalived_at(obs.timeline, n, end) for n in nodes}
+    if not nodes or None in running.values():
+        return []
+    protected = [n for n in nodes if serving_at(obs.timeline, n, end) and running[n]]
+    if not protected or obs.final_holder in protected:
+        return []
+    holder = obs.final_holder
+    if holder not in running:
+        why = "is no node of the trial"
+    elif not serving_at(obs.timeline, holder, end):
+        why = "does not serve"
+    else:
+        why = "serves but its keepalived does not run"
+    return [f"protected: the IP ends on {holder}, which {why}, while {', '.join(protected)} could hold it"]
 
 
 def check_writes(obs: Observation) -> list[str]:

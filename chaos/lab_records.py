@@ -17,14 +17,16 @@ from typing import Any
 from chaos.invariants import Answer, Change, ClientView, Write
 from chaos.records import json_object
 
-# What each lab fault (and heal) does to a node's ability to serve; keepalived's own faults act
-# only through the alias, which the samples show.
+# What each lab fault (and heal) does to a node's ability to serve and to its keepalived; keepalived's
+# own faults reach serving only through the alias, which the samples show.
 _EFFECTS: Mapping[str, Mapping[str, bool]] = {
     "haproxy-stop": {"haproxy": False},
+    "keepalived-stop": {"keepalived": False},
+    "keepalived-kill": {"keepalived": False},
     "link-down": {"link": False},
-    "crash": {"link": False, "haproxy": False},
+    "crash": {"link": False, "haproxy": False, "keepalived": False},
     "health-blocked": {"blocked": True},
-    "heal": {"haproxy": True, "link": True, "blocked": False},
+    "heal": {"haproxy": True, "link": True, "blocked": False, "keepalived": True},
 }
 MIN_STEADY_ANSWERS = 5  # a run of answers shorter than this is not "the client is served"
 
@@ -48,7 +50,7 @@ class AliasSample:
 
 def _change(at: float, node: str, state: Mapping[str, bool]) -> Change:
     probe = "hang" if not state["link"] or state["blocked"] else "up" if state["haproxy"] else "down"
-    return Change(at, node, probe, state["haproxy"] and state["link"] and state["alias"])
+    return Change(at, node, probe, state["haproxy"] and state["link"] and state["alias"], state["keepalived"])
 
 
 def timeline(
@@ -56,8 +58,12 @@ def timeline(
 ) -> tuple[Change, ...]:
     """Each node's state from ``start`` on: it serves while haproxy runs, its link is up and it
     holds the alias; its probe (as the function sees it) hangs while its link is down or its
-    health port is blocked. One `Change` per node at the start and at every change after."""
-    state = {n: {"haproxy": True, "link": True, "blocked": False, "alias": n in start.holders} for n in nodes}
+    health port is blocked; its keepalived runs until a trial stops, kills or crashes it. One
+    `Change` per node at the start and at every change after."""
+    state = {
+        n: {"haproxy": True, "link": True, "blocked": False, "alias": n in start.holders, "keepalived": True}
+        for n in nodes
+    }
     changes = [_change(start.at, n, state[n]) for n in nodes]
     events: list[tuple[float, int, Any]] = [(a.at, 0, a) for a in actions] + [(s.at, 1, s) for s in samples]
     for at, _, event in sorted(events, key=lambda e: (e[0], e[1])):

@@ -110,12 +110,12 @@ def log_decision(event: Event, vips: list[VipState], view: View, decision: Decis
         fields["alarm"] = {"type": event.type, "key": event.key}
     if decision.forced:
         log.warning("decision", **fields, alert="FORCED MOVE: target health check and cooldown skipped by operator")
-    elif decision.code:
+    elif decision.code and decision.action is Action.REFUSE:
         log.warning(
             "decision", **fields, code=decision.code, alert=f"REFUSED MOVE ({decision.code}): {decision.reason}"
         )
     else:
-        log.info("decision", **fields)
+        log.info("decision", **fields, **({"code": decision.code} if decision.code else {}))
 
 
 def source(event: Event) -> str:

@@ -18,7 +18,8 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
    and a holder that probes healthy is never moved away from, whatever the event says.
    The target must probe healthy (keepalived MASTER: the node that became MASTER, since the
    alias is there; alarm, or the holder leaving MASTER: the highest-priority healthy node,
-   preferring nodes the event does not report gone). No healthy target:
+   preferring nodes the event does not report gone; of those, nodes whose keepalived runs
+   before nodes known unmanaged, rule 4b). No healthy target:
    the VIP stays where it is and the reason says so.
    A node's health endpoint answers healthy only while the node can serve the floating IP
    (haproxy up *and* the OS alias present: health_probe/serving.py), so "healthy" here means
@@ -28,11 +29,27 @@ Pure: no I/O, no clock (``View.now`` is handed in). The rules, in the order they
    the peer has been MASTER all along). It is evaluated as rule 4 with the holder reporting
    itself gone, so its own probe decides: not serving and another node serving → move there;
    still serving (alias kept) → stay. The same notice from any other node changes nothing.
+4b. A holder that serves but is *unmanaged* (its agent reports keepalived not running: after a
+   SIGKILL the alias stays, so it serves, but nothing there will notice the next fault, and the
+   peer, MASTER since the kill, will never notify again) is handed to a healthy, *managed* peer
+   (its agent reports keepalived running; serving, so keepalived there holds the alias: it is
+   MASTER), as a planned move with ``code`` ``holder_unmanaged``. The natural trigger is that
+   peer's MASTER notice (the peer is then first), but any automatic event that finds the same
+   state does it (the highest-priority such peer, nodes the event reports gone last), except the
+   outside-in alarm (rule 7 comes first). A node whose agent does not report keepalived (an
+   older agent) is neither unmanaged nor managed. Never to an unmanaged or unhealthy node; with
+   no managed healthy peer the VIP stays and the reason says so. While both run (split brain:
+   both MASTER, both managed) the holder keeps the VIP, as in rule 4. It comes before rule 5.
+   The cooldown does not hold it: the MASTER notice that triggers it is sent once, so a move
+   held back would never be asked for again, and it cannot ping-pong: it only ever leaves a node
+   known unmanaged for one known managed, and no automatic move (rules 4, 4b, 5) goes to a node
+   known unmanaged while another healthy node exists (rule 4 prefers managed nodes, rule 5 skips
+   unmanaged ones). After the move the new holder is managed, so a repeated notice does nothing.
 5. With ``FAILBACK_POLICY=preferred``, a fresh message of the deployment's own alarms, or the
    keepalived MASTER notice of a node that outranks the holder, moves a VIP held by a healthy
    lesser node back to the highest-priority healthy node that outranks the holder (and that
-   the event does not report down) once the cooldown has passed: with two nodes the preferred
-   node, with N the best one health allows.
+   the event does not report down, and whose keepalived is not known to be stopped) once the
+   cooldown has passed: with two nodes the preferred node, with N the best one health allows.
 6. While the VIP group is paused (``View.paused``, an operator's maintenance pause), every
    automatic event is answered ``pause``: nothing moves, and the reason says what would have
    happened. A manual command still acts: "nothing moves unless an operator asks".
@@ -52,7 +69,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .config import Config
@@ -62,6 +79,8 @@ from .tags import LastMove, Pause
 # Why a firing outside-in alarm was refused while the holder serves (Decision.code).
 OUTSIDE_UNREACHABLE = "outside_unreachable"
 PUBLIC_IP_DETACHED = "public_ip_detached"
+# Why a serving holder was left (Decision.code of a move, rule 4b): its keepalived does not run.
+HOLDER_UNMANAGED = "holder_unmanaged"
 # Alarm types that say the outside-in alarm has cleared.
 CLEARED_TYPES = ("FIRING_TO_OK", "RESET")
 
@@ -102,6 +121,9 @@ class View:
     # False for a group of IPv6 VIPs only: no public IP can ride on it, so the outside-in alarm
     # (it watches the reserved public IP) says nothing about it.
     carries_public_ip: bool = True
+    # Whether each node's keepalived runs, as its agent's answer says (probe.keepalived_of); a
+    # node absent: not reported. Rule 4b.
+    keepalived: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,7 +132,9 @@ class Decision:
     target: str | None
     reason: str
     forced: bool = False
-    code: str | None = None  # a refusal that must be looked at (OUTSIDE_UNREACHABLE, PUBLIC_IP_DETACHED)
+    # A refusal that must be looked at (OUTSIDE_UNREACHABLE, PUBLIC_IP_DETACHED), or why a
+    # planned move left a serving holder (HOLDER_UNMANAGED).
+    code: str | None = None
 
 
 MANUAL_MOVES = ("failover", "failback")
@@ -189,6 +213,15 @@ def cooldown_left(view: View, config: Config) -> float:
 
 def _health(view: View, node: str | None) -> Health:
     return view.health.get(node, Health.UNKNOWN) if node else Health.UNKNOWN
+
+
+def _unmanaged(view: View, node: str | None) -> bool:
+    """The node's agent says its keepalived does not run (not merely: did not say)."""
+    return node is not None and view.keepalived.get(node) is False
+
+
+def _managed(view: View, node: str | None) -> bool:
+    return node is not None and view.keepalived.get(node) is True
 
 
 def _manual(cmd: Command, view: View, config: Config) -> Decision:
@@ -317,9 +350,11 @@ def _move_off_lost_holder(
     event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str], why: str
 ) -> Decision:
     candidates = _candidates(event, view, config, reported)
-    target = next((n for n in candidates if _health(view, n) is Health.HEALTHY), None)
+    healthy = [n for n in candidates if _health(view, n) is Health.HEALTHY]
+    target = next((n for n in healthy if not _unmanaged(view, n)), None) or next(iter(healthy), None)
     if target is not None:
-        return Decision(Action.MOVE, target, f"{why}; {target} is healthy")
+        unmanaged = " (its keepalived does not run, but no healthy node's does)" if _unmanaged(view, target) else ""
+        return Decision(Action.MOVE, target, f"{why}; {target} is healthy{unmanaged}")
     if _self_reported_master(event, view):
         assert isinstance(event, KeepalivedNotice)
         return Decision(
@@ -354,6 +389,8 @@ def _when_holder_serves(
     holder = view.holder
     if isinstance(event, AlarmEvent) and _outside_in(event, config):
         return _outside_in_serving(event, view)
+    if _unmanaged(view, holder):
+        return _protect(event, view, config, reported, source)
     failback = _failback(event, view, config, reported, source)
     if failback is not None:
         return failback
@@ -372,6 +409,29 @@ def _when_holder_serves(
     if holder in reported:
         return Decision(Action.STAY, holder, f"{source} reports {holder} down but it probes healthy: not moving")
     return Decision(Action.STAY, holder, f"VIP on {holder}, which is healthy: nothing to do")
+
+
+def _protect(
+    event: AlarmEvent | KeepalivedNotice, view: View, config: Config, reported: frozenset[str], source: str
+) -> Decision:
+    """Rule 4b: a serving holder whose keepalived does not run goes to a healthy peer whose
+    keepalived runs (the MASTER notice's node first); none: it stays."""
+    holder = view.holder
+    why = f"holder {holder} serves but its keepalived does not run (nothing there would handle the next fault)"
+    candidates = _candidates(event, view, config, reported)
+    target = next((n for n in candidates if _health(view, n) is Health.HEALTHY and _managed(view, n)), None)
+    if target is None:
+        return Decision(
+            Action.STAY,
+            holder,
+            f"{why}; no healthy node whose keepalived runs ({_describe(view, candidates)}): VIP stays",
+        )
+    return Decision(
+        Action.MOVE,
+        target,
+        f"{why}; {target} is healthy and its keepalived runs: planned move after {source}",
+        code=HOLDER_UNMANAGED,
+    )
 
 
 def _outside_in_serving(event: AlarmEvent, view: View) -> Decision:
@@ -433,7 +493,10 @@ def _failback(
         event.is_from(config.alarm_ids) and _alarm_is_fresh(event, view)
     ):
         return None  # the outside-in alarm is about the public IP, never a reason to fail back
-    target = next((n for n in better if _health(view, n) is Health.HEALTHY and n not in reported), None)
+    target = next(
+        (n for n in better if _health(view, n) is Health.HEALTHY and n not in reported and not _unmanaged(view, n)),
+        None,
+    )
     if target is None:
         return Decision(
             Action.STAY,
@@ -462,4 +525,8 @@ def _cooldown_reason(view: View, wait: float) -> str:
 
 
 def _describe(view: View, nodes: Sequence[str | None]) -> str:
-    return ", ".join(f"{n} {_health(view, n).value}" for n in nodes if n) or "no candidates"
+    """Each node's health and, where its agent reports it, whether its keepalived runs."""
+    said: dict[bool | None, str] = {True: " (keepalived running)", False: " (keepalived not running)", None: ""}
+    return (
+        ", ".join(f"{n} {_health(view, n).value}{said[view.keepalived.get(n)]}" for n in nodes if n) or "no candidates"
+    )

@@ -47,7 +47,7 @@ def settle_group(
     reverified = False
     rounds = 0
     while rounds < MAX_ROUNDS:
-        view = group_view(states, observation.health_for(states), rt, public_ips)
+        view = group_view(states, observation.health_for(states), rt, public_ips, observation.keepalived)
         decision = decide(event, view, config)
         answer.log_decision(event, states, view, decision, dry_run)
         if decision.action is not Action.MOVE or dry_run:

@@ -12,7 +12,7 @@ from . import log
 from .config import Config
 from .decide import Health, View
 from .network import ApiError, Deadline, Network, VipState
-from .probe import ABORT_GRACE_SECONDS, ProbeResult, health_for
+from .probe import ABORT_GRACE_SECONDS, ProbeResult, health_for, keepalived_of
 from .runtime import Runtime
 from .tags import Pause, read_last_move, read_pause
 
@@ -32,6 +32,12 @@ class Observation:
         """Each node's health for this VIP group's address families (probe.health_for)."""
         families = {s.family for s in states}
         return {name: health_for(result, families) for name, result in self.probes.items()}
+
+    @property
+    def keepalived(self) -> dict[str, bool]:
+        """Whether each node's keepalived runs, for the nodes whose agent said (probe.keepalived_of)."""
+        said = {name: keepalived_of(result) for name, result in self.probes.items()}
+        return {name: running for name, running in said.items() if running is not None}
 
 
 def observe(rt: Runtime, budget: Deadline) -> Observation:
@@ -60,7 +66,11 @@ class Probing:
 
 
 def group_view(
-    states: list[VipState], health: Mapping[str, Health], rt: Runtime, public_ips: tuple[str, ...] | None = None
+    states: list[VipState],
+    health: Mapping[str, Health],
+    rt: Runtime,
+    public_ips: tuple[str, ...] | None = None,
+    keepalived: Mapping[str, bool] | None = None,
 ) -> View:
     """The group's holder is where its newest recorded move put it (after a partial move: the
     node the rest must join), else where its first VIP is; its cooldown is that move's."""
@@ -85,6 +95,7 @@ def group_view(
         paused=group_pause(states, now),
         public_ips=public_ips,
         carries_public_ip=any(s.family == "ipv4" for s in states),
+        keepalived=keepalived or {},
     )
 
 

@@ -18,6 +18,11 @@ VRRP instance per family, which may change state a moment apart). A node that an
 serves every family of a VIP group is healthy *for that group*: an IPv6 group may go to the node
 whose vip_ipv6 instance took the alias before its vip_ipv4 instance did.
 
+Whether the node's keepalived runs (``keepalived_of``): the agent's ``keepalived`` field,
+``running`` or ``not running``; anything else (``unknown``, absent in an older agent's answer, no
+answer at all) is None, never a guess. It is no part of the health: a node whose keepalived was
+SIGKILLed keeps the alias and serves (decide.py, rule 4b).
+
 Bounds that hold against a slow or hostile endpoint: a short *connect* timeout
 (``PROBE_CONNECT_TIMEOUT_SECONDS``; the nodes share the function's VCN, a live node accepts in
 milliseconds), and ``PROBE_TIMEOUT_SECONDS`` for the **whole** probe, headers and body: a
@@ -56,8 +61,9 @@ _CHUNK = 4096
 class ProbeResult:
     health: Health
     detail: str
-    # The agent's JSON answer (health_probe/serving.py: node, serving, haproxy, vip_alias, reason)
-    # when the answer was a JSON object; what the doctor reads of keepalived's state.
+    # The agent's JSON answer (health_probe/serving.py: node, serving, haproxy, vip_alias, reason,
+    # serving_families, keepalived) when the answer was a JSON object; what the doctor reads of
+    # keepalived's alias and what keepalived_of reads.
     report: Mapping[str, Any] | None = field(default=None, compare=False)
 
 
@@ -197,6 +203,12 @@ def health_for(result: ProbeResult, families: Collection[str]) -> Health:
     if isinstance(serving, dict) and all(serving.get(name) is True for name in families):
         return Health.HEALTHY
     return Health.DOWN
+
+
+def keepalived_of(result: ProbeResult) -> bool | None:
+    """Whether the node's keepalived runs, as its agent says (see the module docstring)."""
+    said = result.report.get("keepalived") if result.report is not None else None
+    return {"running": True, "not running": False}.get(said) if isinstance(said, str) else None
 
 
 def probe_nodes(nodes: Sequence[Node], timeout: float, connect_timeout: float) -> Mapping[str, ProbeResult]:

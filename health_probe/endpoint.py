@@ -14,6 +14,14 @@ adapters around the pure verdict:
   from /proc and the verdict refuses to vouch), IP_FREEBIND is not set (it is not), and nobody
   routes the floating IP as local by other means (an AnyIP ``local`` route); see
   tests/probe/test_endpoint.py, which also checks it inside a network namespace;
+* keepalived: ``keepalived_running`` reads the pid in ``/run/keepalived.pid`` (where keepalived and
+  its systemd unit keep it) and that process's ``/proc/<pid>/stat``; a pid file that is missing
+  or stale (a SIGKILLed keepalived leaves it behind) falls back to scanning ``/proc`` for any
+  running process named keepalived, at most ``MAX_PROC_ENTRIES`` entries. A zombie does not
+  count. Both are world-readable, so the agent's unprivileged DynamicUser reads them. Only this
+  node's processes are seen when the node has its own PID namespace (an instance, a booted lab
+  node); an agent sharing one with other nodes' keepalived sees theirs too and says "running",
+  so the function never finds that node unmanaged (it acts as before rule 4b);
 * HTTP: the standard library's single-threaded ``HTTPServer`` in a daemon thread. One request
   at a time, each bounded by a socket timeout and the short haproxy check, so a flood or a slow
   client cannot grow threads or memory; the function probes each node once per call.
@@ -22,8 +30,10 @@ adapters around the pure verdict:
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -32,12 +42,17 @@ import requests
 
 from failover.log import Logger
 from health_probe.config import AgentConfig
-from health_probe.serving import Verdict, family, judge
+from health_probe.serving import Verdict, family, is_keepalived, judge, keepalived_word, pid_in
 
 HAPROXY_TIMEOUT_SECONDS = 0.5
 # Per connection: reading the request and writing the answer; a client slower than this is cut.
 CLIENT_TIMEOUT_SECONDS = 2.0
 NONLOCAL_BIND = {name: Path(f"/proc/sys/net/{name}/ip_nonlocal_bind") for name in ("ipv4", "ipv6")}
+KEEPALIVED_PID_FILE = Path("/run/keepalived.pid")
+PROC = Path("/proc")
+# A node runs a few hundred processes; /proc holds them and some 60 other entries. The scan for
+# keepalived stops here whatever /proc holds, so one answer stays a few milliseconds.
+MAX_PROC_ENTRIES = 65536
 
 
 def is_local_address(ip: str) -> bool:
@@ -59,6 +74,32 @@ def nonlocal_bind_enabled(path: Path = NONLOCAL_BIND["ipv4"]) -> bool:
         return True
 
 
+def keepalived_running(pid_file: Path = KEEPALIVED_PID_FILE, proc: Path = PROC) -> bool | None:
+    """Whether a keepalived process runs here (see the module docstring); None when ``proc``
+    cannot be listed."""
+    pid = pid_in(_read(pid_file) or "")
+    if pid is not None and is_keepalived(_read(proc / str(pid) / "stat") or ""):
+        return True
+    try:
+        with os.scandir(proc) as entries:
+            for n, entry in enumerate(entries):
+                if n >= MAX_PROC_ENTRIES:
+                    break
+                if entry.name.isdigit() and is_keepalived(_read(Path(entry.path) / "stat") or ""):
+                    return True
+    except OSError:
+        return None
+    return False
+
+
+def _read(path: Path) -> str | None:
+    """A small /proc or /run file's text; None when it is gone (a process that just ended) or unreadable."""
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None
+
+
 def haproxy_answers(url: str, timeout: float = HAPROXY_TIMEOUT_SECONDS) -> tuple[bool, str]:
     """(up, detail) of one GET of haproxy's local health URL; 2xx is up."""
     try:
@@ -70,22 +111,25 @@ def haproxy_answers(url: str, timeout: float = HAPROXY_TIMEOUT_SECONDS) -> tuple
     return 200 <= response.status_code < 300, f"HTTP {response.status_code}"
 
 
-def observe(config: AgentConfig) -> Verdict:
-    """Look now: haproxy, each floating IP, the sysctl; then judge."""
+def observe(config: AgentConfig, keepalived: Callable[[], bool | None] = keepalived_running) -> Verdict:
+    """Look now: haproxy, each floating IP, the sysctl, keepalived (``keepalived``: how); then judge."""
     up, detail = haproxy_answers(config.haproxy_url)
     aliases = {ip: is_local_address(ip) for ip in config.floating_ips}
     blind = {name for name in {family(ip) for ip in aliases} if nonlocal_bind_enabled(NONLOCAL_BIND[name])}
-    return judge(config.node, up, detail, aliases, blind)
+    return judge(config.node, up, detail, aliases, blind, keepalived())
 
 
 class HealthEndpoint:
     """The running endpoint; logs each change of the verdict (not every request)."""
 
-    def __init__(self, config: AgentConfig, log: Logger) -> None:
+    def __init__(
+        self, config: AgentConfig, log: Logger, keepalived: Callable[[], bool | None] = keepalived_running
+    ) -> None:
         assert config.endpoint_address is not None
         self._config = config
+        self._keepalived = keepalived
         self._log = log
-        self._last: bool | None = None
+        self._last: tuple[bool, bool | None] | None = None
         self._server = HTTPServer((config.endpoint_address, config.endpoint_port), self._handler())
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.5}, name="health-endpoint", daemon=True
@@ -112,16 +156,17 @@ class HealthEndpoint:
         self._thread.join(timeout=5)
 
     def verdict(self) -> Verdict:
-        verdict = observe(self._config)
-        if verdict.serving != self._last:
-            say = self._log.info if verdict.serving else self._log.warning
+        verdict = observe(self._config, self._keepalived)
+        if (verdict.serving, verdict.keepalived) != self._last:
+            say = self._log.info if verdict.serving and verdict.keepalived is not False else self._log.warning
             say(
                 "serving" if verdict.serving else "not_serving",
                 reason=verdict.reason,
                 haproxy="up" if verdict.haproxy_up else "down",
                 vip_alias=dict(verdict.vip_alias),
+                keepalived=keepalived_word(verdict.keepalived),
             )
-            self._last = verdict.serving
+            self._last = (verdict.serving, verdict.keepalived)
         return verdict
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -17,6 +17,13 @@ instance per family (``vip_ipv4``, ``vip_ipv6``), so for a moment a node may hol
 aliases and not the other's. The function moves a group of IPv6 VIPs to a node that serves
 IPv6 even while its IPv4 alias is still on its way; the status (200 or 503) stays "serves every
 floating IP".
+
+The answer also says whether keepalived runs here (``keepalived``: ``running``, ``not running``,
+or ``unknown`` when it could not be looked at). That is no part of "serves": after a SIGKILL the
+alias stays and the node serves on, but nothing here will notice the next fault or drop the
+alias, so the function hands the floating IP to a peer whose keepalived runs (docs/function.md).
+It is read from the process table (endpoint.py); the pure parts are here: ``pid_in`` reads a
+pid file, ``is_keepalived`` one ``/proc/<pid>/stat`` line.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ import ipaddress
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+KEEPALIVED = "keepalived"  # the command name (/proc/<pid>/comm) of each of keepalived's processes
+# Process states of /proc/<pid>/stat that are no running process: zombie, dead.
+_GONE_STATES = frozenset("ZXx")
 
 
 def family(ip: str) -> str:
@@ -42,6 +53,7 @@ class Verdict:
     vip_alias: tuple[tuple[str, bool], ...]
     reason: str
     serving_families: tuple[tuple[str, bool], ...] = ()
+    keepalived: bool | None = None  # whether keepalived runs here; None: could not look
 
     @property
     def status(self) -> int:
@@ -55,14 +67,42 @@ class Verdict:
             "vip_alias": dict(self.vip_alias),
             "reason": self.reason,
             "serving_families": dict(self.serving_families),
+            "keepalived": keepalived_word(self.keepalived),
         }
 
 
+def keepalived_word(running: bool | None) -> str:
+    """What the answer's ``keepalived`` field says (probe.keepalived_of reads it back)."""
+    return "unknown" if running is None else "running" if running else "not running"
+
+
+def pid_in(text: str) -> int | None:
+    """The pid a pid file holds (keepalived writes "<pid>\\n"); None for anything else."""
+    word = text.strip()
+    return int(word) if word.isascii() and word.isdigit() and 0 < int(word) < 2**22 else None
+
+
+def is_keepalived(stat: str) -> bool:
+    """Whether one ``/proc/<pid>/stat`` line is a keepalived process that still runs. The name
+    sits between the first "(" and the *last* ")" (a name may hold either), the state follows;
+    a zombie or dead process (killed, not yet reaped) does not run."""
+    head, close, tail = stat.rpartition(")")
+    _, open_, name = head.partition("(")
+    fields = tail.split()
+    return bool(close and open_ and fields) and name == KEEPALIVED and fields[0] not in _GONE_STATES
+
+
 def judge(
-    node: str, haproxy_up: bool, haproxy_detail: str, aliases: Mapping[str, bool], nonlocal_bind: Collection[str]
+    node: str,
+    haproxy_up: bool,
+    haproxy_detail: str,
+    aliases: Mapping[str, bool],
+    nonlocal_bind: Collection[str],
+    keepalived: bool | None = None,
 ) -> Verdict:
     """The verdict from what was observed; ``aliases`` maps each floating IP to "is local",
-    ``nonlocal_bind`` names the families whose ip_nonlocal_bind is on."""
+    ``nonlocal_bind`` names the families whose ip_nonlocal_bind is on, ``keepalived`` whether
+    keepalived runs (reported, never part of "serves")."""
     blind = sorted({family(ip) for ip in aliases} & set(nonlocal_bind))
     # Every bind succeeds then: the observation proves nothing, so report no alias.
     aliases = {ip: local and family(ip) not in blind for ip, local in aliases.items()}
@@ -93,4 +133,5 @@ def judge(
         vip_alias=tuple(aliases.items()),
         reason=reason,
         serving_families=by_family,
+        keepalived=keepalived,
     )

@@ -4,7 +4,17 @@ from dataclasses import replace
 
 import pytest
 
-from chaos.invariants import Answer, Change, Observation, Write, check, served_throughout, serving_at
+from chaos.invariants import (
+    Answer,
+    Change,
+    Observation,
+    Write,
+    check,
+    check_protected,
+    keepalived_at,
+    served_throughout,
+    serving_at,
+)
 
 T0 = 1_000.0
 A, B = "node-a", "node-b"
@@ -149,3 +159,69 @@ def test_bad_input_never_crashes_or_writes():
     junk = Answer("bad_input", 200, {"ok": False, "error": "bad_request", "moved": []})
     assert 6 in broken(check(failover(answers=(junk,))))  # the write came with nothing but junk
     assert check(failover(answers=(junk, moved_answer()))).held[6]
+
+
+# keepalived killed on node-a at T0: the alias stays (node-a serves on), node-b is MASTER since.
+KILLED = (
+    Change(T0 - 5, A, "up", True, keepalived=True),
+    Change(T0 - 5, B, "up", True, keepalived=True),
+    Change(T0, A, "up", True, keepalived=False),
+)
+PROTECTIVE = Write(T0 + 1.0, A, B, True, reason="holder node-a serves but its keepalived does not run; ...")
+
+
+def killed(**overrides) -> Observation:
+    """keepalived SIGKILLed on the holder; the peer's MASTER notice moves the IP off it 1 s later."""
+    answer = moved_answer(health_a="healthy", code="holder_unmanaged")
+    return failover(**{"timeline": KILLED, "writes": (PROTECTIVE,), "answers": (answer,), **overrides})
+
+
+def test_keepalived_at_reads_the_latest_change_that_says():
+    assert keepalived_at(KILLED, A, T0 - 1) is True and keepalived_at(KILLED, A, T0) is False
+    assert keepalived_at(KILLED + (Change(T0 + 1, A, "up", True),), A, T0 + 2) is False  # silent: unchanged
+    assert keepalived_at(failover().timeline, A, T0) is None and keepalived_at(KILLED, None, T0) is None
+
+
+def test_protected_holds_when_the_ip_ends_on_a_serving_node_whose_keepalived_runs():
+    verdict = check(killed())
+    assert verdict.ok and verdict.needless_moves == 0  # invariant 2: the move off a node without keepalived is right
+    assert check_protected(killed()) == []
+
+
+def test_protected_fails_when_the_ip_stays_on_the_node_whose_keepalived_was_killed():
+    stayed = killed(writes=(), answers=(), final_holder=A)
+    assert check_protected(stayed) == [
+        "protected: the IP ends on node-a, which serves but its keepalived does not run, while node-b could hold it"
+    ]
+    assert check(stayed).held[3]  # invariant 3 is content: node-a serves
+
+
+def test_protected_fails_when_the_holder_does_not_serve_or_is_no_node_of_the_trial():
+    down_b = KILLED + (Change(T0 + 2, B, "down", False, keepalived=True),)
+    dead = killed(
+        timeline=KILLED + (Change(T0 + 2, A, "down", False),), final_holder=A, writes=(), observed_until=T0 + 3
+    )
+    assert check_protected(dead) == [
+        "protected: the IP ends on node-a, which does not serve, while node-b could hold it"
+    ]
+    assert check_protected(killed(final_holder=None)) == [
+        "protected: the IP ends on None, which is no node of the trial, while node-b could hold it"
+    ]
+    assert (
+        check_protected(killed(timeline=down_b, final_holder=A, writes=(), observed_until=T0 + 3)) == []
+    )  # nobody does both
+
+
+def test_protected_is_vacuous_when_the_trial_does_not_record_keepalived():
+    assert check_protected(failover()) == []
+    partial = (Change(T0 - 5, A, "up", True, keepalived=False), Change(T0 - 5, B, "up", True))
+    assert check_protected(failover(timeline=partial, final_holder=A, writes=())) == []
+
+
+def test_a_move_off_a_serving_holder_is_still_wrong_unless_its_keepalived_stopped_and_the_targets_ran():
+    running = (Change(T0 - 5, A, "up", True, keepalived=True), Change(T0 - 5, B, "up", True, keepalived=True))
+    assert 2 in broken(check(killed(timeline=running)))  # split brain: both run, the IP must stay
+    unmanaged_b = KILLED + (Change(T0, B, "up", True, keepalived=False),)
+    assert 2 in broken(check(killed(timeline=unmanaged_b)))  # onto a node without keepalived
+    unrecorded = tuple(replace(c, keepalived=None) for c in KILLED)
+    assert 2 in broken(check(killed(timeline=unrecorded)))  # not recorded: no excuse

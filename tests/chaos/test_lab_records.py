@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from chaos import faults
-from chaos.invariants import Change, ClientView, Observation, Write, check
+from chaos.invariants import Change, ClientView, Observation, Write, check, check_protected
 from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, holder_at, invoke_errors, timeline
 from chaos.records import function_errors, writes_from_audit
 from failover.tags import LastMove, with_move
@@ -20,6 +20,11 @@ A, B = "node-a", "node-b"
 NODES = (A, B)
 
 
+def change(at: float, node: str, probe: str, serving: bool, keepalived: bool = True) -> Change:
+    """A lab timeline's change: there every change says whether the node's keepalived runs."""
+    return Change(at, node, probe, serving, keepalived)
+
+
 def test_timeline_follows_what_the_trial_did_and_the_alias_samples():
     changes = timeline(
         NODES,
@@ -28,25 +33,28 @@ def test_timeline_follows_what_the_trial_did_and_the_alias_samples():
         [AliasSample(T0 + 1.5, frozenset()), AliasSample(T0 + 2.0, frozenset({B}))],
     )
     assert changes == (
-        Change(T0, A, "up", True),
-        Change(T0, B, "up", False),
-        Change(T0 + 1, A, "down", False),  # haproxy stopped: its probe says 503, it cannot serve
-        Change(T0 + 1.5, A, "down", False),  # keepalived dropped the alias (no serving change)
-        Change(T0 + 2.0, B, "up", True),  # the peer took the alias: it can serve
-        Change(T0 + 5, A, "up", False),  # healed, but without the alias it does not serve
+        change(T0, A, "up", True),
+        change(T0, B, "up", False),
+        change(T0 + 1, A, "down", False),  # haproxy stopped: its probe says 503, it cannot serve
+        change(T0 + 1.5, A, "down", False),  # keepalived dropped the alias (no serving change)
+        change(T0 + 2.0, B, "up", True),  # the peer took the alias: it can serve
+        change(T0 + 5, A, "up", False),  # healed, but without the alias it does not serve
     )
 
 
 def test_timeline_link_down_crash_and_a_blocked_health_port_hang_the_probe():
     start = AliasSample(T0, frozenset({A}))
     link = timeline(NODES, start, [Action(T0 + 1, A, "link-down")], [])
-    assert link[-1] == Change(T0 + 1, A, "hang", False)
+    assert link[-1] == change(T0 + 1, A, "hang", False)
     crash = timeline(NODES, start, [Action(T0 + 1, A, "crash"), Action(T0 + 3, "", "heal")], [])
-    assert crash[-2:] == (Change(T0 + 1, A, "hang", False), Change(T0 + 3, A, "up", True))
+    assert crash[-2:] == (change(T0 + 1, A, "hang", False, keepalived=False), change(T0 + 3, A, "up", True))
     blocked = timeline(NODES, start, [Action(T0 + 1, B, "health-blocked")], [])
-    assert blocked[-1] == Change(T0 + 1, B, "hang", False)  # B serves nothing: it has no alias
+    assert blocked[-1] == change(T0 + 1, B, "hang", False)  # B serves nothing: it has no alias
     kill = timeline(NODES, start, [Action(T0 + 1, A, "keepalived-kill")], [AliasSample(T0 + 2, frozenset({A, B}))])
-    assert kill[-1] == Change(T0 + 2, B, "up", True) and all(c.serving for c in kill if c.node == A)
+    assert kill[-1] == change(T0 + 2, B, "up", True) and all(c.serving for c in kill if c.node == A)
+    assert change(T0 + 1, A, "up", True, keepalived=False) in kill  # SIGKILLed: the alias stays, it serves on
+    stop = timeline(NODES, start, [Action(T0 + 1, A, "keepalived-stop"), Action(T0 + 3, "", "heal")], [])
+    assert stop[-2:] == (change(T0 + 1, A, "up", True, keepalived=False), change(T0 + 3, A, "up", True))
 
 
 def answer(sent, node=None, error=None):
@@ -225,6 +233,30 @@ def test_the_ip_left_on_a_node_without_the_alias_is_caught_at_the_end_of_watchin
     # Why the lab passes observed_until: with no write, the end state would be judged at the
     # onset, when node-a still held the alias.
     assert check(replace(stopped, observed_until=None, client=None)).held[3]
+
+
+def test_a_keepalived_kill_is_judged_by_what_keepalived_ran_where():
+    """keepalived SIGKILLed on the holder: node-a keeps the alias and serves, node-b takes the alias
+    too (MASTER); the function moves the IP to node-b on its notice. That move off a serving node is
+    no wrong move (node-a's keepalived is gone), and staying would leave the IP unprotected."""
+    killed = lab_trial(
+        fault="lab:keepalived-kill",
+        writes=(Write(T0 + 1.5, A, B, True, reason="holder node-a serves but its keepalived does not run"),),
+        timeline=timeline(
+            NODES,
+            AliasSample(T0 - 1, frozenset({A})),
+            [Action(T0, A, "keepalived-kill")],
+            [AliasSample(T0 + 0.8, frozenset({A, B}))],
+        ),
+        client=ClientView(steady_from=T0 + 1.6),
+    )
+    verdict = check(killed)
+    assert verdict.ok and verdict.needless_moves == 0 and check_protected(killed) == []
+    stayed = replace(killed, writes=(), final_holder=A, client=ClientView(steady_from=T0 - 1))
+    assert check(stayed).ok  # the numbered invariants are content: node-a serves
+    assert check_protected(stayed) == [
+        "protected: the IP ends on node-a, which serves but its keepalived does not run, while node-b could hold it"
+    ]
 
 
 # --- the lab matrix and its budgets -----------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failover.decide import Action, Decision, Health, View, cooldown_left, decide
+from failover.decide import HOLDER_UNMANAGED, Action, Decision, Health, View, cooldown_left, decide
 from failover.events import AlarmEvent, Command, KeepalivedNotice, Stream
 from failover.tags import LastMove, Pause
 from tests.support.function_env import RECORDED_ALARM_ID, config
@@ -211,12 +211,24 @@ events = st.one_of(
     st.builds(Command, st.sampled_from(["status", "failover", "failback"]), st.none(), st.booleans(), st.booleans()),
     st.builds(Command, st.just("failover"), st.sampled_from(["node-a", "node-b"]), st.booleans(), st.booleans()),
 )
+# Whether a node's keepalived runs as its agent says; None: the agent does not say.
+keepalived_states = st.sampled_from([True, False, None])
+
+
+def with_keepalived(v: View, **running: bool | None) -> View:
+    """``v`` with each node's keepalived as given (``node_a=False``: node-a's does not run)."""
+    said = {name.replace("_", "-"): state for name, state in running.items() if state is not None}
+    return dataclasses.replace(v, keepalived=said)
+
+
 views = st.builds(
-    lambda a, b, holder, ago: view(a, b, holder=holder, moved_ago=ago),
+    lambda a, b, holder, ago, ka, kb: with_keepalived(view(a, b, holder=holder, moved_ago=ago), node_a=ka, node_b=kb),
     healths,
     healths,
     st.sampled_from(["node-a", "node-b", None]),
     st.sampled_from([None, 1.0, 30.0, 3600.0]),
+    keepalived_states,
+    keepalived_states,
 )
 
 
@@ -226,7 +238,13 @@ def test_invariants(event, v, cfg):
     d: Decision = decide(event, v, cfg)
     manual = isinstance(event, Command)
     holder_health = v.health.get(v.holder, U) if v.holder else U
+    protective = d.code == HOLDER_UNMANAGED
     assert isinstance(d.reason, str) and d.reason
+    if protective:
+        # Rule 4b: only off a serving holder known unmanaged, only to a healthy peer known managed.
+        assert d.action is Action.MOVE and not manual
+        assert holder_health is H and v.keepalived.get(v.holder) is False
+        assert v.health[d.target] is H and v.keepalived.get(d.target) is True
     if d.action is Action.MOVE:
         assert d.target is not None and d.target != v.holder
         if not d.forced:
@@ -240,16 +258,19 @@ def test_invariants(event, v, cfg):
                 "moves only to a node verified healthy, or one that took the alias itself from a dead holder"
             )
             if cooldown_left(v, cfg) > 0:
-                assert holder_health is not H, "inside the cooldown only a lost holder is moved away from"
+                assert holder_health is not H or protective, (
+                    "inside the cooldown only a lost or unmanaged holder is left"
+                )
         if not manual:
             assert not d.forced
-            if holder_health is H:
+            if holder_health is H and not protective:
                 assert cfg.failback_policy == "preferred" and d.target == cfg.preferred.name
+                assert v.keepalived.get(d.target) is not False, "no failback to a node whose keepalived is stopped"
             if holder_health is U and isinstance(event, AlarmEvent):
                 assert v.holder in event.nodes_with("FIRING", cfg.alarm_ids), "unknown alone never moves"
             if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
                 assert event.node == v.holder, "only the holder's own release asks for a repair"
-                assert holder_health is not H, "a holder that still serves is never left"
+                assert holder_health is not H or protective, "a managed holder that still serves is never left"
     if d.forced:
         assert manual and event.force
     if isinstance(event, Command) and event.action == "status":
@@ -289,6 +310,23 @@ def test_a_release_notice_from_the_holder_repairs_exactly_when_it_no_longer_serv
         assert (d.action, d.target) == (Action.STAY, "node-a")
     else:
         assert (d.action, d.target) == (Action.REFUSE, None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(events, st.sampled_from([None, 1.0, 30.0, 3600.0]), st.sampled_from([NEVER, PREFERRED]))
+def test_a_serving_holder_whose_keepalived_does_not_run_goes_to_the_managed_peer_on_any_automatic_event(
+    event, ago, cfg
+):
+    v = with_keepalived(view(H, H, moved_ago=ago), node_a=False, node_b=True)
+    d = decide(event, v, cfg)
+    nothing_to_repair = isinstance(event, KeepalivedNotice) and event.node == "node-b" and event.state != "MASTER"
+    if isinstance(event, Command) or nothing_to_repair:
+        assert d.code is None
+    else:
+        assert (d.action, d.target, d.code) == (Action.MOVE, "node-b", HOLDER_UNMANAGED), d.reason
+    # Both managed (split brain) or the holder's keepalived not reported: rule 4b never acts.
+    for running in (True, None):
+        assert decide(event, with_keepalived(v, node_a=running, node_b=True), cfg).code is None
 
 
 def test_every_combination_of_the_matrix_decides():

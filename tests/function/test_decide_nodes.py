@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failover.config import Config
-from failover.decide import Action, Health, View, cooldown_left, decide
+from failover.decide import HOLDER_UNMANAGED, Action, Health, View, cooldown_left, decide
 from failover.events import AlarmEvent, Command, KeepalivedNotice, Stream
 from failover.tags import LastMove
 from tests.support.function_env import RECORDED_ALARM_ID as ALARM_ID
@@ -111,6 +112,7 @@ def scenarios(draw: st.DrawFn) -> tuple[object, View, Config]:
         draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), draw(st.sampled_from(["never", "preferred"]))
     )
     health = {name: draw(st.sampled_from([H, D, U])) for name in names}
+    running = {name: draw(st.sampled_from([True, False, None])) for name in names}
     holder = draw(st.sampled_from([*names, None]))
     ago = draw(st.sampled_from([None, 5.0, 3600.0]))
     event = draw(
@@ -126,7 +128,8 @@ def scenarios(draw: st.DrawFn) -> tuple[object, View, Config]:
             st.builds(Command, st.just("failover"), st.sampled_from(names), st.booleans(), st.booleans()),
         )
     )
-    return event, state(holder, health, ago), cfg
+    keepalived = {name: said for name, said in running.items() if said is not None}
+    return event, dataclasses.replace(state(holder, health, ago), keepalived=keepalived), cfg
 
 
 def _rank(cfg: Config, name: str | None) -> int:
@@ -155,22 +158,33 @@ def test_invariants_with_n_nodes(scenario):
     assert v.health[d.target] is H or (self_reported and v.health[d.target] is U)
     if isinstance(event, Command):
         return
+    others = [n.name for n in cfg.nodes if n.name != v.holder]
+    # Best first: the node that became MASTER, then by priority, nodes the event reports gone last.
+    order = [n for n in others if not _reported(event, n, cfg, v)] + [n for n in others if _reported(event, n, cfg, v)]
+    if isinstance(event, KeepalivedNotice) and event.state == "MASTER" and event.node in others:
+        order = [event.node] + [n for n in order if n != event.node]
+    healthy = [n for n in order if v.health[n] is H]
+    if held is H and d.code == HOLDER_UNMANAGED:
+        # Rule 4b: off a serving holder whose keepalived does not run, to the best managed healthy node.
+        assert v.keepalived.get(v.holder) is False
+        assert d.target == next(n for n in healthy if v.keepalived.get(n) is True)
+        return
     if held is H:
-        # Only a failback leaves a serving holder: to the best healthy node above it.
-        assert cfg.failback_policy == "preferred"
+        # Otherwise only a failback leaves a serving holder: to the best healthy node above it
+        # whose keepalived is not known stopped; never while the holder itself is unmanaged.
+        assert cfg.failback_policy == "preferred" and v.keepalived.get(v.holder) is not False
         above = [n.name for n in cfg.nodes[: _rank(cfg, v.holder)]]
-        assert d.target == next(n for n in above if v.health[n] is H and not _reported(event, n, cfg, v))
+        assert d.target == next(
+            n
+            for n in above
+            if v.health[n] is H and not _reported(event, n, cfg, v) and v.keepalived.get(n) is not False
+        )
         assert cooldown_left(v, cfg) == 0
         return
-    # Moving off a lost holder: the keepalived MASTER's node if it serves, else the best healthy
-    # node, preferring nodes the event does not report gone.
-    others = [n.name for n in cfg.nodes if n.name != v.holder]
-    healthy = [n for n in others if v.health[n] is H]
-    if isinstance(event, KeepalivedNotice) and event.state == "MASTER" and event.node in healthy:
-        assert d.target == event.node
-    elif healthy:
-        unreported = [n for n in healthy if not _reported(event, n, cfg, v)]
-        assert d.target == (unreported or healthy)[0]
+    assert d.code is None
+    # Moving off a lost holder: in that order, nodes whose keepalived is known stopped last.
+    if healthy:
+        assert d.target == next((n for n in healthy if v.keepalived.get(n) is not False), healthy[0])
     if isinstance(event, KeepalivedNotice) and event.state != "MASTER":
         assert event.node == v.holder, "only the holder's own release asks for a repair"
 

@@ -134,3 +134,11 @@ def test_the_outside_in_alarm_never_moves_away_from_a_holder_that_serves(
         assert decision.action is not Action.MOVE
     if decision.action is Action.MOVE:
         assert v.health[holder] is D and v.health[decision.target] is H
+
+
+def test_rule_7_comes_before_rule_4b_an_unmanaged_holder_that_serves_is_refused_not_moved() -> None:
+    """The outside-in alarm says nothing about keepalived: the holder serves, so it is still refused
+    loudly (moving would not reach clients either); the peer's MASTER notice hands it over."""
+    unmanaged = dataclasses.replace(view(), keepalived={"node-a": False, "node-b": True})
+    decision = decide(outside(), unmanaged, cfg())
+    assert (decision.action, decision.code) == (Action.REFUSE, OUTSIDE_UNREACHABLE)

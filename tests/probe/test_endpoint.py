@@ -5,6 +5,7 @@ and ``python -m health_probe --no-metrics`` as a process."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -20,8 +21,9 @@ import yaml
 
 from failover.log import Logger
 from health_probe.config import parse_config
-from health_probe.endpoint import HealthEndpoint, is_local_address, nonlocal_bind_enabled
+from health_probe.endpoint import HealthEndpoint, is_local_address, keepalived_running, nonlocal_bind_enabled
 from tests.support.health_servers import MonitorUriServer
+from tests.support.keepalived import StandInKeepalived
 from tests.support.logs import LogCapture, capture_logs
 from tests.support.netns import scratch_netns
 from tests.support.node_agent import free_port
@@ -59,8 +61,19 @@ def logs() -> Iterator[LogCapture]:
         yield capture
 
 
-def run_endpoint(raw: dict[str, Any]) -> HealthEndpoint:
-    return HealthEndpoint(parse_config(raw), Logger("health_probe")).start()
+@pytest.fixture
+def keepalived(tmp_path: Path) -> Iterator[StandInKeepalived]:
+    process = StandInKeepalived(tmp_path)
+    yield process
+    process.close()
+
+
+def run_endpoint(raw: dict[str, Any], keepalived: StandInKeepalived | None = None) -> HealthEndpoint:
+    """The endpoint; its keepalived lookup sees only ``keepalived``'s view of /proc (none: an empty one)."""
+    lookup = (
+        keepalived.running if keepalived else lambda: keepalived_running(Path("/nonexistent"), Path("/nonexistent"))
+    )
+    return HealthEndpoint(parse_config(raw), Logger("health_probe"), lookup).start()
 
 
 def get(url: str) -> tuple[int, dict[str, Any]]:
@@ -85,8 +98,10 @@ def test_the_alias_check_tells_local_from_not_local() -> None:
     assert not is_local_address(NOT_LOCAL) and not is_local_address(NOT_LOCAL_V6)
 
 
-def test_serving_node_answers_200_with_why(haproxy: MonitorUriServer, logs: LogCapture) -> None:
-    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]))
+def test_serving_node_answers_200_with_why(
+    haproxy: MonitorUriServer, keepalived: StandInKeepalived, logs: LogCapture
+) -> None:
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]), keepalived)
     try:
         status, body = get(endpoint.url)
     finally:
@@ -99,9 +114,47 @@ def test_serving_node_answers_200_with_why(haproxy: MonitorUriServer, logs: LogC
         "vip_alias": {"127.0.0.1": True},
         "reason": "haproxy answers and 127.0.0.1 is an address of this node",
         "serving_families": {"ipv4": True},
+        "keepalived": "running",
     }
     assert haproxy.hits == 1
     assert [e["event"] for e in logs.entries] == ["endpoint_started", "serving"]
+
+
+def test_keepalived_sigkilled_with_the_alias_kept_still_serves_and_says_keepalived_is_not_running(
+    haproxy: MonitorUriServer, keepalived: StandInKeepalived, logs: LogCapture
+) -> None:
+    endpoint = run_endpoint(config(haproxy, ["127.0.0.1"]), keepalived)
+    try:
+        before = get(endpoint.url)
+        keepalived.kill()
+        after = get(endpoint.url)
+    finally:
+        endpoint.stop()
+    assert before == (200, {**before[1], "keepalived": "running"})
+    assert after == (200, {**before[1], "keepalived": "not running"})  # serving as before: extra information
+    assert [(e["event"], e.get("keepalived")) for e in logs.entries][1:] == [
+        ("serving", "running"),
+        ("serving", "not running"),
+    ]
+    assert logs.entries[-1]["level"] == "warning"
+
+
+def test_the_keepalived_lookup_follows_a_real_process(keepalived: StandInKeepalived) -> None:
+    assert keepalived.running() is True  # by its pid file
+    keepalived.pid_file.unlink()
+    assert keepalived.running() is True  # no pid file: found by name among the processes
+    keepalived.pid_file.write_text(f"{os.getpid()}\n")
+    assert keepalived.running() is True  # a pid file naming another process does not hide it
+    keepalived.kill(reap=False)
+    assert keepalived.running() is False  # a zombie does not run
+    keepalived.process.wait(10)
+    assert keepalived.running() is False  # gone; the stale link and pid file prove nothing
+    assert keepalived_running(keepalived.pid_file, keepalived.proc / "missing") is None  # cannot look
+
+
+def test_the_keepalived_lookup_reads_this_machine() -> None:
+    """On the machine itself: the answer is a bool (a lab's keepalived may run here or not)."""
+    assert keepalived_running() in (True, False)
 
 
 def test_haproxy_up_but_the_floating_ip_not_local_is_503(haproxy: MonitorUriServer) -> None:

@@ -68,12 +68,14 @@ class MonitorUriServer(LoopbackHTTPServer):
 class NodeVerdictServer(LoopbackHTTPServer):
     """A node's health endpoint: set ``state`` to up (200), down (503) or hang. The body is the
     node agent's own (health_probe.serving.Verdict); ``alias`` is whether keepalived holds the
-    floating IP there (the topology's VIP starts on node-a)."""
+    floating IP there (the topology's VIP starts on node-a), ``keepalived`` whether it runs
+    (False: SIGKILLed, the node serves on; None: an agent that does not say)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.state = "up"
         self.alias = name == "node-a"
+        self.keepalived: bool | None = True
         node = self
 
         class VerdictHandler(QuietHandler):
@@ -87,6 +89,7 @@ class NodeVerdictServer(LoopbackHTTPServer):
                     haproxy_up=code == 200,
                     vip_alias=((VIP_ADDRESS, node.alias),),
                     reason="serving" if code == 200 else "haproxy down",
+                    keepalived=node.keepalived,
                 )
                 body = json.dumps(verdict.body()).encode()
                 self.send_response(code)

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from chaos.invariants import Answer, Change, Observation, Write, check, served_throughout, serving_at
+from chaos.invariants import Answer, Change, Observation, VipEnd, Write, check, served_throughout, serving_at
 
 T0 = 1_000.0
 A, B = "node-a", "node-b"
@@ -149,3 +149,33 @@ def test_bad_input_never_crashes_or_writes():
     junk = Answer("bad_input", 200, {"ok": False, "error": "bad_request", "moved": []})
     assert 6 in broken(check(failover(answers=(junk,))))  # the write came with nothing but junk
     assert check(failover(answers=(junk, moved_answer()))).held[6]
+
+
+def group_of_three(second: tuple[str | None, tuple[Write, ...]], ipv6: tuple[str | None, tuple[Write, ...]]):
+    """node-a fails; the VIP ends as in `failover`, a second VIP of its group and an IPv6 VIP of
+    a group of its own each end on (node, writes)."""
+    return failover(
+        other_vips=(VipEnd("vip-2", 0, A, second[0], 1, second[1]), VipEnd("vip6", 1, A, ipv6[0], 1, ipv6[1]))
+    )
+
+
+def test_every_vip_of_a_group_is_judged_and_the_group_must_end_on_one_node():
+    moved = (Write(T0 + 1.2, A, B, True), Write(T0 + 1.4, A, B, True))
+    together = check(group_of_three((B, moved[:1]), (B, moved[1:])))
+    assert together.ok and together.writes == 1 and together.convergence_s == pytest.approx(1.4)
+    # The group's second VIP left behind on the dead node: split, and on a node that does not serve.
+    split = check(group_of_three((A, ()), (B, moved[1:])))
+    assert broken(split) == [3] and any("VIP group 0 is split" in n for n in split.notes)
+    assert any("vip-2 ends on node-a" in n for n in split.notes)
+    # A group of its own may end elsewhere, as long as that node serves.
+    c_serves = failover().timeline + (Change(T0 - 5, "node-c", "up", True),)
+    apart = group_of_three((B, moved[:1]), ("node-c", (Write(T0 + 1.4, A, "node-c", True),)))
+    assert check(replace(apart, timeline=c_serves)).ok
+
+
+def test_the_write_bound_and_the_chain_hold_per_vip():
+    twice = (Write(T0 + 1.2, A, B, True), Write(T0 + 1.3, B, B, True))
+    verdict = check(group_of_three((B, twice), (B, (Write(T0 + 1.4, A, B, True),))))
+    assert broken(verdict) == [4] and verdict.writes == 2 and any("of vip-2" in n for n in verdict.notes)
+    lost_update = (Write(T0 + 1.2, A, B, True), Write(T0 + 1.3, A, B, False))
+    assert 1 in broken(check(group_of_three((B, lost_update), (B, (Write(T0 + 1.4, A, B, True),)))))

@@ -124,7 +124,7 @@ class Observation:
 @dataclass(frozen=True)
 class Verdict:
     held: Mapping[int, bool]
-    writes: int
+    writes: int  # the function's writes of the most written VIP (the only one, with one VIP)
     failures: int
     convergence_s: float | None
     needless_moves: int = 0

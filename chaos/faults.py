@@ -41,10 +41,12 @@ REALISTIC_LATENCY = MappingProxyType(
         "GetPrivateIp": 0.1,
         "GetPublicIpByPrivateIpId": 0.1,
         "UpdatePrivateIp": 0.8,
+        "GetIpv6": 0.1,
+        "UpdateIpv6": 0.8,
         "InvokeFunction": 0.1,
     }
 )
-FAST_LATENCY = MappingProxyType({"UpdatePrivateIp": 0.05})
+FAST_LATENCY = MappingProxyType({"UpdatePrivateIp": 0.05, "UpdateIpv6": 0.05})
 FUNCTION_OPERATIONS = ("GetPrivateIp", "UpdatePrivateIp", "GetPublicIpByPrivateIpId")
 TIMEOUT_DELAY_S = CALL_TIMEOUT[1] + 0.5  # past the SDK read timeout the function sets
 
@@ -65,6 +67,7 @@ class Fault:
     policy: str = "never"  # FAILBACK_POLICY of the function it runs against
     extra_budget_s: float = 0.0  # what the fault itself withholds (see the module doc)
     relaxed: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))  # invariant -> why
+    topology: str = "two-node"  # ocisim/topologies/<topology>.json: the nodes and VIPs of its lane
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,50 @@ def _api_faults() -> list[Fault]:
 
 
 _OUTAGE_BUDGET = RETRY_DEADLINE_S + FAST_PATH_BUDGET_S
+# One VIP's read, write and read-back: what a lost etag race costs (read again, decide again,
+# write again), and what each VIP beyond the first adds before the last one lands.
+ETAG_ROUND_S = 2 * REALISTIC_LATENCY["GetPrivateIp"] + REALISTIC_LATENCY["UpdatePrivateIp"]
+# The multi topology: three nodes, a group of two IPv4 VIPs and an IPv6 VIP in a group of its own.
+MULTI_VIPS = 3
+MULTI_GROUP_S = (MULTI_VIPS - 1) * ETAG_ROUND_S
+
+
+def _multi(name: str, description: str, extra_budget_s: float = 0.0, weight: float = 1.0) -> Fault:
+    return Fault(
+        f"multi:{name}",
+        "multi",
+        description,
+        MappingProxyType({"mode": name}),
+        weight=weight,
+        extra_budget_s=round(MULTI_GROUP_S + extra_budget_s, 3),
+        topology="multi",
+    )
+
+
+MULTI_MATRIX: tuple[Fault, ...] = (
+    _multi(
+        "holder-down",
+        "three nodes, two VIP groups (two IPv4 VIPs; one IPv6 VIP): the holder fails (503 or crash), "
+        "node-b's keepalived notice and/or the alarm report it; every VIP ends on node-b",
+    ),
+    _multi(
+        "two-down",
+        "the holder and node-b fail, at once or one after the other; every VIP ends on node-c",
+    ),
+    _multi(
+        "partial-write",
+        "UpdatePrivateIp (the group's second IPv4 VIP) or UpdateIpv6 answers 429/500/503 until the "
+        "retry deadline: the answer names what moved and what did not, the next event completes",
+        RETRY_DEADLINE_S,
+        weight=0.5,
+    ),
+    _multi(
+        "ipv6-412",
+        "UpdateIpv6 answers 412 one to three times, or two invocations race for the etags: "
+        "re-read and converge, one write per VIP",
+        3 * ETAG_ROUND_S + FAST_PATH_BUDGET_S,
+    ),
+)
 MATRIX: tuple[Fault, ...] = (
     Fault("baseline", "api", "no fault: a node fails and the fast path or the alarm path reports it"),
     *_api_faults(),
@@ -249,10 +296,11 @@ MATRIX: tuple[Fault, ...] = (
             (
                 "etag-storm",
                 "a real failure while UpdatePrivateIp answers 412 three times in a row",
-                3 * (2 * REALISTIC_LATENCY["GetPrivateIp"] + REALISTIC_LATENCY["UpdatePrivateIp"]) + FAST_PATH_BUDGET_S,
+                3 * ETAG_ROUND_S + FAST_PATH_BUDGET_S,
             ),
         )
     ),
+    *MULTI_MATRIX,
 )
 
 

@@ -32,6 +32,11 @@ and the report count): the IP ends on a node that serves *and* whose keepalived 
 next fault is handled on the fast path too, unless no node does both at the end. It needs to
 know which nodes run keepalived (`Change.keepalived`); a trial whose timeline does not say so
 for every node passes it vacuously.
+
+With several VIPs (``Observation.other_vips``: the multi topology's second IPv4 VIP and its IPv6
+VIP) invariants 1, 2 and 4 hold for every VIP on its own (one VNIC, an unbroken chain, no wrong
+move, the write bound per VIP), and convergence (3) needs every VIP on a serving node and every
+VIP group on one node: a group split at the end is not converged, whatever each VIP's node.
 """
 
 from __future__ import annotations
@@ -87,6 +92,19 @@ class ClientView:
 
 
 @dataclass(frozen=True)
+class VipEnd:
+    """One VIP's writes (from the audit log) and where it ends; ``group`` indexes the function's
+    VIP groups, so VIPs with the same ``group`` must end on one node."""
+
+    vip: str
+    group: int
+    initial_holder: str | None
+    final_holder: str | None
+    listed_on: int
+    writes: tuple[Write, ...]
+
+
+@dataclass(frozen=True)
 class Observation:
     fault: str
     policy: str
@@ -108,12 +126,14 @@ class Observation:
     exercised: bool = True  # the injected fault really bit (not an invariant: a coverage count)
     observed_until: float | None = None  # when watching stopped (lab); convergence is judged then
     client: ClientView | None = None  # the client's view (lab): part of convergence
+    vip_group: int = 0  # the VIP group of the VIP the fields above follow
+    other_vips: tuple[VipEnd, ...] = ()  # every other VIP of the topology, judged the same way
 
 
 @dataclass(frozen=True)
 class Verdict:
     held: Mapping[int, bool]
-    writes: int
+    writes: int  # the function's writes of the most written VIP (the only one, with one VIP)
     failures: int
     convergence_s: float | None
     needless_moves: int = 0
@@ -162,8 +182,23 @@ def keepalived_at(timeline: Iterable[Change], node: str | None, at: float) -> bo
     return state
 
 
+def vip_ends(obs: Observation) -> tuple[VipEnd, ...]:
+    """Every VIP of the trial: the one the Observation's own fields follow (named "" so its notes
+    read as they always have), then the others."""
+    first = VipEnd("", obs.vip_group, obs.initial_holder, obs.final_holder, obs.listed_on, obs.writes)
+    return (first, *obs.other_vips)
+
+
+def _all_writes(obs: Observation) -> list[Write]:
+    return [w for end in vip_ends(obs) for w in end.writes]
+
+
+def _function_writes(writes: Iterable[Write]) -> int:
+    return sum(1 for w in writes if w.by_function)
+
+
 def _moves(obs: Observation) -> list[Write]:
-    return [w for w in obs.writes if w.by_function and w.from_node != w.to_node]
+    return [w for w in _all_writes(obs) if w.by_function and w.from_node != w.to_node]
 
 
 def _forced(obs: Observation) -> bool:
@@ -180,14 +215,19 @@ def _is_manual(write: Write, obs: Observation) -> bool:
 
 
 def check_one_holder(obs: Observation) -> list[str]:
-    notes = [] if obs.listed_on == 1 else [f"1: {obs.listed_on} VNICs list the floating IP"]
-    holder = obs.initial_holder
-    for write in obs.writes:
+    return [note for end in vip_ends(obs) for note in _one_holder(end)]
+
+
+def _one_holder(end: VipEnd) -> list[str]:
+    ip = f"{end.vip} " if end.vip else ""
+    notes = [] if end.listed_on == 1 else [f"1: {end.listed_on} VNICs list the floating IP {ip}".rstrip()]
+    holder = end.initial_holder
+    for write in end.writes:
         if write.from_node != holder:
-            notes.append(f"1: a write moved the IP from {write.from_node} while the chain had it on {holder}")
+            notes.append(f"1: a write moved the IP {ip}from {write.from_node} while the chain had it on {holder}")
         holder = write.to_node
-    if holder != obs.final_holder:
-        notes.append(f"1: the audit chain ends on {holder}, the IP is on {obs.final_holder}")
+    if holder != end.final_holder:
+        notes.append(f"1: the audit chain ends on {holder}, the IP {ip}is on {end.final_holder}")
     return notes
 
 
@@ -233,15 +273,25 @@ def check_no_wrong_move(obs: Observation) -> tuple[list[str], int]:
 
 def _end(obs: Observation) -> float:
     """The instant the end state is judged at: the last write, or when watching stopped."""
-    return max([obs.onset, obs.observed_until or obs.onset] + [w.at for w in obs.writes])
+    return max([obs.onset, obs.observed_until or obs.onset] + [w.at for w in _all_writes(obs)])
+
+
+def split_groups(obs: Observation) -> dict[int, list[str | None]]:
+    """The VIP groups whose VIPs end on more than one node: group -> the nodes, VIP by VIP."""
+    ends: dict[int, list[str | None]] = {}
+    for end in vip_ends(obs):
+        ends.setdefault(end.group, []).append(end.final_holder)
+    return {group: nodes for group, nodes in ends.items() if len(set(nodes)) > 1}
 
 
 def convergence(obs: Observation) -> float | None:
-    """Seconds from the onset to the IP's last arrival on a serving node; None: it never did."""
-    if not serving_at(obs.timeline, obs.final_holder, _end(obs)):
+    """Seconds from the onset to the last VIP's last arrival on a serving node, every VIP group
+    on one node; None: it never got there."""
+    end = _end(obs)
+    if split_groups(obs) or not all(serving_at(obs.timeline, v.final_holder, end) for v in vip_ends(obs)):
         return None
-    moves = [w for w in obs.writes if w.from_node != w.to_node]
-    return max(0.0, moves[-1].at - obs.onset) if moves else 0.0
+    moves = [w for w in _all_writes(obs) if w.from_node != w.to_node]
+    return max(0.0, max(w.at for w in moves) - obs.onset) if moves else 0.0
 
 
 def check_convergence(obs: Observation) -> tuple[list[str], float | None]:
@@ -253,7 +303,7 @@ def check_convergence(obs: Observation) -> tuple[list[str], float | None]:
         return [], None  # nothing can serve: nowhere to converge to
     took = convergence(obs)
     if took is None:
-        return [f"3: the IP ends on {obs.final_holder}, which does not serve"], None
+        return _not_converged(obs, end), None
     if obs.client is not None:
         if obs.client.steady_from is None:
             return [f"3: the client is not answered by {obs.final_holder} at the end"], None
@@ -284,16 +334,35 @@ def check_protected(obs: Observation) -> list[str]:
     return [f"protected: the IP ends on {holder}, which {why}, while {', '.join(protected)} could hold it"]
 
 
+def _not_converged(obs: Observation, end: float) -> list[str]:
+    notes = [
+        f"3: {v.vip or 'the IP'} ends on {v.final_holder}, which does not serve"
+        for v in vip_ends(obs)
+        if not serving_at(obs.timeline, v.final_holder, end)
+    ]
+    return notes + [
+        f"3: VIP group {g} is split at the end: on {', '.join(map(str, n))}" for g, n in split_groups(obs).items()
+    ]
+
+
+def writes_per_vip(obs: Observation) -> int:
+    """The function's writes of the most written VIP: what the write bound is about."""
+    return max(_function_writes(v.writes) for v in vip_ends(obs))
+
+
 def check_writes(obs: Observation) -> list[str]:
-    writes = sum(1 for w in obs.writes if w.by_function)
-    if writes > obs.allowed_writes:
-        return [f"4: {writes} writes, at most {obs.allowed_writes} allowed ({obs.failures} failure(s))"]
-    return []
+    notes = []
+    for end in vip_ends(obs):
+        writes = _function_writes(end.writes)
+        if writes > obs.allowed_writes:
+            ip = f" of {end.vip}" if end.vip else ""
+            notes.append(f"4: {writes} writes{ip}, at most {obs.allowed_writes} allowed ({obs.failures} failure(s))")
+    return notes
 
 
 def check_cannot_verify(obs: Observation) -> list[str]:
     notes = [note for answer in obs.answers if answer.body is not None for note in _unverified_notes(answer)]
-    if obs.api_fault and obs.failures == 0 and any(w.by_function for w in obs.writes):
+    if obs.api_fault and obs.failures == 0 and _function_writes(_all_writes(obs)):
         notes.append("5: an API/credentials fault alone caused a write")
     return notes
 
@@ -325,7 +394,8 @@ def check_bad_input(obs: Observation) -> list[str]:
             notes.append(f"6: internal error: {body.get('reason')}")
         if answer.kind == "bad_input" and body is not None and body.get("moved"):
             notes.append("6: a bad request moved the IP")
-    if obs.answers and all(a.kind == "bad_input" for a in obs.answers) and any(w.by_function for w in obs.writes):
+    bad_only = obs.answers and all(a.kind == "bad_input" for a in obs.answers)
+    if bad_only and _function_writes(_all_writes(obs)):
         notes.append("6: bad input led to a write")
     return notes
 
@@ -355,7 +425,7 @@ def check(obs: Observation, relaxed: Iterable[int] = ()) -> Verdict:
         found[2] = [n for n in wrong if not n.endswith("which was serving")]
     return Verdict(
         held={n: not found[n] for n in INVARIANTS},
-        writes=sum(1 for w in obs.writes if w.by_function),
+        writes=writes_per_vip(obs),
         failures=obs.failures,
         convergence_s=took,
         needless_moves=needless,

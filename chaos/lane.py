@@ -23,13 +23,13 @@ from typing import Any
 
 import oci
 from oci.circuit_breaker import NoCircuitBreakerStrategy
-from oci.core.models import UpdatePrivateIpDetails
+from oci.core.models import UpdateIpv6Details, UpdatePrivateIpDetails
 
 from chaos.faults import FUNCTION_CONFIG, PROBE_TIMEOUT_S
-from chaos.invariants import Answer, Observation
+from chaos.invariants import Answer, Observation, VipEnd
 from chaos.nodes import Nodes
 from chaos.records import function_errors, json_object, writes_from_audit
-from failover.config import Config
+from failover.config import Config, vip_family
 from failover.tags import LastMove, with_move
 from ocisim import Emulator
 from ocisim.emulator import DEFAULT_TOPOLOGY
@@ -59,11 +59,21 @@ class RequestLog(logging.Handler):
             self.seen.append((fields.get("operation"), fields.get("status")))
 
 
-class Lane:
-    """Start with `Lane(policy, latency)`; `close()` stops everything it started."""
+def topology_path(name: str) -> Path:
+    """The emulator's topology ``name`` (ocisim/topologies/<name>.json)."""
+    return DEFAULT_TOPOLOGY.with_name(f"{name}.json")
 
-    def __init__(self, policy: str, latency: Mapping[str, float]) -> None:
-        topology = json.loads(DEFAULT_TOPOLOGY.read_text())
+
+class Lane:
+    """Start with `Lane(policy, latency, topology)`; `close()` stops everything it started.
+
+    The lane reads its nodes (in priority order), VIPs (IPv4 and IPv6) and VIP groups from the
+    function's configuration in ``topology``, as the function itself does.
+    """
+
+    def __init__(self, policy: str, latency: Mapping[str, float], topology_name: str = "two-node") -> None:
+        path = topology_path(topology_name)
+        topology = json.loads(path.read_text())
         function = topology["functions"][0]
         nodes = json.loads(function["config"]["NODES"])
         self.nodes = Nodes(tuple(n["name"] for n in nodes), hang_seconds=PROBE_TIMEOUT_S * 4)
@@ -73,11 +83,16 @@ class Lane:
         self.config = Config.from_env({**function["config"], **config})
         self.policy = policy
         self.latency = dict(latency)
-        self.vip_id = self.config.vip_private_ip_ids[0]
+        self.vip_ids = self.config.vip_ids
+        self.vip_id = self.vip_ids[0]  # the VIP whose trail the Observation's own fields follow
+        self.groups = self.config.vip_groups
+        self.node_names = tuple(n.name for n in self.config.nodes)
+        # A VIP is named by its address in the invariants' notes (an OCID says less).
+        self.addresses = {ip["id"]: ip["ipAddress"] for ip in topology["privateIps"] + topology.get("ipv6s", [])}
         self.vnics = {n.name: n.vnic_id for n in self.config.nodes}
         self.instances = {i["displayName"]: i["id"] for i in topology["instances"]}
         self.topic = topology["topics"][0]["topicId"]
-        self.emu = Emulator.start(topology=DEFAULT_TOPOLOGY, state=None, function_dir=REPO, function_config=config)
+        self.emu = Emulator.start(topology=path, state=None, function_dir=REPO, function_config=config)
         self.function_id = self.emu.functions[function["name"]]
         self.operator_id = self.emu.functions[OPERATOR_FUNCTION]
         # What the events and operator functions log, read from an offset per trial.
@@ -109,7 +124,7 @@ class Lane:
 
     # --- trial start and end ---------------------------------------------------------------------
     def reset(self, holder: str = "node-a", last_move_age: float | None = None) -> Mark:
-        """Faults cleared, nodes up, the IP on ``holder`` with or without a last-move record.
+        """Faults cleared, nodes up, every VIP on ``holder`` with or without a last-move record.
 
         Returns (audit seq, function-log offset, request count): what the trial is judged after.
         """
@@ -129,13 +144,22 @@ class Lane:
                     move_id="chaos-initial",
                 ),
             )
-        self.network.update_private_ip(
-            self.vip_id, UpdatePrivateIpDetails(vnic_id=self.vnics[holder], freeform_tags=tags)
-        )
-        for operation, seconds in self.latency.items():
-            self.emu.set_latency(operation, seconds)
+        for vip in self.vip_ids:
+            if vip_family(vip) == "ipv6":
+                self.network.update_ipv6(vip, UpdateIpv6Details(vnic_id=self.vnics[holder], freeform_tags=tags))
+            else:
+                self.network.update_private_ip(
+                    vip, UpdatePrivateIpDetails(vnic_id=self.vnics[holder], freeform_tags=tags)
+                )
+        self.clear_faults()
         audit = self.emu.audit()
         return (audit[-1]["seq"] if audit else 0), self._log_sizes(), len(self.requests.seen)
+
+    def clear_faults(self) -> None:
+        """Every injected fault gone; the lane's latency stays (the emulator's clear resets it)."""
+        self.emu.clear_faults()
+        for operation, seconds in self.latency.items():
+            self.emu.set_latency(operation, seconds)
 
     def _log_sizes(self) -> tuple[int, int]:
         return tuple(
@@ -169,13 +193,8 @@ class Lane:
         """Clear the faults and read back everything the invariants need."""
         self.emu.clear_faults()
         seq, offset, _ = mark
-        names = {vnic: name for name, vnic in self.vnics.items()}
-        writes = writes_from_audit(self.emu.audit(after=seq), self.vip_id, names, {self.function_id, self.operator_id})
-        final = self.network.get_private_ip(self.vip_id).data.vnic_id
-        listed = sum(
-            any(ip.id == self.vip_id for ip in self.network.list_private_ips(vnic_id=vnic).data)
-            for vnic in self.vnics.values()
-        )
+        audit = self.emu.audit(after=seq)
+        first, *others = (self._vip_end(vip, audit, initial_holder) for vip in self.vip_ids)
         return Observation(
             fault=fault,
             policy=self.policy,
@@ -184,9 +203,9 @@ class Lane:
             window_s=self.config.probe_timeout_seconds + 1.0,
             onset=onset,
             initial_holder=initial_holder,
-            final_holder=names.get(final),
-            listed_on=listed,
-            writes=writes,
+            final_holder=first.final_holder,
+            listed_on=first.listed_on,
+            writes=first.writes,
             answers=tuple(answers),
             timeline=tuple(self.nodes.timeline),
             failures=failures,
@@ -195,7 +214,27 @@ class Lane:
             api_fault=api_fault,
             function_errors=self._function_errors(offset),
             exercised=exercised,
+            vip_group=first.group,
+            other_vips=tuple(others),
         )
+
+    def _vip_end(self, vip: str, audit: list[dict[str, Any]], initial_holder: str) -> VipEnd:
+        """One VIP's writes since the trial began, the VNIC it ends on, and how many list it."""
+        names = {vnic: name for name, vnic in self.vnics.items()}
+        writes = writes_from_audit(audit, vip, names, {self.function_id, self.operator_id})
+        if vip_family(vip) == "ipv6":
+            final = self.network.get_ipv6(vip).data.vnic_id
+            listed = sum(
+                any(ip.id == vip for ip in self.network.list_ipv6s(vnic_id=vnic).data) for vnic in self.vnics.values()
+            )
+        else:
+            final = self.network.get_private_ip(vip).data.vnic_id
+            listed = sum(
+                any(ip.id == vip for ip in self.network.list_private_ips(vnic_id=vnic).data)
+                for vnic in self.vnics.values()
+            )
+        group = next(i for i, members in enumerate(self.groups) if vip in members)
+        return VipEnd(self.addresses[vip], group, initial_holder, names.get(final), listed, writes)
 
     def _function_errors(self, offsets: tuple[int, int]) -> tuple[str, ...]:
         lines: list[str] = []

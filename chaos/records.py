@@ -1,8 +1,8 @@
 """What a trial left behind, read into the invariants' inputs. Pure: no I/O.
 
 Both drivers judge a trial on the same records: the emulator's audit log (every
-UpdatePrivateIp of the floating IP, by whom, the private IP before and after, with the move
-record the function tags it with) and the function's own JSON log lines.
+UpdatePrivateIp or UpdateIpv6 of a floating IP, by whom, the IP before and after, with the
+move record the function tags it with) and the function's own JSON log lines.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 
 from chaos.invariants import Write
 from failover.tags import last_move
+
+VIP_WRITES = ("UpdatePrivateIp", "UpdateIpv6")
 
 
 def epoch(stamp: str) -> float:
@@ -36,7 +38,8 @@ def writes_from_audit(
     node_by_vnic: Mapping[str, str],
     function_ids: str | Collection[str],
 ) -> tuple[Write, ...]:
-    """Every UpdatePrivateIp of ``vip_id`` in the audit log, as a `Write` (other entries skipped).
+    """Every UpdatePrivateIp (UpdateIpv6 for an IPv6 VIP) of ``vip_id`` in the audit log, as a
+    `Write` (other entries skipped).
 
     ``reason`` is the move record the write itself added (a write that leaves the previous
     record in place, e.g. an operator's, has none); ``previous_move_at`` is the record before it.
@@ -44,7 +47,7 @@ def writes_from_audit(
     ours = {function_ids} if isinstance(function_ids, str) else set(function_ids)  # the events and operators' functions
     writes = []
     for entry in entries:
-        if entry["operation"] != "UpdatePrivateIp" or entry["resource_id"] != vip_id:
+        if entry["operation"] not in VIP_WRITES or entry["resource_id"] != vip_id:
             continue
         before, after = last_move(entry["before"].get("freeformTags")), last_move(entry["after"].get("freeformTags"))
         fresh = after is not None and (before is None or after.move_id != before.move_id)

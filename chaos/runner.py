@@ -1,9 +1,9 @@
 """Run a plan of trials on lanes in parallel processes and collect one record per trial.
 
 Trials are dealt round-robin, in the plan's seeded order, to ``lanes`` worker processes (spawned,
-so each starts clean). Each worker keeps one `Lane` per failback policy its trials need and runs
-them one after another; trials on one lane never overlap, so each is judged on its own audit
-entries. A trial that breaks the harness itself (not the function) is recorded as an error with
+so each starts clean). Each worker keeps one `Lane` per (failback policy, topology) its trials
+need and runs them one after another; trials on one lane never overlap, so each is judged on its
+own audit entries. A trial that breaks the harness itself (not the function) is recorded as an error with
 its traceback rather than stopping the run.
 """
 
@@ -59,11 +59,11 @@ def judged(fault: Fault, observation: Observation) -> dict[str, Any]:
 
 
 def run_lane(lane_no: int, share: list[tuple[str, int, int]], latency: dict[str, float]) -> list[dict[str, Any]]:
-    """Worker: run ``share`` on this process's lanes (one per failback policy)."""
+    """Worker: run ``share`` on this process's lanes (one per failback policy and topology)."""
     from chaos.lane import Lane
     from chaos.scenarios import SCENARIOS
 
-    lanes: dict[str, Lane] = {}
+    lanes: dict[tuple[str, str], Lane] = {}
     records = []
     try:
         for done, (name, index, seed) in enumerate(share, start=1):
@@ -71,9 +71,10 @@ def run_lane(lane_no: int, share: list[tuple[str, int, int]], latency: dict[str,
             started = time.monotonic()
             record: dict[str, Any] = {"fault": name, "index": index, "seed": seed, "lane": lane_no}
             try:
-                if fault.policy not in lanes:
-                    lanes[fault.policy] = Lane(fault.policy, latency)
-                observation = SCENARIOS[fault.scenario](lanes[fault.policy], fault, random.Random(seed))
+                key = (fault.policy, fault.topology)
+                if key not in lanes:
+                    lanes[key] = Lane(fault.policy, latency, fault.topology)
+                observation = SCENARIOS[fault.scenario](lanes[key], fault, random.Random(seed))
                 record.update(judged(fault, observation))
             except Exception:
                 record["error"] = traceback.format_exc(limit=8)

@@ -12,6 +12,9 @@ Failure modes used under API faults (one drawn per trial):
   fast-crash     the holder stops answering at all (probe unknown) and does not serve; peer MASTER
   spurious-master  both healthy; the peer sends a MASTER notice anyway (a one-sided split)
   spurious-alarm   both healthy; an alarm about the holder arrives anyway
+
+The multi topology's scenario (`multi`) uses the first three with its three nodes and two VIP
+groups; the harness then judges every VIP.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chaos.faults import FAST_PATH_BUDGET_S, PROBE_TIMEOUT_S, Fault
+from chaos.faults import FAST_PATH_BUDGET_S, MULTI_VIPS, PROBE_TIMEOUT_S, Fault
 from chaos.invariants import Answer, Observation
 from chaos.lane import Lane, Mark, together
+from failover.config import vip_family
+from ocisim.errors import CODES
 
-A, B = "node-a", "node-b"
+A, B, C = "node-a", "node-b", "node-c"
 MODES = ("fast-down", "alarm-down", "fast-crash", "spurious-master", "spurious-alarm")
 TWO_HOURS = 2 * 3600.0
 
@@ -106,6 +111,17 @@ class _Failure:
             return self.lane.delivered(self.lane.publish(self.lane.alarm(A)), "automatic", frozenset({A}))
         return self.lane.invoke(master(B), "automatic", frozenset({A}))
 
+    def other_path(self) -> Answer:
+        """The same failure reported by the path that did not trigger: the alarm after the fast
+        path, node-b's MASTER notice after the alarm."""
+        if "alarm" in self.mode:
+            return self.lane.invoke(master(B), "automatic", frozenset({A}))
+        return self.lane.delivered(self.lane.publish(self.lane.alarm(A)), "automatic", frozenset({A}))
+
+    def repeat(self) -> Answer:
+        """The alarm's REPEAT about node-a: what repairs whatever the first event left undone."""
+        return self.lane.delivered(self.lane.publish(self.lane.alarm(A, "REPEAT")), "automatic", frozenset({A}))
+
 
 def api(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     """A failure mode (or none) while one operation the function calls misbehaves."""
@@ -141,11 +157,9 @@ def outage(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     )
     answers = [failure.trigger()]
     exercised = (answers[0].body or {}).get("error") == "cannot_verify"
-    lane.emu.clear_faults()
-    for operation, seconds in lane.latency.items():
-        lane.emu.set_latency(operation, seconds)
+    lane.clear_faults()
     if failure.failures:
-        answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
+        answers.append(failure.repeat())
     return failure.observed(fault, mark, onset, answers, api_fault=True, exercised=exercised)
 
 
@@ -178,7 +192,7 @@ def token(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     if not rotate:
         _rewrite_tokens(lane, ttl_seconds=3600.0)
         if failure.failures:
-            answers.append(lane.delivered(lane.publish(lane.alarm(A, "REPEAT")), "automatic", frozenset({A})))
+            answers.append(failure.repeat())
     # The planted 401, then at least one 401 for the really expired token.
     exercised = lane.statuses(mark, "GetPrivateIp").count(401) >= 2
     return failure.observed(fault, mark, onset, answers, api_fault=True, exercised=exercised)
@@ -442,6 +456,94 @@ def hostile(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     return _observe(lane, fault, mark, onset, answers, failures, allowed_writes=allowed)
 
 
+RACE_READ_S = 0.4  # GetPrivateIp/GetIpv6 slowed so that racing invocations read the same etags
+
+
+def multi(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """The multi topology: node-a holds every VIP (a group of two IPv4 VIPs, an IPv6 VIP in a
+    group of its own); node-b outranks node-c. One ``mode`` per fault:
+
+    holder-down    node-a fails (503 or crash), node-b's keepalived MASTER or the alarm reports it
+                   (half the trials the other path reports it too): every VIP ends on node-b
+    two-down       node-a and node-b fail at once (node-c's MASTER or the alarm about node-a), or
+                   one after the other, each reported: every VIP ends on node-c
+    partial-write  node-a fails while the group's second IPv4 VIP's UpdatePrivateIp, or the
+                   IPv6 VIP's UpdateIpv6, answers 429/500/503 until the retry deadline: the answer
+                   names what moved and what did not; the alarm's REPEAT, the fault gone, completes
+    ipv6-412       node-a fails while UpdateIpv6 answers 412 one to three times, or two or three
+                   invocations race with slow reads: re-read and converge, one write per VIP; the
+                   alarm's REPEAT repairs what three lost races left
+    """
+    mode = fault.params["mode"]
+    mark = lane.reset()
+    extra: tuple[float, ...] = ()
+    if mode == "two-down":
+        return _two_down(lane, fault, rng, mark)
+    failure = _Failure(lane, rng.choice(MODES[:3]))
+    onset = failure.break_node()
+    if mode == "holder-down":
+        answers = [failure.trigger()]
+        if rng.random() < 0.5:
+            answers.append(failure.other_path())
+        exercised = _moved_all(lane, answers[0])
+    elif mode == "partial-write":
+        vip = rng.choice(lane.vip_ids[1:])
+        operation = "UpdateIpv6" if vip_family(vip) == "ipv6" else "UpdatePrivateIp"
+        earlier = [v for group in lane.groups for v in group if vip_family(v) == vip_family(vip)].index(vip)
+        if earlier:  # a fault with nothing set lets a call through: the writes before this VIP's land
+            lane.emu.inject_fault(operation, count=earlier)
+        status = rng.choice((429, 500, 503))
+        lane.emu.inject_fault(operation, status=status, code=CODES[status], count=None)
+        answers = [failure.trigger()]
+        lane.clear_faults()
+        answers.append(failure.repeat())
+        first = answers[0].body or {}
+        exercised = first.get("decision") == "partial" and vip in first.get("not_moved", [])
+    else:  # ipv6-412
+        if rng.random() < 0.5:
+            lane.emu.inject_fault("UpdateIpv6", status=412, code=CODES[412], count=rng.randint(1, 3))
+            answers = [failure.trigger()]
+        else:
+            for operation in ("GetPrivateIp", "GetIpv6"):
+                lane.emu.set_latency(operation, RACE_READ_S)
+            answers = together([failure.trigger] * rng.randint(2, 3))
+            extra = (MULTI_VIPS * 2 * RACE_READ_S,)  # each VIP's read and read-back slowed
+        lane.clear_faults()
+        answers.append(failure.repeat())
+        exercised = 412 in lane.statuses(mark, "UpdateIpv6")
+    return _observe(
+        lane, fault, mark, onset, answers, failure.failures, extra_s=(failure.probe_cost, *extra), exercised=exercised
+    )
+
+
+def _two_down(lane: Lane, fault: Fault, rng: random.Random, mark: Mark) -> Observation:
+    """node-a and node-b fail, at once (one failure: one write per VIP) or one after the other
+    (two, each reported: two); convergence counts from the last."""
+    if rng.random() < 0.5:
+        onset = time.time()
+        lane.nodes.set(A, "down")
+        lane.nodes.set(B, "down")
+        if rng.random() < 0.5:
+            answers = [lane.invoke(master(C), "automatic", frozenset({A}))]
+        else:
+            answers = [lane.delivered(lane.publish(lane.alarm(A)), "automatic", frozenset({A}))]
+        return _observe(lane, fault, mark, onset, answers, 1, exercised=_moved_all(lane, answers[-1]))
+    lane.nodes.set(A, "down")
+    answers = [lane.invoke(master(B), "automatic", frozenset({A}))]
+    onset = time.time()
+    lane.nodes.set(B, "down")
+    if rng.random() < 0.5:
+        answers.append(lane.invoke(master(C), "automatic", frozenset({B})))
+    else:
+        answers.append(lane.delivered(lane.publish(lane.alarm(B)), "automatic", frozenset({B})))
+    return _observe(lane, fault, mark, onset, answers, 2, exercised=_moved_all(lane, answers[-1]))
+
+
+def _moved_all(lane: Lane, answer: Answer) -> bool:
+    """Whether ``answer`` reports every VIP of the topology moved (the failure took them all)."""
+    return set((answer.body or {}).get("moved") or ()) == set(lane.vip_ids)
+
+
 SCENARIOS: dict[str, Callable[[Lane, Fault, random.Random], Observation]] = {
     "api": api,
     "outage": outage,
@@ -454,4 +556,5 @@ SCENARIOS: dict[str, Callable[[Lane, Fault, random.Random], Observation]] = {
     "probe_unknown": probe_unknown,
     "bad_input": bad_input,
     "hostile": hostile,
+    "multi": multi,
 }

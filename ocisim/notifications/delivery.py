@@ -24,6 +24,9 @@ from ocisim.notifications.models import NotificationsState
 RETRY_DELAYS_SECONDS = (0, 60, 120, 240, 480, 960, 1920)
 RETRY_WINDOW_SECONDS = 2 * 3600
 INVOKE_READ_TIMEOUT_SECONDS = 330.0  # past the 300 s maximum function timeout
+# How much of each answer the delivery log keeps: a function's whole JSON answer (the failover
+# function's for a group of VIPs runs to a few KB), while a runaway answer cannot fill the state.
+ANSWER_KEPT_CHARS = 16_000
 SERVICE_NAME = "notifications"
 
 
@@ -93,7 +96,7 @@ async def _deliver(backend: Any, subscription: dict[str, Any], message_id: str, 
                     "time": backend.clock.iso_now(),
                     "status": status,
                     "request": _excerpt(body),
-                    "response": answer[:2000],
+                    "response": answer[:ANSWER_KEPT_CHARS],
                 }
             )
         backend.log(

@@ -3,28 +3,37 @@
 Every entry that costs no more than a second or two runs once, in-process, against the real
 function under fdk in the emulator (fast emulator latency); the slow ones (API timeouts and
 outages, which wait out the SDK's read timeout or the whole retry deadline) run only in
-`make chaos`. Any invariant violation or harness error fails the test with the trial's notes.
+`make chaos`. The multi topology's entries (three nodes, two VIP groups, an IPv6 VIP) run twice
+each, on their own lane; a partial write waits out the SDK's retries, ~12 s. Any invariant
+violation or harness error fails the test with the trial's notes.
 """
 
 import json
 import subprocess
 import sys
 
-from chaos.faults import FAST_LATENCY, MATRIX, plan
+from chaos.faults import FAST_LATENCY, MATRIX, MULTI_MATRIX, plan
 from chaos.runner import run_lane
 
 SLOW = ("timeout", "api-outage", "rp-token:expired-not-rotated")
 SUBSET = tuple(f for f in MATRIX if not any(s in f.name for s in SLOW))
+MULTI_TRIALS = 2
 
 
 def test_the_fixed_subset_holds_every_invariant():
     trials = plan(SUBSET, len(SUBSET), seed=8)
-    records = run_lane(0, [(t.fault.name, t.index, t.seed) for t in trials], dict(FAST_LATENCY))
-    assert len(records) == len(SUBSET) >= 25
+    share = [(t.fault.name, t.index, t.seed) for t in trials]
+    share += [(f.name, i, 8 + i) for f in MULTI_MATRIX for i in range(1, MULTI_TRIALS)]
+    records = run_lane(0, share, dict(FAST_LATENCY))
+    assert len(records) == len(SUBSET) + len(MULTI_MATRIX) * (MULTI_TRIALS - 1) >= 25
     failed = {r["fault"]: r.get("error") or r["notes"] for r in records if "error" in r or not all(r["held"].values())}
     assert failed == {}
     moved = [r for r in records if r["failures"]]
-    assert moved and all(r["convergence_s"] is not None and r["writes"] == 1 for r in moved)
+    assert moved and all(r["convergence_s"] is not None and r["writes"] == r["failures"] for r in moved)
+    # Every multi fault bit: the whole group moved, a write failed part-way, UpdateIpv6 answered 412.
+    assert {r["fault"] for r in records if r["fault"].startswith("multi:") and r["exercised"]} == {
+        f.name for f in MULTI_MATRIX
+    }
 
 
 def test_python_m_chaos_writes_reliability_json(tmp_path):

@@ -8,6 +8,7 @@ from chaos.invariants import (
     Answer,
     Change,
     Observation,
+    VipEnd,
     Write,
     check,
     check_protected,
@@ -225,3 +226,33 @@ def test_a_move_off_a_serving_holder_is_still_wrong_unless_its_keepalived_stoppe
     assert 2 in broken(check(killed(timeline=unmanaged_b)))  # onto a node without keepalived
     unrecorded = tuple(replace(c, keepalived=None) for c in KILLED)
     assert 2 in broken(check(killed(timeline=unrecorded)))  # not recorded: no excuse
+
+
+def group_of_three(second: tuple[str | None, tuple[Write, ...]], ipv6: tuple[str | None, tuple[Write, ...]]):
+    """node-a fails; the VIP ends as in `failover`, a second VIP of its group and an IPv6 VIP of
+    a group of its own each end on (node, writes)."""
+    return failover(
+        other_vips=(VipEnd("vip-2", 0, A, second[0], 1, second[1]), VipEnd("vip6", 1, A, ipv6[0], 1, ipv6[1]))
+    )
+
+
+def test_every_vip_of_a_group_is_judged_and_the_group_must_end_on_one_node():
+    moved = (Write(T0 + 1.2, A, B, True), Write(T0 + 1.4, A, B, True))
+    together = check(group_of_three((B, moved[:1]), (B, moved[1:])))
+    assert together.ok and together.writes == 1 and together.convergence_s == pytest.approx(1.4)
+    # The group's second VIP left behind on the dead node: split, and on a node that does not serve.
+    split = check(group_of_three((A, ()), (B, moved[1:])))
+    assert broken(split) == [3] and any("VIP group 0 is split" in n for n in split.notes)
+    assert any("vip-2 ends on node-a" in n for n in split.notes)
+    # A group of its own may end elsewhere, as long as that node serves.
+    c_serves = failover().timeline + (Change(T0 - 5, "node-c", "up", True),)
+    apart = group_of_three((B, moved[:1]), ("node-c", (Write(T0 + 1.4, A, "node-c", True),)))
+    assert check(replace(apart, timeline=c_serves)).ok
+
+
+def test_the_write_bound_and_the_chain_hold_per_vip():
+    twice = (Write(T0 + 1.2, A, B, True), Write(T0 + 1.3, B, B, True))
+    verdict = check(group_of_three((B, twice), (B, (Write(T0 + 1.4, A, B, True),))))
+    assert broken(verdict) == [4] and verdict.writes == 2 and any("of vip-2" in n for n in verdict.notes)
+    lost_update = (Write(T0 + 1.2, A, B, True), Write(T0 + 1.3, A, B, False))
+    assert 1 in broken(check(group_of_three((B, lost_update), (B, (Write(T0 + 1.4, A, B, True),)))))

@@ -166,6 +166,9 @@ def test_writes_from_audit_keep_only_the_floating_ips_moves():
     (write,) = writes_from_audit(entries, "vip", {"va": A, "vb": B}, "fn")
     assert (write.at, write.from_node, write.to_node, write.by_function) == (T0 + 1, A, B, True)
     assert (write.reason, write.previous_move_at) == ("holder node-a is down", None)
+    ipv6 = {**entries[0], "operation": "UpdateIpv6", "resource_id": "vip6"}
+    (moved,) = writes_from_audit([*entries, ipv6], "vip6", {"va": A, "vb": B}, "fn")
+    assert (moved.from_node, moved.to_node, moved.reason) == (A, B, "holder node-a is down")
 
 
 # --- verdicts on hand-made lab trials ----------------------------------------------------------

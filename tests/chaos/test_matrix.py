@@ -2,7 +2,16 @@
 
 import pytest
 
-from chaos.faults import FAST_PATH_BUDGET_S, MATRIX, backoff_bound, by_name, plan, trial_counts
+from chaos.faults import (
+    FAST_PATH_BUDGET_S,
+    MATRIX,
+    MULTI_GROUP_S,
+    RETRY_DEADLINE_S,
+    backoff_bound,
+    by_name,
+    plan,
+    trial_counts,
+)
 from chaos.scenarios import SCENARIOS
 
 
@@ -40,3 +49,15 @@ def test_budgets_add_what_the_fault_withholds():
     assert FAST_PATH_BUDGET_S + baseline.extra_budget_s == FAST_PATH_BUDGET_S
     with pytest.raises(KeyError):
         by_name(["no-such-fault"])
+
+
+def test_the_multi_topology_faults_run_on_their_own_lane_and_the_rest_stay_on_two_nodes():
+    multi = {f.name: f for f in MATRIX if f.topology == "multi"}
+    assert set(multi) == {"multi:holder-down", "multi:two-down", "multi:partial-write", "multi:ipv6-412"}
+    assert all(f.scenario == "multi" and f.driver == "emulator" for f in multi.values())
+    assert {f.topology for f in MATRIX if f.name not in multi} == {"two-node"}
+    # Each VIP beyond the first adds its read, write and read-back; a partial write its retry deadline.
+    assert multi["multi:holder-down"].extra_budget_s == pytest.approx(MULTI_GROUP_S)
+    assert multi["multi:partial-write"].extra_budget_s == pytest.approx(MULTI_GROUP_S + RETRY_DEADLINE_S)
+    counts = trial_counts(tuple(multi.values()), 60)
+    assert sum(counts.values()) == 60 and counts["multi:partial-write"] < counts["multi:holder-down"]

@@ -128,3 +128,19 @@ def test_admin_clock_scale_speeds_up_emulated_time(emulator: Emulator) -> None:
     assert requests.post(admin, json={"scale": 60, "advance": 120}, timeout=5).json()["scale"] == 60
     time.sleep(0.1)
     assert requests.get(admin, timeout=5).json()["epoch"] - before >= 120 + 5
+
+
+def test_a_fault_with_nothing_set_lets_a_call_through_so_the_next_fault_hits_a_later_call(
+    emulator: Emulator, net, topo: Topology
+) -> None:
+    """How a test makes only the n-th call fail: n-1 calls pass on a fault that sets nothing."""
+    emulator.inject_fault("UpdatePrivateIp", count=1)
+    emulator.inject_fault("UpdatePrivateIp", status=503, count=None)
+
+    move(net, topo.vip_id, topo.vnic_b)
+    with pytest.raises(oci.exceptions.ServiceError) as caught:
+        move(net, topo.vip_id, topo.vnic_a)
+
+    assert caught.value.status == 503
+    assert [(f["status"], f["count"]) for f in emulator.faults()["faults"]] == [(503, None)]
+    assert net.get_private_ip(topo.vip_id).data.vnic_id == topo.vnic_b

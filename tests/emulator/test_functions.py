@@ -11,6 +11,7 @@ import oci
 import pytest
 
 from ocisim import Emulator
+from ocisim.emulator import DEFAULT_TOPOLOGY
 from ocisim.functions.runtime import MAX_DETACHED
 from tests.support.processes import alive
 
@@ -71,6 +72,22 @@ def test_unknown_invoke_type_is_refused(marker_emulator: Emulator) -> None:
     with pytest.raises(oci.exceptions.ServiceError) as caught:
         invoker(marker_emulator).invoke_function(function_id, invoke_function_body="{}", fn_invoke_type="later")
     assert (caught.value.status, caught.value.code) == (400, "InvalidParameter")
+
+
+def test_a_delivery_keeps_the_functions_whole_answer(marker_emulator: Emulator, tmp_path: Path) -> None:
+    """A caller judges the answer a delivery got: a long one (several VIPs) must parse whole."""
+    topic = json.loads(DEFAULT_TOPOLOGY.read_text())["topics"][0]["topicId"]
+    ons = oci.ons.NotificationDataPlaneClient(marker_emulator.oci_config(), service_endpoint=marker_emulator.endpoint)
+    body = json.dumps({"marker": str(tmp_path / "ran"), "pad": "x" * 6000})
+    message_id = ons.publish_message(topic, oci.ons.models.MessageDetails(title="t", body=body)).data.message_id
+
+    deadline, delivered = time.monotonic() + 30, []
+    while not delivered and time.monotonic() < deadline:
+        delivered = [d for d in marker_emulator.deliveries() if d["messageId"] == message_id]
+        time.sleep(0.05)
+
+    assert delivered and delivered[0]["status"] == 200
+    assert json.loads(delivered[0]["response"]) == {"ran": True, "pad": "x" * 6000}
 
 
 def test_management_client_reads_functions_and_applications(emulator: Emulator) -> None:

@@ -58,14 +58,22 @@ DEFAULT_SETUP = EmulatorSetup()  # the topology as it is, the `fast` profile
 EXTRA_POLICY_FILE = "extra-policy.tf"
 
 
+def _deployed_iam_dir(topology: dict[str, Any]) -> Path:
+    directory = Path(topology["iam"]["terraform_dir"])
+    return directory if directory.is_absolute() else REPO / directory
+
+
 def with_setup(topology: dict[str, Any], setup: EmulatorSetup, iam_dir: Path) -> dict[str, Any]:
-    """The topology as `setup` changes it, its IAM read from `iam_dir` when the setup adds a
-    policy (`iam_module` fills that directory); pure."""
+    """The topology as `setup` changes it (pure): its function keys set; with an extra policy,
+    its IAM read from `iam_dir` (which `iam_module` fills), the deployed module's own files
+    still found where they are (`path.module` bound to the deployed directory)."""
     changed = json.loads(json.dumps(topology))
     for function in changed.get("functions", []):
         function.update(dict(setup.function_keys))
     if setup.extra_policy_tf:
-        changed["iam"]["terraform_dir"] = str(iam_dir)
+        iam = changed["iam"]
+        iam["bindings"] = {**iam.get("bindings", {}), "path.module": str(_deployed_iam_dir(topology))}
+        iam["terraform_dir"] = str(iam_dir)
     return changed
 
 
@@ -74,10 +82,8 @@ def iam_module(topology: dict[str, Any], setup: EmulatorSetup, iam_dir: Path) ->
     files (linked, not copied) and the setup's extra policy file."""
     if not setup.extra_policy_tf:
         return
-    deployed = Path(topology["iam"]["terraform_dir"])
-    deployed = deployed if deployed.is_absolute() else REPO / deployed
     iam_dir.mkdir(parents=True, exist_ok=True)
-    for tf in sorted(deployed.glob("*.tf")):
+    for tf in sorted(_deployed_iam_dir(topology).glob("*.tf")):
         (iam_dir / tf.name).symlink_to(tf.resolve())
     (iam_dir / EXTRA_POLICY_FILE).write_text(setup.extra_policy_tf)
 

@@ -201,10 +201,15 @@ def lab_setup(method: str) -> LabSetup:
 
 def lab_groups(methods: list[str]) -> list[tuple[LabSetup, list[str]]]:
     """The methods by the lab they need, each lab in the order its first method was given (pure)."""
-    groups: dict[LabSetup, list[str]] = {}
+    groups: list[tuple[LabSetup, list[str]]] = []
     for method in methods:
-        groups.setdefault(lab_setup(method), []).append(method)
-    return list(groups.items())
+        setup = lab_setup(method)
+        same = next((group for other, group in groups if other == setup), None)
+        if same is None:
+            groups.append((setup, [method]))
+        else:
+            same.append(method)
+    return groups
 
 
 def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabState], None, None]:
@@ -407,15 +412,29 @@ def _functions_client(state: LabState) -> tuple[oci.functions.FunctionsInvokeCli
 STATUS = json.dumps({"action": "status"})
 
 
+# A call still running when a cold trial is prepared (a heal's notice meeting a cold function
+# runs for the whole delay) keeps its container: wait until none is, at most this long.
+QUIET_TIMEOUT_SECONDS = 60.0
+
+
 def prepare_function(state: LabState, mode: str | None) -> None:
-    """Housekeeping before a trial, never inside it: for `cold`, the function's idle containers
-    stopped (the emulator's admin API: the next call starts one); for `warm`, WARM_CONTAINERS
-    status calls at once, so that many containers are idle and warm at the fault."""
+    """Housekeeping before a trial, never inside it: for `cold`, once no call is running, every
+    container of the function stopped (the emulator's admin API: the next call starts one); for
+    `warm`, WARM_CONTAINERS status calls at once, so that many containers are idle and warm at
+    the fault."""
     client, function_id = _functions_client(state)
+    endpoint = state.emulator["endpoint"]
     if mode == "cold":
-        requests.post(
-            f"{state.emulator['endpoint']}/_admin/functions/{function_id}/idle", timeout=30
-        ).raise_for_status()
+
+        def idled_out() -> bool:
+            pool = requests.get(f"{endpoint}/_admin/functions", timeout=5).json()["functions"][function_id]
+            if pool["busy"] or pool["starting"] or pool["waiting"]:
+                return False
+            reply = requests.post(f"{endpoint}/_admin/functions/{function_id}/idle", timeout=30)
+            reply.raise_for_status()
+            return bool(reply.json()["containers"] == 0)
+
+        control.wait_for(idled_out, QUIET_TIMEOUT_SECONDS, "the function to have no container", interval=0.5)
     elif mode == "warm":
         with ThreadPoolExecutor(WARM_CONTAINERS) as pool:
             list(

@@ -87,8 +87,9 @@ def notify_master_command(state: LabState, node: Node) -> str:
 # Booted nodes --------------------------------------------------------------------------------
 # A booted node runs keepalived with the notify terraform's cloud-init deployed: the fast path.
 # For another method the bench changes, inside the node, what that method's users change on a
-# real node: the method's notify script, the API key config it signs with, and the notify lines
-# of /etc/keepalived/keepalived.conf; then `systemctl reload keepalived` inside the machine.
+# real node: the method's notify script (signing with the node's instance principal) and the
+# notify lines of /etc/keepalived/keepalived.conf; then `systemctl reload keepalived` inside the
+# machine.
 
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 BENCH_NOTIFY = "/usr/local/sbin/vip-bench-notify"  # the baseline's notify_master script on a node

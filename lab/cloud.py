@@ -41,6 +41,53 @@ class Facts:
         return self.vip_ids[name] if name else self.vip_private_ip_id
 
 
+@dataclass(frozen=True)
+class EmulatorSetup:
+    """What a lab's emulator starts with beyond the lab's topology, for a measurement that needs
+    it (the bench): the timing profile (`serve --profile`, docs/emulator.md "Cold starts and
+    token latency"), one more IAM policy file read with the deployed ones (a baseline's own
+    documented grant; the emulator takes IAM from its topology at start only), and keys set on
+    every function of the topology (e.g. `provisionedConcurrencyConfig`)."""
+
+    profile: str = "fast"
+    extra_policy_tf: str = ""
+    function_keys: tuple[tuple[str, Any], ...] = ()
+
+
+DEFAULT_SETUP = EmulatorSetup()  # the topology as it is, the `fast` profile
+EXTRA_POLICY_FILE = "extra-policy.tf"
+
+
+def _deployed_iam_dir(topology: dict[str, Any]) -> Path:
+    directory = Path(topology["iam"]["terraform_dir"])
+    return directory if directory.is_absolute() else REPO / directory
+
+
+def with_setup(topology: dict[str, Any], setup: EmulatorSetup, iam_dir: Path) -> dict[str, Any]:
+    """The topology as `setup` changes it (pure): its function keys set; with an extra policy,
+    its IAM read from `iam_dir` (which `iam_module` fills), the deployed module's own files
+    still found where they are (`path.module` bound to the deployed directory)."""
+    changed = json.loads(json.dumps(topology))
+    for function in changed.get("functions", []):
+        function.update(dict(setup.function_keys))
+    if setup.extra_policy_tf:
+        iam = changed["iam"]
+        iam["bindings"] = {**iam.get("bindings", {}), "path.module": str(_deployed_iam_dir(topology))}
+        iam["terraform_dir"] = str(iam_dir)
+    return changed
+
+
+def iam_module(topology: dict[str, Any], setup: EmulatorSetup, iam_dir: Path) -> None:
+    """`iam_dir` as the emulator reads it for `with_setup`'s topology: the deployed module's .tf
+    files (linked, not copied) and the setup's extra policy file."""
+    if not setup.extra_policy_tf:
+        return
+    iam_dir.mkdir(parents=True, exist_ok=True)
+    for tf in sorted(_deployed_iam_dir(topology).glob("*.tf")):
+        (iam_dir / tf.name).symlink_to(tf.resolve())
+    (iam_dir / EXTRA_POLICY_FILE).write_text(setup.extra_policy_tf)
+
+
 def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "never") -> dict[str, Any]:
     """The topology with the function's health URLs pointing at the lab's nodes, and
     terraform's outside-in option on: its monitor probes the floating IP from the client
@@ -96,7 +143,7 @@ def cloud_for_nodes(ready: dict[str, Any], lab_facts: Facts, auth: str = "config
     )
 
 
-def start_emulator(plan: Plan, topology_file: Path, clock_scale: float) -> dict[str, Any]:
+def start_emulator(plan: Plan, topology_file: Path, clock_scale: float, profile: str = "fast") -> dict[str, Any]:
     """Start `python -m ocisim serve` with the function attached; return its ready line."""
     out = plan.path(None, "emulator.out")
     out.unlink(missing_ok=True)
@@ -117,6 +164,8 @@ def start_emulator(plan: Plan, topology_file: Path, clock_scale: float) -> dict[
         str(REPO),
         "--clock-scale",
         str(clock_scale),
+        "--profile",
+        profile,
     ]
     process = spawn(command, plan.path(None, "emulator.log"), plan.path(None, "emulator.pid"), stdout=out)
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS

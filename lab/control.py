@@ -189,6 +189,7 @@ def up(
     source_overrides: dict[str, str] | None = None,
     topology_name: str = "two-node",
     nodes: int | None = None,
+    emulator: cloud.EmulatorSetup = cloud.DEFAULT_SETUP,
 ) -> dict[str, Any]:
     """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again.
 
@@ -198,7 +199,8 @@ def up(
     `booted` (the default): every node a machine booted from terraform's cloud-init, as OCI
     boots an instance; otherwise haproxy, keepalived and the agent run as host processes in the
     nodes' namespaces (faster, and the only mode for the methods other than the fast path).
-    `source_overrides` (path -> content) changes files of the snapshot the nodes clone."""
+    `source_overrides` (path -> content) changes files of the snapshot the nodes clone;
+    `emulator` what the emulator starts with beyond the topology (the bench's profile and grants)."""
     run_dir = (plan or default_plan()).run_dir
     try:
         raw = topology.with_nodes(json.loads(topology.topology_file(topology_name).read_text()), nodes)
@@ -212,7 +214,9 @@ def up(
         plan.path(node, "x").parent.mkdir(parents=True, exist_ok=True)
     plan.save()  # first: `down` removes what this layout makes, also after a failed up
     try:
-        return _up(plan, raw, method, agents, clock_scale, latency or {}, failback_policy, booted, source_overrides)
+        return _up(
+            plan, raw, method, agents, clock_scale, latency or {}, failback_policy, booted, source_overrides, emulator
+        )
     except BaseException:
         down(plan)
         raise
@@ -257,6 +261,7 @@ def _up(
     failback_policy: str,
     booted: bool,
     source_overrides: dict[str, str] | None,
+    emulator: cloud.EmulatorSetup,
 ) -> dict[str, Any]:
     timings: dict[str, float] = {}
     if booted:  # the one-time parts first: the root filesystem and the wheelhouse
@@ -264,10 +269,12 @@ def _up(
         image = rootfs.ensure_image(rootfs.image_path().with_name(rootfs.image_path().name + ".log"))
         timings["rootfs_s"] = round(time.monotonic() - started, 1)
     network.setup(plan)
-    topology = cloud.lab_topology(plan, raw, failback_policy)
+    iam_dir = plan.path(None, "iam")
+    cloud.iam_module(raw, emulator, iam_dir)
+    topology = cloud.with_setup(cloud.lab_topology(plan, raw, failback_policy), emulator, iam_dir)
     topology_file = plan.path(None, "topology.json")
     topology_file.write_text(json.dumps(topology, indent=2))
-    ready = cloud.start_emulator(plan, topology_file, clock_scale)
+    ready = cloud.start_emulator(plan, topology_file, clock_scale, emulator.profile)
     cloud.set_latency(ready["endpoint"], latency)
     facts = cloud.facts(topology)
     state = LabState(plan=plan, method=method, agents=agents, emulator=ready, facts=facts, booted=booted)

@@ -2,11 +2,16 @@
 
     fast_path    the node agent's notify invokes the failover function (this project)
     alarm_path   nothing: the probes' metrics, the alarm and Notifications call the function
-    seed_script  the seed's way: a Python script that imports oci and calls UpdatePrivateIp
+    seed_script  the seed's way: a Python script that imports oci, builds an instance-principal
+                 signer and calls UpdatePrivateIp
     oci_cli      ClusterLabs `ocivip`'s way: `oci network vnic assign-private-ip
-                 --unassign-if-already-assigned` with the OCI command-line client
+                 --unassign-if-already-assigned` with the OCI command-line client and
+                 `--auth instance_principal`
     floor        no cloud at all: the lab's fabric route is moved directly (the physical limit)
 
+The baselines sign as they do on OCI, with the node's instance principal, under the grant each
+documents (BASELINE_VERBS); the SDK is pointed at the emulator's metadata service and
+federation endpoint by the node's environment, never at 169.254.169.254 or a region's.
 Every command bounds its own run time: keepalived never times out a notify script.
 """
 
@@ -24,8 +29,14 @@ NOTIFY_TIMEOUT_SECONDS = 30
 
 def node_env(state: LabState, node: Node) -> list[str]:
     """The environment a node's own Python programs get: the repo importable, and the instance
-    metadata service that the emulator serves for this node (instance principals)."""
-    return [f"PYTHONPATH={REPO}", f"OCI_METADATA_BASE_URL={state.emulator['endpoint']}/imds/{node.name}/opc/v2"]
+    metadata service and federation endpoint that the emulator serves for this node (instance
+    principals)."""
+    endpoint = state.emulator["endpoint"]
+    return [
+        f"PYTHONPATH={REPO}",
+        f"OCI_METADATA_BASE_URL={endpoint}/imds/{node.name}/opc/v2",
+        f"OCI_FEDERATION_ENDPOINT={endpoint}/v1/x509",
+    ]
 
 
 def _python(state: LabState, node: Node, module: str, *args: str) -> str:
@@ -53,32 +64,19 @@ def notify_master_command(state: LabState, node: Node) -> str:
         return "/bin/true"
     if state.method == "seed_script":
         return _python(
-            state,
-            node,
-            "lab.seed_notify",
-            emulator["oci_config_file"],
-            emulator["endpoint"],
-            facts.vip_private_ip_id,
-            facts.vnic_ids[node.name],
+            state, node, "lab.seed_notify", emulator["endpoint"], facts.vip_private_ip_id, facts.vnic_ids[node.name]
         )
     if state.method == "oci_cli":
         return " ".join(
             [
                 "/usr/bin/timeout",
                 str(NOTIFY_TIMEOUT_SECONDS),
+                "/usr/bin/env",
+                *node_env(state, node),
                 str(REPO / ".venv" / "bin" / "oci"),
-                "--config-file",
-                emulator["oci_config_file"],
-                "--endpoint",
-                emulator["endpoint"],
-                "network",
-                "vnic",
-                "assign-private-ip",
-                "--vnic-id",
-                facts.vnic_ids[node.name],
-                "--ip-address",
-                plan.cloud_vip,
-                "--unassign-if-already-assigned",
+                *oci_cli_arguments(
+                    emulator["endpoint"], f"{emulator['endpoint']}/v1/x509", facts.vnic_ids[node.name], plan.cloud_vip
+                ),
             ]
         )
     if state.method == "floor":
@@ -89,14 +87,16 @@ def notify_master_command(state: LabState, node: Node) -> str:
 # Booted nodes --------------------------------------------------------------------------------
 # A booted node runs keepalived with the notify terraform's cloud-init deployed: the fast path.
 # For another method the bench changes, inside the node, what that method's users change on a
-# real node: the method's notify script, the API key config it signs with, and the notify lines
-# of /etc/keepalived/keepalived.conf; then `systemctl reload keepalived` inside the machine.
+# real node: the method's notify script (signing with the node's instance principal) and the
+# notify lines of /etc/keepalived/keepalived.conf; then `systemctl reload keepalived` inside the
+# machine.
 
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 BENCH_NOTIFY = "/usr/local/sbin/vip-bench-notify"  # the baseline's notify_master script on a node
 SEED_SCRIPT = "/usr/local/lib/vip-bench/seed_notify.py"
-NODE_OCI_CONFIG = "/etc/oci/config"  # the baselines' API key config on a node (how they sign)
-NODE_OCI_KEY = "/etc/oci/api_key.pem"
+# Where cloud-init put the node's pointers at the emulator (OCI_METADATA_BASE_URL,
+# OCI_FEDERATION_ENDPOINT): terraform/modules/node_config; empty on OCI.
+NODE_ENVIRONMENT = "/etc/default/vip-failover"
 NODE_PYTHON = "/opt/oci-vip-failover/.venv/bin/python"  # the deployed venv: it has the oci SDK
 OCI_CLI_VENV = "/opt/oci-cli"  # where an ocivip user pip-installs the oci command-line client
 FLOOR_PORT = 8490  # lab/floor_route.py on the control address
@@ -166,16 +166,17 @@ def node_change(
         files: tuple[NodeFile, ...] = (NodeFile(BENCH_NOTIFY, body, 0o755),)
     elif method == "seed_script":
         body = _script(
-            "# the seed's notify_master: one UpdatePrivateIp with the oci SDK, API key config.",
-            f"exec {timeout} {NODE_PYTHON} {SEED_SCRIPT} {NODE_OCI_CONFIG} {endpoint} {vip_private_ip_id} {vnic_id}",
+            "# the seed's notify_master: a new instance-principal signer, one UpdatePrivateIp with the oci SDK.",
+            *_node_environment(),
+            f"exec {timeout} {NODE_PYTHON} {SEED_SCRIPT} {endpoint} {vip_private_ip_id} {vnic_id}",
         )
         files = (NodeFile(SEED_SCRIPT, seed_script, 0o644), NodeFile(BENCH_NOTIFY, body, 0o755))
     elif method == "oci_cli":
+        arguments = oci_cli_arguments(endpoint, '"$OCI_FEDERATION_ENDPOINT"', vnic_id, cloud_vip)
         body = _script(
-            "# ClusterLabs ocivip's move: the oci command-line client, API key config.",
-            f"exec {timeout} {OCI_CLI_VENV}/bin/oci --config-file {NODE_OCI_CONFIG} --endpoint {endpoint} "
-            f"network vnic assign-private-ip --vnic-id {vnic_id} --ip-address {cloud_vip} "
-            "--unassign-if-already-assigned",
+            "# ClusterLabs ocivip's move: the oci command-line client with instance principals.",
+            *_node_environment(),
+            f"exec {timeout} {OCI_CLI_VENV}/bin/oci {' '.join(arguments)}",
         )
         files = (NodeFile(BENCH_NOTIFY, body, 0o755),)
     else:
@@ -183,8 +184,51 @@ def node_change(
     return NodeChange(files, swap_notify(deployed_conf, BENCH_NOTIFY))
 
 
-def node_oci_config(host_config: str) -> str:
-    """The emulator's API key config as a baseline's user installs it on a node: the same
-    profile, its key_file at NODE_OCI_KEY (pure)."""
-    lines = [f"key_file={NODE_OCI_KEY}" if line.startswith("key_file=") else line for line in host_config.splitlines()]
-    return "\n".join(lines) + "\n"
+def _node_environment() -> tuple[str, ...]:
+    """Script lines that export the node's pointers at the emulator, as keepalived's unit has them."""
+    return ("set -a", f". {NODE_ENVIRONMENT}", "set +a")
+
+
+def oci_cli_arguments(endpoint: str, federation_endpoint: str, vnic_id: str, cloud_vip: str) -> list[str]:
+    """ocivip's move as `oci` arguments: instance principals (ocivip exports
+    OCI_CLI_AUTH=instance_principal), the emulator's endpoints given explicitly (pure)."""
+    return [
+        "--auth",
+        "instance_principal",
+        "--federation-endpoint",
+        federation_endpoint,
+        "--endpoint",
+        endpoint,
+        "network",
+        "vnic",
+        "assign-private-ip",
+        "--vnic-id",
+        vnic_id,
+        "--ip-address",
+        cloud_vip,
+        "--unassign-if-already-assigned",
+    ]
+
+
+# The grant each baseline documents for its nodes' instance principals (the seed's README:
+# `manage virtual-network-family`; ocivip's prerequisites: `use virtual-network-family`), in the
+# compartment. The project's nodes may only post metrics and invoke the function.
+BASELINE_VERBS = {"seed_script": "manage", "oci_cli": "use"}
+
+
+def baseline_policy_tf(method: str) -> str:
+    """A terraform file with `method`'s documented grant to the deployed nodes' dynamic group, for
+    the emulator to read beside the deployed policies (lab/cloud.py EmulatorSetup); "" for a
+    method without one (pure)."""
+    verb = BASELINE_VERBS.get(method)
+    if verb is None:
+        return ""
+    return (
+        f"# The grant {method} documents, for the bench's lab of that method only.\n"
+        f'resource "oci_identity_policy" "bench_{method}" {{\n'
+        "  compartment_id = var.compartment_ocid\n"
+        f'  name           = "bench-{method}"\n'
+        '  statements     = ["Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to '
+        f'{verb} virtual-network-family ${{local.compartment_scope}}"]\n'
+        "}\n"
+    )

@@ -67,22 +67,24 @@ def test_the_alarm_path_notifies_nothing(deployed: str) -> None:
     ]
 
 
-def test_oci_cli_runs_ocivips_command_bounded_in_time(deployed: str) -> None:
+def test_oci_cli_runs_ocivips_command_with_instance_principals_bounded_in_time(deployed: str) -> None:
     (script,) = methods.node_change("oci_cli", deployed, **FACTS).files
-    command = script.content.splitlines()[-1]
+    *head, command = script.content.splitlines()
+    assert head[-3:] == ["set -a", f". {methods.NODE_ENVIRONMENT}", "set +a"]  # the node's pointers at the emulator
     assert command == (
-        f"exec /usr/bin/timeout {methods.NOTIFY_TIMEOUT_SECONDS} /opt/oci-cli/bin/oci --config-file /etc/oci/config "
-        "--endpoint http://198.18.2.2:4567 network vnic assign-private-ip --vnic-id ocid1.vnic.b "
-        "--ip-address 10.0.0.4 --unassign-if-already-assigned"
+        f"exec /usr/bin/timeout {methods.NOTIFY_TIMEOUT_SECONDS} /opt/oci-cli/bin/oci --auth instance_principal "
+        '--federation-endpoint "$OCI_FEDERATION_ENDPOINT" --endpoint http://198.18.2.2:4567 network vnic '
+        "assign-private-ip --vnic-id ocid1.vnic.b --ip-address 10.0.0.4 --unassign-if-already-assigned"
     )
 
 
 def test_the_seed_script_is_written_as_given_and_run_by_the_nodes_venv(deployed: str) -> None:
     seed, notify = methods.node_change("seed_script", deployed, **FACTS).files
     assert (seed.path, seed.content) == (methods.SEED_SCRIPT, "import oci\n")
-    assert notify.content.splitlines()[-1].endswith(
-        f"{methods.NODE_PYTHON} {methods.SEED_SCRIPT} /etc/oci/config http://198.18.2.2:4567 ocid1.privateip.vip "
-        "ocid1.vnic.b"
+    *head, command = notify.content.splitlines()
+    assert head[-3:] == ["set -a", f". {methods.NODE_ENVIRONMENT}", "set +a"]
+    assert command.endswith(
+        f"{methods.NODE_PYTHON} {methods.SEED_SCRIPT} http://198.18.2.2:4567 ocid1.privateip.vip ocid1.vnic.b"
     )
 
 
@@ -104,11 +106,6 @@ def test_a_command_with_a_quote_is_refused(deployed: str) -> None:
 def test_an_unknown_method_is_refused(deployed: str) -> None:
     with pytest.raises(ValueError, match="unknown method"):
         methods.node_change("carrier_pigeon", deployed, **FACTS)
-
-
-def test_the_nodes_api_key_config_names_the_nodes_key_file() -> None:
-    host = "[DEFAULT]\nuser=ocid1.user.x\nfingerprint=aa:bb\nkey_file=/tmp/emu/api_key.pem\ntenancy=t\nregion=r\n"
-    assert methods.node_oci_config(host) == host.replace("/tmp/emu/api_key.pem", methods.NODE_OCI_KEY)
 
 
 def test_the_floor_relay_moves_the_route_only_to_the_sender() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import answer, log
@@ -53,23 +53,30 @@ def invoke(
     started = time.monotonic()
     time_left = seconds_until(deadline, time.time()) if deadline is not None else None
     with log.context(call_id=call_id) if call_id else contextlib.nullcontext():
+        return answer_with(lambda: runtime_for(env), body, started, time_left)
+
+
+def answer_with(
+    build: Callable[[], Runtime], body: bytes | None, started: float, time_left: float | None
+) -> dict[str, Any]:
+    """``handle`` on the runtime ``build`` returns, with a bad configuration, missing credentials
+    and bugs answered rather than raised: the function's container and the node agent's direct
+    fast path (health_probe/direct.py) share this."""
+    try:
         try:
-            try:
-                runtime = runtime_for(env)
-            except ConfigError as exc:
-                log.error("config_error", key=exc.key, reason=str(exc))
-                return answer.failure("config_error", f"function configuration: {exc}", started)
-            except Exception as exc:  # e.g. missing or unreadable OCI credentials
-                log.error("setup_error", reason=f"{type(exc).__name__}: {exc}")
-                return answer.failure(
-                    "setup_error", f"could not build OCI clients: {type(exc).__name__}: {exc}", started
-                )
-            return handle(body, runtime, started, time_left)
-        except Exception as exc:  # a bug: answer it rather than crash the container's request
-            log.error("internal_error", reason=f"{type(exc).__name__}: {exc}")
-            return answer.failure(
-                "internal_error", f"internal error ({type(exc).__name__}); nothing was moved after it", started
-            )
+            runtime = build()
+        except ConfigError as exc:
+            log.error("config_error", key=exc.key, reason=str(exc))
+            return answer.failure("config_error", f"function configuration: {exc}", started)
+        except Exception as exc:  # e.g. missing or unreadable OCI credentials
+            log.error("setup_error", reason=f"{type(exc).__name__}: {exc}")
+            return answer.failure("setup_error", f"could not build OCI clients: {type(exc).__name__}: {exc}", started)
+        return handle(body, runtime, started, time_left)
+    except Exception as exc:  # a bug: answer it rather than crash the container's request
+        log.error("internal_error", reason=f"{type(exc).__name__}: {exc}")
+        return answer.failure(
+            "internal_error", f"internal error ({type(exc).__name__}); nothing was moved after it", started
+        )
 
 
 def _parse(body: bytes | None, config: Config) -> Event:

@@ -12,7 +12,8 @@ emulator), ``config`` (YAML → frozen config, clear errors), ``probe`` (one HTT
 ``notify`` (keepalived's notify → the relay, else the function directly; the standard library
 and PyYAML, for the agent's config, until the fallback), ``notice`` (the notice and its outcome, shared by notify and the relay),
 ``relay`` (the agent's warm loopback relay to the function), ``invoke`` (the one
-FunctionsInvokeClient call), ``serving`` (can this node serve the floating IP now: haproxy up
+FunctionsInvokeClient call), ``direct`` (fast_path_mode "direct": the function's core run by the
+agent itself instead of the invoke), ``serving`` (can this node serve the floating IP now: haproxy up
 and the alias local, pure) and ``endpoint`` (that verdict as GET /healthz on :8405, the URL the
 function probes). It logs through the project's one logger, ``failover.log`` (standard library
 only; a node runs from the whole checkout, which ``install`` puts on the venv's path).

@@ -3,7 +3,8 @@
 
 The agent serves the node's health endpoint (``endpoint_address``: GET /healthz on :8405, what
 the function probes), keepalived's warm relay to the function when ``function_id`` and
-``invoke_endpoint`` are set (127.0.0.1:8406, health_probe/relay.py), and runs the probe loop
+``invoke_endpoint`` are set (127.0.0.1:8406, health_probe/relay.py; with ``fast_path_direct`` the
+relay handles the notice itself, health_probe/direct.py), and runs the probe loop
 that posts metrics to Monitoring. ``--no-metrics`` serves the endpoint and the relay only (the
 lab without the alarm path).
 
@@ -14,6 +15,7 @@ restart-loop silently); 1 when credentials cannot be obtained or the endpoint ca
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 import threading
@@ -21,6 +23,7 @@ import threading
 import requests
 
 from failover.log import Logger, to_stream
+from health_probe import direct
 from health_probe.agent import Agent, Clock, SystemClock
 from health_probe.clients import credentials, monitoring_ingestion_client
 from health_probe.config import AgentConfig, ConfigError, load_config
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     relay = None
     try:
         # The relay's credentials are built in the background: nothing here waits for them.
-        relay = start_relay(config, log) if config.function_id and config.invoke_endpoint else None
+        relay = start_relay(config, log) if takes_notices(config) else None
     except OSError as exc:
         # Not fatal: the health endpoint matters more, and notify invokes directly without a relay.
         log.error(
@@ -112,10 +115,17 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
 
 
+def takes_notices(config: AgentConfig) -> bool:
+    """Whether keepalived's notices have somewhere to go: the function, or the direct fast path."""
+    return bool(config.fast_path_direct or config.function_id and config.invoke_endpoint)
+
+
 def start_relay(config: AgentConfig, log: Logger) -> Relay:
-    """keepalived's notices → the function through a warm client (health_probe/relay.py)."""
+    """keepalived's notices → the function through a warm client (health_probe/relay.py), or, with
+    ``fast_path_direct``, → the function's core in this process (health_probe/direct.py)."""
     relay_log = log.bind(component="relay")
-    invoker = Invoker(lambda: warm(config), relay_log, config.notify_timeout_seconds)
+    factory = functools.partial(direct.warm if config.fast_path_direct else warm, config)
+    invoker = Invoker(factory, relay_log, config.notify_timeout_seconds)
     return Relay(config, invoker, relay_log).start()
 
 

@@ -59,3 +59,19 @@ def monitoring_ingestion_client(config: AgentConfig, creds: Credentials) -> oci.
         circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
         timeout=(CONNECT_TIMEOUT_SECONDS, config.post_timeout_seconds),
     )
+
+
+def network_client(creds: Credentials, service_endpoint: str | None) -> oci.core.VirtualNetworkClient:
+    """The direct fast path's VirtualNetworkClient (health_probe/direct.py) with the agent's
+    credentials, shaped as the function's own (failover/network.py: its per-call timeouts and
+    retry budget, no circuit breaker)."""
+    from failover.network import CALL_TIMEOUT
+
+    endpoint = {"service_endpoint": service_endpoint} if service_endpoint else {}
+    return oci.core.VirtualNetworkClient(
+        creds.config,
+        signer=creds.signer,
+        timeout=CALL_TIMEOUT,
+        circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+        **endpoint,
+    )

@@ -29,6 +29,10 @@ Example::
     vrrp_instances:
       vip_ipv4: [ocid1.privateip.oc1.iad.example]
       vip_ipv6: [ocid1.ipv6.oc1.iad.example]
+    # Direct fast path (terraform's fast_path_mode = "direct"): the relay handles a notice itself
+    # with the events function's core and configuration (failover/config.py's keys) instead of
+    # invoking the function (health_probe/direct.py). Absent: the function handles it.
+    fast_path_direct: {VIP_PRIVATE_IP_IDS: ocid1.privateip.oc1.iad.example, NODES: '[...]', ...}
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ from urllib.parse import urlparse
 
 import yaml
 
+from failover.config import ENV_KEYS, ROLES
+from failover.config import Config as FailoverConfig
+from failover.config import ConfigError as FailoverConfigError
 from health_probe.names import NAMES
 
 AUTH_MODES = ("instance_principal", "config_file")
@@ -92,6 +99,9 @@ class AgentConfig:
     relay_address: str = "127.0.0.1"
     relay_port: int = 8406
     vrrp_instances: Mapping[str, tuple[str, ...]] | None = None
+    # The events function's configuration when keepalived's notices are handled here (None: by
+    # the function); validated as the function validates it, for this node.
+    fast_path_direct: Mapping[str, str] | None = None
 
     def vips_of(self, instance: str | None) -> tuple[str, ...] | None:
         """The VIP OCIDs of keepalived's VRRP ``instance`` (None: the notice covers every VIP, when
@@ -134,6 +144,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "relay_address": str,
     "relay_port": int,
     "vrrp_instances": dict,
+    "fast_path_direct": dict,
 }
 _REQUIRED = tuple(f.name for f in fields(AgentConfig) if f.default is MISSING and f.default_factory is MISSING)
 _TARGET_KEYS = ("name", "role", "url", "resource_id")
@@ -177,6 +188,8 @@ def parse_config(raw: Any, source: str = "config") -> AgentConfig:
     options["floating_ips"] = tuple(options.get("floating_ips", ()))
     if "vrrp_instances" in options:
         options["vrrp_instances"] = _parse_instances(options["vrrp_instances"], problems)
+    if "fast_path_direct" in options:
+        options["fast_path_direct"] = _parse_direct(options["fast_path_direct"], raw["node"], problems)
     config = AgentConfig(node=raw["node"], compartment_id=raw["compartment_id"], targets=targets, **options)
     problems.extend(_check_values(config))
     if problems:
@@ -223,6 +236,31 @@ def _parse_instances(raw: dict[Any, Any], problems: list[str]) -> dict[str, tupl
     if not raw:
         problems.append("vrrp_instances: name at least one instance, or leave the key out")
     return instances
+
+
+def _parse_direct(raw: dict[Any, Any], node: str, problems: list[str]) -> dict[str, str]:
+    """fast_path_direct: the events function's configuration (string values of failover/config.py's
+    keys), valid as the function would find it, naming this node, and never the operators' role:
+    a node handles keepalived's notices only, never a manual or forced move."""
+    where = "fast_path_direct"
+    unknown = sorted(str(key) for key in set(raw) - set(ENV_KEYS))
+    if unknown:
+        problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (the function's keys: failover/config.py)")
+        return {}
+    if not all(isinstance(value, str) for value in raw.values()):
+        problems.append(f"{where}: every value must be a string, as in the function's configuration")
+        return {}
+    env = {str(key): value for key, value in raw.items()}
+    if env.get("ROLE", ROLES[0]) != ROLES[0]:
+        problems.append(f"{where}: ROLE must be {ROLES[0]!r} (a node takes keepalived's notices only)")
+    try:
+        config = FailoverConfig.from_env(env)
+    except FailoverConfigError as exc:
+        problems.append(f"{where}: {exc}")
+        return env
+    if config.node(node) is None:
+        problems.append(f"{where}: NODES does not name this node ({node!r})")
+    return env
 
 
 def _check_values(config: AgentConfig) -> list[str]:

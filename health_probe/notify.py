@@ -19,7 +19,9 @@ and the project's logger (``failover.log``, standard library only). When the rel
 acknowledge within ``RELAY_ACK_SECONDS`` (agent down, no credentials yet, busy) or
 acknowledges but delivers no outcome, it invokes the function directly with the same
 credentials as the agent (instance principals on OCI, the config file by hand), importing
-``oci`` only then. A second invoke is safe: the function re-reads and writes with if-match.
+``oci`` only then; with ``fast_path_direct`` (terraform's ``fast_path_mode = "direct"``) the
+relay and this fallback run the function's core on the node instead of invoking it
+(health_probe/direct.py). A second invoke is safe: the function re-reads and writes with if-match.
 keepalived never times out a notify script, so the whole run is bounded by
 ``notify_timeout_seconds``: SDK retries stop at that deadline and a hard alarm ends the process.
 
@@ -97,7 +99,13 @@ def _json(data: bytes) -> object:
 
 
 def direct(config: AgentConfig, state: str, vips: tuple[str, ...] | None = None) -> Outcome:
-    """The cold path: build credentials and a client here, then invoke (imports oci)."""
+    """The cold path: build credentials and a client here, then invoke (imports oci); with
+    ``fast_path_direct``, run the function's core here instead (health_probe/direct.py)."""
+    if config.fast_path_direct:
+        from health_probe.clients import credentials
+        from health_probe.direct import build_runtime, handle_notice
+
+        return handle_notice(lambda: build_runtime(config, credentials(config)), config, state, vips)
     from health_probe.invoke import invoke, invoke_client
 
     return invoke(invoke_client(config), config, state, vips)
@@ -178,8 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"health_probe.notify: {exc}", file=sys.stderr)
         return 2
-    if not config.function_id or not config.invoke_endpoint:
-        print(f"health_probe.notify: {args.config}: notify needs 'function_id' and 'invoke_endpoint'", file=sys.stderr)
+    if not config.fast_path_direct and not (config.function_id and config.invoke_endpoint):
+        print(
+            f"health_probe.notify: {args.config}: notify needs 'function_id' and 'invoke_endpoint', or 'fast_path_direct'",
+            file=sys.stderr,
+        )
         return 2
     to_stream("health_probe", "stdout")
     log = Logger("health_probe", node=config.node, component="notify")

@@ -407,4 +407,6 @@ def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, Any]:
         "floating_ips": [v.address for v in plan.vips],
         "targets": targets,
         "vrrp_instances": cloud.vrrp_instances(plan),
+        # terraform's fast_path_mode "function": the agent's relay invokes the function.
+        "fast_path_direct": {},
     }

@@ -77,6 +77,8 @@ module "node_config" {
     function_cidr    = var.functions_subnet_cidr
     client_ipv6_cidr = var.http_ingress_ipv6_cidr
     forwarding       = var.route_target_mode ? { source_cidr = var.client_subnet_cidr, destination_cidr = var.route_target_destination } : null
+    # Direct fast path: each node's agent probes its peers' agents before it moves the IP.
+    peer_endpoint = var.fast_path_mode == "direct"
   }
   source_repository = var.source_repository
   source_ref        = var.source_ref
@@ -182,6 +184,9 @@ module "node_agent" {
     probe_interval_seconds = var.probe_interval_seconds
     notify_timeout_seconds = var.notify_timeout_seconds
   }
+  # fast_path_mode = "direct": the agent handles keepalived's notice with the function's own
+  # configuration (empty in "function" mode).
+  fast_path_direct = module.controller.direct_fast_path_config
 }
 
 resource "oci_objectstorage_object" "node_agent" {

@@ -31,6 +31,8 @@ module "controller" {
   function_image                     = var.function_image
   function_memory_mb                 = var.function_memory_mb
   function_timeout_seconds           = var.function_timeout_seconds
+  provisioned_concurrency            = var.provisioned_concurrency
+  fast_path_mode                     = var.fast_path_mode
   operators_group_ocid               = var.operators_group_ocid
   failback_policy                    = var.failback_policy
   cooldown_seconds                   = var.cooldown_seconds

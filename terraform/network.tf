@@ -274,6 +274,27 @@ resource "oci_core_network_security_group_security_rule" "nodes_health" {
   }
 }
 
+# fast_path_mode = "direct" only: each node's agent probes its peers' agent endpoints (what the
+# function probes) before it moves the floating IPs itself (health_probe/direct.py).
+resource "oci_core_network_security_group_security_rule" "nodes_agent_from_peers" {
+  count = var.fast_path_mode == "direct" ? 1 : 0
+
+  network_security_group_id = oci_core_network_security_group.nodes.id
+  direction                 = "INGRESS"
+  protocol                  = local.protocol.tcp
+  source                    = oci_core_network_security_group.nodes.id
+  source_type               = "NETWORK_SECURITY_GROUP"
+  stateless                 = true
+  description               = "Health endpoint ${var.node_health_port} from the peers (direct fast path)"
+
+  tcp_options {
+    destination_port_range {
+      min = var.node_health_port
+      max = var.node_health_port
+    }
+  }
+}
+
 resource "oci_core_network_security_group_security_rule" "nodes_egress" {
   # checkov:skip=CKV2_OCI_2:False positive: this is an EGRESS rule (the check ignores direction); no ingress rule opens 3389.
   network_security_group_id = oci_core_network_security_group.nodes.id

@@ -329,6 +329,28 @@ variable "function_timeout_seconds" {
   default     = 60
 }
 
+variable "provisioned_concurrency" {
+  type        = number
+  description = "Provisioned concurrency units (PCUs) kept warm for the events function, so keepalived's notice never waits for a cold start; 0 = off. OCI's minimum, and step, depends on function_memory_mb: 128 MB 40, 256 MB 20, 512 MB and more 10. Idle PCUs are billed (docs/deploy.md)."
+  default     = 0
+
+  validation {
+    condition     = var.provisioned_concurrency >= 0 && floor(var.provisioned_concurrency) == var.provisioned_concurrency
+    error_message = "provisioned_concurrency: a whole number of PCUs, 0 for off."
+  }
+}
+
+variable "fast_path_mode" {
+  type        = string
+  description = "Who handles keepalived's MASTER notice: function (the node agent invokes the events function, which may be cold) or direct (the node agent runs the function's core itself: no cold start, but the nodes may then move the floating IPs; docs/deploy.md)."
+  default     = "function"
+
+  validation {
+    condition     = contains(["function", "direct"], var.fast_path_mode)
+    error_message = "fast_path_mode must be \"function\" or \"direct\"."
+  }
+}
+
 variable "failback_policy" {
   type        = string
   description = "FAILBACK_POLICY: never (stay where the IP is) or preferred (return to the highest-priority node once healthy)."

@@ -51,10 +51,13 @@ def node_modules(
     config_object: Mapping[str, str] | None = None,
     agent: Mapping[str, str] | None = None,
     instance_ids: Mapping[str, str] | None = None,
+    fast_path_direct: Mapping[str, str] | None = None,
 ) -> str:
     """Node ``name``'s two modules and an output ``label`` (default: the node's name) merging
     their outputs. ``config_object`` (where its agent configuration is stored), ``agent`` (OCIDs
-    and endpoints it reports to) and ``instance_ids`` (node -> instance OCID) default to examples."""
+    and endpoints it reports to) and ``instance_ids`` (node -> instance OCID) default to examples;
+    ``fast_path_direct`` (the function's configuration) renders compute.tf's fast_path_mode
+    "direct": the agent's key and the host firewall's rule for the peers' probes."""
     ids = {n: instance_id(n) for n in topology.nodes} | dict(instance_ids or {})
     stored = config_object or {
         "namespace": "examplens",
@@ -81,6 +84,8 @@ def node_modules(
     }
     if topology.forwarding:
         firewall["forwarding"] = topology.forwarding
+    if fast_path_direct:
+        firewall["peer_endpoint"] = True
     vrrp = {
         "interface": DEFAULTS["nic_interface"],
         "vips": list(topology.vips.values()),
@@ -121,6 +126,7 @@ module "agent_{key}" {{
   vips_ipv6      = {hcl(vips_ipv6)}
   health_port    = {DEFAULTS["health_port"]}
   endpoint_port  = {DEFAULTS["node_health_port"]}
+  fast_path_direct = {hcl(dict(fast_path_direct or {}))}
   agent = {{
 {settings}
     probe_interval_seconds = {DEFAULTS["probe_interval_seconds"]}

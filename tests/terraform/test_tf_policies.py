@@ -47,6 +47,12 @@ ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
         ("use", "fn-invocation"): "target.function.id = '${oci_functions_function.failover.id}'",
         # GetObject of the node configuration, in its bucket only.
         ("read", "objects"): "target.bucket.name = '${bucket}'",
+        # fast_path_mode = "direct" only: the agent moves the VIP itself, with exactly the
+        # function's move grants (test_direct_mode_gives_the_nodes_exactly_the_functions_move_grants).
+        ("use", "private-ips"): {"PRIVATE_IP_READ", "PRIVATE_IP_UPDATE"},
+        ("use", "vnics"): {"VNIC_ASSIGN", "VNIC_UNASSIGN", "VNIC_READ"},
+        ("read", "public-ips"): None,
+        ("use", "ipv6s"): {"IPV6_READ", "IPV6_UPDATE"},
     },
     "operators": {
         # InvokeFunction of the operators' function only: manual and forced moves.
@@ -61,9 +67,18 @@ ALLOWED: dict[str, dict[tuple[str, str], set[str] | str | None]] = {
         ("use", "ipv6s"): {"IPV6_READ", "IPV6_UPDATE"},
     },
 }
-# Grants that exist only when the deployment needs them: resource-type -> the condition under
-# which the statement's local is empty.
-ONLY_WHEN = {"ipv6s": "length(var.vip_ipv6_ids) == 0"}
+# Grants that exist only when the deployment needs them: (principal, resource-type) -> the
+# conditions under any of which the statement's local is empty.
+NO_IPV6 = "length(var.vip_ipv6_ids) == 0"
+FUNCTION_MODE = 'var.fast_path_mode != "direct"'
+ONLY_WHEN = {
+    ("function", "ipv6s"): (NO_IPV6,),
+    ("operators", "ipv6s"): (NO_IPV6,),
+    ("nodes", "private-ips"): (FUNCTION_MODE,),
+    ("nodes", "vnics"): (FUNCTION_MODE,),
+    ("nodes", "public-ips"): (FUNCTION_MODE,),
+    ("nodes", "ipv6s"): (FUNCTION_MODE, NO_IPV6),
+}
 # A policy grants only to the principal it is named for; events.tf's policy is the function's.
 PRINCIPAL_OF_POLICY = {"events": "function"}
 
@@ -113,15 +128,16 @@ def permissions(condition: str) -> set[str]:
 
 FOR_EACH_STATEMENT = re.compile(r'^\$\{\[for \w+ in [\w.]+ : "(?P<template>.+)"\]\}$', re.S)
 CONDITIONAL_STATEMENTS = re.compile(
-    r'^\$\{(?P<unless>[^?]+) \? \[\] : \[(?P<items>"[^"]+"(?:, "[^"]+")*),?\]\}$', re.DOTALL
+    r'^\$\{(?P<unless>(?:[^?]+ \? \[\] : )+)\[(?P<items>"[^"]+"(?:, "[^"]+")*),?\]\}$', re.DOTALL
 )
-# statement -> the condition under which its local is empty (statements_of records it)
-UNLESS: dict[str, str] = {}
+# statement -> the conditions under any of which its local is empty (statements_of records them)
+UNLESS: dict[str, tuple[str, ...]] = {}
 
 
 def statements_of(local: str) -> list[str]:
     """A local's statements: a list, `[for x in list : "template"]` (one statement per item), or
-    `condition ? [] : [statements]` (granted only where the deployment needs them)."""
+    `condition ? [] : [statements]`, or a chain `a ? [] : b ? [] : [statements]` (granted only
+    where the deployment needs them)."""
     value = LOCALS[local]
     if isinstance(value, list):
         return value
@@ -129,7 +145,8 @@ def statements_of(local: str) -> list[str]:
     conditional = CONDITIONAL_STATEMENTS.match(flat)
     if conditional:
         texts = re.findall(r'"([^"]+)"', conditional.group("items"))
-        UNLESS.update(dict.fromkeys(texts, conditional.group("unless")))
+        unless = tuple(part for part in conditional.group("unless").split(" ? [] : ") if part)
+        UNLESS.update(dict.fromkeys(texts, unless))
         return texts
     match = FOR_EACH_STATEMENT.match(flat)
     assert match, f"local.{local}: neither a list of statements nor a for expression: {value}"
@@ -181,10 +198,21 @@ def test_every_allowed_grant_is_used_once() -> None:
 
 
 def test_grants_a_deployment_may_not_need_are_made_only_when_it_does() -> None:
-    """No IPv6 floating IP, no IPv6 grant: each such statement's local is empty unless needed."""
+    """No IPv6 floating IP, no IPv6 grant; the function fast path mode, no move grant for the
+    nodes: each such statement's local is empty unless needed."""
     for _, statement in STATEMENTS:
-        assert CONDITIONS.get(statement) == ONLY_WHEN.get(statement.resource), statement
-    assert set(CONDITIONS.values()) == set(ONLY_WHEN.values())
+        assert CONDITIONS.get(statement) == ONLY_WHEN.get((statement.principal, statement.resource)), statement
+    assert {(s.principal, s.resource) for s in CONDITIONS} == set(ONLY_WHEN)
+
+
+def test_direct_mode_gives_the_nodes_exactly_the_functions_move_grants() -> None:
+    """The nodes' direct-mode statements are the function's for moving the floating IPs (private
+    IPs, VNICs, the public IP in the answer, IPv6), with the very same narrowing, and nothing else."""
+    direct = {(s.verb, s.resource, s.condition) for s in CONDITIONS if s.principal == "nodes"}
+    moves = {"private-ips", "vnics", "public-ips", "ipv6s"}
+    function = {(s.verb, s.resource, s.condition) for _, s in STATEMENTS if s.principal == "function"}
+    assert direct == {grant for grant in function if grant[1] in moves}
+    assert len(direct) == len(moves)
 
 
 def test_the_metrics_namespace_is_the_probes() -> None:

@@ -161,6 +161,19 @@ def test_the_function_reaches_only_the_node_agents_endpoint_and_peers_only_hapro
     }
 
 
+def test_peers_reach_the_node_agents_endpoint_only_in_direct_fast_path_mode() -> None:
+    """fast_path_mode = "direct": the agent probes its peers' endpoints before it moves the IP."""
+    resources = MODULES["terraform"].resources()
+    rule = resources[("oci_core_network_security_group_security_rule", "nodes_agent_from_peers")]
+    assert rule["count"] == '${var.fast_path_mode == "direct" ? 1 : 0}'
+    assert (rule["direction"], rule["source_type"]) == ("INGRESS", "NETWORK_SECURITY_GROUP")
+    assert rule["source"] == "${oci_core_network_security_group.nodes.id}"
+    assert rule["tcp_options"][0]["destination_port_range"][0] == {
+        "min": "${var.node_health_port}",
+        "max": "${var.node_health_port}",
+    }
+
+
 def test_ssh_is_accepted_only_from_the_admin_cidr() -> None:
     rules = MODULES["terraform"].resources()
     ssh = [

@@ -37,6 +37,20 @@ resource "oci_functions_application" "failover" {
   network_security_group_ids = var.function_nsg_ids
 }
 
+locals {
+  # OCI's smallest provisioned concurrency, which is also its step, by the function's memory
+  # ("Reducing Initial Latency Using Provisioned Concurrency", OCI Functions documentation:
+  # 128 MB: 40 PCUs, 256 MB: 20, 512 MB and more: 10). Each is 5 GB or more of memory kept ready.
+  pcu_step = var.function_memory_mb <= 128 ? 40 : var.function_memory_mb <= 256 ? 20 : 10
+  # As OCI models it, and the emulator's topology (functions[].provisionedConcurrencyConfig,
+  # without a null count). NONE: no PCUs, none billed.
+  provisioned_concurrency = (
+    var.provisioned_concurrency > 0
+    ? { strategy = "CONSTANT", count = var.provisioned_concurrency }
+    : { strategy = "NONE", count = null }
+  )
+}
+
 resource "oci_functions_function" "failover" {
   application_id     = oci_functions_application.failover.id
   display_name       = "vip-failover"
@@ -45,7 +59,19 @@ resource "oci_functions_function" "failover" {
   timeout_in_seconds = var.function_timeout_seconds
   config             = module.function_config.config
 
+  # Only the events function, the one keepalived's notice reaches: kept warm it answers without a
+  # cold start; the operators' function can wait for one.
+  provisioned_concurrency_config {
+    strategy = local.provisioned_concurrency.strategy
+    count    = local.provisioned_concurrency.count
+  }
+
   lifecycle {
+    precondition {
+      condition     = var.provisioned_concurrency % local.pcu_step == 0
+      error_message = "provisioned_concurrency must be 0 or a multiple of ${local.pcu_step} PCUs (OCI's minimum and step for ${var.function_memory_mb} MB functions: 128 MB 40, 256 MB 20, 512 MB and more 10)."
+    }
+
     precondition {
       condition     = var.retry_deadline_seconds < var.function_timeout_seconds
       error_message = "retry_deadline_seconds must be below function_timeout_seconds, or OCI kills the function in the middle of its retries."

@@ -37,6 +37,19 @@ locals {
     "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to use fn-invocation ${local.compartment_scope} where target.function.id = '${oci_functions_function.failover.id}'",
   ]
 
+  # fast_path_mode = "direct" only: the node agent handles keepalived's MASTER notice itself with
+  # the function's core (health_probe/direct.py), so the nodes get exactly the function's grants
+  # for moving the floating IPs, with the same narrowing (above), and nothing else of the
+  # function's: no doctor reads, no events topic. In "function" mode they keep only the invoke.
+  node_direct_statements = var.fast_path_mode != "direct" ? [] : [
+    "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to use private-ips ${local.compartment_scope} where any {request.permission = 'PRIVATE_IP_READ', request.permission = 'PRIVATE_IP_UPDATE'}",
+    "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to use vnics ${local.compartment_scope} where any {request.permission = 'VNIC_ASSIGN', request.permission = 'VNIC_UNASSIGN', request.permission = 'VNIC_READ'}",
+    "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to read public-ips ${local.compartment_scope}",
+  ]
+  node_direct_ipv6_statements = var.fast_path_mode != "direct" ? [] : length(var.vip_ipv6_ids) == 0 ? [] : [
+    "Allow dynamic-group id ${oci_identity_dynamic_group.nodes.id} to use ipv6s ${local.compartment_scope} where any {request.permission = 'IPV6_READ', request.permission = 'IPV6_UPDATE'}",
+  ]
+
   # GetObject of the nodes' own configuration, only in the buckets that hold it (the full stack's
   # cloud-init fetches it; adopted nodes are given theirs by `health_probe install` and need none).
   node_config_statements = [
@@ -109,5 +122,5 @@ resource "oci_identity_policy" "nodes" {
   compartment_id = var.compartment_ocid
   name           = "${var.name_prefix}-nodes"
   description    = "The nodes post health metrics, invoke the failover function and read their config"
-  statements     = concat(local.node_statements, local.node_config_statements)
+  statements     = concat(local.node_statements, local.node_config_statements, local.node_direct_statements, local.node_direct_ipv6_statements)
 }

@@ -8,6 +8,13 @@ output "function_invoke_endpoint" {
   value       = oci_functions_function.failover.invoke_endpoint
 }
 
+output "direct_fast_path_config" {
+  description = "With fast_path_mode \"direct\": the events function's configuration for the node agents' fast_path_direct, without the events topic and metrics' compartment (the nodes are not granted them); empty otherwise."
+  value = var.fast_path_mode != "direct" ? {} : {
+    for key, value in module.function_config.config : key => value if !contains(["EVENTS_TOPIC_ID", "COMPARTMENT_ID"], key)
+  }
+}
+
 output "operator_function_id" {
   description = "OCID of the operators' function (manual and forced moves)."
   value       = oci_functions_function.operator.id

@@ -91,6 +91,28 @@ variable "function_timeout_seconds" {
   default     = 60
 }
 
+variable "provisioned_concurrency" {
+  type        = number
+  description = "Provisioned concurrency units (PCUs) of the events function, kept warm so that keepalived's notice never waits for a cold start; 0 = off. OCI's minimum and step depend on function_memory_mb (128 MB: 40, 256 MB: 20, 512 MB and more: 10), and idle PCUs are billed (docs/deploy.md)."
+  default     = 0
+
+  validation {
+    condition     = var.provisioned_concurrency >= 0 && floor(var.provisioned_concurrency) == var.provisioned_concurrency
+    error_message = "provisioned_concurrency: a whole number of PCUs, 0 for off."
+  }
+}
+
+variable "fast_path_mode" {
+  type        = string
+  description = "Who handles keepalived's MASTER notice: \"function\" (the node agent invokes the events function) or \"direct\" (the node agent runs the function's core itself; the nodes are then granted the function's move permissions, iam.tf)."
+  default     = "function"
+
+  validation {
+    condition     = contains(["function", "direct"], var.fast_path_mode)
+    error_message = "fast_path_mode: \"function\" or \"direct\"."
+  }
+}
+
 variable "operators_group_ocid" {
   type        = string
   description = "OCID of the IAM group whose members may cause manual and forced moves."

@@ -40,5 +40,6 @@ locals {
       vip_ipv4 = [for vip in var.vips : vip.id]
       vip_ipv6 = [for vip in var.vips_ipv6 : vip.id]
     }
+    fast_path_direct = var.fast_path_direct
   }
 }

@@ -70,3 +70,9 @@ variable "endpoints" {
   default     = {}
   description = "Monitoring ingestion and instance-principal federation endpoints; empty: the region's own (the lab points them at its emulator)."
 }
+
+variable "fast_path_direct" {
+  type        = map(string)
+  default     = {}
+  description = "fast_path_mode \"direct\": the events function's configuration (failover/config.py's keys), rendered as node-agent.yaml's fast_path_direct so the agent handles keepalived's notice itself; empty: the function handles it."
+}

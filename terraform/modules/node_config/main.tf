@@ -82,6 +82,7 @@ locals {
     client_ipv6_cidr = length(var.vrrp.vips_ipv6) > 0 ? var.firewall.client_ipv6_cidr : ""
     peer_ipv6s       = length(var.vrrp.vips_ipv6) > 0 ? [for peer in var.peers : local.ipv6_of[peer.name]] : []
     forwarding       = var.firewall.forwarding
+    peer_endpoint    = var.firewall.peer_endpoint
   })
 
   # KEY=value lines for systemd's EnvironmentFile= and for `.` in the bootstrap: values are

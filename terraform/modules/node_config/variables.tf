@@ -94,8 +94,9 @@ variable "firewall" {
       source_cidr      = string
       destination_cidr = string
     }))
+    peer_endpoint = optional(bool, false)
   })
-  description = "What the host firewall opens, the same as the nodes' NSG: service_ports from client_cidr (and client_ipv6_cidr with IPv6 floating IPs), health_port and VRRP from each peer, endpoint_port from function_cidr. Oracle's images REJECT everything else. forwarding (route-target mode, null: off): IP forwarding on, and forwarded traffic from source_cidr to destination_cidr (and its replies) accepted."
+  description = "What the host firewall opens, the same as the nodes' NSG: service_ports from client_cidr (and client_ipv6_cidr with IPv6 floating IPs), health_port and VRRP from each peer, endpoint_port from function_cidr. Oracle's images REJECT everything else. forwarding (route-target mode, null: off): IP forwarding on, and forwarded traffic from source_cidr to destination_cidr (and its replies) accepted. peer_endpoint (fast_path_mode direct): endpoint_port from each peer too."
 }
 
 variable "pip_find_links" {

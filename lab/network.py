@@ -144,13 +144,16 @@ def _ipv6_cable(plan: Plan, node: Node) -> list[list[str]]:
     the gateway, a /128 route per node, and the fabric answering neighbour solicitations for the
     other nodes and the IPv6 VIPs (proxy NDP: the IPv6 twin of the proxy ARP above). Neither side
     runs duplicate address detection: keepalived's VIP would otherwise be found "in use" on the
-    link the fabric answers for."""
+    link the fabric answers for. The node keeps its IPv6 addresses while its link is down, as it
+    keeps its IPv4 ones (the kernel's default flushes them): a `link-down` fault is a cut cable,
+    and after `heal` the node must be on both families again, not on IPv4 only."""
     fabric = plan.fabric_netns
     commands = [
         *(
             in_netns(node.netns, "sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0")
             for scope in ("all", "default", "eth0")
         ),
+        in_netns(node.netns, "sysctl", "-q", "-w", "net.ipv6.conf.eth0.keep_addr_on_down=1"),
         in_netns(fabric, "sysctl", "-q", "-w", f"net.ipv6.conf.{node.fabric_if}.accept_dad=0"),
         in_netns(fabric, "sysctl", "-q", "-w", f"net.ipv6.conf.{node.fabric_if}.proxy_ndp=1"),
         ["ip", "-n", node.netns, "addr", "add", f"{node.ip6}/{NODES_V6.prefixlen}", "dev", "eth0", "nodad"],
@@ -305,9 +308,13 @@ def transit_holder(plan: Plan) -> Node | None:
 
 
 def link(plan: Plan, node: Node, up: bool) -> None:
+    """A node's cable cut or mended; mended, its default routes (the kernel drops a down link's
+    routes, not its addresses) are back for both families."""
     run(["ip", "-n", node.netns, "link", "set", "eth0", "up" if up else "down"])
     if up:
         run(["ip", "-n", node.netns, "route", "replace", "default", "via", plan.node_gateway])
+        if node.ip6:
+            run(["ip", "-n", node.netns, "-6", "route", "replace", "default", "via", GATEWAY_V6, "dev", "eth0"])
 
 
 def clear_fault_rules(plan: Plan) -> None:

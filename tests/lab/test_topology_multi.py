@@ -140,3 +140,50 @@ def test_a_crashed_holder_moves_every_vip_to_the_next_priority_healthy_node(
         f"route-target: through node-c {moved[0] - fault_time:.2f} s after the crash, "
         f"{sum(1 for a in path if a['error'])} of {len(path)} requests failed"
     )
+
+
+def haproxy_up(node: Node) -> bool:
+    try:
+        return health(node)["haproxy"] == "up"
+    except requests.RequestException:
+        return False
+
+
+def test_a_node_whose_link_was_cut_and_mended_takes_the_ipv6_vip_again(
+    multi_lab: tuple[LabState, dict[str, Any]],
+) -> None:
+    """A cut cable costs a node neither family: after node-a's link-down and heal it still has
+    its IPv6 address and route, and when the holder (node-c, after the crash above) crashes in
+    turn with node-b unable to serve, node-a takes every VIP, the IPv6 one included, and answers
+    on it."""
+    state, _ = multi_lab
+    plan = state.plan
+    control.heal(plan)
+    control.wait_for(lambda: all(haproxy_up(n) for n in plan.nodes), 60, "every node's haproxy up", interval=0.5)
+    node_a = plan.node("node-a")
+    assert set(holders(state).values()) == {"node-c"}
+    control.fault("node-a", "link-down", plan)
+    time.sleep(2)
+    control.heal(plan)
+    addresses = subprocess.run(
+        ["ip", "-n", node_a.netns, "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    route = subprocess.run(
+        ["ip", "-n", node_a.netns, "-6", "route", "show", "default"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f" {node_a.ip6}/" in addresses and "default via" in route
+    control.fault("node-b", "haproxy-stop", plan)
+    control.wait_for(lambda: trial.keepalived_state(plan, plan.node("node-b")) == "FAULT", 10, "node-b in FAULT")
+    control.fault("node-c", "crash", plan)
+    control.wait_for(lambda: set(holders(state).values()) == {"node-a"}, 30, "every VIP on node-a", interval=0.5)
+    six = plan.vip_named("vip6")
+    control.wait_for(
+        lambda: "Hello from node-a" in control.client_get(plan, host=six.url_host),
+        10,
+        "node-a answering on vip6",
+        interval=0.5,
+    )
+    control.heal(plan)

@@ -74,13 +74,15 @@ ALARM_FAULTS = ("haproxy-stop", "link-down", "crash")
 # timeout (the default configuration: nothing keeps it warm); warm: called right before the
 # fault, once per node that notifies (the new MASTER and the one that let go); provisioned: the
 # topology's provisionedConcurrencyConfig keeps containers hot. A mode where the node agent moves
-# the IP itself (no function) would be a method of its own here, `fast_path_direct`.
+# the IP itself (no function) would be a method of its own here, `fast_path_direct`. The IPv6
+# VIP and the route-target path meet a warm function: they measure what those paths add (NDP,
+# the route's next hop), not the cold start `fast_path` already measures.
 FUNCTION_MODES = {
     "fast_path": "cold",
     "fast_path_warm": "warm",
     "fast_path_provisioned": "provisioned",
-    "fast_path_ipv6": "cold",
-    "fast_path_route_target": "cold",
+    "fast_path_ipv6": "warm",
+    "fast_path_route_target": "warm",
 }
 WARM_CONTAINERS = 2  # the new MASTER's notice and the old holder's, at once
 # Containers kept hot: the two notices of a failover at once. OCI counts PCUs, at least 20 at

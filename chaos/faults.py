@@ -123,10 +123,12 @@ MULTI_VIPS = 3
 MULTI_GROUP_S = (MULTI_VIPS - 1) * ETAG_ROUND_S
 
 
-def _multi(name: str, description: str, extra_budget_s: float = 0.0, weight: float = 1.0) -> Fault:
+def _multi(
+    name: str, description: str, extra_budget_s: float = 0.0, weight: float = 1.0, scenario: str = "multi"
+) -> Fault:
     return Fault(
         f"multi:{name}",
-        "multi",
+        scenario,
         description,
         MappingProxyType({"mode": name}),
         weight=weight,
@@ -158,6 +160,38 @@ MULTI_MATRIX: tuple[Fault, ...] = (
         "re-read and converge, one write per VIP",
         3 * ETAG_ROUND_S + FAST_PATH_BUDGET_S,
     ),
+    Fault(
+        "multi:keepalived-kill",
+        "keepalived_kill",
+        "the holder's keepalived is SIGKILLed (alias kept, it serves); node-b's MASTER notice, or, "
+        "node-b's keepalived gone too, node-c's: every VIP moves to the notifier once (holder_unmanaged)",
+        MappingProxyType({"mode": "peer-managed"}),
+        extra_budget_s=round(MULTI_GROUP_S, 3),
+        topology="multi",
+    ),
+)
+# keepalived SIGKILLed on the holder (rule 4b): the alias stays, so it serves, unmanaged.
+KEEPALIVED_KILL_MATRIX: tuple[Fault, ...] = tuple(
+    Fault(name, "keepalived_kill", description, MappingProxyType({"mode": mode}))
+    for name, mode, description in (
+        (
+            "keepalived-kill",
+            "peer-managed",
+            "the holder's keepalived is SIGKILLed (alias kept, it serves); the peer becomes MASTER "
+            "and notifies: the IP moves to it once (holder_unmanaged), a repeated notice moves nothing",
+        ),
+        (
+            "keepalived-kill:no-managed-peer",
+            "no-managed-peer",
+            "the same, but by the time the peer's notice arrives its keepalived is gone too or its "
+            "haproxy failed: no node serves with keepalived running, the IP stays",
+        ),
+        (
+            "keepalived-kill:split-brain",
+            "split-brain",
+            "nothing killed: both keepalived run, both MASTER, both notify: the IP stays",
+        ),
+    )
 )
 MATRIX: tuple[Fault, ...] = (
     Fault("baseline", "api", "no fault: a node fails and the fast path or the alarm path reports it"),
@@ -300,6 +334,7 @@ MATRIX: tuple[Fault, ...] = (
             ),
         )
     ),
+    *KEEPALIVED_KILL_MATRIX,
     *MULTI_MATRIX,
 )
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from chaos import faults
-from chaos.invariants import Change, ClientView, Observation, Write, check, check_protected
-from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, holder_at, invoke_errors, timeline
+from chaos.invariants import Change, ClientView, Observation, Write, check, check_protected, holder_at
+from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, invoke_errors, timeline
 from chaos.records import function_errors, writes_from_audit
 from failover.tags import LastMove, with_move
 from lab.cloud import LAB_FUNCTION_CONFIG

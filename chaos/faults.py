@@ -344,7 +344,9 @@ MATRIX: tuple[Fault, ...] = (
 # the node side takes to notice before the fast path can start, from the lab's own settings:
 # keepalived's haproxy check (templates/keepalived.conf.tftpl: interval 1, fall 1), VRRP's
 # master-down interval (3 adverts plus skew, advert_int from lab/plan.py), and the function's
-# probe timeout for a node that does not answer (the lab keeps the default, 2 s).
+# probe timeout for a node that does not answer (the lab keeps the default, 2 s). A SIGKILLed
+# keepalived's peer notifies after the master-down interval; the move it asks for (rule 4b) is
+# the fast path's 2 s on top, so lab:keepalived-kill's budget is the same sum as before the rule.
 LAB_CHECK_INTERVAL_S = 1.0
 LAB_ADVERT_INT_S = 0.2
 LAB_LOWEST_VRRP_PRIORITY = 90
@@ -382,15 +384,16 @@ LAB_MATRIX: tuple[Fault, ...] = (
     _lab(
         "keepalived-kill",
         "fault",
-        "the holder's keepalived gets SIGKILL: the alias stays, the peer becomes MASTER",
+        "the holder's keepalived gets SIGKILL: the alias stays, the peer becomes MASTER after VRRP's "
+        "master-down interval and its notice moves the IP there (rule 4b): one write",
         LAB_MASTER_DOWN_S,
         kind="keepalived-kill",
     ),
     _lab(
         "keepalived-kill+restart",
         "restart",
-        "the holder's keepalived is SIGKILLed, then started again (it starts "
-        "as BACKUP and drops the stale alias); timed from the restart",
+        "the holder's keepalived is SIGKILLed (the peer's notice moves the IP off it: one write), "
+        "then started again 2-4 s later (as BACKUP: it drops the stale alias, nothing moves); timed from the restart",
         kind="keepalived-kill",
     ),
     _lab(

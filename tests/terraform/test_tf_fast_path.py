@@ -16,7 +16,7 @@ from failover.config import Config
 from health_probe.config import parse_config
 from ocisim.functions.models import provisioned_concurrency
 from tests.support.terraform import TERRAFORM, TERRAFORM_DIR, Module, evaluate, hcl, run_terraform
-from tests.support.tf_nodes import DEFAULTS, Topology, node_modules
+from tests.support.tf_nodes import DEFAULTS, NodeLayout, node_modules
 from tests.terraform.test_tf_function_config import config_module, node_entries
 
 ROOT = Module.load(TERRAFORM_DIR)
@@ -68,7 +68,7 @@ def test_direct_mode_renders_the_config_the_agent_and_the_function_both_accept(t
     vips = '  vip_private_ip_ids     = ["ocid1.privateip.oc1.iad.vip"]'
     function = evaluate(tmp_path / "fn", config_module(node_entries(DEFAULTS["nodes"]), "never", False, vips))["config"]
     settings = {key: value for key, value in function.items() if key not in withheld_keys()}
-    topology = Topology()
+    topology = NodeLayout()
     nodes = "\n".join(node_modules(topology, name, fast_path_direct=settings) for name in topology.nodes)
     rendered = evaluate(tmp_path / "nodes", nodes)
     port = DEFAULTS["node_health_port"]
@@ -84,7 +84,7 @@ def test_direct_mode_renders_the_config_the_agent_and_the_function_both_accept(t
 
 @needs_terraform
 def test_function_mode_renders_no_direct_config_and_no_peer_rule(tmp_path: Path) -> None:
-    topology = Topology()
+    topology = NodeLayout()
     rendered = evaluate(tmp_path, "\n".join(node_modules(topology, name) for name in topology.nodes))
     port = DEFAULTS["node_health_port"]
     for name in topology.nodes:

@@ -1,7 +1,7 @@
 """Chaos: the fault matrix of docs/reliability.md, run against the real function, with the invariants measured.
 
     faults      the matrix as data, and the seeded plan of trials
-    invariants  the six invariants, pure checks on an audit log and the function's answers
+    invariants  the seven invariants, pure checks on an audit log and the function's answers
     nodes       loopback health endpoints whose answer (and real state) the harness sets
     lane        one emulator running the real function under fdk, reached as OCI's callers do
     scenarios   the emulator driver's trial scripts, one per fault scenario

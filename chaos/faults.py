@@ -123,10 +123,12 @@ MULTI_VIPS = 3
 MULTI_GROUP_S = (MULTI_VIPS - 1) * ETAG_ROUND_S
 
 
-def _multi(name: str, description: str, extra_budget_s: float = 0.0, weight: float = 1.0) -> Fault:
+def _multi(
+    name: str, description: str, extra_budget_s: float = 0.0, weight: float = 1.0, scenario: str = "multi"
+) -> Fault:
     return Fault(
         f"multi:{name}",
-        "multi",
+        scenario,
         description,
         MappingProxyType({"mode": name}),
         weight=weight,
@@ -158,6 +160,38 @@ MULTI_MATRIX: tuple[Fault, ...] = (
         "re-read and converge, one write per VIP",
         3 * ETAG_ROUND_S + FAST_PATH_BUDGET_S,
     ),
+    Fault(
+        "multi:keepalived-kill",
+        "keepalived_kill",
+        "the holder's keepalived is SIGKILLed (alias kept, it serves); node-b's MASTER notice, or, "
+        "node-b's keepalived gone too, node-c's: every VIP moves to the notifier once (holder_unmanaged)",
+        MappingProxyType({"mode": "peer-managed"}),
+        extra_budget_s=round(MULTI_GROUP_S, 3),
+        topology="multi",
+    ),
+)
+# keepalived SIGKILLed on the holder (rule 4b): the alias stays, so it serves, unmanaged.
+KEEPALIVED_KILL_MATRIX: tuple[Fault, ...] = tuple(
+    Fault(name, "keepalived_kill", description, MappingProxyType({"mode": mode}))
+    for name, mode, description in (
+        (
+            "keepalived-kill",
+            "peer-managed",
+            "the holder's keepalived is SIGKILLed (alias kept, it serves); the peer becomes MASTER "
+            "and notifies: the IP moves to it once (holder_unmanaged), a repeated notice moves nothing",
+        ),
+        (
+            "keepalived-kill:no-managed-peer",
+            "no-managed-peer",
+            "the same, but by the time the peer's notice arrives its keepalived is gone too or its "
+            "haproxy failed: no node serves with keepalived running, the IP stays",
+        ),
+        (
+            "keepalived-kill:split-brain",
+            "split-brain",
+            "nothing killed: both keepalived run, both MASTER, both notify: the IP stays",
+        ),
+    )
 )
 MATRIX: tuple[Fault, ...] = (
     Fault("baseline", "api", "no fault: a node fails and the fast path or the alarm path reports it"),
@@ -300,6 +334,7 @@ MATRIX: tuple[Fault, ...] = (
             ),
         )
     ),
+    *KEEPALIVED_KILL_MATRIX,
     *MULTI_MATRIX,
 )
 
@@ -309,7 +344,9 @@ MATRIX: tuple[Fault, ...] = (
 # the node side takes to notice before the fast path can start, from the lab's own settings:
 # keepalived's haproxy check (templates/keepalived.conf.tftpl: interval 1, fall 1), VRRP's
 # master-down interval (3 adverts plus skew, advert_int from lab/plan.py), and the function's
-# probe timeout for a node that does not answer (the lab keeps the default, 2 s).
+# probe timeout for a node that does not answer (the lab keeps the default, 2 s). A SIGKILLed
+# keepalived's peer notifies after the master-down interval; the move it asks for (rule 4b) is
+# the fast path's 2 s on top, so lab:keepalived-kill's budget is the same sum as before the rule.
 LAB_CHECK_INTERVAL_S = 1.0
 LAB_ADVERT_INT_S = 0.2
 LAB_LOWEST_VRRP_PRIORITY = 90
@@ -347,15 +384,16 @@ LAB_MATRIX: tuple[Fault, ...] = (
     _lab(
         "keepalived-kill",
         "fault",
-        "the holder's keepalived gets SIGKILL: the alias stays, the peer becomes MASTER",
+        "the holder's keepalived gets SIGKILL: the alias stays, the peer becomes MASTER after VRRP's "
+        "master-down interval and its notice moves the IP there (rule 4b): one write",
         LAB_MASTER_DOWN_S,
         kind="keepalived-kill",
     ),
     _lab(
         "keepalived-kill+restart",
         "restart",
-        "the holder's keepalived is SIGKILLed, then started again (it starts "
-        "as BACKUP and drops the stale alias); timed from the restart",
+        "the holder's keepalived is SIGKILLed (the peer's notice moves the IP off it: one write), "
+        "then started again 2-4 s later (as BACKUP: it drops the stale alias, nothing moves); timed from the restart",
         kind="keepalived-kill",
     ),
     _lab(

@@ -27,16 +27,20 @@ true about the nodes and when (`Change`: a node's probe answer and whether it re
 6. Bad input never crashes or writes: every invocation answered 200 with a JSON answer, never
    an internal error; a body that is not a valid event moves nothing.
 
-Protected (``check_protected``, named, not yet one of the numbered ``INVARIANTS`` that ``check``
-and the report count): the IP ends on a node that serves *and* whose keepalived runs, so the
-next fault is handled on the fast path too, unless no node does both at the end. It needs to
-know which nodes run keepalived (`Change.keepalived`); a trial whose timeline does not say so
-for every node passes it vacuously.
+7. Protected: the IP ends on a node that serves *and* whose keepalived runs (so the next fault
+   is handled on the fast path too), and got there within the trial's budget (the same as
+   convergence's), unless no node does both at the end. The time is from the onset to the first
+   instant from which, to the end (the last write, or when watching stopped), every VIP's holder
+   by its audit chain serves and runs keepalived by the timeline (0 when that held from the
+   onset on); the client's view is invariant 3's business. It needs to know which nodes run
+   keepalived (`Change.keepalived`); a trial whose timeline does not say so for every node
+   holds it vacuously.
 
 With several VIPs (``Observation.other_vips``: the multi topology's second IPv4 VIP and its IPv6
 VIP) invariants 1, 2 and 4 hold for every VIP on its own (one VNIC, an unbroken chain, no wrong
 move, the write bound per VIP), and convergence (3) needs every VIP on a serving node and every
-VIP group on one node: a group split at the end is not converged, whatever each VIP's node.
+VIP group on one node: a group split at the end is not converged, whatever each VIP's node;
+protection (7) needs every VIP on a node that serves and runs keepalived.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-INVARIANTS = (1, 2, 3, 4, 5, 6)
+INVARIANTS = (1, 2, 3, 4, 5, 6, 7)
 
 
 @dataclass(frozen=True)
@@ -313,25 +317,67 @@ def check_convergence(obs: Observation) -> tuple[list[str], float | None]:
     return [], took
 
 
-def check_protected(obs: Observation) -> list[str]:
-    """The IP ends on a node that serves and whose keepalived runs, unless no node does both;
-    vacuous unless the timeline says for every node whether its keepalived runs at the end."""
-    end = _end(obs)
+def holder_at(initial: str | None, writes: Iterable[Write], at: float) -> str | None:
+    """Where the audit chain had a VIP at ``at``."""
+    holder = initial
+    for write in sorted(writes, key=lambda w: w.at):
+        if write.at > at:
+            break
+        holder = write.to_node
+    return holder
+
+
+def protected_nodes(obs: Observation, at: float) -> list[str] | None:
+    """The trial's nodes that serve and whose keepalived runs at ``at``; None: the timeline does
+    not say for every node whether its keepalived runs."""
     nodes = sorted({c.node for c in obs.timeline})
-    running = {n: keepalived_at(obs.timeline, n, end) for n in nodes}
+    running = {n: keepalived_at(obs.timeline, n, at) for n in nodes}
     if not nodes or None in running.values():
+        return None
+    return [n for n in nodes if running[n] and serving_at(obs.timeline, n, at)]
+
+
+def protected_after(obs: Observation) -> float:
+    """Seconds from the onset to the first instant from which every VIP's holder (by its audit
+    chain) is a protected node until the end; the end itself when the chain never got there."""
+    end = _end(obs)
+    instants = sorted(
+        {obs.onset, end}
+        | {c.at for c in obs.timeline if obs.onset < c.at < end}
+        | {w.at for w in _all_writes(obs) if obs.onset < w.at < end}
+    )
+    since = None
+    for at in instants:
+        protected = protected_nodes(obs, at) or []
+        held = all(holder_at(v.initial_holder, v.writes, at) in protected for v in vip_ends(obs))
+        since = (at if since is None else since) if held else None
+    return (end if since is None else since) - obs.onset
+
+
+def check_protected(obs: Observation) -> list[str]:
+    """Invariant 7: every VIP ends on a node that serves and whose keepalived runs, within the
+    trial's budget (`protected_after`), unless no node does both at the end; vacuous unless the
+    timeline says for every node whether its keepalived runs at the end."""
+    end = _end(obs)
+    protected = protected_nodes(obs, end)
+    if not protected:
         return []
-    protected = [n for n in nodes if serving_at(obs.timeline, n, end) and running[n]]
-    if not protected or obs.final_holder in protected:
-        return []
-    holder = obs.final_holder
-    if holder not in running:
-        why = "is no node of the trial"
-    elif not serving_at(obs.timeline, holder, end):
-        why = "does not serve"
-    else:
-        why = "serves but its keepalived does not run"
-    return [f"protected: the IP ends on {holder}, which {why}, while {', '.join(protected)} could hold it"]
+    notes = []
+    for v in vip_ends(obs):
+        if v.final_holder in protected:
+            continue
+        if v.final_holder not in {c.node for c in obs.timeline}:
+            why = "is no node of the trial"
+        elif not serving_at(obs.timeline, v.final_holder, end):
+            why = "does not serve"
+        else:
+            why = "serves but its keepalived does not run"
+        ip = f"{v.vip} " if v.vip else "the IP "
+        notes.append(f"7: {ip}ends on {v.final_holder}, which {why}, while {', '.join(protected)} could hold it")
+    took = protected_after(obs)
+    if not notes and took > obs.budget_s:
+        notes.append(f"7: on a protected node after {took:.2f}s, budget {obs.budget_s:.2f}s")
+    return notes
 
 
 def _not_converged(obs: Observation, end: float) -> list[str]:
@@ -419,6 +465,7 @@ def check(obs: Observation, relaxed: Iterable[int] = ()) -> Verdict:
         4: check_writes(obs),
         5: check_cannot_verify(obs),
         6: check_bad_input(obs),
+        7: check_protected(obs),
     }
     notes = tuple(note for n in INVARIANTS for note in found[n])
     if 2 in relaxed:

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from chaos.faults import FAST_PATH_BUDGET_S, Fault, Trial, by_name
-from chaos.invariants import Observation
-from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, holder_at, invoke_errors, timeline
+from chaos.invariants import Observation, holder_at
+from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, invoke_errors, timeline
 from chaos.records import function_errors, writes_from_audit
 from chaos.runner import judged
 from failover.config import Config

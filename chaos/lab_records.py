@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chaos.invariants import Answer, Change, ClientView, Write
+from chaos.invariants import Answer, Change, ClientView
 from chaos.records import json_object
 
 # What each lab fault (and heal) does to a node's ability to serve and to its keepalived; keepalived's
@@ -136,13 +136,3 @@ def invoke_errors(entries: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
         for e in entries
         if e.get("event") == "request" and e.get("operation") == "InvokeFunction" and e.get("status") != 200
     )
-
-
-def holder_at(initial: str | None, writes: Iterable[Write], at: float) -> str | None:
-    """Where the audit chain had the floating IP at ``at``."""
-    holder = initial
-    for write in sorted(writes, key=lambda w: w.at):
-        if write.at > at:
-            break
-        holder = write.to_node
-    return holder

@@ -190,8 +190,10 @@ class Lane:
         api_fault: bool = False,
         exercised: bool = True,
     ) -> Observation:
-        """Clear the faults and read back everything the invariants need."""
+        """Clear the faults and read back everything the invariants need; the end state is judged
+        now (``observed_until``), so a node's state the trial changed after the last write counts."""
         self.emu.clear_faults()
+        until = time.time()
         seq, offset, _ = mark
         audit = self.emu.audit(after=seq)
         first, *others = (self._vip_end(vip, audit, initial_holder) for vip in self.vip_ids)
@@ -214,6 +216,7 @@ class Lane:
             api_fault=api_fault,
             function_errors=self._function_errors(offset),
             exercised=exercised,
+            observed_until=until,
             vip_group=first.group,
             other_vips=tuple(others),
         )

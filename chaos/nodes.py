@@ -7,7 +7,11 @@ endpoint: 200 headers at once, then its body a byte at a time for ``hang_seconds
 cut off at the probe timeout), ``impostor`` (a 200 that names another node: *unknown*). Whether the node really
 serves clients is the trial's ground truth, kept apart in ``serving``: a node can be fine while
 the function cannot reach it (``hang`` and serving), or crashed (``hang`` and not serving).
-Every change is stamped on a timeline, so the invariant checks can ask what was true when.
+Each answer also says whether the node's keepalived runs (the agent's ``keepalived`` field,
+"running" or "not running", as health_probe/serving.py words it and failover/probe.py reads
+it): running unless the trial killed it (a SIGKILLed keepalived leaves the alias, so the node
+serves on). Every change is stamped on a timeline, keepalived's state with it, so the invariant
+checks can ask what was true when.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from chaos.invariants import Change
+from health_probe.serving import keepalived_word
 
 PROBE_STATES = ("up", "down", "hang", "trickle", "impostor")
 
@@ -29,6 +34,7 @@ class HealthEndpoint:
     def __init__(self, name: str, hang_seconds: float) -> None:
         self.name = name
         self.probe = "up"
+        self.keepalived = True
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,7 +46,8 @@ class HealthEndpoint:
                     return
                 up = endpoint.probe in ("up", "impostor")
                 name = "some-other-node" if endpoint.probe == "impostor" else endpoint.name
-                body = json.dumps({"node": name, "serving": up}).encode()  # as the node agent answers
+                answer = {"node": name, "serving": up, "keepalived": keepalived_word(endpoint.keepalived)}
+                body = json.dumps(answer).encode()  # as the node agent answers
                 try:
                     self.send_response(200 if up else 503)
                     self.send_header("Content-Type", "application/json")
@@ -84,18 +91,23 @@ class Nodes:
         self.endpoints = {name: HealthEndpoint(name, hang_seconds) for name in names}
         self.timeline: list[Change] = []
 
-    def set(self, node: str, probe: str, serving: bool | None = None) -> None:
-        """Make ``node``'s endpoint answer ``probe``; ``serving`` defaults to probe == up."""
+    def set(self, node: str, probe: str, serving: bool | None = None, keepalived: bool | None = None) -> None:
+        """Make ``node``'s endpoint answer ``probe``; ``serving`` defaults to probe == up,
+        ``keepalived`` (whether it runs there) to what it was."""
         if probe not in PROBE_STATES:
             raise ValueError(f"probe must be one of {PROBE_STATES}")
-        self.endpoints[node].probe = probe
-        self.timeline.append(Change(time.time(), node, probe, probe == "up" if serving is None else serving))
+        endpoint = self.endpoints[node]
+        endpoint.probe = probe
+        if keepalived is not None:
+            endpoint.keepalived = keepalived
+        serves = probe == "up" if serving is None else serving
+        self.timeline.append(Change(time.time(), node, probe, serves, endpoint.keepalived))
 
     def reset(self) -> None:
-        """Every node up and serving; the timeline starts again."""
+        """Every node up and serving, its keepalived running; the timeline starts again."""
         self.timeline = []
         for name in self.endpoints:
-            self.set(name, "up")
+            self.set(name, "up", keepalived=True)
 
     def close(self) -> None:
         for endpoint in self.endpoints.values():

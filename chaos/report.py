@@ -4,7 +4,8 @@ The JSON's shape is a fixed interface (`make chaos` writes it, docs/reliability.
 ``{"faults": {NAME: {"trials", "violations" (per invariant), "max_writes_per_failure",
 "convergence_s": {"p50", "p95", "max"}}}}``, plus the run's metadata beside ``faults``.
 Convergence percentiles are nearest-rank over the trials that have a convergence time (null
-when none has: nothing could serve, or the harness failed).
+when none has: nothing could serve, or the harness failed). A row of an earlier run that did
+not check an invariant yet (no key for it under ``violations``) shows it as not run, ``-``.
 """
 
 from __future__ import annotations
@@ -82,16 +83,20 @@ def merge(previous: Mapping[str, Any] | None, result: Mapping[str, Any], kept: I
     return {**merged, "totals": totals(table), "faults": table}
 
 
+NOT_RUN = "-"
+
+
 def _cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    return NOT_RUN if value is None else f"{value:.2f}"
 
 
 def markdown(report: Mapping[str, Any]) -> str:
     """The results table as Markdown, one row per fault."""
-    head = "| fault | trials | fault bit | violations (1-6) | max writes/failure | convergence p50 / p95 / max (s) |"
+    numbered = f"{INVARIANTS[0]}-{INVARIANTS[-1]}"
+    head = f"| fault | trials | fault bit | violations ({numbered}) | max writes/failure | convergence p50 / p95 / max (s) |"
     lines = [head, "| --- | ---: | ---: | --- | ---: | --- |"]
     for name, s in report["faults"].items():
-        violations = " ".join(str(s["violations"][str(n)]) for n in INVARIANTS)
+        violations = " ".join(str(s["violations"].get(str(n), NOT_RUN)) for n in INVARIANTS)
         extra = f" ({s['harness_errors']} harness errors)" if s["harness_errors"] else ""
         conv = " / ".join(_cell(s["convergence_s"][k]) for k in ("p50", "p95", "max"))
         lines.append(

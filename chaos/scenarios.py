@@ -30,6 +30,7 @@ from chaos.faults import FAST_PATH_BUDGET_S, MULTI_VIPS, PROBE_TIMEOUT_S, Fault
 from chaos.invariants import Answer, Observation
 from chaos.lane import Lane, Mark, together
 from failover.config import vip_family
+from failover.decide import HOLDER_UNMANAGED
 from ocisim.errors import CODES
 
 A, B, C = "node-a", "node-b", "node-c"
@@ -456,6 +457,53 @@ def hostile(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
     return _observe(lane, fault, mark, onset, answers, failures, allowed_writes=allowed)
 
 
+def keepalived_kill(lane: Lane, fault: Fault, rng: random.Random) -> Observation:
+    """The holder's keepalived is SIGKILLed: its alias stays, so node-a serves on, but its agent
+    reports keepalived not running; a peer's keepalived, no longer hearing adverts, becomes
+    MASTER and notifies. One ``mode`` per fault:
+
+    peer-managed     node-b's keepalived runs: every VIP moves to node-b once (rule 4b, code
+                     holder_unmanaged); half the trials its notice comes again: nothing more. On
+                     the multi topology half the trials node-b's keepalived was already gone
+                     (killed while BACKUP: no alias, it does not serve), so node-c is MASTER and
+                     every VIP moves there
+    no-managed-peer  by the time node-b's notice arrives its keepalived is gone too (it keeps the
+                     alias it took) or its haproxy failed: no node serves with keepalived running,
+                     the IP stays (invariant 7 has no node to ask for)
+    split-brain      nothing killed: both keepalived run, both MASTER, both notify; the IP stays
+    """
+    mode = fault.params["mode"]
+    mark = lane.reset()
+    if mode == "split-brain":
+        onset = time.time()
+        answers: list[Answer] = []
+        for _ in range(rng.randint(1, 3)):
+            answers += together(
+                [lambda: lane.invoke(master(A), "automatic"), lambda: lane.invoke(master(B), "automatic")]
+            )
+        return _observe(lane, fault, mark, onset, answers, 0)
+    notifier = B
+    if C in lane.node_names and rng.random() < 0.5:
+        lane.nodes.set(B, "down", keepalived=False)
+        notifier = C
+    onset = time.time()
+    lane.nodes.set(A, "up", keepalived=False)
+    peers = frozenset(n for n in lane.node_names if n != notifier)
+    if mode == "no-managed-peer":
+        if rng.random() < 0.5:
+            lane.nodes.set(B, "up", keepalived=False)
+        else:
+            lane.nodes.set(B, "down")
+        answers = [lane.invoke(master(B), "automatic", peers)]
+        stayed = (answers[0].body or {}).get("decision") != "moved"
+        return _observe(lane, fault, mark, onset, answers, 0, exercised=stayed)
+    answers = [lane.invoke(master(notifier), "automatic", peers)]
+    if rng.random() < 0.5:
+        answers.append(lane.invoke(master(notifier), "automatic", peers))
+    handed = (answers[0].body or {}).get("code") == HOLDER_UNMANAGED and _moved_all(lane, answers[0])
+    return _observe(lane, fault, mark, onset, answers, 1, exercised=handed)
+
+
 RACE_READ_S = 0.4  # GetPrivateIp/GetIpv6 slowed so that racing invocations read the same etags
 
 
@@ -557,4 +605,5 @@ SCENARIOS: dict[str, Callable[[Lane, Fault, random.Random], Observation]] = {
     "bad_input": bad_input,
     "hostile": hostile,
     "multi": multi,
+    "keepalived_kill": keepalived_kill,
 }

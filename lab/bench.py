@@ -226,7 +226,6 @@ def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabStat
     machines booted from terraform's cloud-init, each method put in place inside the nodes as
     its users would (`use_method`). `--processes`: a lab of host processes per method, its
     notify rendered in."""
-    plan = control.default_plan()
     for setup, group in lab_groups(methods):
         if not booted:
             for method in group:
@@ -241,6 +240,7 @@ def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabStat
                     emulator=setup.emulator,
                     fast_path_mode=setup.fast_path_mode,
                 )
+                plan = control.default_plan()  # the layout `up` saved: the setup's topology
                 try:
                     yield method, LabState.load(plan)
                 finally:
@@ -255,6 +255,7 @@ def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabStat
             emulator=setup.emulator,
             fast_path_mode=setup.fast_path_mode,
         )
+        plan = control.default_plan()
         try:
             state = LabState.load(plan)
             if "floor" in group:

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from chaos.invariants import (
+    INVARIANTS,
     Answer,
     Change,
     Observation,
@@ -13,6 +14,7 @@ from chaos.invariants import (
     check,
     check_protected,
     keepalived_at,
+    protected_after,
     served_throughout,
     serving_at,
 )
@@ -186,15 +188,26 @@ def test_keepalived_at_reads_the_latest_change_that_says():
 def test_protected_holds_when_the_ip_ends_on_a_serving_node_whose_keepalived_runs():
     verdict = check(killed())
     assert verdict.ok and verdict.needless_moves == 0  # invariant 2: the move off a node without keepalived is right
-    assert check_protected(killed()) == []
+    assert check_protected(killed()) == [] and protected_after(killed()) == pytest.approx(1.0)
 
 
-def test_protected_fails_when_the_ip_stays_on_the_node_whose_keepalived_was_killed():
-    stayed = killed(writes=(), answers=(), final_holder=A)
-    assert check_protected(stayed) == [
-        "protected: the IP ends on node-a, which serves but its keepalived does not run, while node-b could hold it"
-    ]
-    assert check(stayed).held[3]  # invariant 3 is content: node-a serves
+def test_protected_is_invariant_7_and_fails_when_the_ip_stays_on_the_node_whose_keepalived_was_killed():
+    assert INVARIANTS == (1, 2, 3, 4, 5, 6, 7)
+    stayed = killed(writes=(), answers=(), final_holder=A, observed_until=T0 + 3)
+    note = "7: the IP ends on node-a, which serves but its keepalived does not run, while node-b could hold it"
+    assert check_protected(stayed) == [note]
+    verdict = check(stayed)
+    assert broken(verdict) == [7] and verdict.notes == (note,)  # invariant 3 is content: node-a serves
+
+
+def test_protected_must_come_within_the_budget_counted_from_the_onset():
+    late = killed(writes=(replace(PROTECTIVE, at=T0 + 2.5),))
+    assert protected_after(late) == pytest.approx(2.5)
+    assert check_protected(late) == ["7: on a protected node after 2.50s, budget 2.00s"]
+    assert 7 in broken(check(late))
+    # Protected from the onset on (nothing killed the holder's keepalived): no time at all.
+    running = tuple(replace(c, keepalived=True) for c in KILLED)
+    assert protected_after(killed(timeline=running, writes=(), final_holder=A)) == 0.0
 
 
 def test_protected_fails_when_the_holder_does_not_serve_or_is_no_node_of_the_trial():
@@ -202,21 +215,33 @@ def test_protected_fails_when_the_holder_does_not_serve_or_is_no_node_of_the_tri
     dead = killed(
         timeline=KILLED + (Change(T0 + 2, A, "down", False),), final_holder=A, writes=(), observed_until=T0 + 3
     )
-    assert check_protected(dead) == [
-        "protected: the IP ends on node-a, which does not serve, while node-b could hold it"
-    ]
+    assert check_protected(dead) == ["7: the IP ends on node-a, which does not serve, while node-b could hold it"]
     assert check_protected(killed(final_holder=None)) == [
-        "protected: the IP ends on None, which is no node of the trial, while node-b could hold it"
+        "7: the IP ends on None, which is no node of the trial, while node-b could hold it"
     ]
     assert (
         check_protected(killed(timeline=down_b, final_holder=A, writes=(), observed_until=T0 + 3)) == []
     )  # nobody does both
 
 
-def test_protected_is_vacuous_when_the_trial_does_not_record_keepalived():
-    assert check_protected(failover()) == []
+def test_protected_is_vacuous_when_no_node_is_managed_or_the_trial_does_not_record_keepalived():
+    assert check_protected(failover()) == [] and check(failover()).held[7]
     partial = (Change(T0 - 5, A, "up", True, keepalived=False), Change(T0 - 5, B, "up", True))
     assert check_protected(failover(timeline=partial, final_holder=A, writes=())) == []
+    # Both keepalived gone (the peer's killed too): nobody to hand the IP to, it stays.
+    both = KILLED + (Change(T0 + 0.5, B, "up", True, keepalived=False),)
+    stayed = killed(timeline=both, writes=(), answers=(), final_holder=A, observed_until=T0 + 3)
+    assert check(stayed).ok
+
+
+def test_protected_judges_every_vip():
+    moved = Write(T0 + 1.2, A, B, True)
+    group = killed(other_vips=(VipEnd("vip-2", 0, A, B, 1, (moved,)), VipEnd("vip6", 1, A, A, 1, ())))
+    assert check_protected(group) == [
+        "7: vip6 ends on node-a, which serves but its keepalived does not run, while node-b could hold it"
+    ]
+    fixed = replace(group, other_vips=(group.other_vips[0], VipEnd("vip6", 1, A, B, 1, (replace(moved, at=T0 + 1.4),))))
+    assert check_protected(fixed) == [] and protected_after(fixed) == pytest.approx(1.4)
 
 
 def test_a_move_off_a_serving_holder_is_still_wrong_unless_its_keepalived_stopped_and_the_targets_ran():

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from chaos import faults
-from chaos.invariants import Change, ClientView, Observation, Write, check, check_protected
-from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, holder_at, invoke_errors, timeline
+from chaos.invariants import Change, ClientView, Observation, Write, check, check_protected, holder_at, protected_after
+from chaos.lab_records import Action, AliasSample, answers_from_log, client_view, invoke_errors, timeline
 from chaos.records import function_errors, writes_from_audit
 from failover.tags import LastMove, with_move
 from lab.cloud import LAB_FUNCTION_CONFIG
@@ -232,7 +232,10 @@ def test_the_ip_left_on_a_node_without_the_alias_is_caught_at_the_end_of_watchin
         client=ClientView(steady_from=None),
     )
     verdict = check(stopped)
-    assert not verdict.held[3] and verdict.notes == ("3: the IP ends on node-a, which does not serve",)
+    assert verdict.notes == (
+        "3: the IP ends on node-a, which does not serve",
+        "7: the IP ends on node-a, which does not serve, while node-b could hold it",
+    )
     # Why the lab passes observed_until: with no write, the end state would be judged at the
     # onset, when node-a still held the alias.
     assert check(replace(stopped, observed_until=None, client=None)).held[3]
@@ -256,10 +259,31 @@ def test_a_keepalived_kill_is_judged_by_what_keepalived_ran_where():
     verdict = check(killed)
     assert verdict.ok and verdict.needless_moves == 0 and check_protected(killed) == []
     stayed = replace(killed, writes=(), final_holder=A, client=ClientView(steady_from=T0 - 1))
-    assert check(stayed).ok  # the numbered invariants are content: node-a serves
+    assert [n for n, ok in check(stayed).held.items() if not ok] == [7]  # 1-6 are content: node-a serves
     assert check_protected(stayed) == [
-        "protected: the IP ends on node-a, which serves but its keepalived does not run, while node-b could hold it"
+        "7: the IP ends on node-a, which serves but its keepalived does not run, while node-b could hold it"
     ]
+
+
+def test_a_keepalived_kill_and_restart_is_protected_from_the_restart_on():
+    """lab:keepalived-kill+restart: the peer's MASTER notice moved the IP off the killed holder
+    before keepalived was started again (one write, before the onset, the restart); the restarted
+    keepalived comes up as BACKUP and drops its stale alias. Protected from the onset on."""
+    restarted = lab_trial(
+        fault="lab:keepalived-kill+restart",
+        onset=T0 + 3,
+        budget_s=2.0,
+        writes=(Write(T0 + 1.9, A, B, True, reason="holder node-a serves but its keepalived does not run"),),
+        timeline=timeline(
+            NODES,
+            AliasSample(T0 - 1, frozenset({A})),
+            [Action(T0, A, "keepalived-kill"), Action(T0 + 3, "", "heal")],
+            [AliasSample(T0 + 0.8, frozenset({A, B})), AliasSample(T0 + 3.2, frozenset({B}))],
+        ),
+        client=ClientView(steady_from=T0 + 2.0),
+    )
+    verdict = check(restarted)
+    assert verdict.ok and verdict.writes == 1 and protected_after(restarted) == 0.0
 
 
 # --- the lab matrix and its budgets -----------------------------------------------------------
@@ -285,4 +309,8 @@ def test_lab_budgets_come_from_the_lab_settings():
     assert "PROBE_TIMEOUT_SECONDS" not in LAB_FUNCTION_CONFIG and faults.LAB_PROBE_TIMEOUT_S == 2.0
     budget = {f.name: faults.FAST_PATH_BUDGET_S + f.extra_budget_s for f in faults.LAB_MATRIX}
     assert budget["lab:keepalived-stop"] == budget["lab:heal:never"] == faults.FAST_PATH_BUDGET_S
+    # The peer's MASTER notice after VRRP's master-down interval, then the function's move (rule 4b).
+    assert budget["lab:keepalived-kill"] == pytest.approx(
+        faults.FAST_PATH_BUDGET_S + faults.LAB_MASTER_DOWN_S, abs=0.01
+    )
     assert budget["lab:haproxy-stop"] == 3.0 and budget["lab:crash"] == pytest.approx(2 + 0.73 + 2, abs=0.01)

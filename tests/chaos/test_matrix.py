@@ -53,11 +53,31 @@ def test_budgets_add_what_the_fault_withholds():
 
 def test_the_multi_topology_faults_run_on_their_own_lane_and_the_rest_stay_on_two_nodes():
     multi = {f.name: f for f in MATRIX if f.topology == "multi"}
-    assert set(multi) == {"multi:holder-down", "multi:two-down", "multi:partial-write", "multi:ipv6-412"}
-    assert all(f.scenario == "multi" and f.driver == "emulator" for f in multi.values())
+    assert set(multi) == {
+        "multi:holder-down",
+        "multi:two-down",
+        "multi:partial-write",
+        "multi:ipv6-412",
+        "multi:keepalived-kill",
+    }
+    assert all(f.driver == "emulator" for f in multi.values())
+    assert {f.scenario for f in multi.values()} == {"multi", "keepalived_kill"}
     assert {f.topology for f in MATRIX if f.name not in multi} == {"two-node"}
     # Each VIP beyond the first adds its read, write and read-back; a partial write its retry deadline.
     assert multi["multi:holder-down"].extra_budget_s == pytest.approx(MULTI_GROUP_S)
     assert multi["multi:partial-write"].extra_budget_s == pytest.approx(MULTI_GROUP_S + RETRY_DEADLINE_S)
     counts = trial_counts(tuple(multi.values()), 60)
     assert sum(counts.values()) == 60 and counts["multi:partial-write"] < counts["multi:holder-down"]
+
+
+def test_a_killed_keepalived_has_its_rows_on_both_topologies_within_the_fast_path_budget():
+    kills = {f.name: f for f in MATRIX if f.scenario == "keepalived_kill"}
+    assert {n: f.params["mode"] for n, f in kills.items()} == {
+        "keepalived-kill": "peer-managed",
+        "keepalived-kill:no-managed-peer": "no-managed-peer",
+        "keepalived-kill:split-brain": "split-brain",
+        "multi:keepalived-kill": "peer-managed",
+    }
+    # Nothing withheld: the peer's notice and one move (per VIP on the multi topology).
+    assert {f.extra_budget_s for n, f in kills.items() if f.topology == "two-node"} == {0.0}
+    assert kills["multi:keepalived-kill"].extra_budget_s == pytest.approx(MULTI_GROUP_S)

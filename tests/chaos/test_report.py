@@ -1,6 +1,7 @@
 """bench/reliability.json's shape (the fixed interface `make chaos` writes) and the table, from made-up records."""
 
 from chaos.faults import by_name
+from chaos.invariants import INVARIANTS
 from chaos.report import build, markdown, merge, percentile
 
 
@@ -10,7 +11,7 @@ def record(fault, writes=1, failures=1, took=1.0, broken=(), error=None):
     return {
         "fault": fault,
         "index": 0,
-        "held": {str(n): n not in broken for n in range(1, 7)},
+        "held": {str(n): n not in broken for n in INVARIANTS},
         "writes": writes,
         "failures": failures,
         "convergence_s": took,
@@ -37,13 +38,15 @@ def test_reliability_json_has_the_accepted_shape():
     assert result["seed"] == 8 and result["totals"] == {"trials": 4, "violations": 1, "harness_errors": 1}
     baseline = result["faults"]["baseline"]
     assert {"trials", "violations", "max_writes_per_failure", "convergence_s"} <= set(baseline)
-    assert baseline["trials"] == 2 and baseline["violations"] == {"1": 0, "2": 0, "3": 1, "4": 0, "5": 0, "6": 0}
+    assert baseline["trials"] == 2
+    assert baseline["violations"] == {"1": 0, "2": 0, "3": 1, "4": 0, "5": 0, "6": 0, "7": 0}
     assert baseline["max_writes_per_failure"] == 1 and baseline["convergence_s"] == {"p50": 0.5, "p95": 1.5, "max": 1.5}
     assert result["faults"]["split-brain"]["harness_errors"] == 1
     empty = result["faults"]["probe-unknown+split-brain"]
     assert empty["trials"] == 0 and empty["convergence_s"]["p50"] is None and "2" in empty["relaxed"]
     table = markdown(result)
-    assert "| baseline | 2 | 2 | 0 0 1 0 0 0 | 1.00 | 0.50 / 1.50 / 1.50 |" in table
+    assert "violations (1-7)" in table
+    assert "| baseline | 2 | 2 | 0 0 1 0 0 0 0 | 1.00 | 0.50 / 1.50 / 1.50 |" in table
     assert "probe-unknown+split-brain*" in table
 
 
@@ -59,3 +62,13 @@ def test_a_level_that_did_not_run_keeps_its_earlier_rows_and_run_data():
     rerun = merge(merged, build(by_name(["split-brain"]), [record("split-brain")], {"seed": 9}), kept={"lab"})
     assert list(rerun["faults"]) == ["split-brain", "lab:crash"] and rerun["seed"] == 9 and rerun["lab"]["seed"] == 3
     assert merge(None, lab_run, kept={"emulator"}) == lab_run and merge(merged, lab_run, kept=set()) == lab_run
+
+
+def test_an_earlier_row_without_invariant_7_shows_it_as_not_run():
+    """bench/reliability.json's rows from before invariant 7 have no key "7": not a zero."""
+    earlier = build(by_name(["baseline"]), [record("baseline", broken=(7,))], {"seed": 8})
+    del earlier["faults"]["baseline"]["violations"]["7"]
+    merged = merge(earlier, build(by_name(["split-brain"]), [record("split-brain", broken=(7,))], {}), {"emulator"})
+    table = markdown(merged)
+    assert "| baseline | 1 | 1 | 0 0 0 0 0 0 - |" in table and "| split-brain | 1 | 1 | 0 0 0 0 0 0 1 |" in table
+    assert merged["totals"]["violations"] == 1

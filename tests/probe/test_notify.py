@@ -12,19 +12,16 @@ import oci
 import pytest
 
 from ocisim import Emulator
-from tests.support.node_agent import agent_config, run_keepalived_notify, run_notify
+from tests.support.node_agent import agent_config, notifying_config, run_keepalived_notify, run_notify
 
 
 def test_notify_master_moves_the_vip_to_this_node(function_emulator: Emulator, health_servers, tmp_path: Path) -> None:
     emu = function_emulator
     health_servers["node-a"].healthy = False  # node-a's haproxy failed: keepalived made node-b MASTER
-    config = agent_config(
+    config = notifying_config(
         emu,
         health_servers,
         "node-b",
-        function_id=emu.functions["vip-failover"],
-        invoke_endpoint=emu.endpoint,
-        notify_timeout_seconds=20,
     )
     status, lines, _ = run_notify(config, tmp_path)
     assert status == 0
@@ -41,13 +38,10 @@ def test_notify_stop_from_the_holder_that_no_longer_serves_moves_the_vip_away(
 ) -> None:
     emu = function_emulator
     health_servers["node-a"].healthy = False  # keepalived stopped on node-a: alias gone, endpoint 503
-    config = agent_config(
+    config = notifying_config(
         emu,
         health_servers,
         "node-a",
-        function_id=emu.functions["vip-failover"],
-        invoke_endpoint=emu.endpoint,
-        notify_timeout_seconds=20,
     )
     status, lines, _ = run_notify(config, tmp_path, state="STOP")
     assert status == 0
@@ -99,13 +93,10 @@ def test_a_generic_notify_for_a_mapped_instance_moves_its_vips(
     emu = function_emulator
     vip = emu.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
     health_servers["node-a"].healthy = False
-    config = agent_config(
+    config = notifying_config(
         emu,
         health_servers,
         "node-b",
-        function_id=emu.functions["vip-failover"],
-        invoke_endpoint=emu.endpoint,
-        notify_timeout_seconds=20,
         vrrp_instances={"vip_ipv4": [vip]},
     )
     status, lines, _ = run_keepalived_notify(config, tmp_path, "INSTANCE", "vip_other", "MASTER", "90")

@@ -26,7 +26,14 @@ from health_probe.relay import MAX_BODY_BYTES, is_loopback, parse_notice
 from ocisim import Emulator
 from tests.support.health_servers import MonitorUriServer
 from tests.support.netns import scratch_netns
-from tests.support.node_agent import agent_config, free_port, resource_ids, run_keepalived_notify, run_notify
+from tests.support.node_agent import (
+    agent_config,
+    free_port,
+    notifying_config,
+    resource_ids,
+    run_keepalived_notify,
+    run_notify,
+)
 from tests.support.paths import REPO
 
 READY_SECONDS = 30.0
@@ -74,13 +81,10 @@ def relay_agent(
 ) -> Iterator[tuple[dict[str, Any], Path, subprocess.Popen]]:
     """node-b's agent (endpoint + relay, no metrics) on free loopback ports; (config, log, process)."""
     emu = function_emulator
-    config = agent_config(
+    config = notifying_config(
         emu,
         health_servers,
         "node-b",
-        function_id=emu.functions["vip-failover"],
-        invoke_endpoint=emu.endpoint,
-        notify_timeout_seconds=20,
         relay_port=free_port(),
         endpoint_address="127.0.0.1",
         endpoint_port=free_port(),
@@ -190,13 +194,10 @@ def test_notify_invokes_directly_when_the_relay_does_not_acknowledge(
     with socket.socket() as stuck:  # a relay that accepts connections and never answers
         stuck.bind(("127.0.0.1", 0))
         stuck.listen(8)
-        config = agent_config(
+        config = notifying_config(
             emu,
             health_servers,
             "node-b",
-            function_id=emu.functions["vip-failover"],
-            invoke_endpoint=emu.endpoint,
-            notify_timeout_seconds=20,
             relay_port=stuck.getsockname()[1],
         )
         status, lines, _ = run_notify(config, tmp_path)
@@ -212,13 +213,10 @@ def test_notify_invokes_directly_when_no_agent_runs(
 ) -> None:
     emu = function_emulator
     health_servers["node-a"].healthy = False
-    config = agent_config(
+    config = notifying_config(
         emu,
         health_servers,
         "node-b",
-        function_id=emu.functions["vip-failover"],
-        invoke_endpoint=emu.endpoint,
-        notify_timeout_seconds=20,
         relay_port=free_port(),
     )
     status, lines, _ = run_notify(config, tmp_path)

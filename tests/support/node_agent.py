@@ -54,6 +54,21 @@ def agent_config(emu: Emulator, servers: dict[str, MonitorUriServer], node: str,
     }
 
 
+def notifying_config(
+    emu: Emulator, servers: dict[str, MonitorUriServer], node: str, **overrides: Any
+) -> dict[str, Any]:
+    """``agent_config`` for a node whose keepalived notices invoke the emulator's events function."""
+    return agent_config(
+        emu,
+        servers,
+        node,
+        function_id=emu.functions["vip-failover"],
+        invoke_endpoint=emu.endpoint,
+        notify_timeout_seconds=20,
+        **overrides,
+    )
+
+
 def make_agent(emu: Emulator, raw: dict[str, Any]) -> Agent:
     """``python -m health_probe``'s own wiring, on the emulator's clock (its lines: capture_logs)."""
     return build_agent(parse_config(raw), Logger("health_probe", node=raw["node"]), clock=emu.clock)

@@ -4,6 +4,7 @@ configuration the node agents get, and the files terraform's modules render from
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,26 @@ from health_probe.config import parse_config
 from lab import bench, cloud, userdata
 from lab.plan import ENDPOINT_PORT, ConfigObject, Plan
 from lab.sources import urls
-from tests.support.terraform import TERRAFORM
-from tests.terraform.test_tf_fast_path import firewall_of, withheld_keys
+from tests.support.terraform import TERRAFORM, TERRAFORM_DIR, Module
 
 PLAN = Plan(Path("/nonexistent"))
 TOPOLOGY = json.loads(cloud.TOPOLOGY.read_text())
 ENDPOINT = "http://198.18.2.2:4321"
+
+
+def controller_withholds() -> list[str]:
+    """The keys the controller's output direct_fast_path_config leaves out (`contains([...], key)`)."""
+    output = Module.load(TERRAFORM_DIR / "modules" / "controller").labelled("output")["direct_fast_path_config"]
+    listed = re.search(r"!contains\(\[([^\]]+)\], key\)", output["value"])
+    assert listed, output["value"]
+    return re.findall(r'"([A-Z_]+)"', listed.group(1))
+
+
+def firewall_script(cloud_init: str) -> str:
+    [entry] = [
+        f for f in yaml.safe_load(cloud_init)["write_files"] if f["path"] == "/usr/local/sbin/vip-failover-firewall"
+    ]
+    return str(entry["content"])
 
 
 def test_the_emulators_iam_is_bound_with_the_mode_the_lab_deploys() -> None:
@@ -32,10 +47,10 @@ def test_the_emulators_iam_is_bound_with_the_mode_the_lab_deploys() -> None:
 def test_the_agents_get_the_events_functions_lab_config_without_what_the_controller_withholds() -> None:
     lab = cloud.lab_topology(PLAN, TOPOLOGY, fast_path_mode="direct")
     config = cloud.direct_fast_path_config(lab, ENDPOINT)
-    assert cloud.WITHHELD_FROM_NODES == tuple(withheld_keys())
+    assert cloud.WITHHELD_FROM_NODES == tuple(controller_withholds()) == ("EVENTS_TOPIC_ID", "COMPARTMENT_ID")
     events = lab["functions"][0]["config"]
     assert config == {
-        **{k: v for k, v in events.items() if k not in withheld_keys()},
+        **{k: v for k, v in events.items() if k not in cloud.WITHHELD_FROM_NODES},
         "OCI_SERVICE_ENDPOINT": ENDPOINT,
     }
     settings = Config.from_env(config)
@@ -61,7 +76,7 @@ def test_terraforms_modules_render_the_direct_agent_config_and_the_peers_firewal
     for node in PLAN.nodes:
         agent = parse_config(yaml.safe_load(rendered[node.name].node_agent_yaml), source=node.name)
         assert agent.fast_path_direct == direct and agent.auth == "instance_principal"
-        script = firewall_of({"cloud_init": rendered[node.name].cloud_init})
+        script = firewall_script(rendered[node.name].cloud_init)
         for peer in PLAN.others(node):
             assert f"allow -p tcp -s {peer.ip}/32 --dport {ENDPOINT_PORT} -m conntrack --ctstate NEW\n" in script
     function_mode = cloud.cloud_for_nodes(ready, facts, auth="instance_principal")
@@ -74,7 +89,9 @@ def test_fast_path_direct_is_a_bench_method_with_a_lab_of_its_own() -> None:
     assert "fast_path_direct" in bench.DEFAULT_METHODS and bench.lab_method("fast_path_direct") == "fast_path"
     setup = bench.lab_setup("fast_path_direct")
     assert setup.fast_path_mode == "direct" and setup.emulator.extra_policy_tf == ""
-    assert all(bench.lab_setup(m).fast_path_mode == "function" for m in bench.DEFAULT_METHODS if m != "fast_path_direct")
+    assert all(
+        bench.lab_setup(m).fast_path_mode == "function" for m in bench.DEFAULT_METHODS if m != "fast_path_direct"
+    )
     groups = bench.lab_groups(["floor", "fast_path", "fast_path_direct"])
     assert [group for _, group in groups] == [["floor", "fast_path"], ["fast_path_direct"]]
     assert bench.trial_timeout("fast_path_direct") == bench.DEFAULT_TRIAL_TIMEOUT_SECONDS

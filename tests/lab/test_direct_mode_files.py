@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import yaml
 from failover.config import Config
 from health_probe.config import parse_config
 from lab import bench, cloud, userdata
-from lab.plan import ENDPOINT_PORT, ConfigObject, Plan
+from lab.plan import ENDPOINT_PORT, PYTHON, REPO, ConfigObject, Plan
 from lab.sources import urls
 from tests.support.terraform import TERRAFORM, TERRAFORM_DIR, Module
 
@@ -95,3 +96,17 @@ def test_fast_path_direct_is_a_bench_method_with_a_lab_of_its_own() -> None:
     groups = bench.lab_groups(["floor", "fast_path", "fast_path_direct"])
     assert [group for _, group in groups] == [["floor", "fast_path"], ["fast_path_direct"]]
     assert bench.trial_timeout("fast_path_direct") == bench.DEFAULT_TRIAL_TIMEOUT_SECONDS
+
+
+def lab_up(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PYTHON), "-m", "lab", "up", *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_lab_up_takes_the_mode_for_the_fast_path_only_and_refuses_it_before_building_anything() -> None:
+    refused = lab_up("--processes", "--method", "seed_script", "--fast-path-mode", "direct")
+    assert refused.returncode == 1
+    assert "fast_path_mode direct is a way of the fast path: method seed_script" in refused.stderr
+    unknown = lab_up("--fast-path-mode", "lambda")
+    assert unknown.returncode == 2 and "invalid choice: 'lambda'" in unknown.stderr

@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 
-from lab import control, topology
+from lab import cloud, control, topology
 from lab.state import METHODS
 
 
@@ -34,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         help="the emulator topology (ocisim/topologies/<name>.json): multi has three nodes, two IPv4 "
         "VIPs, an IPv6 VIP and a route rule targeting a VIP",
     )
+    up.add_argument(
+        "--fast-path-mode",
+        choices=cloud.FAST_PATH_MODE_VALUES,
+        default="function",
+        help="terraform's fast_path_mode: function (the agent invokes the failover function) or direct (the agent "
+        "runs the function's core itself with the node's instance principal, granted the function's move rights)",
+    )
     up.add_argument("--nodes", type=int, help="this many nodes (more than the topology has: derived from its last)")
     fault = commands.add_parser("fault", help="break a node")
     fault.add_argument("node")
@@ -53,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 booted=not args.processes,
                 topology_name=args.topology,
                 nodes=args.nodes,
+                fast_path_mode=args.fast_path_mode,
             )
         elif args.command == "fault":
             result = control.fault(args.node, args.kind)

@@ -8,7 +8,8 @@ made. The emulator runs OCI's `realistic` timing profile (function cold starts, 
 and federation latency; docs/emulator.md "Cold starts and token latency") and answers API calls
 with REALISTIC_LATENCY; the results state both as the emulator reported them. The fast path is a
 method per way of meeting the function (FUNCTION_MODES): `fast_path` is the default
-configuration with a cold function, `fast_path_warm` and `fast_path_provisioned` the others.
+configuration with a cold function, `fast_path_warm` and `fast_path_provisioned` the others;
+`fast_path_direct` runs the lab in terraform's fast_path_mode "direct" (no function called).
 The baselines sign with instance principals under the grant each documents, in a lab of their
 own (LabSetup). Also measured: the function's cold start, warm call latency and peak RSS.
 Writes results.json, results.md and failover.png (`--out`, default bench/). On the multi
@@ -73,14 +74,16 @@ ALARM_FAULTS = ("haproxy-stop", "link-down", "crash")
 # latency"). cold: idled out before every trial, as after any quiet spell longer than the idle
 # timeout (the default configuration: nothing keeps it warm); warm: called right before the
 # fault, once per node that notifies (the new MASTER and the one that let go); provisioned: the
-# topology's provisionedConcurrencyConfig keeps containers hot. A mode where the node agent moves
-# the IP itself (no function) would be a method of its own here, `fast_path_direct`. The IPv6
-# VIP and the route-target path meet a warm function: they measure what those paths add (NDP,
-# the route's next hop), not the cold start `fast_path` already measures.
+# topology's provisionedConcurrencyConfig keeps containers hot; direct: never, the lab deployed
+# with terraform's fast_path_mode "direct" (its own lab), where the node agent runs the
+# function's core itself with the node's instance principal. The IPv6 VIP and the route-target
+# path meet a warm function: they measure what those paths add (NDP, the route's next hop), not
+# the cold start `fast_path` already measures.
 FUNCTION_MODES = {
     "fast_path": "cold",
     "fast_path_warm": "warm",
     "fast_path_provisioned": "provisioned",
+    "fast_path_direct": "direct",
     "fast_path_ipv6": "warm",
     "fast_path_route_target": "warm",
 }
@@ -189,16 +192,20 @@ class LabSetup:
 
     topology: str
     emulator: cloud.EmulatorSetup
+    fast_path_mode: str = "function"  # terraform's, as `lab up --fast-path-mode` deploys it
 
 
 def lab_setup(method: str) -> LabSetup:
     """The lab a method is measured in (pure): the multi topology for the other targets; the
-    topology's provisioned concurrency for fast_path_provisioned; a baseline's documented grant
-    (lab/methods.py BASELINE_VERBS) in a lab of that baseline only, so no method runs with
-    another's rights; the deployed policies otherwise."""
+    topology's provisioned concurrency for fast_path_provisioned; terraform's fast_path_mode
+    "direct" for fast_path_direct (the nodes' grants, agents' configuration and firewall as it
+    deploys them); a baseline's documented grant (lab/methods.py BASELINE_VERBS) in a lab of that
+    baseline only, so no method runs with another's rights; the deployed policies otherwise."""
     topology = "multi" if method in TARGET_METHODS else "two-node"
-    keys = (("provisionedConcurrencyConfig", PROVISIONED),) if FUNCTION_MODES.get(method) == "provisioned" else ()
-    return LabSetup(topology, cloud.EmulatorSetup(PROFILE, methods_.baseline_policy_tf(method), keys))
+    mode = FUNCTION_MODES.get(method)
+    keys = (("provisionedConcurrencyConfig", PROVISIONED),) if mode == "provisioned" else ()
+    emulator = cloud.EmulatorSetup(PROFILE, methods_.baseline_policy_tf(method), keys)
+    return LabSetup(topology, emulator, "direct" if mode == "direct" else "function")
 
 
 def lab_groups(methods: list[str]) -> list[tuple[LabSetup, list[str]]]:
@@ -231,6 +238,7 @@ def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabStat
                     booted=False,
                     topology_name=setup.topology,
                     emulator=setup.emulator,
+                    fast_path_mode=setup.fast_path_mode,
                 )
                 plan = control.default_plan()  # the layout `up` saved: the setup's topology
                 try:
@@ -245,6 +253,7 @@ def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabStat
             latency=REALISTIC_LATENCY,
             topology_name=setup.topology,
             emulator=setup.emulator,
+            fast_path_mode=setup.fast_path_mode,
         )
         plan = control.default_plan()
         try:
@@ -424,7 +433,7 @@ def prepare_function(state: LabState, mode: str | None) -> None:
     """Housekeeping before a trial, never inside it: for `cold`, once no call is running, every
     container of the function stopped (the emulator's admin API: the next call starts one); for
     `warm`, WARM_CONTAINERS status calls at once, so that many containers are idle and warm at
-    the fault."""
+    the fault; nothing for `provisioned` and `direct` (no function in the fast path)."""
     client, function_id = _functions_client(state)
     endpoint = state.emulator["endpoint"]
     if mode == "cold":
@@ -653,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
                 function_mode=FUNCTION_MODES.get(method),
                 iam=f"{methods_.BASELINE_VERBS[method]} virtual-network-family (instance principals)"
                 if method in methods_.BASELINE_VERBS
-                else "the deployed policies",
+                else f"the deployed policies (fast_path_mode {state.fast_path_mode})",
                 emulator_profile=PROFILE,
                 measured_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )

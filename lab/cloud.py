@@ -23,6 +23,11 @@ READY_TIMEOUT_SECONDS = 60.0
 # The lab moves the IP back and forth between trials within seconds; the topology's 60 s
 # cooldown would refuse every second move.
 LAB_FUNCTION_CONFIG = {"COOLDOWN_SECONDS": "2"}
+# terraform's fast_path_mode (terraform/variables.tf): who handles keepalived's MASTER notice.
+FAST_PATH_MODE_VALUES = ("function", "direct")
+# The events function's keys the controller keeps from the nodes in direct mode (its output
+# direct_fast_path_config): the nodes get no grant for the events topic or the metrics.
+WITHHELD_FROM_NODES = ("EVENTS_TOPIC_ID", "COMPARTMENT_ID")
 
 
 @dataclass(frozen=True)
@@ -88,11 +93,16 @@ def iam_module(topology: dict[str, Any], setup: EmulatorSetup, iam_dir: Path) ->
     (iam_dir / EXTRA_POLICY_FILE).write_text(setup.extra_policy_tf)
 
 
-def lab_topology(plan: Plan, topology: dict[str, Any], failback_policy: str = "never") -> dict[str, Any]:
+def lab_topology(
+    plan: Plan, topology: dict[str, Any], failback_policy: str = "never", fast_path_mode: str = "function"
+) -> dict[str, Any]:
     """The topology with the function's health URLs pointing at the lab's nodes, and
     terraform's outside-in option on: its monitor probes the floating IP from the client
-    namespace (the internet's stand-in), its alarm goes to the node alarms' topic."""
+    namespace (the internet's stand-in), its alarm goes to the node alarms' topic. Its IAM is
+    the controller's policies with `fast_path_mode` bound, as terraform applies them: in
+    "direct" mode the nodes' dynamic group holds the function's move grants."""
     lab = with_outside_in(topology, plan.vip, port=HTTP_PORT, vantage_netns=plan.client_netns)
+    lab["iam"]["bindings"]["var.fast_path_mode"] = fast_path_mode
     for function in lab.get("functions", []):
         config = function["config"]
         nodes = json.loads(config["NODES"])
@@ -129,7 +139,19 @@ def facts(topology: dict[str, Any]) -> Facts:
     )
 
 
-def cloud_for_nodes(ready: dict[str, Any], lab_facts: Facts, auth: str = "config_file") -> Cloud:
+def direct_fast_path_config(topology: dict[str, Any], endpoint: str) -> dict[str, str]:
+    """node-agent.yaml's fast_path_direct in direct mode, as the controller's output
+    direct_fast_path_config gives it (pure): the events function's configuration without the
+    keys the nodes are not granted, with the SDK pointed at the emulator (`endpoint`), as the
+    Functions service points the function's (OCI_SERVICE_ENDPOINT; absent on OCI)."""
+    function = next(f for f in topology["functions"] if f["config"].get("ROLE", "events") == "events")
+    config = {key: value for key, value in function["config"].items() if key not in WITHHELD_FROM_NODES}
+    return {**config, "OCI_SERVICE_ENDPOINT": endpoint}
+
+
+def cloud_for_nodes(
+    ready: dict[str, Any], lab_facts: Facts, auth: str = "config_file", fast_path_direct: dict[str, str] | None = None
+) -> Cloud:
     return Cloud(
         endpoint=ready["endpoint"],
         region=ready["region"],
@@ -140,6 +162,7 @@ def cloud_for_nodes(ready: dict[str, Any], lab_facts: Facts, auth: str = "config
         vip_private_ip_id=lab_facts.vip_private_ip_id,
         auth=auth,
         vip_ids=lab_facts.vip_ids,
+        fast_path_direct=dict(fast_path_direct or {}),
     )
 
 

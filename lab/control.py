@@ -190,6 +190,7 @@ def up(
     topology_name: str = "two-node",
     nodes: int | None = None,
     emulator: cloud.EmulatorSetup = cloud.DEFAULT_SETUP,
+    fast_path_mode: str = "function",
 ) -> dict[str, Any]:
     """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again.
 
@@ -200,14 +201,17 @@ def up(
     boots an instance; otherwise haproxy, keepalived and the agent run as host processes in the
     nodes' namespaces (faster, and the only mode for the methods other than the fast path).
     `source_overrides` (path -> content) changes files of the snapshot the nodes clone;
-    `emulator` what the emulator starts with beyond the topology (the bench's profile and grants)."""
+    `emulator` what the emulator starts with beyond the topology (the bench's profile and grants).
+    `fast_path_mode` is terraform's: "direct" deploys the lab as terraform does with it (the
+    nodes' IAM grants, their agents' fast_path_direct and host firewall), so each node's agent
+    moves the IP itself with its instance principal."""
     run_dir = (plan or default_plan()).run_dir
     try:
         raw = topology.with_nodes(json.loads(topology.topology_file(topology_name).read_text()), nodes)
     except ValueError as exc:
         raise LabError(str(exc)) from None
     plan = plan_for(run_dir, raw, topology_name)
-    _refuse_to_start(plan, load_plan(run_dir), method, booted)
+    _refuse_to_start(plan, load_plan(run_dir), method, booted, fast_path_mode)
     _unmount_under(plan.run_dir)
     shutil.rmtree(plan.run_dir, ignore_errors=True)
     for node in (None, *plan.nodes):
@@ -215,15 +219,29 @@ def up(
     plan.save()  # first: `down` removes what this layout makes, also after a failed up
     try:
         return _up(
-            plan, raw, method, agents, clock_scale, latency or {}, failback_policy, booted, source_overrides, emulator
+            plan,
+            raw,
+            method,
+            agents,
+            clock_scale,
+            latency or {},
+            failback_policy,
+            booted,
+            source_overrides,
+            emulator,
+            fast_path_mode,
         )
     except BaseException:
         down(plan)
         raise
 
 
-def _refuse_to_start(plan: Plan, running_plan: Plan, method: str, booted: bool) -> None:
+def _refuse_to_start(plan: Plan, running_plan: Plan, method: str, booted: bool, fast_path_mode: str) -> None:
     """Raise LabError, saying why and what to do, if this lab cannot start here and now."""
+    if fast_path_mode not in cloud.FAST_PATH_MODE_VALUES:
+        raise LabError(f"fast_path_mode {fast_path_mode!r}: one of {', '.join(cloud.FAST_PATH_MODE_VALUES)}")
+    if fast_path_mode != "function" and method != "fast_path":
+        raise LabError(f"fast_path_mode {fast_path_mode} is a way of the fast path: method {method} has no use for it")
     if plan.dual_stack and method != "fast_path":
         raise LabError(
             f"method {method} has no notify for the {plan.topology} topology's two VRRP instances "
@@ -262,6 +280,7 @@ def _up(
     booted: bool,
     source_overrides: dict[str, str] | None,
     emulator: cloud.EmulatorSetup,
+    fast_path_mode: str,
 ) -> dict[str, Any]:
     timings: dict[str, float] = {}
     if booted:  # the one-time parts first: the root filesystem and the wheelhouse
@@ -271,13 +290,21 @@ def _up(
     network.setup(plan)
     iam_dir = plan.path(None, "iam")
     cloud.iam_module(raw, emulator, iam_dir)
-    topology = cloud.with_setup(cloud.lab_topology(plan, raw, failback_policy), emulator, iam_dir)
+    topology = cloud.with_setup(cloud.lab_topology(plan, raw, failback_policy, fast_path_mode), emulator, iam_dir)
     topology_file = plan.path(None, "topology.json")
     topology_file.write_text(json.dumps(topology, indent=2))
     ready = cloud.start_emulator(plan, topology_file, clock_scale, emulator.profile)
     cloud.set_latency(ready["endpoint"], latency)
     facts = cloud.facts(topology)
-    state = LabState(plan=plan, method=method, agents=agents, emulator=ready, facts=facts, booted=booted)
+    state = LabState(
+        plan=plan,
+        method=method,
+        agents=agents,
+        emulator=ready,
+        facts=facts,
+        booted=booted,
+        fast_path_mode=fast_path_mode,
+    )
     state.save()
 
     processes.spawn(
@@ -295,7 +322,7 @@ def _up(
         _start_transit_server(plan)
         wait_for(lambda: network.transit_holder(plan) is not None, READY_TIMEOUT_SECONDS, "the route-target path")
 
-    cloud_facts = cloud.cloud_for_nodes(ready, facts, auth="instance_principal")
+    cloud_facts = nodes_cloud(state)
     first, *others = plan.nodes
     if booted:
         _boot_nodes(state, image, cloud_facts, source_overrides, timings)
@@ -327,9 +354,22 @@ def _up(
         **({"transit": transit_info(plan)} if plan.transit else {}),
         "emulator": ready,
         "method": method,
+        "fast_path_mode": fast_path_mode,
         "booted": booted,
         "timings": timings,
     }
+
+
+def nodes_cloud(state: LabState) -> Cloud:
+    """What the lab's terraform part tells every node about the cloud: instance principals, and
+    in direct mode the events function's configuration (the controller's output that
+    compute.tf hands the node agents)."""
+    direct = (
+        cloud.direct_fast_path_config(cloud.running_topology(state.plan), state.emulator["endpoint"])
+        if state.fast_path_mode == "direct"
+        else {}
+    )
+    return cloud.cloud_for_nodes(state.emulator, state.facts, auth="instance_principal", fast_path_direct=direct)
 
 
 def wait_master(plan: Plan, node: Node) -> None:

@@ -347,6 +347,9 @@ class Cloud:
     vip_private_ip_id: str
     auth: str = "config_file"
     vip_ids: dict[str, str] = field(default_factory=dict)  # every floating IP's OCID, by the Vip's name
+    # terraform's fast_path_mode "direct": the events function's configuration the node agents
+    # handle keepalived's notices with (lab/cloud.py direct_fast_path_config); empty: "function"
+    fast_path_direct: dict[str, str] = field(default_factory=dict)
 
     def vrrp_instances(self, plan: Plan) -> dict[str, list[str]]:
         """keepalived instance -> the OCIDs of the floating IPs it carries, as terraform names
@@ -407,6 +410,5 @@ def node_agent_vars(plan: Plan, node: Node, cloud: Cloud) -> dict[str, Any]:
         "floating_ips": [v.address for v in plan.vips],
         "targets": targets,
         "vrrp_instances": cloud.vrrp_instances(plan),
-        # terraform's fast_path_mode "function": the agent's relay invokes the function.
-        "fast_path_direct": {},
+        "fast_path_direct": cloud.fast_path_direct,
     }

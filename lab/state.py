@@ -23,6 +23,7 @@ class LabState:
     emulator: dict[str, Any]
     facts: Facts
     booted: bool = False  # nodes are machines booted from terraform's cloud-init (lab.machines)
+    fast_path_mode: str = "function"  # terraform's fast_path_mode the lab is deployed with
 
     @staticmethod
     def file(plan: Plan) -> Path:
@@ -36,6 +37,7 @@ class LabState:
             "emulator": self.emulator,
             "facts": asdict(self.facts),
             "booted": self.booted,
+            "fast_path_mode": self.fast_path_mode,
         }
         self.file(self.plan).write_text(json.dumps(data, indent=2))
 
@@ -52,4 +54,5 @@ class LabState:
             emulator=data["emulator"],
             facts=Facts(**data["facts"]),
             booted=data.get("booted", False),
+            fast_path_mode=data.get("fast_path_mode", "function"),
         )

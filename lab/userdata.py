@@ -53,6 +53,8 @@ def module_calls(plan: Plan, node: Node, cloud: Cloud, sources: Sources, config:
         "client_cidr": plan.lab_prefixes[1],
         "function_cidr": f"{plan.control_ip.rsplit('.', 1)[0]}.0/24",
         "client_ipv6_cidr": f"{ipaddress.ip_network(plan.client_ip6 + '/64', strict=False)}",
+        # as compute.tf: in direct mode each node's agent probes its peers' agents
+        "peer_endpoint": bool(cloud.fast_path_direct),
     }
     if plan.transit:  # the route-target path's client and destination: what the node forwards
         firewall["forwarding"] = {
@@ -100,6 +102,7 @@ module "agent_{key}" {{
   health_port    = {HEALTH_PORT}
   endpoint_port  = {ENDPOINT_PORT}
   endpoints      = {v({"telemetry": cloud.endpoint, "federation": f"{cloud.endpoint}/v1/x509"})}
+  fast_path_direct = {v(cloud.fast_path_direct)}
   agent = {
         v(
             {

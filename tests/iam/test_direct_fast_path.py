@@ -83,9 +83,9 @@ def test_in_direct_mode_a_node_may_do_nothing_the_events_function_may_not(
     refused(lambda: move(net, ids.vip, ids.vnic_c))
     refused(lambda: compute.get_instance(ids.instance_a))
     # The function's, but not for moving: the doctor's reads (alarms) and the failover events.
-    refused(lambda: monitoring.get_alarm(direct.backend.topology["alarms"][0]["id"]))
+    refused(lambda: monitoring.get_alarm(direct.topology["alarms"][0]["id"]))
     refused(lambda: monitoring.post_metric_data(metric(ids.compartment, EVENTS_NAMESPACE)))
-    topic = direct.backend.topology["functions"][0]["config"]["EVENTS_TOPIC_ID"]
+    topic = direct.topology["functions"][0]["config"]["EVENTS_TOPIC_ID"]
     ons = oci.ons.NotificationDataPlaneClient(
         {"region": direct.region}, signer=signer, service_endpoint=direct.endpoint
     )

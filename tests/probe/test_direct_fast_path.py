@@ -36,7 +36,7 @@ Started = Callable[[str], tuple[dict[str, Any], Path, subprocess.Popen]]
 def direct_settings(emu: Emulator, servers: dict[str, MonitorUriServer]) -> dict[str, str]:
     """The events function's configuration as terraform hands it to the nodes in direct mode
     (without the events topic and compartment), its nodes' health at ``servers``."""
-    config = dict(emu.backend.topology["functions"][0]["config"])
+    config = dict(emu.topology["functions"][0]["config"])
     for key in ("EVENTS_TOPIC_ID", "COMPARTMENT_ID"):
         config.pop(key)
     nodes = json.loads(config["NODES"])
@@ -125,11 +125,11 @@ def vip_writes(emu: Emulator) -> list[dict[str, Any]]:
 def vip_vnic(emu: Emulator) -> str:
     """Where the VIP is, read as an operator would (their API key, not the node's principal)."""
     client = oci.core.VirtualNetworkClient(emu.oci_config(), service_endpoint=emu.endpoint)
-    return client.get_private_ip(emu.backend.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]).data.vnic_id
+    return client.get_private_ip(emu.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]).data.vnic_id
 
 
 def instance_of(emu: Emulator, name: str) -> dict[str, Any]:
-    return next(i for i in emu.backend.topology["instances"] if i["displayName"] == name)
+    return next(i for i in emu.topology["instances"] if i["displayName"] == name)
 
 
 def test_a_master_notice_moves_the_vip_to_this_node_with_one_write_by_its_instance_principal(

@@ -11,21 +11,17 @@ import json
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import oci
 import pytest
-import yaml
 
 from health_probe.config import ConfigError, parse_config
 from ocisim import Emulator
-from tests.probe.test_relay import wait_for_event
 from tests.support.health_servers import MonitorUriServer
-from tests.support.node_agent import agent_config, free_port, run_notify
-from tests.support.paths import REPO
+from tests.support.node_agent import agent_config, free_port, run_notify, spawn_agent, wait_for_event
 from tests.support.topology import two_node
 
 # The node whose keepalived becomes MASTER; node-a holds the VIP at the start.
@@ -78,16 +74,7 @@ def direct_agent(
 
     def start(ready: str = "relay_ready") -> tuple[dict[str, Any], Path, subprocess.Popen]:
         config = node_b_config(emu, health_servers)
-        path = tmp_path / "agent.yaml"
-        path.write_text(yaml.safe_dump(config))
-        log = tmp_path / "agent.log"
-        with open(log, "w") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
-                cwd=REPO,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        log, process = spawn_agent(config, tmp_path)
         processes.append(process)
         wait_for_event(log, ready, process)
         return config, log, process

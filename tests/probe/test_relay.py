@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,10 @@ from tests.support.node_agent import (
     resource_ids,
     run_keepalived_notify,
     run_notify,
+    spawn_agent,
+    wait_for_event,
 )
 from tests.support.paths import REPO
-
-READY_SECONDS = 30.0
 
 
 def test_only_loopback_peers_and_well_formed_notices_pass() -> None:
@@ -65,16 +64,6 @@ def test_the_relay_may_listen_on_loopback_only(emulator: Emulator, health_server
             parse_config({**base, "relay_address": address})
 
 
-def wait_for_event(log: Path, event: str, process: subprocess.Popen) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + READY_SECONDS
-    while True:
-        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-        if any(line["event"] == event for line in lines):
-            return lines
-        assert process.poll() is None and time.monotonic() < deadline, f"no {event}: {log.read_text()[-2000:]}"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def relay_agent(
     function_emulator: Emulator, health_servers: dict[str, MonitorUriServer], tmp_path: Path
@@ -92,16 +81,7 @@ def relay_agent(
         floating_ips=["127.0.0.1"],
         vrrp_instances={"vip_ipv4": [resource_ids(emu)["vip"]]},
     )
-    path = tmp_path / "agent.yaml"
-    path.write_text(yaml.safe_dump(config))
-    log = tmp_path / "agent.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    log, process = spawn_agent(config, tmp_path)
     try:
         wait_for_event(log, "relay_ready", process)
         yield config, log, process

@@ -120,3 +120,33 @@ def run_keepalived_notify(config: dict[str, Any], tmp_path: Path, *appended: str
     """notify as keepalived's generic ``notify`` runs it: TYPE NAME STATE PRIORITY appended."""
     done, lines, _ = _run_notify(config, tmp_path, appended)
     return done.returncode, lines, done.stderr
+
+
+AGENT_READY_SECONDS = 30.0
+
+
+def wait_for_event(log: Path, event: str, process: subprocess.Popen) -> list[dict[str, Any]]:
+    """The agent's JSON lines once one of them is ``event`` (bounded; the process must live)."""
+    deadline = time.monotonic() + AGENT_READY_SECONDS
+    while True:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        if any(line["event"] == event for line in lines):
+            return lines
+        assert process.poll() is None and time.monotonic() < deadline, f"no {event}: {log.read_text()[-2000:]}"
+        time.sleep(0.05)
+
+
+def spawn_agent(config: dict[str, Any], directory: Path) -> tuple[Path, subprocess.Popen]:
+    """``python -m health_probe`` on ``config`` (written to directory/agent.yaml), no metrics:
+    its log and process, as systemd starts it on a node."""
+    path = directory / "agent.yaml"
+    path.write_text(yaml.safe_dump(config))
+    log = directory / "agent.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "health_probe", "--config", str(path), "--no-metrics"],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return log, process

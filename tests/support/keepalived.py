@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from health_probe.endpoint import keepalived_running
@@ -40,10 +41,17 @@ class StandInKeepalived:
         return keepalived_running(self.pid_file, self.proc)
 
     def kill(self, reap: bool = True) -> None:
-        """SIGKILL, as the lab's keepalived-kill does; the pid file stays behind. Not reaped: a zombie."""
+        """SIGKILL, as the lab's keepalived-kill does; the pid file stays behind. Not reaped: a
+        zombie, and waited for as one (``WNOWAIT``): the signal is delivered asynchronously, so
+        right after ``kill`` the process may still be running."""
         self.process.send_signal(signal.SIGKILL)
         if reap:
             self.process.wait(10)
+            return
+        deadline = time.monotonic() + 10
+        while os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is None:
+            assert time.monotonic() < deadline, "a SIGKILLed sleep did not end within 10 s"
+            time.sleep(0.001)
 
     def close(self) -> None:
         if self.process.poll() is None:

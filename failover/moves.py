@@ -3,7 +3,9 @@
 the final object), and decide again when a write loses an etag race.
 
 A 412 means another invocation moved the IP between our read and our write: look again and
-decide again. No write starts with less than ``MIN_WRITE_SECONDS`` left, so the function never
+decide again. A group read from memory (``VipState.remembered``: the node agent's direct fast
+path keeps its last read) is written on that read, its etag guarding it, but any other decision
+is taken again on a fresh read. No write starts with less than ``MIN_WRITE_SECONDS`` left, so the function never
 writes after it can no longer answer.
 """
 
@@ -50,6 +52,10 @@ def settle_group(
         view = group_view(states, observation.health_for(states), rt, public_ips, observation.keepalived)
         decision = decide(event, view, config)
         answer.log_decision(event, states, view, decision, dry_run)
+        fresh = _fresh(states, rt, budget) if _unguarded(states, decision, dry_run, config) else None
+        if fresh is not None:
+            states = fresh
+            continue
         if decision.action is not Action.MOVE or dry_run:
             outcome = "would_move" if decision.action is Action.MOVE else None
             return _merge(done, [_result_for(s, view, decision, outcome, config) for s in states]), observation
@@ -77,6 +83,32 @@ def settle_group(
     log.error("gave_up", reason=gave_up.reason)
     view = group_view(states, observation.health_for(states), rt)
     return _merge(done, [_result_for(s, view, gave_up, "failed", config) for s in states]), observation
+
+
+def _unguarded(states: list[VipState], decision: Decision, dry_run: bool, config: Config) -> bool:
+    """Whether the decision would rest on a remembered read no write checks: nothing written at
+    all, or a VIP left alone because it seemed to be on the target already (pure)."""
+    if decision.action is not Action.MOVE or dry_run:
+        return any(s.remembered for s in states)
+    target = config.node(decision.target or "")
+    return any(s.remembered and target is not None and s.vnic_id == target.vnic_id for s in states)
+
+
+def _fresh(states: list[VipState], rt: Runtime, budget: Deadline) -> list[VipState] | None:
+    """The group read again; None when a read fails (then the decision made on the remembered
+    read stands: it writes nothing)."""
+    try:
+        return [rt.network.read(state.private_ip_id, budget) for state in states]
+    except ApiError as exc:
+        log.error(
+            "cannot_verify",
+            operation=exc.operation,
+            status=exc.status,
+            code=exc.code,
+            opc_request_id=exc.opc_request_id,
+            reason="could not read the VIP again to confirm a decision made on a remembered read",
+        )
+        return None
 
 
 def _stale(decision: Decision, observation: Observation) -> bool:

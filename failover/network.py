@@ -81,6 +81,10 @@ class VipState:
     etag: str
     freeform_tags: Mapping[str, str] = field(default_factory=dict)
     subnet_id: str = ""
+    # A copy of an earlier read (Network.recall), not read for this decision. Its etag makes a
+    # write safe (the VIP changed since: 412, read again), but nothing else checks it: a
+    # decision not to write is taken again on a fresh read (failover/moves.py).
+    remembered: bool = False
 
     @property
     def family(self) -> str:
@@ -129,6 +133,11 @@ class Network:
             freeform_tags=dict(ip.freeform_tags or {}),
             subnet_id=ip.subnet_id or "",
         )
+
+    def recall(self, private_ip_id: str, deadline: Deadline) -> VipState:
+        """The VIP to decide on first: here a fresh read; an adapter that keeps the last read of
+        each VIP (health_probe/direct.py) may answer with that copy and save a round trip."""
+        return self.read(private_ip_id, deadline)
 
     def move(self, state: VipState, vnic_id: str, tags: Mapping[str, str], deadline: Deadline) -> str | None:
         """UpdatePrivateIp / UpdateIpv6 to ``vnic_id`` (and our tags) if the etag still matches;

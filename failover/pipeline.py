@@ -43,7 +43,7 @@ def _read_vips(
     errors: dict[str, ApiError] = {}
     for vip in (v for group in groups for v in group):
         try:
-            states[vip] = rt.network.read(vip, budget)
+            states[vip] = rt.network.recall(vip, budget)
         except ApiError as exc:
             log.error(
                 "cannot_verify",

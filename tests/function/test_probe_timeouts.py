@@ -19,7 +19,7 @@ import pytest
 
 from failover.config import Config, ConfigError
 from failover.decide import Health
-from failover.network import ApiError, VipState
+from failover.network import ApiError, Network, VipState
 from failover.probe import ProbeResult
 from failover.runtime import Runtime
 from failover.shell import handle
@@ -42,7 +42,7 @@ def test_connect_timeout_defaults_to_half_a_second_and_never_exceeds_the_read_ti
         assert err.value.key == "PROBE_CONNECT_TIMEOUT_SECONDS"
 
 
-class RendezvousNetwork:
+class RendezvousNetwork(Network):
     """GetPrivateIp that waits (bounded) for the probes to have started: it returns in time only
     if the shell runs the read and the probes at once."""
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 
 from failover.decide import Health
-from failover.network import ApiError, VipState
+from failover.network import ApiError, Network, VipState
 from failover.probe import ProbeResult
 from failover.runtime import Runtime
 from failover.shell import handle
@@ -19,7 +19,9 @@ from tests.support.junk import junk_bodies
 VIP2 = "ocid1.privateip.oc1.iad.abuwcljrvip2"
 
 
-class MemoryNetwork:
+class MemoryNetwork(Network):
+    """VIPs in a dict; only what the shell calls is served (the OCI client is never built)."""
+
     def __init__(self, states: dict[str, VipState], failing: set[str] = frozenset()) -> None:
         self.states, self.failing, self.writes = states, failing, []
 

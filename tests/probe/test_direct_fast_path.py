@@ -168,6 +168,69 @@ def test_a_concurrent_move_412_is_read_again_before_deciding(
     assert len(vip_writes(emu)) == 1
 
 
+def operator_moves(emu: Emulator, node: str) -> None:
+    """An operator moves the VIP by hand (their API key): a write the agent did not see."""
+    client = oci.core.VirtualNetworkClient(emu.oci_config(), service_endpoint=emu.endpoint)
+    vip = emu.topology["functions"][0]["config"]["VIP_PRIVATE_IP_IDS"]
+    details = oci.core.models.UpdatePrivateIpDetails(vnic_id=instance_of(emu, node)["vnics"][0]["id"])
+    client.update_private_ip(vip, details)
+
+
+def test_the_agent_writes_on_the_read_it_remembers_without_reading_first(
+    direct_agent: tuple[Emulator, Started], health_servers: dict[str, MonitorUriServer], tmp_path: Path
+) -> None:
+    """The agent read the VIP when it started: a notice goes straight to the if-match write.
+    Proof: with every GetPrivateIp failing from now on, the VIP still moves (only the read-back,
+    after the write, cannot verify it)."""
+    emu, start = direct_agent
+    config, _, _ = start()
+    health_servers["node-a"].healthy = False
+    emu.inject_fault("GetPrivateIp", status=500, count=None)
+    status, lines, _ = run_notify(config, tmp_path)
+    emu.clear_faults()
+    assert status == 0
+    assert (lines[0]["path"], lines[0]["decision"]) == ("relay", "unverified")
+    [write] = vip_writes(emu)
+    assert write["principal"]["id"] == instance_of(emu, NODE)["id"]
+    assert vip_vnic(emu) == instance_of(emu, NODE)["vnics"][0]["id"]
+
+
+def test_a_remembered_read_gone_stale_is_never_the_reason_to_move_nothing(
+    direct_agent: tuple[Emulator, Started], health_servers: dict[str, MonitorUriServer], tmp_path: Path
+) -> None:
+    """The agent remembers the VIP on its own node; an operator then moved it back to node-a,
+    which has since failed. Deciding on memory would say "already here: nothing to do" and leave
+    the VIP on a dead node: the agent reads again before any decision to write nothing."""
+    emu, start = direct_agent
+    operator_moves(emu, NODE)
+    config, _, _ = start()  # remembers the VIP on node-b
+    operator_moves(emu, "node-a")
+    health_servers["node-a"].healthy = False
+    status, lines, _ = run_notify(config, tmp_path)
+    assert status == 0
+    assert (lines[0]["decision"], lines[0]["to"]) == ("moved", NODE)
+    assert vip_vnic(emu) == instance_of(emu, NODE)["vnics"][0]["id"]
+    assert [w["principal"]["id"] for w in vip_writes(emu)][-1] == instance_of(emu, NODE)["id"]
+
+
+def test_a_remembered_etag_gone_stale_loses_the_race_and_reads_again(
+    direct_agent: tuple[Emulator, Started], health_servers: dict[str, MonitorUriServer], tmp_path: Path
+) -> None:
+    """The VIP changed since the agent read it (moved away and back): the remembered etag is
+    refused (412), and the agent reads again and moves it, overwriting nothing it did not see."""
+    emu, start = direct_agent
+    config, log, agent = start()  # remembers the VIP on node-a
+    operator_moves(emu, NODE)
+    operator_moves(emu, "node-a")
+    health_servers["node-a"].healthy = False
+    status, lines, _ = run_notify(config, tmp_path)
+    assert status == 0
+    assert (lines[0]["decision"], lines[0]["to"]) == ("moved", NODE)
+    assert vip_vnic(emu) == instance_of(emu, NODE)["vnics"][0]["id"]
+    events = [line["event"] for line in wait_for_event(log, "relay_answered", agent)]
+    assert "etag_mismatch" in events
+
+
 def test_without_the_direct_mode_policy_the_node_moves_nothing(
     start_emulator: Callable[[str], Emulator],
     health_servers: dict[str, MonitorUriServer],

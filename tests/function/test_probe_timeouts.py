@@ -37,7 +37,7 @@ WAIT = 5.0
 # long as the initial RTO after which a lost SYN would be sent again.
 STALL_SECONDS = 1.0
 # node-a's endpoint in a process of its own (so that SIGSTOP stops only it); it prints its URL
-# and serves until the test closes its stdin.
+# and serves until killed, or until its stdin closes (the test process gone).
 STALLABLE_NODE = """
 import sys
 from tests.support.health_servers import NodeVerdictServer

@@ -1,8 +1,8 @@
 """A holder whose node agent is stalled (SIGSTOP) for about a second while the function probes it:
 the node's kernel still accepts the connection inside the probe's 0.1 s connect timeout (the
 agent's listen backlog), the agent answers once resumed, inside the 2 s read timeout, and the
-function reads the holder healthy: the peer's MASTER notice moves nothing. Read as unknown, the
-holder would have lost the IP to that notice."""
+function reads the holder healthy: the peer's MASTER notice moves nothing. (With a read timeout
+shorter than the stall, the same run reads the holder unknown: "no complete answer".)"""
 
 from __future__ import annotations
 

@@ -40,6 +40,13 @@ ENV_KEYS = (
 )
 _OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# PROBE_CONNECT_TIMEOUT_SECONDS' default: what a dead node (link down, crashed) costs the probe,
+# and so every failover away from it. It cannot misread a live node: a VCN's round trip is well
+# under a millisecond (0.1 s is 100 times that), a live node's kernel answers the SYN even while
+# its agent is stalled (the listen backlog accepts; the answer then comes within the read
+# timeout), and a lost SYN is sent again only after the 1 s initial RTO (RFC 6298), so any value
+# between a few milliseconds and 1 s reads a live node alike.
+PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS = 0.1
 # The OCID kind of each VIP family: an IPv4 VIP is a secondary private IP, an IPv6 VIP an Ipv6.
 FAMILY_PREFIXES = {"ipv4": "ocid1.privateip.", "ipv6": "ocid1.ipv6."}
 
@@ -78,7 +85,7 @@ class Config:
     failback_policy: str = "never"
     cooldown_seconds: float = 60.0
     probe_timeout_seconds: float = 2.0
-    probe_connect_timeout_seconds: float = 0.5
+    probe_connect_timeout_seconds: float = PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS
     dry_run: bool = False
     retry_deadline_seconds: float = 20.0
     service_endpoint: str | None = None
@@ -120,7 +127,10 @@ class Config:
             # Capped by the read timeout it used to share: lowering PROBE_TIMEOUT_SECONDS alone
             # (tests, a fast LAN) must not leave a longer connect timeout behind.
             probe_connect_timeout_seconds=min(
-                probe_timeout, _number(env, "PROBE_CONNECT_TIMEOUT_SECONDS", 0.5, low=0.05, high=30.0)
+                probe_timeout,
+                _number(
+                    env, "PROBE_CONNECT_TIMEOUT_SECONDS", PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS, low=0.05, high=30.0
+                ),
             ),
             dry_run=_flag(env, "DRY_RUN"),
             retry_deadline_seconds=_number(env, "RETRY_DEADLINE_SECONDS", 20.0, low=1.0, high=290.0),

@@ -3,37 +3,54 @@
 A node whose link is dead must cost the connect timeout (a live node in the same VCN connects
 in milliseconds), not the read timeout, and must still read as *unknown*, never *down*. The
 dead address is 198.18.255.254, on-link on a veth pair inside a namespace this test creates: the
-probe's packets are dropped there and never leave it.
+probe's packets are dropped there and never leave it. A live node whose server is stalled
+(SIGSTOP) still connects, its kernel's listen backlog accepts, and is read by its late answer.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from failover.config import Config, ConfigError
+from failover.config import Config, ConfigError, Node
 from failover.decide import Health
 from failover.network import ApiError, Network, VipState
-from failover.probe import ProbeResult
+from failover.probe import ProbeResult, probe_nodes
 from failover.runtime import Runtime
 from failover.shell import handle
-from tests.support.function_env import VNIC_A, config, env
+from tests.support.function_env import VNIC_A, VNIC_B, config, env
 from tests.support.netns import scratch_netns
 from tests.support.paths import REPO
 
 MASTER_B = json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER"}).encode()
 WAIT = 5.0
+# How long the stalled node's server is stopped: ten times the default connect timeout, and as
+# long as the initial RTO after which a lost SYN would be sent again.
+STALL_SECONDS = 1.0
+# node-a's endpoint in a process of its own (so that SIGSTOP stops only it); it prints its URL
+# and serves until killed, or until its stdin closes (the test process gone).
+STALLABLE_NODE = """
+import sys
+from tests.support.health_servers import NodeVerdictServer
+server = NodeVerdictServer("node-a")
+print(server.url, flush=True)
+sys.stdin.read()
+"""
 
 
-def test_connect_timeout_defaults_to_half_a_second_and_never_exceeds_the_read_timeout():
-    assert Config.from_env(env()).probe_connect_timeout_seconds == 0.5
-    assert Config.from_env(env(PROBE_TIMEOUT_SECONDS="0.3")).probe_connect_timeout_seconds == 0.3
+def test_connect_timeout_defaults_to_a_tenth_of_a_second_and_never_exceeds_the_read_timeout():
+    assert Config.from_env(env()).probe_connect_timeout_seconds == 0.1
+    capped = env(PROBE_TIMEOUT_SECONDS="0.3", PROBE_CONNECT_TIMEOUT_SECONDS="0.5")
+    assert Config.from_env(capped).probe_connect_timeout_seconds == 0.3
     assert Config.from_env(env(PROBE_CONNECT_TIMEOUT_SECONDS="0.2")).probe_connect_timeout_seconds == 0.2
     assert Config.from_env(env(PROBE_CONNECT_TIMEOUT_SECONDS="3")).probe_connect_timeout_seconds == 2.0
     for bad in ("31", "0", "soon"):
@@ -76,14 +93,14 @@ def test_the_vip_is_read_while_the_nodes_are_probed():
         seen.append((timeout, connect_timeout))
         assert net.read_started.wait(WAIT), "the read did not start during the probes"
         return {
-            "node-a": ProbeResult(Health.UNKNOWN, "no connection within 0.5s"),
+            "node-a": ProbeResult(Health.UNKNOWN, "no connection within 0.1s"),
             "node-b": ProbeResult(Health.HEALTHY, "HTTP 200"),
         }
 
     rt = Runtime(config=config(PROBE_TIMEOUT_SECONDS="2"), network=net, prober=prober, clock=lambda: 1000.0)
     answer = handle(MASTER_B, rt)
     assert (answer["decision"], answer["to"], answer["unverified"]) == ("moved", "node-b", ["node-a"])
-    assert seen == [(2.0, 0.5)] and len(net.writes) == 1
+    assert seen == [(2.0, 0.1)] and len(net.writes) == 1
 
 
 def test_a_failed_read_answers_cannot_verify_without_waiting_for_the_probes():
@@ -146,3 +163,58 @@ def test_a_dead_node_costs_the_connect_timeout_and_stays_unknown(dead_address_ne
     assert answer["health"]["node-a"]["detail"] in ("no connection within 0.3s", "unreachable (OSError)")
     assert (answer["decision"], answer["to"], result["writes"]) == ("moved", "node-b", 1)
     assert result["invoke_s"] < 2.5  # well under the 5 s read timeout the dead node used to cost
+
+
+@pytest.fixture
+def stallable_node() -> Iterator[subprocess.Popen[str]]:
+    """node-a's health endpoint, served by a process of its own; its URL is the first line it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", STALLABLE_NODE],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGCONT)
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_a_stalled_but_alive_node_is_read_healthy_by_its_late_answer(stallable_node: subprocess.Popen[str]) -> None:
+    """The defaults (connect 0.1 s, read 2 s), as the function calls the probe: the stopped server's
+    kernel accepts the connection at once, the answer comes when it resumes, within the read timeout."""
+    assert stallable_node.stdout is not None
+    url = stallable_node.stdout.readline().strip()
+    defaults = config()
+    node = Node("node-a", VNIC_A, url, 100)
+    stallable_node.send_signal(signal.SIGSTOP)
+    resume = threading.Timer(STALL_SECONDS, stallable_node.send_signal, (signal.SIGCONT,))
+    try:
+        started = time.monotonic()
+        resume.start()
+        results = probe_nodes([node], defaults.probe_timeout_seconds, defaults.probe_connect_timeout_seconds)
+        took = time.monotonic() - started
+    finally:
+        resume.cancel()
+        stallable_node.send_signal(signal.SIGCONT)
+    assert (results["node-a"].health, results["node-a"].detail) == (Health.HEALTHY, "HTTP 200")
+    assert results["node-a"].report is not None and results["node-a"].report["node"] == "node-a"
+    # Answered only once resumed: the probe was connected, waiting on the read, all along.
+    assert took >= STALL_SECONDS
+
+
+def test_a_closed_port_is_down_at_once() -> None:
+    """A socket bound and never listening: the node's kernel refuses the SYN (its agent is gone)."""
+    defaults = config()
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        node = Node("node-b", VNIC_B, f"http://127.0.0.1:{bound.getsockname()[1]}/healthz", 50)
+        started = time.monotonic()
+        results = probe_nodes([node], defaults.probe_timeout_seconds, defaults.probe_connect_timeout_seconds)
+        took = time.monotonic() - started
+    assert (results["node-b"].health, results["node-b"].detail) == (Health.DOWN, "connection refused")
+    assert took < 0.5  # a refused connection waits for no timeout (the read timeout is 2 s)

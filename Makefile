@@ -17,8 +17,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The tests that need no lab on two workers (most wait on sockets and subprocesses, not the
+# CPU; a file's tests stay on one worker, with its module fixtures), then the lab's, one at a
+# time: there is one lab per machine.
 test: lint $(STAMP) lab-deps outside-deps $(CHECKOV_STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not lab" -n 2 --dist loadfile
+	$(PY) -m pytest -q -m lab
 
 # The gate before the tests: ruff's rules and its formatting, and mypy (pyproject.toml says which).
 lint: $(STAMP)

@@ -327,7 +327,7 @@ def test_an_etag_race_on_one_vip_of_a_group_still_moves_the_group_once(two_vips:
 # --- 8. a garbled last-move tag ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stamp", ["nan", "inf", f"{time.time() * 1000:.3f}"])
+@pytest.mark.parametrize("stamp", ["nan", "inf", f"{time.time() * 1000:.3f}"], ids=["nan", "inf", "milliseconds"])
 def test_a_garbled_last_move_tag_is_ignored_logged_and_never_breaks_the_answer(
     emulator: Emulator, nodes, stamp: str
 ) -> None:

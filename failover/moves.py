@@ -102,10 +102,7 @@ def _fresh(states: list[VipState], rt: Runtime, budget: Deadline) -> list[VipSta
     except ApiError as exc:
         log.error(
             "cannot_verify",
-            operation=exc.operation,
-            status=exc.status,
-            code=exc.code,
-            opc_request_id=exc.opc_request_id,
+            **exc.log_fields(),
             reason="could not read the VIP again to confirm a decision made on a remembered read",
         )
         return None
@@ -208,10 +205,7 @@ def _write_group(
             log.error(
                 "write_failed",
                 vip=state.private_ip_id,
-                operation=exc.operation,
-                status=exc.status,
-                code=exc.code,
-                opc_request_id=exc.opc_request_id,
+                **exc.log_fields(),
             )
             results[state.private_ip_id] = answer.result(
                 state, on, view, decision, "failed", error=str(exc), request_id=exc.opc_request_id

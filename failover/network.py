@@ -64,6 +64,15 @@ class ApiError(Exception):
         self.code = code
         self.opc_request_id = opc_request_id
 
+    def log_fields(self) -> dict[str, Any]:
+        """What a log line says of a failed call (one shape for every such line)."""
+        return {
+            "operation": self.operation,
+            "status": self.status,
+            "code": self.code,
+            "opc_request_id": self.opc_request_id,
+        }
+
 
 class EtagMismatch(Exception):
     """UpdatePrivateIp or UpdateIpv6 answered 412: the VIP changed since we read it."""

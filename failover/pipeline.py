@@ -48,10 +48,7 @@ def _read_vips(
             log.error(
                 "cannot_verify",
                 vip=vip,
-                operation=exc.operation,
-                status=exc.status,
-                code=exc.code,
-                opc_request_id=exc.opc_request_id,
+                **exc.log_fields(),
             )
             errors[vip] = exc
     return states, errors

@@ -195,40 +195,33 @@ def test_the_agent_writes_on_the_read_it_remembers_without_reading_first(
     assert vip_vnic(emu) == instance_of(emu, NODE)["vnics"][0]["id"]
 
 
-def test_a_remembered_read_gone_stale_is_never_the_reason_to_move_nothing(
-    direct_agent: tuple[Emulator, Started], health_servers: dict[str, MonitorUriServer], tmp_path: Path
+@pytest.mark.parametrize("remembered_on", [NODE, "node-a"])
+def test_a_remembered_read_gone_stale_never_leaves_the_vip_on_a_dead_node(
+    direct_agent: tuple[Emulator, Started],
+    health_servers: dict[str, MonitorUriServer],
+    tmp_path: Path,
+    remembered_on: str,
 ) -> None:
-    """The agent remembers the VIP on its own node; an operator then moved it back to node-a,
-    which has since failed. Deciding on memory would say "already here: nothing to do" and leave
-    the VIP on a dead node: the agent reads again before any decision to write nothing."""
+    """The agent remembers the VIP on ``remembered_on``; an operator has since put it on node-a
+    (moved it away and back), and node-a has failed. Remembered on this node: deciding on memory
+    would say "already here, nothing to do" and leave the VIP on a dead node, so the agent reads
+    again before deciding to write nothing. Remembered on node-a: the write carries a spent etag,
+    is refused (412), and the agent reads again and moves it, overwriting nothing it did not see."""
     emu, start = direct_agent
-    operator_moves(emu, NODE)
-    config, _, _ = start()  # remembers the VIP on node-b
+    if remembered_on == NODE:
+        operator_moves(emu, NODE)
+    config, log, agent = start()
+    if remembered_on == "node-a":
+        operator_moves(emu, NODE)
     operator_moves(emu, "node-a")
     health_servers["node-a"].healthy = False
     status, lines, _ = run_notify(config, tmp_path)
     assert status == 0
     assert (lines[0]["decision"], lines[0]["to"]) == ("moved", NODE)
     assert vip_vnic(emu) == instance_of(emu, NODE)["vnics"][0]["id"]
-    assert [w["principal"]["id"] for w in vip_writes(emu)][-1] == instance_of(emu, NODE)["id"]
-
-
-def test_a_remembered_etag_gone_stale_loses_the_race_and_reads_again(
-    direct_agent: tuple[Emulator, Started], health_servers: dict[str, MonitorUriServer], tmp_path: Path
-) -> None:
-    """The VIP changed since the agent read it (moved away and back): the remembered etag is
-    refused (412), and the agent reads again and moves it, overwriting nothing it did not see."""
-    emu, start = direct_agent
-    config, log, agent = start()  # remembers the VIP on node-a
-    operator_moves(emu, NODE)
-    operator_moves(emu, "node-a")
-    health_servers["node-a"].healthy = False
-    status, lines, _ = run_notify(config, tmp_path)
-    assert status == 0
-    assert (lines[0]["decision"], lines[0]["to"]) == ("moved", NODE)
-    assert vip_vnic(emu) == instance_of(emu, NODE)["vnics"][0]["id"]
+    assert vip_writes(emu)[-1]["principal"]["id"] == instance_of(emu, NODE)["id"]
     events = [line["event"] for line in wait_for_event(log, "relay_answered", agent)]
-    assert "etag_mismatch" in events
+    assert ("etag_mismatch" in events) == (remembered_on == "node-a")
 
 
 def test_without_the_direct_mode_policy_the_node_moves_nothing(

@@ -94,7 +94,7 @@ def test_the_benchs_fast_path_is_terraforms_default_direct_mode_in_a_lab_of_its_
     assert all(bench.lab_setup(m).fast_path_mode == "function" for m in bench.DEFAULT_METHODS if m != "fast_path")
     groups = bench.lab_groups(["floor", "fast_path", "fast_path_cold", "fast_path_warm"])
     assert [group for _, group in groups] == [["floor", "fast_path_cold", "fast_path_warm"], ["fast_path"]]
-    # The function is left cold for `fast_path` (as a deployment finds it), so its trials may wait for it.
+    # Both leave the function cold, as a deployment finds it, and keep the bound that fits a cold start.
     assert bench.trial_timeout("fast_path") == bench.trial_timeout("fast_path_cold") == bench.COLD_TRIAL_TIMEOUT_SECONDS
 
 

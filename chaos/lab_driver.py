@@ -90,7 +90,11 @@ class LabRun:
         """`attach`: run on the lab that is up already (the test session's) and leave it up."""
         self.owned = not attach
         if self.owned:
-            control.up("fast_path", agents=False, latency=dict(latency), failback_policy=policy)
+            # The function mode, named: the invariants read the function's log and count its
+            # writes by its principal; in direct mode the nodes' agents write.
+            control.up(
+                "fast_path", agents=False, latency=dict(latency), failback_policy=policy, fast_path_mode="function"
+            )
         self.plan = control.default_plan()
         try:
             self.state = LabState.load(self.plan)

@@ -37,9 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument(
         "--fast-path-mode",
         choices=cloud.FAST_PATH_MODE_VALUES,
-        default="function",
-        help="terraform's fast_path_mode: function (the agent invokes the failover function) or direct (the agent "
-        "runs the function's core itself with the node's instance principal, granted the function's move rights)",
+        help="terraform's fast_path_mode: direct (the agent runs the function's core itself with the node's "
+        "instance principal, granted the function's move rights) or function (the agent invokes the failover "
+        f"function); default: terraform's ({cloud.DEFAULT_FAST_PATH_MODE}) for the fast path, function for the "
+        "other methods",
     )
     up.add_argument("--nodes", type=int, help="this many nodes (more than the topology has: derived from its last)")
     fault = commands.add_parser("fault", help="break a node")

@@ -7,9 +7,10 @@ records fault -> first answer from the other node, failed requests and the emula
 made. The emulator runs OCI's `realistic` timing profile (function cold starts, instance-metadata
 and federation latency; docs/emulator.md "Cold starts and token latency") and answers API calls
 with REALISTIC_LATENCY; the results state both as the emulator reported them. The fast path is a
-method per way of meeting the function (FUNCTION_MODES): `fast_path` is the default
-configuration with a cold function, `fast_path_warm` and `fast_path_provisioned` the others;
-`fast_path_direct` runs the lab in terraform's fast_path_mode "direct" (no function called).
+method per configuration (FUNCTION_MODES): `fast_path` is the default configuration (terraform's
+fast_path_mode, "direct": the node agent moves the IP, no function called) with the function left
+cold; `fast_path_cold`, `fast_path_warm` and `fast_path_provisioned` run fast_path_mode "function"
+with the function cold, kept warm, or provisioned.
 The baselines sign with instance principals under the grant each documents, in a lab of their
 own (LabSetup). Also measured: the function's cold start, warm call latency and peak RSS.
 Writes results.json, results.md and failover.png (`--out`, default bench/). On the multi
@@ -72,21 +73,22 @@ PROFILE = "realistic"
 ALARM_FAULTS = ("haproxy-stop", "link-down", "crash")
 # How each fast-path method meets the function (docs/emulator.md "Cold starts and token
 # latency"). cold: idled out before every trial, as after any quiet spell longer than the idle
-# timeout (the default configuration: nothing keeps it warm); warm: called right before the
-# fault, once per node that notifies (the new MASTER and the one that let go); provisioned: the
-# topology's provisionedConcurrencyConfig keeps containers hot; direct: never, the lab deployed
-# with terraform's fast_path_mode "direct" (its own lab), where the node agent runs the
-# function's core itself with the node's instance principal. The IPv6 VIP and the route-target
-# path meet a warm function: they measure what those paths add (NDP, the route's next hop), not
-# the cold start `fast_path` already measures.
+# timeout (nothing keeps it warm); warm: called right before the fault, once per node that
+# notifies (the new MASTER and the one that let go); provisioned: the topology's
+# provisionedConcurrencyConfig keeps containers hot. `fast_path` (DEFAULT_CONFIGURATION) is the
+# default configuration: terraform's default fast_path_mode, the function left cold as a
+# deployment finds it; the others run fast_path_mode "function", so the function is on their
+# path. The IPv6 VIP and the route-target path meet a warm function: they measure what those
+# paths add (NDP, the route's next hop), not the cold start `fast_path_cold` measures.
 FUNCTION_MODES = {
     "fast_path": "cold",
+    "fast_path_cold": "cold",
     "fast_path_warm": "warm",
     "fast_path_provisioned": "provisioned",
-    "fast_path_direct": "direct",
     "fast_path_ipv6": "warm",
     "fast_path_route_target": "warm",
 }
+DEFAULT_CONFIGURATION = "fast_path"  # the one method deployed in terraform's default fast_path_mode
 WARM_CONTAINERS = 2  # the new MASTER's notice and the old holder's, at once
 # Containers kept hot: the two notices of a failover at once. OCI counts PCUs, at least 20 at
 # the function's 256 MB; the emulator counts containers and does not enforce that minimum.
@@ -176,7 +178,7 @@ def summarise_method(
 # of results.json of its own: the IPv6 VIP, and the route-target path (fault -> the first
 # answer through the new holder of the route rule's target IP).
 TARGET_METHODS = {"fast_path_ipv6": "vip6", "fast_path_route_target": "route-target"}
-FAST_PATH_MODES = tuple(m for m in FUNCTION_MODES if m != "fast_path" and m not in TARGET_METHODS)
+FAST_PATH_MODES = tuple(m for m in FUNCTION_MODES if m != DEFAULT_CONFIGURATION and m not in TARGET_METHODS)
 BENCH_METHODS = (*METHODS, *FAST_PATH_MODES, *TARGET_METHODS)
 
 
@@ -192,20 +194,20 @@ class LabSetup:
 
     topology: str
     emulator: cloud.EmulatorSetup
-    fast_path_mode: str = "function"  # terraform's, as `lab up --fast-path-mode` deploys it
+    fast_path_mode: str  # terraform's, as `lab up --fast-path-mode` deploys it
 
 
 def lab_setup(method: str) -> LabSetup:
     """The lab a method is measured in (pure): the multi topology for the other targets; the
-    topology's provisioned concurrency for fast_path_provisioned; terraform's fast_path_mode
-    "direct" for fast_path_direct (the nodes' grants, agents' configuration and firewall as it
-    deploys them); a baseline's documented grant (lab/methods.py BASELINE_VERBS) in a lab of that
+    topology's provisioned concurrency for fast_path_provisioned; terraform's default
+    fast_path_mode for `fast_path` (the nodes' grants, agents' configuration and firewall as it
+    deploys them), "function" for every other method, so none runs with the nodes' move grants
+    of direct mode; a baseline's documented grant (lab/methods.py BASELINE_VERBS) in a lab of that
     baseline only, so no method runs with another's rights; the deployed policies otherwise."""
     topology = "multi" if method in TARGET_METHODS else "two-node"
-    mode = FUNCTION_MODES.get(method)
-    keys = (("provisionedConcurrencyConfig", PROVISIONED),) if mode == "provisioned" else ()
+    keys = (("provisionedConcurrencyConfig", PROVISIONED),) if FUNCTION_MODES.get(method) == "provisioned" else ()
     emulator = cloud.EmulatorSetup(PROFILE, methods_.baseline_policy_tf(method), keys)
-    return LabSetup(topology, emulator, "direct" if mode == "direct" else "function")
+    return LabSetup(topology, emulator, cloud.DEFAULT_FAST_PATH_MODE if method == DEFAULT_CONFIGURATION else "function")
 
 
 def lab_groups(methods: list[str]) -> list[tuple[LabSetup, list[str]]]:
@@ -433,7 +435,7 @@ def prepare_function(state: LabState, mode: str | None) -> None:
     """Housekeeping before a trial, never inside it: for `cold`, once no call is running, every
     container of the function stopped (the emulator's admin API: the next call starts one); for
     `warm`, WARM_CONTAINERS status calls at once, so that many containers are idle and warm at
-    the fault; nothing for `provisioned` and `direct` (no function in the fast path)."""
+    the fault; nothing for `provisioned`."""
     client, function_id = _functions_client(state)
     endpoint = state.emulator["endpoint"]
     if mode == "cold":

@@ -14,7 +14,7 @@ from typing import Any
 import oci
 import requests
 
-from lab.outside_in import with_outside_in
+from lab.outside_in import variable_default, with_outside_in
 from lab.plan import HTTP_PORT, PYTHON, REPO, Cloud, ConfigObject, Plan
 from lab.processes import spawn
 
@@ -23,8 +23,10 @@ READY_TIMEOUT_SECONDS = 60.0
 # The lab moves the IP back and forth between trials within seconds; the topology's 60 s
 # cooldown would refuse every second move.
 LAB_FUNCTION_CONFIG = {"COOLDOWN_SECONDS": "2"}
-# terraform's fast_path_mode (terraform/variables.tf): who handles keepalived's MASTER notice.
+# terraform's fast_path_mode (terraform/variables.tf): who handles keepalived's MASTER notice;
+# the lab deploys terraform's default unless told otherwise.
 FAST_PATH_MODE_VALUES = ("function", "direct")
+DEFAULT_FAST_PATH_MODE: str = variable_default("fast_path_mode")
 # The events function's keys the controller keeps from the nodes in direct mode (its output
 # direct_fast_path_config): the nodes get no grant for the events topic or the metrics.
 WITHHELD_FROM_NODES = ("EVENTS_TOPIC_ID", "COMPARTMENT_ID")
@@ -94,7 +96,7 @@ def iam_module(topology: dict[str, Any], setup: EmulatorSetup, iam_dir: Path) ->
 
 
 def lab_topology(
-    plan: Plan, topology: dict[str, Any], failback_policy: str = "never", fast_path_mode: str = "function"
+    plan: Plan, topology: dict[str, Any], failback_policy: str = "never", fast_path_mode: str = DEFAULT_FAST_PATH_MODE
 ) -> dict[str, Any]:
     """The topology with the function's health URLs pointing at the lab's nodes, and
     terraform's outside-in option on: its monitor probes the floating IP from the client

@@ -190,7 +190,7 @@ def up(
     topology_name: str = "two-node",
     nodes: int | None = None,
     emulator: cloud.EmulatorSetup = cloud.DEFAULT_SETUP,
-    fast_path_mode: str = "function",
+    fast_path_mode: str | None = None,
 ) -> dict[str, Any]:
     """Build the lab and start everything; on any failure (or Ctrl-C) tear it down again.
 
@@ -204,14 +204,16 @@ def up(
     `emulator` what the emulator starts with beyond the topology (the bench's profile and grants).
     `fast_path_mode` is terraform's: "direct" deploys the lab as terraform does with it (the
     nodes' IAM grants, their agents' fast_path_direct and host firewall), so each node's agent
-    moves the IP itself with its instance principal."""
+    moves the IP itself with its instance principal; "function": the agent invokes the function;
+    None: `deployed_fast_path_mode`'s."""
+    mode = deployed_fast_path_mode(method, fast_path_mode)
     run_dir = (plan or default_plan()).run_dir
     try:
         raw = topology.with_nodes(json.loads(topology.topology_file(topology_name).read_text()), nodes)
     except ValueError as exc:
         raise LabError(str(exc)) from None
     plan = plan_for(run_dir, raw, topology_name)
-    _refuse_to_start(plan, load_plan(run_dir), method, booted, fast_path_mode)
+    _refuse_to_start(plan, load_plan(run_dir), method, booted, mode)
     _unmount_under(plan.run_dir)
     shutil.rmtree(plan.run_dir, ignore_errors=True)
     for node in (None, *plan.nodes):
@@ -229,11 +231,21 @@ def up(
             booted,
             source_overrides,
             emulator,
-            fast_path_mode,
+            mode,
         )
     except BaseException:
         down(plan)
         raise
+
+
+def deployed_fast_path_mode(method: str, requested: str | None) -> str:
+    """The fast_path_mode a lab of `method` is deployed with (pure): the one requested; else
+    terraform's default for the fast path (what a deployment gets is what the lab tests), and
+    "function" for the other methods, whose notify replaces the fast path's, so that their nodes
+    hold no move grant of direct mode's."""
+    if requested is not None:
+        return requested
+    return cloud.DEFAULT_FAST_PATH_MODE if method == "fast_path" else "function"
 
 
 def _refuse_to_start(plan: Plan, running_plan: Plan, method: str, booted: bool, fast_path_mode: str) -> None:

@@ -1,9 +1,11 @@
 """`make demo`: a real failover in the lab, narrated for a person.
 
-Builds the lab (namespaces, haproxy, keepalived, the emulator with the function under fdk), shows
-the client reaching node-a through the floating IP, stops haproxy on node-a, prints the timeline
-of what happened (VRRP, the function call, UpdatePrivateIp, the fabric, the client), the
-emulator's audit log, brings node-a back and tears everything down. Exits 1 if the IP did not
+Builds the lab (namespaces, haproxy, keepalived, the emulator with the function under fdk) in
+terraform's default fast_path_mode (direct: the node agent moves the IP itself, no function call;
+`--fast-path-mode function` to watch the agent invoke the function instead), shows the client
+reaching node-a through the floating IP, stops haproxy on node-a, prints the timeline of what
+happened (VRRP, each API call and who signed it, the fabric, the client), the emulator's audit
+log, brings node-a back and tears everything down. Exits 1 if the IP did not
 fail over (client never reached node-b, or the emulator does not hold the IP on node-b's VNIC).
 """
 
@@ -87,20 +89,32 @@ def show_audit(state: LabState) -> None:
     console.print(table)
 
 
-def run(method: str, kind: str) -> int:
+# What keepalived's MASTER notice leads to, per terraform fast_path_mode (the narration's words).
+FAST_PATH_NARRATION = {
+    "direct": "the node agent runs the function's core itself (its instance principal, no function call)",
+    "function": "the node agent invokes the failover function (its resource principal moves the IP)",
+}
+
+
+def run(method: str, kind: str, fast_path_mode: str | None = None) -> int:
     console.rule("[bold]oci-vip-failover: a real failover in a local lab")
     console.print(
         "Building the lab: namespaces node-a, node-b, client and a routed fabric (the VCN); real "
         "haproxy and keepalived on each node, rendered from templates/; the OCI emulator with the "
         "failover function running under fdk ..."
     )
-    info = control.up(method)
+    info = control.up(method, fast_path_mode=fast_path_mode)
     state = LabState.load(control.default_plan())
     try:
         console.print(
             f"Lab up. Floating IP {info['vip']} (10.0.0.4 in the emulator), emulator at "
             f"{info['emulator']['endpoint']}, keepalived notify_master: [bold]{method}[/bold]."
         )
+        if method == "fast_path":
+            console.print(
+                f"fast_path_mode [bold]{info['fast_path_mode']}[/bold]: on keepalived's MASTER notice "
+                f"{FAST_PATH_NARRATION[info['fast_path_mode']]}."
+            )
         console.print(f"client$ curl http://{info['vip']}/  ->  [green]{control.client_get(state.plan)}[/green]")
         console.print(f"Now: {kind} on node-a, with the client sending {trial.RATE_PER_SECOND:.0f} requests/s ...")
         result = trial.run_trial(state, kind, timeout=FAILOVER_TIMEOUT_SECONDS)
@@ -139,9 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.demo", description=__doc__)
     parser.add_argument("--method", choices=METHODS, default="fast_path")
     parser.add_argument("--fault", choices=control.FAULTS, default="haproxy-stop")
+    parser.add_argument(
+        "--fast-path-mode",
+        choices=cloud.FAST_PATH_MODE_VALUES,
+        help=f"terraform's fast_path_mode (default: terraform's, {cloud.DEFAULT_FAST_PATH_MODE})",
+    )
     args = parser.parse_args(argv)
     try:
-        return run(args.method, args.fault)
+        return run(args.method, args.fault, args.fast_path_mode)
     except control.LabError as exc:
         console.print(f"[bold red]demo failed[/bold red]: {exc}")
         return 1

@@ -34,12 +34,18 @@ def terraform_settings(terraform_dir: Path = TERRAFORM_DIR) -> dict[str, Any]:
         parsed = hcl2.load(handle)
     local = next(item["outside_in"] for item in parsed["locals"] if "outside_in" in item)
     settings = {key: _literal(value) for key, value in local.items() if not str(value).startswith("${")}
-    with (terraform_dir / "variables.tf").open() as handle:
-        variables = {_literal(name): body for item in hcl2.load(handle)["variable"] for name, body in item.items()}
     for name in ("port", "path", "interval_seconds", "vantage_points"):
-        settings[name] = _literal(variables[f"outside_in_{name}"]["default"])
+        settings[name] = variable_default(f"outside_in_{name}", terraform_dir)
     settings["vantage_points"] = [_literal(v) for v in settings["vantage_points"]]
     return settings
+
+
+def variable_default(name: str, terraform_dir: Path = TERRAFORM_DIR) -> Any:
+    """The default of terraform's variable `name` (variables.tf), so the lab deploys what a
+    terraform.tfvars without it deploys."""
+    with (terraform_dir / "variables.tf").open() as handle:
+        variables = {_literal(key): body for item in hcl2.load(handle)["variable"] for key, body in item.items()}
+    return _literal(variables[name]["default"])
 
 
 def with_outside_in(

@@ -342,8 +342,8 @@ variable "provisioned_concurrency" {
 
 variable "fast_path_mode" {
   type        = string
-  description = "Who handles keepalived's MASTER notice: function (the node agent invokes the events function, which may be cold) or direct (the node agent runs the function's core itself: no cold start, but the nodes may then move the floating IPs; docs/deploy.md)."
-  default     = "function"
+  description = "Who handles keepalived's MASTER notice. direct (default): the node agent runs the function's core itself: no cold start and no cost, but the nodes' instance principals may then move the floating IPs (the function's move grants, narrowed by the same request.permission conditions). function: the node agent invokes the events function, cold after a quiet spell unless provisioned_concurrency keeps it warm (billed PCUs). Alarms and manual commands go through the function either way (docs/deploy.md)."
+  default     = "direct"
 
   validation {
     condition     = contains(["function", "direct"], var.fast_path_mode)

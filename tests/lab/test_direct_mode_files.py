@@ -13,9 +13,10 @@ import yaml
 
 from failover.config import Config
 from health_probe.config import parse_config
-from lab import bench, cloud, userdata
+from lab import bench, cloud, control, userdata
 from lab.plan import ENDPOINT_PORT, PYTHON, REPO, ConfigObject, Plan
 from lab.sources import urls
+from lab.state import METHODS
 from tests.support.terraform import TERRAFORM, TERRAFORM_DIR, Module
 
 PLAN = Plan(Path("/nonexistent"))
@@ -39,9 +40,9 @@ def firewall_script(cloud_init: str) -> str:
 
 
 def test_the_emulators_iam_is_bound_with_the_mode_the_lab_deploys() -> None:
-    assert cloud.lab_topology(PLAN, TOPOLOGY)["iam"]["bindings"]["var.fast_path_mode"] == "function"
-    direct = cloud.lab_topology(PLAN, TOPOLOGY, fast_path_mode="direct")
-    assert direct["iam"]["bindings"]["var.fast_path_mode"] == "direct"
+    assert cloud.lab_topology(PLAN, TOPOLOGY)["iam"]["bindings"]["var.fast_path_mode"] == "direct", "terraform's"
+    function = cloud.lab_topology(PLAN, TOPOLOGY, fast_path_mode="function")
+    assert function["iam"]["bindings"]["var.fast_path_mode"] == "function"
     assert TOPOLOGY["iam"]["bindings"]["var.fast_path_mode"] == "function", "the topology file itself is unchanged"
 
 
@@ -85,23 +86,28 @@ def test_terraforms_modules_render_the_direct_agent_config_and_the_peers_firewal
     assert all("fast_path_direct" not in yaml.safe_load(r.node_agent_yaml) for r in plain.values())
 
 
-def test_fast_path_direct_is_a_bench_method_with_a_lab_of_its_own() -> None:
-    assert bench.FUNCTION_MODES["fast_path_direct"] == "direct"
-    assert "fast_path_direct" in bench.DEFAULT_METHODS and bench.lab_method("fast_path_direct") == "fast_path"
-    setup = bench.lab_setup("fast_path_direct")
+def test_the_benchs_fast_path_is_terraforms_default_direct_mode_in_a_lab_of_its_own() -> None:
+    assert Module.load(TERRAFORM_DIR).labelled("variable")["fast_path_mode"]["default"] == cloud.DEFAULT_FAST_PATH_MODE
+    assert "fast_path_direct" not in bench.BENCH_METHODS, "the default configuration is `fast_path` itself"
+    setup = bench.lab_setup("fast_path")
     assert setup.fast_path_mode == "direct" and setup.emulator.extra_policy_tf == ""
-    assert all(
-        bench.lab_setup(m).fast_path_mode == "function" for m in bench.DEFAULT_METHODS if m != "fast_path_direct"
-    )
-    groups = bench.lab_groups(["floor", "fast_path", "fast_path_direct"])
-    assert [group for _, group in groups] == [["floor", "fast_path"], ["fast_path_direct"]]
-    assert bench.trial_timeout("fast_path_direct") == bench.DEFAULT_TRIAL_TIMEOUT_SECONDS
+    assert all(bench.lab_setup(m).fast_path_mode == "function" for m in bench.DEFAULT_METHODS if m != "fast_path")
+    groups = bench.lab_groups(["floor", "fast_path", "fast_path_cold", "fast_path_warm"])
+    assert [group for _, group in groups] == [["floor", "fast_path_cold", "fast_path_warm"], ["fast_path"]]
+    # Both leave the function cold, as a deployment finds it, and keep the bound that fits a cold start.
+    assert bench.trial_timeout("fast_path") == bench.trial_timeout("fast_path_cold") == bench.COLD_TRIAL_TIMEOUT_SECONDS
 
 
 def lab_up(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(PYTHON), "-m", "lab", "up", *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def test_lab_up_deploys_terraforms_default_for_the_fast_path_and_the_function_mode_for_the_others() -> None:
+    assert control.deployed_fast_path_mode("fast_path", None) == cloud.DEFAULT_FAST_PATH_MODE == "direct"
+    assert control.deployed_fast_path_mode("fast_path", "function") == "function"
+    assert {control.deployed_fast_path_mode(m, None) for m in METHODS if m != "fast_path"} == {"function"}
 
 
 def test_lab_up_takes_the_mode_for_the_fast_path_only_and_refuses_it_before_building_anything() -> None:

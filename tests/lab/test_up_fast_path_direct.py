@@ -1,7 +1,8 @@
-"""`lab up --fast-path-mode direct`: the booted lab deployed as terraform deploys that mode (the
-nodes' IAM grants, their agents' fast_path_direct, the host firewall's rule for the peers'
-probes), so a node's agent moves the floating IP itself with its instance principal and no
-function is called. A lab of the module's own; sorts after test_teardown.py, when the
+"""`lab up` as it is, in terraform's default fast_path_mode, "direct": the booted lab deployed as
+terraform deploys that mode (the nodes' IAM grants, their agents' fast_path_direct, the host
+firewall's rule for the peers' probes), so a node's agent moves the floating IP itself with its
+instance principal and no function is called. A lab of the module's own (the session's runs
+the function mode, tests/support/booted_lab.py); sorts after test_teardown.py, when the
 session's booted lab is down."""
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ TRIAL_TIMEOUT_SECONDS = 20.0
 
 @pytest.fixture(scope="module")
 def direct_lab() -> Iterator[tuple[LabState, dict[str, Any]]]:
-    yield from own_lab(fast_path_mode="direct")
+    yield from own_lab()
 
 
 def moves_after(state: LabState, seq: int) -> list[dict[str, Any]]:

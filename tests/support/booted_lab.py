@@ -5,6 +5,11 @@ boots, and `lab up` is run once with a snapshot whose requirements-node.txt name
 that does not exist: the first node's bootstrap fails. What each left behind, and what `up`
 said about the failure, is kept for the tests to judge. Skipped, with the reason, only where
 network namespaces cannot be created.
+
+The lab runs terraform's fast_path_mode "function", named here: its tests watch the agent
+invoke the function (tests/lab/test_lab.py, the chaos subset reads the function's answers) and
+the baselines refused under the deployed policies without the nodes' move grants of "direct",
+the default, which tests/lab/test_up_fast_path_direct.py boots a lab of its own for.
 """
 
 from __future__ import annotations
@@ -89,7 +94,9 @@ def booted_lab() -> Iterator[BootedLab]:
     control.down(plan)
     started = time.monotonic()
     try:
-        control.up(plan=plan, source_overrides={"requirements-node.txt": BROKEN_REQUIREMENTS})
+        control.up(
+            plan=plan, source_overrides={"requirements-node.txt": BROKEN_REQUIREMENTS}, fast_path_mode="function"
+        )
     except LabError as exc:
         failed_up = str(exc)
     else:
@@ -99,7 +106,7 @@ def booted_lab() -> Iterator[BootedLab]:
     left = leftovers(plan)
     control.down(plan)  # whatever the failed up left, the real lab must start clean
     started = time.monotonic()
-    info = control.up(plan=plan)
+    info = control.up(plan=plan, fast_path_mode="function")
     try:
         yield BootedLab(
             LabState.load(plan),

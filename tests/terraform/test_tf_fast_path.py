@@ -1,6 +1,7 @@
-"""The two fast-path options, both off by default: ``provisioned_concurrency`` (PCUs kept warm
-for the events function) and ``fast_path_mode = "direct"`` (the node agent runs the function's
-core itself). Checked by the real terraform where it can run offline (the stand-in root's plan,
+"""The two fast-path options: ``fast_path_mode``, ``"direct"`` by default (the node agent runs the
+function's core itself: no cold start on keepalived's notice) or ``"function"`` (the agent invokes
+the events function), and ``provisioned_concurrency`` (PCUs kept warm for the events function,
+off by default: it is billed, and only the function mode calls the function). Checked by the real terraform where it can run offline (the stand-in root's plan,
 the provider-free modules' rendering) and statically where only a real apply could tell."""
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ CONTROLLER = Module.load(TERRAFORM_DIR / "modules" / "controller")
 needs_terraform = pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed")
 
 
-def test_both_options_are_off_by_default() -> None:
+def test_the_default_is_direct_mode_without_pcus() -> None:
     for module in (ROOT, CONTROLLER):
         variables = module.labelled("variable")
         assert (variables["provisioned_concurrency"]["default"], variables["fast_path_mode"]["default"]) == (
             0,
-            "function",
+            "direct",
         )
 
 
@@ -199,12 +200,17 @@ def nodes_policy_statements(plan: str) -> int:
 @pytest.mark.parametrize(
     "overrides, pcus, statements, peer_rule",
     [
-        ([], ["NONE", "null"], 3, False),
-        (["provisioned_concurrency=40"], ["CONSTANT", "40"], 3, False),
-        (["provisioned_concurrency=10", "function_memory_mb=512"], ["CONSTANT", "10"], 3, False),
-        (["fast_path_mode=direct"], ["NONE", "null"], 6, True),
+        ([], ["NONE", "null"], 6, True),
+        (["fast_path_mode=function"], ["NONE", "null"], 3, False),
+        (["fast_path_mode=function", "provisioned_concurrency=40"], ["CONSTANT", "40"], 3, False),
+        (
+            ["fast_path_mode=function", "provisioned_concurrency=10", "function_memory_mb=512"],
+            ["CONSTANT", "10"],
+            3,
+            False,
+        ),
     ],
-    ids=["default", "pcus-128mb", "pcus-512mb", "direct"],
+    ids=["default-direct", "function", "function-pcus-128mb", "function-pcus-512mb"],
 )
 def test_each_option_plans_what_it_says(
     stand_in_root: Path, overrides: list[str], pcus: list[str], statements: int, peer_rule: bool

@@ -104,8 +104,8 @@ variable "provisioned_concurrency" {
 
 variable "fast_path_mode" {
   type        = string
-  description = "Who handles keepalived's MASTER notice: \"function\" (the node agent invokes the events function) or \"direct\" (the node agent runs the function's core itself; the nodes are then granted the function's move permissions, iam.tf)."
-  default     = "function"
+  description = "Who handles keepalived's MASTER notice: \"direct\" (the default: the node agent runs the function's core itself, no cold start; the nodes are then granted the function's move permissions, with its request.permission conditions, iam.tf) or \"function\" (the node agent invokes the events function)."
+  default     = "direct"
 
   validation {
     condition     = contains(["function", "direct"], var.fast_path_mode)

@@ -115,6 +115,37 @@ def test_notify_goes_through_the_warm_relay(
     assert update_private_ip_writes(function_emulator) == 1
 
 
+# What the relay path must not pay for on every VRRP transition: the agent's config (PyYAML),
+# http.client (email's parser) and the SDK.
+HEAVY_MODULES = {"yaml", "health_probe.config", "http.client", "email.parser", "oci"}
+
+
+def test_the_relay_path_imports_no_config_parser_http_client_or_sdk(
+    relay_agent, function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
+    config, log, agent = relay_agent
+    health_servers["node-a"].healthy = False
+    path = tmp_path / "node-agent.yaml"
+    path.write_text(yaml.safe_dump(config))
+    relay = f"127.0.0.1:{config['relay_port']}"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "health_probe.notify", "--config", str(path), "--relay", relay]
+        + ["INSTANCE", "vip_ipv4", "MASTER", "100"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [(line["event"], line["path"], line["node"], line["decision"]) for line in lines] == [
+        ("notify_answered", "relay", "node-b", "moved")
+    ]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"health_probe.notice", "failover.log"} <= imported  # importtime listed the imports
+    assert not imported & HEAVY_MODULES
+
+
 def test_the_relay_maps_keepalived_instance_to_its_vips(
     relay_agent, function_emulator: Emulator, health_servers, tmp_path: Path
 ) -> None:

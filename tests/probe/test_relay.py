@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import yaml
 from health_probe.config import ConfigError, parse_config
 from health_probe.relay import MAX_BODY_BYTES, is_loopback, parse_notice
 from ocisim import Emulator
-from tests.support.health_servers import MonitorUriServer
+from tests.support.health_servers import MonitorUriServer, RawTcpPeer
 from tests.support.netns import scratch_netns
 from tests.support.node_agent import (
     agent_config,
@@ -217,6 +218,65 @@ def test_notify_invokes_directly_when_the_relay_does_not_acknowledge(
     assert "timed out" in lines[0]["reason"]
     assert (lines[1]["path"], lines[1]["decision"], lines[1]["to"]) == ("direct", "moved", "node-b")
     assert update_private_ip_writes(emu) == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("endless", "the relay's answer is malformed"), ("garbage", "the relay's answer is not HTTP")],
+)
+def test_a_relay_answer_that_is_no_outcome_makes_notify_invoke_directly(
+    mode: str, reason: str, function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
+    """A relay that acknowledges and then sends megabytes of no JSON, or answers something that
+    is not HTTP: notify takes no outcome from it and invokes directly, well inside its bound."""
+    emu = function_emulator
+    health_servers["node-a"].healthy = False
+    peer = RawTcpPeer(mode)
+    try:
+        config = notifying_config(emu, health_servers, "node-b", relay_port=peer.port)
+        status, lines, elapsed = run_notify(config, tmp_path)
+    finally:
+        peer.close()
+    assert status == 0 and elapsed < 20
+    assert [line["event"] for line in lines] == ["relay_unavailable", "notify_answered"]
+    assert reason in lines[0]["reason"] and lines[0]["node"] == "node-b"
+    assert (lines[1]["path"], lines[1]["decision"], lines[1]["to"]) == ("direct", "moved", "node-b")
+
+
+def test_an_acknowledgement_without_the_agent_s_settings_is_read_with_the_config(
+    emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
+    """An agent started before its relay sent ``X-Node`` and ``X-Notify-Timeout-Seconds`` (the
+    code upgraded under it): notify reads node-agent.yaml for them and takes the relay's outcome."""
+    outcome = {"answered": True, "answer": {"decision": "no_change", "reason": "already here"}, "reason": ""}
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(30)
+
+        def answer_once() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.settimeout(5)
+                connection.recv(4096)
+                connection.sendall(b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n" + json.dumps(outcome).encode())
+
+        relay = threading.Thread(target=answer_once, daemon=True)
+        relay.start()
+        config = agent_config(
+            emulator,
+            health_servers,
+            "node-b",
+            function_id="ocid1.fnfunc.oc1.iad.x",
+            invoke_endpoint="http://127.0.0.1:1",
+            relay_port=listener.getsockname()[1],
+        )
+        status, lines, _ = run_notify(config, tmp_path)
+        relay.join(timeout=30)
+    assert status == 0
+    assert [(line["event"], line["path"], line["node"], line["decision"]) for line in lines] == [
+        ("notify_answered", "relay", "node-b", "no_change")
+    ]
 
 
 def test_notify_invokes_directly_when_no_agent_runs(

@@ -41,7 +41,6 @@ failed in time, 2 bad configuration.
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import socket
@@ -140,7 +139,9 @@ def via_relay(run: Run, relay: tuple[str, int]) -> Outcome:
     request = b"POST /notify HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(data)
     acknowledge_by = time.monotonic() + RELAY_ACK_SECONDS
     try:
-        with socket.create_connection(relay, timeout=RELAY_ACK_SECONDS) as sock:
+        with socket.socket(_family(relay[0]), socket.SOCK_STREAM) as sock:
+            sock.settimeout(RELAY_ACK_SECONDS)
+            sock.connect(relay)
             sock.sendall(request + data)
             status, headers, rest = _read_head(sock, acknowledge_by)
             if status != 200:
@@ -285,63 +286,103 @@ def keepalived_args(values: list[str]) -> tuple[str, str, str]:
     return kind, name, KEEPALIVED_STATES[state]
 
 
+USAGE = (
+    "usage: python -m health_probe.notify --config FILE [--relay ADDRESS:PORT]"
+    " (--state STATE | TYPE NAME STATE [PRIORITY])"
+)
+OPTIONS = ("--config", "--relay", "--state")
+
+
+class Usage(Exception):
+    """The command line is wrong; the message says how (exit 2)."""
+
+
+def command_line(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """notify's options (``--name VALUE`` or ``--name=VALUE``, each once) and what keepalived
+    appended. Not argparse: its import and help formatter (shutil, gettext's locale) cost about
+    10 ms of every notify."""
+    options: dict[str, str] = {}
+    appended: list[str] = []
+    values = iter(argv)
+    for value in values:
+        name, equals, given = value.partition("=")
+        if name in OPTIONS:
+            if name in options:
+                raise Usage(f"{name} given twice")
+            option = given if equals else next(values, None)
+            if option is None:
+                raise Usage(f"{name} needs a value")
+            options[name] = option
+        elif value.startswith("-"):
+            raise Usage(f"unknown option {value[:40]!r}")
+        else:
+            appended.append(value)
+    if "--config" not in options:
+        raise Usage("--config FILE is required")
+    return options, appended
+
+
 def relay_address(text: str) -> tuple[str, int]:
-    """``--relay ADDRESS:PORT`` (IPv6 in brackets) as a socket address."""
+    """``--relay ADDRESS:PORT`` (an IP address, IPv6 in brackets or not) as a socket address:
+    never a name, so that no resolver runs before the notice is sent."""
     host, _, port = text.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected ADDRESS:PORT, not {text[:80]!r}")
+    try:
+        socket.inet_pton(_family(host), host)
+    except OSError:
+        raise Usage(f"--relay: expected IP-ADDRESS:PORT, not {text[:80]!r}") from None
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise Usage(f"--relay: expected IP-ADDRESS:PORT, not {text[:80]!r}")
     return host, int(port)
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="health_probe.notify", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="node agent YAML file")
-    parser.add_argument(
-        "--relay",
-        type=relay_address,
-        metavar="ADDRESS:PORT",
-        help="the agent's relay (node-agent.yaml's relay_address:relay_port); given, the relay path reads no YAML",
-    )
-    parser.add_argument("--state", choices=STATES, help="the VRRP state keepalived entered")
-    parser.add_argument(
-        "keepalived",
-        nargs="*",
-        metavar="TYPE NAME STATE PRIORITY",
-        help="what keepalived appends to a generic notify script",
-    )
-    args = parser.parse_args(argv)
-    kind, instance = "INSTANCE", None
-    if args.keepalived:
-        try:
-            kind, instance, state = keepalived_args(args.keepalived)
-        except ValueError as exc:
-            print(f"health_probe.notify: {exc}", file=sys.stderr)
-            return 2
-        if args.state is not None and args.state != state:
-            print(f"health_probe.notify: --state {args.state} contradicts keepalived's {state}", file=sys.stderr)
-            return 2
-        args.state = state
-    if args.state is None:
-        parser.error("give --state STATE or keepalived's TYPE NAME STATE PRIORITY")
+    arguments = sys.argv[1:] if argv is None else argv
+    if "-h" in arguments or "--help" in arguments:
+        print(f"{USAGE}\n\n{__doc__}")
+        return 0
+    try:
+        options, appended = command_line(arguments)
+        relay = relay_address(options["--relay"]) if "--relay" in options else None
+        state = options.get("--state")
+        if state is not None and state not in STATES:
+            raise Usage(f"--state must be one of {', '.join(STATES)}, not {state[:20]!r}")
+        kind, instance = "INSTANCE", None
+        if appended:
+            try:
+                kind, instance, appended_state = keepalived_args(appended)
+            except ValueError as exc:
+                raise Usage(str(exc)) from None
+            if state is not None and state != appended_state:
+                raise Usage(f"--state {state} contradicts keepalived's {appended_state}")
+            state = appended_state
+        if state is None:
+            raise Usage("give --state STATE or keepalived's TYPE NAME STATE PRIORITY")
+    except Usage as exc:
+        print(f"health_probe.notify: {exc}\n{USAGE}", file=sys.stderr)
+        return 2
     to_stream("health_probe", "stdout")
-    run = Run(args.config, args.state, instance)
+    run = Run(options["--config"], state, instance)
     try:
         if kind == "GROUP":
             run.load()
             run.log.info(
                 "notify_ignored",
                 group=instance,
-                state=args.state,
+                state=state,
                 reason="a sync group's notice: its instances notify on their own",
             )
             return 0
-        return notify(run, args.relay)
+        return notify(run, relay)
     except BadConfiguration as exc:
         print(f"health_probe.notify: {exc}", file=sys.stderr)
         return 2
     except NotifyTimeout:
-        run.log.error("notify_failed", reason=f"no answer within {run.timeout_seconds:g} s", state=args.state)
+        run.log.error("notify_failed", reason=f"no answer within {run.timeout_seconds:g} s", state=state)
         return 1
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -46,11 +46,12 @@ import signal
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from failover.log import Logger, to_stream
 from health_probe.notice import STATES, Outcome
 
+# Not `typing.TYPE_CHECKING`: typing costs ~3 ms here (mypy reads this one the same way).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from health_probe.config import AgentConfig
 

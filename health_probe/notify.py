@@ -20,7 +20,9 @@ configuration: it imports the standard library's socket and json, the notice's v
 the project's logger only (no PyYAML, no http.client: the relay's HTTP/1.0 answer is read here,
 bounded in time and size), and learns the node and ``notify_timeout_seconds`` from the relay's
 acknowledgement. node-agent.yaml is read only when needed: without ``--relay``, for a GROUP
-notice, and for the fallback. When the relay does not acknowledge within ``RELAY_ACK_SECONDS``
+notice, and for the fallback. Neither argparse nor typing nor dataclasses either (about 20 ms
+together): on a 2-core host, exec to the notice at the relay takes ~35 ms (Python alone ~12),
+where reading the config and using http.client first took ~100. When the relay does not acknowledge within ``RELAY_ACK_SECONDS``
 (agent down, no credentials yet, busy) or acknowledges but delivers no outcome, it invokes the
 function directly with the same credentials as the agent (instance principals on OCI, the
 config file by hand), importing ``oci`` only then; with ``fast_path_direct`` (terraform's

@@ -9,8 +9,8 @@ Modules, one job each: ``names`` (metric and alarm names, shared with terraform 
 emulator), ``config`` (YAML → frozen config, clear errors), ``probe`` (one HTTP check),
 ``points`` (results → datapoints and bounded buffer, pure), ``schedule`` (jittered timing, pure),
 ``publish`` (PostMetricData), ``clients`` (signers and OCI clients), ``agent`` (the loop),
-``notify`` (keepalived's notify → the relay, else the function directly; the standard library
-and PyYAML, for the agent's config, until the fallback), ``notice`` (the notice and its outcome, shared by notify and the relay),
+``notify`` (keepalived's notify → the relay, else the function directly; with ``--relay``,
+the standard library and the logger only until the fallback reads the agent's config), ``notice`` (the notice and its outcome, shared by notify and the relay),
 ``relay`` (the agent's warm loopback relay to the function), ``invoke`` (the one
 FunctionsInvokeClient call), ``direct`` (fast_path_mode "direct": the function's core run by the
 agent itself instead of the invoke), ``serving`` (can this node serve the floating IP now: haproxy up

@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from health_probe.config import ConfigError, load_config
+from health_probe.config import AgentConfig, ConfigError, load_config
 
 APP_DIR = Path("/opt/oci-vip-failover")
 CONFIG_PATH = Path("/etc/oci-vip-failover/node-agent.yaml")
@@ -48,11 +48,16 @@ class Notify:
     release: str
 
 
-def notify_commands(app_dir: Path = APP_DIR, config_path: Path = CONFIG_PATH) -> Notify:
+def notify_commands(
+    app_dir: Path = APP_DIR,
+    config_path: Path = CONFIG_PATH,
+    relay: str = f"{AgentConfig.relay_address}:{AgentConfig.relay_port}",
+) -> Notify:
     """Through /usr/bin/env: with script security keepalived runs the first word's real path,
     and the venv's python is a symlink that outside the venv finds neither health_probe nor its
-    packages (see node_config's main.tf)."""
-    base = f"/usr/bin/env {app_dir}/.venv/bin/python -m health_probe.notify --config {config_path}"
+    packages (see node_config's main.tf). ``relay``: the config's relay_address:relay_port, so
+    that notify's relay path reads no YAML."""
+    base = f"/usr/bin/env {app_dir}/.venv/bin/python -m health_probe.notify --config {config_path} --relay {relay}"
     return Notify(master=f"{base} --state MASTER", release=base)
 
 
@@ -126,14 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("--no-snippet", action="store_true", help="keepalived is configured already (cloud-init)")
     args = parser.parse_args(argv)
     try:
-        load_config(args.config)
+        config = load_config(args.config)
         done = install(args.config)
     except (ConfigError, InstallError, OSError) as exc:
         print(f"health_probe install: {exc}", file=sys.stderr)
         return 2
     for line in done:
         print(f"health_probe install: {line}", file=sys.stderr)
-    snippet = keepalived_snippet(notify_commands())
+    snippet = keepalived_snippet(notify_commands(relay=f"{config.relay_address}:{config.relay_port}"))
     if args.snippet is not None:
         _write(args.snippet, snippet.encode(), 0o644)
         print(f"health_probe install: keepalived lines written to {args.snippet}", file=sys.stderr)

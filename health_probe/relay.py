@@ -20,7 +20,9 @@ not name is refused (400): guessing "every VIP" could move a group keepalived di
   by ``notify_timeout_seconds``.
 * Acknowledge first: once the notice is accepted and the client is ready the relay sends the
   status line and headers at once (200), then the function's outcome as the body
-  (notice.Outcome) when the invoke returns. notify waits only briefly for the acknowledgement
+  (notice.Outcome) when the invoke returns. The acknowledgement's ``X-Node`` and
+  ``X-Notify-Timeout-Seconds`` are this config's ``node`` and ``notify_timeout_seconds``, so
+  notify's relay path need not read node-agent.yaml (PyYAML) for them. notify waits only briefly for the acknowledgement
   and falls back to its own direct invoke when there is none, or a 503 (no credentials yet,
   busy), or no outcome: a second invoke is safe (the function re-reads, writes with if-match,
   and moves nothing that is already in place).
@@ -252,6 +254,10 @@ class Relay:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Connection", "close")
+                # What notify would otherwise read node-agent.yaml (PyYAML) for: its log lines'
+                # node and its own bound while it waits for the outcome.
+                self.send_header("X-Node", relay._config.node)
+                self.send_header("X-Notify-Timeout-Seconds", str(relay._config.notify_timeout_seconds))
                 self.end_headers()
                 self.wfile.flush()
 

@@ -87,6 +87,23 @@ def test_keepalived_args_name_the_instance_and_its_state() -> None:
             keepalived_args(bad)
 
 
+def test_the_command_line_is_keepalived_s_and_the_relay_an_ip_address() -> None:
+    from health_probe.notify import Usage, command_line, relay_address
+
+    assert command_line(["--config", "f", "--relay=127.0.0.1:8406", "INSTANCE", "vip_ipv4", "MASTER", "100"]) == (
+        {"--config": "f", "--relay": "127.0.0.1:8406"},
+        ["INSTANCE", "vip_ipv4", "MASTER", "100"],
+    )
+    assert relay_address("127.0.0.1:8406") == ("127.0.0.1", 8406)
+    assert relay_address("[::1]:8406") == relay_address("::1:8406") == ("::1", 8406)
+    for bad in (["--state", "MASTER"], ["--config", "f", "--config", "g"], ["--config"], ["--config", "f", "-x"]):
+        with pytest.raises(Usage):
+            command_line(bad)
+    for address in ("localhost:8406", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", ":8406"):
+        with pytest.raises(Usage):
+            relay_address(address)  # a name would need a resolver before the notice is sent
+
+
 def test_a_generic_notify_for_a_mapped_instance_moves_its_vips(
     function_emulator: Emulator, health_servers, tmp_path: Path
 ) -> None:

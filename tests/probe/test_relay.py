@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import yaml
 from health_probe.config import ConfigError, parse_config
 from health_probe.relay import MAX_BODY_BYTES, is_loopback, parse_notice
 from ocisim import Emulator
-from tests.support.health_servers import MonitorUriServer
+from tests.support.health_servers import MonitorUriServer, RawTcpPeer
 from tests.support.netns import scratch_netns
 from tests.support.node_agent import (
     agent_config,
@@ -115,6 +116,46 @@ def test_notify_goes_through_the_warm_relay(
     assert update_private_ip_writes(function_emulator) == 1
 
 
+# What the relay path must not pay for on every VRRP transition: the agent's config (PyYAML),
+# http.client (email's parser), the SDK, and argparse, typing and dataclasses (~20 ms together).
+HEAVY_MODULES = {
+    "yaml",
+    "health_probe.config",
+    "http.client",
+    "email.parser",
+    "oci",
+    "argparse",
+    "typing",
+    "dataclasses",
+}
+
+
+def test_the_relay_path_imports_no_config_parser_http_client_or_sdk(
+    relay_agent, function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
+    config, log, agent = relay_agent
+    health_servers["node-a"].healthy = False
+    path = tmp_path / "node-agent.yaml"
+    path.write_text(yaml.safe_dump(config))
+    relay = f"127.0.0.1:{config['relay_port']}"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "health_probe.notify", "--config", str(path), "--relay", relay]
+        + ["INSTANCE", "vip_ipv4", "MASTER", "100"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [(line["event"], line["path"], line["node"], line["decision"]) for line in lines] == [
+        ("notify_answered", "relay", "node-b", "moved")
+    ]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert {"health_probe.notice", "failover.log"} <= imported  # importtime listed the imports
+    assert not imported & HEAVY_MODULES
+
+
 def test_the_relay_maps_keepalived_instance_to_its_vips(
     relay_agent, function_emulator: Emulator, health_servers, tmp_path: Path
 ) -> None:
@@ -186,6 +227,65 @@ def test_notify_invokes_directly_when_the_relay_does_not_acknowledge(
     assert "timed out" in lines[0]["reason"]
     assert (lines[1]["path"], lines[1]["decision"], lines[1]["to"]) == ("direct", "moved", "node-b")
     assert update_private_ip_writes(emu) == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("endless", "the relay's answer is malformed"), ("garbage", "the relay's answer is not HTTP")],
+)
+def test_a_relay_answer_that_is_no_outcome_makes_notify_invoke_directly(
+    mode: str, reason: str, function_emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
+    """A relay that acknowledges and then sends megabytes of no JSON, or answers something that
+    is not HTTP: notify takes no outcome from it and invokes directly, well inside its bound."""
+    emu = function_emulator
+    health_servers["node-a"].healthy = False
+    peer = RawTcpPeer(mode)
+    try:
+        config = notifying_config(emu, health_servers, "node-b", relay_port=peer.port)
+        status, lines, elapsed = run_notify(config, tmp_path)
+    finally:
+        peer.close()
+    assert status == 0 and elapsed < 20
+    assert [line["event"] for line in lines] == ["relay_unavailable", "notify_answered"]
+    assert reason in lines[0]["reason"] and lines[0]["node"] == "node-b"
+    assert (lines[1]["path"], lines[1]["decision"], lines[1]["to"]) == ("direct", "moved", "node-b")
+
+
+def test_an_acknowledgement_without_the_agent_s_settings_is_read_with_the_config(
+    emulator: Emulator, health_servers, tmp_path: Path
+) -> None:
+    """An agent started before its relay sent ``X-Node`` and ``X-Notify-Timeout-Seconds`` (the
+    code upgraded under it): notify reads node-agent.yaml for them and takes the relay's outcome."""
+    outcome = {"answered": True, "answer": {"decision": "no_change", "reason": "already here"}, "reason": ""}
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(30)
+
+        def answer_once() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.settimeout(5)
+                connection.recv(4096)
+                connection.sendall(b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n" + json.dumps(outcome).encode())
+
+        relay = threading.Thread(target=answer_once, daemon=True)
+        relay.start()
+        config = agent_config(
+            emulator,
+            health_servers,
+            "node-b",
+            function_id="ocid1.fnfunc.oc1.iad.x",
+            invoke_endpoint="http://127.0.0.1:1",
+            relay_port=listener.getsockname()[1],
+        )
+        status, lines, _ = run_notify(config, tmp_path)
+        relay.join(timeout=30)
+    assert status == 0
+    assert [(line["event"], line["path"], line["node"], line["decision"]) for line in lines] == [
+        ("notify_answered", "relay", "node-b", "no_change")
+    ]
 
 
 def test_notify_invokes_directly_when_no_agent_runs(

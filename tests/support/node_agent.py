@@ -94,13 +94,16 @@ def free_port() -> int:
 def _run_notify(
     config: dict[str, Any], tmp_path: Path, arguments: tuple[str, ...]
 ) -> tuple[subprocess.CompletedProcess[str], list[dict], float]:
-    """health_probe.notify with ``arguments`` after its --config; without a ``relay_port`` in
-    ``config``, a closed one. Its process, the JSON lines it printed, and how long it took."""
+    """health_probe.notify as terraform renders it (``--relay``: the config's relay port) with
+    ``arguments`` appended; without a ``relay_port`` in ``config``, a closed one. Its process,
+    the JSON lines it printed, and how long it took."""
+    config = {"relay_port": free_port(), **config}
     path = tmp_path / "node-agent.yaml"
-    path.write_text(yaml.safe_dump({"relay_port": free_port(), **config}))
+    path.write_text(yaml.safe_dump(config))
+    relay = f"127.0.0.1:{config['relay_port']}"
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "health_probe.notify", "--config", str(path), *arguments],
+        [sys.executable, "-m", "health_probe.notify", "--config", str(path), "--relay", relay, *arguments],
         cwd=REPO,
         capture_output=True,
         text=True,

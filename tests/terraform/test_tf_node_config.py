@@ -188,7 +188,10 @@ def test_notify_runs_the_node_agent_with_the_deployed_config(rendered: dict[str,
     for out in rendered.values():
         command = out["template_vars"]["notify_master_command"]
         assert command.startswith("/usr/bin/env /"), "script security: an absolute path that is no symlink"
-        assert "-m health_probe.notify --config /etc/oci-vip-failover/node-agent.yaml --state MASTER" in command
+        assert (
+            "-m health_probe.notify --config /etc/oci-vip-failover/node-agent.yaml --relay 127.0.0.1:8406 --state MASTER"
+            in command
+        )
         # Leaving MASTER tells the function too (a holder that dropped the alias is repaired).
         release = out["template_vars"]["notify_release_command"]
         assert command == f"{release} --state MASTER"

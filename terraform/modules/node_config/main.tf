@@ -12,6 +12,10 @@ locals {
   config_dir   = "/etc/oci-vip-failover"
   python       = "${local.app_dir}/.venv/bin/python"
   agent_config = "${local.config_dir}/node-agent.yaml"
+  # The agent's relay: node-agent.yaml's relay_address:relay_port, which the template leaves at
+  # health_probe/config.py's defaults. On notify's command line its relay path reads no YAML
+  # (tests/terraform holds this to health_probe.install's, which takes config.py's defaults).
+  relay = "127.0.0.1:8406"
 
   # "" where a node has no IPv6 address, so that rendering reaches the output's precondition,
   # which says what is missing.
@@ -53,9 +57,9 @@ locals {
     # the venv's bin/python is a symlink to /usr/bin/python3.11, which outside the venv finds
     # neither health_probe nor its packages, so every notify failed silently (found by booting
     # the lab's nodes from this cloud-init).
-    notify_master_command = "/usr/bin/env ${local.python} -m health_probe.notify --config ${local.agent_config} --state MASTER"
+    notify_master_command = "/usr/bin/env ${local.python} -m health_probe.notify --config ${local.agent_config} --relay ${local.relay} --state MASTER"
     # keepalived appends " --state BACKUP|FAULT|STOP": the holder leaving MASTER asks for a repair.
-    notify_release_command = "/usr/bin/env ${local.python} -m health_probe.notify --config ${local.agent_config}"
+    notify_release_command = "/usr/bin/env ${local.python} -m health_probe.notify --config ${local.agent_config} --relay ${local.relay}"
   }
 
   haproxy_cfg     = templatefile("${var.templates_dir}/haproxy.cfg.tftpl", local.node_vars)

@@ -22,9 +22,10 @@ bounded in time and size), and learns the node and ``notify_timeout_seconds`` fr
 acknowledgement. node-agent.yaml is read only when needed: without ``--relay``, for a GROUP
 notice, and for the fallback. Neither argparse nor typing nor dataclasses either (about 20 ms
 together): on a 2-core host, exec to the notice at the relay takes ~35 ms (Python alone ~12),
-where reading the config and using http.client first took ~100. When the relay does not acknowledge within ``RELAY_ACK_SECONDS``
-(agent down, no credentials yet, busy) or acknowledges but delivers no outcome, it invokes the
-function directly with the same credentials as the agent (instance principals on OCI, the
+where reading the config and using http.client first took ~100.
+
+When the relay does not acknowledge within ``RELAY_ACK_SECONDS`` (agent down, no credentials
+yet, busy) or acknowledges but delivers no outcome, it invokes the function directly with the same credentials as the agent (instance principals on OCI, the
 config file by hand), importing ``oci`` only then; with ``fast_path_direct`` (terraform's
 ``fast_path_mode = "direct"``) the relay and this fallback run the function's core on the node
 instead of invoking it (health_probe/direct.py). A second invoke is safe: the function re-reads

@@ -42,11 +42,12 @@ _OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 # PROBE_CONNECT_TIMEOUT_SECONDS' default: what a dead node (link down, crashed) costs the probe,
 # and so every failover away from it. It cannot misread a live node: a VCN's round trip is well
-# under a millisecond (0.1 s is 100 times that), a live node's kernel answers the SYN even while
+# under a millisecond (50 ms is 50 times that, and the fast path's whole
+# budget over the API's own latency is 150 ms), a live node's kernel answers the SYN even while
 # its agent is stalled (the listen backlog accepts; the answer then comes within the read
 # timeout), and a lost SYN is sent again only after the 1 s initial RTO (RFC 6298), so any value
 # between a few milliseconds and 1 s reads a live node alike.
-PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS = 0.1
+PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS = 0.05
 # The OCID kind of each VIP family: an IPv4 VIP is a secondary private IP, an IPv6 VIP an Ipv6.
 FAMILY_PREFIXES = {"ipv4": "ocid1.privateip.", "ipv6": "ocid1.ipv6."}
 
@@ -129,7 +130,7 @@ class Config:
             probe_connect_timeout_seconds=min(
                 probe_timeout,
                 _number(
-                    env, "PROBE_CONNECT_TIMEOUT_SECONDS", PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS, low=0.05, high=30.0
+                    env, "PROBE_CONNECT_TIMEOUT_SECONDS", PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS, low=0.01, high=30.0
                 ),
             ),
             dry_run=_flag(env, "DRY_RUN"),

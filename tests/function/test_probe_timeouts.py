@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from failover.config import Config, ConfigError, Node
+from failover.config import PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS, Config, ConfigError, Node
 from failover.decide import Health
 from failover.network import ApiError, Network, VipState
 from failover.probe import ProbeResult, probe_nodes
@@ -48,7 +48,7 @@ sys.stdin.read()
 
 
 def test_connect_timeout_defaults_to_a_tenth_of_a_second_and_never_exceeds_the_read_timeout():
-    assert Config.from_env(env()).probe_connect_timeout_seconds == 0.1
+    assert Config.from_env(env()).probe_connect_timeout_seconds == 0.05  # 50 x a VCN round trip
     capped = env(PROBE_TIMEOUT_SECONDS="0.3", PROBE_CONNECT_TIMEOUT_SECONDS="0.5")
     assert Config.from_env(capped).probe_connect_timeout_seconds == 0.3
     assert Config.from_env(env(PROBE_CONNECT_TIMEOUT_SECONDS="0.2")).probe_connect_timeout_seconds == 0.2
@@ -93,14 +93,14 @@ def test_the_vip_is_read_while_the_nodes_are_probed():
         seen.append((timeout, connect_timeout))
         assert net.read_started.wait(WAIT), "the read did not start during the probes"
         return {
-            "node-a": ProbeResult(Health.UNKNOWN, "no connection within 0.1s"),
+            "node-a": ProbeResult(Health.UNKNOWN, "no connection within 0.05s"),
             "node-b": ProbeResult(Health.HEALTHY, "HTTP 200"),
         }
 
     rt = Runtime(config=config(PROBE_TIMEOUT_SECONDS="2"), network=net, prober=prober, clock=lambda: 1000.0)
     answer = handle(MASTER_B, rt)
     assert (answer["decision"], answer["to"], answer["unverified"]) == ("moved", "node-b", ["node-a"])
-    assert seen == [(2.0, 0.1)] and len(net.writes) == 1
+    assert seen == [(2.0, PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS)] and len(net.writes) == 1
 
 
 def test_a_failed_read_answers_cannot_verify_without_waiting_for_the_probes():

@@ -45,6 +45,9 @@ AUTHORIZER = web.AppKey("authorizer", object)
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
 BODY = web.RequestKey("body", bytes)
+# Set when the caller went away before its request was read (a node restarted mid-call): no
+# one to answer, and no error of the emulator's either.
+GONE = web.RequestKey("gone", bool)
 SLASH = ".slash"  # route name suffix of a path's trailing-slash twin
 ADMIN_NETWORKS = (
     ipaddress.ip_network("127.0.0.0/8"),
@@ -89,6 +92,8 @@ async def request_id(request: web.Request, handler: RequestHandler) -> web.Strea
         response.headers["opc-request-id"] = rid
         return response
     finally:
+        if request.get(GONE):
+            status = "client_gone"
         principal = request.get(PRINCIPAL)
         request.app[BACKEND].log(
             "request",
@@ -138,6 +143,9 @@ async def authenticate(request: web.Request, handler: RequestHandler) -> web.Str
         request[BODY] = await asyncio.wait_for(request.read(), BODY_TIMEOUT_SECONDS)
     except TimeoutError:
         raise error_for_status(408, "The request body did not arrive in time") from None
+    except ConnectionResetError:  # the caller vanished mid-body: aiohttp's own way out (see _drop)
+        request[GONE] = True
+        raise asyncio.CancelledError() from None
     if route.auth == "admin":
         peer = request.remote or ""
         try:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
+import time
 from typing import Any
 
 import oci
@@ -11,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocisim import Emulator
+from tests.support.logs import capture_logs
 from tests.support.topology import Topology
 
 JSON = st.recursive(
@@ -88,3 +92,21 @@ def test_malformed_signatures_are_401(emulator: Emulator, topo: Topology, author
         timeout=5,
     )
     assert response.status_code == 401 and response.json()["code"] == "NotAuthenticated"
+
+
+def test_a_caller_gone_mid_request_is_logged_as_gone_not_as_a_server_error(emulator: Emulator) -> None:
+    """A node restarted while its InvokeFunction was on the wire: the connection is reset before
+    the body arrives. Nobody is left to answer, and nothing failed on the emulator's side, so
+    the request is logged ``client_gone``, never as a crashed handler or a 500."""
+    path = f"/20260325/functions/{next(iter(emulator.functions.values()))}/actions/invoke"
+    with capture_logs("ocisim") as logs:
+        with socket.create_connection((emulator.host, emulator.port), timeout=10) as peer:
+            peer.sendall(f"POST {path} HTTP/1.1\r\nHost: {emulator.host}\r\nContent-Length: 100\r\n\r\nx".encode())
+            time.sleep(0.2)  # the emulator is now waiting for the rest of the body
+            peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        deadline = time.monotonic() + 10
+        while not [e for e in logs.events("request") if e["path"] == path] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    [request] = [e for e in logs.events("request") if e["path"] == path]
+    assert (request["operation"], request["status"]) == ("InvokeFunction", "client_gone")
+    assert logs.events("handler crashed") == []

@@ -56,13 +56,20 @@ def test_one_bench_trial_of_the_seed_script_on_booted_nodes_signs_as_the_node(bo
         trial.put_vip_on(state, plan.nodes[0].name, timeout=20.0)
     assert function is None
     assert set(record) >= RECORD_KEYS and set(record["per_fault"]["haproxy-stop"]) >= PER_FAULT_KEYS
-    assert (record["trials"], record["failed_over"], record["cold_start_s"]) == (1, 0, 0.0), log.getvalue()
+    assert (record["trials"], record["cold_start_s"]) == (1, 0.0), log.getvalue()
     # The seed's one blind write, signed with node-b's instance principal from inside the node,
-    # refused by the deployed policies; no function call.
-    calls = record["api_calls_by_operation"]
-    assert calls.get("UpdatePrivateIp") == 1 and "InvokeFunction" not in calls, log.getvalue()
-    (denied,) = [e for e in results[0].emulator_log if e.get("event") == "authorization denied"]
+    # refused by the deployed policies.
+    entries = results[0].emulator_log
+    (denied,) = [e for e in entries if e.get("event") == "authorization denied"]
     assert (denied["operation"], denied["principal_kind"]) == ("UpdatePrivateIp", "instance")
+    # No node called the function or moved the IP. With the VIP dark, the alarm path may still
+    # repair it inside the trial (the outside-in monitor fires, Notifications invokes the
+    # function): then the only write is the function's, and the client saw it.
+    invokes = [e for e in entries if e.get("event") == "request" and e.get("operation") == "InvokeFunction"]
+    assert all(e["principal"].startswith("ocid1.onssubscription.") for e in invokes), log.getvalue()
+    writes = [e for e in entries if e.get("event") == "audit" and e.get("operation") == "UpdatePrivateIp"]
+    assert all(w["principal"].startswith("ocid1.fnfunc.") for w in writes), log.getvalue()
+    assert record["failed_over"] == (1 if writes else 0), log.getvalue()
     for node in plan.nodes:
         assert bench.node_file(plan, node, methods.KEEPALIVED_CONF).read_text() == deployed[node.name]
 

@@ -5,8 +5,8 @@ the final object), and decide again when a write loses an etag race.
 A 412 means another invocation moved the IP between our read and our write: look again and
 decide again. A group read from memory (``VipState.remembered``: the node agent's direct fast
 path keeps its last read) is written on that read, its etag guarding it, but any other decision
-is taken again on a fresh read. No write starts with less than ``MIN_WRITE_SECONDS`` left, so the function never
-writes after it can no longer answer.
+is taken again on a fresh read. No write starts with less than ``MIN_WRITE_SECONDS`` left, so
+the function never writes after it can no longer answer.
 """
 
 from __future__ import annotations

@@ -137,3 +137,28 @@ def test_the_readme_tables_show_every_fault_and_the_timing() -> None:
     assert seed == "| seed_script | 1.5 (1.5-1.5; 1/1, 4 failed) | no move (0/1, 0 failed) | not run | not run |"
     fast = [line for line in lines if line.startswith("| fast_path |")][0]
     assert "| 4/0 | 17.0 | now |" in fast  # cold/warm function calls, cold start s, when measured
+
+
+def test_the_goals_are_judged_per_fault_against_the_floor_and_the_baselines() -> None:
+    faults = ("haproxy-stop", "keepalived-kill")
+    records = {
+        "floor": summary([result(f, 0.5) for f in faults]),
+        # haproxy-stop: 1.45 = 0.5 + 0.8 + 0.15 holds; keepalived-kill: 1.5 is over it
+        "fast_path": summary([result("haproxy-stop", 1.45), result("keepalived-kill", 1.5, failed=2)]),
+        "seed_script": summary([result("haproxy-stop", 1.7), result("keepalived-kill", 1.4, failed=1)]),
+    }
+    judged = {(g.fault, g.claim): g for g in bench.goals(records)}
+    within = "within the floor + one write + 0.15 s"
+    assert judged["haproxy-stop", within].held is True
+    assert judged["haproxy-stop", within].numbers == "1.45 <= 0.5 + 0.8 + 0.15 = 1.45; 1/1 failed over"
+    assert judged["keepalived-kill", within].held is False
+    assert judged["haproxy-stop", "faster than seed_script"].held is True
+    assert judged["keepalived-kill", "faster than seed_script"].held is False
+    assert judged["haproxy-stop", "faster than oci_cli"].held is None, "not measured is neither"
+    assert judged["crash", within].held is None
+    assert judged["keepalived-kill", "keepalived killed: no more failed requests than seed_script"].held is False
+    # A trial that never failed over fails the goal, whatever the others' times.
+    records["fast_path"] = summary([result("haproxy-stop", 1.0), result("haproxy-stop", None)])
+    assert {(g.fault, g.claim): g for g in bench.goals(records)}["haproxy-stop", within].held is False
+    table = bench.markdown(records)
+    assert "| haproxy-stop | within the floor + one write + 0.15 s | **no** |" in table

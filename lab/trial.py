@@ -182,7 +182,7 @@ def resync(state: LabState) -> Node:
     plan = state.plan
     control.heal(plan)
     try:
-        return wait_steady(plan, timeout=5.0)
+        return together(state, wait_steady(plan, timeout=5.0))
     except LabError:
         pass
     holders = network.alias_holders(plan)
@@ -199,6 +199,29 @@ def resync(state: LabState) -> Node:
         if cloud.vip_holder(state.emulator, state.facts, vip.name) != target.name:
             cloud.move_vip(state.emulator, state.facts, target.name, vip.name)
         network.route_vip(plan, target, vip)
+    return together(state, wait_steady(plan))
+
+
+def together(state: LabState, holder: Node) -> Node:
+    """Every floating IP on `holder`, the first one's, so that a trial breaks the node that serves
+    whichever one it sends to. keepalived runs an instance per address family, each `nopreempt`,
+    so a trial can leave the IPv6 VIP's MASTER on another node; then every other node's keepalived
+    is stopped until `holder` is MASTER of each, and healed (each comes back BACKUP)."""
+    plan = state.plan
+    if all(network.alias_holders(plan, vip) == [holder.name] for vip in plan.vips):
+        return holder
+    for node in plan.others(holder):
+        control.fault(node.name, "keepalived-stop", plan)
+    control.wait_for(
+        lambda: all(network.alias_holders(plan, vip) == [holder.name] for vip in plan.vips),
+        SETTLE_TIMEOUT_SECONDS,
+        f"{holder.name} to be MASTER of every floating IP",
+    )
+    control.heal(plan)
+    for vip in plan.vips:
+        if cloud.vip_holder(state.emulator, state.facts, vip.name) != holder.name:
+            cloud.move_vip(state.emulator, state.facts, holder.name, vip.name)
+        network.route_vip(plan, holder, vip)
     return wait_steady(plan)
 
 

@@ -109,6 +109,17 @@ def reachability(plan: Plan, node: Node) -> dict[str, str]:
     }
 
 
+def firewall_state(plan: Plan, node: Node) -> str:
+    """What decided the answers: the node's INPUT chain and its connection tracking's entries for
+    the agent's port (an entry that saw both directions lets a SYN on its tuple past the REJECT)."""
+    rules = machines.run_in(plan, node, "iptables", "-S", "INPUT").stdout
+    tracked = subprocess.run(
+        in_netns(node.netns, "cat", "/proc/net/nf_conntrack"), capture_output=True, text=True, timeout=10
+    ).stdout
+    entries = [line for line in tracked.splitlines() if f"dport={ENDPOINT_PORT} " in line]
+    return f"INPUT of {node.name}:\n{rules}\nconntrack, port {ENDPOINT_PORT}:\n" + "\n".join(entries)
+
+
 OPENED = {
     "client:80": "open",
     "client:health": "rejected",
@@ -139,7 +150,7 @@ def test_the_image_firewall_rejects_and_the_deployed_one_opens_exactly_the_nsg_p
         assert set(reachability(plan, node).values()) == {"rejected"}
     finally:
         machines.run_in(plan, node, "/usr/local/sbin/vip-failover-firewall")  # as cloud-init installed it
-    assert reachability(plan, node) == OPENED
+    assert reachability(plan, node) == OPENED, firewall_state(plan, node)
     saved = machines.run_in(plan, node, "cat", "/etc/iptables/rules.v4").stdout
     assert f"--dport {ENDPOINT_PORT}" in saved and ("-p vrrp" in saved or "-p 112" in saved), "persisted"
     assert network.alias_holders(plan) == [plan.nodes[0].name]

@@ -580,7 +580,8 @@ def goals(results: dict[str, Any]) -> list[Goal]:
                     fault,
                     f"within the floor + one write + {GOAL_MARGIN_SECONDS} s",
                     fast["p50"] <= budget and all_over,
-                    f"{fast['p50']} <= {floor['p50']} + {write} + {GOAL_MARGIN_SECONDS} = {budget}; "
+                    f"{fast['p50']} {'<=' if fast['p50'] <= budget else '>'} {floor['p50']} + {write} + "
+                    f"{GOAL_MARGIN_SECONDS} = {budget}; "
                     f"{fast['failed_over']}/{fast['trials']} failed over",
                 )
             )
@@ -591,7 +592,10 @@ def goals(results: dict[str, Any]) -> list[Goal]:
             else:
                 judged.append(
                     Goal(
-                        fault, f"faster than {baseline}", fast["p50"] < other["p50"], f"{fast['p50']} < {other['p50']}"
+                        fault,
+                        f"faster than {baseline}",
+                        fast["p50"] < other["p50"],
+                        f"{fast['p50']} {'<' if fast['p50'] < other['p50'] else '>='} {other['p50']}",
                     )
                 )
     fast, seed = fault_of(DEFAULT_CONFIGURATION, "keepalived-kill"), fault_of("seed_script", "keepalived-kill")
@@ -604,7 +608,8 @@ def goals(results: dict[str, Any]) -> list[Goal]:
                 "keepalived-kill",
                 claim,
                 fast["failed_requests"] <= seed["failed_requests"],
-                f"{fast['failed_requests']} <= {seed['failed_requests']}",
+                f"{fast['failed_requests']} {'<=' if fast['failed_requests'] <= seed['failed_requests'] else '>'} "
+                f"{seed['failed_requests']}",
             )
         )
     return judged

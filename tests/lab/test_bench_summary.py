@@ -152,11 +152,14 @@ def test_the_goals_are_judged_per_fault_against_the_floor_and_the_baselines() ->
     assert judged["haproxy-stop", within].held is True
     assert judged["haproxy-stop", within].numbers == "1.45 <= 0.5 + 0.8 + 0.15 = 1.45; 1/1 failed over"
     assert judged["keepalived-kill", within].held is False
+    assert judged["keepalived-kill", within].numbers == "1.5 > 0.5 + 0.8 + 0.15 = 1.45; 1/1 failed over"
     assert judged["haproxy-stop", "faster than seed_script"].held is True
     assert judged["keepalived-kill", "faster than seed_script"].held is False
+    assert judged["keepalived-kill", "faster than seed_script"].numbers == "1.5 >= 1.4"
     assert judged["haproxy-stop", "faster than oci_cli"].held is None, "not measured is neither"
     assert judged["crash", within].held is None
-    assert judged["keepalived-kill", "keepalived killed: no more failed requests than seed_script"].held is False
+    killed = judged["keepalived-kill", "keepalived killed: no more failed requests than seed_script"]
+    assert (killed.held, killed.numbers) == (False, "2 > 1")
     # A trial that never failed over fails the goal, whatever the others' times.
     records["fast_path"] = summary([result("haproxy-stop", 1.0), result("haproxy-stop", None)])
     assert {(g.fault, g.claim): g for g in bench.goals(records)}["haproxy-stop", within].held is False

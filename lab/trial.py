@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import cloud, control, machines, network
-from lab.plan import PYTHON, REPO, Node, Plan
+from lab.plan import PYTHON, REPO, Node, Plan, Vip
 from lab.shell import LabError, in_netns
 from lab.state import LabState
 
@@ -182,7 +182,7 @@ def resync(state: LabState) -> Node:
     plan = state.plan
     control.heal(plan)
     try:
-        return together(state, wait_steady(plan, timeout=5.0))
+        return all_vips_on(state, wait_steady(plan, timeout=5.0))
     except LabError:
         pass
     holders = network.alias_holders(plan)
@@ -195,33 +195,35 @@ def resync(state: LabState) -> Node:
     holder = plan.node(holders[0])
     for vip in plan.vips:  # each where its VRRP instance's MASTER is (else with the first)
         owners = network.alias_holders(plan, vip)
-        target = plan.node(owners[0]) if len(owners) == 1 else holder
-        if cloud.vip_holder(state.emulator, state.facts, vip.name) != target.name:
-            cloud.move_vip(state.emulator, state.facts, target.name, vip.name)
-        network.route_vip(plan, target, vip)
-    return together(state, wait_steady(plan))
+        follow(state, vip, plan.node(owners[0]) if len(owners) == 1 else holder)
+    return all_vips_on(state, wait_steady(plan))
 
 
-def together(state: LabState, holder: Node) -> Node:
+def follow(state: LabState, vip: Vip, node: Node) -> None:
+    """The cloud and the fabric put `vip` on `node` (housekeeping, as an operator would)."""
+    if cloud.vip_holder(state.emulator, state.facts, vip.name) != node.name:
+        cloud.move_vip(state.emulator, state.facts, node.name, vip.name)
+    network.route_vip(state.plan, node, vip)
+
+
+def all_vips_on(state: LabState, holder: Node) -> Node:
     """Every floating IP on `holder`, the first one's, so that a trial breaks the node that serves
     whichever one it sends to. keepalived runs an instance per address family, each `nopreempt`,
     so a trial can leave the IPv6 VIP's MASTER on another node; then every other node's keepalived
     is stopped until `holder` is MASTER of each, and healed (each comes back BACKUP)."""
     plan = state.plan
-    if all(network.alias_holders(plan, vip) == [holder.name] for vip in plan.vips):
+
+    def gathered() -> bool:
+        return all(network.alias_holders(plan, vip) == [holder.name] for vip in plan.vips)
+
+    if gathered():
         return holder
     for node in plan.others(holder):
         control.fault(node.name, "keepalived-stop", plan)
-    control.wait_for(
-        lambda: all(network.alias_holders(plan, vip) == [holder.name] for vip in plan.vips),
-        SETTLE_TIMEOUT_SECONDS,
-        f"{holder.name} to be MASTER of every floating IP",
-    )
+    control.wait_for(gathered, SETTLE_TIMEOUT_SECONDS, f"{holder.name} to be MASTER of every floating IP")
     control.heal(plan)
     for vip in plan.vips:
-        if cloud.vip_holder(state.emulator, state.facts, vip.name) != holder.name:
-            cloud.move_vip(state.emulator, state.facts, holder.name, vip.name)
-        network.route_vip(plan, holder, vip)
+        follow(state, vip, holder)
     return wait_steady(plan)
 
 

@@ -18,6 +18,7 @@ from lab import cloud, control, machines, network, sources, trial, userdata
 from lab.plan import ENDPOINT_PORT
 from lab.state import LabState
 from tests.lab.test_booted import connect
+from tests.support.booted_lab import invoking_principals
 from tests.support.module_lab import own_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
@@ -62,16 +63,10 @@ def test_each_nodes_agent_answers_its_peers_probes(direct_lab: tuple[LabState, d
         assert connect(plan.peer(node).netns, node, ENDPOINT_PORT) == "open"
 
 
-def node_invokes(result: trial.TrialResult) -> list[dict[str, Any]]:
+def node_invokes(result: trial.TrialResult) -> list[str]:
     """The function calls a node made during the trial: none in direct mode. (Notifications may
     still invoke it on the alarm path: the outside-in monitor sees the VIP dark for a moment.)"""
-    return [
-        e
-        for e in result.emulator_log
-        if e.get("event") == "request"
-        and e.get("operation") == "InvokeFunction"
-        and str(e.get("principal")).startswith("ocid1.instance.")
-    ]
+    return [p for p in invoking_principals(result.emulator_log) if p.startswith("ocid1.instance.")]
 
 
 def test_haproxy_stopped_on_the_holder_moves_the_ip_with_a_nodes_instance_principal_and_no_function(

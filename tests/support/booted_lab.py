@@ -47,6 +47,15 @@ class BootedLab:
     interrupted_up_exit: int
 
 
+def invoking_principals(entries: list[dict[str, Any]]) -> list[str]:
+    """Who called InvokeFunction, per call, in a trial's emulator log (TrialResult.emulator_log)."""
+    return [
+        str(e.get("principal"))
+        for e in entries
+        if e.get("event") == "request" and e.get("operation") == "InvokeFunction"
+    ]
+
+
 def leftovers(plan: Plan) -> list[str]:
     """Everything of a lab still there: namespaces, mounts, machines, the lab's listeners."""
     left = [f"netns {ns}" for ns in network.existing_netns(plan)]

@@ -42,12 +42,13 @@ _OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]*\.[a-z0-9-]*\.[A-Za-z0-9._-]+$
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 # PROBE_CONNECT_TIMEOUT_SECONDS' default: what a dead node (link down, crashed) costs the probe,
 # and so every failover away from it. It cannot misread a live node: a VCN's round trip is well
-# under a millisecond (50 ms is 50 times that, and the fast path's whole
-# budget over the API's own latency is 150 ms), a live node's kernel answers the SYN even while
-# its agent is stalled (the listen backlog accepts; the answer then comes within the read
-# timeout), and a lost SYN is sent again only after the 1 s initial RTO (RFC 6298), so any value
-# between a few milliseconds and 1 s reads a live node alike.
-PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS = 0.05
+# under a millisecond (20 ms is over 20 times that; the fast path's whole budget over the API's
+# own latency is 150 ms, and 50 ms, the earlier default, spent a third of it on a dead link), a
+# live node's kernel answers the SYN even while its agent is stalled (the listen backlog
+# accepts; the answer then comes within the read timeout), and a lost SYN is sent again only
+# after the 1 s initial RTO (RFC 6298), so any value between a few milliseconds and 1 s reads a
+# live node alike.
+PROBE_CONNECT_TIMEOUT_DEFAULT_SECONDS = 0.02
 # The OCID kind of each VIP family: an IPv4 VIP is a secondary private IP, an IPv6 VIP an Ipv6.
 FAMILY_PREFIXES = {"ipv4": "ocid1.privateip.", "ipv6": "ocid1.ipv6."}
 

@@ -24,7 +24,7 @@ answer at all) is None, never a guess. It is no part of the health: a node whose
 SIGKILLed keeps the alias and serves (decide.py, rule 4b).
 
 Bounds that hold against a slow or hostile endpoint: a short *connect* timeout
-(``PROBE_CONNECT_TIMEOUT_SECONDS``, 0.05 s by default, why in config.py: a live node's kernel
+(``PROBE_CONNECT_TIMEOUT_SECONDS``, 0.02 s by default, why in config.py: a live node's kernel
 accepts within the VCN's round trip even while its agent is stalled, which then answers within
 the read timeout), and ``PROBE_TIMEOUT_SECONDS`` for the **whole** probe, headers and body: a
 server that trickles its answer a byte at a time is cut off at that deadline (its socket is

@@ -377,7 +377,7 @@ variable "probe_timeout_seconds" {
 variable "probe_connect_timeout_seconds" {
   type        = number
   description = "PROBE_CONNECT_TIMEOUT_SECONDS: the function's health-check connect timeout per node; the nodes share the VCN, so a live node connects in milliseconds and a dead link costs this, not probe_timeout_seconds (a timeout is 'unknown', never 'down')."
-  default     = 0.05
+  default     = 0.02
 
   validation {
     condition     = var.probe_connect_timeout_seconds >= 0.01 && var.probe_connect_timeout_seconds <= 30

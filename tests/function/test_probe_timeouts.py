@@ -33,7 +33,7 @@ from tests.support.paths import REPO
 
 MASTER_B = json.dumps({"source": "keepalived", "node": "node-b", "state": "MASTER"}).encode()
 WAIT = 5.0
-# How long the stalled node's server is stopped: ten times the default connect timeout, and as
+# How long the stalled node's server is stopped: fifty times the default connect timeout, and as
 # long as the initial RTO after which a lost SYN would be sent again.
 STALL_SECONDS = 1.0
 # node-a's endpoint in a process of its own (so that SIGSTOP stops only it); it prints its URL
@@ -47,8 +47,8 @@ sys.stdin.read()
 """
 
 
-def test_connect_timeout_defaults_to_a_tenth_of_a_second_and_never_exceeds_the_read_timeout():
-    assert Config.from_env(env()).probe_connect_timeout_seconds == 0.05  # 50 x a VCN round trip
+def test_connect_timeout_defaults_to_twenty_milliseconds_and_never_exceeds_the_read_timeout():
+    assert Config.from_env(env()).probe_connect_timeout_seconds == 0.02  # over 20 x a VCN round trip
     capped = env(PROBE_TIMEOUT_SECONDS="0.3", PROBE_CONNECT_TIMEOUT_SECONDS="0.5")
     assert Config.from_env(capped).probe_connect_timeout_seconds == 0.3
     assert Config.from_env(env(PROBE_CONNECT_TIMEOUT_SECONDS="0.2")).probe_connect_timeout_seconds == 0.2
@@ -93,7 +93,7 @@ def test_the_vip_is_read_while_the_nodes_are_probed():
         seen.append((timeout, connect_timeout))
         assert net.read_started.wait(WAIT), "the read did not start during the probes"
         return {
-            "node-a": ProbeResult(Health.UNKNOWN, "no connection within 0.05s"),
+            "node-a": ProbeResult(Health.UNKNOWN, "no connection within 0.02s"),
             "node-b": ProbeResult(Health.HEALTHY, "HTTP 200"),
         }
 

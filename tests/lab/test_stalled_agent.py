@@ -1,5 +1,5 @@
 """A holder whose node agent is stalled (SIGSTOP) for about a second while the function probes it:
-the node's kernel still accepts the connection inside the probe's 0.1 s connect timeout (the
+the node's kernel still accepts the connection inside the probe's 0.02 s connect timeout (the
 agent's listen backlog), the agent answers once resumed, inside the 2 s read timeout, and the
 function reads the holder healthy: the peer's MASTER notice moves nothing. (With a read timeout
 shorter than the stall, the same run reads the holder unknown: "no complete answer".)"""
@@ -21,7 +21,7 @@ from lab.state import LabState
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
 AGENT_UNIT = "vip-failover-probe"
-# Ten times the default connect timeout, and as long as the initial RTO after which a lost SYN
+# Fifty times the default connect timeout, and as long as the initial RTO after which a lost SYN
 # would be sent again; well inside the 2 s read timeout.
 STALL_SECONDS = 1.0
 

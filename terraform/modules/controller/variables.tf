@@ -139,7 +139,7 @@ variable "probe_timeout_seconds" {
 variable "probe_connect_timeout_seconds" {
   type        = number
   description = "The function's health-check connect timeout per node (a timeout is 'unknown', never 'down')."
-  default     = 0.05
+  default     = 0.02
 }
 
 variable "dry_run" {

@@ -26,7 +26,7 @@ from chaos import faults, lab_driver, report
 from chaos.runner import run_trials
 
 REPO = Path(__file__).resolve().parents[1]
-LATENCIES = {"realistic": faults.REALISTIC_LATENCY, "fast": faults.FAST_LATENCY}
+LATENCIES = {"realistic": faults.REALISTIC_API_LATENCY, "fast": faults.FAST_LATENCY}
 DRIVER = {f.name: f.driver for f in faults.MATRIX + faults.LAB_MATRIX}
 
 

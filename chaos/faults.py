@@ -25,6 +25,7 @@ from typing import Any
 
 from failover.network import CALL_TIMEOUT, MAX_WAIT_BETWEEN_CALLS, RETRY_BASE_SLEEP, RETRY_JITTER
 from ocisim.errors import CODES
+from ocisim.faults import REALISTIC_API_LATENCY
 
 FAST_PATH_BUDGET_S = 2.0
 # The statuses the SDK retries that an API fault bursts with (their codes: ocisim's one table).
@@ -34,18 +35,6 @@ RETRIED_STATUSES = (429, 500, 503, 409)
 FUNCTION_CONFIG = {"COOLDOWN_SECONDS": "60", "PROBE_TIMEOUT_SECONDS": "0.5", "RETRY_DEADLINE_SECONDS": "20"}
 PROBE_TIMEOUT_S = float(FUNCTION_CONFIG["PROBE_TIMEOUT_SECONDS"])
 RETRY_DEADLINE_S = float(FUNCTION_CONFIG["RETRY_DEADLINE_SECONDS"])
-# Seconds the emulator waits before answering: OCI's order of magnitude seen from inside a region
-# (reads ~0.1 s, UpdatePrivateIp about a second, a hot function's invoke ~0.1 s).
-REALISTIC_LATENCY = MappingProxyType(
-    {
-        "GetPrivateIp": 0.1,
-        "GetPublicIpByPrivateIpId": 0.1,
-        "UpdatePrivateIp": 0.8,
-        "GetIpv6": 0.1,
-        "UpdateIpv6": 0.8,
-        "InvokeFunction": 0.1,
-    }
-)
 FAST_LATENCY = MappingProxyType({"UpdatePrivateIp": 0.05, "UpdateIpv6": 0.05})
 FUNCTION_OPERATIONS = ("GetPrivateIp", "UpdatePrivateIp", "GetPublicIpByPrivateIpId")
 TIMEOUT_DELAY_S = CALL_TIMEOUT[1] + 0.5  # past the SDK read timeout the function sets
@@ -88,7 +77,7 @@ def _api_faults() -> list[Fault]:
                     "api",
                     f"{op} answers {status} {code} 1-3 times in a row",
                     MappingProxyType({"operation": op, "status": status, "code": code, "burst": 3}),
-                    extra_budget_s=backoff_bound(3) + 3 * REALISTIC_LATENCY.get(op, 0.0),
+                    extra_budget_s=backoff_bound(3) + 3 * REALISTIC_API_LATENCY.get(op, 0.0),
                 )
             )
         faults.append(
@@ -98,7 +87,7 @@ def _api_faults() -> list[Fault]:
                 f"{op} answers {TIMEOUT_DELAY_S:g} s late, past the SDK read timeout",
                 MappingProxyType({"operation": op, "delay": TIMEOUT_DELAY_S, "burst": 1}),
                 weight=0.5,
-                extra_budget_s=CALL_TIMEOUT[1] + backoff_bound(1) + REALISTIC_LATENCY.get(op, 0.0),
+                extra_budget_s=CALL_TIMEOUT[1] + backoff_bound(1) + REALISTIC_API_LATENCY.get(op, 0.0),
             )
         )
         for when in ("before", "after"):
@@ -108,7 +97,7 @@ def _api_faults() -> list[Fault]:
                     "api",
                     f"{op}'s connection is cut {'before the call runs' if when == 'before' else 'after it committed'}",
                     MappingProxyType({"operation": op, "drop": when, "burst": 1}),
-                    extra_budget_s=backoff_bound(1) + REALISTIC_LATENCY.get(op, 0.0),
+                    extra_budget_s=backoff_bound(1) + REALISTIC_API_LATENCY.get(op, 0.0),
                 )
             )
     return faults
@@ -117,7 +106,7 @@ def _api_faults() -> list[Fault]:
 _OUTAGE_BUDGET = RETRY_DEADLINE_S + FAST_PATH_BUDGET_S
 # One VIP's read, write and read-back: what a lost etag race costs (read again, decide again,
 # write again), and what each VIP beyond the first adds before the last one lands.
-ETAG_ROUND_S = 2 * REALISTIC_LATENCY["GetPrivateIp"] + REALISTIC_LATENCY["UpdatePrivateIp"]
+ETAG_ROUND_S = 2 * REALISTIC_API_LATENCY["GetPrivateIp"] + REALISTIC_API_LATENCY["UpdatePrivateIp"]
 # The multi topology: three nodes, a group of two IPv4 VIPs and an IPv6 VIP in a group of its own.
 MULTI_VIPS = 3
 MULTI_GROUP_S = (MULTI_VIPS - 1) * ETAG_ROUND_S
@@ -218,7 +207,7 @@ MATRIX: tuple[Fault, ...] = (
         "the function's resource-principal token expires between calls; "
         "the next call gets 401, the SDK re-reads the rotated files and retries",
         weight=0.5,
-        extra_budget_s=REALISTIC_LATENCY["GetPrivateIp"],
+        extra_budget_s=REALISTIC_API_LATENCY["GetPrivateIp"],
     ),
     Fault(
         "rp-token:expired-not-rotated",

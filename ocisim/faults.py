@@ -9,11 +9,32 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from ocisim.errors import OciError, error_for_status
 
 ANY_OPERATION = "*"
+# Seconds per operation that model OCI as seen from inside a region, for a harness that sets them
+# as latency (`make bench`, `make chaos`): reads ~0.1 s; a move (UpdatePrivateIp, UpdateIpv6) "on
+# the order of a second"; a hot function's invoke ~0.1 s. Unlisted operations answer at once,
+# except what the `realistic` profile adds itself (instance metadata, federation). Sources in
+# docs/emulator.md.
+REALISTIC_API_LATENCY = MappingProxyType(
+    {
+        "GetPrivateIp": 0.1,
+        "ListPrivateIps": 0.1,
+        "GetIpv6": 0.1,
+        "ListIpv6s": 0.1,
+        "GetVnic": 0.1,
+        "GetPublicIpByPrivateIpId": 0.1,
+        "ListVnicAttachments": 0.1,
+        "GetInstance": 0.1,
+        "UpdatePrivateIp": 0.8,
+        "UpdateIpv6": 0.8,
+        "InvokeFunction": 0.1,
+    }
+)
 
 DROP_BEFORE = "before"  # connection closed before the operation runs: nothing changed
 DROP_AFTER = "after"  # the operation runs and commits, then the response is lost

@@ -19,7 +19,7 @@ FAULTS = ("lab:keepalived-kill+restart",)
 
 def test_lab_trials_hold_every_invariant(booted_lab: BootedLab) -> None:
     selected = faults.by_name(list(FAULTS))
-    records = run_lab_trials(faults.plan(selected, len(FAULTS), 8), faults.REALISTIC_LATENCY, attach=True)
+    records = run_lab_trials(faults.plan(selected, len(FAULTS), 8), faults.REALISTIC_API_LATENCY, attach=True)
     assert sorted(r["fault"] for r in records) == sorted(FAULTS)
     for record in records:
         assert "error" not in record, record["error"]

@@ -6,7 +6,7 @@ sends requests at a fixed rate to the floating IP, the serving node is broken, a
 records fault -> first answer from the other node, failed requests and the emulator API calls
 made. The emulator runs OCI's `realistic` timing profile (function cold starts, instance-metadata
 and federation latency; docs/emulator.md "Cold starts and token latency") and answers API calls
-with REALISTIC_LATENCY; the results state both as the emulator reported them. The fast path is a
+with REALISTIC_API_LATENCY; the results state both as the emulator reported them. The fast path is a
 method per configuration (FUNCTION_MODES): `fast_path` is the default configuration (terraform's
 fast_path_mode, "direct": the node agent moves the IP, no function called) with the function left
 cold; `fast_path_cold`, `fast_path_warm` and `fast_path_provisioned` run fast_path_mode "function"
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -46,24 +47,11 @@ from lab.rootfs import CACHE
 from lab.shell import LabError
 from lab.sources import DOWNLOAD_TIMEOUT_SECONDS
 from lab.state import METHODS, LabState
+from ocisim.faults import REALISTIC_API_LATENCY
 
 BENCH_DIR = REPO / "bench"
 NODE_WHEELS = "/var/cache/vip-bench/wheels"  # the oci CLI's wheels, copied into a booted node
 FAULTS = ("haproxy-stop", "keepalived-kill", "link-down", "crash")
-# Seconds the emulator waits before answering, per operation: OCI's order of magnitude as seen
-# from inside a region (reads ~0.1 s; UpdatePrivateIp "on the order of a second"; Functions
-# invoke of a hot function adds ~0.1 s). Unlisted operations answer at once, except what the
-# `realistic` profile adds (instance metadata, federation): the results state what was in force.
-REALISTIC_LATENCY = {
-    "GetPrivateIp": 0.1,
-    "ListPrivateIps": 0.1,
-    "GetVnic": 0.1,
-    "GetPublicIpByPrivateIpId": 0.1,
-    "ListVnicAttachments": 0.1,
-    "GetInstance": 0.1,
-    "UpdatePrivateIp": 0.8,
-    "InvokeFunction": 0.1,
-}
 # The emulator's timing profile for every bench lab: cold starts after 30 s idle (17 s delay),
 # 0.005 s per IMDS request, 0.3 s per federation (ocisim; sources in docs/emulator.md).
 PROFILE = "realistic"
@@ -236,7 +224,7 @@ def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabStat
                     lab_method(method),
                     agents=alarm,
                     clock_scale=ALARM_CLOCK_SCALE if alarm else 1.0,
-                    latency=REALISTIC_LATENCY,
+                    latency=REALISTIC_API_LATENCY,
                     booted=False,
                     topology_name=setup.topology,
                     emulator=setup.emulator,
@@ -252,7 +240,7 @@ def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabStat
         control.up(
             "fast_path",
             clock_scale=ALARM_CLOCK_SCALE,
-            latency=REALISTIC_LATENCY,
+            latency=REALISTIC_API_LATENCY,
             topology_name=setup.topology,
             emulator=setup.emulator,
             fast_path_mode=setup.fast_path_mode,
@@ -269,7 +257,7 @@ def bench_labs(methods: list[str], booted: bool) -> Generator[tuple[str, LabStat
             deployed = {node.name: node_file(plan, node, methods_.KEEPALIVED_CONF).read_text() for node in plan.nodes}
             install_baselines(state, wheels)
             for method in group:
-                cloud.set_latency(state.emulator["endpoint"], REALISTIC_LATENCY)  # measure_function resets it
+                cloud.set_latency(state.emulator["endpoint"], REALISTIC_API_LATENCY)  # measure_function resets it
                 yield method, use_method(state, lab_method(method), deployed)
         finally:
             control.down(plan)
@@ -376,6 +364,23 @@ def use_method(state: LabState, method: str, deployed: dict[str, str]) -> LabSta
     return used
 
 
+def fault_phases(trials: int, advert_int: float, salt: str) -> list[float]:
+    """How much longer each trial waits before its fault (pure): one trial in each of `trials`
+    equal slices of a VRRP advert interval, in an order drawn from `salt` (the fault, so that
+    every method meets the same phases in the same order).
+
+    Why: after a silent fault (keepalived killed, link down, crash) the peer takes over three
+    adverts plus its skew after the last advert it heard, so where the fault lands between two
+    adverts moves the takeover by up to one interval. The housekeeping before a fault polls at a
+    steady period, which can hold that phase nearly still for a whole method: in one full run
+    the floor's ten link-down trials fell within 0.06 s of each other, in a 0.2 s interval, and
+    the fast path's in another part of it. Spread over the interval alike, each method's p50
+    compares its path, not the phase it happened to meet."""
+    slices = [round((index + 0.5) * advert_int / trials, 4) for index in range(trials)]
+    random.Random(salt).shuffle(slices)
+    return slices
+
+
 def run_method(
     state: LabState, faults: tuple[str, ...], trials: int, rate: float, log: Any, name: str | None = None
 ) -> tuple[list[trial.TrialResult], dict[str, Any] | None]:
@@ -387,10 +392,10 @@ def run_method(
     results = []
     function = None
     for fault in faults:
-        for index in range(trials):
+        for index, phase in enumerate(fault_phases(trials, state.plan.advert_int, fault)):
             trial.resync(state)
             prepare_function(state, mode)
-            result = trial.run_trial(state, fault, timeout=trial_timeout(method), rate=rate, target=target)
+            result = trial.run_trial(state, fault, timeout=trial_timeout(method), rate=rate, target=target, phase=phase)
             results.append(result)
             print(
                 json.dumps(
@@ -399,6 +404,7 @@ def run_method(
                         "target": target,
                         "fault": fault,
                         "trial": index + 1,
+                        "phase_s": phase,
                         "from": result.from_node,
                         "failover_s": result.failover_s,
                         "failed_requests": result.failed_requests,
@@ -537,7 +543,7 @@ def timing_line(results: dict[str, Any]) -> str:
         f"{latency.get('X509Federation', '-')} s",
         f"function cold start {'/'.join(map(str, delays)) or '-'} s delay where cold_start_s says so",
     ]
-    return "Emulator timing (`realistic` profile and lab/bench.py REALISTIC_LATENCY): " + "; ".join(parts) + "."
+    return "Emulator timing (`realistic` profile and ocisim/faults.py REALISTIC_API_LATENCY): " + "; ".join(parts) + "."
 
 
 # The fast path's goal over the floor: one UpdatePrivateIp (the emulator's modeled latency) and

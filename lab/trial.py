@@ -245,26 +245,34 @@ def put_vip_on(state: LabState, name: str, timeout: float) -> Node:
 
 
 def run_trial(
-    state: LabState, kind: str, *, timeout: float, rate: float = RATE_PER_SECOND, target: str = "vip"
+    state: LabState,
+    kind: str,
+    *,
+    timeout: float,
+    rate: float = RATE_PER_SECOND,
+    target: str = "vip",
+    phase: float = 0.0,
 ) -> TrialResult:
     """Break the serving node with `kind`, measure until the next node answers (or `timeout`):
-    through `target` (TARGETS); for the route-target path, until `timeout`."""
+    through `target` (TARGETS); for the route-target path, until `timeout`. `phase`: seconds
+    more of baseline before the fault (the bench's `fault_phases`)."""
     plan = state.plan
     victim = wait_steady(plan)
     survivor = plan.peer(victim)
     log = plan.path(None, "emulator.log")
+    baseline = BASELINE_SECONDS + phase
     client = subprocess.Popen(
-        client_command(plan, target, survivor, timeout + BASELINE_SECONDS, rate),
+        client_command(plan, target, survivor, timeout + baseline, rate),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    time.sleep(BASELINE_SECONDS)
+    time.sleep(baseline)
     log_offset = log.stat().st_size
     fault_time = control.fault(victim.name, kind, plan)["time"]
     try:
-        out, _ = client.communicate(timeout=timeout + BASELINE_SECONDS + 10)
+        out, _ = client.communicate(timeout=timeout + baseline + 10)
     except subprocess.TimeoutExpired:
         client.kill()
         out, _ = client.communicate()

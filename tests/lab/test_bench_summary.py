@@ -165,3 +165,11 @@ def test_the_goals_are_judged_per_fault_against_the_floor_and_the_baselines() ->
     assert {(g.fault, g.claim): g for g in bench.goals(records)}["haproxy-stop", within].held is False
     table = bench.markdown(records)
     assert "| haproxy-stop | within the floor + one write + 0.15 s | **no** |" in table
+
+
+def test_every_method_meets_the_faults_at_the_same_spread_of_phases_over_an_advert_interval() -> None:
+    phases = bench.fault_phases(10, 0.2, "link-down")
+    assert sorted(phases) == pytest.approx([0.01 + 0.02 * index for index in range(10)])
+    assert phases == bench.fault_phases(10, 0.2, "link-down")  # the same for every method
+    assert phases != sorted(phases) and phases != bench.fault_phases(10, 0.2, "crash")
+    assert bench.fault_phases(1, 1.0, "crash") == [0.5]

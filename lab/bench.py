@@ -372,10 +372,8 @@ def fault_phases(trials: int, advert_int: float, salt: str) -> list[float]:
     Why: after a silent fault (keepalived killed, link down, crash) the peer takes over three
     adverts plus its skew after the last advert it heard, so where the fault lands between two
     adverts moves the takeover by up to one interval. The housekeeping before a fault polls at a
-    steady period, which can hold that phase nearly still for a whole method: in one full run
-    the floor's ten link-down trials fell within 0.06 s of each other, in a 0.2 s interval, and
-    the fast path's in another part of it. Spread over the interval alike, each method's p50
-    compares its path, not the phase it happened to meet."""
+    steady period, which can hold that phase still for a whole method (docs/lab.md). Spread
+    over the interval alike, each method's p50 compares its path, not the phase it met."""
     slices = [round((index + 0.5) * advert_int / trials, 4) for index in range(trials)]
     random.Random(salt).shuffle(slices)
     return slices

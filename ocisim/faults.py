@@ -16,10 +16,10 @@ from ocisim.errors import OciError, error_for_status
 
 ANY_OPERATION = "*"
 # Seconds per operation that model OCI as seen from inside a region, for a harness that sets them
-# as latency (`make bench`, `make chaos`): reads ~0.1 s; a move (UpdatePrivateIp, UpdateIpv6) "on
-# the order of a second"; a hot function's invoke ~0.1 s. Unlisted operations answer at once,
-# except what the `realistic` profile adds itself (instance metadata, federation). Sources in
-# docs/emulator.md.
+# as latency (`make bench`, `make chaos`): OCI's order of magnitude, not a measurement: reads
+# ~0.1 s; a move (UpdatePrivateIp, UpdateIpv6) "on the order of a second"; a hot function's
+# invoke ~0.1 s. Unlisted operations answer at once, except what the `realistic` profile adds
+# itself (instance metadata, federation; those numbers and their sources: docs/emulator.md).
 REALISTIC_API_LATENCY = MappingProxyType(
     {
         "GetPrivateIp": 0.1,
